@@ -1,0 +1,225 @@
+"""Running optimizers over loss functions: a batch of runs with its full history,
+divergence handling, and the one-call ``simulate`` API."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .engine import Info, Optimizer, as_optimizer
+from .functions import LossFunction, as_function
+
+#: a run that leaves the view window enlarged this many times around its centre diverged
+BOUND_SCALE = 1000.0
+
+
+class Trajectory:
+    """N runs of one optimizer on one function, all stepped at once.
+
+    Keeps every position and loss and, with ``record_state``, every optimizer state,
+    in compact growable arrays (no Python object per step), so any past step can be
+    shown exactly. A run that diverges (a non-finite value, or leaving the view
+    window enlarged ``BOUND_SCALE`` times) is flagged and frozen where it was; the
+    others go on untouched.
+    """
+
+    def __init__(self, function: str | LossFunction, optimizer: str | Optimizer,
+                 starts: Any, *, record_state: bool = True, bound_scale: float = BOUND_SCALE,
+                 capacity: int = 64) -> None:
+        self.function = as_function(function)
+        self.optimizer = as_optimizer(optimizer)
+        starts = np.array(starts, dtype=np.float64, copy=True)
+        if starts.ndim == 1:
+            starts = starts[None, :]
+        if starts.ndim != 2 or starts.shape[1] != self.function.dim:
+            raise ValueError(
+                f"start must have {self.function.dim} coordinate(s) per run for "
+                f"{self.function.name}, got shape {np.shape(starts)}"
+            )
+        if not np.isfinite(starts).all():
+            raise ValueError("start must be finite")
+        self.n, self.dim = starts.shape
+        (x0, x1), (y0, y1) = self.function.view
+        spans = [x1 - x0, y1 - y0][: self.dim]
+        centres = [(x0 + x1) / 2, (y0 + y1) / 2][: self.dim]
+        half = np.maximum(np.abs(np.array(spans)), 1.0) / 2 * bound_scale
+        self._lo = np.array(centres) - half
+        self._hi = np.array(centres) + half
+        self.record_state = record_state
+        self._params = starts
+        self._state = self.optimizer.init(starts)
+        self._state_fields = [f for f, v in self._state._asdict().items() if isinstance(v, np.ndarray)]
+        self._grads = self._gradient(starts)
+        self._cap = max(2, capacity)
+        self._pos = np.empty((self._cap, self.n, self.dim))
+        self._loss = np.empty((self._cap, self.n))
+        self._hist = {f: np.empty((self._cap, self.n, self.dim)) for f in self._state_fields} \
+            if record_state else {}
+        self.diverged = np.zeros(self.n, dtype=bool)
+        #: the step at which each run diverged (-1: never)
+        self.diverged_step = np.full(self.n, -1, dtype=np.int64)
+        self.steps = 0
+        loss0 = self._value(starts)
+        self._record(0, starts, loss0, self._state)
+
+    # -- evaluation with NaN/inf silenced (divergence is handled, not warned) --
+    def _gradient(self, p: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(self.function.gradient(p), dtype=np.float64).reshape(self.n, self.dim)
+
+    def _value(self, p: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.asarray(self.function.value(p), dtype=np.float64).reshape(self.n)
+
+    def _grow(self, need: int) -> None:
+        if need <= self._cap:
+            return
+        cap = max(need, self._cap * 2)
+        for name in ("_pos", "_loss"):
+            old = getattr(self, name)
+            new = np.empty((cap,) + old.shape[1:])
+            new[: self.steps + 1] = old[: self.steps + 1]
+            setattr(self, name, new)
+        for f, old in self._hist.items():
+            new = np.empty((cap,) + old.shape[1:])
+            new[: self.steps + 1] = old[: self.steps + 1]
+            self._hist[f] = new
+        self._cap = cap
+
+    def _record(self, k: int, params: np.ndarray, loss: np.ndarray, state: Any) -> None:
+        self._pos[k] = params
+        self._loss[k] = loss
+        for f in self._hist:
+            self._hist[f][k] = getattr(state, f)
+
+    # -- stepping ------------------------------------------------------------
+    def advance(self, steps: int = 1) -> None:
+        """Take ``steps`` more steps for every run."""
+        if steps <= 0:
+            return
+        self._grow(self.steps + steps + 1)
+        opt, params, state, grads = self.optimizer, self._params, self._state, self._grads
+        with np.errstate(all="ignore"):
+            for _ in range(steps):
+                new, new_state = opt.step(params, grads, state)
+                loss = self._value(new)
+                bad = ~(np.isfinite(new).all(axis=1) & np.isfinite(loss)
+                        & (new >= self._lo).all(axis=1) & (new <= self._hi).all(axis=1))
+                k = self.steps + 1
+                if bad.any() or self.diverged.any():
+                    fresh = bad & ~self.diverged
+                    self.diverged_step[fresh] = k
+                    self.diverged |= bad
+                    frozen = self.diverged
+                    new = np.where(frozen[:, None], params, new)
+                    loss = np.where(frozen, self._loss[k - 1], loss)
+                    new_state = new_state._replace(**{
+                        f: np.where(frozen[:, None], getattr(state, f), getattr(new_state, f))
+                        for f in self._state_fields
+                    })
+                params, state = new, new_state
+                grads = self._gradient(params)
+                self.steps = k
+                self._record(k, params, loss, state)
+        self._params, self._state, self._grads = params, state, grads
+
+    # -- history -------------------------------------------------------------
+    @property
+    def positions(self) -> np.ndarray:
+        """Positions, shape (steps+1, N, D) (a view: do not modify)."""
+        return self._pos[: self.steps + 1]
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Losses, shape (steps+1, N)."""
+        return self._loss[: self.steps + 1]
+
+    @property
+    def params(self) -> np.ndarray:
+        return self._params
+
+    @property
+    def state(self) -> Any:
+        return self._state
+
+    def _check_step(self, k: int) -> int:
+        if not 0 <= k <= self.steps:
+            raise IndexError(f"step {k} is not recorded (0..{self.steps})")
+        return k
+
+    def state_at(self, k: int) -> Any:
+        """The optimizer state after step ``k`` (k = 0: the initial state)."""
+        k = self._check_step(k)
+        if k == self.steps:
+            return self._state
+        if not self.record_state:
+            raise ValueError("this trajectory does not record optimizer states")
+        init = self.optimizer.init(self._pos[0])
+        return init._replace(step=k, **{f: self._hist[f][k].copy() for f in self._state_fields})
+
+    def gradient_at(self, k: int) -> np.ndarray:
+        """The gradient at the position after step ``k``."""
+        return self._gradient(self._pos[self._check_step(k)])
+
+    def explain(self, k: int) -> Info:
+        """The intermediate quantities of step ``k`` (from position k−1 to k), by name,
+        recomputed from the recorded state: ``grad``, ``update``, ``effective_lr``, ...
+
+        For a frozen (diverged) run the recomputed values describe the step it would
+        have taken; ``update`` is the step recorded.
+        """
+        if not 1 <= k <= self.steps:
+            raise IndexError(f"step {k} has no update (1..{self.steps})")
+        p = self._pos[k - 1].copy()
+        with np.errstate(all="ignore"):
+            _, _, info = self.optimizer.step_with_info(p, self._gradient(p), self.state_at(k - 1))
+        info["update"] = self._pos[k] - self._pos[k - 1]
+        info["raw_grad"] = self._gradient(p)
+        return info
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the history arrays."""
+        return self._pos.nbytes + self._loss.nbytes + sum(a.nbytes for a in self._hist.values())
+
+
+class SimulationResult(NamedTuple):
+    positions: np.ndarray
+    losses: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+
+
+def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
+        steps: int) -> SimulationResult:
+    """Like :func:`simulate`, also returning losses and divergence flags.
+
+    Shapes follow ``start``: a (D,) start gives positions (steps+1, D), losses
+    (steps+1,) and scalar flags; an (N, D) start gives (steps+1, N, D), (steps+1, N), (N,).
+    """
+    steps = int(steps)
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    fn = as_function(function)
+    start_arr = np.asarray(start, dtype=np.float64)
+    single = start_arr.ndim <= 1
+    if start_arr.ndim == 0:
+        start_arr = start_arr.reshape(1)
+    traj = Trajectory(fn, optimizer, start_arr, record_state=False, capacity=steps + 1)
+    traj.advance(steps)
+    pos, loss = traj.positions.copy(), traj.losses.copy()
+    if single:
+        return SimulationResult(pos[:, 0], loss[:, 0], traj.diverged[0], traj.diverged_step[0])
+    return SimulationResult(pos, loss, traj.diverged.copy(), traj.diverged_step.copy())
+
+
+def simulate(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
+             steps: int) -> np.ndarray:
+    """Positions of an optimizer's run(s) on a function, float64.
+
+    ``function``: a built-in name, a formula string or a LossFunction. ``optimizer``:
+    a spec string such as ``"adam:lr=0.01,beta1=0.8"`` or an Optimizer. ``start``:
+    shape (D,) for one run, giving (steps+1, D); or (N, D) for N runs, giving
+    (steps+1, N, D). Row 0 is the start. A run that diverges stops where it was.
+    """
+    return run(function, optimizer, start, steps).positions

@@ -1,0 +1,94 @@
+"""simulate / Trajectory: shapes, closed forms, divergence, recorded history."""
+
+import numpy as np
+import pytest
+
+import optsim
+from optsim.simulation import Trajectory
+
+
+def test_single_start_shape_and_row_zero():
+    path = optsim.simulate("rosenbrock", "adam:lr=0.01", (-1.5, 2.0), 30)
+    assert path.shape == (31, 2)
+    assert path.dtype == np.float64
+    np.testing.assert_array_equal(path[0], [-1.5, 2.0])
+
+
+def test_batch_start_shape():
+    starts = np.array([[-1.5, 2.0], [0.5, 0.5], [1.2, -0.5]])
+    path = optsim.simulate("bowl", "sgd:lr=0.1", starts, 10)
+    assert path.shape == (11, 3, 2)
+    np.testing.assert_array_equal(path[0], starts)
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.1, 0.3])
+def test_sgd_on_bowl_matches_closed_form(lr):
+    # f = x^2 + y^2, grad = 2w: w_k = (1 - 2 lr)^k w_0
+    start = np.array([1.25, -0.75])
+    path = optsim.simulate("bowl", f"sgd:lr={lr}", start, 40)
+    k = np.arange(41)[:, None]
+    np.testing.assert_allclose(path, (1 - 2 * lr) ** k * start, rtol=1e-12, atol=1e-15)
+
+
+def test_heavy_ball_on_1d_quadratic_matches_linear_recursion():
+    # f = x^2 + 9y^2 ; torch heavy ball: b_1 = g_1, b_t = mu b + g ; w -= lr b
+    lr, mu = 0.02, 0.9
+    w = np.array([1.0, 1.0])
+    scale = np.array([2.0, 18.0])
+    b = None
+    expected = [w.copy()]
+    for _ in range(60):
+        g = scale * w
+        b = g.copy() if b is None else mu * b + g
+        w = w - lr * b
+        expected.append(w.copy())
+    path = optsim.simulate("elongated-bowl", f"sgd:lr={lr},momentum={mu}", (1.0, 1.0), 60)
+    np.testing.assert_allclose(path, np.array(expected), rtol=1e-12, atol=1e-14)
+
+
+def test_diverged_run_is_frozen_and_flagged_without_poisoning_the_batch():
+    starts = np.array([[0.5, 0.5], [1.0, -1.0]])
+    # lr 1.5 on the bowl multiplies by -2 each step: diverges
+    bad = optsim.run("bowl", "sgd:lr=1.5", starts, 200)
+    assert bad.diverged.all()
+    k = bad.diverged_step
+    assert (k > 0).all()
+    for i in range(2):
+        frozen = bad.positions[k[i] - 1, i]
+        assert np.isfinite(frozen).all()
+        np.testing.assert_array_equal(bad.positions[k[i]:, i], np.broadcast_to(frozen, (201 - k[i], 2)))
+    # one good run next to a diverging formula run stays exact
+    mixed = np.array([[0.5, 0.5], [1e20, 1e20]])
+    res = optsim.run("bowl", "sgd:lr=0.1", mixed, 20)
+    alone = optsim.simulate("bowl", "sgd:lr=0.1", mixed[0], 20)
+    assert res.diverged.tolist() == [False, True]
+    np.testing.assert_array_equal(res.positions[:, 0], alone)
+
+
+def test_escaping_cubic_is_flagged_not_raised():
+    res = optsim.run("cubic", "ema-momentum:lr=0.01", [7.0], 500)
+    assert bool(res.diverged)
+    assert np.isfinite(res.positions).all()
+    assert res.positions.min() < 0
+
+
+def test_state_history_is_exact_and_explain_reproduces_steps():
+    t = Trajectory("elongated-bowl", "adam:lr=0.05", [[-1.0, 1.0], [0.5, -0.3]])
+    t.advance(25)
+    # replaying from any recorded state gives the recorded next position bit for bit
+    for k in (0, 1, 7, 24):
+        p = t.positions[k]
+        new, _ = t.optimizer.step(p, t.gradient_at(k), t.state_at(k))
+        np.testing.assert_array_equal(new, t.positions[k + 1])
+        assert t.state_at(k).step == k
+    info = t.explain(10)
+    np.testing.assert_array_equal(info["update"], t.positions[10] - t.positions[9])
+    with pytest.raises(IndexError):
+        t.state_at(26)
+
+
+def test_start_of_wrong_dimension_is_a_clear_error():
+    with pytest.raises(ValueError, match="coordinate"):
+        optsim.simulate("rosenbrock", "sgd", [1.0, 2.0, 3.0], 3)
+    with pytest.raises(ValueError, match="steps"):
+        optsim.simulate("bowl", "sgd", [1.0, 2.0], -1)

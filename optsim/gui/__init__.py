@@ -1,0 +1,1 @@
+"""The Qt user interface: plot views shared with headless export, and the window."""

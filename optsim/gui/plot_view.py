@@ -1,0 +1,620 @@
+"""The plots shared by the window and the headless export: the loss landscape with
+the runs on it (:class:`LossPlot`), loss against step (:class:`LossHistoryPlot`) and
+both stacked (:class:`Figure`).
+
+Every graphics item is created once and then only updated with ``setData``; the
+landscape grid is recomputed only when the function or the view window changes.
+The view never follows the data, so a diverging run cannot blow it up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..functions import LossFunction
+
+#: drawn points per run before the polyline is thinned (the current point stays exact)
+MAX_DRAWN_POINTS = 4000
+#: drawn coordinates are clipped to the view enlarged this many times around its centre
+CLIP_SCALE = 50.0
+#: grid resolution of the landscape (per axis) and how far it reaches past the view
+GRID_SIZE = 260
+GRID_MARGIN = 0.25
+CONTOUR_LEVELS = 14
+
+FONT_PT = 12
+LABEL_PT = 13
+LINE_PX = 2.5
+TEXT_COLOUR = "#202020"
+
+View = tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class RunStyle:
+    """How one run is drawn: its legend name, colour (``#rrggbb``) and visibility."""
+
+    name: str
+    colour: str
+    visible: bool = True
+
+
+# ---------------------------------------------------------------------------
+# helpers (no Qt state)
+
+
+def landscape_colormap() -> pg.ColorMap:
+    """Viridis lightened towards white, so runs in saturated Okabe-Ito colours stay
+    visible on top of it while low and high remain easy to tell apart."""
+    base = pg.colormap.get("viridis")
+    pos = np.linspace(0.0, 1.0, 9)
+    rgba = base.map(pos, mode="float")
+    light = rgba.copy()
+    light[:, :3] = 0.5 * rgba[:, :3] + 0.5
+    light[:, 3] = 1.0
+    return pg.ColorMap(pos, (light * 255).astype(np.ubyte))
+
+
+def decimate(n: int, current: int, limit: int = MAX_DRAWN_POINTS) -> np.ndarray | slice:
+    """Indices of at most about ``limit`` of ``n`` points, always keeping 0 and ``current``."""
+    if n <= limit:
+        return slice(0, n)
+    stride = int(np.ceil(n / limit))
+    idx = np.arange(0, n, stride)
+    return np.union1d(idx, [0, current, n - 1])
+
+
+def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
+    """The box (lo, hi) drawn coordinates are clipped to: the view enlarged CLIP_SCALE
+    times around its centre (in 1D the second coordinate is the loss)."""
+    (x0, x1), (y0, y1) = view
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    half = np.maximum(np.abs([x1 - x0, y1 - y0]), 1e-12) / 2 * CLIP_SCALE
+    return centre - half, centre + half
+
+
+def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
+                  ) -> tuple[np.ndarray, bool, float]:
+    """The values the heat map and contours show: ``z`` or, on a log scale,
+    ``log10(z - zmin + eps)``. ``log=None`` chooses log when the range is huge
+    (most of the grid squeezed into the lowest thousandth). Non-finite values are
+    replaced by the largest finite one. Returns (values, log_used, zmin)."""
+    finite = np.isfinite(z)
+    if not finite.any():
+        return np.zeros_like(z), False, 0.0
+    zf = z[finite]
+    zmin = float(zf.min()) if floor is None else min(float(zf.min()), floor)
+    zmax = float(zf.max())
+    span = zmax - zmin
+    if log is None:
+        log = span > 0 and float(np.median(zf)) - zmin < 1e-3 * span
+    z = np.where(finite, z, zmax)
+    if not log or span <= 0:
+        return z, False, zmin
+    eps = span * 1e-6 + 1e-300
+    return np.log10(z - zmin + eps), True, zmin
+
+
+def contour_segments(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels) -> tuple[np.ndarray, np.ndarray]:
+    """Contour lines of ``z[j, i]`` (at ``xs[i], ys[j]``) by vectorised marching squares,
+    as point pairs (for ``connect='pairs'``): x and y arrays of even length."""
+    out_x, out_y = [], []
+    X, Y = np.meshgrid(xs, ys)
+
+    def cross(level, p, q, ap, aq, cp, cq):
+        hit = ap != aq
+        with np.errstate(all="ignore"):
+            t = np.where(hit, (level - p) / np.where(hit, q - p, 1.0), np.nan)
+        return hit, cp[0] + t * (cq[0] - cp[0]), cp[1] + t * (cq[1] - cp[1])
+
+    for level in levels:
+        above = z >= level
+        # horizontal edges (ny, nx-1) and vertical edges (ny-1, nx)
+        hh, hx, hy = cross(level, z[:, :-1], z[:, 1:], above[:, :-1], above[:, 1:],
+                           (X[:, :-1], Y[:, :-1]), (X[:, 1:], Y[:, 1:]))
+        vh, vx, vy = cross(level, z[:-1, :], z[1:, :], above[:-1, :], above[1:, :],
+                           (X[:-1, :], Y[:-1, :]), (X[1:, :], Y[1:, :]))
+        # cell edges in order around the cell: bottom, right, top, left
+        hit = np.stack([hh[:-1], vh[:, 1:], hh[1:], vh[:, :-1]])
+        px = np.stack([hx[:-1], vx[:, 1:], hx[1:], vx[:, :-1]])
+        py = np.stack([hy[:-1], vy[:, 1:], hy[1:], vy[:, :-1]])
+        count = hit.sum(axis=0)
+        two = count == 2
+        if two.any():
+            order = np.argsort(~hit[:, two], axis=0, kind="stable")[:2]
+            sx = np.take_along_axis(px[:, two], order, axis=0)
+            sy = np.take_along_axis(py[:, two], order, axis=0)
+            out_x.append(sx.T.ravel())
+            out_y.append(sy.T.ravel())
+        four = count == 4
+        if four.any():
+            centre = (z[:-1, :-1] + z[:-1, 1:] + z[1:, :-1] + z[1:, 1:])[four] / 4 >= level
+            same = centre == above[:-1, :-1][four]
+            # centre joins corner a (bottom-left): cut off b and d, else cut off a and c
+            pairs = np.where(same[None, :], np.array([[0], [1], [2], [3]]),
+                             np.array([[3], [0], [1], [2]]))
+            sx = np.take_along_axis(px[:, four], pairs, axis=0)
+            sy = np.take_along_axis(py[:, four], pairs, axis=0)
+            out_x.append(sx.T.ravel())
+            out_y.append(sy.T.ravel())
+    if not out_x:
+        return np.empty(0), np.empty(0)
+    return np.concatenate(out_x), np.concatenate(out_y)
+
+
+def _pen(colour, width: float = LINE_PX, style=QtCore.Qt.PenStyle.SolidLine) -> QtGui.QPen:
+    pen = pg.mkPen(colour, width=width, style=style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
+    font = QtGui.QFont()
+    font.setPointSize(FONT_PT)
+    for name, text in (("bottom", bottom), ("left", left)):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(TEXT_COLOUR, width=1))
+        axis.setTextPen(pg.mkPen(TEXT_COLOUR))
+        axis.setStyle(tickFont=font, tickTextOffset=6)
+        axis.setLabel(text, **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+    plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
+
+
+# ---------------------------------------------------------------------------
+
+
+class _RunItems:
+    """The graphics items of one run (created once)."""
+
+    def __init__(self, style: RunStyle, dim: int) -> None:
+        c = QtGui.QColor(style.colour)
+        faint = QtGui.QColor(c)
+        faint.setAlpha(150)
+        self.style = style
+        self.trail = pg.PlotDataItem(
+            pen=_pen(c), shadowPen=_pen((255, 255, 255, 200), LINE_PX + 2) if dim == 2 else None,
+            symbol="o", symbolSize=5 if dim == 2 else 9, symbolBrush=c if dim == 2 else faint,
+            symbolPen=None if dim == 2 else pg.mkPen("w", width=1), antialias=True,
+        )
+        if dim == 1:
+            self.trail.setPen(None)  # past positions are marked on the curve, not joined
+        self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 20, brush=pg.mkBrush(c),
+                                         pen=pg.mkPen(TEXT_COLOUR, width=2), symbol="o")
+        self.tangent = pg.PlotDataItem(pen=_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine)) \
+            if dim == 1 else None
+        self.marker.setZValue(30)
+        self.trail.setZValue(20)
+
+    def items(self) -> list[pg.GraphicsObject]:
+        return [i for i in (self.trail, self.tangent, self.marker) if i is not None]
+
+    def set_visible(self, visible: bool) -> None:
+        for item in self.items():
+            item.setVisible(visible)
+
+
+class LossPlot(pg.PlotWidget):
+    """The loss landscape (2D: heat map with contours; 1D: the curve) with the runs on it.
+
+    ``clicked(x, y)`` is emitted, in plot coordinates, on a left click in the plot
+    area (not at the end of a drag); in 1D ``y`` is meaningless.
+    """
+
+    clicked = QtCore.Signal(float, float)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        self.function: LossFunction | None = None
+        self.view: View | None = None
+        self._runs: list[_RunItems] = []
+        self._dim = 0
+        self._lo = np.array([-np.inf, -np.inf])
+        self._hi = np.array([np.inf, np.inf])
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.disableAutoRange()
+        _style_axes(plot, "x", "y")
+        self.cmap = landscape_colormap()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(self.cmap)
+        self.image.setZValue(-20)
+        self.contours = pg.PlotCurveItem(connect="pairs", pen=_pen((40, 40, 40, 110), 1.2))
+        self.contours.setZValue(-10)
+        self.curve = pg.PlotDataItem(pen=_pen("#333333", 3.0))
+        self.curve.setZValue(-10)
+        self.minima = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush("w"),
+                                         pen=pg.mkPen("k", width=1.5))
+        self.minima.setZValue(40)
+        self.start_marker = pg.ScatterPlotItem(symbol="s", size=13, brush=pg.mkBrush("w"),
+                                               pen=pg.mkPen("k", width=2))
+        self.start_marker.setZValue(35)
+        for item in (self.image, self.contours, self.curve, self.minima, self.start_marker):
+            plot.addItem(item)
+        self.colorbar: pg.ColorBarItem | None = None
+        self.legend = plot.addLegend(offset=(-10, 10), labelTextSize=f"{FONT_PT}pt",
+                                     brush=pg.mkBrush(255, 255, 255, 215),
+                                     pen=pg.mkPen("#888888"), labelTextColor=TEXT_COLOUR)
+        self.legend.setZValue(100)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    # -- the function ---------------------------------------------------------
+    def set_function(self, fn: LossFunction, view: View | None = None) -> None:
+        """Draw ``fn`` over ``view`` (default: its own view window) and reset the view."""
+        view = view or fn.view
+        changed = fn is not self.function or view != self.view or fn.dim != self._dim
+        self.function, self.view = fn, view
+        if fn.dim != self._dim:
+            self._set_dim(fn.dim)
+        lo, hi = clip_box(view)
+        self._lo, self._hi = lo, hi
+        self.getPlotItem().getViewBox().setLimits(xMin=lo[0], xMax=hi[0], yMin=lo[1], yMax=hi[1])
+        if changed:
+            if fn.dim == 2:
+                self._draw_landscape(fn, view)
+            else:
+                self._draw_curve(fn, view)
+        self.getPlotItem().setTitle(
+            f"{fn.name}:  {pretty_formula(fn.formula)}" if fn.formula and fn.formula != fn.name
+            else fn.name,
+            size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
+        self.reset_view()
+
+    def _set_dim(self, dim: int) -> None:
+        self._dim = dim
+        self.image.setVisible(dim == 2)
+        self.contours.setVisible(dim == 2)
+        self.curve.setVisible(dim == 1)
+        self.getPlotItem().getAxis("left").setLabel("y" if dim == 2 else "loss")
+        if self.colorbar is not None:
+            self.colorbar.setVisible(dim == 2)
+        if self._runs:  # run items differ between 1D and 2D
+            self.set_runs([r.style for r in self._runs])
+
+    def _draw_landscape(self, fn: LossFunction, view: View) -> None:
+        (x0, x1), (y0, y1) = view
+        mx, my = (x1 - x0) * GRID_MARGIN, (y1 - y0) * GRID_MARGIN
+        xs = np.linspace(x0 - mx, x1 + mx, GRID_SIZE)
+        ys = np.linspace(y0 - my, y1 + my, GRID_SIZE)
+        X, Y = np.meshgrid(xs, ys)
+        with np.errstate(all="ignore"):
+            z = np.asarray(fn.value(np.column_stack([X.ravel(), Y.ravel()])), dtype=np.float64)
+        z = z.reshape(X.shape)
+        known = [v for v, m in zip(fn.minimum_values, fn.minima, strict=False)
+                 if x0 - mx <= m[0] <= x1 + mx and y0 - my <= m[1] <= y1 + my and np.isfinite(v)]
+        values, log, zmin = colour_values(z, True if fn.log_scale else None,
+                                          min(known) if known else None)
+        vmin, vmax = float(values.min()), float(values.max())
+        if vmax <= vmin:
+            vmax = vmin + 1.0
+        self.image.setImage(values, levels=(vmin, vmax), autoLevels=False)
+        self.image.setRect(QtCore.QRectF(xs[0], ys[0], xs[-1] - xs[0], ys[-1] - ys[0]))
+        levels = np.linspace(vmin, vmax, CONTOUR_LEVELS + 2)[1:-1]
+        cx, cy = contour_segments(xs, ys, values, levels)
+        self.contours.setData(cx, cy, connect="pairs")
+        self._update_colorbar(vmin, vmax, log, zmin)
+        pts = np.array([m for m in fn.minima if len(m) == 2], dtype=float).reshape(-1, 2)
+        self.minima.setData(pos=pts)
+
+    def _update_colorbar(self, vmin: float, vmax: float, log: bool, zmin: float) -> None:
+        plot = self.getPlotItem()
+        if self.colorbar is None:
+            self.colorbar = pg.ColorBarItem(values=(vmin, vmax), colorMap=self.cmap,
+                                            interactive=False, width=18)
+            self.colorbar.setImageItem(self.image, insert_in=plot)
+            axis = self.colorbar.getAxis("right")
+            font = QtGui.QFont()
+            font.setPointSize(FONT_PT - 1)
+            axis.setStyle(tickFont=font)
+            axis.setTextPen(pg.mkPen(TEXT_COLOUR))
+            axis.setPen(pg.mkPen(TEXT_COLOUR))
+        self.colorbar.setVisible(True)
+        self.colorbar.setLevels((vmin, vmax))
+        axis = self.colorbar.getAxis("right")
+        if log:
+            ticks = [(float(t), _loss_label(zmin + 10.0 ** t))
+                     for t in range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1)]
+            if len(ticks) > 7:
+                ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
+            axis.setTicks([ticks])
+            axis.setLabel("loss (log)", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+        else:
+            axis.setTicks(None)
+            axis.setLabel("loss", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+
+    def _draw_curve(self, fn: LossFunction, view: View) -> None:
+        (x0, x1), _ = view
+        m = (x1 - x0) * GRID_MARGIN
+        xs = np.linspace(x0 - m, x1 + m, 1500)
+        with np.errstate(all="ignore"):
+            ys = np.asarray(fn.value(xs[:, None]), dtype=np.float64).reshape(-1)
+        self.curve.setData(xs, self._clip1(ys), connect="finite")
+        pts = [(m[0], v) for m, v in zip(fn.minima, fn.minimum_values, strict=False)]
+        self.minima.setData(pos=np.array(pts, dtype=float).reshape(-1, 2))
+
+    def _clip1(self, ys: np.ndarray) -> np.ndarray:
+        return np.clip(ys, self._lo[1], self._hi[1])
+
+    def reset_view(self) -> None:
+        """Show the function's view window."""
+        if self.view is None:
+            return
+        (x0, x1), (y0, y1) = self.view
+        self.getPlotItem().getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+
+    def place_legend(self) -> None:
+        """Move the legend to the corner of the view that hides the fewest drawn points
+        (run trails, markers and, in 1D, the curve)."""
+        vb = self.getPlotItem().getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        pts = [np.empty((0, 2))]
+        for run in self._runs:
+            if run.trail.isVisible():
+                xs, ys = run.trail.getData()
+                if xs is not None and len(xs):
+                    pts.append(np.column_stack([xs, ys]))
+        if self._dim == 1:
+            xs, ys = self.curve.getData()
+            if xs is not None:
+                pts.append(np.column_stack([xs, ys]))
+        pts = np.concatenate(pts)
+        fx, fy = 0.38, 0.34  # the corner box, as a fraction of the view
+        best, best_count = None, None
+        for right, top in ((True, True), (False, True), (True, False), (False, False)):
+            bx = (x1 - fx * (x1 - x0), x1) if right else (x0, x0 + fx * (x1 - x0))
+            by = (y1 - fy * (y1 - y0), y1) if top else (y0, y0 + fy * (y1 - y0))
+            inside = ((pts[:, 0] >= bx[0]) & (pts[:, 0] <= bx[1])
+                      & (pts[:, 1] >= by[0]) & (pts[:, 1] <= by[1]))
+            count = int(inside.sum())
+            if best_count is None or count < best_count:
+                best, best_count = (right, top), count
+        right, top = best
+        self.legend.anchor(itemPos=(1 if right else 0, 0 if top else 1),
+                           parentPos=(1 if right else 0, 0 if top else 1),
+                           offset=(-10 if right else 10, 10 if top else -10))
+
+    def set_start_marker(self, point) -> None:
+        """Mark the start point (``None`` hides it)."""
+        if point is None:
+            self.start_marker.setData(pos=np.empty((0, 2)))
+            return
+        p = np.asarray(point, dtype=float).reshape(-1)
+        if self._dim == 1 and self.function is not None:
+            with np.errstate(all="ignore"):
+                y = float(self.function.value(p[:1].reshape(1, 1))[0])
+            p = np.array([p[0], y])
+        p = np.clip(p[:2], self._lo, self._hi)
+        self.start_marker.setData(pos=p.reshape(1, 2))
+
+    # -- runs -----------------------------------------------------------------
+    def set_runs(self, styles: list[RunStyle]) -> None:
+        """Create the items of the runs (replacing the previous runs' items)."""
+        plot = self.getPlotItem()
+        for run in self._runs:
+            for item in run.items():
+                plot.removeItem(item)
+        self.legend.clear()
+        self._runs = []
+        dim = self._dim or 2
+        for style in styles:
+            run = _RunItems(style, dim)
+            for item in run.items():
+                plot.addItem(item)
+            self.legend.addItem(run.marker if dim == 1 else run.trail, style.name)
+            run.set_visible(style.visible)
+            self._runs.append(run)
+
+    def run_items(self, i: int) -> _RunItems:
+        return self._runs[i]
+
+    def set_run_visible(self, i: int, visible: bool) -> None:
+        run = self._runs[i]
+        run.style = RunStyle(run.style.name, run.style.colour, bool(visible))
+        run.set_visible(visible)
+
+    def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
+                   losses: np.ndarray | None = None) -> None:
+        """Show run ``i`` at step ``current`` (default: the last of ``positions`` (K, D))."""
+        run = self._runs[i]
+        pos = np.asarray(positions, dtype=np.float64)
+        if pos.ndim == 1:
+            pos = pos[:, None]
+        k = len(pos) - 1 if current is None else int(current)
+        if len(pos) == 0 or k < 0:
+            run.trail.setData([], [])
+            run.marker.setData(pos=np.empty((0, 2)))
+            if run.tangent is not None:
+                run.tangent.setData([], [])
+            return
+        k = min(k, len(pos) - 1)
+        shown = pos[: k + 1]
+        idx = decimate(len(shown), k)
+        if self._dim == 1:
+            xs = shown[idx, 0]
+            if losses is not None:
+                ys = np.asarray(losses, dtype=np.float64)[: k + 1][idx]
+            else:
+                with np.errstate(all="ignore"):
+                    ys = np.asarray(self.function.value(xs[:, None]), dtype=np.float64)
+            xs = np.clip(np.nan_to_num(xs, nan=self._hi[0]), self._lo[0], self._hi[0])
+            ys = self._clip1(np.nan_to_num(ys, nan=self._hi[1]))
+            run.trail.setData(xs, ys)
+            run.marker.setData(pos=[(xs[-1], ys[-1])])
+            self._update_tangent(run, shown[k, 0])
+        else:
+            pts = np.clip(np.nan_to_num(shown[idx], nan=self._hi[0]), self._lo, self._hi)
+            run.trail.setData(pts[:, 0], pts[:, 1])
+            run.marker.setData(pos=pts[-1:])
+
+    def _update_tangent(self, run: _RunItems, x: float) -> None:
+        fn = self.function
+        if fn is None or run.tangent is None:
+            return
+        with np.errstate(all="ignore"):
+            y = float(fn.value(np.array([[x]]))[0])
+            g = float(fn.gradient(np.array([[x]]))[0, 0])
+        if not (np.isfinite(x) and np.isfinite(y) and np.isfinite(g)):
+            run.tangent.setData([], [])
+            return
+        (x0, x1), _ = self.view
+        h = (x1 - x0) * 0.12
+        xs = np.array([x - h, x + h])
+        ys = self._clip1(y + g * (xs - x))
+        run.tangent.setData(np.clip(xs, self._lo[0], self._hi[0]), ys)
+
+    # -- clicks ---------------------------------------------------------------
+    def _on_click(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or ev.double():
+            return
+        vb = self.getPlotItem().getViewBox()
+        scene_pos = ev.scenePos()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return
+        if self.legend.isVisible() and self.legend.sceneBoundingRect().contains(scene_pos):
+            return
+        p = vb.mapSceneToView(scene_pos)
+        self.clicked.emit(float(p.x()), float(p.y()))
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+
+
+def pretty_formula(text: str) -> str:
+    """A formula for a title: ``x**2`` as x², other powers as ``^``, ``*`` as a middle
+    dot, a binary ``-`` as a minus sign."""
+    out = re.sub(r"\*\*\s*(-?\d+)(?![\d.])", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    out = out.replace("**", "^").replace("*", "·")
+    return re.sub(r"(?<=\s)-(?=\s)", "−", out)
+
+
+def _loss_label(v: float) -> str:
+    if v == 0:
+        return "0"
+    if 1e-2 <= abs(v) < 1e4:
+        return f"{v:.3g}"
+    return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+
+
+class LossHistoryPlot(pg.PlotWidget):
+    """Loss against step, one line per run, with a vertical line at the shown step.
+
+    The y axis is logarithmic when every loss is positive and they span more than
+    two decades, linear otherwise (losses can be negative)."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent=parent, background="w")
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        _style_axes(plot, "step", "loss")
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        self._lines: list[pg.PlotDataItem] = []
+        self._losses: list[np.ndarray] = []
+        self._log = False
+        self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
+                                                            QtCore.Qt.PenStyle.DashLine))
+        plot.addItem(self.step_line, ignoreBounds=True)
+        plot.enableAutoRange()
+
+    def set_runs(self, styles: list[RunStyle]) -> None:
+        plot = self.getPlotItem()
+        for line in self._lines:
+            plot.removeItem(line)
+        self._lines = []
+        self._losses = []
+        for style in styles:
+            line = pg.PlotDataItem(pen=_pen(style.colour))
+            line.setVisible(style.visible)
+            plot.addItem(line)
+            self._lines.append(line)
+            self._losses.append(np.empty(0))
+
+    def line(self, i: int) -> pg.PlotDataItem:
+        return self._lines[i]
+
+    def set_run_visible(self, i: int, visible: bool) -> None:
+        self._lines[i].setVisible(visible)
+        self._update_log()
+
+    def update_run(self, i: int, losses: np.ndarray, current: int | None = None) -> None:
+        """Show run ``i``'s losses (all of them; ``current`` moves the step line)."""
+        y = np.asarray(losses, dtype=np.float64).reshape(-1)
+        y = np.clip(np.nan_to_num(y, nan=np.inf), -1e150, 1e150)
+        self._losses[i] = y
+        idx = decimate(len(y), len(y) - 1)
+        steps = np.arange(len(y))[idx]
+        self._update_log()
+        self._lines[i].setData(steps, y[idx])
+        self.set_step(len(y) - 1 if current is None else current)
+
+    def set_step(self, k: int) -> None:
+        """Move the vertical line to step ``k``."""
+        self.step_line.setValue(float(k))
+
+    def _update_log(self) -> None:
+        data = [y for y, line in zip(self._losses, self._lines, strict=True) if line.isVisible() and len(y)]
+        log = False
+        if data:
+            lo = min(float(y.min()) for y in data)
+            hi = max(float(y.max()) for y in data)
+            log = lo > 0 and hi / lo > 100
+        if log != self._log:
+            self._log = log
+            self.getPlotItem().setLogMode(y=log)
+            self.getPlotItem().getAxis("left").setLabel("loss (log scale)" if log else "loss")
+
+
+class Figure(QtWidgets.QWidget):
+    """A :class:`LossPlot` above a :class:`LossHistoryPlot` (optional), as the window
+    shows it and as exported pictures render it."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, with_history: bool = True) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical, self)
+        self.loss_plot = LossPlot()
+        self.splitter.addWidget(self.loss_plot)
+        self.history: LossHistoryPlot | None = None
+        if with_history:
+            self.history = LossHistoryPlot()
+            self.splitter.addWidget(self.history)
+            self.splitter.setStretchFactor(0, 3)
+            self.splitter.setStretchFactor(1, 1)
+        layout.addWidget(self.splitter)
+        self.clicked = self.loss_plot.clicked
+
+    def set_function(self, fn: LossFunction, view: View | None = None) -> None:
+        self.loss_plot.set_function(fn, view)
+
+    def set_runs(self, styles: list[RunStyle]) -> None:
+        self.loss_plot.set_runs(styles)
+        if self.history is not None:
+            self.history.set_runs(styles)
+
+    def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
+                   losses: np.ndarray | None = None) -> None:
+        self.loss_plot.update_run(i, positions, current, losses)
+        if self.history is not None and losses is not None:
+            self.history.update_run(i, losses, current)
+
+    def set_run_visible(self, i: int, visible: bool) -> None:
+        self.loss_plot.set_run_visible(i, visible)
+        if self.history is not None:
+            self.history.set_run_visible(i, visible)
+
+    def set_step(self, k: int) -> None:
+        if self.history is not None:
+            self.history.set_step(k)
+
+    def set_start_marker(self, point) -> None:
+        self.loss_plot.set_start_marker(point)
+
+    def reset_view(self) -> None:
+        self.loss_plot.reset_view()
+
+    def place_legend(self) -> None:
+        self.loss_plot.place_legend()

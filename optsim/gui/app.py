@@ -1,0 +1,33 @@
+"""Start the desktop window: ``python main.py`` or ``python -m optsim.gui.app``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the window and run the event loop until it closes."""
+    parser = argparse.ArgumentParser(prog="optsim-gui", description="optsim — optimizer visualizer")
+    parser.add_argument("--settings", metavar="FILE.ini",
+                        help="keep the window's settings in this INI file")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from the default comparison, ignoring saved settings")
+    args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(antialias=True)
+    app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
+    app.setApplicationName("optsim")
+    app.setOrganizationName("optsim")
+    from .main_window import MainWindow
+
+    window = MainWindow(settings=args.settings, restore=not args.fresh)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,424 @@
+"""The main window: the plot (centre) with loss-vs-step below it, the function panel
+(left), the optimizers panel and the status table (right), the playback toolbar,
+menus, keyboard shortcuts and remembered settings.
+
+The window wires widgets to the :class:`~optsim.gui.model.SimulationModel`: widgets
+observe its signals and send intent back; only the model steps optimizers. Docks
+and menus are added by small methods (``add_dock``, ``add_menu``) so that other
+parts (inspector, export, presets) plug in without touching the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDockWidget,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .function_panel import FunctionPanel
+from .model import SimulationModel
+from .playback import PlaybackController, PlaybackToolBar
+from .plot_view import Figure, RunStyle
+from .runs_panel import RunsPanel
+from .settings import (
+    KEY_GEOMETRY,
+    KEY_STATE,
+    load_session_dict,
+    open_settings,
+    read_bytes,
+    restore_session,
+    save_session,
+)
+
+TITLE = "optsim — optimizer visualizer"
+
+#: the keyboard shortcuts, as the Help > Shortcuts dialog lists them
+SHORTCUTS = (
+    ("Space", "run / pause"),
+    ("Right", "one step for every visible run"),
+    ("Left", "one step back in the history"),
+    ("Ctrl+R", "reset every run to the start point"),
+    ("Home", "reset the view to the function's window"),
+    ("click on the plot", "set the start point (in 1D: x)"),
+    ("drag / wheel on the plot", "pan / zoom"),
+)
+
+
+def is_text_entry(widget: QWidget | None) -> bool:
+    """Whether keyboard focus is in a place where keys are typed (a line edit, a
+    spin box, an editable combo box, a text area)."""
+    w = widget
+    for _ in range(3):
+        if w is None:
+            return False
+        if isinstance(w, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)):
+            return True
+        if isinstance(w, QComboBox) and w.isEditable():
+            return True
+        w = w.parentWidget()
+    return False
+
+
+class ShortcutGuard(QObject):
+    """An application event filter: while focus is in a text field, the window's
+    single-key shortcuts (and Ctrl+R) go to the field as typing, not to the actions."""
+
+    def __init__(self, sequences: list[QKeySequence], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.sequences = {s.toString() for s in sequences if not s.isEmpty()}
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.ShortcutOverride:
+            key = QKeySequence(event.keyCombination()).toString()
+            if key in self.sequences and is_text_entry(QApplication.focusWidget()):
+                event.accept()  # the focused field takes the key; the shortcut does not fire
+                return True
+        return False
+
+
+class StatusTable(QTableWidget):
+    """Per run at the shown step: step, loss, gradient norm, distance to the nearest
+    known minimum and a status (diverged / converged)."""
+
+    HEADERS = ("run", "step", "loss", "‖∇f‖", "to min", "status")
+
+    def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(self.HEADERS), parent)
+        self.model = model
+        self.setHorizontalHeaderLabels(self.HEADERS)
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
+        self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
+
+    def refresh(self) -> None:
+        runs = self.model.runs
+        if self.rowCount() != len(runs):
+            self.setRowCount(len(runs))
+        for i, r in enumerate(runs):
+            st = self.model.run_status(i)
+            if st.diverged:
+                status = "diverged"
+            elif not r.visible:
+                status = "hidden"
+            elif st.converged:
+                status = "converged"
+            else:
+                status = ""
+            cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance),
+                     status)
+            for c, text in enumerate(cells):
+                item = self.item(i, c)
+                if item is None:
+                    item = QTableWidgetItem()
+                    self.setItem(i, c, item)
+                if item.text() != text:
+                    item.setText(text)
+            name_item = self.item(i, 0)
+            if name_item.foreground().color().name() != r.colour.lower():
+                name_item.setForeground(_brush(r.colour))
+            status_item = self.item(i, 5)
+            status_item.setForeground(_brush("#B00020" if st.diverged else "#1b7a3a"))
+
+    def cell_text(self, row: int, column: int) -> str:
+        item = self.item(row, column)
+        return item.text() if item is not None else ""
+
+
+def _brush(colour: str):
+    from PySide6.QtGui import QBrush, QColor
+
+    return QBrush(QColor(colour))
+
+
+def _num(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if math.isinf(v):
+        return "∞"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    return f"{v:.4g}" if 1e-3 <= a < 1e5 else f"{v:.2e}"
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        lay = QVBoxLayout(self)
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+        label = QLabel(f"<table>{rows}</table><p>The keys work whenever the focus is not in a "
+                       "text or number field; press Esc or click the plot to leave one.</p>")
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+
+class MainWindow(QMainWindow):
+    """The desktop window. ``settings``: a QSettings or an INI file path (default:
+    the user's store, or an isolated one when ``OPTSIM_SETTINGS_ISOLATED`` is set);
+    ``restore=False`` starts from the defaults."""
+
+    def __init__(self, settings: QSettings | str | os.PathLike | None = None,
+                 restore: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(TITLE)
+        self.setObjectName("optsim_main_window")
+        self.settings = open_settings(settings)
+        self.model = SimulationModel(parent=self)
+        self.playback = PlaybackController(self.model, self)
+
+        self.figure = Figure(self)
+        self.plot = self.figure.loss_plot
+        self.history_plot = self.figure.history
+        self.setCentralWidget(self.figure)
+        self._styles: list[RunStyle] = []
+
+        self.function_panel = FunctionPanel(self.model)
+        self.function_dock = self.add_dock("Function", self.function_panel,
+                                           Qt.DockWidgetArea.LeftDockWidgetArea, "function_dock")
+        self.runs_panel = RunsPanel(self.model)
+        self.runs_dock = self.add_dock("Optimizers", self.runs_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea, "runs_dock")
+        self.status_table = StatusTable(self.model)
+        self.status_dock = self.add_dock("Status", self.status_table,
+                                         Qt.DockWidgetArea.RightDockWidgetArea, "status_dock")
+        self.toolbar = PlaybackToolBar(self.playback, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self._build_actions()
+        self._build_menus()
+        self._install_shortcut_guard()
+
+        self.model.functionChanged.connect(self._function_changed)
+        self.model.viewChanged.connect(self._view_changed)
+        self.model.startChanged.connect(self._start_changed)
+        self.model.runsChanged.connect(self._runs_changed)
+        self.model.runChanged.connect(self._run_changed)
+        self.model.stepChanged.connect(self._step_changed)
+        self.plot.clicked.connect(self._plot_clicked)
+        self.playback.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.function_panel.formulaRejected.connect(
+            lambda m: self.statusBar().showMessage(f"formula not used: {m}", 8000))
+        self.runs_panel.editor.rejected.connect(lambda m: self.statusBar().showMessage(m, 8000))
+
+        self.resize(1500, 940)
+        playback = {}
+        if restore:
+            playback = restore_session(self.model, load_session_dict(self.settings))
+            self._restore_geometry()
+        else:
+            self.model.load_default_runs()
+        self._apply_playback_settings(playback)
+        self._function_changed()
+        self._runs_changed()
+        self.statusBar().showMessage(
+            "Right: one step · Space: run/pause · click the plot to move the start point", 0)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        QTimer.singleShot(0, self.plot.setFocus)
+
+    # -- building blocks (other parts add docks and menus through these) ---------
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,
+                 object_name: str) -> QDockWidget:
+        """Put ``widget`` in a dock (its object name keeps its place in the settings)."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        if hasattr(self, "view_menu"):
+            self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def add_menu(self, title: str) -> QMenu:
+        """A new top-level menu, placed before Help."""
+        menu = QMenu(title, self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
+        return menu
+
+    def _build_actions(self) -> None:
+        self.reset_view_action = QAction("Reset view", self)
+        self.reset_view_action.setShortcut(QKeySequence(Qt.Key.Key_Home))
+        self.reset_view_action.setToolTip("Back to the view window (Home)")
+        self.reset_view_action.triggered.connect(self.reset_view)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.reset_view_action)
+        self.shortcuts_action = QAction("Shortcuts…", self)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        for a in self.playback.actions() + [self.reset_view_action]:
+            self.addAction(a)  # window-wide shortcuts, wherever the focus is
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.run_menu = bar.addMenu("&Run")
+        for a in self.playback.actions():
+            self.run_menu.addAction(a)
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.addAction(self.reset_view_action)
+        self.view_menu.addSeparator()
+        for dock in (self.function_dock, self.runs_dock, self.status_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.shortcuts_action)
+
+    def _install_shortcut_guard(self) -> None:
+        seqs = [a.shortcut() for a in self.playback.actions() + [self.reset_view_action]]
+        self.shortcut_guard = ShortcutGuard(seqs, self)
+        QApplication.instance().installEventFilter(self.shortcut_guard)
+
+    # -- model -> plot -----------------------------------------------------------
+    def _function_changed(self) -> None:
+        self.figure.set_function(self.model.function, self.model.view)
+        self.figure.set_start_marker(self.model.start)
+        self._styles = []  # 1D and 2D runs are drawn with different items
+        self._runs_changed()
+
+    def _view_changed(self) -> None:
+        if self.plot.view != self.model.view:
+            self.figure.set_function(self.model.function, self.model.view)
+            self.figure.set_start_marker(self.model.start)
+            self.redraw()
+
+    def _start_changed(self) -> None:
+        self.figure.set_start_marker(self.model.start)
+
+    def _current_styles(self) -> list[RunStyle]:
+        return [RunStyle(r.name, r.colour, r.visible) for r in self.model.runs]
+
+    def _runs_changed(self) -> None:
+        styles = self._current_styles()
+        if styles != self._styles:
+            self.figure.set_runs(styles)
+            self._styles = styles
+        self.redraw()
+        self.plot.place_legend()
+
+    def _run_changed(self, i: int) -> None:
+        styles = self._current_styles()
+        old = self._styles
+        if len(old) == len(styles) and all(
+                (a.name, a.colour) == (b.name, b.colour) for a, b in zip(old, styles, strict=True)):
+            if old[i].visible != styles[i].visible:
+                self.figure.set_run_visible(i, styles[i].visible)
+            self._styles = styles
+            self._draw_run(i)
+            self.figure.set_step(self.model.shown_step)
+            self.status_table.refresh()
+        else:
+            self._runs_changed()
+
+    def _step_changed(self, _k: int) -> None:
+        self.redraw()
+
+    def _draw_run(self, i: int) -> None:
+        r = self.model.runs[i]
+        t = r.trajectory
+        k = r.displayed_step(self.model.shown_step)
+        self.figure.update_run(i, t.positions[:, 0, :], k, t.losses[:, 0])
+
+    def redraw(self) -> None:
+        """Show the shown step: every run's trail and marker, the loss lines, the
+        counter and the status table (array slices only; no per-step Python)."""
+        for i in range(len(self.model.runs)):
+            self._draw_run(i)
+        self.figure.set_step(self.model.shown_step)
+        self.status_table.refresh()
+        self._show_counter()
+
+    def _show_counter(self) -> None:
+        k, total = self.model.shown_step, self.model.computed_steps
+        self.toolbar.step_label.setText(f"  step {k}  " if k >= total else f"  step {k} of {total}  ")
+
+    # -- widgets -> model ----------------------------------------------------------
+    def _plot_clicked(self, x: float, y: float) -> None:
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return
+        point = [x, y][: self.model.function.dim]
+        self.model.set_start(point)
+        self.statusBar().showMessage(
+            "start moved to " + ", ".join(f"{v:.3g}" for v in point) + "; every run restarted", 6000)
+
+    def reset_view(self) -> None:
+        self.figure.reset_view()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # -- settings ------------------------------------------------------------------
+    def playback_settings(self) -> dict:
+        c = self.playback
+        return {"speed": c.speed, "max_speed": c.max_speed, "max_steps": c.max_steps,
+                "stop_when_converged": c.stop_when_converged}
+
+    def _apply_playback_settings(self, pb: dict) -> None:
+        tb = self.toolbar
+        speed = pb.get("speed")
+        if isinstance(speed, (int, float)) and not isinstance(speed, bool) and math.isfinite(speed) \
+                and speed > 0:
+            tb.speed_slider.setValue(round(100 * math.log10(min(max(speed, 1.0), 1000.0))))
+        if isinstance(pb.get("max_speed"), bool):
+            tb.max_box.setChecked(pb["max_speed"])
+        steps = pb.get("max_steps")
+        if isinstance(steps, int) and not isinstance(steps, bool) and steps > 0:
+            tb.max_steps_spin.setValue(min(steps, tb.max_steps_spin.maximum()))
+        if isinstance(pb.get("stop_when_converged"), bool):
+            tb.converged_box.setChecked(pb["stop_when_converged"])
+
+    def _restore_geometry(self) -> None:
+        geom = read_bytes(self.settings, KEY_GEOMETRY)
+        if geom is not None:
+            self.restoreGeometry(geom)
+        state = read_bytes(self.settings, KEY_STATE)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())
+        self.settings.setValue(KEY_STATE, self.saveState())
+        save_session(self.settings, self.model, self.playback_settings())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.playback.set_playing(False)
+        self.save_settings()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.shortcut_guard)
+        super().closeEvent(event)
+
+
+__all__ = ["MainWindow", "StatusTable", "SHORTCUTS", "TITLE", "is_text_entry"]

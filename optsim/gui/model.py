@@ -1,0 +1,366 @@
+"""The window's model/controller: the function, the start point and the runs, each
+run's full history, and the step the screen shows. Widgets observe it through its
+signals and send user intent back through its methods; no widget ever steps an
+optimizer.
+
+Timeline semantics
+------------------
+Each run owns a :class:`~optsim.simulation.Trajectory` (one start, states recorded)
+and so its own count of computed steps. ``shown_step`` is the one step the screen
+shows; a run shows ``min(shown_step, run.trajectory.steps)`` (its *displayed step*).
+
+* ``step_forward(n)`` moves ``shown_step`` to ``shown_step + n``. Every visible run
+  that has not yet computed that far computes the missing steps (a run that diverged
+  computes nothing more: it stays where it stopped). Runs that already have the
+  history just replay it.
+* A hidden run does not advance; it keeps showing its last computed step. Made
+  visible again, it catches up on the next ``step_forward``.
+* ``step_back``/``seek`` only move ``shown_step`` within the computed history
+  (``0 .. computed_steps``); nothing is recomputed or discarded.
+* Changing a run's optimizer restarts that run from the start point and recomputes
+  it at once up to ``shown_step`` (so it stays comparable with the others); changing
+  the start point or the function restarts every run at step 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
+from ..functions import LossFunction, as_function
+from ..simulation import Trajectory
+from ..style import OKABE_ITO, run_colour
+
+View = tuple[tuple[float, float], tuple[float, float]]
+
+#: a run whose gradient norm and last step are both below this has converged
+CONVERGED_TOL = 1e-6
+
+
+@dataclass
+class Run:
+    """One optimizer run: its look, its optimizer and its history."""
+
+    name: str
+    colour: str
+    visible: bool
+    optimizer: Optimizer
+    trajectory: Trajectory
+
+    def displayed_step(self, shown_step: int) -> int:
+        """The step this run shows when the screen shows ``shown_step``."""
+        return min(shown_step, self.trajectory.steps)
+
+    def diverged_at(self, step: int) -> bool:
+        """Whether the run has diverged by ``step`` (badged from that step on)."""
+        d = int(self.trajectory.diverged_step[0])
+        return d >= 0 and step >= d
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.trajectory.diverged[0])
+
+    def position(self, step: int) -> np.ndarray:
+        """The position (D,) after ``step`` (clamped to the computed history)."""
+        k = min(max(step, 0), self.trajectory.steps)
+        return self.trajectory.positions[k, 0]
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """What the status table shows for one run at the shown step."""
+
+    step: int
+    loss: float
+    grad_norm: float
+    step_norm: float
+    distance: float  # to the nearest known minimum (nan if none is known)
+    diverged: bool
+    converged: bool
+
+
+def default_runs(function: LossFunction) -> list[tuple[str, dict]]:
+    """The first screen's comparison: (optimizer name, hyperparameters) pairs.
+
+    SGD, momentum, RMSProp and Adam with learning rates at which all four visibly
+    move on the first step; optimizers not (yet) in the registry are skipped.
+    """
+    wanted = [("sgd", {"lr": 0.02}), ("momentum", {"lr": 0.01}), ("rmsprop", {"lr": 0.01}),
+              ("adam", {"lr": 0.05})]
+    out = [(name, hp) for name, hp in wanted if name in OPTIMIZERS]
+    if len(out) < 4 and "nesterov" in OPTIMIZERS:
+        out.insert(2, ("nesterov", {"lr": 0.01}))
+    return out
+
+
+class SimulationModel(QObject):
+    """The function, the start point, the runs and the timeline (see the module
+    docstring for the step semantics)."""
+
+    functionChanged = Signal()
+    startChanged = Signal()
+    viewChanged = Signal()
+    runsChanged = Signal()
+    runChanged = Signal(int)
+    stepChanged = Signal(int)
+    selectionChanged = Signal(int)
+
+    def __init__(self, function: str | LossFunction = "elongated-bowl",
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.function: LossFunction = as_function(function)
+        self.start: np.ndarray = np.array(self.function.start, dtype=np.float64)
+        self.view: View = _as_view(self.function.view)
+        self.runs: list[Run] = []
+        self.shown_step: int = 0
+        self.selected: int = -1
+
+    # -- construction helpers --------------------------------------------------
+    def _trajectory(self, optimizer: Optimizer) -> Trajectory:
+        return Trajectory(self.function, optimizer, self.start[None, :], record_state=True)
+
+    def _fresh_colour(self) -> str:
+        used = {r.colour.lower() for r in self.runs}
+        for c in OKABE_ITO:
+            if c.lower() not in used:
+                return c
+        return run_colour(len(self.runs))
+
+    def _fresh_name(self, base: str) -> str:
+        names = {r.name for r in self.runs}
+        if base not in names:
+            return base
+        k = 2
+        while f"{base} {k}" in names:
+            k += 1
+        return f"{base} {k}"
+
+    def _check_index(self, i: int) -> int:
+        if not 0 <= i < len(self.runs):
+            raise IndexError(f"run {i} does not exist (0..{len(self.runs) - 1})")
+        return i
+
+    # -- the function, the view and the start ------------------------------------
+    def set_function(self, function: str | LossFunction) -> None:
+        """Switch function (name, formula or LossFunction): its view and start are
+        taken and every run restarts. Raises ValueError on a bad name or formula and
+        then changes nothing."""
+        fn = as_function(function)
+        self.function = fn
+        self.view = _as_view(fn.view)
+        self.start = np.array(fn.start, dtype=np.float64)
+        self._restart_all()
+        self.functionChanged.emit()
+        self.viewChanged.emit()
+        self.startChanged.emit()
+        self.runsChanged.emit()
+        self.stepChanged.emit(self.shown_step)
+
+    def set_view(self, view: Sequence[Sequence[float]]) -> None:
+        """Set the plotted window ((xmin, xmax), (ymin, ymax)); min < max, finite."""
+        v = _as_view(view)
+        if v != self.view:
+            self.view = v
+            self.viewChanged.emit()
+
+    def set_start(self, point: Sequence[float]) -> None:
+        """Move the start point and restart every run from it."""
+        p = np.array(point, dtype=np.float64).reshape(-1)
+        if p.shape != (self.function.dim,):
+            raise ValueError(f"start must have {self.function.dim} coordinate(s), got {p.shape[0]}")
+        if not np.isfinite(p).all():
+            raise ValueError("start must be finite")
+        self.start = p
+        self._restart_all()
+        self.startChanged.emit()
+        self.runsChanged.emit()
+        self.stepChanged.emit(self.shown_step)
+
+    def _restart_all(self) -> None:
+        for r in self.runs:
+            r.trajectory = self._trajectory(r.optimizer)
+        self.shown_step = 0
+
+    # -- runs ------------------------------------------------------------------
+    def add_run(self, optimizer: str | Optimizer, name: str | None = None,
+                colour: str | None = None, visible: bool = True) -> int:
+        """Append a run (it starts at the start point, computed up to the shown
+        step); returns its index."""
+        opt = as_optimizer(optimizer)
+        run = Run(name=name or self._fresh_name(opt.name), colour=colour or self._fresh_colour(),
+                  visible=bool(visible), optimizer=opt, trajectory=self._trajectory(opt))
+        if run.visible:
+            run.trajectory.advance(self.shown_step)
+        self.runs.append(run)
+        self.runsChanged.emit()
+        return len(self.runs) - 1
+
+    def remove_run(self, i: int) -> None:
+        self._check_index(i)
+        del self.runs[i]
+        if self.selected == i:
+            self.selected = -1 if not self.runs else min(i, len(self.runs) - 1)
+            self.selectionChanged.emit(self.selected)
+        elif self.selected > i:
+            self.selected -= 1
+            self.selectionChanged.emit(self.selected)
+        self.runsChanged.emit()
+
+    def duplicate_run(self, i: int) -> int:
+        """A copy of run ``i`` (same optimizer, a new colour), right after it."""
+        src = self.runs[self._check_index(i)]
+        opt = as_optimizer(src.optimizer.spec)
+        run = Run(name=self._fresh_name(src.name), colour=self._fresh_colour(), visible=True,
+                  optimizer=opt, trajectory=self._trajectory(opt))
+        run.trajectory.advance(self.shown_step)
+        self.runs.insert(i + 1, run)
+        if self.selected > i:
+            self.selected += 1
+        self.runsChanged.emit()
+        return i + 1
+
+    def set_run_optimizer(self, i: int, optimizer: str | Optimizer) -> None:
+        """Give run ``i`` another optimizer (or other hyperparameters): it restarts
+        from the start point and is recomputed up to the shown step at once."""
+        r = self.runs[self._check_index(i)]
+        r.optimizer = as_optimizer(optimizer)
+        r.trajectory = self._trajectory(r.optimizer)
+        if r.visible:
+            r.trajectory.advance(self.shown_step)
+        self.runChanged.emit(i)
+
+    def set_run_visible(self, i: int, visible: bool) -> None:
+        r = self.runs[self._check_index(i)]
+        if r.visible != bool(visible):
+            r.visible = bool(visible)
+            self.runChanged.emit(i)
+
+    def rename_run(self, i: int, name: str) -> None:
+        r = self.runs[self._check_index(i)]
+        name = str(name).strip()
+        if name and name != r.name:
+            r.name = name
+            self.runChanged.emit(i)
+
+    def set_run_colour(self, i: int, colour: str) -> None:
+        r = self.runs[self._check_index(i)]
+        if colour != r.colour:
+            r.colour = str(colour)
+            self.runChanged.emit(i)
+
+    def select(self, i: int) -> None:
+        i = int(i) if 0 <= int(i) < len(self.runs) else -1
+        if i != self.selected:
+            self.selected = i
+            self.selectionChanged.emit(i)
+
+    def replace_runs(self, runs: Sequence[tuple[Optimizer, str, str, bool]]) -> None:
+        """Replace all runs at once (optimizer, name, colour, visible) at step 0."""
+        self.runs = [Run(name, colour, bool(visible), opt, self._trajectory(opt))
+                     for opt, name, colour, visible in runs]
+        self.shown_step = 0
+        self.selected = 0 if self.runs else -1
+        self.runsChanged.emit()
+        self.selectionChanged.emit(self.selected)
+        self.stepChanged.emit(0)
+
+    def load_default_runs(self) -> None:
+        """The first screen: SGD, momentum, RMSProp and Adam (those registered)."""
+        self.replace_runs([
+            (make_optimizer(name, **hp), name, run_colour(k), True)
+            for k, (name, hp) in enumerate(default_runs(self.function))
+        ])
+
+    # -- the timeline ----------------------------------------------------------
+    @property
+    def computed_steps(self) -> int:
+        """The most steps any run has computed (the end of the timeline)."""
+        return max((r.trajectory.steps for r in self.runs), default=0)
+
+    def step_forward(self, n: int = 1) -> int:
+        """Move the shown step ``n`` forward, computing what is missing for the
+        visible runs that have not diverged. Returns the new shown step."""
+        n = int(n)
+        if n <= 0:
+            return self.shown_step
+        target = self.shown_step + n
+        for r in self.runs:
+            t = r.trajectory
+            if r.visible and not t.diverged[0] and t.steps < target:
+                t.advance(target - t.steps)
+        self.shown_step = target
+        self.stepChanged.emit(target)
+        return target
+
+    def step_back(self, n: int = 1) -> int:
+        return self.seek(self.shown_step - int(n))
+
+    def seek(self, k: int) -> int:
+        """Show step ``k`` of the computed history (clamped to 0..computed_steps)."""
+        k = min(max(int(k), 0), self.computed_steps)
+        if k != self.shown_step:
+            self.shown_step = k
+            self.stepChanged.emit(k)
+        return k
+
+    def reset(self) -> None:
+        """Every run back to the start point, its history discarded."""
+        self._restart_all()
+        self.runsChanged.emit()
+        self.stepChanged.emit(0)
+
+    # -- what the status shows -------------------------------------------------
+    def run_status(self, i: int) -> RunStatus:
+        r = self.runs[self._check_index(i)]
+        t = r.trajectory
+        k = r.displayed_step(self.shown_step)
+        p = t.positions[k, 0]
+        loss = float(t.losses[k, 0])
+        with np.errstate(all="ignore"):
+            g = float(np.linalg.norm(t.gradient_at(k)[0]))
+            s = float(np.linalg.norm(p - t.positions[k - 1, 0])) if k > 0 else math.inf
+            if self.function.minima:
+                mins = np.asarray(self.function.minima, dtype=np.float64).reshape(-1, self.function.dim)
+                dist = float(np.min(np.linalg.norm(mins - p, axis=1)))
+            else:
+                dist = math.nan
+        diverged = r.diverged_at(k)
+        converged = (not diverged and k > 0 and g < CONVERGED_TOL and s < CONVERGED_TOL)
+        return RunStatus(k, loss, g, s, dist, diverged, converged)
+
+    def all_converged(self, tol: float = CONVERGED_TOL) -> bool:
+        """Whether every visible run that has not diverged has converged (gradient
+        norm and last step both below ``tol``) at the shown step."""
+        live = False
+        for i, r in enumerate(self.runs):
+            if not r.visible:
+                continue
+            st = self.run_status(i)
+            if st.diverged:
+                continue
+            live = True
+            if not (st.step > 0 and st.grad_norm < tol and st.step_norm < tol):
+                return False
+        return live
+
+    def all_stopped(self) -> bool:
+        """Whether no visible run can advance any more (all diverged or hidden)."""
+        return not any(r.visible and not r.diverged for r in self.runs)
+
+
+def _as_view(view: Sequence[Sequence[float]]) -> View:
+    try:
+        (x0, x1), (y0, y1) = view
+        x0, x1, y0, y1 = float(x0), float(x1), float(y0), float(y1)
+    except (TypeError, ValueError):
+        raise ValueError(f"view must be ((xmin, xmax), (ymin, ymax)), got {view!r}") from None
+    if not all(math.isfinite(v) for v in (x0, x1, y0, y1)):
+        raise ValueError("view bounds must be finite")
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"view needs xmin < xmax and ymin < ymax, got {view!r}")
+    return (x0, x1), (y0, y1)

@@ -1,0 +1,490 @@
+"""The optimizers panel: the list of runs (add, duplicate, remove, colour,
+visibility, name, diverged badge) and, for the selected run, its optimizer type and
+hyperparameter editors generated from the engine's declarations.
+
+The widgets only mirror the limits the engine declares; the engine validates: every
+edit constructs an Optimizer, and a ValueError is shown inline while the model keeps
+the previous valid optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap, QValidator
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine import OPTIMIZERS, HyperParam, Optimizer
+from ..engine.registry import optimizer_kind
+from .model import SimulationModel
+
+ERROR_STYLE = "color: #B00020;"
+HINT_STYLE = "color: #666666;"
+
+
+def colour_icon(colour: str, size: int = 14) -> QIcon:
+    pm = QPixmap(size, size)
+    pm.fill(QColor(colour))
+    return QIcon(pm)
+
+
+def _open_nudge(bound: float) -> float:
+    """How far inside an open bound the spin box's limit sits."""
+    return 1e-6 * max(1.0, abs(bound))
+
+
+def spin_limits(p: HyperParam) -> tuple[float, float]:
+    """The spin box's minimum and maximum for a declaration: the declared bounds,
+    moved just inside an open bound, and ±1e9 where unbounded."""
+    lo = -1e9 if p.low is None else p.low + (_open_nudge(p.low) if p.low_open else 0.0)
+    hi = 1e9 if p.high is None else p.high - (_open_nudge(p.high) if p.high_open else 0.0)
+    return lo, hi
+
+
+class NumberSpinBox(QDoubleSpinBox):
+    """A double spin box that shows numbers compactly (``%g``, so 1e-08 and 0.999
+    alike), steps multiplicatively for log-scale parameters, and reports a typed
+    value outside its range through ``outOfRange(text)`` instead of silently
+    refusing it."""
+
+    outOfRange = Signal(str)
+
+    def __init__(self, log: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._log = log
+        self.setDecimals(15)
+        self.setKeyboardTracking(False)
+        self.setAccelerated(True)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return f"{value:.7g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text.strip())
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):  # noqa: D401 (Qt override)
+        t = text.strip()
+        if t in ("", "-", "+", ".", "-.", "+.") or t.lower().endswith(("e", "e-", "e+")):
+            return QValidator.State.Intermediate, text, pos
+        try:
+            v = float(t)
+        except ValueError:
+            return QValidator.State.Invalid, text, pos
+        if not math.isfinite(v):
+            return QValidator.State.Invalid, text, pos
+        if v < self.minimum() or v > self.maximum():
+            self.outOfRange.emit(t)
+            return QValidator.State.Intermediate, text, pos
+        return QValidator.State.Acceptable, text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802
+        if self._log and self.value() > 0:
+            self.setValue(self.value() * 10 ** (0.1 * steps))
+        else:
+            step = self.singleStep()
+            self.setValue(self.value() + steps * step)
+
+
+class LogSlider(QSlider):
+    """A horizontal slider over ``[lo, hi]`` on a log scale; ``logValueChanged``
+    reports the value when the user moves it."""
+
+    logValueChanged = Signal(float)
+    TICKS = 1000
+
+    def __init__(self, lo: float, hi: float, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._lo, self._hi = math.log10(lo), math.log10(hi)
+        self.setRange(0, self.TICKS)
+        self.valueChanged.connect(self._moved)
+        self._quiet = False
+
+    def set_log_value(self, v: float) -> None:
+        if v <= 0:
+            pos = 0
+        else:
+            frac = (math.log10(v) - self._lo) / (self._hi - self._lo)
+            pos = round(min(max(frac, 0.0), 1.0) * self.TICKS)
+        self._quiet = True
+        self.setValue(pos)
+        self._quiet = False
+
+    def log_value(self) -> float:
+        return 10 ** (self._lo + (self._hi - self._lo) * self.value() / self.TICKS)
+
+    def _moved(self, _pos: int) -> None:
+        if not self._quiet:
+            self.logValueChanged.emit(self.log_value())
+
+
+def slider_range(p: HyperParam, default: float) -> tuple[float, float]:
+    """The log slider's span: four decades either side of the default, inside the
+    declared bounds."""
+    base = default if default > 0 else 1e-3
+    lo, hi = base * 1e-4, base * 1e4
+    if p.low is not None and p.low > 0:
+        lo = max(lo, p.low)
+    if p.high is not None:
+        hi = min(hi, p.high)
+    return lo, max(hi, lo * 10)
+
+
+class HyperparamEditor(QWidget):
+    """Editors for one optimizer's declared hyperparameters. ``valuesEdited`` sends
+    the full dict of values whenever one changes; ``rejected(message)`` says why a
+    typed value could not be taken."""
+
+    valuesEdited = Signal(dict)
+    rejected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._form = QFormLayout(self)
+        self._form.setContentsMargins(0, 0, 0, 0)
+        self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self._editors: dict[str, QWidget] = {}
+        self._sliders: dict[str, LogSlider] = {}
+        self._declared: tuple[HyperParam, ...] = ()
+
+    def build(self, declared: tuple[HyperParam, ...], values: dict) -> None:
+        """Regenerate the editors for these declarations, showing ``values``."""
+        while self._form.rowCount():
+            self._form.removeRow(0)
+        self._editors.clear()
+        self._sliders.clear()
+        self._declared = declared
+        for p in declared:
+            tip = f"<b>{p.name}</b> {p.range_text()}<br>{p.help}<br>default: {p.default}"
+            label = QLabel(p.name)
+            label.setToolTip(tip)
+            if p.kind is bool:
+                box = QCheckBox()
+                box.setChecked(bool(values.get(p.name, p.default)))
+                box.toggled.connect(self._emit)
+                box.setToolTip(tip)
+                self._editors[p.name] = box
+                self._form.addRow(label, box)
+                continue
+            if p.kind is int:
+                spin: QWidget = QSpinBox()
+                lo, hi = spin_limits(p)
+                spin.setRange(int(math.ceil(lo)), int(math.floor(min(hi, 2**31 - 1))))
+                spin.setValue(int(values.get(p.name, p.default)))
+                spin.setKeyboardTracking(False)
+                spin.valueChanged.connect(self._emit)
+            else:
+                spin = NumberSpinBox(log=p.log)
+                lo, hi = spin_limits(p)
+                spin.setRange(lo, hi)
+                if not p.log:
+                    span = (hi - lo) if p.low is not None and p.high is not None else 1.0
+                    spin.setSingleStep(0.01 if span <= 1.0 else 0.1)
+                spin.setValue(float(values.get(p.name, p.default)))
+                spin.valueChanged.connect(self._emit)
+                spin.outOfRange.connect(
+                    lambda _t, p=p: self.rejected.emit(f"{p.name} must be in {p.range_text()}"))
+            spin.setToolTip(tip)
+            spin.setMinimumWidth(90)
+            self._editors[p.name] = spin
+            hint = QLabel(p.range_text())
+            hint.setStyleSheet(HINT_STYLE)
+            hint.setToolTip(tip)
+            row = QHBoxLayout()
+            row.setSpacing(4)
+            row.addWidget(spin, 1)
+            if p.log and p.kind is float:
+                lo_s, hi_s = slider_range(p, float(p.default))
+                slider = LogSlider(lo_s, hi_s)
+                slider.setToolTip(f"{p.name} on a log scale, {lo_s:g} to {hi_s:g}")
+                slider.set_log_value(float(values.get(p.name, p.default)))
+                slider.logValueChanged.connect(lambda v, s=spin: s.setValue(float(f"{v:.3g}")))
+                slider.setMinimumWidth(80)
+                self._sliders[p.name] = slider
+                row.addWidget(slider, 2)
+            row.addWidget(hint)
+            self._form.addRow(label, row)
+
+    def values(self) -> dict:
+        out = {}
+        for p in self._declared:
+            w = self._editors[p.name]
+            out[p.name] = w.isChecked() if isinstance(w, QCheckBox) else w.value()
+        return out
+
+    def editor(self, name: str) -> QWidget:
+        """The editor widget of hyperparameter ``name`` (for tests and tools)."""
+        return self._editors[name]
+
+    def slider(self, name: str) -> LogSlider:
+        return self._sliders[name]
+
+    def _emit(self, *_args) -> None:
+        for name, s in self._sliders.items():
+            s.set_log_value(self._editors[name].value())
+        self.valuesEdited.emit(self.values())
+
+
+class RunsPanel(QWidget):
+    """The runs list and the selected run's optimizer editor."""
+
+    COL_NAME, COL_STATUS = 0, 1
+
+    def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(2)
+        self.tree.setHeaderLabels(["run (tick = visible)", "status"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.tree.setToolTip("Tick to show a run; double-click a name to rename it.")
+        self.tree.setMinimumHeight(120)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, self.tree.header().ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, self.tree.header().ResizeMode.ResizeToContents)
+        lay.addWidget(self.tree, 1)
+
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton("Add")
+        self.add_button.setToolTip("Add a run (Adam, a new colour)")
+        self.duplicate_button = QPushButton("Duplicate")
+        self.duplicate_button.setToolTip("Copy the selected run, to vary one hyperparameter")
+        self.remove_button = QPushButton("Remove")
+        self.colour_button = QPushButton("Colour…")
+        self.colour_button.setToolTip("Change the selected run's colour")
+        for b in (self.add_button, self.duplicate_button, self.remove_button, self.colour_button):
+            b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+
+        form = QFormLayout()
+        self.kind_combo = QComboBox()
+        for name, kind in OPTIMIZERS.items():
+            self.kind_combo.addItem(name)
+            self.kind_combo.setItemData(self.kind_combo.count() - 1, kind.summary,
+                                        Qt.ItemDataRole.ToolTipRole)
+        self.kind_combo.setToolTip("The optimizer of the selected run")
+        form.addRow("optimizer", self.kind_combo)
+        lay.addLayout(form)
+        self.editor = HyperparamEditor()
+        lay.addWidget(self.editor)
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        self.error_label.setVisible(False)
+        lay.addWidget(self.error_label)
+        lay.addStretch(0)
+
+        self.add_button.clicked.connect(self._add)
+        self.duplicate_button.clicked.connect(self._duplicate)
+        self.remove_button.clicked.connect(self._remove)
+        self.colour_button.clicked.connect(self._pick_colour)
+        self.tree.itemChanged.connect(self._item_changed)
+        self.tree.currentItemChanged.connect(self._current_changed)
+        self.kind_combo.activated.connect(self._kind_chosen)
+        self.editor.valuesEdited.connect(self._values_edited)
+        self.editor.rejected.connect(self.show_error)
+
+        model.runsChanged.connect(self.rebuild)
+        model.runChanged.connect(self._run_changed)
+        model.stepChanged.connect(self.refresh_badges)
+        model.selectionChanged.connect(self._selection_changed)
+        self._editing_run = -2
+        self.rebuild()
+
+    # -- model -> widgets --------------------------------------------------------
+    def rebuild(self) -> None:
+        with QSignalBlocker(self.tree):
+            self.tree.clear()
+            for i, r in enumerate(self.model.runs):
+                item = QTreeWidgetItem([r.name, ""])
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable
+                              | Qt.ItemFlag.ItemIsUserCheckable)
+                self._fill_item(item, i)
+                self.tree.addTopLevelItem(item)
+            sel = self.model.selected
+            if 0 <= sel < self.tree.topLevelItemCount():
+                self.tree.setCurrentItem(self.tree.topLevelItem(sel))
+        self.refresh_badges()
+        self._editing_run = -2
+        self._show_editor()
+        has = bool(self.model.runs)
+        for b in (self.duplicate_button, self.remove_button, self.colour_button):
+            b.setEnabled(has)
+
+    def _fill_item(self, item: QTreeWidgetItem, i: int) -> None:
+        r = self.model.runs[i]
+        item.setText(self.COL_NAME, r.name)
+        item.setIcon(self.COL_NAME, colour_icon(r.colour))
+        item.setCheckState(self.COL_NAME,
+                           Qt.CheckState.Checked if r.visible else Qt.CheckState.Unchecked)
+        item.setToolTip(self.COL_NAME, f"{r.name}: {r.optimizer.spec}")
+
+    def refresh_badges(self, *_args) -> None:
+        for i, r in enumerate(self.model.runs):
+            item = self.tree.topLevelItem(i)
+            if item is None:
+                continue
+            k = r.displayed_step(self.model.shown_step)
+            if r.diverged_at(k):
+                text, colour = "diverged", QColor("#B00020")
+            elif not r.visible:
+                text, colour = "hidden", QColor("#777777")
+            else:
+                text, colour = r.optimizer.spec, QColor("#333333")
+            if item.text(self.COL_STATUS) != text:
+                with QSignalBlocker(self.tree):
+                    item.setText(self.COL_STATUS, text)
+                    item.setForeground(self.COL_STATUS, colour)
+
+    def _run_changed(self, i: int) -> None:
+        item = self.tree.topLevelItem(i)
+        if item is not None:
+            with QSignalBlocker(self.tree):
+                self._fill_item(item, i)
+        self.refresh_badges()
+        if i == self.model.selected:
+            self._show_editor()
+
+    def _selection_changed(self, i: int) -> None:
+        item = self.tree.topLevelItem(i) if i >= 0 else None
+        if item is not self.tree.currentItem():
+            with QSignalBlocker(self.tree):
+                self.tree.setCurrentItem(item)
+        self._show_editor()
+
+    def _show_editor(self) -> None:
+        """Regenerate the editors for the selected run, unless they already show it."""
+        i = self.model.selected
+        enabled = 0 <= i < len(self.model.runs)
+        self.kind_combo.setEnabled(enabled)
+        self.editor.setEnabled(enabled)
+        if not enabled:
+            self.editor.build((), {})
+            self._editing_run = -1
+            return
+        opt = self.model.runs[i].optimizer
+        key = (i, opt.name)
+        if self._editing_run == key and self.editor.values() == opt.hp:
+            return
+        self._editing_run = key
+        with QSignalBlocker(self.kind_combo):
+            self.kind_combo.setCurrentText(opt.name)
+        self.editor.build(opt.declared, opt.hp)
+        self.clear_error()
+
+    # -- widgets -> model --------------------------------------------------------
+    def _current_changed(self, cur: QTreeWidgetItem | None, _prev) -> None:
+        self.model.select(self.tree.indexOfTopLevelItem(cur) if cur is not None else -1)
+
+    def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        i = self.tree.indexOfTopLevelItem(item)
+        if i < 0 or column != self.COL_NAME:
+            return
+        visible = item.checkState(self.COL_NAME) == Qt.CheckState.Checked
+        self.model.set_run_visible(i, visible)
+        name = item.text(self.COL_NAME).strip()
+        if name and name != self.model.runs[i].name:
+            self.model.rename_run(i, name)
+        elif not name:
+            with QSignalBlocker(self.tree):
+                item.setText(self.COL_NAME, self.model.runs[i].name)
+
+    def _add(self) -> None:
+        kind = "adam" if "adam" in OPTIMIZERS else next(iter(OPTIMIZERS))
+        i = self.model.add_run(optimizer_kind(kind).create())
+        self.model.select(i)
+
+    def _duplicate(self) -> None:
+        if self.model.selected >= 0:
+            self.model.select(self.model.duplicate_run(self.model.selected))
+
+    def _remove(self) -> None:
+        if self.model.selected >= 0:
+            self.model.remove_run(self.model.selected)
+
+    def _pick_colour(self) -> None:
+        i = self.model.selected
+        if i < 0:
+            return
+        c = QColorDialog.getColor(QColor(self.model.runs[i].colour), self, "Run colour")
+        if c.isValid():
+            self.model.set_run_colour(i, c.name())
+
+    def _kind_chosen(self, _index: int) -> None:
+        i = self.model.selected
+        if i < 0:
+            return
+        old = self.model.runs[i].optimizer
+        name = self.kind_combo.currentText()
+        if name == old.name:
+            return
+        kind = optimizer_kind(name)
+        # keep the values the user changed (e.g. the learning rate) where they fit
+        carried = {}
+        new_decl = {p.name: p for p in kind.hyperparams}
+        for p in old.declared:
+            if p.name in new_decl and old.hp[p.name] != p.default:
+                try:
+                    carried[p.name] = new_decl[p.name].validate(old.hp[p.name])
+                except ValueError:
+                    pass
+        self.apply(i, lambda: _create(kind.name, carried))
+
+    def _values_edited(self, values: dict) -> None:
+        i = self.model.selected
+        if i < 0:
+            return
+        name = self.model.runs[i].optimizer.name
+        self.apply(i, lambda: _create(name, values))
+
+    def apply(self, i: int, make) -> bool:
+        """Construct the optimizer (the engine validates); on success restart run
+        ``i`` with it, on ValueError show the message and keep the old one."""
+        try:
+            opt = make()
+        except ValueError as e:
+            self.show_error(str(e))
+            return False
+        self.clear_error()
+        if opt != self.model.runs[i].optimizer:
+            self.model.set_run_optimizer(i, opt)
+        return True
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(True)
+
+    def clear_error(self) -> None:
+        self.error_label.setText("")
+        self.error_label.setVisible(False)
+
+
+def _create(name: str, values: dict) -> Optimizer:
+    return optimizer_kind(name).create(**values)

@@ -1,0 +1,171 @@
+"""What the window remembers between launches (QSettings): geometry and dock
+layout, the last function (name or formula), view and start, the runs (spec, name,
+colour, visibility) and the playback settings.
+
+Everything read back is validated; a corrupt store (garbage, wrong types, invalid
+specs) falls back to the defaults, part by part, and never raises.
+
+Tests and tools isolate the store: ``OPTSIM_SETTINGS_ISOLATED`` set to a file path
+uses that INI file; set to anything else (``1``) uses a fresh temporary INI file for
+the process. The window also takes a QSettings or a path directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QColor
+
+from ..engine import Optimizer, parse_spec
+from ..functions import FUNCTIONS, as_function
+from .model import SimulationModel
+
+ORG, APP = "optsim", "optsim"
+KEY_SESSION = "session/state"
+KEY_GEOMETRY = "window/geometry"
+KEY_STATE = "window/state"
+SCHEMA = 1
+
+_isolated_path: str | None = None
+
+
+def open_settings(where: QSettings | str | os.PathLike | None = None) -> QSettings:
+    """The settings store: ``where`` if given (a QSettings or an INI file path), else
+    an isolated INI file if ``OPTSIM_SETTINGS_ISOLATED`` is set, else the user's."""
+    global _isolated_path
+    if isinstance(where, QSettings):
+        return where
+    if where is not None:
+        return QSettings(os.fspath(where), QSettings.Format.IniFormat)
+    iso = os.environ.get("OPTSIM_SETTINGS_ISOLATED", "")
+    if iso:
+        if iso.lower() not in ("1", "true", "yes", "on"):
+            return QSettings(iso, QSettings.Format.IniFormat)
+        if _isolated_path is None:
+            _isolated_path = os.path.join(tempfile.mkdtemp(prefix="optsim-settings-"), "optsim.ini")
+        return QSettings(_isolated_path, QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None) -> dict:
+    """The model's state as plain JSON-able data."""
+    fn = model.function
+    return {
+        "schema": SCHEMA,
+        "function": {"formula": fn.formula} if fn.is_custom else {"name": fn.name},
+        "view": [list(model.view[0]), list(model.view[1])],
+        "start": [float(v) for v in model.start],
+        "runs": [{"spec": r.optimizer.spec, "name": r.name, "colour": r.colour,
+                  "visible": r.visible} for r in model.runs],
+        "selected": model.selected,
+        "playback": playback or {},
+    }
+
+
+def save_session(settings: QSettings, model: SimulationModel,
+                 playback: dict[str, Any] | None = None) -> None:
+    settings.setValue(KEY_SESSION, json.dumps(session_dict(model, playback)))
+
+
+def load_session_dict(settings: QSettings) -> dict | None:
+    """The stored session, or None if absent or unreadable."""
+    try:
+        raw = settings.value(KEY_SESSION, None)
+    except Exception:  # noqa: BLE001 - a corrupt store must never stop the program
+        return None
+    if not isinstance(raw, str):
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _finite_list(v: Any, n: int) -> list[float] | None:
+    if not isinstance(v, list) or len(v) != n:
+        return None
+    out = []
+    for x in v:
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+            return None
+        out.append(float(x))
+    return out
+
+
+def _restore_runs(data: Any) -> list[tuple[Optimizer, str, str, bool]]:
+    runs = []
+    if not isinstance(data, list):
+        return runs
+    for item in data[:32]:
+        if not isinstance(item, dict):
+            continue
+        try:
+            opt = parse_spec(item.get("spec"))
+        except (ValueError, TypeError):
+            continue
+        name = item.get("name")
+        name = name.strip()[:80] if isinstance(name, str) and name.strip() else opt.name
+        colour = item.get("colour")
+        if not isinstance(colour, str) or not QColor.isValidColorName(colour):
+            colour = ""
+        visible = item.get("visible", True)
+        runs.append((opt, name, colour, visible if isinstance(visible, bool) else True))
+    return runs
+
+
+def restore_session(model: SimulationModel, data: dict | None) -> dict:
+    """Apply a stored session to the model, falling back to the defaults for each
+    part that is missing or invalid. Returns the stored playback settings (a dict,
+    possibly empty)."""
+    from ..style import run_colour
+
+    data = data if isinstance(data, dict) else {}
+    fn = None
+    spec = data.get("function")
+    if isinstance(spec, dict):
+        try:
+            if isinstance(spec.get("name"), str) and spec["name"] in FUNCTIONS:
+                fn = FUNCTIONS[spec["name"]]
+            elif isinstance(spec.get("formula"), str) and spec["formula"].strip():
+                fn = as_function(spec["formula"][:2000])
+        except Exception:  # noqa: BLE001 - any failure of a stored formula: use the default
+            fn = None
+    if fn is not None:
+        model.set_function(fn)
+        view = data.get("view")
+        if isinstance(view, list) and len(view) == 2:
+            xs, ys = _finite_list(view[0], 2), _finite_list(view[1], 2)
+            if xs and ys:
+                try:
+                    model.set_view((xs, ys))
+                except ValueError:
+                    pass
+        start = _finite_list(data.get("start"), fn.dim)
+        if start is not None:
+            model.set_start(start)
+    runs = _restore_runs(data.get("runs")) if fn is not None else []
+    if runs:
+        model.replace_runs([(opt, name, colour or run_colour(k), visible)
+                            for k, (opt, name, colour, visible) in enumerate(runs)])
+        sel = data.get("selected")
+        if isinstance(sel, int) and not isinstance(sel, bool):
+            model.select(sel)
+    else:
+        model.load_default_runs()
+    pb = data.get("playback")
+    return pb if isinstance(pb, dict) else {}
+
+
+def read_bytes(settings: QSettings, key: str) -> QByteArray | None:
+    """A stored QByteArray (geometry, dock state) or None if absent or not bytes."""
+    try:
+        v = settings.value(key, None)
+    except Exception:  # noqa: BLE001
+        return None
+    return v if isinstance(v, QByteArray) and not v.isEmpty() else None

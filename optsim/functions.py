@@ -1,17 +1,27 @@
 """Loss functions as data: name, dimension, vectorised value and analytic gradient,
 view window, default start and known minima. A registry maps names to them;
-typed formulas (``optsim.formulas``) become the same kind of object."""
+typed formulas (``optsim.formulas``) become the same kind of object.
+
+The 2D test functions and their minima follow the optimisation test-function
+literature (Surjanovic & Bingham's Virtual Library of Simulation Experiments;
+Wikipedia, "Test functions for optimization"); the minima listed here were
+refined to machine precision with Newton's method and checked to be minima
+(positive definite Hessian).
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import re
 
 import numpy as np
 
 Array = np.ndarray
+
+#: the categories a function may be filed under (what it teaches)
+CATEGORIES = ("course", "convex", "valley", "multimodal", "tricky")
 
 
 @dataclass(frozen=True)
@@ -38,12 +48,23 @@ class LossFunction:
     log_scale: bool = False
     #: has no lower bound (runs may legitimately run away, e.g. the cubic, the saddle)
     unbounded_below: bool = False
+    #: what the function teaches, one of ``CATEGORIES`` ("" for custom formulas)
+    category: str = ""
+    #: what the ``minima`` list leaves out, if anything (e.g. "121 local minima in view")
+    minima_note: str = ""
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):
             raise ValueError(f"{self.name}: dimension must be 1 or 2, got {self.dim}")
         if len(self.start) != self.dim:
             raise ValueError(f"{self.name}: start must have {self.dim} coordinates")
+        if len(self.minima) != len(self.minimum_values):
+            raise ValueError(f"{self.name}: {len(self.minima)} minima but "
+                             f"{len(self.minimum_values)} minimum values")
+        if any(len(m) != self.dim for m in self.minima):
+            raise ValueError(f"{self.name}: every minimum must have {self.dim} coordinates")
+        if self.category and self.category not in CATEGORIES:
+            raise ValueError(f"{self.name}: unknown category {self.category!r}")
 
     def __call__(self, points: Array) -> Array:
         return self.value(np.asarray(points, dtype=np.float64).reshape(-1, self.dim))
@@ -55,6 +76,25 @@ class LossFunction:
     def is_custom(self) -> bool:
         return self.name not in FUNCTIONS or FUNCTIONS[self.name] is not self
 
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The y range of a 1D curve's plot (in 2D: the view's y range)."""
+        return self.view[1]
+
+    @property
+    def global_minimum_value(self) -> float | None:
+        """The lowest listed minimum value (None if no minimum is listed)."""
+        return min(self.minimum_values) if self.minimum_values else None
+
+    @property
+    def global_minima(self) -> tuple[tuple[float, ...], ...]:
+        """The listed minima whose value is the lowest (to 1e-9)."""
+        best = self.global_minimum_value
+        if best is None:
+            return ()
+        return tuple(m for m, v in zip(self.minima, self.minimum_values, strict=True)
+                     if v <= best + 1e-9 * max(1.0, abs(best)))
+
 
 FUNCTIONS: dict[str, LossFunction] = {}
 
@@ -64,24 +104,41 @@ def register(fn: LossFunction) -> LossFunction:
     return fn
 
 
+def _key(name: str) -> str:
+    return re.sub(r"[\s_]+", "-", name.strip().lower())
+
+
 def get_function(name: str) -> LossFunction:
-    """A built-in function by name. Raises ValueError listing the known names."""
-    key = name.strip().lower()
+    """A built-in function by name (case-insensitive; ``_`` or spaces for ``-``).
+    Raises ValueError listing the known names."""
+    key = _key(name)
     if key not in FUNCTIONS:
-        raise ValueError(f"unknown function {name!r}; known: {', '.join(FUNCTIONS)}")
+        raise ValueError(f"unknown function {name.strip()!r}; known: {', '.join(FUNCTIONS)}")
     return FUNCTIONS[key]
 
 
+#: names a formula may use besides function calls: a hyphenated word made only of
+#: these (``x-y``, ``x-pi``) is a formula, any other bare word is a function name
+_FORMULA_WORDS = {"x", "y", "pi", "e"}
+
+
 def as_function(function: str | LossFunction) -> LossFunction:
-    """A function object from a built-in name, a formula string, or a function."""
+    """A function object from a built-in name, a formula string, or a function.
+
+    A bare or hyphenated word that is not a formula (``rosenbrok``) is reported as
+    an unknown function listing the known names; anything else is parsed as a
+    formula by ``optsim.formulas.parse_formula``.
+    """
     if isinstance(function, LossFunction):
         return function
     if not isinstance(function, str):
         raise TypeError(f"expected a function name, formula or LossFunction, got {type(function).__name__}")
-    if function.strip().lower() in FUNCTIONS:
-        return FUNCTIONS[function.strip().lower()]
-    if _NAME.match(function.strip()) and not set(function.strip().split("-")) <= {"x", "y"}:
-        return get_function(function)  # a name, not a formula: say "unknown function"
+    text = function.strip()
+    if _key(text) in FUNCTIONS:
+        return FUNCTIONS[_key(text)]
+    words = set(text.lower().split("-"))
+    if _NAME.match(text) and not (words <= _FORMULA_WORDS and words & {"x", "y"}):
+        return get_function(text)  # a name, not a formula: say "unknown function"
     from .formulas import parse_formula  # lazy: sympy is only paid for when used
 
     return parse_formula(function)
@@ -91,31 +148,179 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(-[A-Za-z][A-Za-z0-9_]*)*$")
 
 
 # ---------------------------------------------------------------------------
-# 1D
+# helpers
 
 
 def _x(p: Array) -> Array:
     return p[:, 0]
 
 
+def _xy(p: Array) -> tuple[Array, Array]:
+    return p[:, 0], p[:, 1]
+
+
+def _col(g: Array) -> Array:
+    return g[:, None]
+
+
+def _pair(gx: Array, gy: Array) -> Array:
+    return np.stack([gx, gy], axis=1)
+
+
+def _poly_minima(coefficients: list[float]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The local minima (points, values) of the polynomial with these coefficients
+    (highest power first), from the real roots of its derivative."""
+    poly = np.poly1d(coefficients)
+    d1, d2 = poly.deriv(), poly.deriv(2)
+    roots = sorted(r.real for r in d1.roots if abs(r.imag) < 1e-12)
+    mins = []
+    for r in roots:
+        for _ in range(3):  # polish the root to machine precision
+            if d2(r) != 0:
+                r = r - d1(r) / d2(r)
+        if d2(r) > 0:
+            mins.append(float(r))
+    return tuple(mins), tuple(float(poly(r)) for r in mins)
+
+
+def _minima_1d(f: Callable[[Array], Array], df: Callable[[Array], Array],
+               lo: float, hi: float, samples: int = 20001) -> tuple[tuple[float, ...], ...]:
+    """The local minima of a smooth 1D function in [lo, hi]: where the derivative
+    changes sign from - to +, on a fine grid, refined by bisection to machine precision."""
+    xs = np.linspace(lo, hi, samples)
+    g = df(xs)
+    mins = []
+    for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0]:
+        a, b = float(xs[i]), float(xs[i + 1])
+        for _ in range(200):
+            m = 0.5 * (a + b)
+            if m in (a, b):
+                break
+            if df(np.array([m]))[0] < 0:
+                a = m
+            else:
+                b = m
+        mins.append(b if abs(df(np.array([b]))[0]) <= abs(df(np.array([a]))[0]) else a)
+    return tuple(mins), tuple(float(f(np.array([m]))[0]) for m in mins)
+
+
+# ---------------------------------------------------------------------------
+# 1D
+
 register(LossFunction(
     "cubic", 1,
     value=lambda p: _x(p) ** 3 - 5 * _x(p) ** 2 + 10,
-    gradient=lambda p: (3 * _x(p) ** 2 - 10 * _x(p))[:, None],
+    gradient=lambda p: _col(3 * _x(p) ** 2 - 10 * _x(p)),
     view=((-3.0, 7.0), (-40.0, 120.0)), start=(7.0,),
     minima=((10 / 3,),), minimum_values=((10 / 3) ** 3 - 5 * (10 / 3) ** 2 + 10,),
     formula="x**3 - 5*x**2 + 10",
-    description="The course's cubic: a local minimum at x = 10/3 and no lower bound to the left.",
-    unbounded_below=True,
+    description="The course's cubic: a local minimum at x = 10/3 and no lower bound to the left "
+                "of the local maximum at x = 0. Plain gradient descent settles; momentum can escape.",
+    unbounded_below=True, category="course",
+    minima_note="no global minimum: the cubic falls to minus infinity as x decreases",
+))
+
+register(LossFunction(
+    "quadratic", 1,
+    value=lambda p: _x(p) ** 2,
+    gradient=lambda p: _col(2 * _x(p)),
+    view=((-3.0, 3.0), (-1.0, 9.0)), start=(2.5,),
+    minima=((0.0,),), minimum_values=(0.0,),
+    formula="x**2",
+    description="The simplest parabola. The gradient shrinks as you approach the minimum, so "
+                "gradient descent slows down by itself; a learning rate above 1 makes it diverge.",
+    category="convex",
+))
+
+_DW_MINIMA, _DW_VALUES = _poly_minima([1.0, 0.0, -2.0, 0.3, 1.0])  # (x^2 - 1)^2 + 0.3 x
+
+register(LossFunction(
+    "double-well", 1,
+    value=lambda p: (_x(p) ** 2 - 1) ** 2 + 0.3 * _x(p),
+    gradient=lambda p: _col(4 * _x(p) * (_x(p) ** 2 - 1) + 0.3),
+    view=((-2.0, 2.0), (-1.0, 6.0)), start=(1.8,),
+    minima=tuple((m,) for m in _DW_MINIMA), minimum_values=_DW_VALUES,
+    formula="(x**2 - 1)**2 + 0.3*x",
+    description="Two valleys of different depth separated by a hump. Started on the right, "
+                "gradient descent stays in the shallower valley; enough momentum carries it "
+                "over to the deeper one on the left.",
+    category="multimodal",
+))
+
+register(LossFunction(
+    "quartic", 1,
+    value=lambda p: _x(p) ** 4,
+    gradient=lambda p: _col(4 * _x(p) ** 3),
+    view=((-2.0, 2.0), (-1.0, 12.0)), start=(1.8,),
+    minima=((0.0,),), minimum_values=(0.0,),
+    formula="x**4",
+    description="A flat-bottomed valley: the gradient 4x³ vanishes much faster than the distance "
+                "to the minimum, so gradient descent crawls at the end. Adaptive methods keep going.",
+    category="tricky",
+))
+
+
+def _wavy(p: Array) -> Array:
+    return 0.25 * _x(p) ** 2 + np.sin(3 * _x(p))
+
+
+def _wavy_d(x: Array) -> Array:
+    return 0.5 * x + 3 * np.cos(3 * x)
+
+
+# 0.5 x + 3 cos 3x has no root beyond |x| = 6: these are all the minima
+_WAVY_MINIMA, _WAVY_VALUES = _minima_1d(lambda x: 0.25 * x**2 + np.sin(3 * x), _wavy_d, -6.5, 6.5)
+
+register(LossFunction(
+    "wavy", 1,
+    value=_wavy,
+    gradient=lambda p: _col(_wavy_d(_x(p))),
+    view=((-6.0, 6.0), (-2.0, 10.0)), start=(4.5,),
+    minima=tuple((m,) for m in _WAVY_MINIMA), minimum_values=_WAVY_VALUES,
+    formula="0.25*x**2 + sin(3*x)",
+    description="A parabola with ripples: six local minima, the deepest near x = -0.5. Gradient "
+                "descent stops in the first dip it meets; momentum can roll over a few ripples.",
+    category="multimodal",
+))
+
+register(LossFunction(
+    "abs-smooth", 1,
+    value=lambda p: np.sqrt(1 + _x(p) ** 2) - 1,
+    gradient=lambda p: _col(_x(p) / np.sqrt(1 + _x(p) ** 2)),
+    view=((-5.0, 5.0), (-0.5, 4.5)), start=(4.5,),
+    minima=((0.0,),), minimum_values=(0.0,),
+    formula="sqrt(1 + x**2) - 1",
+    description="A smoothed absolute value (pseudo-Huber): far away it is a straight line whose "
+                "gradient never exceeds 1, so steps stay the same size until the rounded bottom.",
+    category="convex",
+))
+
+
+def _cliff(p: Array) -> Array:
+    return 0.25 * _x(p) ** 2 + 4 * np.tanh(8 * (_x(p) - 1))
+
+
+def _cliff_d(x: Array) -> Array:
+    return 0.5 * x + 32 / np.cosh(8 * (x - 1)) ** 2
+
+
+_CLIFF_MINIMA, _CLIFF_VALUES = _minima_1d(
+    lambda x: 0.25 * x**2 + 4 * np.tanh(8 * (x - 1)), _cliff_d, -3.0, 3.0)
+
+register(LossFunction(
+    "steep-cliff", 1,
+    value=_cliff,
+    gradient=lambda p: _col(_cliff_d(_x(p))),
+    view=((-2.0, 3.0), (-5.0, 7.0)), start=(2.8,),
+    minima=tuple((m,) for m in _CLIFF_MINIMA), minimum_values=_CLIFF_VALUES,
+    formula="0.25*x**2 + 4*tanh(8*(x - 1))",
+    description="A gentle slope with a sudden cliff at x = 1 where the gradient jumps to about 32: "
+                "a step there is flung far past the bottom, like an exploding gradient.",
+    category="tricky",
 ))
 
 # ---------------------------------------------------------------------------
 # 2D
-
-
-def _xy(p: Array) -> tuple[Array, Array]:
-    return p[:, 0], p[:, 1]
-
 
 register(LossFunction(
     "bowl", 2,
@@ -124,17 +329,45 @@ register(LossFunction(
     view=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.5, 1.5),
     minima=((0.0, 0.0),), minimum_values=(0.0,),
     formula="x**2 + y**2", description="A round bowl: every method heads straight for the centre.",
+    category="course",
 ))
 
 register(LossFunction(
     "elongated-bowl", 2,
     value=lambda p: p[:, 0] ** 2 + 9 * p[:, 1] ** 2,
-    gradient=lambda p: np.stack([2 * p[:, 0], 18 * p[:, 1]], axis=1),
+    gradient=lambda p: _pair(2 * p[:, 0], 18 * p[:, 1]),
     view=((-2.0, 1.0), (-2.0, 1.0)), start=(-1.0, 1.0),
     minima=((0.0, 0.0),), minimum_values=(0.0,),
     formula="x**2 + 9*y**2",
     description="The course's elongated bowl: steep in y, shallow in x. Gradient descent curves in; "
                 "RMSProp rescales each coordinate and goes almost straight.",
+    category="course",
+))
+
+register(LossFunction(
+    "zigzag-bowl", 2,
+    value=lambda p: 0.5 * p[:, 0] ** 2 + 8 * p[:, 1] ** 2,
+    gradient=lambda p: _pair(p[:, 0], 16 * p[:, 1]),
+    view=((-1.0, 1.0), (-1.0, 1.0)), start=(-0.9, 0.5),
+    minima=((0.0, 0.0),), minimum_values=(0.0,),
+    formula="0.5*x**2 + 8*y**2",
+    description="The course's zig-zag bowl: 16 times steeper in y than in x. At lr = 0.1 each "
+                "gradient step overshoots in y and bounces across the valley while creeping along x; "
+                "above lr = 0.125 it diverges.",
+    category="course",
+))
+
+register(LossFunction(
+    "tilted-bowl", 2,
+    value=lambda p: p[:, 0] ** 2 + 1.8 * p[:, 0] * p[:, 1] + p[:, 1] ** 2,
+    gradient=lambda p: _pair(2 * p[:, 0] + 1.8 * p[:, 1], 1.8 * p[:, 0] + 2 * p[:, 1]),
+    view=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.5, 0.5),
+    minima=((0.0, 0.0),), minimum_values=(0.0,),
+    formula="x**2 + 1.8*x*y + y**2",
+    description="A narrow valley along the diagonal (curvatures 3.8 and 0.2). Per-coordinate "
+                "methods such as RMSProp cannot straighten a diagonal valley as they do an "
+                "axis-aligned one.",
+    category="valley",
 ))
 
 
@@ -145,7 +378,7 @@ def _rosen_value(p: Array) -> Array:
 
 def _rosen_grad(p: Array) -> Array:
     x, y = _xy(p)
-    return np.stack([-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)], axis=1)
+    return _pair(-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2))
 
 
 register(LossFunction(
@@ -154,5 +387,230 @@ register(LossFunction(
     minima=((1.0, 1.0),), minimum_values=(0.0,),
     formula="(1 - x)**2 + 100*(y - x**2)**2",
     description="A curved, flat-bottomed valley: easy to find, hard to follow to the minimum at (1, 1).",
-    log_scale=True,
+    log_scale=True, category="valley",
+))
+
+
+def _beale_terms(p: Array) -> tuple[Array, ...]:
+    x, y = _xy(p)
+    return x, y, 1.5 - x + x * y, 2.25 - x + x * y**2, 2.625 - x + x * y**3
+
+
+def _beale_value(p: Array) -> Array:
+    _, _, a, b, c = _beale_terms(p)
+    return a**2 + b**2 + c**2
+
+
+def _beale_grad(p: Array) -> Array:
+    x, y, a, b, c = _beale_terms(p)
+    gx = 2 * a * (y - 1) + 2 * b * (y**2 - 1) + 2 * c * (y**3 - 1)
+    gy = 2 * a * x + 2 * b * 2 * x * y + 2 * c * 3 * x * y**2
+    return _pair(gx, gy)
+
+
+register(LossFunction(
+    "beale", 2, value=_beale_value, gradient=_beale_grad,
+    view=((-4.5, 4.5), (-4.5, 4.5)), start=(-1.0, 1.5),
+    minima=((3.0, 0.5),), minimum_values=(0.0,),
+    formula="(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
+    description="Flat in the middle with steep walls toward the corners; the minimum (3, 0.5) "
+                "sits at the end of a narrow curved valley.",
+    log_scale=True, category="valley",
+))
+
+
+def _himmelblau_value(p: Array) -> Array:
+    x, y = _xy(p)
+    return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+
+
+def _himmelblau_grad(p: Array) -> Array:
+    x, y = _xy(p)
+    a, b = x**2 + y - 11, x + y**2 - 7
+    return _pair(4 * x * a + 2 * b, 2 * a + 4 * y * b)
+
+
+register(LossFunction(
+    "himmelblau", 2, value=_himmelblau_value, gradient=_himmelblau_grad,
+    view=((-5.0, 5.0), (-5.0, 5.0)), start=(-0.5, -0.5),
+    minima=((3.0, 2.0), (-2.8051180869527449, 3.1313125182505730),
+            (-3.7793102533777469, -3.2831859912861694), (3.5844283403304917, -1.8481265269644036)),
+    minimum_values=(0.0, 0.0, 0.0, 0.0),
+    formula="(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
+    description="Four equally deep minima around a central hump: which one a run ends in depends "
+                "on where it starts and on the optimizer.",
+    log_scale=True, category="multimodal",
+))
+
+
+def _rastrigin_value(p: Array) -> Array:
+    return 20 + np.sum(p**2 - 10 * np.cos(2 * np.pi * p), axis=1)
+
+
+register(LossFunction(
+    "rastrigin", 2, value=_rastrigin_value,
+    gradient=lambda p: 2 * p + 20 * np.pi * np.sin(2 * np.pi * p),
+    view=((-5.12, 5.12), (-5.12, 5.12)), start=(-3.3, 2.7),
+    minima=((0.0, 0.0),), minimum_values=(0.0,),
+    formula="20 + x**2 - 10*cos(2*pi*x) + y**2 - 10*cos(2*pi*y)",
+    description="An egg-crate: a bowl covered in regular bumps, with a local minimum near every "
+                "point of the integer grid. Only the one at the origin is global.",
+    category="multimodal",
+    minima_note="only the global minimum is listed; there is a local minimum near every integer "
+                "point (121 in view)",
+))
+
+
+def _booth_value(p: Array) -> Array:
+    x, y = _xy(p)
+    return (x + 2 * y - 7) ** 2 + (2 * x + y - 5) ** 2
+
+
+def _booth_grad(p: Array) -> Array:
+    x, y = _xy(p)
+    a, b = x + 2 * y - 7, 2 * x + y - 5
+    return _pair(2 * a + 4 * b, 4 * a + 2 * b)
+
+
+register(LossFunction(
+    "booth", 2, value=_booth_value, gradient=_booth_grad,
+    view=((-10.0, 10.0), (-10.0, 10.0)), start=(-8.0, -6.0),
+    minima=((1.0, 3.0),), minimum_values=(0.0,),
+    formula="(x + 2*y - 7)**2 + (2*x + y - 5)**2",
+    description="A convex quadratic whose valley runs diagonally; the minimum is at (1, 3).",
+    category="convex",
+))
+
+register(LossFunction(
+    "saddle", 2,
+    value=lambda p: p[:, 0] ** 2 - p[:, 1] ** 2,
+    gradient=lambda p: _pair(2 * p[:, 0], -2 * p[:, 1]),
+    view=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.8, 0.05),
+    formula="x**2 - y**2",
+    description="A saddle: downhill in y, uphill in x, no minimum. Started just off the ridge, "
+                "gradient descent first slides to the flat centre and only slowly falls off it.",
+    unbounded_below=True, category="tricky",
+    minima_note="no minimum: the saddle point (0, 0) is flat but not a minimum",
+))
+
+
+def _gp_parts(p: Array) -> tuple[Array, ...]:
+    x, y = _xy(p)
+    s, t = x + y + 1, 2 * x - 3 * y
+    q1 = 19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2
+    q2 = 18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2
+    return x, y, s, t, q1, q2
+
+
+def _gp_value(p: Array) -> Array:
+    _, _, s, t, q1, q2 = _gp_parts(p)
+    return (1 + s**2 * q1) * (30 + t**2 * q2)
+
+
+def _gp_grad(p: Array) -> Array:
+    x, y, s, t, q1, q2 = _gp_parts(p)
+    a, b = 1 + s**2 * q1, 30 + t**2 * q2
+    da_dx = 2 * s * q1 + s**2 * (-14 + 6 * x + 6 * y)
+    da_dy = 2 * s * q1 + s**2 * (-14 + 6 * x + 6 * y)
+    db_dx = 4 * t * q2 + t**2 * (-32 + 24 * x - 36 * y)
+    db_dy = -6 * t * q2 + t**2 * (48 - 36 * x + 54 * y)
+    return _pair(da_dx * b + a * db_dx, da_dy * b + a * db_dy)
+
+
+register(LossFunction(
+    "goldstein-price", 2, value=_gp_value, gradient=_gp_grad,
+    view=((-2.0, 2.0), (-2.0, 2.0)), start=(0.5, 1.5),
+    minima=((0.0, -1.0), (-0.6, -0.4), (1.8, 0.2), (1.2, 0.8)),
+    minimum_values=(3.0, 30.0, 84.0, 840.0),
+    formula="(1 + (x + y + 1)**2*(19 - 14*x + 3*x**2 - 14*y + 6*x*y + 3*y**2))"
+            "*(30 + (2*x - 3*y)**2*(18 - 32*x + 12*x**2 + 48*y - 36*x*y + 27*y**2))",
+    description="Values from 3 to about a million: a global minimum 3 at (0, -1) and three local "
+                "minima (30, 84 and 840) that trap plain gradient descent.",
+    log_scale=True, category="multimodal",
+))
+
+
+def _mccormick_value(p: Array) -> Array:
+    x, y = _xy(p)
+    return np.sin(x + y) + (x - y) ** 2 - 1.5 * x + 2.5 * y + 1
+
+
+def _mccormick_grad(p: Array) -> Array:
+    x, y = _xy(p)
+    c = np.cos(x + y)
+    return _pair(c + 2 * (x - y) - 1.5, c - 2 * (x - y) + 2.5)
+
+
+# With u = x + y, v = x - y: f = sin u + u/2 + (v - 1)^2, minima at v = 1, u = -2π/3 + 2πk.
+_MC_MINIMA = tuple(((u + 1) / 2, (u - 1) / 2) for u in (-2 * math.pi / 3, 4 * math.pi / 3))
+
+register(LossFunction(
+    "mccormick", 2, value=_mccormick_value, gradient=_mccormick_grad,
+    view=((-1.5, 4.0), (-3.0, 4.0)), start=(3.5, 3.5),
+    minima=_MC_MINIMA,
+    minimum_values=(-math.sqrt(3) / 2 - math.pi / 3, -math.sqrt(3) / 2 + 2 * math.pi / 3),
+    formula="sin(x + y) + (x - y)**2 - 1.5*x + 2.5*y + 1",
+    description="A tilted trough with a wavy floor: the global minimum of the usual window is "
+                "about -1.9133 at (-0.547, -1.547), with a local minimum up the trough.",
+    unbounded_below=True, category="multimodal",
+    minima_note="the two minima in the view are listed; outside it the trough keeps falling, with "
+                "a local minimum every 2π along x + y",
+))
+
+
+def _camel_value(p: Array) -> Array:
+    x, y = _xy(p)
+    return (4 - 2.1 * x**2 + x**4 / 3) * x**2 + x * y + (-4 + 4 * y**2) * y**2
+
+
+def _camel_grad(p: Array) -> Array:
+    x, y = _xy(p)
+    return _pair(8 * x - 8.4 * x**3 + 2 * x**5 + y, x - 8 * y + 16 * y**3)
+
+
+register(LossFunction(
+    "six-hump-camel", 2, value=_camel_value, gradient=_camel_grad,
+    view=((-2.0, 2.0), (-1.0, 1.0)), start=(-1.0, -0.8),
+    minima=((0.089842013100318062, -0.71265640302073963),
+            (-0.089842013100318062, 0.71265640302073963),
+            (1.7036067149699808, -0.79608356867262512),
+            (-1.7036067149699808, 0.79608356867262512),
+            (1.6071047529201972, 0.56865145488413137),
+            (-1.6071047529201972, -0.56865145488413137)),
+    minimum_values=(-1.0316284534898774, -1.0316284534898774, -0.21546382438371764,
+                    -0.21546382438371764, 2.1042503103112583, 2.1042503103112583),
+    formula="(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2",
+    description="Six valleys (the 'humps'), two of them global minima at about (±0.09, ∓0.71) "
+                "with value -1.0316; the other four are local minima.",
+    category="multimodal",
+))
+
+
+def _ackley_value(p: Array) -> Array:
+    r = np.sqrt(0.5 * np.sum(p**2, axis=1))
+    c = 0.5 * np.sum(np.cos(2 * np.pi * p), axis=1)
+    return -20 * np.exp(-0.2 * r) - np.exp(c) + math.e + 20
+
+
+def _ackley_grad(p: Array) -> Array:
+    r = np.sqrt(0.5 * np.sum(p**2, axis=1))
+    c = 0.5 * np.sum(np.cos(2 * np.pi * p), axis=1)
+    # d/dp of -20 exp(-0.2 r) = 4 exp(-0.2 r) * 0.5 p / r; at r = 0 the cone's tip, where 0
+    # is a subgradient: report 0 there
+    safe = np.where(r > 0, r, 1.0)
+    cone = np.where(r > 0, 2 * np.exp(-0.2 * r) / safe, 0.0)[:, None] * p
+    ripples = np.exp(c)[:, None] * np.pi * np.sin(2 * np.pi * p)
+    return cone + ripples
+
+
+register(LossFunction(
+    "ackley", 2, value=_ackley_value, gradient=_ackley_grad,
+    view=((-5.0, 5.0), (-5.0, 5.0)), start=(-3.3, 3.6),
+    minima=((0.0, 0.0),), minimum_values=(0.0,),
+    formula="-20*exp(-0.2*sqrt(0.5*(x**2 + y**2))) - exp(0.5*(cos(2*pi*x) + cos(2*pi*y))) + e + 20",
+    description="A nearly flat, bumpy plain with one deep funnel at the origin (value 0): the "
+                "many small dips stop gradient descent long before the funnel.",
+    category="multimodal",
+    minima_note="only the global minimum is listed; the ripples make a local minimum near most "
+                "integer points",
 ))

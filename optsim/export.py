@@ -30,6 +30,8 @@ def check_writable(path: str | os.PathLike) -> Path:
     if p.is_dir():
         raise ExportError(f"cannot write {str(path)!r}: it is a directory")
     parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise ExportError(f"cannot write {str(path)!r}: {str(parent)!r} is not a directory")
     if not parent.is_dir():
         raise ExportError(f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):

@@ -1,0 +1,233 @@
+"""The shared plot views: items made once, clicks, a view that diverged runs cannot
+blow up, contours and tangents checked against closed forms."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from optsim.functions import get_function
+from optsim.gui.plot_view import (
+    MAX_DRAWN_POINTS,
+    Figure,
+    LossHistoryPlot,
+    LossPlot,
+    RunStyle,
+    colour_values,
+    contour_segments,
+    decimate,
+    pretty_formula,
+)
+from optsim.simulation import run
+from optsim.style import run_colour
+
+STYLES = [RunStyle("sgd", run_colour(0)), RunStyle("adam", run_colour(1))]
+
+
+@pytest.fixture
+def plot2d(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 480)
+    plot.set_function(get_function("rosenbrock"))
+    plot.set_runs(STYLES)
+    return plot
+
+
+def _view_range(plot):
+    return np.array(plot.getPlotItem().getViewBox().viewRange())
+
+
+def test_items_are_created_once_and_updated_in_place(plot2d):
+    items = [(r.trail, r.marker) for r in (plot2d.run_items(0), plot2d.run_items(1))]
+    image, contours = plot2d.image, plot2d.contours
+    n_items = len(plot2d.getPlotItem().items)
+    res = run("rosenbrock", "adam:lr=0.05", (-1.5, 2.0), 50)
+    for k in (0, 10, 50):
+        plot2d.update_run(0, res.positions, current=k)
+        plot2d.update_run(1, res.positions[: k + 1])
+        x, y = plot2d.run_items(0).trail.getData()
+        np.testing.assert_array_equal(x, res.positions[: k + 1, 0])
+        np.testing.assert_array_equal(y, res.positions[: k + 1, 1])
+        pos = plot2d.run_items(0).marker.getData()
+        assert (pos[0][0], pos[1][0]) == tuple(res.positions[k])
+    assert [(r.trail, r.marker) for r in (plot2d.run_items(0), plot2d.run_items(1))] == items
+    assert plot2d.image is image and plot2d.contours is contours
+    assert len(plot2d.getPlotItem().items) == n_items
+
+
+def test_grid_is_not_recomputed_on_zoom_or_same_function(plot2d):
+    grid = plot2d.image.image
+    plot2d.getPlotItem().getViewBox().setRange(xRange=(0, 0.5), yRange=(0, 0.5), padding=0)
+    plot2d.set_function(get_function("rosenbrock"))
+    assert plot2d.image.image is grid
+    plot2d.set_function(get_function("rosenbrock"), view=((-1.0, 1.0), (-1.0, 1.0)))
+    assert plot2d.image.image is not grid
+
+
+def test_long_runs_are_thinned_but_the_current_point_is_exact(plot2d):
+    k = 50_000
+    t = np.linspace(0, 1, k + 1)
+    pos = np.column_stack([np.cos(t), np.sin(t)])
+    current = 37_777
+    plot2d.update_run(0, pos, current=current)
+    x, y = plot2d.run_items(0).trail.getData()
+    assert len(x) <= MAX_DRAWN_POINTS + 3
+    assert (x[-1], y[-1]) == tuple(pos[current])
+    assert (x[0], y[0]) == tuple(pos[0])
+    idx = decimate(current + 1, current)
+    assert idx[-1] == current and np.all(np.diff(idx) > 0)
+
+
+def test_diverged_values_do_not_change_the_view(plot2d):
+    before = _view_range(plot2d)
+    pos = np.array([[-1.5, 2.0], [40.0, -30.0], [1e300, -1e300], [np.inf, np.nan]])
+    plot2d.update_run(0, pos)
+    plot2d.set_start_marker((1e300, 1e300))
+    QtCore.QCoreApplication.processEvents()
+    np.testing.assert_array_equal(_view_range(plot2d), before)
+    x, y = plot2d.run_items(0).trail.getData()
+    assert np.isfinite(x).all() and np.isfinite(y).all()
+    (x0, x1), (y0, y1) = get_function("rosenbrock").view
+    assert np.abs(x).max() <= 50 * (x1 - x0) and np.abs(y).max() <= 50 * (y1 - y0) + 1
+    # the view cannot be zoomed out past the clip box either
+    plot2d.getPlotItem().getViewBox().setRange(xRange=(-1e300, 1e300), padding=0)
+    assert np.abs(_view_range(plot2d)).max() < 1e3
+
+
+def test_left_click_emits_plot_coordinates(plot2d, qtbot):
+    plot2d.show()
+    qtbot.waitExposed(plot2d)
+    plot2d.getPlotItem().getViewBox().setRange(xRange=(-2, 2), yRange=(-1, 3), padding=0)
+    QtCore.QCoreApplication.processEvents()
+    vb = plot2d.getPlotItem().getViewBox()
+    target = QtCore.QPointF(-0.5, 0.25)  # away from the legend (top right)
+    scene = vb.mapViewToScene(target)
+    widget_pos = plot2d.mapFromScene(scene)
+    with qtbot.waitSignal(plot2d.clicked, timeout=2000) as blocker:
+        qtbot.mouseClick(plot2d.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pos)
+    x, y = blocker.args
+    px = 4.0 / vb.width()  # one pixel in plot units
+    assert abs(x - target.x()) < 2 * px + 1e-9
+    assert abs(y - target.y()) < 2 * 4.0 / vb.height() + 1e-9
+    received = []
+    plot2d.clicked.connect(lambda *a: received.append(a))
+    qtbot.mouseClick(plot2d.viewport(), QtCore.Qt.MouseButton.RightButton, pos=widget_pos)
+    assert received == []
+
+
+def test_1d_ball_on_curve_and_tangent_slope(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    fn = get_function("cubic")
+    plot.set_function(fn)
+    plot.set_runs(STYLES[:1])
+    xs = np.array([[7.0], [6.0], [5.5]])
+    plot.update_run(0, xs)
+    items = plot.run_items(0)
+    px, py = items.marker.getData()
+    assert px[0] == 5.5 and py[0] == pytest.approx(5.5**3 - 5 * 5.5**2 + 10)
+    tx, ty = items.tangent.getData()
+    slope = (ty[1] - ty[0]) / (tx[1] - tx[0])
+    assert slope == pytest.approx(3 * 5.5**2 - 10 * 5.5)  # d/dx (x³ - 5x² + 10)
+    assert np.interp(5.5, tx, ty) == pytest.approx(py[0])
+    trail_x, trail_y = items.trail.getData()
+    np.testing.assert_allclose(trail_y, trail_x**3 - 5 * trail_x**2 + 10)
+    assert not plot.image.isVisible() and plot.curve.isVisible()
+
+
+def test_switching_dimension_keeps_runs(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.set_function(get_function("bowl"))
+    plot.set_runs(STYLES)
+    plot.set_function(get_function("cubic"))
+    assert plot.run_items(1).tangent is not None
+    plot.update_run(1, np.array([[1.0], [2.0]]))
+    plot.set_function(get_function("bowl"))
+    assert plot.run_items(1).tangent is None and plot.image.isVisible()
+
+
+def test_run_visibility(plot2d):
+    plot2d.set_run_visible(1, False)
+    assert not plot2d.run_items(1).trail.isVisible()
+    assert not plot2d.run_items(1).marker.isVisible()
+    plot2d.set_run_visible(1, True)
+    assert plot2d.run_items(1).marker.isVisible()
+
+
+def test_contours_of_a_bowl_are_circles():
+    xs = np.linspace(-2, 2, 101)
+    X, Y = np.meshgrid(xs, xs)
+    z = X**2 + Y**2
+    cx, cy = contour_segments(xs, xs, z, [1.0, 2.25])
+    assert len(cx) % 2 == 0 and len(cx) > 100
+    r = np.hypot(cx, cy)
+    near1, near15 = np.abs(r - 1) < 0.1, np.abs(r - 1.5) < 0.1
+    assert (near1 | near15).all()  # every point lies on one of the two circles
+    assert near1.sum() > 50 and near15.sum() > 50
+    # linear interpolation on a 0.04 grid: within grid-spacing² of the true radius
+    assert np.abs(r[near1] - 1).max() < 0.04**2
+    # segments are short (pairs join neighbouring edge crossings, not far points)
+    seg = np.hypot(cx[1::2] - cx[::2], cy[1::2] - cy[::2])
+    assert seg.max() < 0.04 * 1.5
+
+
+def test_saddle_cells_give_two_segments():
+    xs = np.array([0.0, 1.0])
+    z = np.array([[1.0, -1.0], [-1.0, 1.0]])  # corners alternate: the ambiguous case
+    cx, cy = contour_segments(xs, xs, z, [0.0])
+    assert len(cx) == 4  # two segments, each cutting off a corner
+
+
+def test_colour_scale_choice():
+    xs = np.linspace(-2, 2, 50)
+    X, Y = np.meshgrid(xs, xs + 1)
+    rosen = (1 - X) ** 2 + 100 * (Y - X**2) ** 2
+    _, log, _ = colour_values(rosen, None)
+    assert not log  # Rosenbrock's grid is not squeezed enough; its LossFunction asks for log
+    spike = np.ones((50, 50))
+    spike[0, 0] = 1e9
+    values, log, zmin = colour_values(spike, None)
+    assert log and zmin == 1.0
+    assert values[0, 0] == pytest.approx(np.log10(1e9 - 1 + (1e9 - 1) * 1e-6))
+    bowl = X**2 + Y**2
+    values, log, _ = colour_values(bowl, None)
+    assert not log and values is not bowl and np.array_equal(values, bowl)
+    nan = bowl.copy()
+    nan[3, 3] = np.nan
+    values, _, _ = colour_values(nan, False)
+    assert values[3, 3] == np.nanmax(nan)
+
+
+def test_history_log_scale_only_for_positive_wide_losses(qtbot):
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.set_runs(STYLES)
+    h.update_run(0, np.array([100.0, 10.0, 1.0, 0.01]))
+    assert h.getPlotItem().getAxis("left").logMode
+    h.update_run(1, np.array([5.0, -3.0, -20.0]), current=1)
+    assert not h.getPlotItem().getAxis("left").logMode  # the cubic: negative losses
+    assert h.step_line.value() == 1
+    h.set_run_visible(1, False)
+    assert h.getPlotItem().getAxis("left").logMode
+    x, y = h.line(0).getData()
+    np.testing.assert_array_equal(x, [0, 1, 2, 3])
+
+
+def test_figure_forwards_to_both_plots(qtbot):
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.set_function(get_function("bowl"))
+    fig.set_runs(STYLES)
+    res = run("bowl", "sgd:lr=0.1", (-1.5, 1.5), 10)
+    fig.update_run(0, res.positions, 4, res.losses)
+    x, _ = fig.history.line(0).getData()
+    assert len(x) == 11 and fig.history.step_line.value() == 4
+    tx, _ = fig.loss_plot.run_items(0).trail.getData()
+    assert len(tx) == 5
+    assert Figure(with_history=False).history is None
+
+
+def test_pretty_formula():
+    assert pretty_formula("(1 - x)**2 + 100*(y - x**2)**2") == "(1 − x)² + 100·(y − x²)²"
+    assert pretty_formula("x**-1 + x**2.5") == "x⁻¹ + x^2.5"

@@ -1,0 +1,141 @@
+"""Headless pictures and atomic writes."""
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from optsim.export import ExportError, atomic_write, atomic_write_text
+from optsim.render import render_png, render_svg
+from optsim.simulation import run
+from optsim.style import run_colour
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _runs(fn, specs, start, steps):
+    out = []
+    for i, spec in enumerate(specs):
+        r = run(fn, spec, start, steps)
+        out.append((spec, run_colour(i), r.positions, r.losses))
+    return out
+
+
+def _rgb(hex_colour):
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def _colour_counts(path):
+    img = np.asarray(Image.open(path).convert("RGB")).reshape(-1, 3)
+    colours, counts = np.unique(img, axis=0, return_counts=True)
+    return {tuple(int(v) for v in c): int(n) for c, n in zip(colours, counts, strict=True)}
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1024, 1024)])
+def test_png_2d_has_size_and_run_colours(tmp_path, size):
+    runs = _runs("rosenbrock", ["sgd:lr=0.001", "momentum:lr=0.001", "adam:lr=0.05"],
+                 (-1.5, 2.0), 200)
+    path = tmp_path / "ros.png"
+    render_png(path, "rosenbrock", runs, size=size)
+    with Image.open(path) as img:
+        assert img.size == size
+    counts = _colour_counts(path)
+    assert len(counts) > 500  # a heat map, not a blank canvas
+    for _, colour, _, _ in runs:  # every run's exact colour is drawn (markers, lines)
+        assert counts.get(_rgb(colour), 0) >= 30, colour
+    assert sorted(os.listdir(tmp_path)) == ["ros.png"]
+
+
+def test_png_1d_with_history(tmp_path):
+    runs = _runs("cubic", ["sgd:lr=0.01", "adam:lr=0.3"], (7.0,), 40)
+    path = tmp_path / "cubic.png"
+    render_png(path, "cubic", runs, size=(640, 480), with_history=True)
+    with Image.open(path) as img:
+        assert img.size == (640, 480)
+    counts = _colour_counts(path)
+    for _, colour, _, _ in runs:
+        assert counts.get(_rgb(colour), 0) >= 30, colour
+    # mostly white background with a dark curve
+    assert counts.get((255, 255, 255), 0) > 0.3 * 640 * 480
+
+
+def test_diverged_run_still_renders(tmp_path):
+    runs = _runs("rosenbrock", ["sgd:lr=0.01"], (-1.5, 2.0), 50)  # diverges at once
+    assert not np.isfinite(runs[0][2]).all() or np.abs(runs[0][2]).max() > 100
+    path = tmp_path / "d.png"
+    render_png(path, "rosenbrock", runs, size=(400, 300))
+    assert len(_colour_counts(path)) > 200
+
+
+def test_svg_is_valid_xml(tmp_path):
+    runs = _runs("bowl", ["adam:lr=0.1"], (-1.5, 1.5), 30)
+    path = tmp_path / "b.svg"
+    render_svg(path, "bowl", runs, size=(500, 400))
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    text = path.read_text()
+    assert run_colour(0).lower() in text.lower()
+
+
+def test_unwritable_path_raises_and_leaves_nothing(tmp_path):
+    runs = _runs("bowl", ["sgd"], (-1.5, 1.5), 5)
+    with pytest.raises(ExportError, match="does not exist"):
+        render_png(tmp_path / "missing" / "x.png", "bowl", runs, size=(200, 200))
+    with pytest.raises(ExportError, match="directory"):
+        render_png(tmp_path, "bowl", runs, size=(200, 200))
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(ExportError, match="not a directory"):
+        render_png(tmp_path / "file.txt" / "x.png", "bowl", runs, size=(200, 200))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_bad_size_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="width"):
+        render_png(tmp_path / "x.png", "bowl", [], size=(3, 100))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    path = tmp_path / "out.txt"
+    atomic_write_text(path, "old")
+
+    def broken(tmp):
+        Path(tmp).write_text("half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        atomic_write(path, broken)
+    assert path.read_text() == "old"
+    assert sorted(os.listdir(tmp_path)) == ["out.txt"]
+    atomic_write_text(path, "new")
+    assert path.read_text() == "new"
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~_umask()
+
+
+def _umask():
+    m = os.umask(0o022)
+    os.umask(m)
+    return m
+
+
+def test_render_without_display_or_platform(tmp_path):
+    """No QApplication, no DISPLAY, no QT_QPA_PLATFORM: the renderer goes offscreen."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
+    env["PYTHONPATH"] = str(ROOT)
+    out = tmp_path / "h.png"
+    code = ("import sys; from optsim.render import render_png; from optsim.simulation import run;"
+            "r = run('bowl', 'sgd:lr=0.1', (-1.5, 1.5), 10);"
+            f"render_png({str(out)!r}, 'bowl', [('sgd', '#E69F00', r.positions, r.losses)],"
+            " size=(320, 240))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # the offscreen platform's warnings are silenced
+    with Image.open(out) as img:
+        assert img.size == (320, 240)

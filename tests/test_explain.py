@@ -1,0 +1,207 @@
+"""The inspector's content without Qt: equations per variant, the substituted
+equations reproducing the engine's step from their own displayed text, the small
+evaluator, and the teaching notes."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from optsim.engine import OPTIMIZERS, make_optimizer, parse_spec
+from optsim.explain import (
+    equations,
+    evaluate,
+    explain_step,
+    fmt,
+    substituted,
+    teaching_note,
+)
+from optsim.simulation import Trajectory
+
+#: every registry entry plus the variants whose equations differ
+SPECS = sorted(OPTIMIZERS) + [
+    "sgd:lr=0.01,momentum=0.5,dampening=0.3",
+    "sgd:lr=0.01,weight_decay=0.3",
+    "momentum:lr=0.01,weight_decay=0.2",
+    "nesterov:lr=0.01,weight_decay=0.1",
+    "adam:lr=0.05,amsgrad=true",
+    "adam:lr=0.05,weight_decay=0.1",
+    "adamw:lr=0.05,amsgrad=true,weight_decay=0.1",
+    "rmsprop:lr=0.01,centered=true",
+    "rmsprop:lr=0.01,momentum=0.5",
+    "rmsprop:lr=0.01,centered=true,momentum=0.5,weight_decay=0.1",
+    "adagrad:lr=0.1,lr_decay=0.1,initial_accumulator_value=0.5,weight_decay=0.1",
+    "adamax:lr=0.05,weight_decay=0.1",
+    "nadam:lr=0.05,weight_decay=0.1",
+    "nadam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true",
+    "radam:lr=0.05,weight_decay=0.1",
+    "radam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true",
+    "adadelta:weight_decay=0.1",
+]
+CASES = [("elongated-bowl", [-1.0, 1.0]), ("himmelblau", [-0.5, -0.5]), ("cubic", [6.0])]
+STEPS = 8  # RAdam switches to its rectified step at t = 6 (beta2 = 0.999)
+
+
+def close(a, b) -> bool:
+    return np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("function,start", CASES)
+def test_inspector_numbers_are_the_engines_and_the_equations_reproduce_the_step(spec, function, start):
+    traj = Trajectory(function, spec, [start])
+    traj.advance(STEPS)
+    assert not traj.diverged[0]
+    for k in range(STEPS + 1):
+        e = explain_step(traj, k)
+        rows = {r.key: r.value for r in e.rows}
+        # position, loss, gradient and the whole state after step k, exactly
+        np.testing.assert_array_equal(rows["position"], traj.positions[k, 0])
+        np.testing.assert_array_equal(rows["loss"], [traj.losses[k, 0]])
+        np.testing.assert_array_equal(rows["gradient"], traj.gradient_at(k)[0])
+        for f, v in traj.state_at(k)._asdict().items():
+            if f in rows:
+                np.testing.assert_array_equal(rows[f], np.ravel(v[0]))
+        if k == 0:
+            assert e.substituted == []
+            continue
+        info = traj.explain(k)
+        for key in ("grad", "effective_lr", "direction", "update"):
+            np.testing.assert_array_equal(rows[key], info[key][0])
+        by_key = {}
+        for s in e.substituted:
+            # computed from the displayed text, compared with the engine's value
+            assert close(evaluate(s.rhs_text), s.value)
+            if s.expected is not None:
+                assert close(s.value, s.expected), (spec, k, s.text, s.value, s.expected)
+            by_key[s.key] = s.value
+        # the applied update and the new position, from the displayed numbers
+        assert close(by_key["update"], traj.positions[k, 0] - traj.positions[k - 1, 0])
+        assert close(by_key["w"], traj.positions[k, 0])
+        # every state variable that changed is computed by an equation
+        for f in traj.state_at(k)._fields[1:]:
+            if f in rows and not np.array_equal(rows[f], np.ravel(getattr(traj.state_at(k - 1), f)[0])):
+                assert f in by_key, (spec, f)
+
+
+def test_every_displayed_number_round_trips_and_appears_in_the_html():
+    traj = Trajectory("elongated-bowl", "adam:lr=0.1,amsgrad=true", [[-1.0, 1.0]])
+    traj.advance(3)
+    for s in explain_step(traj, 3).substituted:
+        numbers = re.findall(r"\d+\.?\d*(?:e[+-]?\d+)?", s.rhs_text)
+        assert numbers
+        for n in numbers:
+            assert fmt(float(n)) == n or float(fmt(float(n))) == float(n)
+            assert n.replace("-", "\u2212") in s.html
+
+
+def test_adam_first_step_closed_form():
+    # t = 1: m̂ = g, v̂ = g², so the step is −lr·g/(|g| + eps): about −lr·sign(g)
+    opt = make_optimizer("adam", lr=0.1)
+    p = np.array([[-1.0, 1.0]])
+    g = np.array([[-2.0, 18.0]])
+    _, _, info = opt.step_with_info(p, g, opt.init(p))
+    init = opt.init(p)
+    previous = type(init)(**{f: (v[0] if isinstance(v, np.ndarray) else v)
+                             for f, v in init._asdict().items()})
+    subs = substituted(opt, {k: v[0] for k, v in info.items()}, p[0], 1, previous)
+    upd = {s.key: s.value for s in subs}["update"]
+    np.testing.assert_allclose(upd, -0.1 * g[0] / (np.abs(g[0]) + 1e-8), rtol=1e-14)
+
+
+def test_sgd_momentum_first_and_later_steps_closed_form():
+    # b_1 = g_1, b_2 = mu b_1 + g_2 (torch); the course's form: m_2 = mu m_1 + (1 - mu) g_2
+    traj = Trajectory("bowl", "momentum:lr=0.1", [[1.0, 2.0]])
+    traj.advance(2)
+    w0, w1 = traj.positions[0, 0], traj.positions[1, 0]
+    g0, g1 = 2 * w0, 2 * w1
+    first = {s.key: s for s in explain_step(traj, 1).substituted}
+    assert first["momentum_buffer"].rhs_text == f"[{fmt(g0[0])}, {fmt(g0[1])}]"
+    second = {s.key: s.value for s in explain_step(traj, 2).substituted}
+    np.testing.assert_allclose(second["momentum_buffer"], 0.9 * g0 + g1, rtol=1e-14)
+    np.testing.assert_allclose(second["update"], -0.1 * (0.9 * g0 + g1), rtol=1e-14)
+    ema = Trajectory("bowl", "ema-momentum:lr=0.1", [[1.0, 2.0]])
+    ema.advance(2)
+    g1e = 2 * ema.positions[1, 0]
+    sub = {s.key: s.value for s in explain_step(ema, 2).substituted}
+    np.testing.assert_allclose(sub["momentum_buffer"], 0.9 * g0 + 0.1 * g1e, rtol=1e-14)
+
+
+def _html(spec: str) -> str:
+    return " | ".join(e.html for e in equations(parse_spec(spec)))
+
+
+def test_equations_follow_the_variant():
+    assert "(1 \u2212 \u03bc)" in _html("ema-momentum")  # the course's moving average
+    assert "m<sub>t</sub>" in _html("ema-momentum")
+    assert "(1 \u2212" not in _html("momentum") and "b<sub>t</sub>" in _html("momentum")
+    assert "(1 \u2212 \u03c4)" in _html("sgd:momentum=0.5,dampening=0.3")
+    assert "d<sub>t</sub> = g<sub>t</sub> + \u03bc\u00b7b<sub>t</sub>" in _html("nesterov")
+    assert "\u03bb" not in _html("adam") and "\u03bb" not in _html("sgd")
+    assert "\u2207f(w<sub>t\u22121</sub>) + \u03bb\u00b7w<sub>t\u22121</sub>" in _html("adam:weight_decay=0.1")
+    adamw = equations(parse_spec("adamw"))
+    assert [e.html for e in adamw if e.key == "grad"] == ["g<sub>t</sub> = \u2207f(w<sub>t\u22121</sub>)"]
+    assert "\u03bb\u00b7w<sub>t\u22121</sub>" in [e.html for e in adamw if e.key == "update"][0]
+    assert "max(" not in _html("adam") and "max(" in _html("adam:amsgrad=true")
+    assert "v<sup>max</sup>" in _html("adam:amsgrad=true")
+    assert "m\u0302" in _html("adam") and "v\u0302" in _html("adam")
+    assert "\u1e21" not in _html("rmsprop") and "\u1e21" in _html("rmsprop:centered=true")
+    assert "b<sub>t</sub>" in _html("rmsprop:momentum=0.5") and "b<sub>t</sub>" not in _html("rmsprop")
+    assert "\u03c1<sub>t</sub>" in _html("radam")
+    assert "u<sub>t</sub>" in _html("adamax") and "|g<sub>t</sub>|" in _html("adamax")
+    # RAdam's two regimes: momentum only for t <= 5, rectified from t = 6 on (beta2 = 0.999)
+    radam = parse_spec("radam")
+    assert "rect" not in [e.key for e in equations(radam, t=5)]
+    assert "rect" in [e.key for e in equations(radam, t=6)]
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_has_equations_and_a_teaching_note(name):
+    opt = make_optimizer(name)
+    eqs = equations(opt)
+    assert eqs[-1].key == "w" and "update" in [e.key for e in eqs]
+    note = teaching_note(opt)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", note) if s.strip()]
+    assert 3 <= len(sentences) <= 6, (name, len(sentences))
+
+
+def test_evaluator_arithmetic_against_python():
+    assert evaluate("1 + 2 * 3") == 7
+    assert evaluate("-2^2") == -4
+    assert evaluate("(1 - 0.9^3)") == 1 - 0.9**3
+    assert evaluate("2 / 4 / 2") == 0.25
+    assert evaluate("1 - 2 - 3") == -4
+    np.testing.assert_array_equal(evaluate("[1, -2] * 3"), [3, -6])
+    np.testing.assert_array_equal(evaluate("sqrt([4, 9]) + 1e-08"), [2 + 1e-8, 3 + 1e-8])
+    np.testing.assert_array_equal(evaluate("max([1, 5], [3, 2])"), [3, 5])
+    np.testing.assert_array_equal(evaluate("abs([-1.5, 2])"), [1.5, 2])
+    assert evaluate("0.1 * (-0.5)") == -0.05
+
+
+@pytest.mark.parametrize("bad", ["1 +", "__import__('os')", "1 2", "max(1)", "[1, 2", "x * 2", ""])
+def test_evaluator_rejects_malformed_text(bad):
+    with pytest.raises(ValueError):
+        evaluate(bad)
+
+
+def test_frozen_run_shows_the_step_it_would_have_taken():
+    traj = Trajectory("bowl", "sgd:lr=5", [[1.0, 1.0]])
+    traj.advance(6)
+    d = int(traj.diverged_step[0])
+    assert d > 0
+    e = explain_step(traj, d)
+    assert e.frozen
+    upd = {s.key: s.value for s in e.substituted}["update"]
+    # plain GD: update = -lr * grad at the previous position (2 w for the bowl)
+    np.testing.assert_allclose(upd, -5 * 2 * traj.positions[d - 1, 0], rtol=1e-14)
+    assert not explain_step(traj, d - 1).frozen
+
+
+def test_bad_step_is_a_clear_error():
+    traj = Trajectory("bowl", "adam", [[1.0, 1.0]])
+    with pytest.raises(IndexError, match="not recorded"):
+        explain_step(traj, 3)
+    with pytest.raises(ValueError, match="steps count from 1"):
+        substituted(traj.optimizer, {}, [1.0, 1.0], 0)

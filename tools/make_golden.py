@@ -1,0 +1,192 @@
+"""Make the golden trajectories in tests/golden/ with torch.optim (needs torch).
+
+For every optimizer configuration × loss function × batch (one start, and several
+starts stepped together as one (N, D) tensor) this runs torch.optim in float64 for
+``STEPS`` steps, with the gradient from torch's autograd on the loss written here
+in torch ops (independent of optsim), and saves the positions to
+``tests/golden/<config>__<function>.npz`` with the optsim spec string that names the
+same optimizer. tests/test_parity.py replays them with optsim, without torch.
+
+torch runs with float64 as its default dtype, so that its scalar state (``step``,
+NAdam's ``mu_product``) is float64 too, and with ``foreach=False``: the
+``_single_tensor_*`` code that optsim follows (torch's default on the CPU anyway).
+
+A run that leaves the box |x| <= ``BOX`` (well inside optsim's divergence bounds
+for these functions) or becomes non-finite ends the recording at the step before,
+for the whole batch: the files hold only steps both sides take the same way.
+
+Usage: python tools/make_golden.py [--out tests/golden] [--steps 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+STEPS = 100
+BOX = 1000.0
+
+# (optsim spec, torch.optim class, keyword arguments for torch). Both columns are
+# written out by hand so that neither is derived from the other. Rosenbrock's
+# gradients are ~100 times larger than the bowls': configs listed in ROSENBROCK_LR
+# use that lr there instead (in both the spec and torch's arguments), or the runs
+# would leave the box in a few steps.
+CONFIGS: list[tuple[str, str, dict]] = [
+    ("sgd", "SGD", {}),
+    ("sgd:lr=0.01", "SGD", {"lr": 0.01}),
+    ("sgd:lr=0.01,weight_decay=0.1", "SGD", {"lr": 0.01, "weight_decay": 0.1}),
+    ("momentum", "SGD", {"momentum": 0.9}),
+    ("sgd:lr=0.002,momentum=0.9,dampening=0.5", "SGD",
+     {"lr": 0.002, "momentum": 0.9, "dampening": 0.5}),
+    ("nesterov", "SGD", {"momentum": 0.9, "nesterov": True}),
+    ("sgd:lr=0.005,momentum=0.8,nesterov=true,weight_decay=0.01", "SGD",
+     {"lr": 0.005, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01}),
+    ("ema-momentum", "SGD", {"momentum": 0.9, "dampening": 0.9}),
+    ("adam", "Adam", {}),
+    ("adam:lr=0.05", "Adam", {"lr": 0.05}),
+    ("adam:lr=0.02,beta1=0.8,beta2=0.99,eps=1e-06,weight_decay=0.1", "Adam",
+     {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    ("adam:lr=0.02,amsgrad=true", "Adam", {"lr": 0.02, "amsgrad": True}),
+    ("adamw", "AdamW", {}),
+    ("adamw:lr=0.05,weight_decay=0.1", "AdamW", {"lr": 0.05, "weight_decay": 0.1}),
+    ("adamw:lr=0.02,amsgrad=true", "AdamW", {"lr": 0.02, "amsgrad": True}),
+    ("adagrad", "Adagrad", {}),
+    ("adagrad:lr=0.1", "Adagrad", {"lr": 0.1}),
+    ("adagrad:lr=0.2,lr_decay=0.01,weight_decay=0.05,initial_accumulator_value=0.1,eps=1e-08",
+     "Adagrad", {"lr": 0.2, "lr_decay": 0.01, "weight_decay": 0.05,
+                 "initial_accumulator_value": 0.1, "eps": 1e-8}),
+    ("rmsprop", "RMSprop", {}),
+    ("rmsprop:lr=0.001,centered=true", "RMSprop", {"lr": 0.001, "centered": True}),
+    ("rmsprop:lr=0.001,momentum=0.9", "RMSprop", {"lr": 0.001, "momentum": 0.9}),
+    ("rmsprop:lr=0.002,alpha=0.9,eps=1e-06,weight_decay=0.1,momentum=0.5,centered=true",
+     "RMSprop", {"lr": 0.002, "alpha": 0.9, "eps": 1e-6, "weight_decay": 0.1,
+                 "momentum": 0.5, "centered": True}),
+    ("adamax", "Adamax", {}),
+    ("adamax:lr=0.05,beta1=0.8,beta2=0.99,weight_decay=0.1", "Adamax",
+     {"lr": 0.05, "betas": (0.8, 0.99), "weight_decay": 0.1}),
+    ("nadam", "NAdam", {}),
+    ("nadam:lr=0.02,momentum_decay=0.01", "NAdam", {"lr": 0.02, "momentum_decay": 0.01}),
+    ("nadam:lr=0.01,weight_decay=0.1", "NAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("nadam:lr=0.02,weight_decay=0.1,decoupled_weight_decay=true", "NAdam",
+     {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("radam", "RAdam", {}),
+    ("radam:lr=0.05", "RAdam", {"lr": 0.05}),
+    ("radam:lr=0.02,beta2=0.9,weight_decay=0.1", "RAdam",
+     {"lr": 0.02, "betas": (0.9, 0.9), "weight_decay": 0.1}),
+    ("radam:lr=0.02,weight_decay=0.1,decoupled_weight_decay=true", "RAdam",
+     {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("adadelta", "Adadelta", {}),
+    ("adadelta:lr=0.5,rho=0.5,eps=0.0001,weight_decay=0.1", "Adadelta",
+     {"lr": 0.5, "rho": 0.5, "eps": 1e-4, "weight_decay": 0.1}),
+]
+
+ROSENBROCK_LR = {
+    "sgd:lr=0.01": 1e-4,
+    "sgd:lr=0.01,weight_decay=0.1": 1e-4,
+    "sgd:lr=0.002,momentum=0.9,dampening=0.5": 2e-4,
+    "sgd:lr=0.005,momentum=0.8,nesterov=true,weight_decay=0.01": 1e-4,
+    # from (0, 0) the y-gradient starts at 0 and the centred variance near 0, where
+    # the sqrt of a difference amplifies the ~1 ulp differences between torch's fused
+    # multiply-adds and NumPy's separate ones exponentially at larger lr
+    "rmsprop:lr=0.002,alpha=0.9,eps=1e-06,weight_decay=0.1,momentum=0.5,centered=true": 5e-4,
+    "radam:lr=0.05": 5e-4,
+    "radam:lr=0.02,beta2=0.9,weight_decay=0.1": 5e-4,
+    "radam:lr=0.02,weight_decay=0.1,decoupled_weight_decay=true": 5e-4,
+}
+
+
+def for_function(spec: str, kwargs: dict, function: str) -> tuple[str, dict]:
+    """The config as used on ``function`` (see ROSENBROCK_LR)."""
+    if function == "rosenbrock" and spec in ROSENBROCK_LR:
+        lr = ROSENBROCK_LR[spec]
+        return re.sub(r"\blr=[^,]+", f"lr={lr!r}", spec), {**kwargs, "lr": lr}
+    return spec, kwargs
+
+
+def rosenbrock(p: torch.Tensor) -> torch.Tensor:
+    x, y = p[:, 0], p[:, 1]
+    return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+
+
+def bowl(p: torch.Tensor) -> torch.Tensor:
+    return p[:, 0] ** 2 + p[:, 1] ** 2
+
+
+def elongated_bowl(p: torch.Tensor) -> torch.Tensor:
+    return p[:, 0] ** 2 + 9 * p[:, 1] ** 2
+
+
+def cubic(p: torch.Tensor) -> torch.Tensor:
+    x = p[:, 0]
+    return x**3 - 5 * x**2 + 10
+
+
+# name -> (loss, one start, a batch of starts)
+FUNCTIONS = {
+    "rosenbrock": (rosenbrock, [[-1.5, 2.0]],
+                   [[-1.5, 2.0], [0.0, 0.0], [1.5, 1.5], [-0.5, 2.5]]),
+    "elongated-bowl": (elongated_bowl, [[-1.0, 1.0]],
+                       [[-1.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [0.5, -1.5]]),
+    "bowl": (bowl, [[-1.5, 1.5]], [[-1.5, 1.5], [1.0, 0.5], [0.0, -2.0], [1e-3, 2.0]]),
+    "cubic": (cubic, [[7.0]], [[7.0], [5.0], [2.0], [4.5]]),
+}
+
+
+def run_torch(cls_name: str, kwargs: dict, loss, starts: list, steps: int) -> np.ndarray:
+    """Positions (k+1, N, D) of torch.optim's run, k <= steps (see BOX)."""
+    p = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
+    opt = getattr(torch.optim, cls_name)([p], foreach=False, **kwargs)
+    out = [p.detach().clone().numpy()]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss(p).sum().backward()
+        opt.step()
+        now = p.detach().clone().numpy()
+        if not np.isfinite(now).all() or np.abs(now).max() > BOX:
+            break
+        out.append(now)
+    return np.stack(out)
+
+
+def file_name(spec: str, function: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec) + "__" + function + ".npz"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "tests" / "golden"))
+    ap.add_argument("--steps", type=int, default=STEPS)
+    args = ap.parse_args()
+    torch.set_default_dtype(torch.float64)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.npz"):
+        old.unlink()
+    index = []
+    for config, cls_name, config_kwargs in CONFIGS:
+        for fname, (loss, one, batch) in FUNCTIONS.items():
+            spec, kwargs = for_function(config, config_kwargs, fname)
+            data = {}
+            for label, starts in (("one", one), ("batch", batch)):
+                data[f"positions_{label}"] = run_torch(cls_name, kwargs, loss, starts, args.steps)
+            name = file_name(spec, fname)
+            meta = {"spec": spec, "function": fname, "torch_class": cls_name,
+                    "torch_kwargs": {k: list(v) if isinstance(v, tuple) else v
+                                     for k, v in kwargs.items()},
+                    "torch_version": torch.__version__}
+            np.savez_compressed(out / name, meta=np.array(json.dumps(meta)), **data)
+            steps = {k: len(v) - 1 for k, v in data.items()}
+            index.append({"file": name, **meta, "steps": steps})
+            print(f"{name}: {steps}")
+    (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(f"{len(index)} files, {size / 1e6:.2f} MB in {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)
     window.show()
+    window.raise_()
+    window.activateWindow()  # take the keyboard focus (also with no window manager)
     return app.exec()
 
 

@@ -40,6 +40,8 @@ View = tuple[tuple[float, float], tuple[float, float]]
 
 #: a run whose gradient norm and last step are both below this has converged
 CONVERGED_TOL = 1e-6
+#: steps computed between divergence checks
+ADVANCE_CHUNK = 256
 
 
 @dataclass
@@ -291,8 +293,9 @@ class SimulationModel(QObject):
         target = self.shown_step + n
         for r in self.runs:
             t = r.trajectory
-            if r.visible and not t.diverged[0] and t.steps < target:
-                t.advance(target - t.steps)
+            # in chunks, so a run that diverges stops computing soon after
+            while r.visible and not t.diverged[0] and t.steps < target:
+                t.advance(min(target - t.steps, ADVANCE_CHUNK))
         self.shown_step = target
         self.stepChanged.emit(target)
         return target

@@ -1,0 +1,393 @@
+"""The desktop window driven as a user would (pytest-qt, offscreen): playback,
+clicks on the plot, the function and optimizer panels, divergence, shortcuts."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from optsim import simulate
+from optsim.functions import get_function
+from optsim.gui.main_window import SHORTCUTS, TITLE, MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(settings=str(tmp_path / "settings.ini"), restore=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    QApplication.processEvents()
+    return w
+
+
+def marker(w, i):
+    x, y = w.plot.run_items(i).marker.getData()
+    return np.array([x[-1], y[-1]])
+
+
+def trail(w, i):
+    x, y = w.plot.run_items(i).trail.getData()
+    return np.column_stack([x, y])
+
+
+def engine_positions(w, i, steps):
+    m = w.model
+    return simulate(m.function, m.runs[i].optimizer.spec, m.start, steps)
+
+
+def test_first_screen_is_a_ready_comparison(window):
+    m = window.model
+    assert window.windowTitle() == TITLE
+    assert m.function.name == "elongated-bowl"
+    names = [r.optimizer.name for r in m.runs]
+    assert names[:2] == ["sgd", "momentum"] and "adam" in names and len(names) == 4
+    assert len({r.colour for r in m.runs}) == 4
+    assert window.plot.hasFocus() or QApplication.focusWidget() in (None, window.plot)
+    window.playback.step_action.trigger()
+    (x0, x1), (y0, y1) = m.view
+    span = min(x1 - x0, y1 - y0)
+    moves = [np.linalg.norm(marker(window, i) - m.start) for i in range(4)]
+    assert min(moves) > 0.01 * span  # every method visibly moves on the first step
+    # and they differ visibly from each other
+    pts = [marker(window, i) for i in range(4)]
+    assert min(np.linalg.norm(a - b) for k, a in enumerate(pts) for b in pts[k + 1:]) > 0.01 * span
+
+
+def test_step_moves_every_visible_run_to_the_engines_positions(window):
+    m = window.model
+    m.set_run_visible(3, False)
+    for _ in range(3):
+        window.playback.step_action.trigger()
+    assert m.shown_step == 3
+    for i in range(3):
+        exp = engine_positions(window, i, 3)
+        np.testing.assert_allclose(marker(window, i), exp[3], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(trail(window, i), exp, rtol=0, atol=1e-12)
+    assert m.runs[3].trajectory.steps == 0
+    assert not window.plot.run_items(3).marker.isVisible()
+    # the loss lines show the engine's losses
+    xs, ys = window.history_plot.line(0).getData()
+    exp = engine_positions(window, 0, 3)
+    np.testing.assert_allclose(ys, exp[:, 0] ** 2 + 9 * exp[:, 1] ** 2, rtol=1e-12)
+    assert window.toolbar.step_label.text().strip() == "step 3"
+    assert window.status_table.cell_text(0, 1) == "3"
+    # one step back shows step 2 of the history
+    window.playback.back_action.trigger()
+    np.testing.assert_allclose(marker(window, 0), engine_positions(window, 0, 2)[2], atol=1e-12)
+    assert window.toolbar.step_label.text().strip() == "step 2 of 3"
+
+
+def test_run_pause_and_reset(window, qtbot):
+    m = window.model
+    window.playback.run_action.trigger()
+    assert window.playback.playing
+    qtbot.waitUntil(lambda: m.shown_step >= 5, timeout=5000)
+    window.playback.run_action.trigger()
+    assert not window.playback.playing
+    k = m.shown_step
+    qtbot.wait(150)
+    assert m.shown_step == k
+    np.testing.assert_allclose(marker(window, 1), engine_positions(window, 1, k)[k], atol=1e-12)
+    window.playback.reset_action.trigger()
+    assert m.shown_step == 0 and all(r.trajectory.steps == 0 for r in m.runs)
+    np.testing.assert_allclose(marker(window, 0), m.start)
+
+
+def test_max_steps_stops_playback(window, qtbot):
+    window.toolbar.max_steps_spin.setValue(12)
+    window.toolbar.max_box.setChecked(True)
+    window.playback.run_action.trigger()
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    assert window.model.shown_step == 12
+    window.playback.step_action.trigger()  # the limit holds for Step too
+    assert window.model.shown_step == 12
+
+
+def click_at(window, qtbot, x, y):
+    vb = window.plot.getPlotItem().getViewBox()
+    scene = vb.mapViewToScene(QPointF(x, y))
+    pixel = window.plot.mapFromScene(scene)
+    QTest.mouseClick(window.plot.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, pixel)
+
+
+def test_click_on_the_plot_sets_the_start(window, qtbot):
+    m = window.model
+    window.playback.step(4)
+    click_at(window, qtbot, 0.5, -0.5)
+    qtbot.waitUntil(lambda: m.shown_step == 0, timeout=2000)
+    # within a pixel or so of where we clicked
+    (x0, x1), (y0, y1) = window.plot.getPlotItem().getViewBox().viewRange()
+    px = (x1 - x0) / window.plot.width()
+    np.testing.assert_allclose(m.start, [0.5, -0.5], atol=3 * px)
+    assert window.function_panel.start_x.value() == pytest.approx(m.start[0])
+    for i in range(len(m.runs)):
+        assert m.runs[i].trajectory.steps == 0
+        np.testing.assert_allclose(marker(window, i), m.start)
+    sx, sy = window.plot.start_marker.getData()
+    np.testing.assert_allclose([sx[0], sy[0]], m.start)
+
+
+def test_click_in_1d_sets_x(window, qtbot):
+    window.function_panel.choose("cubic")
+    m = window.model
+    assert m.function.dim == 1
+    click_at(window, qtbot, 5.0, 0.0)
+    qtbot.waitUntil(lambda: abs(m.start[0] - 5.0) < 0.1, timeout=2000)
+    assert m.start.shape == (1,)
+    window.playback.step_action.trigger()
+    x, y = window.plot.run_items(0).marker.getData()
+    exp = engine_positions(window, 0, 1)
+    assert x[-1] == pytest.approx(exp[1, 0])
+    assert y[-1] == pytest.approx(exp[1, 0] ** 3 - 5 * exp[1, 0] ** 2 + 10)
+    # the tangent at the current point has the derivative's slope
+    tx, ty = window.plot.run_items(0).tangent.getData()
+    slope = (ty[1] - ty[0]) / (tx[1] - tx[0])
+    assert slope == pytest.approx(3 * exp[1, 0] ** 2 - 10 * exp[1, 0], rel=1e-9)
+
+
+def test_switching_function_resets_and_redraws(window):
+    m = window.model
+    window.playback.step(5)
+    before = window.plot.image.image.copy()
+    window.function_panel.choose("rosenbrock")
+    ros = get_function("rosenbrock")
+    assert m.function is ros and m.shown_step == 0
+    np.testing.assert_array_equal(m.start, ros.start)
+    assert window.plot.image.image.shape != before.shape or \
+        not np.allclose(window.plot.image.image, before)
+    for i in range(len(m.runs)):
+        np.testing.assert_allclose(marker(window, i), ros.start)
+    mx, my = window.plot.minima.getData()
+    assert (mx[0], my[0]) == (1.0, 1.0)
+    assert window.function_panel.xmin.value() == ros.view[0][0]
+    window.playback.step_action.trigger()
+    np.testing.assert_allclose(marker(window, 0), engine_positions(window, 0, 1)[1], atol=1e-12)
+
+
+def test_bad_formula_shows_its_error_and_changes_nothing(window, qtbot):
+    m = window.model
+    window.playback.step(2)
+    fn, trajs = m.function, [r.trajectory for r in m.runs]
+    image = window.plot.image.image.copy()
+    panel = window.function_panel
+    panel.formula_edit.setText("x +* y")
+    QTest.keyClick(panel.formula_edit, Qt.Key.Key_Return)
+    assert panel.formula_error.isVisible() and panel.formula_error.text()
+    assert "color: #B00020" in panel.formula_error.styleSheet()
+    assert m.function is fn and m.shown_step == 2
+    assert [r.trajectory for r in m.runs] == trajs
+    np.testing.assert_array_equal(window.plot.image.image, image)
+    # an unknown name is an error too, and a good choice clears the message
+    panel.formula_edit.setText("nosuchfunction")
+    assert not panel.apply_formula()
+    panel.choose("bowl")
+    assert not panel.formula_error.isVisible()
+
+
+def test_formula_becomes_the_function(window):
+    panel = window.function_panel
+    panel.formula_edit.setText("x**2 + 4*y**2")
+    assert panel.apply_formula(), panel.formula_error.text()
+    m = window.model
+    assert m.function.is_custom and m.function.dim == 2
+    assert panel.combo.currentText().strip() == "custom formula"
+    window.playback.step_action.trigger()
+    r = m.runs[0]
+    p0 = m.start
+    np.testing.assert_allclose(r.trajectory.positions[1, 0], p0 - 0.02 * np.array([2, 8]) * p0)
+
+
+def test_combo_groups_functions_by_dimension(window):
+    panel = window.function_panel
+    items = panel._items
+    headers = [r for r in range(items.rowCount()) if not items.item(r).data(Qt.ItemDataRole.UserRole)]
+    assert len(headers) >= 2
+    for r in headers:
+        assert not (items.item(r).flags() & Qt.ItemFlag.ItemIsSelectable)
+    dims = [get_function(n).dim for n in panel.function_names() if n != "custom formula"]
+    assert dims == sorted(dims) and set(dims) == {1, 2}
+
+
+def test_view_window_is_editable(window):
+    panel = window.function_panel
+    panel.xmax.setValue(3.0)
+    assert window.model.view[0] == (-2.0, 3.0)
+    (x0, x1), _ = window.plot.getPlotItem().getViewBox().viewRange()
+    assert x1 == pytest.approx(3.0, abs=0.2)
+    panel.xmin.setValue(5.0)  # xmin > xmax: refused with a message
+    assert window.model.view[0] == (-2.0, 3.0)
+    assert panel.view_error.isVisible() and "xmin < xmax" in panel.view_error.text()
+    window.plot.getPlotItem().getViewBox().setRange(xRange=(-0.1, 0.1))
+    window.reset_view_action.trigger()
+    (x0, x1), _ = window.plot.getPlotItem().getViewBox().viewRange()
+    assert x0 == pytest.approx(-2.0, abs=0.2) and x1 == pytest.approx(3.0, abs=0.2)
+
+
+def test_add_remove_duplicate_runs(window, qtbot):
+    m, panel = window.model, window.runs_panel
+    window.playback.step(2)
+    panel.add_button.click()
+    assert len(m.runs) == 5 and m.selected == 4
+    assert panel.tree.topLevelItemCount() == 5
+    assert len(window.plot.legend.items) == 5
+    np.testing.assert_allclose(marker(window, 4), engine_positions(window, 4, 2)[2], atol=1e-12)
+    m.select(1)
+    panel.duplicate_button.click()
+    assert len(m.runs) == 6 and m.selected == 2
+    assert m.runs[2].optimizer == m.runs[1].optimizer
+    np.testing.assert_allclose(marker(window, 2), marker(window, 1), atol=1e-12)
+    panel.remove_button.click()
+    assert len(m.runs) == 5 and panel.tree.topLevelItemCount() == 5
+    assert [r.optimizer.name for r in m.runs][:2] == ["sgd", "momentum"]
+    assert window.status_table.rowCount() == 5
+
+
+def test_runs_list_edits_visibility_and_name(window):
+    m, tree = window.model, window.runs_panel.tree
+    item = tree.topLevelItem(2)
+    item.setCheckState(0, Qt.CheckState.Unchecked)
+    assert not m.runs[2].visible
+    assert not window.plot.run_items(2).trail.isVisible()
+    item.setText(0, "RMSProp (course)")
+    assert m.runs[2].name == "RMSProp (course)"
+    assert "RMSProp (course)" in [lab.text for _, lab in window.plot.legend.items]
+    m.set_run_colour(0, "#000000")
+    assert window.plot.run_items(0).marker.opts["brush"].color().name() == "#000000"
+
+
+def test_editing_a_hyperparameter_restarts_only_that_run(window):
+    m, panel = window.model, window.runs_panel
+    window.playback.step(5)
+    m.select(1)
+    others = {i: (r.trajectory, r.trajectory.positions.copy()) for i, r in enumerate(m.runs)
+              if i != 1}
+    lr = panel.editor.editor("lr")
+    lr.setValue(0.004)  # as the spin box does when the user commits a value
+    r = m.runs[1]
+    assert r.optimizer.hp["lr"] == 0.004 and r.optimizer.name == "momentum"
+    np.testing.assert_array_equal(r.trajectory.positions[:, 0], engine_positions(window, 1, 5))
+    np.testing.assert_allclose(marker(window, 1), engine_positions(window, 1, 5)[5], atol=1e-12)
+    for i, (traj, pos) in others.items():
+        assert m.runs[i].trajectory is traj
+        np.testing.assert_array_equal(traj.positions, pos)
+    # the log slider follows, and moving it sets the value on a log scale
+    slider = panel.editor.slider("lr")
+    slider.setValue(slider.maximum())
+    assert r is m.runs[1] and m.runs[1].optimizer.hp["lr"] == pytest.approx(slider.log_value(), rel=1e-2)
+
+
+def test_editors_are_generated_from_the_declarations(window):
+    m, panel = window.model, window.runs_panel
+    m.select(3)  # adam
+    decl = {p.name: p for p in m.runs[3].optimizer.declared}
+    for name, p in decl.items():
+        w = panel.editor.editor(name)
+        assert p.help in w.toolTip()
+        if p.kind is bool:
+            assert w.isChecked() == m.runs[3].optimizer.hp[name]
+        else:
+            assert w.value() == pytest.approx(m.runs[3].optimizer.hp[name])
+            if p.low is not None:
+                assert w.minimum() >= p.low
+            if p.high is not None:
+                assert w.maximum() <= p.high
+    beta1 = panel.editor.editor("beta1")
+    assert beta1.maximum() < 1.0  # the open bound [0, 1)
+    beta1.lineEdit().selectAll()
+    QTest.keyClicks(beta1.lineEdit(), "1")
+    assert panel.error_label.isVisible()
+    assert "beta1 must be in [0, 1)" in panel.error_label.text()
+    assert m.runs[3].optimizer.hp["beta1"] == 0.9
+    # switching the type regenerates the editors
+    panel.kind_combo.setCurrentText("sgd")
+    panel.kind_combo.activated.emit(panel.kind_combo.currentIndex())
+    assert m.runs[3].optimizer.name == "sgd"
+    assert m.runs[3].optimizer.hp["lr"] == 0.05  # the changed learning rate is kept
+    assert isinstance(panel.editor.editor("nesterov").isChecked(), bool)
+
+
+def test_cross_check_failure_is_shown_and_the_old_optimizer_kept(window):
+    m, panel = window.model, window.runs_panel
+    m.select(0)  # sgd, momentum 0
+    traj = m.runs[0].trajectory
+    panel.editor.editor("nesterov").setChecked(True)
+    assert panel.error_label.isVisible()
+    assert "Nesterov momentum requires a momentum" in panel.error_label.text()
+    assert m.runs[0].optimizer.hp["nesterov"] is False and m.runs[0].trajectory is traj
+    panel.editor.editor("momentum").setValue(0.9)  # now valid: taken, the error goes
+    assert not panel.error_label.isVisible()
+    assert m.runs[0].optimizer.hp["nesterov"] is True and m.runs[0].optimizer.hp["momentum"] == 0.9
+
+
+def test_diverging_run_is_badged_and_stopped_while_others_go_on(window):
+    m = window.model
+    i = m.add_run("sgd:lr=0.2", name="too fast")  # y *= -2.6 each step on x²+9y²
+    for _ in range(30):
+        window.playback.step_action.trigger()
+    r = m.runs[i]
+    assert r.diverged
+    assert window.status_table.cell_text(i, 5) == "diverged"
+    assert window.runs_panel.tree.topLevelItem(i).text(1) == "diverged"
+    assert window.status_table.cell_text(0, 5) != "diverged"
+    assert all(o.trajectory.steps == 30 for o in m.runs if o is not r)
+    assert r.trajectory.steps < 30 + 256
+    # what is drawn stays bounded, the view untouched
+    pts = trail(window, i)
+    assert np.isfinite(pts).all() and np.abs(pts).max() < 1e6
+    (x0, x1), (y0, y1) = window.plot.getPlotItem().getViewBox().viewRange()
+    assert x1 - x0 < 10 and y1 - y0 < 10
+    for _ in range(5):
+        window.playback.step_action.trigger()
+    assert m.shown_step == 35 and all(o.trajectory.steps == 35 for o in m.runs if o is not r)
+
+
+def test_keyboard_shortcuts(window, qtbot):
+    m, plot = window.model, window.plot
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Right)
+    QTest.keyClick(plot, Qt.Key.Key_Right)
+    assert m.shown_step == 2
+    QTest.keyClick(plot, Qt.Key.Key_Left)
+    assert m.shown_step == 1
+    QTest.keyClick(plot, Qt.Key.Key_Space)
+    assert window.playback.playing
+    qtbot.waitUntil(lambda: m.shown_step >= 4, timeout=5000)
+    QTest.keyClick(plot, Qt.Key.Key_Space)
+    assert not window.playback.playing
+    QTest.keyClick(plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert m.shown_step == 0 and m.computed_steps == 0
+
+
+def test_shortcuts_do_not_fire_while_typing(window, qtbot):
+    m = window.model
+    window.playback.step(3)
+    edit = window.function_panel.formula_edit
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    QTest.keyClicks(edit, "x y")
+    QTest.keyClick(edit, Qt.Key.Key_Left)
+    QTest.keyClick(edit, Qt.Key.Key_Right)
+    QTest.keyClick(edit, Qt.Key.Key_Space)
+    QTest.keyClick(edit, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert edit.text() == "x y "
+    assert m.shown_step == 3 and m.computed_steps == 3 and not window.playback.playing
+    spin = window.function_panel.start_x
+    spin.setFocus()
+    QTest.keyClick(spin, Qt.Key.Key_Left)
+    QTest.keyClick(spin, Qt.Key.Key_Space)
+    assert m.shown_step == 3 and not window.playback.playing
+
+
+def test_help_lists_the_shortcuts(window):
+    texts = [a.text() for a in window.help_menu.actions()]
+    assert any("Shortcuts" in t for t in texts)
+    dialog = window.show_shortcuts()
+    text = dialog.findChildren(type(window.toolbar.step_label))[0].text()
+    for key, what in SHORTCUTS:
+        assert key in text and what in text
+    dialog.close()
+    shortcuts = {a.shortcut().toString() for a in window.playback.actions()}
+    assert {"Space", "Right", "Left", "Ctrl+R"} <= shortcuts

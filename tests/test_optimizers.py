@@ -1,0 +1,317 @@
+"""The optimizer engine: declarations against torch's documented defaults, the
+cross-checks torch makes, the info identity update = −effective_lr · direction,
+purity, the two-thread split, and closed forms of the first steps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from optsim.engine import OPTIMIZERS, base, make_optimizer, parse_spec
+
+# torch.optim's documented defaults (torch 2.x signatures), betas split into beta1/beta2
+TORCH_DEFAULTS = {
+    "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
+            "nesterov": False},
+    "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+             "amsgrad": False},
+    "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2,
+              "amsgrad": False},
+    "adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0,
+                "initial_accumulator_value": 0.0, "eps": 1e-10},
+    "rmsprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
+                "centered": False},
+    "adamax": {"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+    "nadam": {"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+              "momentum_decay": 4e-3, "decoupled_weight_decay": False},
+    "radam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+              "decoupled_weight_decay": False},
+    "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+}
+
+#: every registered name plus the non-default variants of each rule
+VARIANTS = sorted(OPTIMIZERS) + [
+    "sgd:lr=0.01,momentum=0.9,dampening=0.3,weight_decay=0.1",
+    "sgd:lr=0.01,momentum=0.5,nesterov=true,weight_decay=0.1",
+    "adam:lr=0.01,amsgrad=true,weight_decay=0.1",
+    "adamw:lr=0.01,amsgrad=true,weight_decay=0.5",
+    "adagrad:lr=0.1,lr_decay=0.1,weight_decay=0.1,initial_accumulator_value=0.5",
+    "rmsprop:centered=true", "rmsprop:momentum=0.9", "rmsprop:momentum=0.5,centered=true,weight_decay=0.1",
+    "adamax:weight_decay=0.1",
+    "nadam:weight_decay=0.1", "nadam:weight_decay=0.1,decoupled_weight_decay=true",
+    "nadam:momentum_decay=0.1",
+    "radam:weight_decay=0.1", "radam:weight_decay=0.1,decoupled_weight_decay=true",
+    "radam:beta2=0.9",
+    "adadelta:rho=0.5,weight_decay=0.1",
+]
+
+
+def _grads(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    return rng.standard_normal(shape) * 3
+
+
+def test_every_algorithm_is_registered_under_its_name() -> None:
+    assert set(TORCH_DEFAULTS) <= set(OPTIMIZERS)
+    assert {"momentum", "nesterov", "ema-momentum"} <= set(OPTIMIZERS)
+    for name, kind in OPTIMIZERS.items():
+        assert kind.summary and "\n" not in kind.summary, name
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_DEFAULTS))
+def test_declared_defaults_equal_torch(name: str) -> None:
+    declared = {p.name: p.default for p in OPTIMIZERS[name].hyperparams}
+    assert declared == TORCH_DEFAULTS[name]
+    for key, value in TORCH_DEFAULTS[name].items():
+        assert type(declared[key]) is type(value), key
+    opt = make_optimizer(name)
+    assert opt.hp == TORCH_DEFAULTS[name]
+    assert opt.spec == name
+
+
+def test_named_variants_change_only_their_defaults() -> None:
+    assert make_optimizer("momentum").hp == {**TORCH_DEFAULTS["sgd"], "momentum": 0.9}
+    assert make_optimizer("nesterov").hp == {**TORCH_DEFAULTS["sgd"], "momentum": 0.9,
+                                             "nesterov": True}
+    assert make_optimizer("ema-momentum").hp == {**TORCH_DEFAULTS["sgd"], "momentum": 0.9,
+                                                 "dampening": 0.9}
+
+
+@pytest.mark.parametrize("spec", [
+    "sgd:nesterov=true",                          # no momentum
+    "sgd:momentum=0.9,dampening=0.1,nesterov=true",
+    "nesterov:momentum=0",
+    "nesterov:dampening=0.5",
+])
+def test_nesterov_needs_momentum_and_no_dampening(spec: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_spec(spec)
+    msg = str(err.value)
+    assert "Nesterov" in msg and "momentum" in msg and "dampening" in msg
+    assert "(0, 1)" in msg
+
+
+@pytest.mark.parametrize("spec, name, range_text", [
+    ("adam:beta1=1", "beta1", "[0, 1)"),
+    ("adam:beta2=-0.1", "beta2", "[0, 1)"),
+    ("adamw:lr=-1", "lr", "[0, 1000]"),
+    ("rmsprop:alpha=1.5", "alpha", "[0, 1]"),
+    ("rmsprop:momentum=1", "momentum", "[0, 1)"),
+    ("adagrad:lr_decay=-0.1", "lr_decay", "[0, 1000]"),
+    ("adagrad:initial_accumulator_value=-1", "initial_accumulator_value", "[0, 1000000]"),
+    ("adagrad:eps=-1e-10", "eps", "[0, 1]"),
+    ("nadam:momentum_decay=-1", "momentum_decay", "[0, 1000]"),
+    ("radam:weight_decay=-0.5", "weight_decay", "[0, 1000]"),
+    ("adadelta:rho=1.01", "rho", "[0, 1]"),
+    ("adamax:beta1=nan", "beta1", "[0, 1)"),
+])
+def test_out_of_range_names_the_parameter_and_its_range(spec: str, name: str,
+                                                        range_text: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_spec(spec)
+    assert name in str(err.value) and range_text in str(err.value)
+
+
+def test_unknown_and_wrongly_typed_values_raise() -> None:
+    with pytest.raises(ValueError, match="unknown hyperparameter 'betas'.*beta1"):
+        make_optimizer("adam", betas=(0.9, 0.99))
+    with pytest.raises(ValueError, match="centered must be true or false"):
+        make_optimizer("rmsprop", centered="yes please")
+    with pytest.raises(ValueError, match=r"lr must be a number in \[0, 1000\]"):
+        make_optimizer("adadelta", lr="1")
+    with pytest.raises(ValueError, match="amsgrad"):
+        make_optimizer("adamw", amsgrad=0.5)
+
+
+def test_step_rejects_mismatched_shapes() -> None:
+    opt = make_optimizer("adam")
+    state = opt.init(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        opt.step(np.zeros((3, 2)), np.zeros((2, 2)), state)
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        opt.step(np.zeros(2), np.zeros(2), state)
+
+
+@pytest.mark.parametrize("spec", VARIANTS)
+def test_update_is_minus_effective_lr_times_direction(spec: str) -> None:
+    opt = parse_spec(spec)
+    rng = np.random.default_rng(1)
+    params = rng.uniform(-2, 2, (5, 2))
+    state = opt.init(params)
+    for _ in range(12):
+        g = _grads(rng, params.shape)
+        new, new_state, info = opt.step_with_info(params, g, state)
+        for key in ("grad", "update", "effective_lr", "direction"):
+            assert info[key].shape == params.shape, key
+        assert (info["effective_lr"] >= 0).all()
+        np.testing.assert_allclose(info["update"], -info["effective_lr"] * info["direction"],
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(info["update"], new - params)
+        # with and without info: the same step, to the last bit
+        again, again_state = opt.step(params, g, state)
+        np.testing.assert_array_equal(again, new)
+        for a, b in zip(again_state[1:], new_state[1:], strict=True):
+            np.testing.assert_array_equal(a, b)
+        params, state = new, new_state
+    assert state.step == 12
+
+
+@pytest.mark.parametrize("spec", VARIANTS)
+def test_the_two_thread_split_changes_nothing(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    opt = parse_spec(spec)
+    rng = np.random.default_rng(2)
+    params = rng.uniform(-2, 2, (9, 2))
+    grads = [_grads(rng, params.shape) for _ in range(4)]
+
+    def run(min_rows: int) -> tuple[np.ndarray, tuple]:
+        monkeypatch.setattr(base, "PARALLEL_MIN_ROWS", min_rows)
+        monkeypatch.setattr(base, "_THREADS", 2)
+        p, s = params, opt.init(params)
+        for g in grads:
+            p, s = opt.step(p, g, s)
+        return p, s
+
+    p_split, s_split = run(2)
+    p_whole, s_whole = run(10**9)
+    np.testing.assert_array_equal(p_split, p_whole)
+    for a, b in zip(s_split, s_whole, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # and each row is the run it would be alone
+    for i in range(len(params)):
+        p, s = params[i : i + 1], opt.init(params[i : i + 1])
+        for g in grads:
+            p, s = opt.step(p, g[i : i + 1], s)
+        np.testing.assert_array_equal(p[0], p_whole[i])
+
+
+@settings(max_examples=40, deadline=None)
+@given(spec=st.sampled_from(VARIANTS),
+       params=arrays(np.float64, (3, 2), elements=st.floats(-1e3, 1e3)),
+       grads=arrays(np.float64, (3, 2), elements=st.floats(-1e3, 1e3)),
+       steps=st.integers(1, 4))
+def test_step_is_pure(spec: str, params: np.ndarray, grads: np.ndarray, steps: int) -> None:
+    opt = parse_spec(spec)
+    state = opt.init(params)
+    for _ in range(steps - 1):
+        _, state = opt.step(params, grads, state)
+    before = (params.copy(), grads.copy(), [np.copy(a) for a in state])
+    with np.errstate(all="ignore"):
+        first = opt.step(params, grads, state)
+        opt.step_with_info(params, grads, state)
+        second = opt.step(params, grads, state)
+    np.testing.assert_array_equal(params, before[0])
+    np.testing.assert_array_equal(grads, before[1])
+    for a, b in zip(state, before[2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[1].step == state.step + 1
+
+
+def test_live_state_is_new_memory_and_dead_state_is_untouched() -> None:
+    opt = parse_spec("adam")  # max_exp_avg_sq is not used without amsgrad
+    p = np.ones((2, 2))
+    state = opt.init(p)
+    _, new = opt.step(p, np.ones((2, 2)), state)
+    assert not np.shares_memory(new.exp_avg, state.exp_avg)
+    assert not np.shares_memory(new.exp_avg, p)
+    assert (new.max_exp_avg_sq == 0).all()
+
+
+def test_ema_momentum_is_the_course_moving_average() -> None:
+    # m_1 = g_1, m_t = beta m_(t-1) + (1 - beta) g_t, w_t = w_(t-1) - lr m_t
+    lr, beta = 0.01, 0.9
+    opt = make_optimizer("ema-momentum", lr=lr)
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((4, 2))
+    state = opt.init(w)
+    w_ref, m = w.copy(), None
+    for _ in range(30):
+        g = rng.standard_normal(w.shape)
+        m = g.copy() if m is None else beta * m + (1 - beta) * g
+        w_ref = w_ref - lr * m
+        w, state = opt.step(w, g, state)
+        np.testing.assert_allclose(state.momentum_buffer, m, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(w, w_ref, rtol=1e-13, atol=1e-15)
+
+
+def test_heavy_ball_and_nesterov_closed_forms() -> None:
+    lr, mu = 0.1, 0.9
+    g1, g2 = np.array([[1.0, -2.0]]), np.array([[0.5, 4.0]])
+    w0 = np.zeros((1, 2))
+    opt = make_optimizer("momentum", lr=lr)
+    w1, s = opt.step(w0, g1, opt.init(w0))
+    w2, _ = opt.step(w1, g2, s)
+    np.testing.assert_allclose(w2, w0 - lr * g1 - lr * (mu * g1 + g2), rtol=1e-15)
+    opt = make_optimizer("nesterov", lr=lr)
+    w1, s = opt.step(w0, g1, opt.init(w0))
+    np.testing.assert_allclose(w1, w0 - lr * (g1 + mu * g1), rtol=1e-15)
+    w2, _ = opt.step(w1, g2, s)
+    np.testing.assert_allclose(w2, w1 - lr * (g2 + mu * (mu * g1 + g2)), rtol=1e-15)
+
+
+def test_first_steps_in_closed_form() -> None:
+    g = np.array([[3.0, -0.25]])
+    w = np.array([[1.0, 2.0]])
+
+    def first(spec: str) -> tuple[np.ndarray, dict]:
+        opt = parse_spec(spec)
+        new, _, info = opt.step_with_info(w, g, opt.init(w))
+        return new - w, info
+
+    # Adam, Adamax, Adagrad, RMSProp(no momentum) move each coordinate by ~lr·sign(g) first
+    upd, info = first("adam:lr=0.1")
+    np.testing.assert_allclose(upd, -0.1 * np.sign(g), rtol=1e-7)
+    assert info["bias_correction1"][0, 0] == pytest.approx(0.1)
+    upd, _ = first("adamax:lr=0.1")
+    np.testing.assert_allclose(upd, -0.1 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    upd, _ = first("adagrad:lr=0.1")
+    np.testing.assert_allclose(upd, -0.1 * g / (np.abs(g) + 1e-10), rtol=1e-12)
+    upd, _ = first("rmsprop:lr=0.01,alpha=0.99")
+    np.testing.assert_allclose(upd, -0.01 * g / (np.sqrt(0.01) * np.abs(g) + 1e-8), rtol=1e-13)
+    upd, info = first("rmsprop:lr=0.01,alpha=0.99,centered=true")
+    np.testing.assert_allclose(info["grad_avg"], 0.01 * g, rtol=1e-12)
+    np.testing.assert_allclose(upd, -0.01 * g / (np.sqrt(0.01 * g**2 - 1e-4 * g**2) + 1e-8),
+                               rtol=1e-12)
+    # AdamW: decay the weights, then the Adam step
+    upd, _ = first("adamw:lr=0.1,weight_decay=0.5")
+    np.testing.assert_allclose(upd, -0.1 * 0.5 * w - 0.1 * np.sign(g), rtol=1e-7, atol=1e-7)
+    # RAdam: rho_1 <= 5, so SGD on the bias-corrected momentum: -lr g
+    upd, info = first("radam:lr=0.1")
+    np.testing.assert_allclose(upd, -0.1 * g, rtol=1e-12)
+    assert info["rho_t"][0, 0] == pytest.approx(1.0)
+    # Adadelta: delta = sqrt(eps) / sqrt((1 - rho) g^2 + eps) g
+    upd, _ = first("adadelta")
+    np.testing.assert_allclose(upd, -math.sqrt(1e-6) / np.sqrt(0.1 * g**2 + 1e-6) * g, rtol=1e-12)
+    # NAdam: mu_1 = 0.9 (1 - 0.5 · 0.96^0.004), mu_2 likewise; m_1 = 0.1 g, v_1 = 0.001 g²
+    mu1 = 0.9 * (1 - 0.5 * 0.96**0.004)
+    mu2 = 0.9 * (1 - 0.5 * 0.96**0.008)
+    denom = np.sqrt(0.001 * g**2 / 0.001) + 1e-8
+    expected = -2e-3 * ((1 - mu1) / (1 - mu1) * g + mu2 / (1 - mu1 * mu2) * 0.1 * g) / denom
+    upd, info = first("nadam")
+    np.testing.assert_allclose(upd, expected, rtol=1e-12)
+    np.testing.assert_allclose(info["mu_product"], mu1, rtol=1e-12)
+
+
+def test_radam_switches_to_the_rectified_rate_after_rho_passes_5() -> None:
+    opt = make_optimizer("radam")
+    w = np.zeros((1, 2))
+    s = opt.init(w)
+    rects = []
+    for _ in range(8):
+        w, s, info = opt.step_with_info(w, np.ones((1, 2)), s)
+        rects.append(info["rect"][0, 0])
+    beta2 = 0.999
+    rho_inf = 2 / (1 - beta2) - 1
+    for t, r in enumerate(rects, start=1):
+        rho = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho > 5:
+            expected = math.sqrt((rho - 4) * (rho - 2) * rho_inf
+                                 / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            assert r == pytest.approx(expected, rel=1e-12)
+        else:
+            assert r == 1.0
+    assert rects[:5] == [1.0] * 5 and rects[5] < 1.0

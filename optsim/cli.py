@@ -209,6 +209,8 @@ def picture_runs(outcomes: list[RunOutcome]) -> list[tuple[str, str, np.ndarray,
             name = o.run.label
             if n > 1:
                 name += " from (" + ", ".join(f"{c:g}" for c in o.run.starts[j]) + ")"
+            if bool(o.result.diverged[j]):
+                name += f" (diverged at step {int(o.result.diverged_step[j])})"
             out.append((name, o.run.colour, o.result.positions[:, j], o.result.losses[:, j]))
     return out
 

@@ -214,6 +214,25 @@ def test_history_log_scale_only_for_positive_wide_losses(qtbot):
     np.testing.assert_array_equal(x, [0, 1, 2, 3])
 
 
+def test_history_range_ignores_runs_that_fall_forever(qtbot):
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.set_function(get_function("cubic"))  # view: loss in [-40, 120]
+    fig.set_runs(STYLES)
+    good = run("cubic", "sgd:lr=0.01", (7.0,), 60)
+    bad = run("cubic", "momentum:lr=0.01", (7.0,), 60)
+    assert bad.losses.min() < -1e6  # it fell off to the left
+    fig.update_run(0, good.positions, None, good.losses)
+    fig.update_run(1, bad.positions, None, bad.losses)
+    lo, hi = fig.history.y_range
+    span = 120 - -40
+    assert -40 - span - 0.1 * 3 * span <= lo < good.losses.min()
+    assert hi >= good.losses.max()
+    fig.set_run_visible(1, False)
+    lo, _ = fig.history.y_range
+    assert lo > -40  # only the settled run's losses now
+
+
 def test_figure_forwards_to_both_plots(qtbot):
     fig = Figure()
     qtbot.addWidget(fig)

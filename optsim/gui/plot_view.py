@@ -213,6 +213,8 @@ class LossPlot(pg.PlotWidget):
         self.view: View | None = None
         self._runs: list[_RunItems] = []
         self._dim = 0
+        #: (min, max) of the loss over the drawn window (2D) or the y range (1D)
+        self.loss_range: tuple[float, float] | None = None
         self._lo = np.array([-np.inf, -np.inf])
         self._hi = np.array([np.inf, np.inf])
         plot = self.getPlotItem()
@@ -284,6 +286,8 @@ class LossPlot(pg.PlotWidget):
         with np.errstate(all="ignore"):
             z = np.asarray(fn.value(np.column_stack([X.ravel(), Y.ravel()])), dtype=np.float64)
         z = z.reshape(X.shape)
+        finite = z[np.isfinite(z)]
+        self.loss_range = (float(finite.min()), float(finite.max())) if finite.size else None
         known = [v for v, m in zip(fn.minimum_values, fn.minima, strict=False)
                  if x0 - mx <= m[0] <= x1 + mx and y0 - my <= m[1] <= y1 + my and np.isfinite(v)]
         values, log, zmin = colour_values(z, True if fn.log_scale else None,
@@ -333,6 +337,7 @@ class LossPlot(pg.PlotWidget):
         with np.errstate(all="ignore"):
             ys = np.asarray(fn.value(xs[:, None]), dtype=np.float64).reshape(-1)
         self.curve.setData(xs, self._clip1(ys), connect="finite")
+        self.loss_range = (float(view[1][0]), float(view[1][1]))
         pts = [(m[0], v) for m, v in zip(fn.minima, fn.minimum_values, strict=False)]
         self.minima.setData(pos=np.array(pts, dtype=float).reshape(-1, 2))
 
@@ -514,10 +519,11 @@ class LossHistoryPlot(pg.PlotWidget):
         self._lines: list[pg.PlotDataItem] = []
         self._losses: list[np.ndarray] = []
         self._log = False
+        self._reference: tuple[float, float] | None = None
         self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
                                                             QtCore.Qt.PenStyle.DashLine))
         plot.addItem(self.step_line, ignoreBounds=True)
-        plot.enableAutoRange()
+        plot.enableAutoRange(x=True, y=False)
 
     def set_runs(self, styles: list[RunStyle]) -> None:
         plot = self.getPlotItem()
@@ -537,7 +543,7 @@ class LossHistoryPlot(pg.PlotWidget):
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self._lines[i].setVisible(visible)
-        self._update_log()
+        self._update_scale()
 
     def update_run(self, i: int, losses: np.ndarray, current: int | None = None) -> None:
         """Show run ``i``'s losses (all of them; ``current`` moves the step line)."""
@@ -546,25 +552,53 @@ class LossHistoryPlot(pg.PlotWidget):
         self._losses[i] = y
         idx = decimate(len(y), len(y) - 1)
         steps = np.arange(len(y))[idx]
-        self._update_log()
         self._lines[i].setData(steps, y[idx])
+        self._update_scale()
         self.set_step(len(y) - 1 if current is None else current)
 
     def set_step(self, k: int) -> None:
         """Move the vertical line to step ``k``."""
         self.step_line.setValue(float(k))
 
-    def _update_log(self) -> None:
-        data = [y for y, line in zip(self._losses, self._lines, strict=True) if line.isVisible() and len(y)]
+    def set_loss_range(self, lo: float, hi: float) -> None:
+        """The losses the function takes in its view: runs that leave it by far (a
+        diverged run, a cubic falling forever) go off the plot's edge instead of
+        squashing the others flat."""
+        self._reference = (float(lo), float(hi)) if np.isfinite([lo, hi]).all() and hi > lo \
+            else None
+        self._update_scale()
+
+    def _update_scale(self) -> None:
+        data = [y for y, line in zip(self._losses, self._lines, strict=True)
+                if line.isVisible() and len(y)]
         log = False
-        if data:
-            lo = min(float(y.min()) for y in data)
-            hi = max(float(y.max()) for y in data)
-            log = lo > 0 and hi / lo > 100
+        plot = self.getPlotItem()
+        if not data:
+            return
+        lo = min(float(y.min()) for y in data)
+        hi = max(float(y.max()) for y in data)
+        log = lo > 0 and hi / lo > 100
         if log != self._log:
             self._log = log
-            self.getPlotItem().setLogMode(y=log)
-            self.getPlotItem().getAxis("left").setLabel("loss (log scale)" if log else "loss")
+            plot.setLogMode(y=log)
+            plot.getAxis("left").setLabel("loss (log scale)" if log else "loss")
+        if self._reference is not None:
+            rlo, rhi = self._reference
+            span = rhi - rlo
+            hi = min(hi, rhi * 10 if log and rhi > 0 else rhi + span)
+            if not log:
+                lo = max(lo, rlo - span)
+        if not hi > lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        if log:
+            lo, hi = np.log10(lo), np.log10(hi)
+        plot.setYRange(lo, hi, padding=0.05)
+
+    @property
+    def y_range(self) -> tuple[float, float]:
+        """The shown loss range (log10 of it on a log scale)."""
+        lo, hi = self.getPlotItem().getViewBox().viewRange()[1]
+        return lo, hi
 
 
 class Figure(QtWidgets.QWidget):
@@ -589,6 +623,8 @@ class Figure(QtWidgets.QWidget):
 
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         self.loss_plot.set_function(fn, view)
+        if self.history is not None and self.loss_plot.loss_range is not None:
+            self.history.set_loss_range(*self.loss_plot.loss_range)
 
     def set_runs(self, styles: list[RunStyle]) -> None:
         self.loss_plot.set_runs(styles)

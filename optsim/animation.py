@@ -1,0 +1,258 @@
+"""Animations of runs as GIF or MP4, drawn with the window's own :class:`Figure`.
+
+One frame is the figure at one step: frame ``j`` shows step ``min(j * stride, steps)``,
+so a run of ``steps`` steps gives :func:`frame_count` ``= ceil(steps / stride) + 1``
+frames: the start (step 0), every ``stride``-th step, and the last step even when
+``stride`` does not divide ``steps``. Each frame's title carries its step number, so
+no two frames are alike (GIF encoders merge identical ones).
+
+The figure is built once (:func:`optsim.render.build_figure`) and only its runs are
+updated from frame to frame, as the window does while playing; the loss history
+keeps the axes of the whole run, so it does not jump. GIFs are written with
+Pillow (what imageio uses for GIF) from one palette shared by every frame, so colours
+do not flicker; MP4 with imageio-ffmpeg, which brings its own ffmpeg.
+
+A ``progress(done, total)`` callback may return ``False`` to cancel: the writer then
+stops, removes its temporary file and returns ``False``; the target file is never
+left half-written (:func:`optsim.export.atomic_write`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .export import ExportError, atomic_write, check_writable
+from .functions import LossFunction, as_function
+from .render import RunData, _check_size, build_figure
+
+Progress = Callable[[int, int], "bool | None"]
+
+FORMATS = ("gif", "mp4")
+MAX_FPS = 100
+MAX_FRAMES = 20_000
+DEFAULT_SIZE = (960, 720)
+
+
+class ExportCancelled(Exception):
+    """Raised inside a writer when the progress callback asks to stop."""
+
+
+# ---------------------------------------------------------------------------
+# frames
+
+
+def frame_steps(steps: int, stride: int = 1) -> list[int]:
+    """The step each frame shows: 0, stride, 2·stride, ..., and ``steps`` itself."""
+    steps, stride = int(steps), int(stride)
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    if stride < 1:
+        raise ValueError(f"stride must be a whole number >= 1, got {stride}")
+    out = list(range(0, steps + 1, stride))
+    if out[-1] != steps:
+        out.append(steps)
+    return out
+
+
+def frame_count(steps: int, stride: int = 1) -> int:
+    """``ceil(steps / stride) + 1``: the start frame plus one frame per stride."""
+    return len(frame_steps(steps, stride))
+
+
+def check_options(stride: int, fps: float, frames: int | None = None) -> tuple[int, float]:
+    """Validated (stride, fps); ValueError naming the bad one."""
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride must be a whole number >= 1, got {stride!r}")
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        raise ValueError(f"frame rate must be a number, got {fps!r}") from None
+    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise ValueError(f"frame rate must be in (0, {MAX_FPS}] frames per second, got {fps:g}")
+    if frames is not None and frames > MAX_FRAMES:
+        raise ValueError(f"{frames} frames is too many (at most {MAX_FRAMES}); "
+                         "use a larger stride")
+    return int(stride), fps
+
+
+def _qimage_to_array(image, size: tuple[int, int]) -> np.ndarray:
+    from PySide6 import QtCore, QtGui
+
+    w, h = size
+    if image.width() != w or image.height() != h:
+        image = image.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                             QtCore.Qt.TransformationMode.SmoothTransformation)
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    buf = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    return buf.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()
+
+
+class FrameRenderer:
+    """The figure of ``runs`` on ``function``, drawn at any step as an (H, W, 3) array."""
+
+    def __init__(self, function: str | LossFunction, runs: Sequence[RunData],
+                 size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
+                 view=None) -> None:
+        from .gui.plot_view import LABEL_PT, TEXT_COLOUR, decimate
+
+        self._decimate = decimate
+        self._title_style = {"size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}
+        self.function = as_function(function)
+        self.size = _check_size(size)
+        self.runs = []
+        for i, (name, colour, pos, loss) in enumerate(runs):
+            pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
+            if loss is None:
+                with np.errstate(all="ignore"):
+                    loss = self.function.value(pos)
+            loss = np.asarray(loss, dtype=np.float64).reshape(-1)
+            if len(loss) != len(pos) or len(pos) == 0:
+                raise ValueError(f"run {i}: {len(pos)} positions but {len(loss)} losses")
+            self.runs.append((name, colour, pos, loss))
+        #: the last step of the longest run
+        self.steps = max((len(p) - 1 for _, _, p, _ in self.runs), default=0)
+        self.fig = build_figure(self.function, self.runs, self.size, with_history, view)
+        plot = self.fig.loss_plot.getPlotItem()
+        self._title = plot.titleLabel.text
+        if self.fig.history is not None:
+            # keep the axes of the whole run: the curves grow into a fixed frame
+            self.fig.history.getPlotItem().disableAutoRange()
+        self.frame(self.steps)  # settles the layout (widest title), so frames are alike
+    def frame(self, k: int) -> np.ndarray:
+        """The figure at step ``k`` as RGB pixels, shape (H, W, 3)."""
+        from .gui.qt_app import ensure_app
+
+        fig = self.fig
+        for i, (_, _, pos, loss) in enumerate(self.runs):
+            kk = min(k, len(pos) - 1)
+            fig.loss_plot.update_run(i, pos, kk, loss)
+            if fig.history is not None:
+                y = np.clip(np.nan_to_num(loss[: kk + 1], nan=np.inf), -1e150, 1e150)
+                idx = self._decimate(len(y), len(y) - 1)
+                fig.history.line(i).setData(np.arange(len(y))[idx], y[idx])
+        fig.set_step(k)
+        fig.loss_plot.getPlotItem().setTitle(
+            f"{self._title}&nbsp;&nbsp;&nbsp;&nbsp;step {k} / {self.steps}", **self._title_style)
+        ensure_app().processEvents()
+        return _qimage_to_array(fig.grab().toImage(), self.size)
+
+    def close(self) -> None:
+        self.fig.hide()
+        self.fig.deleteLater()
+
+    def __enter__(self) -> FrameRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_frames(renderer: FrameRenderer, steps: Sequence[int],
+                progress: Progress | None = None) -> Iterator[np.ndarray]:
+    """Frames at ``steps``, calling ``progress(done, total)`` before each and after the
+    last; raises :class:`ExportCancelled` when it returns ``False``."""
+    total = len(steps)
+    for done, k in enumerate(steps):
+        if progress is not None and progress(done, total) is False:
+            raise ExportCancelled
+        yield renderer.frame(k)
+    if progress is not None and progress(total, total) is False:
+        raise ExportCancelled
+
+
+# ---------------------------------------------------------------------------
+# writers
+
+
+def _gif_writer(frames: Iterator[np.ndarray], n: int, reference: np.ndarray, fps: float,
+                hold: float) -> Callable[[str], None]:
+    from PIL import Image
+
+    palette = Image.fromarray(reference).quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    ms = 1000.0 / fps
+    # GIF delays are whole centiseconds: spread the rounding so the total time is right
+    ends = [round((j + 1) * ms / 10) * 10 for j in range(n)]
+    durations = [max(b - a, 10) for a, b in zip([0] + ends[:-1], ends, strict=True)]
+    durations[-1] += int(round(hold * 100)) * 10
+
+    def paletted() -> Iterator[Image.Image]:
+        for f in frames:
+            yield Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE)
+
+    def write(tmp: str) -> None:
+        images = paletted()  # rendered while Pillow writes: one frame at a time
+        first = next(images)
+        first.save(tmp, format="GIF", save_all=True, append_images=images,
+                   duration=durations, loop=0, disposal=1)
+
+    return write
+
+
+def _mp4_writer(frames: Iterator[np.ndarray], fps: float,
+                quality: float) -> Callable[[str], None]:
+    try:
+        import imageio.v2 as iio
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise ExportError("MP4 export needs the imageio-ffmpeg package, which brings its own "
+                          f"ffmpeg (pip install imageio-ffmpeg): {exc}") from None
+
+    def write(tmp: str) -> None:
+        writer = iio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
+                                pixelformat="yuv420p", quality=quality, macro_block_size=2,
+                                ffmpeg_log_level="error")
+        try:
+            for f in frames:
+                writer.append_data(f)
+        finally:
+            writer.close()
+
+    return write
+
+
+def write_animation(path: str | os.PathLike, function: str | LossFunction,
+                    runs: Sequence[RunData], *, stride: int = 1, fps: float = 20.0,
+                    size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
+                    view=None, progress: Progress | None = None, format: str | None = None,
+                    hold: float = 1.0, quality: float = 8.0) -> bool:
+    """Write an animation of ``runs`` (``(name, colour, positions, losses)``) on
+    ``function`` to ``path``, atomically. ``format`` is ``gif`` or ``mp4`` (default:
+    from the suffix). A GIF holds its last frame ``hold`` more seconds; an MP4's
+    size is rounded down to even numbers (H.264 needs them).
+
+    Returns ``True`` when written, ``False`` when ``progress`` cancelled (nothing is
+    left behind). Raises ValueError for bad options, ExportError for unwritable paths.
+    """
+    fmt = (format or Path(path).suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"animation format must be one of {', '.join(FORMATS)} "
+                         f"(from the file name or format=), got {fmt or 'none'!r}")
+    if not runs:
+        raise ValueError("nothing to animate: no runs")
+    w, h = _check_size(size)
+    if fmt == "mp4":
+        w, h = w - w % 2, h - h % 2
+    if not (hold >= 0 and math.isfinite(hold)):
+        raise ValueError(f"hold must be a finite number of seconds >= 0, got {hold!r}")
+    longest = max(len(r[2]) for r in runs) - 1
+    steps = frame_steps(max(longest, 0), stride)
+    stride, fps = check_options(stride, fps, len(steps))
+    check_writable(path)
+    with FrameRenderer(function, runs, (w, h), with_history, view) as renderer:
+        frames = iter_frames(renderer, steps, progress)
+        if fmt == "gif":
+            writer = _gif_writer(frames, len(steps), renderer.frame(steps[-1]), fps, hold)
+        else:
+            writer = _mp4_writer(frames, fps, quality)
+        try:
+            atomic_write(path, writer)
+        except ExportCancelled:
+            return False
+    return True

@@ -117,9 +117,9 @@ def get_function(name: str) -> LossFunction:
     return FUNCTIONS[key]
 
 
-#: names a formula may use besides function calls: a hyphenated word made only of
-#: these (``x-y``, ``x-pi``) is a formula, any other bare word is a function name
-_FORMULA_WORDS = {"x", "y", "pi", "e"}
+#: a bare or hyphenated word with one of these parts (``x``, ``x-y``, ``x-pi``) is a
+#: formula; any other (``rosenbrok``, ``pi``) is taken for a function name
+_VARIABLE_WORDS = {"x", "y"}
 
 
 def as_function(function: str | LossFunction) -> LossFunction:
@@ -137,7 +137,7 @@ def as_function(function: str | LossFunction) -> LossFunction:
     if _key(text) in FUNCTIONS:
         return FUNCTIONS[_key(text)]
     words = set(text.lower().split("-"))
-    if _NAME.match(text) and not (words <= _FORMULA_WORDS and words & {"x", "y"}):
+    if _NAME.match(text) and not words & _VARIABLE_WORDS:
         return get_function(text)  # a name, not a formula: say "unknown function"
     from .formulas import parse_formula  # lazy: sympy is only paid for when used
 

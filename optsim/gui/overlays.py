@@ -1,0 +1,514 @@
+"""What the step is made of, drawn on the loss plot (pyqtgraph items, created once).
+
+At the shown point of a run, arrows for the *next* step (pressing Right moves the
+ball to the tip of the "step taken" arrow):
+
+* the plain gradient step −α·∇f (where vanilla gradient descent would go);
+* the momentum contribution, for methods with a memory (the part of the step that
+  comes from the remembered momentum/first moment);
+* the step the optimizer actually takes;
+* for adaptive methods, the x and y components of the gradient step and of the
+  step taken, dashed: how each coordinate was rescaled;
+* optionally the negative-gradient field as faint arrows over the contours;
+* in 1D the same on the curve: the tangent, and the steps as horizontal arrows.
+
+Hovering over a trajectory point shows its step, position and loss.
+
+The vectors are computed without Qt by :func:`step_vectors` (pure: the next step
+is computed from the recorded state, nothing is advanced).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui
+
+from ..functions import LossFunction
+
+GRADIENT_COLOUR = "#303030"
+MOMENTUM_COLOUR = "#7B3294"
+HEAD_PX = 14
+FIELD_GRID = 17
+
+#: state arrays that hold a method's memory of past gradients
+MOMENTUM_FIELDS = ("momentum_buffer", "exp_avg")
+#: algorithms that rescale each coordinate separately
+ADAPTIVE = ("rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "radam", "adadelta")
+
+
+# ---------------------------------------------------------------------------
+# the vectors (no Qt)
+
+
+@dataclass(frozen=True)
+class StepVectors:
+    """The next step of one run at one shown step, and its parts, all shape (D,)."""
+
+    step: int
+    position: np.ndarray
+    loss: float
+    gradient: np.ndarray
+    lr: float
+    gradient_step: np.ndarray  # −α·∇f(w): plain gradient descent's step
+    actual_step: np.ndarray  # the step the optimizer takes next
+    momentum_step: np.ndarray | None  # the part of it coming from the memory
+    effective_lr: np.ndarray
+    adaptive: bool
+
+
+def has_momentum(optimizer) -> bool:
+    """Whether the optimizer's step has a memory of past gradients."""
+    hp = optimizer.hp
+    if optimizer.algorithm in ("sgd", "rmsprop"):
+        return hp.get("momentum", 0) > 0
+    return "exp_avg" in optimizer.State._fields
+
+
+def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
+    """The next step of run ``run`` of ``trajectory`` from its position after step
+    ``k``, with its parts. None if the run has diverged by then (it stands still)."""
+    if not 0 <= k <= trajectory.steps:
+        raise IndexError(f"step {k} is not recorded (0..{trajectory.steps})")
+    d = int(trajectory.diverged_step[run])
+    if 0 <= d <= k:
+        return None
+    opt = trajectory.optimizer
+    pos = np.array(trajectory.positions[k], dtype=np.float64)  # (N, D)
+    grads = np.asarray(trajectory.gradient_at(k), dtype=np.float64)
+    state = trajectory.state_at(k)
+    with np.errstate(all="ignore"):
+        if k < trajectory.steps and not (0 <= d <= k + 1):
+            info = trajectory.explain(k + 1)
+        else:
+            _, _, info = opt.step_with_info(pos, grads, state)
+        momentum = None
+        if has_momentum(opt):
+            zeroed = state._replace(**{f: np.zeros_like(getattr(state, f))
+                                       for f in MOMENTUM_FIELDS if f in state._fields})
+            _, _, plain = opt.step_with_info(pos, grads, zeroed)
+            momentum = (info["update"] - plain["update"])[run]
+    lr = float(opt.hp["lr"])
+    g = grads[run]
+    eff = np.asarray(info.get("effective_lr", np.full_like(pos, lr)), dtype=np.float64)[run]
+    return StepVectors(k, pos[run], float(trajectory.losses[k, run]), g, lr, -lr * g,
+                       np.asarray(info["update"][run], dtype=np.float64), momentum, eff,
+                       opt.algorithm in ADAPTIVE)
+
+
+def field_segments(fn: LossFunction, view, n: int = FIELD_GRID) -> tuple[np.ndarray, np.ndarray]:
+    """Line segments (x, y pairs for ``connect="pairs"``) of the negative-gradient
+    field on an n×n grid over ``view``: shafts of equal length with open heads."""
+    (x0, x1), (y0, y1) = view
+    xs = np.linspace(x0, x1, n + 2)[1:-1]
+    ys = np.linspace(y0, y1, n + 2)[1:-1]
+    gx, gy = np.meshgrid(xs, ys)
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    with np.errstate(all="ignore"):
+        g = -np.asarray(fn.gradient(pts), dtype=np.float64)
+    sx, sy = (x1 - x0) / (n + 1), (y1 - y0) / (n + 1)
+    # direction in cell units (so arrows look right whatever the aspect ratio)
+    ux, uy = g[:, 0] / sx, g[:, 1] / sy
+    norm = np.hypot(ux, uy)
+    ok = np.isfinite(norm) & (norm > 0)
+    ux, uy, p = ux[ok] / norm[ok], uy[ok] / norm[ok], pts[ok]
+    length = 0.38
+    tip = p + np.column_stack([ux * sx, uy * sy]) * length
+    base = p - np.column_stack([ux * sx, uy * sy]) * length
+    segs = [base, tip]
+    for side in (1, -1):
+        c, s = math.cos(math.radians(150 * side)), math.sin(math.radians(150 * side))
+        hx, hy = ux * c - uy * s, ux * s + uy * c
+        segs += [tip, tip + np.column_stack([hx * sx, hy * sy]) * 0.25]
+    a = np.stack(segs[:2], axis=1).reshape(-1, 2)
+    h1 = np.stack(segs[2:4], axis=1).reshape(-1, 2)
+    h2 = np.stack(segs[4:6], axis=1).reshape(-1, 2)
+    allp = np.concatenate([a, h1, h2])
+    return allp[:, 0], allp[:, 1]
+
+
+# ---------------------------------------------------------------------------
+# items
+
+
+def _pen(colour, width: float, dashed: bool = False) -> QtGui.QPen:
+    pen = pg.mkPen(colour, width=width)
+    if dashed:
+        pen.setStyle(QtCore.Qt.PenStyle.DashLine)
+    pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+    return pen
+
+
+class Arrow:
+    """A line from ``base`` to ``tip`` with a head at the tip (a fixed size in
+    pixels, turned to match the line on screen). Items are made once; ``set``
+    moves them."""
+
+    def __init__(self, plot: pg.PlotItem, colour: str, width: float = 3.0,
+                 dashed: bool = False, head: float = HEAD_PX, z: float = 50,
+                 name: str = "") -> None:
+        self.plot = plot
+        self.name = name
+        self.line = pg.PlotDataItem(pen=_pen(colour, width, dashed), antialias=True)
+        self.head = pg.ArrowItem(angle=0, headLen=head, tipAngle=32, tailLen=None,
+                                 pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
+        self.line.setZValue(z)
+        self.head.setZValue(z + 1)
+        plot.addItem(self.line)
+        plot.addItem(self.head)
+        self.base: np.ndarray | None = None
+        self.tip: np.ndarray | None = None
+        self._visible = True
+        self.hide()
+
+    def set(self, base: Sequence[float], tip: Sequence[float]) -> None:
+        b = np.asarray(base, dtype=np.float64)
+        t = np.asarray(tip, dtype=np.float64)
+        if not (np.isfinite(b).all() and np.isfinite(t).all()):
+            self.hide()
+            return
+        self.base, self.tip = b, t
+        self.line.setData([b[0], t[0]], [b[1], t[1]])
+        self.head.setPos(float(t[0]), float(t[1]))
+        self.line.setVisible(self._visible)
+        self.orient()
+
+    def orient(self) -> None:
+        """Turn the head along the line as drawn on screen (call when the view changes)."""
+        if self.base is None or self.tip is None:
+            return
+        vb = self.plot.getViewBox()
+        b = vb.mapViewToDevice(QtCore.QPointF(*self.base))
+        t = vb.mapViewToDevice(QtCore.QPointF(*self.tip))
+        if b is None or t is None:
+            return
+        sx, sy = t.x() - b.x(), t.y() - b.y()
+        if math.hypot(sx, sy) < 1.0:  # shorter than a pixel: no direction to show
+            self.head.setVisible(False)
+            return
+        self.head.setStyle(angle=math.degrees(math.atan2(-sy, -sx)))
+        self.head.setVisible(self._visible)
+
+    def hide(self) -> None:
+        self.base = self.tip = None
+        self.line.setData([], [])
+        self.line.setVisible(False)
+        self.head.setVisible(False)
+
+    def set_shown(self, shown: bool) -> None:
+        self._visible = shown
+        if not shown:
+            self.line.setVisible(False)
+            self.head.setVisible(False)
+        elif self.base is not None:
+            self.line.setVisible(True)
+            self.orient()
+
+    @property
+    def visible(self) -> bool:
+        return self.line.isVisible()
+
+    def endpoints(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(base, tip) as drawn, read back from the line item (None when hidden)."""
+        xs, ys = self.line.getData()
+        if xs is None or len(xs) != 2 or not self.visible:
+            return None
+        return np.array([xs[0], ys[0]]), np.array([xs[1], ys[1]])
+
+    def items(self) -> list:
+        return [self.line, self.head]
+
+    def remove(self) -> None:
+        for item in self.items():
+            self.plot.removeItem(item)
+
+
+class RunArrows:
+    """The arrows of one run: gradient step, momentum part, step taken, components,
+    and (1D) the tangent."""
+
+    def __init__(self, plot: pg.PlotItem, colour: str) -> None:
+        self.colour = colour
+        self.gradient = Arrow(plot, GRADIENT_COLOUR, 3.0, z=52, name="gradient")
+        self.momentum = Arrow(plot, MOMENTUM_COLOUR, 3.0, z=53, name="momentum")
+        self.step = Arrow(plot, colour, 4.0, z=54, name="step")
+        self.gradient_x = Arrow(plot, GRADIENT_COLOUR, 2.0, dashed=True, head=10, z=51)
+        self.gradient_y = Arrow(plot, GRADIENT_COLOUR, 2.0, dashed=True, head=10, z=51)
+        self.step_x = Arrow(plot, colour, 2.0, dashed=True, head=10, z=51)
+        self.step_y = Arrow(plot, colour, 2.0, dashed=True, head=10, z=51)
+        self.tangent = pg.PlotDataItem(pen=_pen(GRADIENT_COLOUR, 1.5, dashed=True))
+        self.tangent.setZValue(50)
+        plot.addItem(self.tangent)
+        self.plot = plot
+        self.vectors: StepVectors | None = None
+
+    def arrows(self) -> list[Arrow]:
+        return [self.gradient, self.momentum, self.step, self.gradient_x, self.gradient_y,
+                self.step_x, self.step_y]
+
+    def set_colour(self, colour: str) -> None:
+        if colour == self.colour:
+            return
+        self.colour = colour
+        for a in (self.step, self.step_x, self.step_y):
+            a.line.setPen(_pen(colour, a.line.opts["pen"].widthF(),
+                               a.line.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine))
+            a.head.setStyle(pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
+
+    def hide(self) -> None:
+        for a in self.arrows():
+            a.hide()
+        self.tangent.setData([], [])
+        self.vectors = None
+
+    def remove(self) -> None:
+        for a in self.arrows():
+            a.remove()
+        self.plot.removeItem(self.tangent)
+
+
+class StepOverlay(QtCore.QObject):
+    """The step arrows, the gradient field and the hover read-out on one PlotItem.
+
+    ``show(entries)`` draws arrows for each ``(trajectory, step, run_index, colour)``;
+    the ``show_*`` flags toggle each kind of item (``set_option(name, on)``).
+    """
+
+    OPTIONS = ("gradient_step", "momentum", "actual_step", "components", "field", "tangent")
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__()
+        self.plot = plot
+        self.options = {"gradient_step": True, "momentum": True, "actual_step": True,
+                        "components": True, "field": False, "tangent": True}
+        self.dim = 2
+        self.runs: list[RunArrows] = []
+        self.field = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((60, 60, 60, 70), width=1.2))
+        self.field.setZValue(-5)
+        self.field.setVisible(False)
+        plot.addItem(self.field)
+        self._field_key = None
+        self._function: LossFunction | None = None
+        self._view = None
+        self._entries: list = []
+        # a key to the arrows, fixed to the view's bottom-left corner (one text item)
+        self.legend = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220),
+                                  border=pg.mkPen("#888888"))
+        self.legend.setParentItem(plot.getViewBox())
+        self.legend.setZValue(100)
+        self.legend.setVisible(False)
+        self._legend_html = ""
+        plot.getViewBox().sigResized.connect(self._place_legend)
+        plot.getViewBox().sigTransformChanged.connect(self._reorient)
+        plot.getViewBox().sigResized.connect(self._reorient)
+
+    # -- options ---------------------------------------------------------------
+    def set_option(self, name: str, on: bool) -> None:
+        if name not in self.options:
+            raise ValueError(f"unknown overlay {name!r}; known: {', '.join(self.OPTIONS)}")
+        self.options[name] = bool(on)
+        if name == "field":
+            self._update_field()
+        self.refresh()
+
+    # -- the function ------------------------------------------------------------
+    def set_function(self, fn: LossFunction, view=None) -> None:
+        """The function (and view window) the field and the 1D tangent belong to."""
+        self._function, self._view = fn, view or fn.view
+        self.dim = fn.dim
+        self._update_field()
+
+    def _update_field(self) -> None:
+        fn = self._function
+        if fn is None or fn.dim != 2 or not self.options["field"]:
+            self.field.setVisible(False)
+            return
+        key = (id(fn), fn.name, tuple(map(tuple, self._view)))
+        if key != self._field_key:
+            xs, ys = field_segments(fn, self._view)
+            self.field.setData(xs, ys)
+            self._field_key = key
+        self.field.setVisible(True)
+
+    # -- arrows ----------------------------------------------------------------
+    def show(self, entries: Sequence[tuple]) -> None:
+        """Arrows for each ``(trajectory, step, run_index, colour)`` (its next step)."""
+        self._entries = list(entries)
+        self.refresh()
+
+    def refresh(self) -> None:
+        entries = self._entries
+        while len(self.runs) < len(entries):
+            self.runs.append(RunArrows(self.plot, "#000000"))
+        for arrows, entry in zip(self.runs, entries, strict=False):
+            traj, k, r, colour = entry
+            arrows.set_colour(colour)
+            self._draw(arrows, traj, k, r)
+        for arrows in self.runs[len(entries):]:
+            arrows.hide()
+        self._update_legend()
+
+    def _draw(self, arrows: RunArrows, traj, k: int, r: int) -> None:
+        try:
+            v = step_vectors(traj, k, r)
+        except (IndexError, KeyError, ValueError):
+            v = None
+        arrows.vectors = v
+        if v is None:
+            arrows.hide()
+            return
+        o = self.options
+        if self.dim == 2:
+            w = v.position
+            self._place(arrows.gradient, o["gradient_step"], w, w + v.gradient_step)
+            self._place(arrows.step, o["actual_step"], w, w + v.actual_step)
+            mom = v.momentum_step
+            self._place(arrows.momentum, o["momentum"] and mom is not None, w,
+                        w + (mom if mom is not None else 0))
+            comps = o["components"] and v.adaptive
+            gs, st = v.gradient_step, v.actual_step
+            self._place(arrows.gradient_x, comps, w, w + [gs[0], 0.0])
+            self._place(arrows.gradient_y, comps, w, w + [0.0, gs[1]])
+            self._place(arrows.step_x, comps, w, w + [st[0], 0.0])
+            self._place(arrows.step_y, comps, w, w + [0.0, st[1]])
+            arrows.tangent.setData([], [])
+        else:
+            x, y = float(v.position[0]), v.loss
+            self._place(arrows.gradient, o["gradient_step"], [x, y], [x + v.gradient_step[0], y])
+            self._place(arrows.step, o["actual_step"], [x, y], [x + v.actual_step[0], y])
+            mom = v.momentum_step
+            self._place(arrows.momentum, o["momentum"] and mom is not None, [x, y],
+                        [x + (float(mom[0]) if mom is not None else 0.0), y])
+            for a in (arrows.gradient_x, arrows.gradient_y, arrows.step_x, arrows.step_y):
+                a.hide()
+            if o["tangent"] and np.isfinite(v.gradient[0]) and np.isfinite(y):
+                span = self._view[0][1] - self._view[0][0] if self._view else 2.0
+                h = 0.12 * span
+                xs = np.array([x - h, x + h])
+                arrows.tangent.setData(xs, y + v.gradient[0] * (xs - x))
+            else:
+                arrows.tangent.setData([], [])
+
+    @staticmethod
+    def _place(arrow: Arrow, on: bool, base, tip) -> None:
+        if on:
+            arrow._visible = True
+            arrow.set(base, tip)
+        else:
+            arrow.hide()
+
+    def _reorient(self, *_args) -> None:
+        for arrows in self.runs:
+            for a in arrows.arrows():
+                a.orient()
+
+    def _update_legend(self) -> None:
+        rows = []
+        v = self.runs[0].vectors if self.runs and self._entries else None
+        if v is not None:
+            def row(colour: str, text: str, dashed: bool = False) -> str:
+                mark = "- - ▶" if dashed else "—▶"
+                return (f"<span style='color:{colour}; font-weight:bold'>{mark}</span> "
+                        f"<span style='color:#202020'>{text}</span>")
+            if self.options["gradient_step"]:
+                rows.append(row(GRADIENT_COLOUR, "−α·∇f: where plain gradient "
+                                                 "descent would step"))
+            if self.options["momentum"] and v.momentum_step is not None:
+                rows.append(row(MOMENTUM_COLOUR, "the part of the step that momentum adds"))
+            if self.options["actual_step"]:
+                rows.append(row(self.runs[0].colour, "the step this optimizer takes next"))
+            if self.options["components"] and v.adaptive and self.dim == 2:
+                rows.append(row(self.runs[0].colour, "its x and y parts: each coordinate "
+                                                     "rescaled on its own", dashed=True))
+        page = "<div style='font-size:10pt'>" + "<br>".join(rows) + "</div>" if rows else ""
+        if page != self._legend_html:
+            self._legend_html = page
+            if page:
+                self.legend.setHtml(page)
+        self.legend.setVisible(bool(page))
+        self._place_legend()
+
+    def _place_legend(self, *_args) -> None:
+        vb = self.plot.getViewBox()
+        self.legend.setPos(8, vb.height() - 8)
+
+    def legend_text(self) -> str:
+        """The arrows' key as plain text."""
+        return self.legend.textItem.toPlainText() if self.legend.isVisible() else ""
+
+    def clear(self) -> None:
+        self._entries = []
+        for arrows in self.runs:
+            arrows.hide()
+        self.legend.setVisible(False)
+
+
+class TrajectoryHover(QtCore.QObject):
+    """Shows step, position and loss of the trajectory point under the mouse."""
+
+    RADIUS_PX = 10
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        super().__init__()
+        self.plot = plot
+        self.text = pg.TextItem(anchor=(0, 1), color="#202020", fill=pg.mkBrush(255, 255, 255, 230),
+                                border=pg.mkPen("#888888"))
+        self.text.setZValue(200)
+        self.text.setVisible(False)
+        plot.addItem(self.text, ignoreBounds=True)
+        self.enabled = True
+        self._runs: list[tuple[str, np.ndarray, np.ndarray, int]] = []
+        self.dim = 2
+        self.hit: tuple[int, int] | None = None
+        plot.scene().sigMouseMoved.connect(self._moved)
+
+    def set_runs(self, runs: Sequence[tuple[str, np.ndarray, np.ndarray, int]], dim: int) -> None:
+        """``(name, positions (K, D), losses (K,), shown step)`` of each visible run."""
+        self._runs = list(runs)
+        self.dim = dim
+
+    def _moved(self, scene_pos) -> None:
+        if not self.enabled or not self.plot.sceneBoundingRect().contains(scene_pos):
+            self.text.setVisible(False)
+            return
+        vb = self.plot.getViewBox()
+        p = vb.mapSceneToView(scene_pos)
+        self.hover_at(p.x(), p.y())
+
+    def hover_at(self, x: float, y: float) -> str | None:
+        """Show the read-out for the point nearest to (x, y) in plot coordinates, if
+        within a few pixels; returns its text (None if nothing is near)."""
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        w, h = max(vb.width(), 1.0), max(vb.height(), 1.0)
+        px, py = (x1 - x0) / w, (y1 - y0) / h  # plot units per pixel
+        best = None
+        for i, (_name, pos, losses, k) in enumerate(self._runs):
+            pts = pos[: k + 1]
+            ys = pts[:, 1] if self.dim == 2 else losses[: k + 1]
+            with np.errstate(all="ignore"):
+                d2 = ((pts[:, 0] - x) / px) ** 2 + ((ys - y) / py) ** 2
+            if not len(d2) or not np.isfinite(d2).any():
+                continue
+            j = int(np.nanargmin(d2))
+            if d2[j] <= self.RADIUS_PX ** 2 and (best is None or d2[j] < best[0]):
+                best = (d2[j], i, j)
+        if best is None:
+            self.text.setVisible(False)
+            self.hit = None
+            return None
+        _, i, j = best
+        name, pos, losses, _k = self._runs[i]
+        p = pos[j]
+        coords = ", ".join(f"{c:.6g}" for c in p)
+        text = f"{name} · step {j}\nw = ({coords})\nloss = {losses[j]:.6g}"
+        self.text.setText(text)
+        ty = p[1] if self.dim == 2 else losses[j]
+        self.text.setPos(float(p[0]), float(ty))
+        self.text.setVisible(True)
+        self.hit = (i, j)
+        return text

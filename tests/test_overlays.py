@@ -1,0 +1,202 @@
+"""The step arrows on a plain pyqtgraph PlotItem: their endpoints (read back from
+the items) against closed forms, toggles, the gradient field, 1D, hover."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore
+
+from optsim.functions import get_function
+from optsim.gui.overlays import StepOverlay, TrajectoryHover, field_segments, step_vectors
+from optsim.simulation import Trajectory
+
+
+def grad_elongated(w):
+    """∇(x² + 9y²), by hand."""
+    return np.array([2 * w[0], 18 * w[1]])
+
+
+@pytest.fixture
+def plot(qtbot):
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(700, 700)
+    widget.show()
+    item = widget.getPlotItem()
+    item.setXRange(-2, 1, padding=0)
+    item.setYRange(-2, 1, padding=0)
+    item.keep_alive = widget  # the fixture hands out the item; keep its widget alive
+    return item
+
+
+def overlay_for(plot, spec, k, advance, fn="elongated-bowl", start=(-1.0, 1.0)):
+    f = get_function(fn)
+    ov = StepOverlay(plot)
+    ov.set_function(f)
+    traj = Trajectory(f, spec, [list(start)])
+    traj.advance(advance)
+    ov.show([(traj, k, 0, "#E69F00")])
+    return ov, traj
+
+
+def next_position(spec, k, fn="elongated-bowl", start=(-1.0, 1.0)):
+    t = Trajectory(fn, spec, [list(start)])
+    t.advance(k + 1)
+    return t.positions[k + 1, 0]
+
+
+@pytest.mark.parametrize("spec", ["sgd:lr=0.05", "momentum:lr=0.01", "nesterov:lr=0.01",
+                                  "ema-momentum:lr=0.1", "rmsprop:lr=0.05", "adam:lr=0.1",
+                                  "adamw:lr=0.1", "nadam:lr=0.1", "adagrad:lr=0.3"])
+@pytest.mark.parametrize("k,advance", [(3, 6), (4, 4), (0, 0)])
+def test_arrow_endpoints(plot, spec, k, advance):
+    ov, traj = overlay_for(plot, spec, k, advance)
+    arrows = ov.runs[0]
+    w = traj.positions[k, 0]
+    lr = traj.optimizer.hp["lr"]
+    base, tip = arrows.gradient.endpoints()
+    np.testing.assert_array_equal(base, w)
+    np.testing.assert_allclose(tip, w - lr * grad_elongated(w), rtol=1e-13)
+    base, tip = arrows.step.endpoints()
+    np.testing.assert_array_equal(base, w)
+    # the step taken: exactly where the ball goes next (also past the computed end)
+    np.testing.assert_allclose(tip, next_position(spec, k), rtol=1e-12, atol=1e-15)
+    # the heads sit on the tips
+    np.testing.assert_allclose([arrows.step.head.pos().x(), arrows.step.head.pos().y()], tip)
+    assert traj.steps == advance  # showing the next step computed nothing
+
+
+def test_momentum_part_closed_form(plot):
+    # torch momentum: next step = -lr (mu b_k + g_k); the memory's part is -lr mu b_k
+    ov, traj = overlay_for(plot, "momentum:lr=0.01", 3, 5)
+    w = traj.positions[3, 0]
+    b = traj.state_at(3).momentum_buffer[0]
+    base, tip = ov.runs[0].momentum.endpoints()
+    np.testing.assert_array_equal(base, w)
+    np.testing.assert_allclose(tip - w, -0.01 * 0.9 * b, rtol=1e-12)
+    # Adam: the part of m̂ that comes from m_k, times the same per-coordinate rate
+    ov2, tr2 = overlay_for(plot, "adam:lr=0.1", 3, 5)
+    v = step_vectors(tr2, 3)
+    info = tr2.explain(4)
+    m = tr2.state_at(3).exp_avg[0]
+    expected = -info["effective_lr"][0] * 0.9 * m / (1 - 0.9**4)
+    np.testing.assert_allclose(v.momentum_step, expected, rtol=1e-9)
+    base, tip = ov2.runs[0].momentum.endpoints()
+    np.testing.assert_allclose(tip - base, expected, rtol=1e-9)
+
+
+def test_plain_sgd_has_no_momentum_arrow_nor_components(plot):
+    ov, _ = overlay_for(plot, "sgd:lr=0.05", 2, 3)
+    a = ov.runs[0]
+    assert a.momentum.endpoints() is None
+    assert a.step_x.endpoints() is None and a.gradient_y.endpoints() is None
+
+
+def test_adaptive_components_are_the_axis_parts_of_each_step(plot):
+    ov, traj = overlay_for(plot, "rmsprop:lr=0.05", 2, 3)
+    a = ov.runs[0]
+    w = traj.positions[2, 0]
+    step = traj.positions[3, 0] - w
+    gstep = -0.05 * grad_elongated(w)
+    np.testing.assert_allclose(a.step_x.endpoints()[1], w + [step[0], 0], rtol=1e-12)
+    np.testing.assert_allclose(a.step_y.endpoints()[1], w + [0, step[1]], rtol=1e-12)
+    np.testing.assert_allclose(a.gradient_x.endpoints()[1], w + [gstep[0], 0], rtol=1e-12)
+    np.testing.assert_allclose(a.gradient_y.endpoints()[1], w + [0, gstep[1]], rtol=1e-12)
+    # RMSProp evens the coordinates out: its step's parts are far closer in size
+    # than the gradient step's (the bowl is 9 times steeper along y)
+    assert abs(step[1] / step[0]) < 0.5 * abs(gstep[1] / gstep[0])
+
+
+def test_toggles_hide_and_show(plot):
+    ov, traj = overlay_for(plot, "adam:lr=0.1", 1, 2)
+    for name, arrow in (("gradient_step", ov.runs[0].gradient), ("actual_step", ov.runs[0].step),
+                        ("momentum", ov.runs[0].momentum), ("components", ov.runs[0].step_x)):
+        assert arrow.endpoints() is not None
+        ov.set_option(name, False)
+        assert arrow.endpoints() is None and not arrow.head.isVisible()
+        ov.set_option(name, True)
+        assert arrow.endpoints() is not None
+    with pytest.raises(ValueError, match="unknown overlay"):
+        ov.set_option("sparkles", True)
+
+
+def test_head_points_along_the_line_on_screen(plot):
+    ov, _ = overlay_for(plot, "sgd:lr=0.05", 1, 1)
+    arrow = ov.runs[0].step
+    base, tip = arrow.endpoints()
+    vb = plot.getViewBox()
+    b = vb.mapViewToDevice(QtCore.QPointF(*base))
+    t = vb.mapViewToDevice(QtCore.QPointF(*tip))
+    want = np.array([t.x() - b.x(), t.y() - b.y()])
+    ang = math.radians(arrow.head.opts["angle"])
+    got = np.array([-math.cos(ang), -math.sin(ang)])  # the head points along -x at angle 0
+    np.testing.assert_allclose(got, want / np.linalg.norm(want), atol=1e-9)
+
+
+def test_gradient_field_off_by_default_and_points_downhill(plot):
+    ov, _ = overlay_for(plot, "sgd:lr=0.05", 0, 0)
+    assert not ov.field.isVisible()
+    ov.set_option("field", True)
+    assert ov.field.isVisible()
+    xs, ys = ov.field.getData()
+    assert len(xs) > 100 and len(xs) % 2 == 0
+    f = get_function("elongated-bowl")
+    sx, sy = field_segments(f, f.view)
+    n = len(sx) // 6  # shafts come first: (base, tip) pairs
+    base = np.column_stack([sx[0:2 * n:2], sy[0:2 * n:2]])
+    tip = np.column_stack([sx[1:2 * n:2], sy[1:2 * n:2]])
+    mid = (base + tip) / 2
+    downhill = -np.array([grad_elongated(p) for p in mid])
+    assert (np.sum((tip - base) * downhill, axis=1) > 0).all()
+
+
+def test_one_d_arrows_are_horizontal_on_the_curve_with_the_tangent(plot):
+    plot.setXRange(-3, 7, padding=0)
+    plot.setYRange(-40, 120, padding=0)
+    ov, traj = overlay_for(plot, "momentum:lr=0.01", 5, 8, fn="cubic", start=(7.0,))
+    x = traj.positions[5, 0, 0]
+    fx = x**3 - 5 * x**2 + 10
+    dfx = 3 * x**2 - 10 * x
+    a = ov.runs[0]
+    base, tip = a.gradient.endpoints()
+    np.testing.assert_allclose(base, [x, fx], rtol=1e-12)
+    np.testing.assert_allclose(tip, [x - 0.01 * dfx, fx], rtol=1e-12)
+    base, tip = a.step.endpoints()
+    np.testing.assert_allclose(tip, [traj.positions[6, 0, 0], fx], rtol=1e-12)
+    xs, ys = a.tangent.getData()
+    np.testing.assert_allclose((ys[1] - ys[0]) / (xs[1] - xs[0]), dfx, rtol=1e-9)
+
+
+def test_diverged_run_draws_nothing(plot):
+    ov, traj = overlay_for(plot, "sgd:lr=5", 5, 6, fn="bowl")
+    assert 0 < traj.diverged_step[0] <= 5
+    assert ov.runs[0].step.endpoints() is None and ov.runs[0].vectors is None
+
+
+def test_all_runs_get_arrows_and_extra_sets_hide(plot):
+    f = get_function("elongated-bowl")
+    ov = StepOverlay(plot)
+    ov.set_function(f)
+    trajs = [Trajectory(f, s, [[-1.0, 1.0]]) for s in ("sgd:lr=0.05", "adam:lr=0.1")]
+    ov.show([(t, 0, 0, c) for t, c in zip(trajs, ("#E69F00", "#56B4E9"), strict=True)])
+    assert all(r.step.endpoints() is not None for r in ov.runs)
+    ov.show([(trajs[1], 0, 0, "#56B4E9")])
+    assert ov.runs[1].step.endpoints() is None
+    assert ov.runs[0].vectors.adaptive
+
+
+def test_hover_reads_out_step_position_and_loss(plot):
+    traj = Trajectory("elongated-bowl", "sgd:lr=0.05", [[-1.0, 1.0]])
+    traj.advance(4)
+    hover = TrajectoryHover(plot)
+    hover.set_runs([("sgd", traj.positions[:, 0], traj.losses[:, 0], 4)], 2)
+    p = traj.positions[2, 0]
+    text = hover.hover_at(*p)
+    assert hover.hit == (0, 2)
+    assert "step 2" in text and f"{traj.losses[2, 0]:.6g}" in text and f"{p[0]:.6g}" in text
+    assert hover.text.isVisible()
+    assert hover.hover_at(0.9, -1.9) is None and not hover.text.isVisible()

@@ -19,7 +19,13 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..functions import LossFunction
 
 #: drawn points per run before the polyline is thinned (the current point stays exact)
-MAX_DRAWN_POINTS = 4000
+MAX_DRAWN_POINTS = 2000
+#: a 2D trail marks each step with a dot up to this many shown steps (beyond, the dots
+#: merge into the line and only cost drawing time); a 1D run marks at most this many
+MAX_STEP_DOTS = 300
+#: a trail shows a dot per step up to this many drawn points (dots cost far more than
+#: the line: beyond it the 2D trail is a plain line, the 1D marks are thinned to it)
+MAX_SYMBOL_POINTS = 300
 #: drawn coordinates are clipped to the view enlarged this many times around its centre
 CLIP_SCALE = 50.0
 #: grid resolution of the landscape (per axis) and how far it reaches past the view
@@ -177,10 +183,13 @@ class _RunItems:
         faint.setAlpha(150)
         self.style = style
         self.trail = pg.PlotDataItem(
-            pen=_pen(c), shadowPen=_pen((255, 255, 255, 200), LINE_PX + 2) if dim == 2 else None,
-            symbol="o", symbolSize=5 if dim == 2 else 9, symbolBrush=c if dim == 2 else faint,
+            pen=_pen(c), symbol="o", symbolSize=6 if dim == 2 else 9,
+            symbolBrush=c if dim == 2 else faint,
             symbolPen=None if dim == 2 else pg.mkPen("w", width=1), antialias=True,
         )
+        # wide antialiased polylines are drawn far faster as separate segments
+        self.trail.curve.setSegmentedLineMode("on")
+        self.dots = True
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
         self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 20, brush=pg.mkBrush(c),
@@ -225,7 +234,8 @@ class LossPlot(pg.PlotWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(self.cmap)
         self.image.setZValue(-20)
-        self.contours = pg.PlotCurveItem(connect="pairs", pen=_pen((40, 40, 40, 110), 1.2))
+        # a 1 px cosmetic pen: wider antialiased contours cost ~50 ms a frame
+        self.contours = pg.PlotCurveItem(connect="pairs", pen=_pen((40, 40, 40, 120), 1.0))
         self.contours.setZValue(-10)
         self.curve = pg.PlotDataItem(pen=_pen("#333333", 3.0))
         self.curve.setZValue(-10)
@@ -437,7 +447,7 @@ class LossPlot(pg.PlotWidget):
             return
         k = min(k, len(pos) - 1)
         shown = pos[: k + 1]
-        idx = decimate(len(shown), k)
+        idx = decimate(len(shown), k, MAX_SYMBOL_POINTS if self._dim == 1 else MAX_DRAWN_POINTS)
         if self._dim == 1:
             xs = shown[idx, 0]
             if losses is not None:
@@ -452,6 +462,9 @@ class LossPlot(pg.PlotWidget):
             self._update_tangent(run, shown[k, 0])
         else:
             pts = np.clip(np.nan_to_num(shown[idx], nan=self._hi[0]), self._lo, self._hi)
+            symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS else None
+            if run.trail.opts["symbol"] != symbol:
+                run.trail.setSymbol(symbol)
             run.trail.setData(pts[:, 0], pts[:, 1])
             run.marker.setData(pos=pts[-1:])
 
@@ -520,6 +533,7 @@ class LossHistoryPlot(pg.PlotWidget):
         self._losses: list[np.ndarray] = []
         self._log = False
         self._reference: tuple[float, float] | None = None
+        self._y_set: tuple[float, float] | None = None
         self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
                                                             QtCore.Qt.PenStyle.DashLine))
         plot.addItem(self.step_line, ignoreBounds=True)
@@ -580,6 +594,7 @@ class LossHistoryPlot(pg.PlotWidget):
         log = lo > 0 and hi / lo > 100
         if log != self._log:
             self._log = log
+            self._y_set = None
             plot.setLogMode(y=log)
             plot.getAxis("left").setLabel("loss (log scale)" if log else "loss")
         if self._reference is not None:
@@ -592,7 +607,9 @@ class LossHistoryPlot(pg.PlotWidget):
             lo, hi = lo - 0.5, hi + 0.5
         if log:
             lo, hi = np.log10(lo), np.log10(hi)
-        plot.setYRange(lo, hi, padding=0.05)
+        if (lo, hi) != self._y_set:  # an unchanged range would still repaint the axis
+            self._y_set = (lo, hi)
+            plot.setYRange(lo, hi, padding=0.05)
 
     @property
     def y_range(self) -> tuple[float, float]:

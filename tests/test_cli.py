@@ -233,3 +233,43 @@ def test_no_arguments_without_display_fails_gracefully(tmp_path):
     proc = optsim_proc(env=env)
     assert proc.returncode == 2
     assert proc.stderr.startswith("optsim: error: no display") and proc.stderr.count("\n") == 1
+
+
+def test_write_csv_from_a_trajectory_round_trips_exactly(tmp_path):
+    from optsim.export import write_csv
+    from optsim.simulation import Trajectory
+
+    traj = Trajectory("rosenbrock", "sgd:lr=0.002", [[-1.5, 2.0], [0.3, -0.7]])
+    traj.advance(25)
+    path = tmp_path / "t.csv"
+    write_csv(path, "rosenbrock", [("sgd:lr=0.002", traj)])
+    rows = read_csv(path)
+    assert len(rows) == 2 * 26 and {r["run"] for r in rows} == {"0", "1"}
+    for j in (0, 1):
+        mine = [r for r in rows if r["run"] == str(j)]
+        pos = np.array([[float(r["x"]), float(r["y"])] for r in mine])
+        np.testing.assert_array_equal(pos, traj.positions[:, j])
+        np.testing.assert_array_equal([float(r["loss"]) for r in mine], traj.losses[:, j])
+
+
+def test_csv_numbers_round_trip_awkward_floats(tmp_path):
+    from optsim.export import csv_text
+    from optsim.simulation import SimulationResult
+
+    xs = np.array([[0.1], [1 / 3], [5e-324], [1.7976931348623157e308], [-0.0], [np.nan]])
+    res = SimulationResult(xs, np.array([0.0, 1e-300, np.inf, -np.inf, 2.5, np.nan]),
+                           np.bool_(True), np.int64(5))
+    rows = list(csv.DictReader(csv_text("cubic", [("x", res)]).splitlines()))
+    back = np.array([float(r["x"]) for r in rows])
+    np.testing.assert_array_equal(back, xs[:, 0])  # nan == nan here; -0.0 kept below
+    assert np.signbit(back[4])
+    assert [r["diverged"] for r in rows] == ["0"] * 5 + ["1"]
+
+
+def test_csv_refuses_positions_of_the_wrong_dimension():
+    from optsim.export import csv_text
+    from optsim.simulation import SimulationResult
+
+    res = SimulationResult(np.zeros((3, 2)), np.zeros(3), np.bool_(False), np.int64(-1))
+    with pytest.raises(ValueError, match="cubic has 1"):
+        csv_text("cubic", [("sgd", res)])

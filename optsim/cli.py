@@ -420,9 +420,13 @@ def join_negative_values(argv: Sequence[str], options=None) -> list[str]:
     return out
 
 
+#: option strings added by extensions (so a value is never mistaken for them)
+EXTRA_OPTION_STRINGS: set[str] = set()
+
+
 def _all_option_strings() -> set[str]:
     return {"--function", "-f", "--start", "-s", "--optimizer", "-o", "--steps", "-n", "--csv",
-            "--png", "--svg", "--width", "--height", "-h", "--help"}
+            "--png", "--svg", "--width", "--height", "-h", "--help"} | EXTRA_OPTION_STRINGS
 
 
 def _one_line(exc: BaseException | str) -> str:
@@ -463,3 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+# scenarios, presets, animations and JSON (``optsim.cli_scenarios``) plug in here
+from . import cli_scenarios as _cli_scenarios  # noqa: E402
+
+_cli_scenarios.install()

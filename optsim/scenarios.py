@@ -21,15 +21,17 @@ import json
 import math
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
+from .export import atomic_write_text
 from .functions import LossFunction, as_function
 from .simulation import Trajectory
 from .style import run_colour
@@ -505,29 +507,10 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     return Scenario.from_json(data, source=str(p))
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace``: the file
-    is either the old one or the whole new one, never half-written."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
     """Write the scenario's canonical JSON atomically. Raises :class:`ScenarioError`
-    for an invalid scenario, OSError for an unwritable path."""
-    atomic_write_bytes(path, scenario.to_json().encode("utf-8"))
+    for an invalid scenario, OSError (ExportError) for an unwritable path."""
+    atomic_write_text(path, scenario.to_json())
 
 
 # ---------------------------------------------------------------------------
@@ -553,6 +536,48 @@ def run_scenario(scenario: Scenario, *, steps: int | None = None,
         traj.advance(n)
         out.append((run, traj))
     return out
+
+
+def _finite_or_none(a: Any) -> Any:
+    a = np.asarray(a, dtype=np.float64)
+    out = a.tolist()
+    if np.isfinite(a).all():
+        return out
+    bad = ~np.isfinite(a)
+
+    def fix(x: Any, m: Any) -> Any:
+        if isinstance(x, list):
+            return [fix(y, n) for y, n in zip(x, m, strict=True)]
+        return None if m else x
+
+    return fix(out, bad.tolist())
+
+
+def results_dict(scenario: Scenario, results: Sequence[tuple[Run, Any]]) -> dict[str, Any]:
+    """The scenario and what its runs did, JSON-ready: per run its name, optimizer
+    spec, positions (steps+1, D), losses, and where it diverged (non-finite numbers
+    as ``null``). ``results`` as from :func:`run_scenario`."""
+    runs = []
+    for run, res in results:
+        pos = np.asarray(res.positions, dtype=np.float64)
+        loss = np.asarray(res.losses, dtype=np.float64)
+        if pos.ndim == 3:
+            pos, loss = pos[:, 0], loss[:, 0]
+        div = bool(np.asarray(res.diverged).reshape(-1)[0])
+        runs.append({
+            "name": run.name, "optimizer": run.spec, "steps": int(len(pos) - 1),
+            "diverged": div,
+            "diverged_step": int(np.asarray(res.diverged_step).reshape(-1)[0]) if div else None,
+            "positions": _finite_or_none(pos), "losses": _finite_or_none(loss),
+        })
+    return {"version": VERSION, "kind": "optsim results", "scenario": scenario.to_dict(),
+            "runs": runs}
+
+
+def save_results_json(path: str | os.PathLike[str], scenario: Scenario,
+                      results: Sequence[tuple[Run, Any]]) -> None:
+    """Write :func:`results_dict` as JSON, atomically."""
+    atomic_write_text(path, _dump(results_dict(scenario, results)) + "\n")
 
 
 # ---------------------------------------------------------------------------

@@ -122,7 +122,6 @@ def test_run_helpers() -> None:
 
 
 def test_formula_functions_round_trip() -> None:
-    pytest.importorskip("optsim.formulas")
     s = Scenario("x**2 + 3*y**2", start=(1.0, 1.0), view=((-2.0, 2.0), (-2.0, 2.0)),
                  runs=(Run("sgd", {"lr": 0.1}),), steps=10)
     back = Scenario.from_json(s.to_json())

@@ -188,11 +188,13 @@ def _parse_cached(text: str, dim: int | None, name: str | None) -> LossFunction:
 
     normalised = " ".join(source.src.split())
     view, start = _window(value, gradient, dim)
+    minima, values = find_minima(value, gradient, dim, view)
     variables = "x" if dim == 1 else "x and y"
     return LossFunction(
         name or normalised, dim, value=value, gradient=gradient, view=view, start=start,
-        formula=normalised,
+        minima=minima, minimum_values=values, formula=normalised,
         description=f"A custom formula in {variables}; its gradient is derived symbolically.",
+        minima_note="minima found numerically in the view; there may be others outside it",
     )
 
 
@@ -268,6 +270,122 @@ def _compile(sympy: Any, expr: Any, args: list[Any]) -> Callable[[np.ndarray], n
         return np.array(np.broadcast_to(out, (p.shape[0],)), dtype=np.float64)
 
     return call
+
+
+def find_minima(value: Callable[[np.ndarray], np.ndarray],
+                gradient: Callable[[np.ndarray], np.ndarray], dim: int,
+                view: tuple[tuple[float, float], tuple[float, float]], *, max_count: int = 12,
+                ) -> tuple[tuple[tuple[float, ...], ...], tuple[float, ...]]:
+    """Local minima of a function in its view, found numerically: in 1D where the
+    derivative changes sign from - to + on a fine grid (refined by bisection); in 2D
+    the local minima of a grid, polished by damped Newton and kept if the gradient
+    vanishes and the Hessian is positive definite. Sorted by value, at most ``max_count``."""
+    with np.errstate(all="ignore"):
+        found = _minima_1d(value, gradient, view) if dim == 1 else _minima_2d(value, gradient, view)
+    found.sort(key=lambda pv: pv[1])
+    kept: list[tuple[tuple[float, ...], float]] = []
+    for p, v in found:
+        if all(max(abs(a - b) for a, b in zip(p, q, strict=True)) > 1e-6 for q, _ in kept):
+            kept.append((p, v))
+    kept = kept[:max_count]
+    return tuple(p for p, _ in kept), tuple(v for _, v in kept)
+
+
+def _minima_1d(value: Callable[[np.ndarray], np.ndarray],
+               gradient: Callable[[np.ndarray], np.ndarray],
+               view: tuple[tuple[float, float], tuple[float, float]],
+               ) -> list[tuple[tuple[float, ...], float]]:
+    (x0, x1), _ = view
+    xs = np.linspace(x0, x1, 6001)
+    g = gradient(xs[:, None])[:, 0]
+    out = []
+    for i in np.nonzero((g[:-1] < 0) & (g[1:] >= 0))[0][:50]:
+        a, b = float(xs[i]), float(xs[i + 1])
+        for _ in range(80):
+            m = 0.5 * (a + b)
+            if m in (a, b):
+                break
+            if gradient(np.array([[m]]))[0, 0] < 0:
+                a = m
+            else:
+                b = m
+        h = 1e-6 * max(1.0, abs(b))
+        f = value(np.array([[b - h], [b], [b + h]]))
+        # a minimum, not a pole (-1/x**2 at 0): finite and continuous there
+        if np.all(np.isfinite(f)) and f[1] <= min(f[0], f[2]) \
+                and max(f[0], f[2]) - f[1] <= 1e-3 * (1 + abs(f[1])):
+            out.append(((b,), float(f[1])))
+    return out
+
+
+def _minima_2d(value: Callable[[np.ndarray], np.ndarray],
+               gradient: Callable[[np.ndarray], np.ndarray],
+               view: tuple[tuple[float, float], tuple[float, float]],
+               ) -> list[tuple[tuple[float, ...], float]]:
+    (x0, x1), (y0, y1) = view
+    n = 121
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    z = value(np.c_[X.ravel(), Y.ravel()]).reshape(n, n)
+    z = np.where(np.isfinite(z), z, np.inf)
+    c = z[1:-1, 1:-1]
+    lower = np.isfinite(c)
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            if dx or dy:
+                lower &= c < z[1 + dx: n - 1 + dx, 1 + dy: n - 1 + dy]
+    i, j = np.nonzero(lower)
+    order = np.argsort(c[i, j])[:24]
+    starts = np.c_[xs[i[order] + 1], ys[j[order] + 1]]
+    lo, hi = np.array([x0, y0]), np.array([x1, y1])
+    polished = _polish(value, gradient, starts, lo, hi)
+    return [((float(p[0]), float(p[1])), float(v))
+            for p, v in zip(polished, value(polished), strict=True)]
+
+
+def _polish(value: Callable[[np.ndarray], np.ndarray],
+            gradient: Callable[[np.ndarray], np.ndarray], p: np.ndarray,
+            lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Damped Newton (Levenberg-Marquardt) from each row of p at once, on the symbolic
+    gradient with a finite-difference Hessian. Returns the rows that converged to a
+    minimum (zero gradient, positive definite Hessian) inside [lo, hi]."""
+    p = np.array(p, dtype=np.float64).reshape(-1, 2)
+    lam = np.full(len(p), 1e-3)
+    f = value(p)
+    alive = np.isfinite(f)
+    done = np.zeros(len(p), dtype=bool)
+    for _ in range(100):
+        if not np.any(alive & ~done):
+            break
+        g = gradient(p)
+        h = 1e-6 * np.maximum(1.0, np.abs(p))
+        hess = np.empty((len(p), 2, 2))
+        for d in range(2):
+            e = np.zeros_like(p)
+            e[:, d] = h[:, d]
+            hess[:, d, :] = (gradient(p + e) - gradient(p - e)) / (2 * h[:, d:d + 1])
+        hess = 0.5 * (hess + hess.transpose(0, 2, 1))
+        alive &= np.all(np.isfinite(g), axis=1) & np.all(np.isfinite(hess), axis=(1, 2))
+        done |= alive & (np.max(np.abs(g), axis=1) <= 1e-9 * (1 + np.abs(f)))
+        # solve (hess + lam I) s = g in closed form, 2 x 2
+        a, b, c = hess[:, 0, 0] + lam, hess[:, 0, 1], hess[:, 1, 1] + lam
+        det = a * c - b * b
+        ok = alive & ~done & (np.abs(det) > 1e-300)
+        safe = np.where(ok, det, 1.0)
+        step = np.c_[(c * g[:, 0] - b * g[:, 1]) / safe, (a * g[:, 1] - b * g[:, 0]) / safe]
+        q = np.where(ok[:, None], p - step, p)
+        fq = value(q)
+        better = ok & np.isfinite(fq) & (fq <= f)
+        p = np.where(better[:, None], q, p)
+        f = np.where(better, fq, f)
+        lam = np.where(better, np.maximum(lam / 3, 1e-12), np.where(ok, lam * 4, lam))
+        alive &= (lam < 1e12) & np.all((p >= lo - (hi - lo)) & (p <= hi + (hi - lo)), axis=1)
+    keep = []
+    for k in np.nonzero(done & alive)[0]:
+        inside = np.all((p[k] >= lo) & (p[k] <= hi))
+        if inside and np.all(np.linalg.eigvalsh(hess[k]) > 0):
+            keep.append(k)
+    return p[keep]
 
 
 _STARTS = {1: [(2.5,), (-2.5,), (1.5,), (-1.5,), (2.0,), (1.0,), (-1.0,), (0.5,)],

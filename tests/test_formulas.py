@@ -143,7 +143,7 @@ def test_defaults_name_view_start_description() -> None:
     assert fn.name == "x**2 + 9*y**2" == fn.formula
     assert fn.view == ((-3.0, 3.0), (-3.0, 3.0)) and fn.start == (-2.0, 2.0)
     assert "custom formula" in fn.description and fn.is_custom
-    assert fn.minima == () and fn.minimum_values == ()
+    assert fn.minima == ((0.0, 0.0),) and fn.minimum_values == (0.0,)
     named = parse_formula("x^2", name="my parabola")
     assert named.name == "my parabola" and named.formula == "x**2"
     one = parse_formula("x^2 - 1")
@@ -154,6 +154,34 @@ def test_defaults_name_view_start_description() -> None:
     assert parse_formula("log(x)").start == (2.5,)
     # ... and for log(-x) the first finite start with a gradient is taken
     assert parse_formula("log(-x)").start == (-2.5,)
+
+
+@pytest.mark.parametrize("name", ["double-well", "wavy", "six-hump-camel", "bowl", "rosenbrock",
+                                  "tilted-bowl", "quartic", "goldstein-price", "mccormick"])
+def test_minima_are_found_numerically(name: str) -> None:
+    """The minima found for a built-in's formula are the built-in's listed minima
+    (those inside [-3, 3], the formula's default window)."""
+    builtin = FUNCTIONS[name]
+    fn = parse_formula(builtin.formula)
+    expected = sorted(m for m in builtin.minima if all(-3 < c < 3 for c in m))
+    found = sorted(fn.minima)
+    assert len(found) == len(expected) >= 1
+    np.testing.assert_allclose(found, expected, atol=1e-7)
+    np.testing.assert_allclose(fn.value(np.array(fn.minima)), fn.minimum_values, rtol=1e-12)
+    assert list(fn.minimum_values) == sorted(fn.minimum_values)  # lowest first
+    assert fn.minima_note
+
+
+@pytest.mark.parametrize("text", ["x^2 - y^2", "x^3", "-x^3", "-1/x^2", "1/x^2", "x*y",
+                                  "-(x^2 + y^2)", "-1/(x^2 + y^2)"])
+def test_no_minimum_is_invented(text: str) -> None:
+    """Saddles, inflections, maxima and poles are not minima."""
+    assert parse_formula(text).minima == ()
+
+
+def test_kinks_count_as_minima() -> None:
+    assert parse_formula("abs(x)").minima == ((0.0,),)
+    assert parse_formula("abs(x - 0.5) + (x - 0.5)^2").minima == ((0.5,),)
 
 
 def test_undefined_points_give_nan_not_exceptions() -> None:
@@ -275,6 +303,8 @@ def _check_any_text(text: str) -> None:
             assert 1 <= col <= len(text) + 1
         return
     assert isinstance(fn, LossFunction)
+    if fn.minima:  # numerically found minima are consistent
+        np.testing.assert_allclose(fn.value(np.array(fn.minima)), fn.minimum_values, rtol=1e-12)
     p = RNG.uniform(-2, 2, size=(3, fn.dim))
     assert fn.value(p).shape == (3,)
     assert fn.gradient(p).shape == (3, fn.dim)

@@ -219,7 +219,11 @@ def _polish(fn: LossFunction, p: np.ndarray) -> np.ndarray | None:
     definite Hessian, or None if it does not converge."""
     p, lam = p.astype(float), 1e-3
     f = fn.value(p[None])[0]
-    for _ in range(500):
+    (x0, x1), (y0, y1) = fn.view
+    lo, hi = np.array([x0, y0][: fn.dim]), np.array([x1, y1][: fn.dim])
+    for _ in range(300):
+        if np.any(p < lo - (hi - lo)) or np.any(p > hi + (hi - lo)):
+            return None  # slid far out of the view
         g = fn.gradient(p[None])[0]
         if np.max(np.abs(g)) <= 1e-9 * (1 + abs(f)):
             return p if np.all(np.linalg.eigvalsh(_hessian(fn, p)) > 0) else None

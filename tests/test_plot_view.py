@@ -250,3 +250,19 @@ def test_figure_forwards_to_both_plots(qtbot):
 def test_pretty_formula():
     assert pretty_formula("(1 - x)**2 + 100*(y - x**2)**2") == "(1 − x)² + 100·(y − x²)²"
     assert pretty_formula("x**-1 + x**2.5") == "x⁻¹ + x^2.5"
+
+
+def test_legend_moves_away_from_the_runs(plot2d, qtbot):
+    plot2d.show()
+    qtbot.waitExposed(plot2d)
+    vb = plot2d.getPlotItem().getViewBox()
+    for corner in [(1.8, 2.8), (-1.8, -0.8)]:  # top right, then bottom left
+        pos = np.array([corner, [corner[0] * 0.95, corner[1] * 0.95]])
+        plot2d.update_run(0, pos)
+        plot2d.update_run(1, pos[::-1])
+        plot2d.place_legend()
+        QtCore.QCoreApplication.processEvents()
+        legend = plot2d.legend.sceneBoundingRect()
+        assert legend.width() > 0
+        for p in pos:
+            assert not legend.contains(vb.mapViewToScene(QtCore.QPointF(*p)))

@@ -193,8 +193,10 @@ class _RunItems:
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
         self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 20, brush=pg.mkBrush(c),
+                                         antialias=True,
                                          pen=pg.mkPen(TEXT_COLOUR, width=2), symbol="o")
-        self.tangent = pg.PlotDataItem(pen=_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine)) \
+        self.tangent = pg.PlotDataItem(pen=_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine),
+                                       antialias=True) \
             if dim == 1 else None
         self.marker.setZValue(30)
         self.trail.setZValue(20)
@@ -235,14 +237,17 @@ class LossPlot(pg.PlotWidget):
         self.image.setColorMap(self.cmap)
         self.image.setZValue(-20)
         # a 1 px cosmetic pen: wider antialiased contours cost ~50 ms a frame
-        self.contours = pg.PlotCurveItem(connect="pairs", pen=_pen((40, 40, 40, 120), 1.0))
+        self.contours = pg.PlotCurveItem(connect="pairs", pen=_pen((40, 40, 40, 120), 1.0),
+                                         antialias=True)
         self.contours.setZValue(-10)
-        self.curve = pg.PlotDataItem(pen=_pen("#333333", 3.0))
+        self.curve = pg.PlotDataItem(pen=_pen("#333333", 3.0), antialias=True)
+        self.curve.curve.setSegmentedLineMode("on")
         self.curve.setZValue(-10)
         self.minima = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush("w"),
-                                         pen=pg.mkPen("k", width=1.5))
+                                         antialias=True, pen=pg.mkPen("k", width=1.5))
         self.minima.setZValue(40)
         self.start_marker = pg.ScatterPlotItem(symbol="s", size=13, brush=pg.mkBrush("w"),
+                                               antialias=True,
                                                pen=pg.mkPen("k", width=2))
         self.start_marker.setZValue(35)
         for item in (self.image, self.contours, self.curve, self.minima, self.start_marker):
@@ -368,16 +373,30 @@ class LossPlot(pg.PlotWidget):
         (x0, x1), (y0, y1) = vb.viewRange()
         pts = [np.empty((0, 2))]
         for run in self._runs:
-            if run.trail.isVisible():
-                xs, ys = run.trail.getData()
-                if xs is not None and len(xs):
-                    pts.append(np.column_stack([xs, ys]))
+            if not run.trail.isVisible():
+                continue
+            xs, ys = run.trail.getData()
+            if xs is not None and len(xs):
+                pts.append(np.column_stack([xs, ys]))
+            mx, my = run.marker.getData()
+            if len(mx):  # the current position matters most: weigh it as many points
+                pts.append(np.repeat([[mx[0], my[0]]], 200, axis=0))
+            if run.tangent is not None:
+                tx, ty = run.tangent.getData()
+                if tx is not None and len(tx) == 2:
+                    t = np.linspace(0, 1, 30)[:, None]
+                    pts.append(np.column_stack([tx[0] + t[:, 0] * (tx[1] - tx[0]),
+                                                ty[0] + t[:, 0] * (ty[1] - ty[0])]))
         if self._dim == 1:
             xs, ys = self.curve.getData()
             if xs is not None:
                 pts.append(np.column_stack([xs, ys]))
         pts = np.concatenate(pts)
-        fx, fy = 0.38, 0.34  # the corner box, as a fraction of the view
+        # the legend's box (plus its 10 px offset), as a fraction of the view
+        vb_w, vb_h = max(vb.width(), 1.0), max(vb.height(), 1.0)
+        rect = self.legend.boundingRect()
+        fx = min(1.0, (rect.width() + 20) / vb_w) if rect.width() > 0 else 0.38
+        fy = min(1.0, (rect.height() + 20) / vb_h) if rect.height() > 0 else 0.34
         best, best_count = None, None
         for right, top in ((True, True), (False, True), (True, False), (False, False)):
             bx = (x1 - fx * (x1 - x0), x1) if right else (x0, x0 + fx * (x1 - x0))
@@ -546,7 +565,8 @@ class LossHistoryPlot(pg.PlotWidget):
         self._lines = []
         self._losses = []
         for style in styles:
-            line = pg.PlotDataItem(pen=_pen(style.colour))
+            line = pg.PlotDataItem(pen=_pen(style.colour), antialias=True)
+            line.curve.setSegmentedLineMode("on")
             line.setVisible(style.visible)
             plot.addItem(line)
             self._lines.append(line)

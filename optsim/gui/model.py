@@ -53,6 +53,8 @@ class Run:
     visible: bool
     optimizer: Optimizer
     trajectory: Trajectory
+    #: this run's own start point (a scenario's per-run start); None: the model's start
+    start: np.ndarray | None = None
 
     def displayed_step(self, shown_step: int) -> int:
         """The step this run shows when the screen shows ``shown_step``."""
@@ -123,8 +125,9 @@ class SimulationModel(QObject):
         self.selected: int = -1
 
     # -- construction helpers --------------------------------------------------
-    def _trajectory(self, optimizer: Optimizer) -> Trajectory:
-        return Trajectory(self.function, optimizer, self.start[None, :], record_state=True)
+    def _trajectory(self, optimizer: Optimizer, start: np.ndarray | None = None) -> Trajectory:
+        p = self.start if start is None else start
+        return Trajectory(self.function, optimizer, p[None, :], record_state=True)
 
     def _fresh_colour(self) -> str:
         used = {r.colour.lower() for r in self.runs}
@@ -154,6 +157,8 @@ class SimulationModel(QObject):
         then changes nothing."""
         fn = as_function(function)
         self.function = fn
+        for r in self.runs:  # per-run starts belong to the old function
+            r.start = None
         self.view = _as_view(fn.view)
         self.start = np.array(fn.start, dtype=np.float64)
         self._restart_all()
@@ -178,6 +183,8 @@ class SimulationModel(QObject):
         if not np.isfinite(p).all():
             raise ValueError("start must be finite")
         self.start = p
+        for r in self.runs:  # a new start point is every run's start
+            r.start = None
         self._restart_all()
         self.startChanged.emit()
         self.runsChanged.emit()
@@ -185,7 +192,7 @@ class SimulationModel(QObject):
 
     def _restart_all(self) -> None:
         for r in self.runs:
-            r.trajectory = self._trajectory(r.optimizer)
+            r.trajectory = self._trajectory(r.optimizer, r.start)
         self.shown_step = 0
 
     # -- runs ------------------------------------------------------------------
@@ -218,7 +225,7 @@ class SimulationModel(QObject):
         src = self.runs[self._check_index(i)]
         opt = as_optimizer(src.optimizer.spec)
         run = Run(name=self._fresh_name(src.name), colour=self._fresh_colour(), visible=True,
-                  optimizer=opt, trajectory=self._trajectory(opt))
+                  optimizer=opt, trajectory=self._trajectory(opt, src.start), start=src.start)
         run.trajectory.advance(self.shown_step)
         self.runs.insert(i + 1, run)
         if self.selected > i:
@@ -231,7 +238,7 @@ class SimulationModel(QObject):
         from the start point and is recomputed up to the shown step at once."""
         r = self.runs[self._check_index(i)]
         r.optimizer = as_optimizer(optimizer)
-        r.trajectory = self._trajectory(r.optimizer)
+        r.trajectory = self._trajectory(r.optimizer, r.start)
         if r.visible:
             r.trajectory.advance(self.shown_step)
         self.runChanged.emit(i)
@@ -261,10 +268,14 @@ class SimulationModel(QObject):
             self.selected = i
             self.selectionChanged.emit(i)
 
-    def replace_runs(self, runs: Sequence[tuple[Optimizer, str, str, bool]]) -> None:
-        """Replace all runs at once (optimizer, name, colour, visible) at step 0."""
-        self.runs = [Run(name, colour, bool(visible), opt, self._trajectory(opt))
-                     for opt, name, colour, visible in runs]
+    def replace_runs(self, runs: Sequence[tuple]) -> None:
+        """Replace all runs at once (optimizer, name, colour, visible[, own start]) at step 0."""
+        new = []
+        for opt, name, colour, visible, *own in runs:
+            start = None if not own or own[0] is None else \
+                np.array(own[0], dtype=np.float64).reshape(self.function.dim)
+            new.append(Run(name, colour, bool(visible), opt, self._trajectory(opt, start), start))
+        self.runs = new
         self.shown_step = 0
         self.selected = 0 if self.runs else -1
         self.runsChanged.emit()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDockWidget,
+    QGraphicsItem,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -201,6 +202,10 @@ class MainWindow(QMainWindow):
         self.figure = Figure(self)
         self.plot = self.figure.loss_plot
         self.history_plot = self.figure.history
+        # the landscape only changes with the function or the view: paint it from a
+        # cache instead of on every frame that moves a run over it
+        for item in (self.plot.image, self.plot.contours):
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCentralWidget(self.figure)
         self._styles: list[RunStyle] = []
 
@@ -218,6 +223,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._install_shortcut_guard()
+        from .inspector import install as install_step_insight
+        install_step_insight(self)  # inspector dock, step arrows, timeline slider
 
         self.model.functionChanged.connect(self._function_changed)
         self.model.viewChanged.connect(self._view_changed)

@@ -1,0 +1,152 @@
+"""UI benchmark: frame time and start-up time of the optsim window (offscreen).
+
+* Frames: the window with 8 runs on the elongated bowl is stepped to 10,000 steps.
+  Each frame advances STEPS_PER_FRAME = 16 steps (what the top of the speed slider,
+  1000 steps/s, asks of one 16 ms tick), then redraws once and paints (the pending
+  paint events are processed). Median and p95 of the frame time are printed.
+* Start-up: time from launching a fresh Python process to the first paint of the
+  plot, for the optsim window and for a bare pyqtgraph window (a PlotWidget with
+  one curve), each in its own subprocess, alternated, median of REPEATS.
+
+Goals: p95 frame <= 16 ms; start-up <= 1.5x the bare window. The LAST line prints
+the ratios (p95 / 16 ms, window start-up / bare start-up).
+
+Usage: python bench/ui.py [--steps 10000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STEPS_PER_FRAME = 16
+FRAME_GOAL_MS = 16.0
+STARTUP_GOAL = 1.5
+
+# The child programs print "painted" at the first paint of the plot's viewport.
+_PAINT_PROBE = """
+from PySide6.QtCore import QEvent, QObject
+class _Probe(QObject):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+    def eventFilter(self, obj, ev):
+        if obj is self.target and ev.type() == QEvent.Type.Paint:
+            print("painted", flush=True)
+            import os
+            os._exit(0)
+        return False
+"""
+
+BARE = _PAINT_PROBE + """
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+w = pg.PlotWidget()
+w.plot(np.arange(100.0), np.sin(np.arange(100.0) / 10))
+probe = _Probe(w.viewport())
+w.viewport().installEventFilter(probe)
+w.resize(1400, 900)
+w.show()
+app.exec()
+"""
+
+WINDOW = _PAINT_PROBE + """
+import sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from optsim.gui.main_window import MainWindow
+w = MainWindow(settings=sys.argv[1], restore=False)
+probe = _Probe(w.plot.viewport())
+w.plot.viewport().installEventFilter(probe)
+w.show()
+app.exec()
+"""
+
+
+def time_to_paint(code: str, args: list[str]) -> float:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    line = proc.stdout.readline()
+    elapsed = time.perf_counter() - t0
+    proc.wait(timeout=60)
+    if "painted" not in line:
+        raise RuntimeError(f"the child never painted: {line!r}")
+    return elapsed
+
+
+def bench_frames(steps: int) -> list[float]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, ROOT)
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from optsim.engine import OPTIMIZERS
+    from optsim.gui.main_window import MainWindow
+
+    path = os.path.join(tempfile.mkdtemp(), "bench.ini")
+    w = MainWindow(settings=path, restore=False)
+    w.show()
+    app.processEvents()
+    extra = [s for s in ("nesterov:lr=0.01", "adagrad:lr=0.3", "adamw:lr=0.05",
+                         "ema-momentum:lr=0.05", "sgd:lr=0.005", "adam:lr=0.01")
+             if s.split(":")[0] in OPTIMIZERS]
+    for spec in extra[: 8 - len(w.model.runs)]:
+        w.model.add_run(spec)
+    assert len(w.model.runs) == 8, len(w.model.runs)
+    c = w.playback
+    c.set_max_steps(steps)
+    c.stop_when_converged = False
+    app.processEvents()
+    times = []
+    while w.model.shown_step < steps:
+        t0 = time.perf_counter()
+        c.step(STEPS_PER_FRAME)
+        app.processEvents()  # the paint of this frame
+        times.append(time.perf_counter() - t0)
+    w.close()
+    return times
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=10_000)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+
+    ini = os.path.join(tempfile.mkdtemp(), "startup.ini")
+    bare, window = [], []
+    for _ in range(args.repeats):
+        bare.append(time_to_paint(BARE, []))
+        window.append(time_to_paint(WINDOW, [ini]))
+    bare_ms = statistics.median(bare) * 1000
+    window_ms = statistics.median(window) * 1000
+
+    frames = bench_frames(args.steps)
+    med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
+    print(f"frames: {len(frames)} frames of {STEPS_PER_FRAME} steps x 8 runs to step "
+          f"{args.steps} (step + redraw + paint, offscreen)")
+    print(f"frame time: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(frames) * 1000:.2f} ms "
+          f"(goal p95 <= {FRAME_GOAL_MS:.0f} ms)")
+    print(f"start-up to first paint (median of {args.repeats}): optsim window {window_ms:.0f} ms, "
+          f"bare pyqtgraph window {bare_ms:.0f} ms (goal <= {STARTUP_GOAL}x)")
+    print(f"ratios: p95/goal {p95 / FRAME_GOAL_MS:.2f}, start-up window/bare "
+          f"{window_ms / bare_ms:.2f}")
+
+
+if __name__ == "__main__":
+    main()

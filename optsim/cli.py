@@ -343,7 +343,7 @@ def cmd_window(args: argparse.Namespace) -> int:
         from .gui import app
     except ImportError as exc:
         raise CliError(f"the window is not available: {_one_line(exc)}") from None
-    result = app.main()
+    result = app.main([])  # the window's own options are not on this command line
     return int(result or 0)
 
 

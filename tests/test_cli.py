@@ -273,3 +273,13 @@ def test_csv_refuses_positions_of_the_wrong_dimension():
     res = SimulationResult(np.zeros((3, 2)), np.zeros(3), np.bool_(False), np.int64(-1))
     with pytest.raises(ValueError, match="cubic has 1"):
         csv_text("cubic", [("sgd", res)])
+
+
+def test_no_arguments_opens_the_window(monkeypatch):
+    import optsim.gui.app as gui_app
+
+    calls = []
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.setattr(gui_app, "main", lambda argv=None: calls.append(argv) or 7)
+    assert main([]) == 7
+    assert calls == [[]]  # not the test runner's own sys.argv

@@ -208,12 +208,8 @@ class Adam(Optimizer):
                 info: Info | None) -> None:
         hp = self.hp
         lr, beta1, beta2, eps, wd = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
-        if self.decoupled_weight_decay:
-            grad = grads
-            np.multiply(params, 1 - lr * wd, out=out_params)
-        else:
-            grad = _l2(params, grads, wd)
-            np.copyto(out_params, params)
+        decoupled = self.decoupled_weight_decay
+        grad = grads if decoupled else _l2(params, grads, wd)
         exp_avg = _lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
         exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])
         t = grad * (1 - beta2)
@@ -232,7 +228,11 @@ class Adam(Optimizer):
         denom += eps
         np.multiply(exp_avg, -step_size, out=t)
         t /= denom
-        out_params += t
+        if decoupled:  # param.mul_(1 - lr * weight_decay) comes first in torch
+            np.multiply(params, 1 - lr * wd, out=out_params)
+            out_params += t
+        else:
+            np.add(params, t, out=out_params)
         if info is not None:
             info.update(
                 grad=grad,
@@ -247,7 +247,7 @@ class Adam(Optimizer):
             )
             if hp["amsgrad"]:
                 info["max_exp_avg_sq"] = second
-            if self.decoupled_weight_decay:
+            if decoupled:
                 _decoupled_direction(info, params, lr, wd, info["exp_avg_hat"])
             else:
                 info["direction"] = info["exp_avg_hat"]

@@ -145,8 +145,10 @@ def test_update_is_minus_effective_lr_times_direction(spec: str) -> None:
     for _ in range(12):
         g = _grads(rng, params.shape)
         new, new_state, info = opt.step_with_info(params, g, state)
-        for key in ("grad", "update", "effective_lr", "direction"):
-            assert info[key].shape == params.shape, key
+        assert {"grad", "update", "effective_lr", "direction"} <= set(info)
+        for key, value in info.items():  # every quantity can be drawn per coordinate
+            assert isinstance(value, np.ndarray) and value.shape == params.shape, key
+            assert value.dtype == np.float64, key
         assert (info["effective_lr"] >= 0).all()
         np.testing.assert_allclose(info["update"], -info["effective_lr"] * info["direction"],
                                    rtol=1e-12, atol=1e-12)
@@ -167,19 +169,21 @@ def test_the_two_thread_split_changes_nothing(spec: str, monkeypatch: pytest.Mon
     params = rng.uniform(-2, 2, (9, 2))
     grads = [_grads(rng, params.shape) for _ in range(4)]
 
-    def run(min_rows: int) -> tuple[np.ndarray, tuple]:
+    def run(min_rows: int, threads: int = 2) -> tuple[np.ndarray, tuple]:
         monkeypatch.setattr(base, "PARALLEL_MIN_ROWS", min_rows)
-        monkeypatch.setattr(base, "_THREADS", 2)
+        monkeypatch.setattr(base, "BLOCK_ROWS", 2)  # several blocks per thread
+        monkeypatch.setattr(base, "_THREADS", threads)
         p, s = params, opt.init(params)
         for g in grads:
             p, s = opt.step(p, g, s)
         return p, s
 
-    p_split, s_split = run(2)
     p_whole, s_whole = run(10**9)
-    np.testing.assert_array_equal(p_split, p_whole)
-    for a, b in zip(s_split, s_whole, strict=True):
-        np.testing.assert_array_equal(a, b)
+    for threads in (1, 2):
+        p_split, s_split = run(2, threads)
+        np.testing.assert_array_equal(p_split, p_whole)
+        for a, b in zip(s_split, s_whole, strict=True):
+            np.testing.assert_array_equal(a, b)
     # and each row is the run it would be alone
     for i in range(len(params)):
         p, s = params[i : i + 1], opt.init(params[i : i + 1])

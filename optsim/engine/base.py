@@ -140,7 +140,7 @@ class Optimizer:
         step = state.step + 1
         out_params = np.empty_like(params)
         out = {f: np.empty_like(params) for f in self._live}
-        if info is None and params.shape[0] >= PARALLEL_MIN_ROWS and _THREADS > 1:
+        if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
             self._update_split(params, grads, state, step, out_params, out)
         else:
             self._update(params, grads, state, step, out_params, out, info)
@@ -149,10 +149,10 @@ class Optimizer:
 
     def _update_split(self, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
                       out_params: np.ndarray, out: Out) -> None:
-        """Step a big batch in two threads, each taking half of it in blocks of
-        ``BLOCK_ROWS`` rows (so that a block's temporaries stay in the core's cache)."""
+        """Step a big batch in two threads (when there are two CPUs), each taking
+        half of it in blocks of ``BLOCK_ROWS`` rows, so that a block's temporaries
+        stay in the core's cache."""
         n = params.shape[0]
-        half = n // 2
 
         def blocks(lo: int, hi: int) -> None:
             for a in range(lo, hi, BLOCK_ROWS):
@@ -161,6 +161,10 @@ class Optimizer:
                 self._update(params[sl], grads[sl], sub, step, out_params[sl],
                              {f: o[sl] for f, o in out.items()}, None)
 
+        if _THREADS < 2:
+            blocks(0, n)
+            return
+        half = n // 2
         future = _pool().submit(blocks, half, n)
         blocks(0, half)
         future.result()

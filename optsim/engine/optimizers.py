@@ -660,7 +660,8 @@ class RAdam(Optimizer):
             info.update(grad=grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                         bias_correction1=_full(params, bias_correction1),
                         bias_correction2=_full(params, bias_correction2),
-                        exp_avg_hat=hat, rho_t=_full(params, rho_t), rect=_full(params, rect),
+                        exp_avg_hat=hat, rho_inf=_full(params, rho_inf),
+                        rho_t=_full(params, rho_t), rect=_full(params, rect),
                         adaptive_lr=_full(params, 1.0) if adaptive is None else adaptive)
             info["effective_lr"] = (_full(params, lr) if adaptive is None
                                     else lr * adaptive * rect)
@@ -733,7 +734,7 @@ class Adadelta(Optimizer):
         out_params += params
         if info is not None:
             info.update(grad=grad, square_avg=square_avg, acc_delta=acc_delta, std=std,
-                        delta_scale=scale, delta=delta, effective_lr=lr * scale / std,
+                        denom=std, delta_scale=scale, delta=delta, effective_lr=lr * scale / std,
                         direction=grad)
 
 

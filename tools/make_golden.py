@@ -11,6 +11,11 @@ torch runs with float64 as its default dtype, so that its scalar state (``step``
 NAdam's ``mu_product``) is float64 too, and with ``foreach=False``: the
 ``_single_tensor_*`` code that optsim follows (torch's default on the CPU anyway).
 
+torch's CPU kernels fuse some multiply-adds (addcmul, lerp, add with alpha) that
+NumPy does as two roundings, so optsim matches these files to ~1e-12, not bit for
+bit; settings that amplify such differences chaotically are avoided (see
+ROSENBROCK_LR).
+
 A run that leaves the box |x| <= ``BOX`` (well inside optsim's divergence bounds
 for these functions) or becomes non-finite ends the recording at the step before,
 for the whole batch: the files hold only steps both sides take the same way.

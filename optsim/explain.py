@@ -118,8 +118,8 @@ class Num(Expr):
     @staticmethod
     def of(value: Any) -> Num:
         a = np.asarray(value, dtype=np.float64)
-        if a.ndim == 0:
-            return Num((fmt(a),))
+        if a.size == 1:
+            return Num((fmt(a.reshape(-1)[0]),))
         return Num(tuple(fmt(v) for v in a.reshape(-1)), vector=True)
 
     @property
@@ -728,6 +728,9 @@ class Substituted:
     value: np.ndarray
     expected: np.ndarray | None
     note: str = ""
+    #: the same, one coordinate at a time: (plain text of the right-hand side, html
+    #: of "rhs = value") per coordinate, for checking by hand
+    coords: tuple[tuple[str, str], ...] = ()
 
     @property
     def text(self) -> str:
@@ -805,8 +808,23 @@ def substituted(optimizer: Optimizer, info: Mapping[str, Any], params: Any, k: i
         vals[eq.key] = shown
         html = f"{eq.lhs_html} = {to_html(num, sym)} = {to_html(Num.of(shown), sym)}"
         out.append(Substituted(eq.key, eq.lhs_html, eq.html, rhs_text, html, value,
-                               expected, eq.note))
+                               expected, eq.note, _per_coordinate(eq.rhs, vals, shown, sym)))
     return out
+
+
+def _per_coordinate(rhs: Expr, vals: Mapping[str, Any], shown: Any,
+                    sym: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    shown = np.asarray(shown, dtype=np.float64).reshape(-1)
+    dim = max([np.size(vals[k]) for k in rhs.symbols()] + [1])
+    if dim <= 1:  # a scalar (the same for every coordinate)
+        return ()
+    out = []
+    for i in range(dim):
+        vi = {k: (np.asarray(vals[k]).reshape(-1)[i] if np.size(vals[k]) == dim else vals[k])
+              for k in rhs.symbols()}
+        num = rhs.substitute(vi)
+        out.append((to_text(num), f"{to_html(num, sym)} = {to_html(Num.of(shown[i % shown.size]), sym)}"))
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------

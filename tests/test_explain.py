@@ -77,6 +77,9 @@ def test_inspector_numbers_are_the_engines_and_the_equations_reproduce_the_step(
             if s.expected is not None:
                 assert close(s.value, s.expected), (spec, k, s.text, s.value, s.expected)
             by_key[s.key] = s.value
+            for i, (text, _html) in enumerate(s.coords):  # one coordinate at a time
+                assert close(evaluate(text), np.ravel(s.value)[i]), (spec, k, text)
+            assert len(s.coords) == (np.size(s.value) if np.size(s.value) > 1 else 0)
         # the applied update and the new position, from the displayed numbers
         assert close(by_key["update"], traj.positions[k, 0] - traj.positions[k - 1, 0])
         assert close(by_key["w"], traj.positions[k, 0])

@@ -10,11 +10,13 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -22,18 +24,35 @@ from PySide6.QtWidgets import (
 )
 
 from ..explain import StepExplanation, explain_step, fmt
+from .overlays import StepOverlay, TrajectoryHover
+from .timeline import Timeline
 
 HEAD = "#404040"
 
 
-def _vec(v: np.ndarray) -> str:
+#: rows that hold one number for every coordinate (shown once)
+SCALAR_ROWS = {"bias_correction1", "bias_correction2", "mu", "mu_next", "mu_product", "rho_t",
+               "rect", "lr_t", "loss"}
+AXES = "xyzw"
+
+
+def _num(x: float) -> str:
+    return fmt(x).replace("-", "\u2212")
+
+
+def _vec(v: np.ndarray, scalar: bool = False) -> str:
+    """Full-precision numbers, one coordinate per line (x: ..., y: ...)."""
     a = np.asarray(v, dtype=np.float64).reshape(-1)
-    parts = [fmt(x).replace("-", "\u2212") for x in a]
-    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+    if len(a) == 1 or (scalar and (a == a[0]).all()):
+        return _num(a[0])
+    return "<br>".join(f"<span style='color:#888'>{AXES[i]}:</span> {_num(x)}"
+                       for i, x in enumerate(a))
 
 
 def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000000") -> str:
-    """The inspector's page for one explained step, as Qt rich text."""
+    """The inspector's page for one explained step, as Qt rich text: the update
+    rule, the rule with this step's numbers (one coordinate at a time), and every
+    value after the step."""
     opt = e.optimizer
     out = [
         "<html><body style='font-size:11pt'>",
@@ -44,26 +63,36 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
     if e.frozen:
         out.append("<p style='color:#b00000'>This run diverged and stands still; the "
                    "equations show the step it would have taken.</p>")
-    out.append(f"<h4 style='color:{HEAD}; margin-bottom:2px'>Values after step {e.step}</h4>")
+    out.append(f"<h4 style='color:{HEAD}; margin:6px 0 2px 0'>Update rule</h4>")
+    for eq in e.equations:
+        note = f" &nbsp;<span style='color:#777'>{html.escape(eq.note)}</span>" if eq.note else ""
+        out.append(f"<p style='margin:2px 0 2px 10px'>{eq.html}{note}</p>")
+    out.append("<p style='margin:2px 0 2px 10px; color:#555'>"
+               + ", ".join(f"{sym} = {name} = {val}" for sym, name, val in e.legend)
+               + ("; " if e.legend else "") + "every operation is per coordinate</p>")
+    if e.substituted:
+        out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Step {e.step} with the "
+                   "numbers in</h4>")
+        for sub in e.substituted:
+            lhs = sub.lhs_html.replace("<sub>t</sub>", f"<sub>{e.step}</sub>").replace(
+                "<sub>t\u22121</sub>", f"<sub>{e.step - 1}</sub>")
+            if sub.coords:
+                out.append(f"<p style='margin:4px 0 0 10px'>{lhs}</p>")
+                for i, (_text, line) in enumerate(sub.coords):
+                    out.append(f"<p style='margin:0 0 0 22px'><span style='color:#888'>"
+                               f"{AXES[i]}:</span> {line}</p>")
+            else:
+                out.append(f"<p style='margin:4px 0 0 10px'>{lhs} = "
+                           f"{sub.html.split(' = ', 1)[1]}</p>")
+    else:
+        out.append("<p><i>No step taken yet: press Right (\u2192) to take step 1.</i></p>")
+    out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Values after step {e.step}</h4>")
     out.append("<table cellspacing='0' cellpadding='2'>")
     for row in e.rows:
         hint = f" <span style='color:#777'>({html.escape(row.hint)})</span>" if row.hint else ""
         out.append(f"<tr><td><b>{row.symbol}</b></td><td>&nbsp;{html.escape(row.name)}{hint}</td>"
-                   f"<td>&nbsp;{_vec(row.value)}</td></tr>")
-    out.append("</table>")
-    out.append(f"<h4 style='color:{HEAD}; margin-bottom:2px'>Update rule</h4>")
-    out.append("<p style='margin-top:0'>per coordinate; "
-               + ", ".join(f"{sym} = {name} = {val}" for sym, name, val in e.legend) + "</p>")
-    for eq in e.equations:
-        note = f" &nbsp;<span style='color:#777'>{html.escape(eq.note)}</span>" if eq.note else ""
-        out.append(f"<p style='margin:2px 0 2px 12px'>{eq.html}{note}</p>")
-    if e.substituted:
-        out.append(f"<h4 style='color:{HEAD}; margin-bottom:2px'>Step {e.step} with the numbers in</h4>")
-        for s in e.substituted:
-            out.append(f"<p style='margin:3px 0 3px 12px'>{s.html}</p>")
-    else:
-        out.append("<p><i>No step taken yet: press Right (→) to take step 1.</i></p>")
-    out.append("</body></html>")
+                   f"<td>&nbsp;{_vec(row.value, row.key in SCALAR_ROWS)}</td></tr>")
+    out.append("</table></body></html>")
     return "".join(out)
 
 
@@ -161,3 +190,108 @@ class InspectorDock(QDockWidget):
         self.setObjectName("inspector_dock")
         self.panel = InspectorPanel(self)
         self.setWidget(self.panel)
+
+
+class StepInsight(QObject):
+    """Puts the inspector dock, the step arrows (View ▸ Step arrows), the hover
+    read-out and the timeline slider (under the plots) into a MainWindow, and keeps
+    them on the model's shown step and selected run."""
+
+    ARROW_ACTIONS = (
+        ("gradient_step", "Plain gradient step \u2212\u03b1\u00b7\u2207f", True),
+        ("momentum", "Momentum's part of the step", True),
+        ("actual_step", "Step taken next", True),
+        ("components", "x and y parts (adaptive methods)", True),
+        ("field", "Downhill field \u2212\u2207f", False),
+        ("tangent", "Tangent (1D)", False),
+    )
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model = model = window.model
+        self.panel = InspectorPanel()
+        self.dock = window.add_dock("Inspector", self.panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                                    "inspector_dock")
+        # below the function panel, where the left column has room, made wide enough
+        # for full-precision numbers
+        window.splitDockWidget(window.function_dock, self.dock, Qt.Orientation.Vertical)
+        window.resizeDocks([self.dock], [470], Qt.Orientation.Horizontal)
+        window.resizeDocks([window.function_dock, self.dock], [400, 560], Qt.Orientation.Vertical)
+        self.panel.set_model(model)
+
+        figure = window.takeCentralWidget()
+        central = QWidget(window)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(figure, 1)
+        self.timeline = Timeline(central)
+        layout.addWidget(self.timeline)
+        window.setCentralWidget(central)
+        self.timeline.set_model(model)
+        self.timeline.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Left/Right stay shortcuts
+
+        plot_item = window.plot.getPlotItem()
+        self.overlay = StepOverlay(plot_item)
+        self.hover = TrajectoryHover(plot_item)
+        self.all_runs = False
+        self.menu = QMenu("Step arrows", window)
+        self.actions: dict[str, QAction] = {}
+        for name, label, on in self.ARROW_ACTIONS:
+            a = QAction(label, self.menu)
+            a.setCheckable(True)
+            a.setChecked(on)
+            a.toggled.connect(lambda checked, n=name: self.overlay.set_option(n, checked))
+            self.overlay.options[name] = on
+            self.menu.addAction(a)
+            self.actions[name] = a
+        self.menu.addSeparator()
+        a = QAction("Arrows for every run (not only the selected one)", self.menu)
+        a.setCheckable(True)
+        a.toggled.connect(self.set_all_runs)
+        self.menu.addAction(a)
+        self.actions["all_runs"] = a
+        a = QAction("Hover read-out on trajectory points", self.menu)
+        a.setCheckable(True)
+        a.setChecked(True)
+        a.toggled.connect(lambda on: setattr(self.hover, "enabled", on))
+        self.menu.addAction(a)
+        self.actions["hover"] = a
+        window.view_menu.addSeparator()
+        window.view_menu.addMenu(self.menu)
+
+        model.functionChanged.connect(self._function_changed)
+        model.viewChanged.connect(self._function_changed)
+        for sig in (model.stepChanged, model.selectionChanged, model.runChanged):
+            sig.connect(lambda *_: self.refresh())
+        model.runsChanged.connect(self.refresh)
+        self._function_changed()
+
+    def set_all_runs(self, on: bool) -> None:
+        self.all_runs = bool(on)
+        self.refresh()
+
+    def _function_changed(self) -> None:
+        self.overlay.set_function(self.model.function, self.model.view)
+        self.refresh()
+
+    def refresh(self) -> None:
+        m = self.model
+        k = m.shown_step
+        if self.all_runs:
+            chosen = [i for i, r in enumerate(m.runs) if r.visible]
+        else:
+            i = self.panel.current_run()
+            chosen = [i] if i >= 0 and m.runs[i].visible else []
+        self.overlay.show([(m.runs[i].trajectory, m.runs[i].displayed_step(k), 0, m.runs[i].colour)
+                           for i in chosen])
+        self.hover.set_runs([(r.name, r.trajectory.positions[:, 0], r.trajectory.losses[:, 0],
+                              r.displayed_step(k)) for r in m.runs if r.visible],
+                            m.function.dim)
+
+
+def install(window) -> StepInsight:
+    """Add the inspector, step arrows and timeline to ``window`` (a MainWindow)."""
+    window.step_insight = StepInsight(window)
+    return window.step_insight

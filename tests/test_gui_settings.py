@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 from PySide6.QtCore import QByteArray, QSettings
 
 from optsim.gui.main_window import MainWindow
@@ -39,8 +40,11 @@ def test_session_is_restored(qtbot, tmp_path):
     m.set_run_visible(1, False)
     m.rename_run(2, "my rmsprop")
     m.select(2)
+    m.runs[3].start = np.array([0.5, 0.5])  # a scenario's own start for one run
     w.toolbar.max_steps_spin.setValue(777)
-    w.resize(701, 603)  # the offscreen screen is small
+    w.status_dock.hide()
+    w.resize(w.minimumSizeHint().width() + 13, w.minimumSizeHint().height() + 7)
+    size = w.size()
     w.close()
 
     w2 = open_window(qtbot, path)
@@ -53,8 +57,11 @@ def test_session_is_restored(qtbot, tmp_path):
     assert m2.runs[0].colour == "#123456" and not m2.runs[1].visible
     assert m2.runs[-1].optimizer.hp["amsgrad"] is True
     assert m2.selected == 2
+    assert list(m2.runs[3].start) == [0.5, 0.5] and m2.runs[0].start is None
+    assert list(m2.runs[3].trajectory.positions[0, 0]) == [0.5, 0.5]
     assert w2.playback.max_steps == 777
-    assert w2.size().width() == 701
+    assert w2.height() == size.height()  # (the offscreen screen clamps widths)
+    assert w2.status_dock.isHidden() and not w2.runs_dock.isHidden()
     assert not w2.plot.run_items(1).trail.isVisible()
     assert w2.function_panel.xmin.value() == -1.5
 

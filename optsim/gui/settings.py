@@ -61,7 +61,9 @@ def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None)
         "view": [list(model.view[0]), list(model.view[1])],
         "start": [float(v) for v in model.start],
         "runs": [{"spec": r.optimizer.spec, "name": r.name, "colour": r.colour,
-                  "visible": r.visible} for r in model.runs],
+                  "visible": r.visible,
+                  "start": None if r.start is None else [float(v) for v in r.start]}
+                 for r in model.runs],
         "selected": model.selected,
         "playback": playback or {},
     }
@@ -98,7 +100,7 @@ def _finite_list(v: Any, n: int) -> list[float] | None:
     return out
 
 
-def _restore_runs(data: Any) -> list[tuple[Optimizer, str, str, bool]]:
+def _restore_runs(data: Any, dim: int) -> list[tuple[Optimizer, str, str, bool, Any]]:
     runs = []
     if not isinstance(data, list):
         return runs
@@ -115,7 +117,8 @@ def _restore_runs(data: Any) -> list[tuple[Optimizer, str, str, bool]]:
         if not isinstance(colour, str) or not QColor.isValidColorName(colour):
             colour = ""
         visible = item.get("visible", True)
-        runs.append((opt, name, colour, visible if isinstance(visible, bool) else True))
+        own = _finite_list(item.get("start"), dim)  # a run's own start (scenarios), if any
+        runs.append((opt, name, colour, visible if isinstance(visible, bool) else True, own))
     return runs
 
 
@@ -149,10 +152,10 @@ def restore_session(model: SimulationModel, data: dict | None) -> dict:
         start = _finite_list(data.get("start"), fn.dim)
         if start is not None:
             model.set_start(start)
-    runs = _restore_runs(data.get("runs")) if fn is not None else []
+    runs = _restore_runs(data.get("runs"), fn.dim) if fn is not None else []
     if runs:
-        model.replace_runs([(opt, name, colour or run_colour(k), visible)
-                            for k, (opt, name, colour, visible) in enumerate(runs)])
+        model.replace_runs([(opt, name, colour or run_colour(k), visible, own)
+                            for k, (opt, name, colour, visible, own) in enumerate(runs)])
         sel = data.get("selected")
         if isinstance(sel, int) and not isinstance(sel, bool):
             model.select(sel)

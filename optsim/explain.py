@@ -408,7 +408,8 @@ class Quantity:
 
 
 def _hat(letter: str) -> str:
-    return letter + "\u0302"
+    # a serif face places the combining hat over the letter (sans faces in Qt misplace it)
+    return f"<span style=\"font-family:'DejaVu Serif','Times New Roman',serif\">{letter}\u0302</span>"
 
 
 def _q(letter: str, name: str, hint: str = "", sup: str = "") -> tuple[Quantity, Quantity]:

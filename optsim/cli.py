@@ -35,6 +35,8 @@ EXIT_USAGE = 2
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adam")
 DEFAULT_STEPS = 100
 MAX_STEPS = 1_000_000
+#: start coordinates beyond this are refused (as in scenario files)
+MAX_COORD = 1e12
 DEFAULT_SIZE = (1280, 960)
 
 
@@ -98,6 +100,9 @@ def parse_starts(texts: Sequence[str], fn: LossFunction) -> np.ndarray:
             if not part.strip():
                 continue
             coords = [parse_number(c, "--start") for c in part.split(",")]
+            far = [c for c in coords if abs(c) > MAX_COORD]
+            if far:
+                raise CliError(f"--start: {far[0]:g} is too far out (|coordinate| <= {MAX_COORD:g})")
             if len(coords) != fn.dim:
                 want = "x" if fn.dim == 1 else "x,y"
                 raise CliError(
@@ -150,7 +155,7 @@ def build_plan(args: argparse.Namespace) -> RunPlan:
             optimizers.append(parse_spec(spec))
         except ValueError as exc:
             raise CliError(f"--optimizer {spec!r}: {_one_line(exc)}") from None
-    labels = _unique_labels([spec.strip().replace(" ", "") for spec in specs])
+    labels = _unique_labels([spec.strip().replace(" ", "").rstrip(":") for spec in specs])
     runs = [PlannedRun(label, opt, starts, run_colour(i))
             for i, (label, opt) in enumerate(zip(labels, optimizers, strict=True))]
     return RunPlan(fn, runs, steps)
@@ -183,7 +188,7 @@ def _picture_size(args: argparse.Namespace) -> tuple[int, int]:
 def check_outputs(args: argparse.Namespace) -> None:
     """Check every output path can be written, before anything is computed or written."""
     paths = [(opt, getattr(args, dest)) for opt, dest in OUTPUT_OPTIONS
-             if getattr(args, dest, None)]
+             if getattr(args, dest, None) is not None]
     seen: dict[str, str] = {}
     for opt, path in paths:
         key = os.path.abspath(path)

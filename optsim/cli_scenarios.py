@@ -224,7 +224,8 @@ def write_extra_outputs(args: argparse.Namespace, plan: cli.RunPlan,
                         outcomes: list[cli.RunOutcome]) -> list[str]:
     """The OUTPUT_WRITER: animations, JSON and the scenario."""
     written = []
-    scenario, results = _scenario_results(plan, outcomes)
+    if args.save_scenario or args.json:
+        scenario, results = _scenario_results(plan, outcomes)
     if args.save_scenario:
         save_scenario(scenario, args.save_scenario)
         written.append(args.save_scenario)

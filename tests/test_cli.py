@@ -150,6 +150,7 @@ BAD = [
     (["run", "--function", "cubic", "--start", "1,2"], "1 coordinate"),
     (["run", "--start", "abc,1"], "not a number"),
     (["run", "--start", "nan,1"], "not a finite number"),
+    (["run", "--start", "1e300,1"], "too far out"),
     (["run", "--steps", "1.5"], "whole number"),
     (["run", "--steps", "-3"], "--steps must be in"),
     (["run", "--steps", "ten"], "whole number"),
@@ -183,6 +184,11 @@ def test_unwritable_output_leaves_nothing(tmp_path):
         assert len(proc.stderr.splitlines()) == 1 and "--png" in proc.stderr
         assert proc.stdout == ""  # nothing simulated, nothing written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_empty_output_path_is_refused(tmp_path, capsys):
+    assert main(["run", "--steps", "2", "--csv", ""]) == 2
+    assert "--csv: empty output path" in capsys.readouterr().err
 
 
 def test_same_file_twice_is_refused(tmp_path, capsys):

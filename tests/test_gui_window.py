@@ -391,3 +391,39 @@ def test_help_lists_the_shortcuts(window):
     dialog.close()
     shortcuts = {a.shortcut().toString() for a in window.playback.actions()}
     assert {"Space", "Right", "Left", "Ctrl+R"} <= shortcuts
+
+
+def test_stop_when_all_converged(window, qtbot):
+    m = window.model
+    window.function_panel.choose("bowl")
+    m.replace_runs([(m.runs[0].optimizer.__class__(lr=0.5), "exact", "#000000", True)])
+    # sgd with lr 0.5 on x²+y² lands on the minimum in one step: converged at step 2
+    window.toolbar.max_box.setChecked(True)
+    window.playback.run_action.trigger()
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    assert m.all_converged()
+    assert m.shown_step < 100
+    assert "converged" in window.statusBar().currentMessage()
+    assert window.status_table.cell_text(0, 5) == "converged"
+    window.statusBar().clearMessage()
+    window.toolbar.converged_box.setChecked(False)  # now it runs on to the max-steps limit
+    window.toolbar.max_steps_spin.setValue(300)
+    window.playback.run_action.trigger()
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    assert m.shown_step == 300
+    assert "max-steps limit" in window.statusBar().currentMessage()
+
+
+def test_speed_control(window, qtbot):
+    tb, c = window.toolbar, window.playback
+    tb.speed_slider.setValue(tb.speed_slider.minimum())
+    assert c.speed == pytest.approx(1.0)
+    tb.speed_slider.setValue(tb.speed_slider.maximum())
+    assert c.speed == pytest.approx(1000.0)
+    assert tb.speed_label.text().strip() == "1000 /s"
+    tb.max_box.setChecked(True)
+    assert c.max_speed and not tb.speed_slider.isEnabled()
+    c.stop_when_converged = False
+    c.set_playing(True)
+    qtbot.waitUntil(lambda: window.model.shown_step > 500, timeout=10000)
+    c.set_playing(False)

@@ -52,6 +52,9 @@ class FunctionPanel(QWidget):
         self.description = QLabel("")
         self.description.setWordWrap(True)
         self.description.setStyleSheet(HINT_STYLE)
+        # a wrapped label's height is not negotiated by dock layouts: reserve 3 lines
+        self.description.setMinimumHeight(3 * self.description.fontMetrics().lineSpacing() + 4)
+        self.description.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         fl.addWidget(self.description)
 
         row = QHBoxLayout()
@@ -106,6 +109,7 @@ class FunctionPanel(QWidget):
         sf.addRow(self.start_y_label, self.start_y)
         lay.addWidget(start_box)
         lay.addStretch(1)
+        self.setMinimumWidth(300)
 
         self.combo.activated.connect(self._combo_chosen)
         self.formula_edit.returnPressed.connect(self.apply_formula)

@@ -25,6 +25,7 @@ shows; a run shows ``min(shown_step, run.trajectory.steps)`` (its *displayed ste
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -123,6 +124,7 @@ class SimulationModel(QObject):
         self.runs: list[Run] = []
         self.shown_step: int = 0
         self.selected: int = -1
+        self.last_compute_seconds = 0.0
 
     # -- construction helpers --------------------------------------------------
     def _trajectory(self, optimizer: Optimizer, start: np.ndarray | None = None) -> Trajectory:
@@ -302,11 +304,14 @@ class SimulationModel(QObject):
         if n <= 0:
             return self.shown_step
         target = self.shown_step + n
+        t0 = time.perf_counter()
         for r in self.runs:
             t = r.trajectory
             # in chunks, so a run that diverges stops computing soon after
             while r.visible and not t.diverged[0] and t.steps < target:
                 t.advance(min(target - t.steps, ADVANCE_CHUNK))
+        #: seconds the last step_forward spent computing (without the redraw it causes)
+        self.last_compute_seconds = time.perf_counter() - t0
         self.shown_step = target
         self.stepChanged.emit(target)
         return target

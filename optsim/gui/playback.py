@@ -6,7 +6,6 @@ in about 10 ms) in ONE model call, so the window redraws once per tick."""
 from __future__ import annotations
 
 import math
-import time
 
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -146,11 +145,10 @@ class PlaybackController(QObject):
         n = self.steps_for_tick()
         if n <= 0:
             return
-        t0 = time.perf_counter()
         moved = self.step(n)
-        if self.max_speed:
-            dt = time.perf_counter() - t0
-            per_step = dt / max(n, 1)
+        if self.max_speed and moved:
+            # adapt to the compute time alone: the redraw happens once per tick anyway
+            per_step = self.model.last_compute_seconds / max(n, 1)
             if per_step > 0:
                 target = MAX_BUDGET_S / per_step
                 self._per_tick = int(min(max(0.5 * self._per_tick + 0.5 * target, 1), 100_000))

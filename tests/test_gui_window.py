@@ -424,6 +424,13 @@ def test_speed_control(window, qtbot):
     tb.max_box.setChecked(True)
     assert c.max_speed and not tb.speed_slider.isEnabled()
     c.stop_when_converged = False
+    m = window.model
+    m.replace_runs([(m.runs[0].optimizer, "one", "#000000", True)])
+    seen = []
+    m.stepChanged.connect(seen.append)
     c.set_playing(True)
-    qtbot.waitUntil(lambda: window.model.shown_step > 500, timeout=10000)
+    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=20000)
     c.set_playing(False)
+    # at "max" a tick takes many steps at once (as many as fit in ~10 ms), redrawn once
+    jumps = np.diff([0] + seen)
+    assert jumps.max() >= 5, seen

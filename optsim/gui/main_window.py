@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
         r = self.model.runs[i]
         t = r.trajectory
         k = r.displayed_step(self.model.shown_step)
-        self.figure.update_run(i, t.positions[:, 0, :], k, t.losses[:, 0])
+        # losses up to the shown step only, like the trail: stepping back rewinds both
+        self.figure.update_run(i, t.positions[:, 0, :], k, t.losses[: k + 1, 0])
 
     def redraw(self) -> None:
         """Show the shown step: every run's trail and marker, the loss lines, the

@@ -1,0 +1,106 @@
+"""The timeline: a slider under the plots that scrubs to any computed step.
+
+Moving it asks the model to ``seek``; the model's ``stepChanged`` moves it back (so
+the plot, the loss plot, the inspector and the overlays all follow the one
+``shown_step``). Its end is the most steps any run has computed.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+
+
+class Timeline(QWidget):
+    """A step slider with back/forward buttons and a "step k / n" label.
+
+    ``seekRequested(k)`` is emitted when the user moves the slider; with a model
+    bound (:meth:`set_model`) it calls ``model.seek(k)`` itself.
+    """
+
+    seekRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = None
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, 0)
+        self.slider.setTracking(True)
+        self.slider.setToolTip("Scrub through the recorded steps")
+        self.back_button = QToolButton(self)
+        self.back_button.setText("\u25c0")
+        self.back_button.setToolTip("One step back (Left)")
+        self.forward_button = QToolButton(self)
+        self.forward_button.setText("\u25b6")
+        self.forward_button.setToolTip("One step forward (Right): replays the history, "
+                                       "then computes new steps")
+        self.label = QLabel(self)
+        self.label.setMinimumWidth(130)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addWidget(QLabel("step", self))
+        layout.addWidget(self.back_button)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.forward_button)
+        layout.addWidget(self.label)
+        self.slider.valueChanged.connect(self._moved)
+        self.back_button.clicked.connect(lambda: self._nudge(-1))
+        self.forward_button.clicked.connect(lambda: self._nudge(1))
+        self._update_label()
+
+    # -- display -------------------------------------------------------------------
+    def set_range(self, maximum: int) -> None:
+        """The last step that can be shown (the computed history's end)."""
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, int(maximum)))
+        self.slider.setPageStep(max(1, int(maximum) // 20))
+        self.slider.blockSignals(False)
+        self._update_label()
+
+    def set_value(self, k: int) -> None:
+        """Show step ``k`` without asking for a seek."""
+        if k > self.slider.maximum():
+            self.set_range(k)
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(k))
+        self.slider.blockSignals(False)
+        self._update_label()
+
+    def value(self) -> int:
+        return self.slider.value()
+
+    def _update_label(self) -> None:
+        self.label.setText(f"{self.slider.value()} / {self.slider.maximum()}")
+
+    # -- user intent -------------------------------------------------------------------
+    def _moved(self, k: int) -> None:
+        self._update_label()
+        self.seekRequested.emit(int(k))
+        if self.model is not None:
+            self.model.seek(int(k))
+
+    def _nudge(self, n: int) -> None:
+        if self.model is not None:
+            if n > 0:
+                self.model.step_forward(n)
+            else:
+                self.model.step_back(-n)
+        else:
+            self.slider.setValue(self.slider.value() + n)
+
+    # -- following a SimulationModel -------------------------------------------------
+    def set_model(self, model) -> None:
+        self.model = model
+        model.stepChanged.connect(lambda _k: self.sync())
+        model.runsChanged.connect(self.sync)
+        model.runChanged.connect(lambda _i: self.sync())
+        model.functionChanged.connect(self.sync)
+        self.sync()
+
+    def sync(self) -> None:
+        """Range and position from the model."""
+        m = self.model
+        if m is None:
+            return
+        self.set_range(max(m.computed_steps, m.shown_step))
+        self.set_value(m.shown_step)

@@ -13,6 +13,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the window's settings in this INI file")
     parser.add_argument("--fresh", action="store_true",
                         help="start from the default comparison, ignoring saved settings")
+    parser.add_argument("scenario", nargs="?", metavar="SCENARIO.json",
+                        help="open this scenario file")
+    parser.add_argument("--preset", metavar="NAME", help="open a preset (see 'optsim list presets')")
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
 
     import pyqtgraph as pg
@@ -25,9 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)
+    from . import file_actions
+
+    file_actions.install(window)  # File and Presets menus
     window.show()
     window.raise_()
     window.activateWindow()  # take the keyboard focus (also with no window manager)
+    if args.scenario or args.preset:
+        file_actions.open_from_command_line(window, args.scenario, args.preset)
     return app.exec()
 
 

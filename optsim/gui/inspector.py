@@ -279,11 +279,10 @@ class StepInsight(QObject):
     def refresh(self) -> None:
         m = self.model
         k = m.shown_step
-        if self.all_runs:
-            chosen = [i for i, r in enumerate(m.runs) if r.visible]
-        else:
-            i = self.panel.current_run()
-            chosen = [i] if i >= 0 and m.runs[i].visible else []
+        i = self.panel.current_run()
+        chosen = [i] if i >= 0 and m.runs[i].visible else []
+        if self.all_runs:  # the selected run first: the key describes its arrows
+            chosen += [j for j, r in enumerate(m.runs) if r.visible and j != i]
         self.overlay.show([(m.runs[i].trajectory, m.runs[i].displayed_step(k), 0, m.runs[i].colour)
                            for i in chosen])
         self.hover.set_runs([(r.name, r.trajectory.positions[:, 0], r.trajectory.losses[:, 0],

@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
     QApplication,
     QDialog,
     QFileDialog,
+    QFrame,
     QLabel,
     QMenu,
     QMessageBox,
     QProgressDialog,
+    QScrollArea,
 )
 
 from ..engine import Optimizer
@@ -183,7 +185,11 @@ class FileActions(QObject):
         self.story.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.story.setMargin(8)
         self.story.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.story_dock = self.window.add_dock("Scenario", self.story,
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(self.story)
+        self.story_dock = self.window.add_dock("Scenario", scroll,
                                                Qt.DockWidgetArea.LeftDockWidgetArea,
                                                "scenario_dock")
         self.story_dock.hide()

@@ -4,6 +4,8 @@ shows, built offscreen and saved as PNG or SVG (atomically)."""
 from __future__ import annotations
 
 import os
+import re
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
@@ -109,34 +111,137 @@ def render_png(path: str | os.PathLike, function: str | LossFunction, runs: Sequ
     return str(atomic_write(path, write))
 
 
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+_PAIR = re.compile(r"([MLCQSTZ])|(-?[0-9.]+(?:[eE][-+]?[0-9]+)?),(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)")
+_MATRIX = re.compile(r"^\s*matrix\(([^)]*)\)\s*$")
+
+
+def _widget_svg(widget, prefix: str) -> ET.Element:
+    """One widget drawn by Qt's SVG generator, parsed; its ids prefixed (two widgets'
+    clip paths would otherwise share ids)."""
+    from PySide6 import QtCore, QtGui, QtWidgets
+    from PySide6.QtSvg import QSvgGenerator
+
+    w, h = widget.width(), widget.height()
+    buf = QtCore.QBuffer()
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    # SVG 1.1 keeps the plot area's clipping (Tiny 1.2 lets the heat map spill over)
+    gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)
+    gen.setOutputDevice(buf)
+    gen.setResolution(widget.logicalDpiX())
+    gen.setSize(QtCore.QSize(w, h))
+    gen.setViewBox(QtCore.QRect(0, 0, w, h))
+    painter = QtGui.QPainter()
+    if not painter.begin(gen):
+        raise ExportError("Qt could not start an SVG drawing")
+    try:
+        # QWidget's render (QGraphicsView overrides it with a scene renderer)
+        QtWidgets.QWidget.render(widget, painter, QtCore.QPoint(0, 0))
+    finally:
+        painter.end()
+    text = bytes(buf.data()).decode("utf-8")
+    text = text.replace('id="clipPath', f'id="{prefix}clipPath')
+    text = text.replace("url(#clipPath", f"url(#{prefix}clipPath")
+    return ET.fromstring(text)
+
+
+def _map_pairs(text: str, m: list[float]) -> str | None:
+    """Apply the affine matrix ``m`` (SVG order a b c d e f) to every x,y pair of a
+    path or polyline; None if the text has anything else (relative commands, arcs)."""
+    a, b, c, d, e, f = m
+    out, pos = [], 0
+    for match in _PAIR.finditer(text):
+        if text[pos:match.start()].strip():
+            return None
+        pos = match.end()
+        if match.group(1):
+            out.append(match.group(1))
+            continue
+        x, y = float(match.group(2)), float(match.group(3))
+        nx, ny = a * x + c * y + e, b * x + d * y + f
+        sep = "" if out and out[-1] in "MLCQST" else " "
+        out.append(f"{sep}{nx:.6g},{ny:.6g} ")
+    if text[pos:].strip():
+        return None
+    return "".join(out).strip()
+
+
+def _flatten_strokes(root: ET.Element) -> None:
+    """Move the data-to-pixel transform of groups of lines into their coordinates.
+
+    Qt writes cosmetic pens as ``vector-effect="non-scaling-stroke"`` under a scaling
+    transform; viewers that ignore vector-effect then draw strokes thousands of pixels
+    wide. With the coordinates transformed, the strokes keep their width anywhere."""
+    for g in root.iter(f"{{{SVG_NS}}}g"):
+        match = _MATRIX.match(g.get("transform", ""))
+        kids = list(g)
+        if match is None or not kids:
+            continue
+        if any(k.tag not in (f"{{{SVG_NS}}}path", f"{{{SVG_NS}}}polyline")
+               or k.get("vector-effect") != "non-scaling-stroke" for k in kids):
+            continue
+        m = [float(v) for v in match.group(1).replace(",", " ").split()]
+        if len(m) != 6:
+            continue
+        new = []
+        for k in kids:
+            attr = "d" if k.tag.endswith("path") else "points"
+            mapped = _map_pairs(k.get(attr, ""), m)
+            if mapped is None:
+                break
+            new.append((k, attr, mapped))
+        else:
+            for k, attr, mapped in new:
+                k.set(attr, mapped)
+            del g.attrib["transform"]
+
+
+def figure_svg(fig) -> bytes:
+    """The laid-out ``fig`` as one SVG document: each plot drawn by Qt's generator
+    in its own coordinates (its clipping is then right) and placed in a translated
+    group; lines are vectors, the heat map an embedded image."""
+    from PySide6 import QtCore
+
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", XLINK_NS)
+    w, h = fig.width(), fig.height()
+    root = ET.Element(f"{{{SVG_NS}}}svg", {"width": str(w), "height": str(h),
+                                            "viewBox": f"0 0 {w} {h}", "version": "1.1"})
+    ET.SubElement(root, f"{{{SVG_NS}}}rect", {"width": "100%", "height": "100%",
+                                               "fill": "#ffffff"})
+    plots = [fig.loss_plot] + ([fig.history] if fig.history is not None else [])
+    for i, plot in enumerate(plots):
+        if not plot.isVisible():
+            continue
+        part = _widget_svg(plot, f"p{i}")
+        _flatten_strokes(part)
+        at = plot.mapTo(fig, QtCore.QPoint(0, 0))
+        # a translated group, not a nested <svg>: SVG Tiny viewers skip nested documents
+        nested = ET.SubElement(root, f"{{{SVG_NS}}}g", {
+            "id": f"plot{i}", "transform": f"translate({at.x()},{at.y()})"})
+        for child in part:
+            if child.tag in (f"{{{SVG_NS}}}title", f"{{{SVG_NS}}}desc"):
+                continue
+            nested.append(child)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
 def render_svg(path: str | os.PathLike, function: str | LossFunction, runs: Sequence[RunData],
                size: tuple[int, int] = (1280, 960), with_history: bool = True,
                view=None, current: int | None = None) -> str:
     """Save an SVG of ``runs`` on ``function`` at ``path`` (atomically); lines, markers
     and text are vectors, the heat map an embedded image."""
     check_writable(path)
-    from PySide6 import QtCore, QtGui
-    from PySide6.QtSvg import QSvgGenerator
-
-    w, h = _check_size(size)
+    _check_size(size)
     fig = build_figure(function, runs, size, with_history, view, current)
-    fn = as_function(function)
-
-    def write(tmp: str) -> None:
-        gen = QSvgGenerator()
-        gen.setFileName(tmp)
-        gen.setSize(QtCore.QSize(w, h))
-        gen.setViewBox(QtCore.QRect(0, 0, w, h))
-        gen.setTitle(f"optsim: {fn.name}")
-        painter = QtGui.QPainter()
-        if not painter.begin(gen):
-            raise ExportError(f"cannot write {os.fspath(path)!r}: could not start the SVG")
-        try:
-            fig.render(painter, QtCore.QPoint(0, 0))
-        finally:
-            painter.end()
-
     try:
-        return str(atomic_write(path, write))
+        data = figure_svg(fig)
     finally:
         _release(fig)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+
+    return str(atomic_write(path, write))

@@ -72,14 +72,54 @@ def test_diverged_run_still_renders(tmp_path):
     assert len(_colour_counts(path)) > 200
 
 
-def test_svg_is_valid_xml(tmp_path):
-    runs = _runs("bowl", ["adam:lr=0.1"], (-1.5, 1.5), 30)
+def test_svg_is_one_document_with_both_plots_and_unscaled_strokes(tmp_path):
+    runs = _runs("rosenbrock", ["sgd:lr=0.001", "adam:lr=0.05"], (-1.5, 2.0), 60)
+    path = tmp_path / "r.svg"
+    render_svg(path, "rosenbrock", runs, size=(800, 600))
+    assert os.listdir(tmp_path) == ["r.svg"]
+    root = ET.parse(path).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.tag == f"{ns}svg" and (root.get("width"), root.get("height")) == ("800", "600")
+    plots = [g for g in root.findall(f"{ns}g") if g.get("id", "").startswith("plot")]
+    assert len(plots) == 2  # the landscape above the loss history
+    (x0, top), (x1, bottom) = (
+        tuple(float(v) for v in g.get("transform")[len("translate("):-1].split(","))
+        for g in plots)
+    assert x0 == x1 == 0 and top == 0 and 300 < bottom < 600
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids))  # the two plots' clip paths do not collide
+    # strokes carry no scaling transform (viewers ignoring vector-effect stay right)
+    for g in root.iter(f"{ns}g"):
+        kids = list(g)
+        if kids and all(k.get("vector-effect") == "non-scaling-stroke" for k in kids):
+            t = g.get("transform", "")
+            assert not t or t.startswith("matrix(1,0,0,1,"), t
+    strokes = {g.get("stroke", "").lower() for g in root.iter(f"{ns}g")}
+    for _, colour, _, _ in runs:
+        assert colour.lower() in strokes
+    texts = " ".join(t.text or "" for t in root.iter(f"{ns}text"))
+    assert "sgd:lr=0.001" in texts and "step" in texts
+
+
+def test_svg_renders_with_the_run_colours(tmp_path):
+    from PySide6 import QtGui
+    from PySide6.QtSvg import QSvgRenderer
+
+    runs = _runs("bowl", ["sgd:lr=0.05", "adam:lr=0.1"], (-1.5, 1.5), 40)
     path = tmp_path / "b.svg"
     render_svg(path, "bowl", runs, size=(500, 400))
-    root = ET.parse(path).getroot()
-    assert root.tag.endswith("svg")
-    text = path.read_text()
-    assert run_colour(0).lower() in text.lower()
+    renderer = QSvgRenderer(str(path))
+    assert renderer.isValid()
+    img = QtGui.QImage(500, 400, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor("white"))
+    painter = QtGui.QPainter(img)
+    renderer.render(painter)
+    painter.end()
+    img.save(str(tmp_path / "b.png"))
+    counts = _colour_counts(tmp_path / "b.png")
+    assert len(counts) > 200
+    for _, colour, _, _ in runs:
+        assert counts.get(_rgb(colour), 0) >= 20, colour
 
 
 def test_unwritable_path_raises_and_leaves_nothing(tmp_path):

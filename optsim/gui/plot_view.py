@@ -72,7 +72,10 @@ def decimate(n: int, current: int, limit: int = MAX_DRAWN_POINTS) -> np.ndarray 
         return slice(0, n)
     stride = int(np.ceil(n / limit))
     idx = np.arange(0, n, stride)
-    return np.union1d(idx, [0, current, n - 1])
+    for extra in sorted({int(current), n - 1}):  # insert (no sort of the whole: per frame)
+        if 0 <= extra < n and extra % stride:
+            idx = np.insert(idx, np.searchsorted(idx, extra), extra)
+    return idx
 
 
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +195,8 @@ class _RunItems:
         self.dots = True
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
-        self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 20, brush=pg.mkBrush(c),
+        # 1D: at most 17 px with its pen, so the 20 px legend sample (clipped) shows it whole
+        self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 15, brush=pg.mkBrush(c),
                                          antialias=True,
                                          pen=pg.mkPen(TEXT_COLOUR, width=2), symbol="o")
         self.tangent = pg.PlotDataItem(pen=_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine),
@@ -257,6 +261,9 @@ class LossPlot(pg.PlotWidget):
                                      brush=pg.mkBrush(255, 255, 255, 215),
                                      pen=pg.mkPen("#888888"), labelTextColor=TEXT_COLOUR)
         self.legend.setZValue(100)
+        # its samples then carry the legend's clip: Qt's SVG writer otherwise gives each
+        # sample the clip of the label drawn before it, hiding it
+        self.legend.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # -- the function ---------------------------------------------------------
@@ -439,6 +446,8 @@ class LossPlot(pg.PlotWidget):
             for item in run.items():
                 plot.addItem(item)
             self.legend.addItem(run.marker if dim == 1 else run.trail, style.name)
+            for item in self.legend.items[-1]:  # its own clip (see the legend's flag above)
+                item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsToShape)
             run.set_visible(style.visible)
             self._runs.append(run)
 

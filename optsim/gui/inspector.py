@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -99,10 +99,20 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
 class InspectorPanel(QWidget):
     """The inspector's content: a "What am I looking at?" note and the page."""
 
+    MIN_INTERVAL_MS = 150
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = None
-        self.explanation: StepExplanation | None = None
+        self._explanation: StepExplanation | None = None
+        # following the model, pages are rebuilt at most every MIN_INTERVAL_MS (a
+        # page takes a few tens of ms to lay out: playback must not wait for it) and
+        # not at all while hidden; reading the panel brings it up to date first
+        self._pending = False
+        self._clock = QElapsedTimer()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
         self.note_button = QToolButton(self)
         self.note_button.setText("What am I looking at?")
         self.note_button.setCheckable(True)
@@ -130,12 +140,18 @@ class InspectorPanel(QWidget):
     def show_step(self, trajectory, k: int, run: int = 0, name: str = "",
                   colour: str = "#000000") -> None:
         """Show run ``run`` of ``trajectory`` at step ``k``."""
-        self.explanation = explain_step(trajectory, k, run)
-        self.note.setText(self.explanation.note)
-        self._set_html(explanation_html(self.explanation, name, colour))
+        self._explanation = explain_step(trajectory, k, run)
+        self.note.setText(self._explanation.note)
+        self._set_html(explanation_html(self._explanation, name, colour))
+
+    @property
+    def explanation(self) -> StepExplanation | None:
+        """What the page shows (brought up to date first)."""
+        self.flush()
+        return self._explanation
 
     def show_message(self, text: str) -> None:
-        self.explanation = None
+        self._explanation = None
         self.note.setText("")
         self._set_html(f"<p><i>{html.escape(text)}</i></p>")
 
@@ -149,7 +165,8 @@ class InspectorPanel(QWidget):
         bar.setValue(keep)
 
     def text(self) -> str:
-        """The page as plain text (what a reader sees)."""
+        """The page as plain text (what a reader sees), up to date."""
+        self.flush()
         return self.browser.toPlainText()
 
     # -- following a SimulationModel -------------------------------------------------
@@ -171,6 +188,30 @@ class InspectorPanel(QWidget):
         return next((i for i, r in enumerate(m.runs) if r.visible), 0)
 
     def refresh(self) -> None:
+        """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``)."""
+        self._pending = True
+        if not self.isVisible():
+            return  # built when shown or read
+        if self._clock.isValid() and self._clock.elapsed() < self.MIN_INTERVAL_MS:
+            if not self._timer.isActive():
+                self._timer.start(self.MIN_INTERVAL_MS - self._clock.elapsed())
+            return
+        self.flush()
+
+    def flush(self) -> None:
+        """Rebuild the page now if the model changed since it was built."""
+        if not self._pending:
+            return
+        self._pending = False
+        self._timer.stop()
+        self._clock.restart()
+        self._rebuild()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self.flush()
+
+    def _rebuild(self) -> None:
         m = self.model
         if m is None:
             return

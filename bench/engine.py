@@ -20,6 +20,7 @@ Usage: python bench/engine.py [--repeats 7]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -125,6 +126,19 @@ def torch_step_only(n: int):
     return run
 
 
+def torch_step_only_one_thread(n: int):
+    inner = torch_step_only(n)
+
+    def run(steps: int) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            inner(steps)
+        finally:
+            torch.set_num_threads(threads)
+    return run
+
+
 def _us(t: float) -> str:
     return f"{t * 1e6:9.2f} µs/step"
 
@@ -139,6 +153,8 @@ def measure(n: int, steps: int, repeats: int) -> dict[str, list[float]]:
         "torch step + backward": torch_backward(n),
         "torch step + analytic grad": torch_analytic(n),
         "torch step only": torch_step_only(n),
+        # less hurt than two threads when other processes load the machine
+        "torch step only, 1 thread": torch_step_only_one_thread(n),
     }
     for fn in cases.values():  # warm up
         fn(min(steps, 50))
@@ -167,7 +183,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("(a) one run, 5,000 steps")
     a = measure(1, 5000, args.repeats)
     print("(b) 65,536 runs x 100 steps")

@@ -107,6 +107,9 @@ def bench_frames(steps: int) -> list[float]:
     c.set_max_steps(steps)
     c.stop_when_converged = False
     app.processEvents()
+    # as during playback (the status table is throttled then), but frames driven here
+    c.set_playing(True)
+    c.timer.stop()
     times = []
     while w.model.shown_step < steps:
         t0 = time.perf_counter()

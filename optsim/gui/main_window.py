@@ -53,6 +53,7 @@ from .settings import (
 )
 
 TITLE = "optsim — optimizer visualizer"
+STATUS_INTERVAL_MS = 200
 
 #: the keyboard shortcuts, as the Help > Shortcuts dialog lists them
 SHORTCUTS = (
@@ -208,6 +209,14 @@ class MainWindow(QMainWindow):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCentralWidget(self.figure)
         self._styles: list[RunStyle] = []
+        # while playing, the status table (text, costly to lay out) refreshes at most
+        # every STATUS_INTERVAL_MS; paused, at once
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(STATUS_INTERVAL_MS)
+        self._status_timer.timeout.connect(self._status_tick)
+        self._status_due = False
+        self.playback.playingChanged.connect(lambda on: on or self.refresh_status())
 
         self.function_panel = FunctionPanel(self.model)
         self.function_dock = self.add_dock("Function", self.function_panel,
@@ -341,7 +350,7 @@ class MainWindow(QMainWindow):
             self._styles = styles
             self._draw_run(i)
             self.figure.set_step(self.model.shown_step)
-            self.status_table.refresh()
+            self.refresh_status()
         else:
             self._runs_changed()
 
@@ -361,8 +370,29 @@ class MainWindow(QMainWindow):
         for i in range(len(self.model.runs)):
             self._draw_run(i)
         self.figure.set_step(self.model.shown_step)
-        self.status_table.refresh()
+        self.refresh_status()
         self._show_counter()
+
+    def refresh_status(self) -> None:
+        """Refresh the status table now, or (while playing) at most every
+        STATUS_INTERVAL_MS."""
+        if not self.playback.playing:
+            self._status_timer.stop()
+            self._refresh_status_now()
+        elif self._status_timer.isActive():
+            self._status_due = True
+        else:
+            self._refresh_status_now()
+            self._status_timer.start()
+
+    def _status_tick(self) -> None:
+        if self._status_due:
+            self._refresh_status_now()
+            self._status_timer.start()
+
+    def _refresh_status_now(self) -> None:
+        self._status_due = False
+        self.status_table.refresh()
 
     def _show_counter(self) -> None:
         k, total = self.model.shown_step, self.model.computed_steps

@@ -43,6 +43,7 @@ class PlaybackController(QObject):
         self.max_steps = 10_000
         self.stop_when_converged = True
         self.tolerance = CONVERGED_TOL
+        self._playing = False
         self._due = 0.0
         self._per_tick = 50  # steps per tick at max speed, adapted to the budget
         self._clock = QElapsedTimer()
@@ -77,7 +78,7 @@ class PlaybackController(QObject):
 
     @property
     def playing(self) -> bool:
-        return self.timer.isActive()
+        return self._playing
 
     # -- intents -------------------------------------------------------------------
     def step(self, n: int = 1) -> bool:
@@ -115,6 +116,7 @@ class PlaybackController(QObject):
             self.timer.start()
         else:
             self.timer.stop()
+        self._playing = on
         self.run_action.blockSignals(True)
         self.run_action.setChecked(on)
         self.run_action.setText("Pause" if on else "Run")

@@ -19,11 +19,12 @@ sympy is imported only when a formula is parsed, so ``import optsim`` stays ligh
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import math
 import unicodedata
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,10 @@ from .functions import LossFunction
 
 #: longest formula accepted, in characters
 MAX_LENGTH = 500
-#: deepest nesting of operations accepted
-MAX_DEPTH = 50
+#: deepest nesting of operations accepted (a chain a + b + c + ... nests too)
+MAX_DEPTH = 120
+#: deepest nesting of function calls and powers (their derivatives grow fastest)
+MAX_NESTING = 20
 #: largest absolute constant exponent accepted (x**1000 is fine, x**9**9 is not)
 MAX_EXPONENT = 1000
 #: largest constant magnitude accepted while folding constants
@@ -260,8 +263,34 @@ def _erf(v: Any) -> np.ndarray:
     return np.vectorize(math.erf, otypes=[np.float64])(v)
 
 
+@functools.lru_cache(maxsize=1)
+def _min_max(sympy: Any) -> dict[str, Any]:
+    """Two-argument min and max as sympy functions that never evaluate or expand
+    (sympy's Min/Max and the |a - b| form query assumptions over the whole nested
+    tree, which takes exponential time), with derivatives as Heaviside steps."""
+
+    class fmin(sympy.Function):  # noqa: N801 - the name printed into the numpy code
+        nargs = 2
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            a, b = self.args
+            return sympy.Heaviside(b - a, sympy.S.Half) if argindex == 1 \
+                else sympy.Heaviside(a - b, sympy.S.Half)
+
+    class fmax(sympy.Function):  # noqa: N801
+        nargs = 2
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            a, b = self.args
+            return sympy.Heaviside(a - b, sympy.S.Half) if argindex == 1 \
+                else sympy.Heaviside(b - a, sympy.S.Half)
+
+    return {"min": fmin, "max": fmax}
+
+
 def _compile(sympy: Any, expr: Any, args: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
-    fn = sympy.lambdify(args, expr, modules=[{"erf": _erf}, "numpy"])
+    modules = [{"erf": _erf, "fmin": np.minimum, "fmax": np.maximum}, "numpy"]
+    fn = sympy.lambdify(args, expr, modules=modules, cse=True)
 
     def call(p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)
@@ -430,6 +459,7 @@ class _Builder:
         self.allowed = allowed
         self.symbols = {v: sympy.Symbol(v, real=True) for v in VARIABLES}
         self.depth = 0
+        self.nesting = 0
 
     # -- errors -----------------------------------------------------------------
     def fail(self, message: str) -> ValueError:
@@ -463,6 +493,18 @@ class _Builder:
             raise self.forbidden(node)
         finally:
             self.depth -= 1
+
+    @contextlib.contextmanager
+    def nested(self, where: str) -> Iterator[None]:
+        """Count one more level of function calls and powers."""
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_NESTING:
+                raise self.fail(f"functions and powers are nested too deeply (more than "
+                                f"{MAX_NESTING} levels) {where}")
+            yield
+        finally:
+            self.nesting -= 1
 
     def forbidden(self, node: ast.AST) -> ValueError:
         src = self.source
@@ -543,9 +585,13 @@ class _Builder:
             where = self.source.find(token, node.left.end_col_offset or 0,  # type: ignore[attr-defined]
                                      node.right.col_offset)
             raise self.fail(f"operator '{token}' is not allowed {where}; use + - * / ** or ^")
-        a, b = self.node(node.left), self.node(node.right)
         where = self.source.find(_OPERATORS[op], node.left.end_col_offset or 0,  # type: ignore[attr-defined]
                                  node.right.col_offset)
+        if op is ast.Pow:
+            with self.nested(where):
+                a, b = self.node(node.left), self.node(node.right)
+        else:
+            a, b = self.node(node.left), self.node(node.right)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             return self.fold(op, a, b, node, where)
         if op is ast.Div and isinstance(b, (int, float)) and b == 0:
@@ -633,7 +679,8 @@ class _Builder:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
             raise self.fail(f"{fname}() takes {want} argument{'s' if hi > 1 else ''}, got {n} "
                             f"{src.at(node)}")
-        args = [self.node(a) for a in node.args]
+        with self.nested(src.at(node)):
+            args = [self.node(a) for a in node.args]
         if all(isinstance(a, (int, float)) for a in args):
             try:
                 return self.number(numeric(*args), node)
@@ -643,12 +690,11 @@ class _Builder:
                                 f"{src.at(node)}") from None
         sp = self.sp
         s = [self.sym(a) for a in args]
-        if sym_name in ("min", "max"):  # smooth almost everywhere, prints to plain numpy
+        if sym_name in ("min", "max"):  # pairwise, never expanded: size stays linear
+            pair = _min_max(sp)[sym_name]
             r = s[0]
             for b in s[1:]:
-                half = (r + b) / 2
-                gap = sp.Abs(r - b) / 2
-                r = half - gap if sym_name == "min" else half + gap
+                r = pair(r, b)
         elif sym_name == "log10":
             r = sp.log(s[0]) / sp.log(10)
         elif sym_name == "log2":

@@ -372,6 +372,7 @@ class LossPlot(pg.PlotWidget):
             return
         (x0, x1), (y0, y1) = self.view
         self.getPlotItem().getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        self.place_legend()
 
     def place_legend(self) -> None:
         """Move the legend to the corner of the view that hides the fewest drawn points
@@ -450,6 +451,8 @@ class LossPlot(pg.PlotWidget):
                 item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsToShape)
             run.set_visible(style.visible)
             self._runs.append(run)
+        if self.view is not None:
+            self.place_legend()
 
     def run_items(self, i: int) -> _RunItems:
         return self._runs[i]

@@ -266,3 +266,22 @@ def test_legend_moves_away_from_the_runs(plot2d, qtbot):
         assert legend.width() > 0
         for p in pos:
             assert not legend.contains(vb.mapViewToScene(QtCore.QPointF(*p)))
+
+
+def test_a_drag_is_not_a_click(plot2d, qtbot):
+    plot2d.show()
+    qtbot.waitExposed(plot2d)
+    vb = plot2d.getPlotItem().getViewBox()
+    start = plot2d.mapFromScene(vb.mapViewToScene(QtCore.QPointF(-0.5, 0.25)))
+    end = start + QtCore.QPoint(60, 40)
+    received = []
+    plot2d.clicked.connect(lambda *a: received.append(a))
+    before = _view_range(plot2d)
+    left = QtCore.Qt.MouseButton.LeftButton
+    qtbot.mousePress(plot2d.viewport(), left, pos=start)
+    for t in np.linspace(0, 1, 8)[1:]:
+        qtbot.mouseMove(plot2d.viewport(), start + (end - start) * t)
+    qtbot.mouseRelease(plot2d.viewport(), left, pos=end)
+    QtCore.QCoreApplication.processEvents()
+    assert received == []
+    assert not np.array_equal(_view_range(plot2d), before)  # the drag panned instead

@@ -285,3 +285,14 @@ def test_a_drag_is_not_a_click(plot2d, qtbot):
     QtCore.QCoreApplication.processEvents()
     assert received == []
     assert not np.array_equal(_view_range(plot2d), before)  # the drag panned instead
+
+
+def test_view_as_lists_does_not_recompute_and_bad_views_are_refused(plot2d):
+    fn = get_function("rosenbrock")
+    plot2d.set_function(fn, [[-1, 1], [-1, 2]])
+    grid = plot2d.image.image
+    plot2d.set_function(fn, ((-1.0, 1.0), (-1.0, 2.0)))
+    assert plot2d.image.image is grid
+    for bad in [((1, -1), (0, 1)), ((0, 1), (0, np.inf)), ((0, 1),), "abc"]:
+        with pytest.raises(ValueError, match="view"):
+            plot2d.set_function(fn, bad)

@@ -78,6 +78,17 @@ def decimate(n: int, current: int, limit: int = MAX_DRAWN_POINTS) -> np.ndarray 
     return idx
 
 
+def as_view(view) -> View:
+    """``((xmin, xmax), (ymin, ymax))`` as floats; ValueError unless finite and increasing."""
+    try:
+        (x0, x1), (y0, y1) = ((float(a), float(b)) for a, b in view)
+    except (TypeError, ValueError):
+        raise ValueError(f"view must be ((xmin, xmax), (ymin, ymax)), got {view!r}") from None
+    if not np.isfinite([x0, x1, y0, y1]).all() or not (x0 < x1 and y0 < y1):
+        raise ValueError(f"view must be finite with xmin < xmax and ymin < ymax, got {view!r}")
+    return (x0, x1), (y0, y1)
+
+
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
     """The box (lo, hi) drawn coordinates are clipped to: the view enlarged CLIP_SCALE
     times around its centre (in 1D the second coordinate is the loss)."""
@@ -269,7 +280,7 @@ class LossPlot(pg.PlotWidget):
     # -- the function ---------------------------------------------------------
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         """Draw ``fn`` over ``view`` (default: its own view window) and reset the view."""
-        view = view or fn.view
+        view = as_view(view or fn.view)
         changed = fn is not self.function or view != self.view or fn.dim != self._dim
         self.function, self.view = fn, view
         if fn.dim != self._dim:

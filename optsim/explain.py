@@ -34,6 +34,8 @@ from .engine import Optimizer
 def fmt(x: float) -> str:
     """A float as text that parses back to exactly the same float (``repr``)."""
     v = float(x)
+    if not math.isfinite(v):
+        return repr(v)  # 'nan', 'inf', '-inf' (read back by evaluate)
     if v == int(v) and abs(v) < 1e16 and not (v == 0 and math.copysign(1, v) < 0):
         return repr(int(v)) if abs(v) < 1e6 else repr(v)
     return repr(v)

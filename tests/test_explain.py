@@ -208,3 +208,16 @@ def test_bad_step_is_a_clear_error():
         explain_step(traj, 3)
     with pytest.raises(ValueError, match="steps count from 1"):
         substituted(traj.optimizer, {}, [1.0, 1.0], 0)
+
+
+def test_non_finite_numbers_display_and_read_back():
+    assert [fmt(v) for v in (float("nan"), float("inf"), -float("inf"), -0.0, 3.0, 0.1)] == \
+        ["nan", "inf", "-inf", "-0.0", "3", "0.1"]
+    assert evaluate("-inf") == -np.inf and np.isnan(evaluate("nan * 2"))
+    # a run that overflowed: the inspector still shows it (the step it would have taken)
+    traj = Trajectory("cubic", "sgd:lr=100", [[7.0]])
+    traj.advance(4)
+    assert traj.diverged[0]
+    for k in range(5):
+        e = explain_step(traj, k)
+        assert e.frozen == (k >= traj.diverged_step[0])

@@ -199,6 +199,12 @@ class MainWindow(QMainWindow):
         self.settings = open_settings(settings)
         self.model = SimulationModel(parent=self)
         self.playback = PlaybackController(self.model, self)
+        # the session first, while nothing observes the model (one drawing at the end)
+        playback = {}
+        if restore:
+            playback = restore_session(self.model, load_session_dict(self.settings))
+        else:
+            self.model.load_default_runs()
 
         self.figure = Figure(self)
         self.plot = self.figure.loss_plot
@@ -247,20 +253,24 @@ class MainWindow(QMainWindow):
             lambda m: self.statusBar().showMessage(f"formula not used: {m}", 8000))
         self.runs_panel.editor.rejected.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
-        self.resize(1500, 940)
-        playback = {}
+        self._initial_size()
         if restore:
-            playback = restore_session(self.model, load_session_dict(self.settings))
             self._restore_geometry()
-        else:
-            self.model.load_default_runs()
         self._apply_playback_settings(playback)
-        self._function_changed()
-        self._runs_changed()
+        self._function_changed()  # draws the function and the runs, once
         self.statusBar().showMessage(
             "Right: one step · Space: run/pause · click the plot to move the start point", 0)
         self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         QTimer.singleShot(0, self.plot.setFocus)
+
+    def _initial_size(self) -> None:
+        """1500 x 940, or most of a smaller screen."""
+        w, h = 1500, 940
+        screen = self.screen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            w, h = min(w, int(avail.width() * 0.96)), min(h, int(avail.height() * 0.94))
+        self.resize(w, h)
 
     # -- building blocks (other parts add docks and menus through these) ---------
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,
@@ -317,7 +327,6 @@ class MainWindow(QMainWindow):
     def _function_changed(self) -> None:
         self.figure.set_function(self.model.function, self.model.view)
         self.figure.set_start_marker(self.model.start)
-        self._styles = []  # 1D and 2D runs are drawn with different items
         self._runs_changed()
 
     def _view_changed(self) -> None:

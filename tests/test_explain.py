@@ -221,3 +221,13 @@ def test_non_finite_numbers_display_and_read_back():
     for k in range(5):
         e = explain_step(traj, k)
         assert e.frozen == (k >= traj.diverged_step[0])
+
+
+def test_explain_imports_no_qt():
+    import subprocess
+    import sys
+    code = ("import sys, optsim.explain; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]; "
+            "print(bad); raise SystemExit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

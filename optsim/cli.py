@@ -220,23 +220,44 @@ def picture_runs(outcomes: list[RunOutcome]) -> list[tuple[str, str, np.ndarray,
     return out
 
 
-def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOutcome]) -> list[str]:
-    """Write every requested file; returns the paths written."""
-    written = []
-    if args.csv:
-        write_csv(args.csv, plan.function, [(o.run.label, o.result) for o in outcomes])
-        written.append(args.csv)
-    if args.png or args.svg:
-        from . import render
+def _staged(path: str) -> str:
+    """A free name next to ``path`` to write it under until every output is done."""
+    head, tail = os.path.split(path)
+    return os.path.join(head, f".{tail}.{os.getpid()}.optsim-staged")
 
-        runs = picture_runs(outcomes)
-        for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):
-            if path:
-                fn(path, plan.function, runs, size=args.size, view=plan.view)
-                written.append(path)
-    for writer in OUTPUT_WRITERS:
-        written.extend(writer(args, plan, outcomes))
-    return written
+
+def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOutcome]) -> list[str]:
+    """Write every requested file; returns the paths written.
+
+    The CSV and pictures are first written under staged names and renamed into place
+    only when every output (the extensions' too) succeeded, so a failure part-way
+    leaves none of them behind (and any file they would replace untouched)."""
+    staged: list[tuple[str, str]] = []
+    try:
+        if args.csv:
+            staged.append((_staged(args.csv), args.csv))
+            write_csv(staged[-1][0], plan.function, [(o.run.label, o.result) for o in outcomes])
+        if args.png or args.svg:
+            from . import render
+
+            runs = picture_runs(outcomes)
+            for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):
+                if path:
+                    staged.append((_staged(path), path))
+                    fn(staged[-1][0], plan.function, runs, size=args.size, view=plan.view)
+        extra = []
+        for writer in OUTPUT_WRITERS:
+            extra.extend(writer(args, plan, outcomes))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        raise
+    return [path for _, path in staged] + extra
 
 
 #: (option, attribute) of every file ``run`` writes: checked before running
@@ -307,11 +328,15 @@ def list_functions(out=None) -> None:
 def list_optimizers(out=None) -> None:
     out = out or sys.stdout
     print("Optimizers (--optimizer NAME:key=value,...):", file=out)
-    for kind in OPTIMIZERS.values():
+    kinds = list(OPTIMIZERS.values())
+    name_w = max((len(p.name) for k in kinds for p in k.hyperparams), default=0)
+    value_w = max((len(_fmt_value(p.default)) for k in kinds for p in k.hyperparams), default=0)
+    range_w = max((len(p.range_text()) for k in kinds for p in k.hyperparams), default=0)
+    for kind in kinds:
         print(f"  {kind.name:<14} {kind.summary}", file=out)
         for p in kind.hyperparams:
-            print(f"      {p.name:<13} default {_fmt_value(p.default):<8} in {p.range_text():<14} "
-                  f"{p.help}", file=out)
+            print(f"      {p.name:<{name_w}}  default {_fmt_value(p.default):<{value_w}}  "
+                  f"in {p.range_text():<{range_w}}  {p.help}", file=out)
 
 
 #: sections of ``optsim list``; more can be added (e.g. presets) before main() runs

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -214,7 +215,7 @@ def test_list_reads_the_declarations(capsys):
         for p in kind.hyperparams:
             assert p.range_text() in out and p.help in out
     momentum = out.split("\n  momentum ")[1].split("\n  nesterov")[0]
-    assert "momentum      default 0.9 " in momentum  # the variant's default, not SGD's 0
+    assert re.search(r"\n +momentum +default 0\.9 ", momentum)  # the variant's, not SGD's 0
 
 
 def test_list_one_part(capsys):
@@ -289,3 +290,20 @@ def test_no_arguments_opens_the_window(monkeypatch):
     monkeypatch.setattr(gui_app, "main", lambda argv=None: calls.append(argv) or 7)
     assert main([]) == 7
     assert calls == [[]]  # not the test runner's own sys.argv
+
+
+def test_a_failing_output_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch, capsys):
+    import optsim.cli as cli
+
+    old = tmp_path / "keep.csv"
+    old.write_text("precious")
+
+    def broken(args, plan, outcomes):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cli, "OUTPUT_WRITERS", [*cli.OUTPUT_WRITERS, broken])
+    code = main(["run", "--steps", "3", "--csv", str(old), "--png", str(tmp_path / "p.png"),
+                 "--width", "200", "--height", "150"])
+    assert code == 2 and "disk full" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv"]
+    assert old.read_text() == "precious"

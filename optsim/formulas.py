@@ -177,8 +177,13 @@ def _parse_cached(text: str, dim: int | None, name: str | None) -> LossFunction:
     _check_expression(sympy, expr, "the formula")
     grads = []
     for s in args:
-        g = sympy.diff(expr, s)
+        try:
+            g = sympy.diff(expr, s)
+        except (NotImplementedError, ArithmeticError, TypeError, RecursionError):
+            raise ValueError(f"cannot differentiate the formula in {s.name}") from None
         g = g.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+        if g.has(sympy.Derivative):
+            raise ValueError(f"cannot differentiate the formula in {s.name}")
         _check_expression(sympy, g, f"its derivative in {s.name}")
         grads.append(g)
 
@@ -272,6 +277,9 @@ def _min_max(sympy: Any) -> dict[str, Any]:
     class fmin(sympy.Function):  # noqa: N801 - the name printed into the numpy code
         nargs = 2
 
+        def _eval_is_extended_real(self) -> bool | None:
+            return sympy.core.logic.fuzzy_and(a.is_extended_real for a in self.args)
+
         def fdiff(self, argindex: int = 1) -> Any:
             a, b = self.args
             return sympy.Heaviside(b - a, sympy.S.Half) if argindex == 1 \
@@ -279,6 +287,9 @@ def _min_max(sympy: Any) -> dict[str, Any]:
 
     class fmax(sympy.Function):  # noqa: N801
         nargs = 2
+
+        def _eval_is_extended_real(self) -> bool | None:
+            return sympy.core.logic.fuzzy_and(a.is_extended_real for a in self.args)
 
         def fdiff(self, argindex: int = 1) -> Any:
             a, b = self.args
@@ -290,7 +301,10 @@ def _min_max(sympy: Any) -> dict[str, Any]:
 
 def _compile(sympy: Any, expr: Any, args: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
     modules = [{"erf": _erf, "fmin": np.minimum, "fmax": np.maximum}, "numpy"]
-    fn = sympy.lambdify(args, expr, modules=modules, cse=True)
+    try:
+        fn = sympy.lambdify(args, expr, modules=modules, cse=True)
+    except (NotImplementedError, TypeError, SyntaxError) as err:  # e.g. nothing prints it
+        raise ValueError(f"cannot compile the formula: {str(err).splitlines()[0]}") from None
 
     def call(p: np.ndarray) -> np.ndarray:
         p = np.asarray(p, dtype=np.float64)

@@ -286,6 +286,16 @@ def test_long_flat_sums_and_products_are_fine() -> None:
     np.testing.assert_allclose(fn.gradient(P1)[:, 0], expect, rtol=1e-10)
 
 
+def test_found_by_fuzzing() -> None:
+    # sign() of a min(): sympy left an unevaluated Derivative that numpy cannot print
+    fn = parse_formula("sin(sign(min(x, x)))")
+    np.testing.assert_array_equal(fn.value(np.array([[2.0], [-1.0]])), np.sin([1.0, -1.0]))
+    np.testing.assert_array_equal(fn.gradient(np.array([[2.0], [-1.0]])), [[0.0], [0.0]])
+    fn = parse_formula("abs(max(x, y))")
+    np.testing.assert_array_equal(fn.gradient(np.array([[1.0, 2.0], [-1.0, -3.0]])),
+                                  [[0.0, 1.0], [-1.0, 0.0]])
+
+
 def test_a_huge_power_tower_is_refused_not_computed() -> None:
     # if 9**9**9 were computed exactly this would not return for minutes
     for text in ["9**9**9**9", "x + 9^9^9", "2**(2**(2**(2**(2**2))))*x", "10**10**10 - x"]:
@@ -357,8 +367,11 @@ def test_any_unicode_text_parses_or_raises_value_error(text: str) -> None:
     lambda inner: st.one_of(
         st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "^", "**"]), inner)
         .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(st.sampled_from(["sin", "cos", "exp", "log", "sqrt", "abs", "tanh", "-"]),
+        st.tuples(st.sampled_from(["sin", "cos", "exp", "log", "sqrt", "abs", "tanh", "-",
+                                   "sign", "erf", "asin", "log10"]),
                   inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["min", "max", "atan2"]), inner, inner)
+        .map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
     ),
     max_leaves=12,
 ))

@@ -116,14 +116,15 @@ def bench_frames(steps: int) -> list[float]:
     # as during playback (the status table is throttled then), but frames driven here
     c.set_playing(True)
     c.timer.stop()
-    times = []
+    times, cpu = [], []
     while w.model.shown_step < steps:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         c.step(STEPS_PER_FRAME)
         app.processEvents()  # the paint of this frame
         times.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
     w.close()
-    return times
+    return times, cpu
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -147,12 +148,16 @@ def main() -> None:
     bare_ms = statistics.median(bare) * 1000
     window_ms = statistics.median(window) * 1000
 
-    frames = bench_frames(args.steps)
+    load = os.getloadavg()[0]
+    frames, cpu = bench_frames(args.steps)
     med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
     print(f"frames: {len(frames)} frames of {STEPS_PER_FRAME} steps x 8 runs to step "
-          f"{args.steps} (step + redraw + paint, offscreen)")
+          f"{args.steps} (step + redraw + paint, offscreen); load average {load:.1f} "
+          f"on {os.cpu_count()} CPUs")
     print(f"frame time: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(frames) * 1000:.2f} ms "
           f"(goal p95 <= {FRAME_GOAL_MS:.0f} ms)")
+    print(f"frame CPU time (main thread, less sensitive to other load): median "
+          f"{statistics.median(cpu) * 1000:.2f} ms, p95 {pct(cpu, 0.95) * 1000:.2f} ms")
     print(f"start-up to first paint (median of {args.repeats}): optsim window {window_ms:.0f} ms, "
           f"bare pyqtgraph window {bare_ms:.0f} ms (goal <= {STARTUP_GOAL}x)")
     print(f"ratios: p95/goal {p95 / FRAME_GOAL_MS:.2f}, start-up window/bare "

@@ -100,6 +100,9 @@ FUNCTIONS: dict[str, LossFunction] = {}
 
 
 def register(fn: LossFunction) -> LossFunction:
+    """Add a function to the registry under its (lower-case, hyphenated) name."""
+    if fn.name != _key(fn.name):
+        raise ValueError(f"registered names are lower-case and hyphenated, got {fn.name!r}")
     FUNCTIONS[fn.name] = fn
     return fn
 

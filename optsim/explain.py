@@ -752,25 +752,40 @@ def step_values(optimizer: Optimizer, info: Mapping[str, Any], params: Any, k: i
     ``<field>_prev`` from the state before the step and ``<field>`` from the state
     after it. Arrays are one run's: shape (D,)."""
     vals: dict[str, Any] = {n: float(v) for n, v in optimizer.hp.items()}
+
+    def collapse(key: str, a: Any) -> Any:
+        # per-step scalars the engine reports per coordinate: one number suffices
+        if key.removesuffix("_prev") in SCALAR_KEYS and np.size(a) > 1:
+            flat = np.asarray(a, dtype=np.float64).reshape(-1)
+            if (flat == flat[0]).all():
+                return float(flat[0])
+        return a
+
     vals["t"] = float(k)
     vals["w_prev"] = _flat(params)
     for key, v in info.items():
         a = np.asarray(v, dtype=np.float64)
-        vals[key] = a.reshape(-1) if a.size > 1 else float(a.reshape(-1)[0]) if a.size else a
+        vals[key] = collapse(key, a.reshape(-1) if a.size > 1
+                             else float(a.reshape(-1)[0]) if a.size else a)
     if previous is not None:
         for f, v in previous._asdict().items():
             if f != "step":
-                vals[f + "_prev"] = _state_value(v)
+                vals[f + "_prev"] = collapse(f, _state_value(v))
     if current is not None:
         for f, v in current._asdict().items():
             if f != "step":
-                vals[f] = _state_value(v)
+                vals[f] = collapse(f, _state_value(v))
     vals.setdefault("raw_grad", vals.get("grad"))
     if position is not None:
         vals["w"] = _flat(position)
     if "w_prev" in vals and "update" in vals:
         vals.setdefault("w", vals["w_prev"] + vals["update"])
     return vals
+
+
+#: quantities that are one number per step (the engine may report them per coordinate)
+SCALAR_KEYS = frozenset({"bias_correction1", "bias_correction2", "rho_inf", "rho_t", "rect",
+                         "mu", "mu_next", "mu_product", "lr_t"})
 
 
 def _state_value(v: Any) -> Any:

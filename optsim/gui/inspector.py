@@ -91,7 +91,7 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
     for row in e.rows:
         hint = f" <span style='color:#777'>({html.escape(row.hint)})</span>" if row.hint else ""
         out.append(f"<tr><td><b>{row.symbol}</b></td><td>&nbsp;{html.escape(row.name)}{hint}</td>"
-                   f"<td>&nbsp;{_vec(row.value, row.key in SCALAR_ROWS)}</td></tr>")
+                   f"<td nowrap>&nbsp;{_vec(row.value, row.key in SCALAR_ROWS)}</td></tr>")
     out.append("</table></body></html>")
     return "".join(out)
 

@@ -200,3 +200,17 @@ def test_hover_reads_out_step_position_and_loss(plot):
     assert "step 2" in text and f"{traj.losses[2, 0]:.6g}" in text and f"{p[0]:.6g}" in text
     assert hover.text.isVisible()
     assert hover.hover_at(0.9, -1.9) is None and not hover.text.isVisible()
+
+
+def test_hover_follows_the_mouse_over_the_scene(plot):
+    traj = Trajectory("elongated-bowl", "sgd:lr=0.05", [[-1.0, 1.0]])
+    traj.advance(3)
+    hover = TrajectoryHover(plot)
+    hover.set_runs([("sgd", traj.positions[:, 0], traj.losses[:, 0], 3)], 2)
+    vb = plot.getViewBox()
+    scene_pos = vb.mapViewToScene(QtCore.QPointF(*traj.positions[3, 0]))
+    plot.scene().sigMouseMoved.emit(scene_pos)
+    assert hover.hit == (0, 3) and hover.text.isVisible()
+    hover.enabled = False
+    plot.scene().sigMouseMoved.emit(scene_pos)
+    assert not hover.text.isVisible()

@@ -379,6 +379,11 @@ def test_shortcuts_do_not_fire_while_typing(window, qtbot):
     QTest.keyClick(spin, Qt.Key.Key_Left)
     QTest.keyClick(spin, Qt.Key.Key_Space)
     assert m.shown_step == 3 and not window.playback.playing
+    # Esc leaves the field for the plot, and the keys work again
+    QTest.keyClick(spin, Qt.Key.Key_Escape)
+    assert window.plot.hasFocus()
+    QTest.keyClick(window.plot, Qt.Key.Key_Right)
+    assert m.shown_step == 4
 
 
 def test_help_lists_the_shortcuts(window):
@@ -434,3 +439,21 @@ def test_speed_control(window, qtbot):
     # at "max" a tick takes many steps at once (as many as fit in ~10 ms), redrawn once
     jumps = np.diff([0] + seen)
     assert jumps.max() >= 5, seen
+
+
+def test_a_function_that_fails_to_evaluate_stops_playback_with_a_message(window):
+    from optsim.functions import LossFunction
+
+    def gradient(p):
+        if (p[:, 0] > -0.9).any():
+            raise FloatingPointError("gradient undefined here")
+        return 2 * p
+
+    fn = LossFunction("fragile", 2, value=lambda p: (p ** 2).sum(axis=1), gradient=gradient,
+                      view=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.0, 1.0))
+    window.model.set_function(fn)
+    window.playback.set_playing(True)
+    for _ in range(5):
+        window.playback.step(1)
+    assert not window.playback.playing
+    assert "gradient undefined here" in window.statusBar().currentMessage()

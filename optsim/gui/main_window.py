@@ -86,16 +86,25 @@ class ShortcutGuard(QObject):
     """An application event filter: while focus is in a text field, the window's
     single-key shortcuts (and Ctrl+R) go to the field as typing, not to the actions."""
 
-    def __init__(self, sequences: list[QKeySequence], parent: QObject | None = None) -> None:
+    def __init__(self, sequences: list[QKeySequence], home: QWidget | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.sequences = {s.toString() for s in sequences if not s.isEmpty()}
+        #: where Esc in a text field sends the focus (the plot), so the keys work again
+        self.home = home
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.ShortcutOverride:
+        t = event.type()
+        if t == QEvent.Type.ShortcutOverride:
             key = QKeySequence(event.keyCombination()).toString()
             if key in self.sequences and is_text_entry(QApplication.focusWidget()):
                 event.accept()  # the focused field takes the key; the shortcut does not fire
                 return True
+        elif (t == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape
+              and self.home is not None and obj is QApplication.focusWidget()
+              and is_text_entry(obj) and self.home.window() is obj.window()):
+            self.home.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return True
         return False
 
 
@@ -320,7 +329,7 @@ class MainWindow(QMainWindow):
 
     def _install_shortcut_guard(self) -> None:
         seqs = [a.shortcut() for a in self.playback.actions() + [self.reset_view_action]]
-        self.shortcut_guard = ShortcutGuard(seqs, self)
+        self.shortcut_guard = ShortcutGuard(seqs, self.plot, self)
         QApplication.instance().installEventFilter(self.shortcut_guard)
 
     # -- model -> plot -----------------------------------------------------------

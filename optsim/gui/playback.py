@@ -91,7 +91,12 @@ class PlaybackController(QObject):
         if self.model.all_stopped() and self.model.shown_step >= self.model.computed_steps:
             self.message.emit("no visible run can move (all diverged or hidden)")
             return False
-        self.model.step_forward(min(n, room))
+        try:
+            self.model.step_forward(min(n, room))
+        except Exception as e:  # noqa: BLE001 - a function that fails to evaluate must not kill the window
+            self.set_playing(False)
+            self.message.emit(f"step failed: {type(e).__name__}: {e}")
+            return False
         return True
 
     def reset(self) -> None:

@@ -214,3 +214,29 @@ def test_hover_follows_the_mouse_over_the_scene(plot):
     hover.enabled = False
     plot.scene().sigMouseMoved.emit(scene_pos)
     assert not hover.text.isVisible()
+
+
+@pytest.mark.parametrize("spec", ["rmsprop:lr=0.05", "adam:lr=0.1", "adagrad:lr=0.3"])
+def test_rescaling_ellipse_passes_through_the_step_and_is_off_by_default(plot, spec):
+    ov, traj = overlay_for(plot, spec, 2, 3)
+    a = ov.runs[0]
+    assert a.ellipse.getData()[0] is None or len(a.ellipse.getData()[0]) == 0
+    ov.set_option("ellipse", True)
+    xs, ys = a.ellipse.getData()
+    w = traj.positions[2, 0]
+    step = traj.positions[3, 0] - w
+    info = traj.explain(3)
+    ax, ay = np.abs(info["effective_lr"][0]) * np.linalg.norm(info["direction"][0])
+    # the drawn points are the ellipse with those semi-axes around w ...
+    np.testing.assert_allclose(((xs - w[0]) / ax) ** 2 + ((ys - w[1]) / ay) ** 2, 1, rtol=1e-9)
+    # ... and the step taken ends on it
+    assert math.isclose((step[0] / ax) ** 2 + (step[1] / ay) ** 2, 1, rel_tol=1e-9)
+    # RMSProp-like methods squash it along the steep y axis
+    assert ay < ax
+
+
+def test_no_ellipse_for_plain_gradient_descent(plot):
+    ov, _ = overlay_for(plot, "sgd:lr=0.05", 2, 3)
+    ov.set_option("ellipse", True)
+    xs, _ = ov.runs[0].ellipse.getData()
+    assert xs is None or len(xs) == 0

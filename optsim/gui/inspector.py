@@ -243,6 +243,7 @@ class StepInsight(QObject):
         ("momentum", "Momentum's part of the step", True),
         ("actual_step", "Step taken next", True),
         ("components", "x and y parts (adaptive methods)", True),
+        ("ellipse", "Rescaling ellipse (adaptive methods)", False),
         ("field", "Downhill field \u2212\u2207f", False),
         ("tangent", "Tangent (1D)", False),
     )

@@ -59,6 +59,21 @@ class StepVectors:
     momentum_step: np.ndarray | None  # the part of it coming from the memory
     effective_lr: np.ndarray
     adaptive: bool
+    direction: np.ndarray | None = None  # actual_step == -effective_lr * direction
+
+
+def rescaling_ellipse(v: StepVectors, n: int = 97) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where the optimizer would step for a direction as long as this one, turned
+    every way: the ellipse w − α_eff ⊙ u, ‖u‖ = ‖d‖, with semi-axes α_eff,i·‖d‖. The
+    step taken lies on it; for plain gradient descent it is a circle."""
+    if v.direction is None or len(v.position) != 2:
+        return None
+    r = float(np.linalg.norm(v.direction))
+    a, b = np.abs(v.effective_lr) * r
+    if not (np.isfinite([a, b]).all() and r > 0):
+        return None
+    th = np.linspace(0.0, 2 * np.pi, n)
+    return v.position[0] + a * np.cos(th), v.position[1] + b * np.sin(th)
 
 
 def has_momentum(optimizer) -> bool:
@@ -95,9 +110,11 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
     lr = float(opt.hp["lr"])
     g = grads[run]
     eff = np.asarray(info.get("effective_lr", np.full_like(pos, lr)), dtype=np.float64)[run]
+    direction = info.get("direction")
     return StepVectors(k, pos[run], float(trajectory.losses[k, run]), g, lr, -lr * g,
                        np.asarray(info["update"][run], dtype=np.float64), momentum, eff,
-                       opt.algorithm in ADAPTIVE)
+                       opt.algorithm in ADAPTIVE,
+                       None if direction is None else np.asarray(direction[run], dtype=np.float64))
 
 
 def field_segments(fn: LossFunction, view, n: int = FIELD_GRID) -> tuple[np.ndarray, np.ndarray]:
@@ -243,6 +260,9 @@ class RunArrows:
         self.tangent = pg.PlotDataItem(pen=_pen(GRADIENT_COLOUR, 1.5, dashed=True))
         self.tangent.setZValue(50)
         plot.addItem(self.tangent)
+        self.ellipse = pg.PlotDataItem(pen=_pen(colour, 1.5, dashed=True))
+        self.ellipse.setZValue(49)
+        plot.addItem(self.ellipse)
         self.plot = plot
         self.vectors: StepVectors | None = None
 
@@ -258,17 +278,20 @@ class RunArrows:
             a.line.setPen(_pen(colour, a.line.opts["pen"].widthF(),
                                a.line.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine))
             a.head.setStyle(pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
+        self.ellipse.setPen(_pen(colour, 1.5, dashed=True))
 
     def hide(self) -> None:
         for a in self.arrows():
             a.hide()
         self.tangent.setData([], [])
+        self.ellipse.setData([], [])
         self.vectors = None
 
     def remove(self) -> None:
         for a in self.arrows():
             a.remove()
         self.plot.removeItem(self.tangent)
+        self.plot.removeItem(self.ellipse)
 
 
 class StepOverlay(QtCore.QObject):
@@ -278,13 +301,14 @@ class StepOverlay(QtCore.QObject):
     the ``show_*`` flags toggle each kind of item (``set_option(name, on)``).
     """
 
-    OPTIONS = ("gradient_step", "momentum", "actual_step", "components", "field", "tangent")
+    OPTIONS = ("gradient_step", "momentum", "actual_step", "components", "ellipse", "field",
+               "tangent")
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
         self.plot = plot
         self.options = {"gradient_step": True, "momentum": True, "actual_step": True,
-                        "components": True, "field": False, "tangent": True}
+                        "components": True, "ellipse": False, "field": False, "tangent": True}
         self.dim = 2
         self.runs: list[RunArrows] = []
         self.field = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((60, 60, 60, 70), width=1.2))
@@ -376,6 +400,11 @@ class StepOverlay(QtCore.QObject):
             self._place(arrows.step_x, comps, w, w + [st[0], 0.0])
             self._place(arrows.step_y, comps, w, w + [0.0, st[1]])
             arrows.tangent.setData([], [])
+            ring = rescaling_ellipse(v) if o["ellipse"] and v.adaptive else None
+            if ring is None:
+                arrows.ellipse.setData([], [])
+            else:
+                arrows.ellipse.setData(*ring)
         else:
             x, y = float(v.position[0]), v.loss
             self._place(arrows.gradient, o["gradient_step"], [x, y], [x + v.gradient_step[0], y])
@@ -385,6 +414,7 @@ class StepOverlay(QtCore.QObject):
                         [x + (float(mom[0]) if mom is not None else 0.0), y])
             for a in (arrows.gradient_x, arrows.gradient_y, arrows.step_x, arrows.step_y):
                 a.hide()
+            arrows.ellipse.setData([], [])
             if o["tangent"] and np.isfinite(v.gradient[0]) and np.isfinite(y):
                 span = self._view[0][1] - self._view[0][0] if self._view else 2.0
                 h = 0.12 * span
@@ -424,6 +454,10 @@ class StepOverlay(QtCore.QObject):
             if self.options["components"] and v.adaptive and self.dim == 2:
                 rows.append(row(self.runs[0].colour, "its x and y parts: each coordinate "
                                                      "rescaled on its own", dashed=True))
+            if self.options["ellipse"] and v.adaptive and self.dim == 2:
+                rows.append(f"<span style='color:{self.runs[0].colour}; font-weight:bold'>"
+                            "( )</span> <span style='color:#202020'>its steps for a direction "
+                            "this long, turned every way</span>")
         page = "<div style='font-size:10pt'>" + "<br>".join(rows) + "</div>" if rows else ""
         if page != self._legend_html:
             self._legend_html = page

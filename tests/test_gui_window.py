@@ -116,6 +116,8 @@ def click_at(window, qtbot, x, y):
 def test_click_on_the_plot_sets_the_start(window, qtbot):
     m = window.model
     window.playback.step(4)
+    assert not window.plot.legend.sceneBoundingRect().contains(
+        window.plot.getPlotItem().getViewBox().mapViewToScene(QPointF(0.5, -0.5)))
     click_at(window, qtbot, 0.5, -0.5)
     qtbot.waitUntil(lambda: m.shown_step == 0, timeout=2000)
     # within a pixel or so of where we clicked
@@ -134,7 +136,12 @@ def test_click_in_1d_sets_x(window, qtbot):
     window.function_panel.choose("cubic")
     m = window.model
     assert m.function.dim == 1
-    click_at(window, qtbot, 5.0, 0.0)
+    # a point of the plot the legend does not cover (clicks on the legend are ignored)
+    vb = window.plot.getPlotItem().getViewBox()
+    legend = window.plot.legend.sceneBoundingRect()
+    y = next(y for y in (0.0, 100.0, -30.0, 60.0)
+             if not legend.contains(vb.mapViewToScene(QPointF(5.0, y))))
+    click_at(window, qtbot, 5.0, y)
     qtbot.waitUntil(lambda: abs(m.start[0] - 5.0) < 0.1, timeout=2000)
     assert m.start.shape == (1,)
     window.playback.step_action.trigger()

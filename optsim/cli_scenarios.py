@@ -7,7 +7,8 @@ start; ``--start`` every run's start; ``--optimizer`` the runs; ``--steps`` the 
 count). ``--save-scenario FILE`` writes the scenario that ran, so running it again
 gives the same CSV byte for byte. ``--gif``/``--mp4`` write animations (``--stride``,
 ``--fps``; a progress bar on stderr when it is a terminal), ``--json`` the scenario
-with every run's trajectory. ``optsim list presets`` lists the presets.
+with every run's trajectory. ``--noise SIGMA``/``--seed N`` make the gradients
+stochastic. ``optsim list presets`` lists the presets.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from . import cli
 from .scenarios import (
     Run,
     Scenario,
-    ScenarioError,
     list_presets,
     load_preset,
     load_scenario,
     save_results_json,
     save_scenario,
 )
-from .simulation import SimulationResult
+from .simulation import SimulationResult, run
 from .style import run_colour
 
 ANIMATION_SIZE = (960, 720)
@@ -50,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser, sub: Any) -> None:
                         help="run a preset (see 'optsim list presets'); other flags override it")
     source.add_argument("--scenario", metavar="FILE",
                         help="run a scenario file (JSON); other flags override it")
+    g.add_argument("--noise", metavar="SIGMA",
+                   help="add Gaussian noise of this standard deviation to every gradient "
+                        "(stochastic gradients; default: the scenario's, else 0)")
+    g.add_argument("--seed", metavar="N", help="seed of the gradient noise (default: 0)")
     g.add_argument("--save-scenario", metavar="FILE", dest="save_scenario",
                    help="write the scenario that ran (JSON), to run it again with --scenario")
     g = p.add_argument_group("animations and data")
@@ -123,14 +127,17 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
             ]
     # a preset's story describes its own function and runs: drop it when they change
     story = base is not None and same_function and not args.optimizer
+    noise = base.noise if base else 0.0
+    if args.noise is not None:
+        noise = cli.parse_number(args.noise, "--noise")
+    seed = base.seed if base else 0
+    if args.seed is not None:
+        seed = _whole(args.seed, "--seed", 0)
     scenario = Scenario(
         function=function, runs=tuple(runs), view=view, start=start, steps=steps,
-        noise=base.noise if base else 0.0, seed=base.seed if base else 0,
+        noise=noise, seed=seed,
         name=base.name if base else "", description=base.description if story else "",
     ).normalised()
-    if scenario.noise > 0:
-        raise ScenarioError("gradient noise is reserved for a later version of optsim; "
-                            "set noise to 0", field="noise", source=args.scenario or "")
     return scenario
 
 
@@ -259,7 +266,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.height = str(cli.DEFAULT_SIZE[1]) if args.height is None else args.height
     if animated:
         args.size = cli._picture_size(args)
-    if args.preset is None and args.scenario is None and args.save_scenario is None:
+    if (args.preset is None and args.scenario is None and args.save_scenario is None
+            and args.noise is None and args.seed is None):
         _fill_core_defaults(args)
         return cli.cmd_run(args)
     scenario = scenario_from_args(args)
@@ -271,7 +279,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         if scenario.description:
             print(textwrap.fill(scenario.description, 88, initial_indent="  ",
                                 subsequent_indent="  "))
-    outcomes = cli.simulate_plan(plan)
+    outcomes = [cli.RunOutcome(r, run(plan.function, r.optimizer, r.starts, plan.steps,
+                                      noise=scenario.noise, seed=scenario.seed))
+                for r in plan.runs]
+    if scenario.noise > 0:
+        print(f"gradient noise: σ = {scenario.noise:g}, seed {scenario.seed}")
     cli.print_summary(plan, outcomes)
     for path in cli.write_outputs(args, plan, outcomes):
         print(f"wrote {path}")
@@ -308,5 +320,6 @@ def install() -> None:
     cli.OUTPUT_WRITERS.append(write_extra_outputs)
     cli.LIST_SECTIONS["presets"] = list_presets_section
     cli.EXTRA_OPTION_STRINGS.update({"--preset", "--scenario", "--save-scenario", "--gif",
-                                     "--mp4", "--json", "--stride", "--fps"})
+                                     "--mp4", "--json", "--stride", "--fps", "--noise",
+                                     "--seed"})
 

@@ -10,8 +10,10 @@ raises :class:`ScenarioError` naming the file and the field, e.g.
 The course's figures ship as presets (``resources/presets/*.json``, also packaged
 as ``optsim/presets``): :func:`list_presets`, :func:`load_preset`.
 
-``noise`` and ``seed`` are reserved for stochastic gradients: they are validated and
-saved, but a run with ``noise > 0`` is refused until optsim simulates noise.
+``noise`` and ``seed`` make the gradients stochastic: Gaussian noise of standard
+deviation ``noise`` is added to every gradient, drawn from a NumPy generator seeded
+with ``seed`` (each run gets the same noise sequence, so runs are compared under the
+same noise); ``noise = 0`` (the default) is plain deterministic gradient descent.
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ class Run:
 class Scenario:
     """What to simulate and show. ``view``/``start`` ``None`` take the function's own.
 
-    ``noise`` (standard deviation of Gaussian gradient noise) and ``seed`` are
-    reserved: validated and saved, but ``noise`` must be 0 to run.
+    ``noise`` is the standard deviation of Gaussian noise added to every gradient,
+    ``seed`` seeds its generator (see :class:`optsim.simulation.Trajectory`).
     """
 
     function: str
@@ -522,9 +524,6 @@ def run_scenario(scenario: Scenario, *, steps: int | None = None,
     """Simulate every run of the scenario (hidden ones too) for ``steps`` steps
     (default: the scenario's). Returns ``[(run, trajectory), ...]`` in run order."""
     scenario = scenario.normalised()
-    if scenario.noise > 0:
-        raise ScenarioError("gradient noise is reserved for a later version of optsim; "
-                            "set noise to 0", field="noise")
     n = scenario.steps if steps is None else int(steps)
     if not 0 <= n <= MAX_STEPS:
         raise ScenarioError(f"{n} is out of range [0, {MAX_STEPS}]", field="steps")
@@ -532,7 +531,8 @@ def run_scenario(scenario: Scenario, *, steps: int | None = None,
     out = []
     for i, run in enumerate(scenario.runs):
         traj = Trajectory(fn, run.make_optimizer(), [scenario.run_start(i)],
-                          record_state=record_state, capacity=n + 1)
+                          record_state=record_state, capacity=n + 1,
+                          noise=scenario.noise, seed=scenario.seed)
         traj.advance(n)
         out.append((run, traj))
     return out

@@ -22,11 +22,23 @@ class Trajectory:
     shown exactly. A run that diverges (a non-finite value, or leaving the view
     window enlarged ``BOUND_SCALE`` times) is flagged and frozen where it was; the
     others go on untouched.
+
+    ``noise`` > 0 adds Gaussian noise of that standard deviation to every gradient
+    (a stand-in for the minibatch noise of stochastic gradients), drawn from
+    ``numpy.random.default_rng(seed)``, one (N, D) draw per step: the same seed gives
+    the same noise, however the steps are split into ``advance`` calls. The noisy
+    gradients used are recorded, so ``explain`` shows the step that was taken.
     """
 
     def __init__(self, function: str | LossFunction, optimizer: str | Optimizer,
                  starts: Any, *, record_state: bool = True, bound_scale: float = BOUND_SCALE,
-                 capacity: int = 64) -> None:
+                 capacity: int = 64, noise: float = 0.0, seed: int = 0) -> None:
+        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+                or not (np.isfinite(noise) and noise >= 0):
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        self.noise = float(noise)
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed) if self.noise > 0 else None
         self.function = as_function(function)
         self.optimizer = as_optimizer(optimizer)
         starts = np.array(starts, dtype=np.float64, copy=True)
@@ -50,8 +62,12 @@ class Trajectory:
         self._params = starts
         self._state = self.optimizer.init(starts)
         self._state_fields = [f for f, v in self._state._asdict().items() if isinstance(v, np.ndarray)]
-        self._grads = self._gradient(starts)
+        self._grads = self._noisy(self._gradient(starts))
         self._cap = max(2, capacity)
+        #: with noise: the gradient used at each position (the step from it)
+        self._used = np.empty((self._cap, self.n, self.dim)) if self._rng is not None else None
+        if self._used is not None:
+            self._used[0] = self._grads
         self._pos = np.empty((self._cap, self.n, self.dim))
         self._loss = np.empty((self._cap, self.n))
         self._hist = {f: np.empty((self._cap, self.n, self.dim)) for f in self._state_fields} \
@@ -68,6 +84,11 @@ class Trajectory:
         with np.errstate(all="ignore"):
             return np.asarray(self.function.gradient(p), dtype=np.float64).reshape(self.n, self.dim)
 
+    def _noisy(self, g: np.ndarray) -> np.ndarray:
+        if self._rng is None:
+            return g
+        return g + self.noise * self._rng.standard_normal(g.shape)
+
     def _value(self, p: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
             return np.asarray(self.function.value(p), dtype=np.float64).reshape(self.n)
@@ -76,7 +97,7 @@ class Trajectory:
         if need <= self._cap:
             return
         cap = max(need, self._cap * 2)
-        for name in ("_pos", "_loss"):
+        for name in ("_pos", "_loss") + (("_used",) if self._used is not None else ()):
             old = getattr(self, name)
             new = np.empty((cap,) + old.shape[1:])
             new[: self.steps + 1] = old[: self.steps + 1]
@@ -119,7 +140,9 @@ class Trajectory:
                         for f in self._state_fields
                     })
                 params, state = new, new_state
-                grads = self._gradient(params)
+                grads = self._noisy(self._gradient(params))
+                if self._used is not None:
+                    self._used[k] = grads
                 self.steps = k
                 self._record(k, params, loss, state)
         self._params, self._state, self._grads = params, state, grads
@@ -173,14 +196,16 @@ class Trajectory:
             raise IndexError(f"step {k} has no update (1..{self.steps})")
         p = self._pos[k - 1].copy()
         with np.errstate(all="ignore"):
-            _, _, info = self.optimizer.step_with_info(p, self._gradient(p), self.state_at(k - 1))
+            used = self._gradient(p) if self._used is None else self._used[k - 1].copy()
+            _, _, info = self.optimizer.step_with_info(p, used, self.state_at(k - 1))
         info["update"] = self._pos[k] - self._pos[k - 1]
         info["raw_grad"] = self._gradient(p)
         return info
 
     def memory_bytes(self) -> int:
         """Bytes held by the history arrays."""
-        return self._pos.nbytes + self._loss.nbytes + sum(a.nbytes for a in self._hist.values())
+        return (self._pos.nbytes + self._loss.nbytes + sum(a.nbytes for a in self._hist.values())
+                + (self._used.nbytes if self._used is not None else 0))
 
 
 class SimulationResult(NamedTuple):
@@ -191,7 +216,7 @@ class SimulationResult(NamedTuple):
 
 
 def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
-        steps: int) -> SimulationResult:
+        steps: int, *, noise: float = 0.0, seed: int = 0) -> SimulationResult:
     """Like :func:`simulate`, also returning losses and divergence flags.
 
     Shapes follow ``start``: a (D,) start gives positions (steps+1, D), losses
@@ -205,7 +230,8 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
     single = start_arr.ndim <= 1
     if start_arr.ndim == 0:
         start_arr = start_arr.reshape(1)
-    traj = Trajectory(fn, optimizer, start_arr, record_state=False, capacity=steps + 1)
+    traj = Trajectory(fn, optimizer, start_arr, record_state=False, capacity=steps + 1,
+                      noise=noise, seed=seed)
     traj.advance(steps)
     pos, loss = traj.positions.copy(), traj.losses.copy()
     if single:
@@ -214,12 +240,13 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
 
 
 def simulate(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
-             steps: int) -> np.ndarray:
+             steps: int, *, noise: float = 0.0, seed: int = 0) -> np.ndarray:
     """Positions of an optimizer's run(s) on a function, float64.
 
     ``function``: a built-in name, a formula string or a LossFunction. ``optimizer``:
     a spec string such as ``"adam:lr=0.01,beta1=0.8"`` or an Optimizer. ``start``:
     shape (D,) for one run, giving (steps+1, D); or (N, D) for N runs, giving
     (steps+1, N, D). Row 0 is the start. A run that diverges stops where it was.
+    ``noise``/``seed``: Gaussian gradient noise (see :class:`Trajectory`).
     """
-    return run(function, optimizer, start, steps).positions
+    return run(function, optimizer, start, steps, noise=noise, seed=seed).positions

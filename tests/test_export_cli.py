@@ -97,6 +97,22 @@ def test_save_scenario_from_plain_flags(tmp_path: Path) -> None:
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_noise_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b, saved = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "s.json"
+    assert main(["run", "--preset", "saddle", "--noise", "0.2", "--seed", "5", "--csv", str(a),
+                 "--save-scenario", str(saved)]) == 0
+    assert "gradient noise: σ = 0.2, seed 5" in capsys.readouterr().out
+    s = load_scenario(saved)
+    assert (s.noise, s.seed) == (0.2, 5)
+    rows = _csv(a)
+    ref = simulate("saddle", "sgd:lr=0.01", (-1.8, 0.05), 200, noise=0.2, seed=5)
+    np.testing.assert_array_equal(_positions(rows, "gradient descent"), ref)
+    assert main(["run", "--scenario", str(saved), "--csv", str(b)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert main(["run", "--preset", "saddle", "--noise", "-1"]) == 2
+    assert "noise: -1.0 is out of range" in capsys.readouterr().err
+
+
 def test_json_has_the_scenario_and_trajectories(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     assert main(["run", "--preset", "local-minimum", "--json", str(out)]) == 0

@@ -5,6 +5,7 @@ stubbed."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -21,7 +22,14 @@ from optsim.gui import export_dialog, file_actions
 from optsim.gui.export_dialog import AnimationOptions, ImageOptions
 from optsim.gui.file_actions import install, open_from_command_line
 from optsim.gui.main_window import TITLE, MainWindow
-from optsim.scenarios import list_presets, load_preset, load_scenario, preset_path
+from optsim.scenarios import (
+    list_presets,
+    load_preset,
+    load_scenario,
+    preset_path,
+    run_scenario,
+    save_scenario,
+)
 
 
 @pytest.fixture
@@ -136,7 +144,7 @@ def test_open_file_and_recent(window, tmp_path: Path, monkeypatch: pytest.Monkey
     ('{"version": 1, "function": "bowl", "runs": [{"optimizer": "adam", '
      '"hyperparams": {"lr": -1}}]}', "runs[0].hyperparams.lr"),
     ('{"version": 7, "function": "bowl"}', "newer than this optsim"),
-    ('{"version": 1, "function": "bowl", "noise": 0.5}', "noise"),
+    ('{"version": 1, "function": "bowl", "noise": -0.5}', "noise"),
     ('[]', "must be a JSON object"),
 ])
 def test_bad_file_keeps_the_current_scenario(window, tmp_path: Path, errors: list,
@@ -152,6 +160,18 @@ def test_bad_file_keeps_the_current_scenario(window, tmp_path: Path, errors: lis
     assert window.file_actions.current_scenario().to_json() == before
     assert window.model.shown_step == 3                     # not even reset
     assert window.file_actions.recent_files() == []
+
+
+def test_noisy_scenario_runs_as_the_engine(window, tmp_path: Path) -> None:
+    s = dataclasses.replace(load_preset("saddle"), noise=0.5, seed=3)
+    path = tmp_path / "noisy.json"
+    save_scenario(s, path)
+    assert window.file_actions.open_file(str(path))
+    assert (window.model.noise, window.model.seed) == (0.5, 3)
+    window.model.step_forward(25)
+    for (_, traj), r in zip(run_scenario(s, steps=25), window.model.runs, strict=True):
+        np.testing.assert_array_equal(r.trajectory.positions, traj.positions)
+    assert window.file_actions.current_scenario().noise == 0.5
 
 
 def test_command_line_opening(window, tmp_path: Path, errors: list) -> None:

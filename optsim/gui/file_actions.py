@@ -73,15 +73,13 @@ def scenario_from_model(model, steps: int = DEFAULT_STEPS, name: str = "",
     )
     return Scenario(model.function.name, runs, view=model.view,
                     start=tuple(float(c) for c in model.start), steps=int(steps),
-                    name=name, description=description).normalised()
+                    noise=model.noise, seed=model.seed, name=name,
+                    description=description).normalised()
 
 
 def check_loadable(scenario: Scenario) -> list[tuple[Optimizer, str, str, bool, tuple | None]]:
     """Everything the model needs, built before it is touched (raises ScenarioError)."""
     scenario = scenario.normalised()
-    if scenario.noise > 0:
-        raise ScenarioError("gradient noise is reserved for a later version of optsim; "
-                            "set noise to 0", field="noise")
     return [(r.make_optimizer(), r.name, r.colour, r.visible, r.start) for r in scenario.runs]
 
 
@@ -94,6 +92,7 @@ def apply_scenario(window, scenario: Scenario) -> None:
     model.set_function(as_function(scenario.function))
     model.set_view(scenario.view)
     model.set_start(scenario.start)
+    model.set_noise(scenario.noise, scenario.seed)
     model.replace_runs(runs)
     window.toolbar.max_steps_spin.setValue(max(scenario.steps, 1))
 

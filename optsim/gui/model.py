@@ -122,6 +122,9 @@ class SimulationModel(QObject):
         self.start: np.ndarray = np.array(self.function.start, dtype=np.float64)
         self.view: View = _as_view(self.function.view)
         self.runs: list[Run] = []
+        #: Gaussian gradient noise (standard deviation) and its seed, for every run
+        self.noise: float = 0.0
+        self.seed: int = 0
         self.shown_step: int = 0
         self.selected: int = -1
         self.last_compute_seconds = 0.0
@@ -129,7 +132,8 @@ class SimulationModel(QObject):
     # -- construction helpers --------------------------------------------------
     def _trajectory(self, optimizer: Optimizer, start: np.ndarray | None = None) -> Trajectory:
         p = self.start if start is None else start
-        return Trajectory(self.function, optimizer, p[None, :], record_state=True)
+        return Trajectory(self.function, optimizer, p[None, :], record_state=True,
+                          noise=self.noise, seed=self.seed)
 
     def _fresh_colour(self) -> str:
         used = {r.colour.lower() for r in self.runs}
@@ -189,6 +193,15 @@ class SimulationModel(QObject):
             r.start = None
         self._restart_all()
         self.startChanged.emit()
+        self.runsChanged.emit()
+        self.stepChanged.emit(self.shown_step)
+
+    def set_noise(self, noise: float, seed: int = 0) -> None:
+        """Gaussian gradient noise for every run (0: none); every run restarts."""
+        probe = Trajectory(self.function, "sgd", self.start[None, :], record_state=False,
+                           noise=noise, seed=seed)  # validates
+        self.noise, self.seed = probe.noise, probe.seed
+        self._restart_all()
         self.runsChanged.emit()
         self.stepChanged.emit(self.shown_step)
 

@@ -53,7 +53,7 @@ from .settings import (
 )
 
 TITLE = "optsim — optimizer visualizer"
-STATUS_INTERVAL_MS = 200
+STATUS_INTERVAL_MS = 100
 
 #: the keyboard shortcuts, as the Help > Shortcuts dialog lists them
 SHORTCUTS = (

@@ -210,7 +210,7 @@ def figure_svg(fig) -> bytes:
                                             "viewBox": f"0 0 {w} {h}", "version": "1.1"})
     ET.SubElement(root, f"{{{SVG_NS}}}rect", {"width": "100%", "height": "100%",
                                                "fill": "#ffffff"})
-    plots = [fig.loss_plot] + ([fig.history] if fig.history is not None else [])
+    plots = [fig.title, fig.loss_plot] + ([fig.history] if fig.history is not None else [])
     for i, plot in enumerate(plots):
         if not plot.isVisible():
             continue

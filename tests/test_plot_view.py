@@ -15,6 +15,7 @@ from optsim.gui.plot_view import (
     colour_values,
     contour_segments,
     decimate,
+    loss_label,
     pretty_formula,
 )
 from optsim.simulation import run
@@ -296,3 +297,25 @@ def test_view_as_lists_does_not_recompute_and_bad_views_are_refused(plot2d):
     for bad in [((1, -1), (0, 1)), ((0, 1), (0, np.inf)), ((0, 1),), "abc"]:
         with pytest.raises(ValueError, match="view"):
             plot2d.set_function(fn, bad)
+
+
+def test_colour_bar_labels_are_short():
+    assert [loss_label(v) for v in (13, 103, 1003, 10003, 0.1, 0.0123, 1e-5, 0)] == \
+        ["13", "100", "1000", "1e4", "0.1", "0.012", "1e-5", "0"]
+
+
+def test_a_long_title_wraps_instead_of_pushing_the_colour_bar_out(qtbot):
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.resize(480, 400)
+    fig.show()
+    qtbot.waitExposed(fig)
+    fn = get_function("goldstein-price")
+    assert len(fn.formula) > 100
+    fig.set_function(fn)
+    QtCore.QCoreApplication.processEvents()
+    plot = fig.loss_plot
+    assert plot.getPlotItem().size().width() <= plot.width() + 0.5
+    bar = plot.colorbar.sceneBoundingRect()
+    assert bar.right() <= plot.width() + 0.5
+    assert fig.title.text().startswith("goldstein-price:") and fig.title.width() <= 480

@@ -81,11 +81,11 @@ def test_svg_is_one_document_with_both_plots_and_unscaled_strokes(tmp_path):
     ns = "{http://www.w3.org/2000/svg}"
     assert root.tag == f"{ns}svg" and (root.get("width"), root.get("height")) == ("800", "600")
     plots = [g for g in root.findall(f"{ns}g") if g.get("id", "").startswith("plot")]
-    assert len(plots) == 2  # the landscape above the loss history
-    (x0, top), (x1, bottom) = (
+    assert len(plots) == 3  # the title above the landscape above the loss history
+    (x0, title), (x1, top), (x2, bottom) = (
         tuple(float(v) for v in g.get("transform")[len("translate("):-1].split(","))
         for g in plots)
-    assert x0 == x1 == 0 and top == 0 and 300 < bottom < 600
+    assert x0 == x1 == x2 == 0 and title == 0 and 10 < top < 80 and 300 < bottom < 600
     ids = [e.get("id") for e in root.iter() if e.get("id")]
     assert len(ids) == len(set(ids))  # the two plots' clip paths do not collide
     # strokes carry no scaling transform (viewers ignoring vector-effect stay right)
@@ -98,7 +98,7 @@ def test_svg_is_one_document_with_both_plots_and_unscaled_strokes(tmp_path):
     for _, colour, _, _ in runs:
         assert colour.lower() in strokes
     texts = " ".join(t.text or "" for t in root.iter(f"{ns}text"))
-    assert "sgd:lr=0.001" in texts and "step" in texts
+    assert "sgd:lr=0.001" in texts and "step" in texts and "rosenbrock" in texts
 
 
 def test_svg_renders_with_the_run_colours(tmp_path):

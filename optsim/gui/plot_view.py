@@ -9,6 +9,7 @@ The view never follows the data, so a diverging run cannot blow it up.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -233,8 +234,10 @@ class LossPlot(pg.PlotWidget):
 
     clicked = QtCore.Signal(float, float)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, show_title: bool = True) -> None:
         super().__init__(parent=parent, background="w")
+        #: draw the function's name and formula above the plot (a Figure shows its own)
+        self.show_title = show_title
         self.function: LossFunction | None = None
         self.view: View | None = None
         self._runs: list[_RunItems] = []
@@ -293,10 +296,9 @@ class LossPlot(pg.PlotWidget):
                 self._draw_landscape(fn, view)
             else:
                 self._draw_curve(fn, view)
-        self.getPlotItem().setTitle(
-            f"{fn.name}:  {pretty_formula(fn.formula)}" if fn.formula and fn.formula != fn.name
-            else fn.name,
-            size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
+        if self.show_title:
+            self.getPlotItem().setTitle(html.escape(title_text(fn, TITLE_CHARS)),
+                                        size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
         self.reset_view()
 
     def _set_dim(self, dim: int) -> None:
@@ -353,7 +355,7 @@ class LossPlot(pg.PlotWidget):
         self.colorbar.setLevels((vmin, vmax))
         axis = self.colorbar.getAxis("right")
         if log:
-            ticks = [(float(t), _loss_label(zmin + 10.0 ** t))
+            ticks = [(float(t), loss_label(zmin + 10.0 ** t))
                      for t in range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1)]
             if len(ticks) > 7:
                 ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
@@ -540,6 +542,21 @@ class LossPlot(pg.PlotWidget):
         self.clicked.emit(float(p.x()), float(p.y()))
 
 
+#: a LossPlot's own title (a one-line plot label) is cut to this many characters;
+#: a Figure's title wraps instead
+TITLE_CHARS = 64
+
+
+def title_text(fn: LossFunction, limit: int | None = None) -> str:
+    """``name:  formula`` with the formula made pretty; cut to ``limit`` characters."""
+    text = fn.name
+    if fn.formula and fn.formula != fn.name:
+        text = f"{fn.name}:  {pretty_formula(fn.formula)}"
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
 
 
@@ -551,12 +568,15 @@ def pretty_formula(text: str) -> str:
     return re.sub(r"(?<=\s)-(?=\s)", "−", out)
 
 
-def _loss_label(v: float) -> str:
-    if v == 0:
-        return "0"
+def loss_label(v: float) -> str:
+    """A short colour-bar label: two significant digits (the bar is logarithmic, so
+    13 and 103 read better as 13 and 100), exponents for the very large and small."""
+    if v == 0 or not np.isfinite(v):
+        return "0" if v == 0 else str(v)
+    v = float(f"{v:.2g}")
     if 1e-2 <= abs(v) < 1e4:
-        return f"{v:.3g}"
-    return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
+        return f"{v:g}"
+    return f"{v:.1g}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
 class LossHistoryPlot(pg.PlotWidget):
@@ -639,7 +659,7 @@ class LossHistoryPlot(pg.PlotWidget):
             self._log = log
             self._y_set = None
             plot.setLogMode(y=log)
-            plot.getAxis("left").setLabel("loss (log scale)" if log else "loss")
+            plot.getAxis("left").setLabel("loss (log)" if log else "loss")
         if self._reference is not None:
             rlo, rhi = self._reference
             span = rhi - rlo
@@ -669,8 +689,25 @@ class Figure(QtWidgets.QWidget):
         super().__init__(parent)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        # the title is a wrapping label: a long formula takes two lines instead of
+        # widening the plot past the window (and pushing the colour bar out of sight)
+        self.title = QtWidgets.QLabel(self)
+        self.title.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.title.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self.title.font()
+        font.setPointSize(LABEL_PT)
+        self.title.setFont(font)
+        self.title.setStyleSheet(f"QLabel {{ color: {TEXT_COLOUR}; background: white; "
+                                 "padding: 4px 8px 0px 8px; }")
+        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                 QtWidgets.QSizePolicy.Policy.Preferred)
+        self.title.hide()
+        layout.addWidget(self.title)
         self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical, self)
-        self.loss_plot = LossPlot()
+        self.loss_plot = LossPlot(show_title=False)
         self.splitter.addWidget(self.loss_plot)
         self.history: LossHistoryPlot | None = None
         if with_history:
@@ -683,6 +720,9 @@ class Figure(QtWidgets.QWidget):
 
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         self.loss_plot.set_function(fn, view)
+        self.title.setText(title_text(fn))
+        self.title.setToolTip(fn.formula)
+        self.title.show()
         if self.history is not None and self.loss_plot.loss_range is not None:
             self.history.set_loss_range(*self.loss_plot.loss_range)
 

@@ -258,7 +258,7 @@ class RunsPanel(QWidget):
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)
-        self.tree.setHeaderLabels(["run (tick = visible)", "status"])
+        self.tree.setHeaderLabels(["run (tick = visible)", "optimizer / status"])
         self.tree.setRootIsDecorated(False)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked

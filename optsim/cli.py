@@ -206,9 +206,12 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def picture_runs(outcomes: list[RunOutcome]) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """The (name, colour, positions, losses) runs of a picture: one per start point."""
+    """The (name, colour, positions, losses) runs of a picture: one per start point
+    (a run a scenario hides, ``run.visible = False``, is left out)."""
     out = []
     for o in outcomes:
+        if not getattr(o.run, "visible", True):
+            continue
         n = o.result.positions.shape[1]
         for j in range(n):
             name = o.run.label

@@ -7,7 +7,8 @@ start; ``--start`` every run's start; ``--optimizer`` the runs; ``--steps`` the 
 count). ``--save-scenario FILE`` writes the scenario that ran, so running it again
 gives the same CSV byte for byte. ``--gif``/``--mp4`` write animations (``--stride``,
 ``--fps``; a progress bar on stderr when it is a terminal), ``--json`` the scenario
-with every run's trajectory. ``--noise SIGMA``/``--seed N`` make the gradients
+with every run's trajectory (a run the scenario hides is computed and written to CSV
+and JSON, but not drawn). ``--noise SIGMA``/``--seed N`` make the gradients
 stochastic. ``optsim list presets`` lists the presets.
 """
 
@@ -144,11 +145,13 @@ def scenario_from_args(args: argparse.Namespace) -> Scenario:
 def plan_from_scenario(scenario: Scenario) -> cli.RunPlan:
     """One planned run (one start) per scenario run, labelled with the run's name."""
     labels = cli._unique_labels([r.name for r in scenario.runs])
-    runs = [
-        cli.PlannedRun(label, r.make_optimizer(), np.array([scenario.run_start(i)], dtype=float),
-                       scenario.run_colour(i))
-        for i, (label, r) in enumerate(zip(labels, scenario.runs, strict=True))
-    ]
+    runs = []
+    for i, (label, r) in enumerate(zip(labels, scenario.runs, strict=True)):
+        planned = cli.PlannedRun(label, r.make_optimizer(),
+                                 np.array([scenario.run_start(i)], dtype=float),
+                                 scenario.run_colour(i))
+        planned.visible = r.visible  # hidden runs are computed (CSV, JSON) but not drawn
+        runs.append(planned)
     return cli.RunPlan(scenario.loss_function(), runs, scenario.steps, view=scenario.view,
                        extra={"scenario": scenario})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -17,7 +18,13 @@ from PIL import Image
 from optsim.animation import frame_count
 from optsim.cli import main
 from optsim.cli_scenarios import ProgressBar
-from optsim.scenarios import list_presets, load_preset, load_scenario, preset_path
+from optsim.scenarios import (
+    list_presets,
+    load_preset,
+    load_scenario,
+    preset_path,
+    save_scenario,
+)
 from optsim.simulation import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,6 +173,24 @@ def test_png_of_a_preset(tmp_path: Path) -> None:
     for run in load_preset("adam").runs:
         rgb = np.array([int(run.colour[i:i + 2], 16) for i in (1, 3, 5)])
         assert (np.abs(px - rgb).max(axis=2) < 30).sum() > 100
+
+
+def test_hidden_runs_are_computed_but_not_drawn(tmp_path: Path) -> None:
+    s = load_preset("himmelblau")
+    hidden = dataclasses.replace(s, runs=(s.runs[0], dataclasses.replace(s.runs[1], visible=False),
+                                          *s.runs[2:]))
+    path, png, out = tmp_path / "h.json", tmp_path / "h.png", tmp_path / "h.csv"
+    save_scenario(hidden, path)
+    assert main(["run", "--scenario", str(path), "--png", str(png), "--csv", str(out),
+                 "--width", "600", "--height", "450"]) == 0
+    assert {r["optimizer"] for r in _csv(out)} == {r.name for r in s.runs}
+    px = np.asarray(Image.open(png).convert("RGB")).astype(int)
+
+    def count(colour: str) -> int:
+        rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+        return int((np.abs(px - rgb).max(axis=2) < 12).sum())
+
+    assert count(s.runs[0].colour) > 100 and count(s.runs[1].colour) < 20
 
 
 @pytest.mark.parametrize("argv, needle", [

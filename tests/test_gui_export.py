@@ -174,6 +174,27 @@ def test_noisy_scenario_runs_as_the_engine(window, tmp_path: Path) -> None:
     assert window.file_actions.current_scenario().noise == 0.5
 
 
+def test_noise_from_the_run_menu(window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    assert window.file_actions.noise_action in window.run_menu.actions()
+    monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(lambda *a, **k: (0.25, True)))
+    monkeypatch.setattr(QInputDialog, "getInt", staticmethod(lambda *a, **k: (11, True)))
+    window.file_actions.open_preset("zigzag-bowl")
+    window.file_actions.noise_action.trigger()
+    assert (window.model.noise, window.model.seed) == (0.25, 11)
+    window.model.step_forward(10)
+    ref = simulate("zigzag-bowl", window.model.runs[0].optimizer.spec, (-0.9, 0.5), 10,
+                   noise=0.25, seed=11)
+    np.testing.assert_array_equal(window.model.runs[0].trajectory.positions[:, 0], ref)
+    assert window.file_actions.save_as(str(tmp_path / "n.json"))
+    s = load_scenario(tmp_path / "n.json")
+    assert (s.noise, s.seed, s.steps) == (0.25, 11, 10)
+    monkeypatch.setattr(QInputDialog, "getDouble", staticmethod(lambda *a, **k: (0.0, False)))
+    assert not window.file_actions.ask_noise()               # cancelled: nothing changes
+    assert window.model.noise == 0.25
+
+
 def test_command_line_opening(window, tmp_path: Path, errors: list) -> None:
     assert open_from_command_line(window, preset="rastrigin")
     assert window.model.function.name == "rastrigin"

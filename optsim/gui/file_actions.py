@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFrame,
+    QInputDialog,
     QLabel,
     QMenu,
     QMessageBox,
@@ -176,6 +177,12 @@ class FileActions(QObject):
         for a in (self.open_action, self.save_action, self.save_as_action,
                   self.copy_image_action):
             w.addAction(a)
+        self.noise_action = self._action("Gradient &noise…", self.ask_noise,
+                                         tip="add Gaussian noise to every gradient "
+                                             "(stochastic gradients)")
+        if hasattr(w, "run_menu"):
+            w.run_menu.addSeparator()
+            w.run_menu.addAction(self.noise_action)
 
     def _build_dock(self) -> None:
         self.story = QLabel()
@@ -293,6 +300,30 @@ class FileActions(QObject):
             self.error("Cannot open preset", str(exc))
             return False
         return self.load(scenario, None, f"preset {name}")
+
+    # -- gradient noise ---------------------------------------------------------------------
+    def ask_noise(self) -> bool:
+        """Run > Gradient noise: σ (0 = none) and the seed; every run restarts."""
+        m = self.window.model
+        sigma, ok = QInputDialog.getDouble(
+            self.window, "Gradient noise",
+            "Standard deviation σ of the Gaussian noise added to every gradient\n"
+            "(0 = exact gradients; every run restarts):", m.noise, 0.0, 1e6, 4)
+        if not ok:
+            return False
+        seed, ok = QInputDialog.getInt(self.window, "Gradient noise",
+                                       "Seed of the noise (the same seed, the same noise):",
+                                       m.seed, 0, 2**31 - 1)
+        if not ok:
+            return False
+        try:
+            m.set_noise(sigma, seed)
+        except ValueError as exc:
+            self.error("Cannot set gradient noise", str(exc))
+            return False
+        self.status(f"gradient noise σ = {sigma:g}, seed {seed}; every run restarted"
+                    if sigma > 0 else "exact gradients; every run restarted")
+        return True
 
     # -- saving -------------------------------------------------------------------------
     def current_scenario(self) -> Scenario:

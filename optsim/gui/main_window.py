@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.setCentralWidget(self.figure)
         self._styles: list[RunStyle] = []
+        #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
+        self._drawn: dict[int, tuple] = {}
         # while playing, the status table (text, costly to lay out) refreshes at most
         # every STATUS_INTERVAL_MS; paused, at once
         self._status_timer = QTimer(self)
@@ -334,12 +336,14 @@ class MainWindow(QMainWindow):
 
     # -- model -> plot -----------------------------------------------------------
     def _function_changed(self) -> None:
+        self._drawn.clear()
         self.figure.set_function(self.model.function, self.model.view)
         self.figure.set_start_marker(self.model.start)
         self._runs_changed()
 
     def _view_changed(self) -> None:
         if self.plot.view != self.model.view:
+            self._drawn.clear()
             self.figure.set_function(self.model.function, self.model.view)
             self.figure.set_start_marker(self.model.start)
             self.redraw()
@@ -351,6 +355,7 @@ class MainWindow(QMainWindow):
         return [RunStyle(r.name, r.colour, r.visible) for r in self.model.runs]
 
     def _runs_changed(self) -> None:
+        self._drawn.clear()  # indices may have moved
         styles = self._current_styles()
         if styles != self._styles:
             self.figure.set_runs(styles)
@@ -375,12 +380,16 @@ class MainWindow(QMainWindow):
     def _step_changed(self, _k: int) -> None:
         self.redraw()
 
-    def _draw_run(self, i: int) -> None:
+    def _draw_run(self, i: int, force: bool = False) -> None:
         r = self.model.runs[i]
         t = r.trajectory
         k = r.displayed_step(self.model.shown_step)
+        drawn = self._drawn.get(i)
+        if not force and drawn is not None and drawn[0] is t and drawn[1] == k:
+            return  # unchanged (hidden, diverged or already shown): no setData
         # losses up to the shown step only, like the trail: stepping back rewinds both
         self.figure.update_run(i, t.positions[:, 0, :], k, t.losses[: k + 1, 0])
+        self._drawn[i] = (t, k)
 
     def redraw(self) -> None:
         """Show the shown step: every run's trail and marker, the loss lines, the

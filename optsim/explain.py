@@ -435,6 +435,7 @@ def quantities(optimizer: Optimizer) -> dict[str, Quantity]:
                                  "the factor multiplying the direction"),
         "direction": Quantity(f"d{_T}", "direction of the step", "update = −α_eff · d"),
         "t": Quantity("t", "step number"),
+        "noise": Quantity(f"\u03be{_T}", "gradient noise drawn for this step"),
     }
 
     def add(key: str, letter: str, name: str, hint: str = "", sup: str = "") -> None:
@@ -682,18 +683,36 @@ _RULES: dict[str, Callable[[Optimizer, int | None], list[tuple[str, Expr, str]]]
 }
 
 
-def equations(optimizer: Optimizer, t: int | None = None) -> list[Equation]:
+def _with_noise(e: Expr) -> Expr:
+    """``e`` with the gradient ∇f replaced by ∇f + ξ (the sampled gradient noise)."""
+    if isinstance(e, Sym) and e.key == "raw_grad":
+        return Bin("+", e, Sym("noise"))
+    if isinstance(e, Bin):
+        return Bin(e.op, _with_noise(e.a), _with_noise(e.b))
+    if isinstance(e, Neg):
+        return Neg(_with_noise(e.a))
+    if isinstance(e, Fn):
+        return Fn(e.name, tuple(_with_noise(a) for a in e.args))
+    return e
+
+
+def equations(optimizer: Optimizer, t: int | None = None, noisy: bool = False) -> list[Equation]:
     """The update rule of ``optimizer`` as equations, symbolic (html and text).
 
     With ``t`` (the step, from 1), the form that applies at that step (e.g. the
-    momentum buffer's first step, RAdam's rectification switch).
+    momentum buffer's first step, RAdam's rectification switch). ``noisy``: the
+    gradient carries sampled noise ξ (a stand-in for minibatch noise).
     """
     alg = optimizer.algorithm
     if alg not in _RULES:
         raise ValueError(f"no equations for optimizer algorithm {alg!r}")
     sym = symbol_table(optimizer)
     out = []
-    for key, rhs, note in _RULES[alg](optimizer, t):
+    rules = _RULES[alg](optimizer, t)
+    if noisy:
+        rules = [(k, _with_noise(e), (n + "; " if n else "") + "ξ: gradient noise, as in a minibatch")
+                 if k == "grad" else (k, e, n) for k, e, n in rules]
+    for key, rhs, note in rules:
         lhs = sym.get(key, key)
         out.append(Equation(key, rhs, lhs, f"{lhs} = {to_html(rhs, sym)}",
                             f"{key} = {to_text(rhs)}", note))
@@ -810,7 +829,7 @@ def substituted(optimizer: Optimizer, info: Mapping[str, Any], params: Any, k: i
     vals = step_values(optimizer, info, params, k, previous, current, position)
     sym = symbol_table(optimizer)
     out: list[Substituted] = []
-    for eq in equations(optimizer, t=k):
+    for eq in equations(optimizer, t=k, noisy="noise" in vals):
         missing = sorted(s for s in eq.rhs.symbols() if s not in vals)
         if missing:
             raise ValueError(f"{optimizer.name}: step {k} has no value for {', '.join(missing)}")
@@ -935,8 +954,11 @@ def explain_step(trajectory: Any, k: int, run: int = 0) -> StepExplanation:
                         _flat(v), qq.hint))
     subs: list[Substituted] = []
     frozen = False
+    noisy = float(getattr(trajectory, "noise", 0.0) or 0.0) > 0
     if k >= 1:
         info = _run_rows(trajectory.explain(k), run)
+        if noisy and hasattr(trajectory, "gradient_used"):
+            info["noise"] = trajectory.gradient_used(k - 1)[run] - info["raw_grad"]
         extra = [key for key in info if key not in _INFO_ROWS and key in q
                  and key not in state._fields and key not in ("raw_grad", "w", "w_prev")]
         for key in (*_INFO_ROWS[:-3], *extra, *_INFO_ROWS[-3:]):
@@ -954,7 +976,8 @@ def explain_step(trajectory: Any, k: int, run: int = 0) -> StepExplanation:
         else:
             subs = substituted(opt, info, trajectory.positions[k - 1, run], k, previous, state,
                                pos)
-    return StepExplanation(opt, k, rows, equations(opt), subs, hyperparameter_legend(opt),
+    return StepExplanation(opt, k, rows, equations(opt, noisy=noisy), subs,
+                           hyperparameter_legend(opt),
                            teaching_note(opt), frozen)
 
 

@@ -185,6 +185,11 @@ class Trajectory:
         """The gradient at the position after step ``k``."""
         return self._gradient(self._pos[self._check_step(k)])
 
+    def gradient_used(self, k: int) -> np.ndarray:
+        """The gradient the step from position ``k`` uses (with noise: the noisy one)."""
+        k = self._check_step(k)
+        return self._used[k].copy() if self._used is not None else self._gradient(self._pos[k])
+
     def explain(self, k: int) -> Info:
         """The intermediate quantities of step ``k`` (from position k−1 to k), by name,
         recomputed from the recorded state: ``grad``, ``update``, ``effective_lr``, ...

@@ -231,3 +231,19 @@ def test_explain_imports_no_qt():
             "print(bad); raise SystemExit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("spec", ["sgd:lr=0.05", "adam:lr=0.1,weight_decay=0.1", "rmsprop:lr=0.05"])
+def test_gradient_noise_is_shown_and_the_step_still_reproduces(spec):
+    traj = Trajectory("elongated-bowl", spec, [[-1.0, 1.0]], noise=1.5, seed=7)
+    traj.advance(4)
+    e = explain_step(traj, 3)
+    grad_eq = [q for q in e.equations if q.key == "grad"][0]
+    assert "\u03be" in grad_eq.html  # g = ∇f + ξ (+ λw)
+    subs = {s.key: s for s in e.substituted}
+    noise = [r.value for r in e.rows if r.key == "noise"][0]
+    np.testing.assert_allclose(noise, traj.gradient_used(2)[0] - traj.explain(3)["raw_grad"][0],
+                               rtol=1e-15)
+    assert np.abs(noise).max() > 0.01
+    np.testing.assert_allclose(subs["grad"].value, traj.explain(3)["grad"][0], rtol=1e-12)
+    assert close(subs["update"].value, traj.positions[3, 0] - traj.positions[2, 0])

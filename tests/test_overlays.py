@@ -240,3 +240,19 @@ def test_no_ellipse_for_plain_gradient_descent(plot):
     ov.set_option("ellipse", True)
     xs, _ = ov.runs[0].ellipse.getData()
     assert xs is None or len(xs) == 0
+
+
+def test_with_gradient_noise_the_arrows_show_the_step_really_taken_next(plot):
+    f = get_function("elongated-bowl")
+    ov = StepOverlay(plot)
+    ov.set_function(f)
+    traj = Trajectory(f, "momentum:lr=0.01", [[-1.0, 1.0]], noise=2.0, seed=3)
+    traj.advance(3)
+    ov.show([(traj, 3, 0, "#E69F00")])  # at the end of the history
+    base, tip = ov.runs[0].step.endpoints()
+    g_tip = ov.runs[0].gradient.endpoints()[1]
+    traj.advance(1)  # the noise for this step was drawn already
+    np.testing.assert_allclose(tip, traj.positions[4, 0], rtol=1e-12)
+    used = traj.gradient_used(3)[0]
+    assert not np.allclose(used, grad_elongated(base))  # the noise is there
+    np.testing.assert_allclose(g_tip, base - 0.01 * used, rtol=1e-13)

@@ -54,7 +54,7 @@ class StepVectors:
     loss: float
     gradient: np.ndarray
     lr: float
-    gradient_step: np.ndarray  # −α·∇f(w): plain gradient descent's step
+    gradient_step: np.ndarray  # −α·g: plain gradient descent's step (g: the gradient used)
     actual_step: np.ndarray  # the step the optimizer takes next
     momentum_step: np.ndarray | None  # the part of it coming from the memory
     effective_lr: np.ndarray
@@ -94,7 +94,9 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
         return None
     opt = trajectory.optimizer
     pos = np.array(trajectory.positions[k], dtype=np.float64)  # (N, D)
-    grads = np.asarray(trajectory.gradient_at(k), dtype=np.float64)
+    # the gradient the next step will use (with gradient noise: the noisy one, already drawn)
+    used = getattr(trajectory, "gradient_used", trajectory.gradient_at)
+    grads = np.asarray(used(k), dtype=np.float64)
     state = trajectory.state_at(k)
     with np.errstate(all="ignore"):
         if k < trajectory.steps and not (0 <= d <= k + 1):

@@ -308,7 +308,7 @@ def _hyperparams(v: Any, where: str, optimizer: str) -> dict[str, Value]:
     kind = optimizer_kind(optimizer)
     declared = kind.hyperparams
     names = [p.name for p in declared]
-    given = _obj(v, where, names)
+    given = _obj(v, where, names + list(kind.tied))
     values: dict[str, Value] = {}
     for p in declared:
         if p.name in given:
@@ -318,6 +318,8 @@ def _hyperparams(v: Any, where: str, optimizer: str) -> dict[str, Value]:
                 raise _fail(f"{where}.{p.name}", str(e)) from None
         else:
             values[p.name] = p.default
+    # a tied value (ema-momentum's dampening) is saved for readers; it must agree
+    values.update({t: given[t] for t in kind.tied if t in given})
     try:
         opt = kind.create(**values)
     except ValueError as e:

@@ -319,3 +319,28 @@ def test_radam_switches_to_the_rectified_rate_after_rho_passes_5() -> None:
         else:
             assert r == 1.0
     assert rects[:5] == [1.0] * 5 and rects[5] < 1.0
+
+
+def test_ema_momentum_keeps_the_course_form_when_beta_is_tuned():
+    """dampening follows momentum, so m = beta*m + (1 - beta)*g for any beta."""
+    import numpy as np
+
+    from optsim.engine import optimizer_kind, parse_spec
+
+    beta, lr = 0.5, 0.1
+    opt = parse_spec(f"ema-momentum:lr={lr},momentum={beta}")
+    assert opt.hp["dampening"] == beta
+    assert "dampening" not in {p.name for p in optimizer_kind("ema-momentum").hyperparams}
+    w = np.array([[2.0, -1.0]])
+    state = opt.init(w)
+    m = None
+    for _ in range(5):
+        g = 2 * w
+        m = g.copy() if m is None else beta * m + (1 - beta) * g
+        expected = w - lr * m
+        w, state = opt.step(w, g, state)
+        np.testing.assert_allclose(w, expected, rtol=1e-14)
+    # a saved optimizer's values load again; a contradicting dampening is refused
+    assert optimizer_kind("ema-momentum").create(**opt.hp) == opt
+    with pytest.raises(ValueError, match="dampening always equals momentum"):
+        optimizer_kind("ema-momentum").create(dampening=0.3)

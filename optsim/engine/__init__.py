@@ -20,7 +20,7 @@ register(OptimizerKind("nesterov", SGD, "SGD with Nesterov momentum 0.9",
                        {"momentum": 0.9, "nesterov": True}))
 register(OptimizerKind("ema-momentum", SGD,
                        "the course's moving-average momentum: m = βm + (1−β)g (dampening = momentum)",
-                       {"momentum": 0.9, "dampening": 0.9}))
+                       {"momentum": 0.9, "dampening": 0.9}, tied={"dampening": "momentum"}))
 register(OptimizerKind("adam", Adam, "Adam: momentum plus per-coordinate RMS scaling, bias-corrected"))
 register(OptimizerKind("adamw", AdamW, "AdamW: Adam with decoupled weight decay (shrinks weights directly)"))
 register(OptimizerKind("adagrad", Adagrad, "Adagrad: divide by the root of the sum of all squared gradients"))

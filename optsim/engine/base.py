@@ -69,12 +69,24 @@ class Optimizer:
     State: ClassVar[type]
 
     def __init__(self, name: str | None = None, defaults: dict[str, Value] | None = None,
-                 **values: Any) -> None:
+                 tied: dict[str, str] | None = None, **values: Any) -> None:
         self.name = name or self.algorithm
-        self.declared = tuple(
+        #: hyperparameters that always equal another one (``dampening`` follows
+        #: ``momentum`` in the course's moving average); not declared, not edited
+        self.tied: dict[str, str] = dict(tied or {})
+        every = tuple(
             p.with_default(defaults[p.name]) if defaults and p.name in defaults else p
             for p in self.hyperparams
         )
+        self.declared = tuple(p for p in every if p.name not in self.tied)
+        for name_, source in self.tied.items():
+            source_value = values.get(source, next(p.default for p in every if p.name == source))
+            if name_ in values and values[name_] != source_value:
+                raise ValueError(
+                    f"{self.name}: {name_} always equals {source} here; "
+                    f"use {self.algorithm} to set it separately"
+                )
+            values.pop(name_, None)
         known = {p.name: p for p in self.declared}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -82,8 +94,11 @@ class Optimizer:
                 f"{self.name}: unknown hyperparameter {unknown[0]!r}; "
                 f"known: {', '.join(known)}"
             )
+        given = {p.name: p.validate(values.get(p.name, p.default), self.name) for p in self.declared}
         self.hp: dict[str, Value] = {
-            p.name: p.validate(values.get(p.name, p.default), self.name) for p in self.declared
+            p.name: p.validate(given[self.tied[p.name]], self.name) if p.name in self.tied
+            else given[p.name]
+            for p in every
         }
         self.check()
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])

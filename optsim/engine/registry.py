@@ -17,17 +17,19 @@ class OptimizerKind:
     cls: type[Optimizer]
     summary: str
     defaults: dict[str, Value] = field(default_factory=dict)
+    #: hyperparameters that follow another one (name -> source), hidden from editors
+    tied: dict[str, str] = field(default_factory=dict)
 
     @property
     def hyperparams(self) -> tuple[HyperParam, ...]:
-        """The declarations, with this variant's defaults."""
+        """The editable declarations, with this variant's defaults."""
         return tuple(
             p.with_default(self.defaults[p.name]) if p.name in self.defaults else p
-            for p in self.cls.hyperparams
+            for p in self.cls.hyperparams if p.name not in self.tied
         )
 
     def create(self, **values: Value) -> Optimizer:
-        return self.cls(name=self.name, defaults=self.defaults, **values)
+        return self.cls(name=self.name, defaults=self.defaults, tied=self.tied, **values)
 
 
 OPTIMIZERS: dict[str, OptimizerKind] = {}

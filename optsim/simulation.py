@@ -125,8 +125,7 @@ class Trajectory:
             for _ in range(steps):
                 new, new_state = opt.step(params, grads, state)
                 loss = self._value(new)
-                bad = ~(np.isfinite(new).all(axis=1) & np.isfinite(loss)
-                        & (new >= self._lo).all(axis=1) & (new <= self._hi).all(axis=1))
+                bad = self._outside(new, loss)
                 k = self.steps + 1
                 if bad.any() or self.diverged.any():
                     fresh = bad & ~self.diverged
@@ -146,6 +145,19 @@ class Trajectory:
                 self.steps = k
                 self._record(k, params, loss, state)
         self._params, self._state, self._grads = params, state, grads
+
+    def _outside(self, new: np.ndarray, loss: np.ndarray) -> np.ndarray:
+        """Runs whose new position or loss is non-finite or beyond the bound.
+
+        Column by column: comparisons with NaN are false, so the bound test also
+        catches NaN and inf positions, with no (N, D) temporaries.
+        """
+        ok = np.isfinite(loss)
+        for d in range(self.dim):
+            column = new[:, d]
+            ok &= column >= self._lo[d]
+            ok &= column <= self._hi[d]
+        return ~ok
 
     # -- history -------------------------------------------------------------
     @property

@@ -109,9 +109,17 @@ class Optimizer:
     def check(self) -> None:
         """Cross-checks between hyperparameters (as torch.optim makes them)."""
 
+    def initial_values(self) -> dict[str, float]:
+        """Starting values of the state arrays that do not start at zero."""
+        return {}
+
     def init(self, params: np.ndarray) -> NamedTuple:
-        """The state before the first step, for parameters of shape (N, D)."""
-        raise NotImplementedError
+        """The state before the first step, for parameters of shape (N, D): step 0 and
+        every array at its initial value (zero unless ``initial_values`` says otherwise)."""
+        shape = np.shape(params)
+        start = self.initial_values()
+        return self.State(0, *(np.full(shape, start.get(f, 0.0), dtype=np.float64)
+                               for f in self.State._fields[1:]))
 
     def live_fields(self) -> tuple[str, ...]:
         """The state arrays this configuration updates (default: all of them)."""

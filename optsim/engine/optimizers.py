@@ -127,9 +127,6 @@ class SGD(Optimizer):
                 f"momentum={hp['momentum']:g}, dampening={hp['dampening']:g}"
             )
 
-    def init(self, params: np.ndarray) -> SGDState:
-        return SGDState(0, np.zeros_like(params, dtype=np.float64))
-
     def live_fields(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.hp["momentum"] != 0 else ()
 
@@ -200,10 +197,6 @@ class Adam(Optimizer):
     )
     State = AdamState
     decoupled_weight_decay = False
-
-    def init(self, params: np.ndarray) -> AdamState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return AdamState(0, z, z.copy(), z.copy())
 
     def live_fields(self) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())
@@ -318,9 +311,8 @@ class Adagrad(Optimizer):
     )
     State = AdagradState
 
-    def init(self, params: np.ndarray) -> AdagradState:
-        return AdagradState(0, np.full_like(params, self.hp["initial_accumulator_value"],
-                                            dtype=np.float64))
+    def initial_values(self) -> dict[str, float]:
+        return {"sum": self.hp["initial_accumulator_value"]}
 
     def _update(self, params, grads, state: AdagradState, step: int, out_params, out: Out,
                 info: Info | None) -> None:
@@ -382,10 +374,6 @@ class RMSprop(Optimizer):
         flag_param("centered", "centered: divide by an estimate of the variance instead"),
     )
     State = RMSpropState
-
-    def init(self, params: np.ndarray) -> RMSpropState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return RMSpropState(0, z, z.copy(), z.copy())
 
     def live_fields(self) -> tuple[str, ...]:
         return (("square_avg",) + (("grad_avg",) if self.hp["centered"] else ())
@@ -460,10 +448,6 @@ class Adamax(Optimizer):
     )
     State = AdamaxState
 
-    def init(self, params: np.ndarray) -> AdamaxState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return AdamaxState(0, z, z.copy())
-
     def _update(self, params, grads, state: AdamaxState, step: int, out_params, out: Out,
                 info: Info | None) -> None:
         hp = self.hp
@@ -529,9 +513,8 @@ class NAdam(Optimizer):
     )
     State = NAdamState
 
-    def init(self, params: np.ndarray) -> NAdamState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return NAdamState(0, z, z.copy(), np.ones_like(z))
+    def initial_values(self) -> dict[str, float]:
+        return {"mu_product": 1.0}
 
     def _update(self, params, grads, state: NAdamState, step: int, out_params, out: Out,
                 info: Info | None) -> None:
@@ -623,10 +606,6 @@ class RAdam(Optimizer):
     )
     State = RAdamState
 
-    def init(self, params: np.ndarray) -> RAdamState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return RAdamState(0, z, z.copy())
-
     def _update(self, params, grads, state: RAdamState, step: int, out_params, out: Out,
                 info: Info | None) -> None:
         hp = self.hp
@@ -709,10 +688,6 @@ class Adadelta(Optimizer):
         weight_decay_param(),
     )
     State = AdadeltaState
-
-    def init(self, params: np.ndarray) -> AdadeltaState:
-        z = np.zeros_like(params, dtype=np.float64)
-        return AdadeltaState(0, z, z.copy())
 
     def _update(self, params, grads, state: AdadeltaState, step: int, out_params, out: Out,
                 info: Info | None) -> None:

@@ -8,6 +8,7 @@ import builtins
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from optsim.formulas import MAX_LENGTH, parse_formula
 from optsim.functions import FUNCTIONS, LossFunction, as_function
 
+ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(20261125)
 P2 = RNG.uniform(-2.5, 2.5, size=(25, 2))
 P1 = RNG.uniform(-2.5, 2.5, size=(25, 1))
@@ -319,7 +321,7 @@ def test_import_optsim_does_not_import_sympy() -> None:
             "assert 'sympy' not in sys.modules, 'sympy imported'\n"
             "optsim.as_function('x**2')\n"
             "assert 'sympy' in sys.modules\n")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, cwd=ROOT)
 
 
 # -- property ------------------------------------------------------------------

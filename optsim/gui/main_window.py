@@ -122,9 +122,15 @@ class StatusTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # fixed widths: ResizeToContents re-measured every cell on every refresh
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        fm = self.fontMetrics()
+        for col, sample in ((1, "100000"), (2, "-0.0001234"), (3, "-0.0001234"),
+                            (4, "-0.0001234"), (5, "converged")):
+            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(self.HEADERS[col]))
+            header.resizeSection(col, width + 14)
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
 
@@ -222,6 +228,9 @@ class MainWindow(QMainWindow):
         # cache instead of on every frame that moves a run over it
         for item in (self.plot.image, self.plot.contours):
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # the plots paint their whole background: nothing behind them needs repainting
+        for view in (self.plot, self.history_plot):
+            view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setCentralWidget(self.figure)
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs

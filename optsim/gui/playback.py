@@ -192,8 +192,11 @@ class PlaybackToolBar(QToolBar):
         self.speed_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.speed_slider.setValue(round(100 * math.log10(c.speed)))
         self.addWidget(self.speed_slider)
+        # labels whose text changes while playing get a fixed size: a label that may
+        # change size makes the whole window lay out and repaint on every frame
         self.speed_label = QLabel()
-        self.speed_label.setMinimumWidth(64)
+        self.speed_label.setFixedSize(self.speed_label.fontMetrics().horizontalAdvance("1000 /s") + 10,
+                                      self.speed_label.sizeHint().height())
         self.addWidget(self.speed_label)
         self.max_box = QCheckBox("max")
         self.max_box.setToolTip("As many steps as fit in each frame")
@@ -201,7 +204,9 @@ class PlaybackToolBar(QToolBar):
         self.addWidget(self.max_box)
         self.addSeparator()
         self.step_label = QLabel()
-        self.step_label.setMinimumWidth(90)
+        self.step_label.setFixedSize(
+            self.step_label.fontMetrics().horizontalAdvance("  step 10000000 of 10000000  ") + 6,
+            self.step_label.sizeHint().height())
         self.step_label.setToolTip("The step shown (Left/Right move through the history)")
         self.addWidget(self.step_label)
         self.addWidget(QLabel(" max steps "))

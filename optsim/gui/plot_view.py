@@ -90,6 +90,25 @@ def as_view(view) -> View:
     return (x0, x1), (y0, y1)
 
 
+def drop_subpixel(pts: np.ndarray, pixel) -> np.ndarray:
+    """The points of a polyline (K, 2) that start a new pixel: a point in the same
+    pixel as the point before it is dropped (the first and last are kept), so a
+    converged or slow run costs a few segments instead of thousands."""
+    return pts[new_pixel_mask(pts, pixel)]
+
+
+def new_pixel_mask(pts: np.ndarray, pixel) -> np.ndarray:
+    """Which points of ``pts`` (K, 2) :func:`drop_subpixel` keeps."""
+    keep = np.ones(len(pts), dtype=bool)
+    px = np.asarray(pixel, dtype=np.float64)
+    if len(pts) <= 2 or not (np.isfinite(px).all() and (px > 0).all()):
+        return keep
+    with np.errstate(all="ignore"):
+        cell = np.floor(pts / px)
+    keep[1:-1] = (cell[1:-1] != cell[:-2]).any(axis=1)
+    return keep
+
+
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
     """The box (lo, hi) drawn coordinates are clipped to: the view enlarged CLIP_SCALE
     times around its centre (in 1D the second coordinate is the loss)."""
@@ -509,6 +528,8 @@ class LossPlot(pg.PlotWidget):
             symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS else None
             if run.trail.opts["symbol"] != symbol:
                 run.trail.setSymbol(symbol)
+            if symbol is None:  # a plain line: what falls in one pixel draws as one point
+                pts = drop_subpixel(pts, self.getPlotItem().getViewBox().viewPixelSize())
             run.trail.setData(pts[:, 0], pts[:, 1])
             run.marker.setData(pos=pts[-1:])
 
@@ -628,8 +649,14 @@ class LossHistoryPlot(pg.PlotWidget):
         y = np.clip(np.nan_to_num(y, nan=np.inf), -1e150, 1e150)
         self._losses[i] = y
         idx = decimate(len(y), len(y) - 1)
-        steps = np.arange(len(y))[idx]
-        self._lines[i].setData(steps, y[idx])
+        steps, ys = np.arange(len(y))[idx], y[idx]
+        if len(ys) > MAX_SYMBOL_POINTS:  # what falls in one pixel draws as one point
+            with np.errstate(all="ignore"):
+                shown = np.log10(np.maximum(ys, 1e-300)) if self._log else ys
+            keep = new_pixel_mask(np.column_stack([steps, shown]),
+                                  self.getPlotItem().getViewBox().viewPixelSize())
+            steps, ys = steps[keep], ys[keep]
+        self._lines[i].setData(steps, ys)
         self._update_scale()
         self.set_step(len(y) - 1 if current is None else current)
 

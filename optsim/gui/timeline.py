@@ -36,6 +36,9 @@ class Timeline(QWidget):
                                        "then computes new steps")
         self.label = QLabel(self)
         self.label.setMinimumWidth(130)
+        # a fixed size: a label that may change size relays out the window every frame
+        self.label.setFixedSize(max(130, self.label.fontMetrics().horizontalAdvance("10000000 / 10000000") + 8),
+                                self.label.sizeHint().height())
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(QLabel("step", self))

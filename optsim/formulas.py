@@ -182,6 +182,10 @@ def _parse_cached(text: str, dim: int | None, name: str | None) -> LossFunction:
         except (NotImplementedError, ArithmeticError, TypeError, RecursionError):
             raise ValueError(f"cannot differentiate the formula in {s.name}") from None
         g = g.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+        # numpy's printer turns Heaviside into a Piecewise whose conditions it simplifies
+        # (slow, and it fails on some): print the step as numpy.heaviside instead
+        g = g.replace(lambda e: isinstance(e, sympy.Heaviside),
+                      lambda e: _min_max(sympy)["step"](e.args[0]))
         if g.has(sympy.Derivative):
             raise ValueError(f"cannot differentiate the formula in {s.name}")
         _check_expression(sympy, g, f"its derivative in {s.name}")
@@ -296,14 +300,29 @@ def _min_max(sympy: Any) -> dict[str, Any]:
             return sympy.Heaviside(a - b, sympy.S.Half) if argindex == 1 \
                 else sympy.Heaviside(b - a, sympy.S.Half)
 
-    return {"min": fmin, "max": fmax}
+    class fstep(sympy.Function):  # noqa: N801 - Heaviside(a, 1/2), printed as plain numpy
+        nargs = 1
+
+        def _eval_is_extended_real(self) -> bool:
+            return True
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.S.Zero  # a step: zero gradient almost everywhere
+
+    return {"min": fmin, "max": fmax, "step": fstep}
+
+
+def _heaviside(v: Any) -> np.ndarray:
+    return np.heaviside(v, 0.5)
 
 
 def _compile(sympy: Any, expr: Any, args: list[Any]) -> Callable[[np.ndarray], np.ndarray]:
-    modules = [{"erf": _erf, "fmin": np.minimum, "fmax": np.maximum}, "numpy"]
+    modules = [{"erf": _erf, "fmin": np.minimum, "fmax": np.maximum, "fstep": _heaviside},
+               "numpy"]
     try:
         fn = sympy.lambdify(args, expr, modules=modules, cse=True)
-    except (NotImplementedError, TypeError, SyntaxError) as err:  # e.g. nothing prints it
+    except (NotImplementedError, TypeError, SyntaxError, KeyError, ValueError, AttributeError,
+            RecursionError) as err:  # sympy's printer cannot express it
         raise ValueError(f"cannot compile the formula: {str(err).splitlines()[0]}") from None
 
     def call(p: np.ndarray) -> np.ndarray:

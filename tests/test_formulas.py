@@ -293,6 +293,11 @@ def test_found_by_fuzzing() -> None:
     fn = parse_formula("sin(sign(min(x, x)))")
     np.testing.assert_array_equal(fn.value(np.array([[2.0], [-1.0]])), np.sin([1.0, -1.0]))
     np.testing.assert_array_equal(fn.gradient(np.array([[2.0], [-1.0]])), [[0.0], [0.0]])
+    # the step in min's derivative printed by sympy as a Piecewise it could not simplify
+    fn = parse_formula("min(sin(x), (y / sign(x)))")
+    p = np.array([[1.0, 0.5], [-1.0, 0.2]])
+    np.testing.assert_allclose(fn.value(p), [0.5, np.sin(-1.0)])
+    np.testing.assert_allclose(fn.gradient(p), [[0.0, 1.0], [np.cos(-1.0), 0.0]])
     fn = parse_formula("abs(max(x, y))")
     np.testing.assert_array_equal(fn.gradient(np.array([[1.0, 2.0], [-1.0, -3.0]])),
                                   [[0.0, 1.0], [-1.0, 0.0]])

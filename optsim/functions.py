@@ -583,8 +583,8 @@ register(LossFunction(
     minimum_values=(-1.0316284534898774, -1.0316284534898774, -0.21546382438371764,
                     -0.21546382438371764, 2.1042503103112583, 2.1042503103112583),
     formula="(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2",
-    description="Six valleys (the 'humps'), two of them global minima at about (±0.09, ∓0.71) "
-                "with value -1.0316; the other four are local minima.",
+    description="Six local minima: two global ones at about (±0.09, ∓0.71) with value -1.0316, "
+                "and two pairs of shallower ones toward the sides that trap gradient descent.",
     category="multimodal",
 ))
 

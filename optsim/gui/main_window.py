@@ -122,19 +122,17 @@ class StatusTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # fixed widths: ResizeToContents re-measured every cell on every refresh
+        # widths fitted to the contents only when asked (paused), not on every frame:
+        # ResizeToContents re-measured every cell on every refresh while playing
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        fm = self.fontMetrics()
-        for col, sample in ((1, "100000"), (2, "-0.0001234"), (3, "-0.0001234"),
-                            (4, "-0.0001234"), (5, "converged")):
-            width = max(fm.horizontalAdvance(sample), fm.horizontalAdvance(self.HEADERS[col]))
-            header.resizeSection(col, width + 14)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
 
-    def refresh(self) -> None:
+    def refresh(self, fit: bool = True) -> None:
+        """Show the shown step; ``fit`` also fits the column widths to the text."""
         runs = self.model.runs
         if self.rowCount() != len(runs):
             self.setRowCount(len(runs))
@@ -162,6 +160,8 @@ class StatusTable(QTableWidget):
                 name_item.setForeground(_brush(r.colour))
             status_item = self.item(i, 5)
             status_item.setForeground(_brush("#B00020" if st.diverged else "#1b7a3a"))
+        if fit:
+            self.resizeColumnsToContents()
 
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)
@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_status_now(self) -> None:
         self._status_due = False
-        self.status_table.refresh()
+        self.status_table.refresh(fit=not self.playback.playing)
 
     def _show_counter(self) -> None:
         k, total = self.model.shown_step, self.model.computed_steps

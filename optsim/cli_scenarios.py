@@ -58,8 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser, sub: Any) -> None:
     g.add_argument("--save-scenario", metavar="FILE", dest="save_scenario",
                    help="write the scenario that ran (JSON), to run it again with --scenario")
     g = p.add_argument_group("animations and data")
-    g.add_argument("--gif", metavar="FILE", help="write an animation of the runs (GIF)")
-    g.add_argument("--mp4", metavar="FILE", help="write an animation of the runs (MP4, H.264)")
+    size = f"{ANIMATION_SIZE[0]}×{ANIMATION_SIZE[1]} unless --width/--height say otherwise"
+    g.add_argument("--gif", metavar="FILE", help=f"write an animation of the runs (GIF; {size})")
+    g.add_argument("--mp4", metavar="FILE",
+                   help=f"write an animation of the runs (MP4, H.264; {size})")
     g.add_argument("--json", metavar="FILE", help="write the scenario and every run's "
                    "positions and losses (JSON)")
     g.add_argument("--stride", default="1", help="animate every N-th step (default: 1)")

@@ -136,8 +136,11 @@ class FrameRenderer:
                 idx = self._decimate(len(y), len(y) - 1)
                 fig.history.line(i).setData(np.arange(len(y))[idx], y[idx])
         fig.set_step(k)
+        counter = f"step {k} / {self.steps}"
+        # the figure's own title names the function; the plot's title row shows the step
         fig.loss_plot.getPlotItem().setTitle(
-            f"{self._title}&nbsp;&nbsp;&nbsp;&nbsp;step {k} / {self.steps}", **self._title_style)
+            f"{self._title}&nbsp;&nbsp;&nbsp;&nbsp;{counter}" if self._title else counter,
+            **self._title_style)
         ensure_app().processEvents()
         return _qimage_to_array(fig.grab().toImage(), self.size)
 

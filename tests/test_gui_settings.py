@@ -41,6 +41,7 @@ def test_session_is_restored(qtbot, tmp_path):
     m.rename_run(2, "my rmsprop")
     m.select(2)
     m.runs[3].start = np.array([0.5, 0.5])  # a scenario's own start for one run
+    m.set_noise(0.25, 7)
     w.toolbar.max_steps_spin.setValue(777)
     w.status_dock.hide()
     w.resize(w.minimumSizeHint().width() + 13, w.minimumSizeHint().height() + 7)
@@ -58,6 +59,7 @@ def test_session_is_restored(qtbot, tmp_path):
     assert m2.runs[-1].optimizer.hp["amsgrad"] is True
     assert m2.selected == 2
     assert list(m2.runs[3].start) == [0.5, 0.5] and m2.runs[0].start is None
+    assert (m2.noise, m2.seed) == (0.25, 7)
     assert list(m2.runs[3].trajectory.positions[0, 0]) == [0.5, 0.5]
     assert w2.playback.max_steps == 777
     assert w2.height() == size.height()  # (the offscreen screen clamps widths)
@@ -84,7 +86,9 @@ def test_corrupt_store_falls_back_to_defaults(qtbot, tmp_path):
         json.dumps({"function": {"name": 42}, "runs": "nope", "view": "x", "start": [1]}),
         json.dumps({"function": {"name": "bowl"}, "view": [[1, 0], [0, 1]], "start": ["a", None],
                     "runs": [{"spec": "adam:lr=-1"}, {"spec": "nosuch"}, 5, {"spec": None}],
-                    "selected": "x", "playback": {"speed": "fast", "max_steps": -3}}),
+                    "selected": "x", "playback": {"speed": "fast", "max_steps": -3},
+                    "noise": -1.0, "seed": "x"}),
+        json.dumps({"function": {"name": "bowl"}, "noise": float("nan"), "seed": 2**80}),
         json.dumps({"function": {"formula": "import os"}, "runs": [{"spec": "sgd"}]}),
     ]
     for g in garbage:
@@ -101,6 +105,7 @@ def test_corrupt_store_falls_back_to_defaults(qtbot, tmp_path):
         else:
             assert m.function.name == "elongated-bowl"
         assert [r.optimizer.spec for r in m.runs] == default_specs()
+        assert m.noise == 0
         assert w.playback.max_steps == 10_000
         w.playback.step_action.trigger()  # and it works
         assert m.shown_step == 1

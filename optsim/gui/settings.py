@@ -65,6 +65,8 @@ def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None)
                   "start": None if r.start is None else [float(v) for v in r.start]}
                  for r in model.runs],
         "selected": model.selected,
+        "noise": float(getattr(model, "noise", 0.0)),
+        "seed": int(getattr(model, "seed", 0)),
         "playback": playback or {},
     }
 
@@ -152,6 +154,13 @@ def restore_session(model: SimulationModel, data: dict | None) -> dict:
         start = _finite_list(data.get("start"), fn.dim)
         if start is not None:
             model.set_start(start)
+    noise, seed = data.get("noise", 0.0), data.get("seed", 0)
+    if fn is not None and isinstance(noise, (int, float)) and not isinstance(noise, bool) \
+            and noise != 0 and isinstance(seed, int) and not isinstance(seed, bool):
+        try:
+            model.set_noise(float(noise), seed)
+        except (ValueError, TypeError, OverflowError):
+            pass  # invalid stored noise: none
     runs = _restore_runs(data.get("runs"), fn.dim) if fn is not None else []
     if runs:
         model.replace_runs([(opt, name, colour or run_colour(k), visible, own)

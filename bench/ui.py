@@ -123,8 +123,18 @@ def bench_frames(steps: int) -> list[float]:
         app.processEvents()  # the paint of this frame
         times.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
+    # a Right press at the default speed: one step, from a fresh start
+    c.reset()
+    c.set_playing(True)
+    c.timer.stop()
+    single = []
+    for _ in range(200):
+        t0 = time.perf_counter()
+        c.step(1)
+        app.processEvents()
+        single.append(time.perf_counter() - t0)
     w.close()
-    return times, cpu
+    return times, cpu, single
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -155,7 +165,7 @@ def main() -> None:
         print(f"ratios: start-up window/bare {window_ms / bare_ms:.2f}")
         return
     load = os.getloadavg()[0]
-    frames, cpu = bench_frames(args.steps)
+    frames, cpu, single = bench_frames(args.steps)
     med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
     print(f"frames: {len(frames)} frames of {STEPS_PER_FRAME} steps x 8 runs to step "
           f"{args.steps} (step + redraw + paint, offscreen); load average {load:.1f} "
@@ -164,6 +174,8 @@ def main() -> None:
           f"(goal p95 <= {FRAME_GOAL_MS:.0f} ms)")
     print(f"frame CPU time (main thread, less sensitive to other load): median "
           f"{statistics.median(cpu) * 1000:.2f} ms, p95 {pct(cpu, 0.95) * 1000:.2f} ms")
+    print(f"one-step frames (a Right press, 8 runs, steps 1-200): median "
+          f"{statistics.median(single) * 1000:.2f} ms, p95 {pct(single, 0.95) * 1000:.2f} ms")
     print(f"start-up to first paint (median of {args.repeats}): optsim window {window_ms:.0f} ms, "
           f"bare pyqtgraph window {bare_ms:.0f} ms (goal <= {STARTUP_GOAL}x)")
     print(f"ratios: p95/goal {p95 / FRAME_GOAL_MS:.2f}, start-up window/bare "

@@ -167,7 +167,14 @@ def _col(g: Array) -> Array:
 
 
 def _pair(gx: Array, gy: Array) -> Array:
-    return np.stack([gx, gy], axis=1)
+    gx, gy = np.asarray(gx), np.asarray(gy)
+    if gx.ndim != 1 or gx.shape != gy.shape:
+        return np.stack([gx, gy], axis=1)
+    # as np.stack, without its ~5 us of overhead (paid every step of every run)
+    out = np.empty((gx.shape[0], 2), dtype=np.result_type(gx, gy))
+    out[:, 0] = gx
+    out[:, 1] = gy
+    return out
 
 
 def _poly_minima(coefficients: list[float]) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -3,6 +3,7 @@ divergence handling, and the one-call ``simulate`` API."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -121,29 +122,53 @@ class Trajectory:
             return
         self._grow(self.steps + steps + 1)
         opt, params, state, grads = self.optimizer, self._params, self._state, self._grads
+        fn, n, dim = self.function, self.n, self.dim
+        pos, losses, hist, used = self._pos, self._loss, self._hist, self._used
+        # a few runs: the divergence check on Python floats (numpy's per-call
+        # overhead dominates a step at N = 1); many: vectorised
+        small = n * dim <= 8
+        bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
+        isfinite = math.isfinite
+        any_frozen = bool(self.diverged.any())
         with np.errstate(all="ignore"):
             for _ in range(steps):
                 new, new_state = opt.step(params, grads, state)
-                loss = self._value(new)
-                bad = self._outside(new, loss)
+                # as _value, already inside errstate
+                loss = np.asarray(fn.value(new), dtype=np.float64).reshape(n)
                 k = self.steps + 1
-                if bad.any() or self.diverged.any():
+                if small:
+                    ok = all(isfinite(v) for v in loss.tolist()) and all(
+                        lo <= x <= hi for row in new.tolist()
+                        for x, (lo, hi) in zip(row, bounds, strict=True))
+                    bad = None if ok else self._outside(new, loss)
+                else:
+                    bad = self._outside(new, loss)
+                    if not bad.any():
+                        bad = None
+                if bad is not None or any_frozen:
+                    if bad is None:
+                        bad = np.zeros(n, dtype=bool)
                     fresh = bad & ~self.diverged
                     self.diverged_step[fresh] = k
                     self.diverged |= bad
+                    any_frozen = True
                     frozen = self.diverged
                     new = np.where(frozen[:, None], params, new)
-                    loss = np.where(frozen, self._loss[k - 1], loss)
+                    loss = np.where(frozen, losses[k - 1], loss)
                     new_state = new_state._replace(**{
                         f: np.where(frozen[:, None], getattr(state, f), getattr(new_state, f))
                         for f in self._state_fields
                     })
                 params, state = new, new_state
-                grads = self._noisy(self._gradient(params))
-                if self._used is not None:
-                    self._used[k] = grads
+                grads = np.asarray(fn.gradient(params), dtype=np.float64).reshape(n, dim)
+                if self._rng is not None:
+                    grads = self._noisy(grads)
+                    used[k] = grads
                 self.steps = k
-                self._record(k, params, loss, state)
+                pos[k] = params
+                losses[k] = loss
+                for f in hist:
+                    hist[f][k] = getattr(state, f)
         self._params, self._state, self._grads = params, state, grads
 
     def _outside(self, new: np.ndarray, loss: np.ndarray) -> np.ndarray:

@@ -602,6 +602,12 @@ def loss_label(v: float) -> str:
     return f"{v:.1g}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
+#: the loss history's step axis shows at least steps 0..MIN_STEP_RANGE
+MIN_STEP_RANGE = 10.0
+#: histories that grow by at most this many steps at a time are being played
+STEP_RANGE_STRIDE = 256
+
+
 class LossHistoryPlot(pg.PlotWidget):
     """Loss against step, one line per run, with a vertical line at the shown step.
 
@@ -616,13 +622,21 @@ class LossHistoryPlot(pg.PlotWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         self._lines: list[pg.PlotDataItem] = []
         self._losses: list[np.ndarray] = []
+        #: (min, max) of each run's losses, kept so a frame's scale costs no reductions
+        self._bounds: list[tuple[float, float]] = []
+        # steps, not thousands of steps: no SI prefix ("step (x0.001)" at step 0)
+        plot.getAxis("bottom").enableAutoSIPrefix(False)
         self._log = False
         self._reference: tuple[float, float] | None = None
         self._y_set: tuple[float, float] | None = None
         self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
                                                             QtCore.Qt.PenStyle.DashLine))
         plot.addItem(self.step_line, ignoreBounds=True)
-        plot.enableAutoRange(x=True, y=False)
+        # the step range is set by _fit_steps, not auto-ranged (which re-laid out the
+        # axis and grid on every frame of playback)
+        plot.disableAutoRange()
+        self._x_max = 0.0
+        self._fit_steps()
 
     def set_runs(self, styles: list[RunStyle]) -> None:
         plot = self.getPlotItem()
@@ -630,6 +644,7 @@ class LossHistoryPlot(pg.PlotWidget):
             plot.removeItem(line)
         self._lines = []
         self._losses = []
+        self._bounds = []
         for style in styles:
             line = pg.PlotDataItem(pen=_pen(style.colour), antialias=True)
             line.curve.setSegmentedLineMode("on")
@@ -637,6 +652,7 @@ class LossHistoryPlot(pg.PlotWidget):
             plot.addItem(line)
             self._lines.append(line)
             self._losses.append(np.empty(0))
+            self._bounds.append((np.inf, -np.inf))
 
     def line(self, i: int) -> pg.PlotDataItem:
         return self._lines[i]
@@ -649,7 +665,9 @@ class LossHistoryPlot(pg.PlotWidget):
         """Show run ``i``'s losses (all of them; ``current`` moves the step line)."""
         y = np.asarray(losses, dtype=np.float64).reshape(-1)
         y = np.clip(np.nan_to_num(y, nan=np.inf), -1e150, 1e150)
+        grew = len(y) - len(self._losses[i])
         self._losses[i] = y
+        self._bounds[i] = (float(y.min()), float(y.max())) if len(y) else (np.inf, -np.inf)
         idx = decimate(len(y), len(y) - 1)
         steps, ys = np.arange(len(y))[idx], y[idx]
         if len(ys) > MAX_SYMBOL_POINTS:  # what falls in one pixel draws as one point
@@ -658,9 +676,21 @@ class LossHistoryPlot(pg.PlotWidget):
             keep = new_pixel_mask(np.column_stack([steps, shown]),
                                   self.getPlotItem().getViewBox().viewPixelSize())
             steps, ys = steps[keep], ys[keep]
-        self._lines[i].setData(steps, ys)
+        self._lines[i].setData(steps, ys, skipFiniteCheck=True)
+        self._fit_steps(0 < grew <= STEP_RANGE_STRIDE)
         self._update_scale()
         self.set_step(len(y) - 1 if current is None else current)
+
+    def _fit_steps(self, playing: bool = False) -> None:
+        """Show steps 0..the longest history (at least 0..MIN_STEP_RANGE). Followed
+        step by step (``playing``), the range grows by a quarter when the history
+        reaches its end, so the axis and grid are laid out again only now and then."""
+        last = float(max((len(y) - 1 for y in self._losses), default=0))
+        if self._x_max >= max(last, MIN_STEP_RANGE) and (
+                last >= self._x_max / 1.6 or self._x_max <= MIN_STEP_RANGE):
+            return
+        self._x_max = max(MIN_STEP_RANGE, last * 1.25 if playing else last)
+        self.getPlotItem().setXRange(0.0, self._x_max, padding=0.02)
 
     def set_step(self, k: int) -> None:
         """Move the vertical line to step ``k``."""
@@ -675,14 +705,13 @@ class LossHistoryPlot(pg.PlotWidget):
         self._update_scale()
 
     def _update_scale(self) -> None:
-        data = [y for y, line in zip(self._losses, self._lines, strict=True)
+        data = [b for b, y, line in zip(self._bounds, self._losses, self._lines, strict=True)
                 if line.isVisible() and len(y)]
-        log = False
         plot = self.getPlotItem()
         if not data:
             return
-        lo = min(float(y.min()) for y in data)
-        hi = max(float(y.max()) for y in data)
+        lo = min(b[0] for b in data)
+        hi = max(b[1] for b in data)
         log = lo > 0 and hi / lo > 100
         if log != self._log:
             self._log = log

@@ -328,6 +328,7 @@ class StepOverlay(QtCore.QObject):
         self.legend.setZValue(100)
         self.legend.setVisible(False)
         self._legend_html = ""
+        self._key_spot: tuple | None = None
         plot.getViewBox().sigResized.connect(self._place_legend)
         plot.getViewBox().sigTransformChanged.connect(self._reorient)
         plot.getViewBox().sigResized.connect(self._reorient)
@@ -465,12 +466,43 @@ class StepOverlay(QtCore.QObject):
             self._legend_html = page
             if page:
                 self.legend.setHtml(page)
+                self._key_spot = None  # its size changed
         self.legend.setVisible(bool(page))
         self._place_legend()
 
     def _place_legend(self, *_args) -> None:
+        """Put the key in the first free corner of the view, bottom-left first: never
+        over the runs' legend (the plot's LegendItem, which moves to the emptiest
+        corner); when no corner is free, stacked next to that legend."""
+        if not self.legend.isVisible():
+            return
         vb = self.plot.getViewBox()
-        self.legend.setPos(8, vb.height() - 8)
+        w, h = vb.width(), vb.height()
+        size = self.legend.boundingRect()
+        kw, kh = size.width(), size.height()
+        runs = getattr(self.plot, "legend", None)
+        taken = None
+        if runs is not None and runs.isVisible() and runs.parentItem() is vb \
+                and runs.boundingRect().width() > 0:
+            taken = runs.mapRectToParent(runs.boundingRect()).adjusted(-4, -4, 4, 4)
+        m = 8.0
+        # (anchor x, anchor y, position) of each candidate, in the view's pixels
+        spots = [(0, 1, m, h - m), (1, 1, w - m, h - m), (0, 0, m, m), (1, 0, w - m, m)]
+        if taken is not None:
+            right = taken.center().x() > w / 2
+            ax, x = (1, w - m) if right else (0, m)
+            if taken.center().y() > h / 2:  # the legend at the bottom: the key above it
+                spots.append((ax, 1, x, taken.top() - 2))
+            else:
+                spots.append((ax, 0, x, taken.bottom() + 2))
+        for ax, ay, x, y in spots:
+            rect = QtCore.QRectF(x - ax * kw, y - ay * kh, kw, kh)
+            if taken is None or not rect.intersects(taken):
+                break
+        if (ax, ay, x, y) != self._key_spot:  # unchanged: no re-layout while playing
+            self._key_spot = (ax, ay, x, y)
+            self.legend.setAnchor((ax, ay))
+            self.legend.setPos(x, y)
 
     def legend_text(self) -> str:
         """The arrows' key as plain text."""

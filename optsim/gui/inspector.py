@@ -100,6 +100,9 @@ class InspectorPanel(QWidget):
     """The inspector's content: a "What am I looking at?" note and the page."""
 
     MIN_INTERVAL_MS = 150
+    #: while playing, pages are rebuilt at most this often (a rebuild costs about a
+    #: frame's whole budget); pausing brings the page up to date at once
+    PLAYING_INTERVAL_MS = 1000
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +112,7 @@ class InspectorPanel(QWidget):
         # page takes a few tens of ms to lay out: playback must not wait for it) and
         # not at all while hidden; reading the panel brings it up to date first
         self._pending = False
+        self._playing = False
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -187,14 +191,24 @@ class InspectorPanel(QWidget):
             return m.selected
         return next((i for i, r in enumerate(m.runs) if r.visible), 0)
 
+    def set_playing(self, playing: bool) -> None:
+        """Playback started or stopped: rebuild rarely while playing, at once on pause."""
+        self._playing = bool(playing)
+        if not self._playing and self._pending:
+            self._timer.stop()
+            if self.isVisible():
+                self.flush()
+
     def refresh(self) -> None:
-        """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``)."""
+        """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``
+        and ``PLAYING_INTERVAL_MS``)."""
         self._pending = True
         if not self.isVisible():
             return  # built when shown or read
-        if self._clock.isValid() and self._clock.elapsed() < self.MIN_INTERVAL_MS:
+        interval = self.PLAYING_INTERVAL_MS if self._playing else self.MIN_INTERVAL_MS
+        if self._clock.isValid() and self._clock.elapsed() < interval:
             if not self._timer.isActive():
-                self._timer.start(self.MIN_INTERVAL_MS - self._clock.elapsed())
+                self._timer.start(interval - self._clock.elapsed())
             return
         self.flush()
 
@@ -261,6 +275,14 @@ class StepInsight(QObject):
         window.resizeDocks([self.dock], [470], Qt.Orientation.Horizontal)
         window.resizeDocks([window.function_dock, self.dock], [400, 560], Qt.Orientation.Vertical)
         self.panel.set_model(model)
+        playback = getattr(window, "playback", None)
+        if playback is not None:
+            playback.playingChanged.connect(self.panel.set_playing)
+            self.panel.set_playing(playback.playing)
+            figure = getattr(window, "figure", None)
+            if figure is not None:  # plain, quick trails while playing
+                playback.playingChanged.connect(figure.set_playing)
+                figure.set_playing(playback.playing)
 
         figure = window.takeCentralWidget()
         central = QWidget(window)

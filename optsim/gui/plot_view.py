@@ -195,6 +195,14 @@ def _pen(colour, width: float = LINE_PX, style=QtCore.Qt.PenStyle.SolidLine) -> 
     return pen
 
 
+def _set_antialias(item: pg.PlotDataItem, on: bool) -> None:
+    """Antialias ``item``'s line (or not) from now on, without touching its data."""
+    if item.opts["antialias"] != on:
+        item.opts["antialias"] = on
+        item.curve.opts["antialias"] = on
+        item.curve.update()
+
+
 def _style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
     font = QtGui.QFont()
     font.setPointSize(FONT_PT)
@@ -263,6 +271,10 @@ class LossPlot(pg.PlotWidget):
         self.view: View | None = None
         self._runs: list[_RunItems] = []
         self._dim = 0
+        #: while playing, trails are drawn plainly (see set_playing)
+        self.playing = False
+        #: per run, the last update_run arguments (to redraw when playback stops)
+        self._shown: dict[int, tuple] = {}
         #: (min, max) of the loss over the drawn window (2D) or the y range (1D)
         self.loss_range: tuple[float, float] | None = None
         self._lo = np.array([-np.inf, -np.inf])
@@ -475,6 +487,7 @@ class LossPlot(pg.PlotWidget):
                 plot.removeItem(item)
         self.legend.clear()
         self._runs = []
+        self._shown = {}
         dim = self._dim or 2
         for style in styles:
             run = _RunItems(style, dim)
@@ -484,6 +497,7 @@ class LossPlot(pg.PlotWidget):
             for item in self.legend.items[-1]:  # its own clip (see the legend's flag above)
                 item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsToShape)
             run.set_visible(style.visible)
+            _set_antialias(run.trail, not self.playing)
             self._runs.append(run)
         if self.view is not None:
             self.place_legend()
@@ -496,10 +510,26 @@ class LossPlot(pg.PlotWidget):
         run.style = RunStyle(run.style.name, run.style.colour, bool(visible))
         run.set_visible(visible)
 
+    def set_playing(self, playing: bool) -> None:
+        """While playing, trails are drawn without antialiasing and without a dot per
+        step (together about half of a frame's painting); stopped, they are drawn in
+        full again at once."""
+        playing = bool(playing)
+        if playing == self.playing:
+            return
+        self.playing = playing
+        for run in self._runs:
+            _set_antialias(run.trail, not playing)
+        if not playing:
+            for i, args in list(self._shown.items()):
+                if i < len(self._runs):
+                    self.update_run(i, *args)
+
     def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
                    losses: np.ndarray | None = None) -> None:
         """Show run ``i`` at step ``current`` (default: the last of ``positions`` (K, D))."""
         run = self._runs[i]
+        self._shown[i] = (positions, current, losses)
         pos = np.asarray(positions, dtype=np.float64)
         if pos.ndim == 1:
             pos = pos[:, None]
@@ -527,12 +557,12 @@ class LossPlot(pg.PlotWidget):
             self._update_tangent(run, shown[k, 0])
         else:
             pts = np.clip(np.nan_to_num(shown[idx], nan=self._hi[0]), self._lo, self._hi)
-            symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS else None
+            symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS and not self.playing else None
             if run.trail.opts["symbol"] != symbol:
                 run.trail.setSymbol(symbol)
             if symbol is None:  # a plain line: what falls in one pixel draws as one point
                 pts = drop_subpixel(pts, self.getPlotItem().getViewBox().viewPixelSize())
-            run.trail.setData(pts[:, 0], pts[:, 1])
+            run.trail.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             run.marker.setData(pos=pts[-1:])
 
     def _update_tangent(self, run: _RunItems, x: float) -> None:
@@ -622,6 +652,7 @@ class LossHistoryPlot(pg.PlotWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         self._lines: list[pg.PlotDataItem] = []
         self._losses: list[np.ndarray] = []
+        self.playing = False
         #: (min, max) of each run's losses, kept so a frame's scale costs no reductions
         self._bounds: list[tuple[float, float]] = []
         # steps, not thousands of steps: no SI prefix ("step (x0.001)" at step 0)
@@ -646,7 +677,7 @@ class LossHistoryPlot(pg.PlotWidget):
         self._losses = []
         self._bounds = []
         for style in styles:
-            line = pg.PlotDataItem(pen=_pen(style.colour), antialias=True)
+            line = pg.PlotDataItem(pen=_pen(style.colour), antialias=not self.playing)
             line.curve.setSegmentedLineMode("on")
             line.setVisible(style.visible)
             plot.addItem(line)
@@ -656,6 +687,14 @@ class LossHistoryPlot(pg.PlotWidget):
 
     def line(self, i: int) -> pg.PlotDataItem:
         return self._lines[i]
+
+    def set_playing(self, playing: bool) -> None:
+        """Lines without antialiasing while playing (see LossPlot.set_playing)."""
+        self.playing = bool(playing)
+        for line in self._lines:
+            _set_antialias(line, not self.playing)
+        if not self.playing:
+            self._update_scale()  # the exact range again
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self._lines[i].setVisible(visible)
@@ -727,7 +766,15 @@ class LossHistoryPlot(pg.PlotWidget):
         if not hi > lo:
             lo, hi = lo - 0.5, hi + 0.5
         if log:
-            lo, hi = np.log10(lo), np.log10(hi)
+            lo, hi = float(np.log10(lo)), float(np.log10(hi))
+        if self.playing and self._y_set is not None:
+            # while playing, the range changes only when the losses leave it or fill
+            # less than half of it, with room below (losses mostly fall): re-laying
+            # out the axis and grid on every frame cost more than the lines
+            slo, shi = self._y_set
+            if slo <= lo and hi <= shi and hi - lo >= 0.5 * (shi - slo):
+                return
+            lo -= 0.25 * (hi - lo)
         if (lo, hi) != self._y_set:  # an unchanged range would still repaint the axis
             self._y_set = (lo, hi)
             plot.setYRange(lo, hi, padding=0.05)
@@ -799,6 +846,12 @@ class Figure(QtWidgets.QWidget):
         self.loss_plot.set_run_visible(i, visible)
         if self.history is not None:
             self.history.set_run_visible(i, visible)
+
+    def set_playing(self, playing: bool) -> None:
+        """Draw for speed while playing, in full when stopped (see LossPlot.set_playing)."""
+        self.loss_plot.set_playing(playing)
+        if self.history is not None:
+            self.history.set_playing(playing)
 
     def set_step(self, k: int) -> None:
         if self.history is not None:

@@ -11,6 +11,10 @@ from optsim import simulate
 from optsim.functions import get_function
 from optsim.gui.main_window import SHORTCUTS, TITLE, MainWindow
 
+#: how long a test waits for playback or focus (a generous bound for a loaded
+#: machine: waiting is not a timing assertion; a passing test returns at once)
+WAIT_MS = 30_000
+
 
 @pytest.fixture
 def window(qtbot, tmp_path):
@@ -83,7 +87,7 @@ def test_run_pause_and_reset(window, qtbot):
     m = window.model
     window.playback.run_action.trigger()
     assert window.playback.playing
-    qtbot.waitUntil(lambda: m.shown_step >= 5, timeout=5000)
+    qtbot.waitUntil(lambda: m.shown_step >= 5, timeout=WAIT_MS)
     window.playback.run_action.trigger()
     assert not window.playback.playing
     k = m.shown_step
@@ -99,7 +103,7 @@ def test_max_steps_stops_playback(window, qtbot):
     window.toolbar.max_steps_spin.setValue(12)
     window.toolbar.max_box.setChecked(True)
     window.playback.run_action.trigger()
-    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=WAIT_MS)
     assert window.model.shown_step == 12
     window.playback.step_action.trigger()  # the limit holds for Step too
     assert window.model.shown_step == 12
@@ -119,7 +123,7 @@ def test_click_on_the_plot_sets_the_start(window, qtbot):
     assert not window.plot.legend.sceneBoundingRect().contains(
         window.plot.getPlotItem().getViewBox().mapViewToScene(QPointF(0.5, -0.5)))
     click_at(window, qtbot, 0.5, -0.5)
-    qtbot.waitUntil(lambda: m.shown_step == 0, timeout=2000)
+    qtbot.waitUntil(lambda: m.shown_step == 0, timeout=WAIT_MS)
     # within a pixel or so of where we clicked
     (x0, x1), (y0, y1) = window.plot.getPlotItem().getViewBox().viewRange()
     px = (x1 - x0) / window.plot.width()
@@ -142,7 +146,7 @@ def test_click_in_1d_sets_x(window, qtbot):
     y = next(y for y in (0.0, 100.0, -30.0, 60.0)
              if not legend.contains(vb.mapViewToScene(QPointF(5.0, y))))
     click_at(window, qtbot, 5.0, y)
-    qtbot.waitUntil(lambda: abs(m.start[0] - 5.0) < 0.1, timeout=2000)
+    qtbot.waitUntil(lambda: abs(m.start[0] - 5.0) < 0.1, timeout=WAIT_MS)
     assert m.start.shape == (1,)
     window.playback.step_action.trigger()
     x, y = window.plot.run_items(0).marker.getData()
@@ -361,7 +365,7 @@ def test_keyboard_shortcuts(window, qtbot):
     assert m.shown_step == 1
     QTest.keyClick(plot, Qt.Key.Key_Space)
     assert window.playback.playing
-    qtbot.waitUntil(lambda: m.shown_step >= 4, timeout=5000)
+    qtbot.waitUntil(lambda: m.shown_step >= 4, timeout=WAIT_MS)
     QTest.keyClick(plot, Qt.Key.Key_Space)
     assert not window.playback.playing
     QTest.keyClick(plot, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
@@ -373,7 +377,7 @@ def test_shortcuts_do_not_fire_while_typing(window, qtbot):
     window.playback.step(3)
     edit = window.function_panel.formula_edit
     edit.setFocus()
-    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    qtbot.waitUntil(edit.hasFocus, timeout=WAIT_MS)
     QTest.keyClicks(edit, "x y")
     QTest.keyClick(edit, Qt.Key.Key_Left)
     QTest.keyClick(edit, Qt.Key.Key_Right)
@@ -412,7 +416,7 @@ def test_stop_when_all_converged(window, qtbot):
     # sgd with lr 0.5 on x²+y² lands on the minimum in one step: converged at step 2
     window.toolbar.max_box.setChecked(True)
     window.playback.run_action.trigger()
-    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=WAIT_MS)
     assert m.all_converged()
     assert m.shown_step < 100
     assert "converged" in window.statusBar().currentMessage()
@@ -421,7 +425,7 @@ def test_stop_when_all_converged(window, qtbot):
     window.toolbar.converged_box.setChecked(False)  # now it runs on to the max-steps limit
     window.toolbar.max_steps_spin.setValue(300)
     window.playback.run_action.trigger()
-    qtbot.waitUntil(lambda: not window.playback.playing, timeout=5000)
+    qtbot.waitUntil(lambda: not window.playback.playing, timeout=WAIT_MS)
     assert m.shown_step == 300
     assert "max-steps limit" in window.statusBar().currentMessage()
 
@@ -441,7 +445,7 @@ def test_speed_control(window, qtbot):
     seen = []
     m.stepChanged.connect(seen.append)
     c.set_playing(True)
-    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=20000)
+    qtbot.waitUntil(lambda: len(seen) >= 6, timeout=WAIT_MS)
     c.set_playing(False)
     # at "max" a tick takes many steps at once (as many as fit in ~10 ms), redrawn once
     jumps = np.diff([0] + seen)
@@ -464,3 +468,106 @@ def test_a_function_that_fails_to_evaluate_stops_playback_with_a_message(window)
         window.playback.step(1)
     assert not window.playback.playing
     assert "gradient undefined here" in window.statusBar().currentMessage()
+
+
+# -- what a newcomer sees ------------------------------------------------------------
+def test_status_table_elides_long_names_and_keeps_the_numbers_visible(window):
+    m, t = window.model, window.status_table
+    long_name = "momentum (course: moving average, β = 0.9) with a very long name indeed"
+    m.rename_run(1, long_name)
+    window.playback.step(3)
+    t.refresh()
+    fm = t.fontMetrics()
+    width = t.viewport().width()
+    # every column ends inside the table: no numbers hidden to the right
+    last = t.columnCount() - 1
+    assert t.columnViewportPosition(last) + t.columnWidth(last) <= width + 1
+    for c in range(1, last):  # the numbers fit their columns whole
+        for row in range(t.rowCount()):
+            assert fm.horizontalAdvance(t.cell_text(row, c)) <= t.columnWidth(c)
+    # the long name is narrowed (elided on screen), its full text in the tooltip
+    assert t.columnWidth(0) < fm.horizontalAdvance(long_name)
+    assert t.cell_text(1, 0) == long_name and t.item(1, 0).toolTip() == long_name
+    # a narrower dock keeps the fit
+    t.resize(t.width() - 40, t.height())
+    assert t.columnViewportPosition(last) + t.columnWidth(last) <= t.viewport().width() + 1
+
+
+def test_window_opens_at_most_of_the_screen(qtbot, tmp_path):
+    from optsim.gui.main_window import INITIAL_FRACTION
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    avail = w.screen().availableGeometry()
+    # asked for before showing (a screen smaller than the layout's minimum then grows it)
+    assert w.width() == round(avail.width() * INITIAL_FRACTION)
+    assert w.height() == round(avail.height() * INITIAL_FRACTION)
+    assert w.x() == avail.x() + (avail.width() - w.width()) // 2  # centred
+    assert w.y() == avail.y() + (avail.height() - w.height()) // 2
+
+
+def test_add_gives_a_run_that_visibly_moves(window):
+    from optsim.engine import OPTIMIZERS
+
+    m, panel = window.model, window.runs_panel
+    panel.add_button.click()
+    i = len(m.runs) - 1
+    opt = m.runs[i].optimizer
+    assert opt.name == "adam"
+    # Adam's first step is lr per coordinate (g / sqrt(g²)): on x² + 9y² from (-1, 1)
+    # (both gradient coordinates non-zero) it moves lr·√2; the lr is chosen to move
+    # 3% of the view's span, rounded down to 1-2-5: 0.09 / √2 = 0.064 -> 0.05
+    assert opt.hp["lr"] == pytest.approx(0.05)
+    assert OPTIMIZERS["adam"].create().hp["lr"] == 0.001  # the engine's default is kept
+    window.playback.step_action.trigger()
+    moved = np.linalg.norm(marker(window, i) - m.start)
+    assert moved == pytest.approx(0.05 * np.sqrt(2), rel=1e-5)
+    (x0, x1), (y0, y1) = m.view
+    assert moved > 0.01 * min(x1 - x0, y1 - y0)
+
+
+def test_suited_lr_matches_closed_forms(window):
+    from optsim.gui.runs_panel import nice_below, suited_lr
+
+    assert [nice_below(v) for v in (0.09, 0.3, 1.0, 0.2, 7e-5, 0.0499)] == \
+        [0.05, 0.2, 1.0, 0.2, 5e-5, 0.02]
+    m = window.model  # elongated bowl x² + 9y² at (-1, 1): ∇f = (-2, 18)
+    # SGD's first step is lr·|∇f|: 0.09 / |(-2, 18)| = 0.00497 -> 0.002
+    assert suited_lr("sgd", m) == pytest.approx(nice_below(0.09 / np.hypot(2.0, 18.0)))
+    assert suited_lr("sgd", m) == pytest.approx(0.002)
+    window.function_panel.choose("cubic")  # 1D: the x span (10) alone: 0.3 -> 0.2
+    assert m.function.dim == 1
+    assert suited_lr("adam", m) == pytest.approx(0.2)
+    window.function_panel.choose("bowl")
+    m.set_start([0.0, 0.0])  # at the minimum nothing moves: no measure, no lr
+    assert suited_lr("adam", m) is None
+
+
+def test_optimizers_list_shows_readable_labels(window):
+    from optsim.engine import make_optimizer
+    from optsim.gui.runs_panel import readable
+
+    m, tree = window.model, window.runs_panel.tree
+    assert tree.topLevelItem(0).text(1) == "SGD, lr 0.02"
+    assert tree.topLevelItem(1).text(1) == "Momentum, lr 0.01"
+    assert "sgd:lr=0.02" in tree.topLevelItem(0).toolTip(1)
+    m.set_run_optimizer(3, make_optimizer("adam", lr=0.1, amsgrad=True, beta1=0.8))
+    assert tree.topLevelItem(3).text(1) == "Adam, lr 0.1, beta1 0.8, amsgrad"
+    assert readable(make_optimizer("rmsprop")) == "RMSProp, lr 0.01"
+
+
+def test_start_fields_say_when_runs_have_their_own_starts(window):
+    m, panel = window.model, window.function_panel
+    assert panel.own_starts_note.isHidden()
+    opts = [r.optimizer for r in m.runs[:2]]
+    m.replace_runs([(opts[0], "a", "#000000", True, (-1.0, -1.0)),
+                    (opts[1], "b", "#111111", True, None)])
+    assert not panel.own_starts_note.isHidden()
+    assert "1 of 2 runs" in panel.own_starts_note.text()
+    assert "a: (-1, -1)" in panel.own_starts_note.toolTip()
+    m.set_start([0.5, 0.5])  # a new start is every run's start
+    assert panel.own_starts_note.isHidden()
+    window.function_panel.choose("cubic")  # 1D: no y start field at all
+    assert panel.start_y.isHidden() and panel.start_y_label.isHidden()
+    window.function_panel.choose("bowl")
+    assert not panel.start_y.isHidden()

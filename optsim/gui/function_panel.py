@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QRect, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -107,6 +107,12 @@ class FunctionPanel(QWidget):
         self.start_y_label = QLabel("y")
         sf.addRow("x", self.start_x)
         sf.addRow(self.start_y_label, self.start_y)
+        #: says which runs start elsewhere (a scenario's own starts) until a new start
+        self.own_starts_note = QLabel("")
+        self.own_starts_note.setWordWrap(True)
+        self.own_starts_note.setStyleSheet(HINT_STYLE)
+        self.own_starts_note.setVisible(False)
+        sf.addRow(self.own_starts_note)
         lay.addWidget(start_box)
         lay.addStretch(1)
         self.setMinimumWidth(300)
@@ -117,9 +123,11 @@ class FunctionPanel(QWidget):
         model.functionChanged.connect(self._function_changed)
         model.viewChanged.connect(self._view_changed)
         model.startChanged.connect(self._start_changed)
+        model.runsChanged.connect(self._runs_changed)
         self._function_changed()
         self._view_changed()
         self._start_changed()
+        self._runs_changed()
 
     # -- combo -----------------------------------------------------------------
     def _fill_combo(self) -> None:
@@ -215,7 +223,11 @@ class FunctionPanel(QWidget):
         if fn.formula and not fn.is_custom:
             text = f"f = {fn.formula}. {text}"
         self.description.setText(text)
+        self._fit_description()
         two = fn.dim == 2
+        # a 1D function has no y start: the row is hidden rather than greyed out
+        self.start_y.setVisible(two)
+        self.start_y_label.setVisible(two)
         self.start_y.setEnabled(two)
         self.start_y_label.setEnabled(two)
         self.ylabel.setText("y" if two else "loss")
@@ -235,6 +247,38 @@ class FunctionPanel(QWidget):
             self.start_y.setValue(float(p[1]) if len(p) > 1 else 0.0)
 
     # -- widgets -> model --------------------------------------------------------
+    def _fit_description(self) -> None:
+        """Reserve the wrapped description's height at its current width (a dock's
+        layout does not ask a word-wrapped label for it), at least 3 lines."""
+        d = self.description
+        fm = d.fontMetrics()
+        width = d.width() if d.width() > 50 else max(self.width() - 40, 200)
+        text_h = fm.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap,
+                                 d.text()).height()
+        lines = max(3, math.ceil(text_h / fm.lineSpacing()))
+        # a pixel more per line than the metrics say: on X11 the drawn lines were 15 px
+        # apart for a 14 px line spacing, and the last line was clipped
+        need = lines * (fm.lineSpacing() + 1) + 6
+        if d.minimumHeight() != need:
+            d.setMinimumHeight(need)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._fit_description()
+
+    def _runs_changed(self) -> None:
+        """Say which runs start elsewhere than the start point shown here."""
+        own = [r for r in self.model.runs if r.start is not None]
+        if own:
+            where = "\n".join(
+                f"{r.name}: ({', '.join(f'{v:g}' for v in r.start)})" for r in own)
+            n = f"{len(own)} of {len(self.model.runs)} runs start"
+            self.own_starts_note.setText(
+                f"{n} at their own point (hover to see where); a new start here or a "
+                "click on the plot moves every run.")
+            self.own_starts_note.setToolTip(f"Own start points (from the scenario):\n{where}")
+        self.own_starts_note.setVisible(bool(own))
+
     def _view_edited(self, *_args) -> None:
         view = ((self.xmin.value(), self.xmax.value()), (self.ymin.value(), self.ymax.value()))
         try:

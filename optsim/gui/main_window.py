@@ -54,6 +54,10 @@ from .settings import (
 
 TITLE = "optsim — optimizer visualizer"
 STATUS_INTERVAL_MS = 100
+#: the share of the screen's available width and height a first-time window takes
+INITIAL_FRACTION = 0.95
+#: the first width of the right-hand docks (optimizers, status)
+RIGHT_DOCK_WIDTH = 350
 
 #: the keyboard shortcuts, as the Help > Shortcuts dialog lists them
 SHORTCUTS = (
@@ -126,10 +130,14 @@ class StatusTable(QTableWidget):
         # ResizeToContents re-measured every cell on every refresh while playing
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # fit_columns gives the spare width out
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
+        # long run names are elided in the middle ("momentum (cou…β = 0.9)") so that
+        # the numbers keep their room; the full name is the cell's tooltip
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setWordWrap(False)
 
     def refresh(self, fit: bool = True) -> None:
         """Show the shown step; ``fit`` also fits the column widths to the text."""
@@ -156,12 +164,34 @@ class StatusTable(QTableWidget):
                 if item.text() != text:
                     item.setText(text)
             name_item = self.item(i, 0)
+            if name_item.toolTip() != r.name:
+                name_item.setToolTip(r.name)
             if name_item.foreground().color().name() != r.colour.lower():
                 name_item.setForeground(_brush(r.colour))
             status_item = self.item(i, 5)
             status_item.setForeground(_brush("#B00020" if st.diverged else "#1b7a3a"))
         if fit:
-            self.resizeColumnsToContents()
+            self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Size the columns to their text, then narrow the name column (elided) so
+        that every number column stays visible in the table's width."""
+        self.resizeColumnsToContents()
+        last = self.columnCount() - 1
+        others = sum(self.columnWidth(c) for c in range(1, last + 1))
+        room = self.viewport().width() - others
+        name_min = self.fontMetrics().horizontalAdvance("mom…") + 12  # the colour names it too
+        name = self.columnWidth(0)
+        if name > room:
+            name = max(room, name_min)
+            self.setColumnWidth(0, name)
+        spare = self.viewport().width() - name - others
+        if spare > 0:  # the status column takes what is left, as a stretched last one
+            self.setColumnWidth(last, self.columnWidth(last) + spare)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def cell_text(self, row: int, column: int) -> str:
         item = self.item(row, column)
@@ -274,6 +304,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.editor.rejected.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
         self._initial_size()
+        self._initial_dock_sizes()
         if restore:
             self._restore_geometry()
         self._apply_playback_settings(playback)
@@ -284,13 +315,25 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.plot.setFocus)
 
     def _initial_size(self) -> None:
-        """1500 x 940, or most of a smaller screen."""
-        w, h = 1500, 940
-        screen = self.screen()
-        if screen is not None:
-            avail = screen.availableGeometry()
-            w, h = min(w, int(avail.width() * 0.96)), min(h, int(avail.height() * 0.94))
+        """95% of the screen's available area, centred (until a saved geometry
+        replaces it); 1500 x 940 when no screen is known."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1500, 940)
+            return
+        avail = screen.availableGeometry()
+        w, h = round(avail.width() * INITIAL_FRACTION), round(avail.height() * INITIAL_FRACTION)
         self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+
+    def _initial_dock_sizes(self) -> None:
+        """The docks' first sizes (a saved layout, restored after, takes precedence):
+        the right docks wide enough for the status table's numbers next to elided
+        run names, the function dock tall enough for all its fields."""
+        self.resizeDocks([self.runs_dock], [RIGHT_DOCK_WIDTH], Qt.Orientation.Horizontal)
+        need = self.function_dock.sizeHint().height()
+        if self.function_dock.height() < need:
+            self.resizeDocks([self.function_dock], [need], Qt.Orientation.Vertical)
 
     # -- building blocks (other parts add docks and menus through these) ---------
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,

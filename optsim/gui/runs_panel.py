@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap, QValidator
 from PySide6.QtWidgets import (
@@ -272,7 +273,8 @@ class RunsPanel(QWidget):
 
         buttons = QHBoxLayout()
         self.add_button = QPushButton("Add")
-        self.add_button.setToolTip("Add a run (Adam, a new colour)")
+        self.add_button.setToolTip("Add a run: Adam with a learning rate that visibly moves on "
+                                   "this function, in a new colour")
         self.duplicate_button = QPushButton("Duplicate")
         self.duplicate_button.setToolTip("Copy the selected run, to vary one hyperparameter")
         self.remove_button = QPushButton("Remove")
@@ -357,11 +359,13 @@ class RunsPanel(QWidget):
             elif not r.visible:
                 text, colour = "hidden", QColor("#777777")
             else:
-                text, colour = r.optimizer.spec, QColor("#333333")
+                text, colour = readable(r.optimizer), QColor("#333333")
             if item.text(self.COL_STATUS) != text:
                 with QSignalBlocker(self.tree):
                     item.setText(self.COL_STATUS, text)
                     item.setForeground(self.COL_STATUS, colour)
+                    item.setToolTip(self.COL_STATUS, f"{readable(r.optimizer)}\nspec: "
+                                    f"{r.optimizer.spec}")
 
     def _run_changed(self, i: int) -> None:
         item = self.tree.topLevelItem(i)
@@ -418,7 +422,7 @@ class RunsPanel(QWidget):
 
     def _add(self) -> None:
         kind = "adam" if "adam" in OPTIMIZERS else next(iter(OPTIMIZERS))
-        i = self.model.add_run(optimizer_kind(kind).create())
+        i = self.model.add_run(new_run_optimizer(self.model, kind))
         self.model.select(i)
 
     def _duplicate(self) -> None:
@@ -488,3 +492,76 @@ class RunsPanel(QWidget):
 
 def _create(name: str, values: dict) -> Optimizer:
     return optimizer_kind(name).create(**values)
+
+
+#: how the optimizers list names the registered kinds
+DISPLAY_NAMES = {
+    "sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "ema-momentum": "EMA momentum",
+    "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad", "rmsprop": "RMSProp",
+    "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam", "adadelta": "Adadelta",
+}
+
+
+def readable(opt: Optimizer) -> str:
+    """A short label for an optimizer: its kind, its learning rate and any other
+    hyperparameter that differs from the kind's default, e.g. ``"SGD, lr 0.01"`` or
+    ``"Adam, lr 0.05, amsgrad"`` (the spec string stays in the tooltip)."""
+    parts = [DISPLAY_NAMES.get(opt.name, opt.name)]
+    for p in opt.declared:
+        v = opt.hp[p.name]
+        if p.name != "lr" and v == p.default:
+            continue
+        if isinstance(v, bool):
+            parts.append(p.name if v else f"no {p.name}")
+        else:
+            parts.append(f"{p.name} {v:g}")
+    return ", ".join(parts)
+
+
+#: a newly added run's first step moves about this share of the view's span
+ADD_STEP_FRACTION = 0.03
+
+
+def nice_below(x: float) -> float:
+    """The largest of 1, 2, 5 times a power of ten that is at most ``x`` (> 0)."""
+    e = math.floor(math.log10(x))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10.0**e <= x * (1 + 1e-12):
+            return float(f"{m * 10.0**e:.12g}")
+    return float(f"{10.0**e:.12g}")
+
+
+def suited_lr(kind: str, model: SimulationModel) -> float | None:
+    """A learning rate for a new ``kind`` run on the model's function whose first
+    step from the start point moves about ADD_STEP_FRACTION of the view's span,
+    rounded down to 1, 2 or 5 times a power of ten and kept within the declared
+    range. The first step is measured with the kind's default lr and scaled (it is
+    proportional to lr for every registered optimizer). None: no lr or no measure."""
+    k = optimizer_kind(kind)
+    decl = {p.name: p for p in k.hyperparams}
+    if "lr" not in decl:
+        return None
+    default = float(decl["lr"].default)
+    opt = k.create()
+    start = np.asarray(model.start, dtype=np.float64).reshape(1, -1)
+    with np.errstate(all="ignore"):
+        grad = np.asarray(model.function.gradient(start), dtype=np.float64)
+        new, _state = opt.step(start, grad, opt.init(start))
+        moved = float(np.linalg.norm(np.asarray(new) - start))
+    spans = [hi - lo for lo, hi in model.view[: model.function.dim]]
+    target = ADD_STEP_FRACTION * min(spans)
+    if not (math.isfinite(moved) and moved > 0 and target > 0):
+        return None
+    lr = nice_below(default * target / moved)
+    try:
+        return float(decl["lr"].validate(lr))
+    except ValueError:
+        return None
+
+
+def new_run_optimizer(model: SimulationModel, kind: str = "adam") -> Optimizer:
+    """The optimizer the Add button gives: ``kind`` (default Adam) with a learning
+    rate suited to the function (see :func:`suited_lr`); the engine's declared
+    defaults are not changed."""
+    lr = suited_lr(kind, model)
+    return optimizer_kind(kind).create(**({} if lr is None else {"lr": lr}))

@@ -280,9 +280,10 @@ class StepInsight(QObject):
             playback.playingChanged.connect(self.panel.set_playing)
             self.panel.set_playing(playback.playing)
             figure = getattr(window, "figure", None)
-            if figure is not None:  # plain, quick trails while playing
+            if figure is not None:  # plain, quick trails while playing; cached axes
                 playback.playingChanged.connect(figure.set_playing)
                 figure.set_playing(playback.playing)
+                figure.cache_axes()
 
         figure = window.takeCentralWidget()
         central = QWidget(window)

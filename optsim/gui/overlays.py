@@ -162,6 +162,19 @@ def _pen(colour, width: float, dashed: bool = False) -> QtGui.QPen:
     return pen
 
 
+def _clear(item: pg.PlotDataItem) -> None:
+    """Empty ``item`` unless it already is (clearing costs a setData: per frame, per
+    run, for every kind of arrow switched off)."""
+    if not getattr(item, "_optsim_empty", False):
+        item.setData([], [])
+        item._optsim_empty = True
+
+
+def _show(item: pg.PlotDataItem, xs, ys) -> None:
+    item.setData(xs, ys)
+    item._optsim_empty = False
+
+
 class Arrow:
     """A line from ``base`` to ``tip`` with a head at the tip (a fixed size in
     pixels, turned to match the line on screen). Items are made once; ``set``
@@ -182,6 +195,8 @@ class Arrow:
         self.base: np.ndarray | None = None
         self.tip: np.ndarray | None = None
         self._visible = True
+        self._angle: float | None = None
+        self._hidden = False
         self.hide()
 
     def set(self, base: Sequence[float], tip: Sequence[float]) -> None:
@@ -190,6 +205,12 @@ class Arrow:
         if not (np.isfinite(b).all() and np.isfinite(t).all()):
             self.hide()
             return
+        self._hidden = False
+        if self.base is not None and self.tip is not None and np.array_equal(b, self.base) \
+                and np.array_equal(t, self.tip):
+            self.line.setVisible(self._visible)
+            self.orient()
+            return  # unchanged (a finished or frozen run while playing): no setData
         self.base, self.tip = b, t
         self.line.setData([b[0], t[0]], [b[1], t[1]])
         self.head.setPos(float(t[0]), float(t[1]))
@@ -209,10 +230,16 @@ class Arrow:
         if math.hypot(sx, sy) < 1.0:  # shorter than a pixel: no direction to show
             self.head.setVisible(False)
             return
-        self.head.setStyle(angle=math.degrees(math.atan2(-sy, -sx)))
+        angle = math.degrees(math.atan2(-sy, -sx))
+        if angle != self._angle:  # setStyle rebuilds the head's path
+            self._angle = angle
+            self.head.setStyle(angle=angle)
         self.head.setVisible(self._visible)
 
     def hide(self) -> None:
+        if self._hidden:
+            return  # already: no setData per frame for arrows switched off
+        self._hidden = True
         self.base = self.tip = None
         self.line.setData([], [])
         self.line.setVisible(False)
@@ -285,8 +312,8 @@ class RunArrows:
     def hide(self) -> None:
         for a in self.arrows():
             a.hide()
-        self.tangent.setData([], [])
-        self.ellipse.setData([], [])
+        _clear(self.tangent)
+        _clear(self.ellipse)
         self.vectors = None
 
     def remove(self) -> None:
@@ -402,12 +429,12 @@ class StepOverlay(QtCore.QObject):
             self._place(arrows.gradient_y, comps, w, w + [0.0, gs[1]])
             self._place(arrows.step_x, comps, w, w + [st[0], 0.0])
             self._place(arrows.step_y, comps, w, w + [0.0, st[1]])
-            arrows.tangent.setData([], [])
+            _clear(arrows.tangent)
             ring = rescaling_ellipse(v) if o["ellipse"] and v.adaptive else None
             if ring is None:
-                arrows.ellipse.setData([], [])
+                _clear(arrows.ellipse)
             else:
-                arrows.ellipse.setData(*ring)
+                _show(arrows.ellipse, *ring)
         else:
             x, y = float(v.position[0]), v.loss
             self._place(arrows.gradient, o["gradient_step"], [x, y], [x + v.gradient_step[0], y])
@@ -417,14 +444,14 @@ class StepOverlay(QtCore.QObject):
                         [x + (float(mom[0]) if mom is not None else 0.0), y])
             for a in (arrows.gradient_x, arrows.gradient_y, arrows.step_x, arrows.step_y):
                 a.hide()
-            arrows.ellipse.setData([], [])
+            _clear(arrows.ellipse)
             if o["tangent"] and np.isfinite(v.gradient[0]) and np.isfinite(y):
                 span = self._view[0][1] - self._view[0][0] if self._view else 2.0
                 h = 0.12 * span
                 xs = np.array([x - h, x + h])
-                arrows.tangent.setData(xs, y + v.gradient[0] * (xs - x))
+                _show(arrows.tangent, xs, y + v.gradient[0] * (xs - x))
             else:
-                arrows.tangent.setData([], [])
+                _clear(arrows.tangent)
 
     @staticmethod
     def _place(arrow: Arrow, on: bool, base, tip) -> None:

@@ -749,13 +749,13 @@ class LossHistoryPlot(pg.PlotWidget):
 
     def _fit_steps(self, playing: bool = False) -> None:
         """Show steps 0..the longest history (at least 0..MIN_STEP_RANGE). Followed
-        step by step (``playing``), the range grows by a quarter when the history
+        step by step (``playing``), the range grows by half when the history
         reaches its end, so the axis and grid are laid out again only now and then."""
         last = float(max((len(y) - 1 for y in self._losses), default=0))
         if self._x_max >= max(last, MIN_STEP_RANGE) and (
-                last >= self._x_max / 1.6 or self._x_max <= MIN_STEP_RANGE):
+                last >= self._x_max / 2 or self._x_max <= MIN_STEP_RANGE):
             return
-        self._x_max = max(MIN_STEP_RANGE, last * 1.25 if playing else last)
+        self._x_max = max(MIN_STEP_RANGE, last * 1.5 if playing else last)
         self.getPlotItem().setXRange(0.0, self._x_max, padding=0.02)
 
     def set_step(self, k: int) -> None:

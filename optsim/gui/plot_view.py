@@ -783,6 +783,10 @@ class LossHistoryPlot(pg.PlotWidget):
             self._log = log
             self._y_set = None
             plot.setLogMode(y=log)
+            # setLogMode turns auto-range back on: the steps would follow the data
+            # (re-laid out every frame) instead of _fit_steps
+            plot.disableAutoRange()
+            plot.setXRange(0.0, self._x_max, padding=0.02)
             plot.getAxis("left").setLabel("loss (log)" if log else "loss")
         if self._reference is not None:
             rlo, rhi = self._reference

@@ -571,3 +571,24 @@ def test_start_fields_say_when_runs_have_their_own_starts(window):
     assert panel.start_y.isHidden() and panel.start_y_label.isHidden()
     window.function_panel.choose("bowl")
     assert not panel.start_y.isHidden()
+
+
+def test_main_adds_the_file_menus_once_the_loop_runs(monkeypatch, tmp_path, qtbot):
+    from optsim.gui import app
+    from optsim.gui import main_window as mw
+
+    made = []
+
+    class Recorded(MainWindow):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            made.append(self)
+
+    monkeypatch.setattr(mw, "MainWindow", Recorded)
+    monkeypatch.setattr(type(QApplication.instance()), "exec", lambda self: 0)
+    assert app.main(["--settings", str(tmp_path / "s.ini"), "--fresh"]) == 0
+    (w,) = made
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: hasattr(w, "file_actions"), timeout=WAIT_MS)
+    titles = [a.text() for a in w.menuBar().actions()]
+    assert titles[0] == "&File" and "&Presets" in titles and titles[-1] == "&Help"

@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
 
     import pyqtgraph as pg
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(antialias=True)
@@ -28,15 +29,26 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)
-    from . import file_actions
+    if args.scenario or args.preset:
+        # opened before the first paint, so the first screen is the scenario's
+        from . import file_actions
 
-    file_actions.install(window)  # File and Presets menus
+        file_actions.open_from_command_line(window, args.scenario, args.preset)
+    else:
+        # the File and Presets menus (scenarios, export: ~50 ms of imports) are added
+        # once the event loop runs, after the window's first paint
+        QTimer.singleShot(0, lambda: install_file_menus(window))
     window.show()
     window.raise_()
     window.activateWindow()  # take the keyboard focus (also with no window manager)
-    if args.scenario or args.preset:
-        file_actions.open_from_command_line(window, args.scenario, args.preset)
     return app.exec()
+
+
+def install_file_menus(window) -> None:
+    """Add the File and Presets menus to ``window`` (idempotent)."""
+    from . import file_actions
+
+    file_actions.install(window)
 
 
 if __name__ == "__main__":

@@ -287,7 +287,6 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self._build_actions()
         self._build_menus()
-        self._install_shortcut_guard()
         from .inspector import install as install_step_insight
         install_step_insight(self)  # inspector dock, step arrows, timeline slider
 
@@ -313,6 +312,9 @@ class MainWindow(QMainWindow):
             "Right: one step · Space: run/pause · click the plot to move the start point", 0)
         self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         QTimer.singleShot(0, self.plot.setFocus)
+        # last: an application-wide event filter sees every event from here on, so
+        # it is not run for the thousands of events of building the window
+        self._install_shortcut_guard()
 
     def _initial_size(self) -> None:
         """95% of the screen's available area, centred (until a saved geometry

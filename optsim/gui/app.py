@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
         file_actions.open_from_command_line(window, args.scenario, args.preset)
     else:
         # the File and Presets menus (scenarios, export: ~50 ms of imports) are added
-        # once the event loop runs, after the window's first paint
-        QTimer.singleShot(0, lambda: install_file_menus(window))
+        # just after the plot's first paint (a timer alone fired before it), or
+        # after a second if the plot is not painted by then
+        call_after_first_paint(window.plot.viewport(), lambda: install_file_menus(window))
+        QTimer.singleShot(1000, lambda: install_file_menus(window))
     window.show()
     window.raise_()
     window.activateWindow()  # take the keyboard focus (also with no window manager)
@@ -49,6 +51,21 @@ def install_file_menus(window) -> None:
     from . import file_actions
 
     file_actions.install(window)
+
+
+def call_after_first_paint(target, callback) -> None:
+    """Call ``callback`` once, from the event loop, right after ``target``'s first
+    paint (an event filter owned by ``target``)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class _Filter(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+            if event.type() == QEvent.Type.Paint:
+                obj.removeEventFilter(self)
+                QTimer.singleShot(0, callback)
+            return False
+
+    target.installEventFilter(_Filter(target))
 
 
 if __name__ == "__main__":

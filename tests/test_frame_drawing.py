@@ -1,0 +1,122 @@
+"""Drawing for speed while playing, and layout fixes that came with it: the loss
+history's step axis, the arrow key beside the runs legend, plain trails while
+playing and full ones on pause."""
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore
+
+from optsim.functions import get_function
+from optsim.gui.overlays import StepOverlay
+from optsim.gui.plot_view import Figure, LossHistoryPlot, LossPlot, RunStyle, move_marker
+from optsim.simulation import Trajectory, run
+from optsim.style import run_colour
+
+STYLES = [RunStyle("sgd", run_colour(0)), RunStyle("adam", run_colour(1))]
+
+
+def _x_range(plot) -> tuple[float, float]:
+    lo, hi = plot.getPlotItem().getViewBox().viewRange()[0]
+    return lo, hi
+
+
+def test_step_axis_has_no_si_prefix_and_starts_at_0_to_10(qtbot):
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.resize(600, 250)
+    h.set_runs(STYLES)
+    axis = h.getPlotItem().getAxis("bottom")
+    lo, hi = _x_range(h)
+    assert lo <= 0 and 10 <= hi <= 10.5  # 0..10 with a little padding
+    h.update_run(0, np.array([3.0, 2.0, 1.5]))
+    assert axis.autoSIPrefixScale == 1.0
+    assert "x0.001" not in axis.labelString() and "step" in axis.labelString()
+    h.update_run(0, np.linspace(3.0, 1.0, 2501))  # a finished run: the range fits it exactly
+    lo, hi = _x_range(h)
+    assert lo <= 0 and 2500 <= hi <= 2500 * 1.03
+    assert axis.autoSIPrefixScale == 1.0
+
+
+def test_step_range_while_playing_covers_every_step_even_after_a_log_switch(qtbot):
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.resize(600, 250)
+    h.set_runs(STYLES)
+    h.set_playing(True)
+    losses = 10.0 ** -np.linspace(0, 6, 400)  # six decades: the scale turns logarithmic
+    changes, last = 0, None
+    for k in range(1, 400, 3):
+        h.update_run(0, losses[: k + 1])
+        lo, hi = _x_range(h)
+        assert lo <= 0 and hi >= k  # the newest step is always on the plot
+        changes += (lo, hi) != last
+        last = (lo, hi)
+    assert h.getPlotItem().getAxis("left").logMode
+    assert h.getPlotItem().getViewBox().state["autoRange"] == [False, False]
+    assert changes <= 12  # grown in jumps, not re-ranged on each of the 133 updates
+
+
+def test_arrow_key_never_covers_the_runs_legend(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 520)
+    plot.show()
+    fn = get_function("elongated-bowl")
+    plot.set_function(fn)
+    plot.set_runs([RunStyle(f"a long run name number {i}", run_colour(i)) for i in range(4)])
+    ov = StepOverlay(plot.getPlotItem())
+    ov.set_function(fn)
+    traj = Trajectory(fn, "adam:lr=0.05", [[-1.0, 1.0]])
+    traj.advance(3)
+    ov.show([(traj, 2, 0, run_colour(0))])
+    assert ov.legend.isVisible()
+    vb = plot.getPlotItem().getViewBox()
+    for right in (False, True):
+        for top in (False, True):
+            plot.legend.anchor(itemPos=(int(right), 0 if top else 1),
+                               parentPos=(int(right), 0 if top else 1),
+                               offset=(-10 if right else 10, 10 if top else -10))
+            ov.show([(traj, 2, 0, run_colour(0))])
+            legend = plot.legend.sceneBoundingRect()
+            key = ov.legend.sceneBoundingRect()
+            assert key.width() > 0 and legend.width() > 0
+            assert not key.intersects(legend), (right, top)
+            assert vb.sceneBoundingRect().contains(key)  # and the key stays on the plot
+
+
+def test_trails_are_plain_while_playing_and_whole_again_on_pause(qtbot):
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.resize(700, 700)
+    fig.set_function(get_function("elongated-bowl"))
+    fig.set_runs(STYLES)
+    res = run("elongated-bowl", "sgd:lr=0.02", (-1.0, 1.0), 40)
+    fig.set_playing(True)
+    fig.update_run(0, res.positions, 40, res.losses)
+    trail = fig.loss_plot.run_items(0).trail
+    assert trail.opts["symbol"] is None and not trail.opts["antialias"]
+    assert not fig.history.line(0).opts["antialias"]
+    x_playing, y_playing = trail.getData()
+    fig.set_playing(False)
+    assert trail.opts["symbol"] == "o" and trail.opts["antialias"]
+    assert fig.history.line(0).opts["antialias"]
+    x, y = trail.getData()
+    np.testing.assert_array_equal(x, x_playing)
+    np.testing.assert_array_equal(y, y_playing)
+    np.testing.assert_allclose(np.column_stack([x, y]), res.positions, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("n_before", [0, 1, 3])
+def test_move_marker_shows_one_point_exactly_there(qtbot, n_before):
+    marker = pg.ScatterPlotItem()
+    if n_before:
+        marker.setData(pos=np.arange(2.0 * n_before).reshape(-1, 2))
+    seen = []
+    marker.sigPlotChanged.connect(lambda item: seen.append(item))
+    move_marker(marker, 0.25, -7.5)
+    move_marker(marker, 1.5, 2.0)
+    x, y = marker.getData()
+    assert list(x) == [1.5] and list(y) == [2.0]
+    assert marker.boundingRect().center() == QtCore.QPointF(1.5, 2.0)  # bounds renewed
+    assert len(seen) == 2  # observers hear of each move

@@ -90,7 +90,8 @@ def time_to_paint(code: str, args: list[str]) -> float:
     return elapsed
 
 
-def bench_frames(steps: int) -> list[float]:
+def bench_frames(steps: int) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Per frame: wall time, CPU time, one-step wall times, CPU time before the paint."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, ROOT)
     from PySide6.QtWidgets import QApplication
@@ -116,13 +117,15 @@ def bench_frames(steps: int) -> list[float]:
     # as during playback (the status table is throttled then), but frames driven here
     c.set_playing(True)
     c.timer.stop()
-    times, cpu = [], []
+    times, cpu, update_cpu = [], [], []
     while w.model.shown_step < steps:
         t0, c0 = time.perf_counter(), time.thread_time()
-        c.step(STEPS_PER_FRAME)
+        c.step(STEPS_PER_FRAME)  # the steps and the items' updates
+        c1 = time.thread_time()
         app.processEvents()  # the paint of this frame
         times.append(time.perf_counter() - t0)
         cpu.append(time.thread_time() - c0)
+        update_cpu.append(c1 - c0)
     # a Right press at the default speed: one step, from a fresh start
     c.reset()
     c.set_playing(True)
@@ -134,7 +137,7 @@ def bench_frames(steps: int) -> list[float]:
         app.processEvents()
         single.append(time.perf_counter() - t0)
     w.close()
-    return times, cpu, single
+    return times, cpu, single, update_cpu
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -165,7 +168,7 @@ def main() -> None:
         print(f"ratios: start-up window/bare {window_ms / bare_ms:.2f}")
         return
     load = os.getloadavg()[0]
-    frames, cpu, single = bench_frames(args.steps)
+    frames, cpu, single, update_cpu = bench_frames(args.steps)
     med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
     print(f"frames: {len(frames)} frames of {STEPS_PER_FRAME} steps x 8 runs to step "
           f"{args.steps} (step + redraw + paint, offscreen); load average {load:.1f} "
@@ -173,7 +176,9 @@ def main() -> None:
     print(f"frame time: median {med:.2f} ms, p95 {p95:.2f} ms, max {max(frames) * 1000:.2f} ms "
           f"(goal p95 <= {FRAME_GOAL_MS:.0f} ms)")
     print(f"frame CPU time (main thread, less sensitive to other load): median "
-          f"{statistics.median(cpu) * 1000:.2f} ms, p95 {pct(cpu, 0.95) * 1000:.2f} ms")
+          f"{statistics.median(cpu) * 1000:.2f} ms, p95 {pct(cpu, 0.95) * 1000:.2f} ms; of it "
+          f"steps + item updates median {statistics.median(update_cpu) * 1000:.2f} ms, "
+          f"paint median {statistics.median(c - u for c, u in zip(cpu, update_cpu, strict=True)) * 1000:.2f} ms")
     print(f"one-step frames (a Right press, 8 runs, steps 1-200): median "
           f"{statistics.median(single) * 1000:.2f} ms, p95 {pct(single, 0.95) * 1000:.2f} ms")
     print(f"start-up to first paint (median of {args.repeats}): optsim window {window_ms:.0f} ms, "

@@ -93,6 +93,18 @@ def _size_spin(value: int) -> QSpinBox:
     return spin
 
 
+def _finish(dialog: QDialog, form: QFormLayout) -> None:
+    """Lay out a dialog's form above OK/Cancel buttons and show its first summary."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                               | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    lay = QVBoxLayout(dialog)
+    lay.addLayout(form)
+    lay.addWidget(buttons)
+    dialog._update()
+
+
 class ImageExportDialog(QDialog):
     """Format, size, scale and whether to include the loss-vs-step plot."""
 
@@ -122,14 +134,7 @@ class ImageExportDialog(QDialog):
         for sig in (self.format_box.currentIndexChanged, self.width_spin.valueChanged,
                     self.height_spin.valueChanged, self.scale_box.currentIndexChanged):
             sig.connect(self._update)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(buttons)
-        self._update()
+        _finish(self, form)
 
     def _update(self) -> None:
         png = self.format_box.currentData() == "png"
@@ -180,14 +185,7 @@ class AnimationExportDialog(QDialog):
         form.addRow("", self.summary)
         for sig in (self.stride_spin.valueChanged, self.fps_spin.valueChanged):
             sig.connect(self._update)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(buttons)
-        self._update()
+        _finish(self, form)
 
     def _update(self) -> None:
         n = frame_count(self.steps, self.stride_spin.value())

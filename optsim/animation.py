@@ -122,6 +122,7 @@ class FrameRenderer:
         if self.fig.history is not None:
             # keep the axes of the whole run: the curves grow into a fixed frame
             self.fig.history.getPlotItem().disableAutoRange()
+            self.fig.history.setXRange(0, max(self.steps, 1), padding=0.02)
         self.frame(self.steps)  # settles the layout (widest title), so frames are alike
     def frame(self, k: int) -> np.ndarray:
         """The figure at step ``k`` as RGB pixels, shape (H, W, 3)."""

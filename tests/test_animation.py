@@ -232,3 +232,17 @@ def test_one_dimensional_function(qapp, tmp_path: Path) -> None:
     assert write_animation(path, "cubic", runs, stride=10, size=SIZE)
     with Image.open(path) as im:
         assert im.n_frames == 4
+
+
+def test_history_axis_spans_exactly_the_animated_steps():
+    """Frames share one step axis, 0..steps: not the window's grow-while-playing range."""
+    from optsim.animation import FrameRenderer
+    from optsim.simulation import run as simulate_run
+
+    res = simulate_run("cubic", "sgd:lr=0.01", [7.0], 100)
+    runs = [("gd", "#E69F00", res.positions.reshape(-1, 1), res.losses.reshape(-1))]
+    with FrameRenderer("cubic", runs, (480, 360), True, None) as renderer:
+        renderer.frame(24)
+        lo, hi = renderer.fig.history.getPlotItem().getViewBox().viewRange()[0]
+    assert lo <= 0 < hi
+    assert 100 <= hi <= 105

@@ -62,6 +62,32 @@ def _l2(params: np.ndarray, grads: np.ndarray, weight_decay: float) -> np.ndarra
     return grads
 
 
+def _moments(state, grad: np.ndarray, beta1: float, beta2: float,
+             out: Out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam's two running moments, as torch updates them:
+    ``exp_avg.lerp_(grad, 1 - beta1)`` and
+    ``exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)``.
+    Returns them and a spare (N, D) temporary for the caller to reuse."""
+    exp_avg = _lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
+    exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])
+    t = grad * (1 - beta2)
+    t *= grad
+    exp_avg_sq += t
+    return exp_avg, exp_avg_sq, t
+
+
+def _decay(params: np.ndarray, grads: np.ndarray, lr: float, weight_decay: float,
+           decoupled: bool, out_params: np.ndarray) -> np.ndarray:
+    """Weight decay as NAdam/RAdam apply it: decoupled, ``param.mul_(1 - lr * wd)``
+    into ``out_params``; otherwise L2 on the gradient, with ``out_params`` a copy of
+    the parameters. Returns the gradient to use."""
+    if weight_decay != 0 and decoupled:
+        np.multiply(params, 1 - lr * weight_decay, out=out_params)
+        return grads
+    np.copyto(out_params, params)
+    return _l2(params, grads, weight_decay)
+
+
 def _full(like: np.ndarray, value: float) -> np.ndarray:
     return np.full_like(like, value)
 
@@ -207,11 +233,7 @@ class Adam(Optimizer):
         lr, beta1, beta2, eps, wd = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
         decoupled = self.decoupled_weight_decay
         grad = grads if decoupled else _l2(params, grads, wd)
-        exp_avg = _lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
-        exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])
-        t = grad * (1 - beta2)
-        t *= grad
-        exp_avg_sq += t
+        exp_avg, exp_avg_sq, t = _moments(state, grad, beta1, beta2, out)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         step_size = lr / bias_correction1
@@ -522,20 +544,11 @@ class NAdam(Optimizer):
         lr, beta1, beta2, eps, wd = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
         psi = hp["momentum_decay"]
         bias_correction2 = 1 - beta2**step
-        grad = grads
-        if wd != 0 and hp["decoupled_weight_decay"]:
-            np.multiply(params, 1 - lr * wd, out=out_params)
-        else:
-            grad = _l2(params, grads, wd)
-            np.copyto(out_params, params)
+        grad = _decay(params, grads, lr, wd, hp["decoupled_weight_decay"], out_params)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
         mu_product = np.multiply(state.mu_product, mu, out=out["mu_product"])
-        exp_avg = _lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
-        exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])
-        t = grad * (1 - beta2)
-        t *= grad
-        exp_avg_sq += t
+        exp_avg, exp_avg_sq, t = _moments(state, grad, beta1, beta2, out)
         denom = np.divide(exp_avg_sq, bias_correction2)
         np.sqrt(denom, out=denom)
         mu_product_next = mu_product * mu_next
@@ -610,17 +623,8 @@ class RAdam(Optimizer):
                 info: Info | None) -> None:
         hp = self.hp
         lr, beta1, beta2, eps, wd = hp["lr"], hp["beta1"], hp["beta2"], hp["eps"], hp["weight_decay"]
-        grad = grads
-        if wd != 0 and hp["decoupled_weight_decay"]:
-            np.multiply(params, 1 - lr * wd, out=out_params)
-        else:
-            grad = _l2(params, grads, wd)
-            np.copyto(out_params, params)
-        exp_avg = _lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
-        exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])
-        t = grad * (1 - beta2)
-        t *= grad
-        exp_avg_sq += t
+        grad = _decay(params, grads, lr, wd, hp["decoupled_weight_decay"], out_params)
+        exp_avg, exp_avg_sq, t = _moments(state, grad, beta1, beta2, out)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         hat = np.divide(exp_avg, bias_correction1)

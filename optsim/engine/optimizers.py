@@ -92,10 +92,14 @@ def _full(like: np.ndarray, value: float) -> np.ndarray:
     return np.full_like(like, value)
 
 
-def _decoupled_direction(info: Info, params: np.ndarray, lr: float, weight_decay: float,
-                         base: np.ndarray) -> None:
-    """With decoupled weight decay the update is ``−γλw − effective_lr·base``; report
-    ``direction = base + (γλ/effective_lr) w`` so that the identity still holds."""
+def _set_direction(info: Info, params: np.ndarray, lr: float, weight_decay: float,
+                   base: np.ndarray, decoupled: bool) -> None:
+    """Report ``direction``: ``base``, or with decoupled weight decay (update
+    ``−γλw − effective_lr·base``) ``base + (γλ/effective_lr) w``, so that
+    ``update == −effective_lr · direction`` holds either way."""
+    if not decoupled:
+        info["direction"] = base
+        return
     info["decay"] = params * (-lr * weight_decay)
     if weight_decay != 0 and lr != 0:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -266,10 +270,7 @@ class Adam(Optimizer):
             )
             if hp["amsgrad"]:
                 info["max_exp_avg_sq"] = second
-            if decoupled:
-                _decoupled_direction(info, params, lr, wd, info["exp_avg_hat"])
-            else:
-                info["direction"] = info["exp_avg_hat"]
+            _set_direction(info, params, lr, wd, info["exp_avg_hat"], decoupled)
 
 
 class AdamW(Adam):
@@ -574,10 +575,7 @@ class NAdam(Optimizer):
                         exp_avg_sq_hat=exp_avg_sq / bias_correction2, denom=denom,
                         grad_coef=gc, exp_avg_coef=ac, effective_lr=lr / denom)
             base = gc * grad + ac * exp_avg
-            if hp["decoupled_weight_decay"]:
-                _decoupled_direction(info, params, lr, wd, base)
-            else:
-                info["direction"] = base
+            _set_direction(info, params, lr, wd, base, hp["decoupled_weight_decay"])
 
 
 # ---------------------------------------------------------------------------
@@ -652,10 +650,7 @@ class RAdam(Optimizer):
                         adaptive_lr=_full(params, 1.0) if adaptive is None else adaptive)
             info["effective_lr"] = (_full(params, lr) if adaptive is None
                                     else lr * adaptive * rect)
-            if hp["decoupled_weight_decay"]:
-                _decoupled_direction(info, params, lr, wd, hat)
-            else:
-                info["direction"] = hat
+            _set_direction(info, params, lr, wd, hat, hp["decoupled_weight_decay"])
 
 
 # ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ current point exact."""
 import numpy as np
 import pytest
 
-from optsim.gui.main_window import MainWindow
 from optsim.gui.plot_view import MAX_DRAWN_POINTS, drop_subpixel, new_pixel_mask
 
 
@@ -25,15 +24,6 @@ def test_drop_subpixel_keeps_one_point_per_pixel_run():
     np.testing.assert_array_equal(drop_subpixel(pts, pixel), pts[keep])
     # degenerate pixels leave the points alone
     assert len(drop_subpixel(pts, (0.0, 1.0))) == len(pts)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def test_long_trails_are_thinned_and_end_at_the_current_point(window):

@@ -3,9 +3,7 @@
 import gc
 
 import numpy as np
-import pytest
 
-from optsim.gui.main_window import MainWindow
 from optsim.gui.plot_view import MAX_DRAWN_POINTS
 
 
@@ -15,15 +13,6 @@ def rss_bytes() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 def test_100k_steps_with_redraws(window):

@@ -16,16 +16,6 @@ from optsim.gui.main_window import SHORTCUTS, TITLE, MainWindow
 WAIT_MS = 30_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    w = MainWindow(settings=str(tmp_path / "settings.ini"), restore=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    QApplication.processEvents()
-    return w
-
-
 def marker(w, i):
     x, y = w.plot.run_items(i).marker.getData()
     return np.array([x[-1], y[-1]])

@@ -25,13 +25,17 @@ from .hyperparams import HyperParam, Value
 Info = dict[str, np.ndarray]
 Out = dict[str, np.ndarray]
 
-#: batches with at least this many runs are stepped in two threads. Below it the
-#: GIL hand-offs between a step's ~14 short ufunc calls cost more than the second
-#: core gives (Adam, 65,536 runs, measured here: 0.97 ms in one piece, 1.2-1.4 ms
-#: split); from 262,144 runs on, the split wins (8.2 -> 5.0 ms).
-PARALLEL_MIN_ROWS = 131072
-#: rows per block within a thread's half of a big batch
-BLOCK_ROWS = 8192
+#: batches with at least this many runs are stepped in two threads, each taking
+#: half. Measured here (Adam, one thread -> two): 32,768 runs 351 -> 360 µs (a
+#: wash: the GIL hand-offs between a step's ~13 ufunc calls eat the second core),
+#: 65,536 runs 907 -> 597 µs, 262,144 runs 6.9 -> 3.4 ms.
+PARALLEL_MIN_ROWS = 65536
+#: rows per block within a thread's half. Each block costs a full pass of Python
+#: overhead (about 20 µs), so blocks must be big; 32,768 rows (256 KiB per array)
+#: keeps a block's temporaries in the cache for batches of 262,144 runs and up
+#: (1M runs: 21.6 ms unblocked, 12.2 ms in blocks of 32,768, 13.2 ms of 65,536,
+#: 16.5 ms of 131,072; blocks of 8,192 made 65,536 runs twice as slow).
+BLOCK_ROWS = 32768
 _F64 = np.dtype(np.float64)
 
 _executor: ThreadPoolExecutor | None = None

@@ -5,7 +5,7 @@ playing and full ones on pause."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from optsim.functions import get_function
 from optsim.gui.overlays import StepOverlay
@@ -94,17 +94,71 @@ def test_trails_are_plain_while_playing_and_whole_again_on_pause(qtbot):
     res = run("elongated-bowl", "sgd:lr=0.02", (-1.0, 1.0), 40)
     fig.set_playing(True)
     fig.update_run(0, res.positions, 40, res.losses)
-    trail = fig.loss_plot.run_items(0).trail
-    assert trail.opts["symbol"] is None and not trail.opts["antialias"]
-    assert not fig.history.line(0).opts["antialias"]
-    x_playing, y_playing = trail.getData()
+    items = fig.loss_plot.run_items(0)
+    trail, line = items.trail, fig.history.line(0)
+    # while playing, one layer per plot draws every run; the run's own items stand
+    # aside unpainted, but stay "visible" (the legend shows hidden runs as hidden)
+    assert fig.loss_plot.layer.isVisible() and fig.history.layer.isVisible()
+    for item in (trail, items.marker, line):
+        assert item.isVisible() and item.opacity() == 0.0
+    playing = fig.loss_plot.layer.points(0)
+    history_playing = fig.history.layer.points(0)
+    np.testing.assert_array_equal(history_playing[:, 0], np.arange(41))
+    # the scale turned logarithmic (losses span > 2 decades): the layer draws log10
+    assert fig.history.getPlotItem().getAxis("left").logMode
+    np.testing.assert_allclose(history_playing[:, 1], np.log10(res.losses), rtol=1e-12)
     fig.set_playing(False)
+    assert not fig.loss_plot.layer.isVisible() and not fig.history.layer.isVisible()
+    assert len(fig.loss_plot.layer.points(0)) == 0  # cleared, not painted stale later
+    for item in (trail, items.marker, line):
+        assert item.opacity() == 1.0
     assert trail.opts["symbol"] == "o" and trail.opts["antialias"]
-    assert fig.history.line(0).opts["antialias"]
+    assert line.opts["antialias"]
     x, y = trail.getData()
-    np.testing.assert_array_equal(x, x_playing)
-    np.testing.assert_array_equal(y, y_playing)
+    np.testing.assert_array_equal(np.column_stack([x, y]), playing)
     np.testing.assert_allclose(np.column_stack([x, y]), res.positions, rtol=0, atol=0)
+    np.testing.assert_allclose(line.getData()[1], np.log10(res.losses), rtol=1e-12)  # shown in log
+    assert list(items.marker.getData()[0]) == [res.positions[-1, 0]]
+
+
+def _colour_near(image, centre, colour: str, radius: int = 3) -> bool:
+    want = QtGui.QColor(colour)
+    cx, cy = round(centre.x()), round(centre.y())
+    for dx in range(-radius, radius + 1):
+        for dy in range(-radius, radius + 1):
+            c = image.pixelColor(cx + dx, cy + dy)
+            if max(abs(c.red() - want.red()), abs(c.green() - want.green()),
+                   abs(c.blue() - want.blue())) <= 8:
+                return True
+    return False
+
+
+def test_the_playback_layer_paints_each_visible_run_where_it_is(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(600, 500)
+    plot.show()
+    plot.set_function(get_function("elongated-bowl"))
+    plot.set_runs(STYLES)
+    plot.set_playing(True)
+    ends = {}
+    for i, (spec, start) in enumerate([("sgd:lr=0.02", (-1.0, 1.0)), ("adam:lr=0.1", (1.2, -1.0))]):
+        res = run("elongated-bowl", spec, start, 30)
+        plot.update_run(i, res.positions, 30, res.losses)
+        ends[i] = res.positions[-1]
+    plot.set_run_visible(1, False)
+    qtbot.wait(10)
+    image = plot.grab().toImage()
+    vb = plot.getPlotItem().getViewBox()
+
+    def pixel(p):
+        return plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(*p)))
+
+    assert _colour_near(image, pixel(ends[0]), STYLES[0].colour)  # run 0's marker
+    assert not _colour_near(image, pixel(ends[1]), STYLES[1].colour, radius=6)  # hidden
+    plot.set_run_visible(1, True)
+    qtbot.wait(10)
+    assert _colour_near(plot.grab().toImage(), pixel(ends[1]), STYLES[1].colour)
 
 
 @pytest.mark.parametrize("n_before", [0, 1, 3])

@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..functions import LossFunction
+from .playback_layer import PlaybackLayer
 
 #: drawn points per run before the polyline is thinned (the current point stays exact)
 MAX_DRAWN_POINTS = 2000
@@ -37,6 +38,8 @@ CONTOUR_LEVELS = 14
 FONT_PT = 12
 LABEL_PT = 13
 LINE_PX = 2.5
+#: the current position's marker in 2D, in pixels across
+MARKER_PX = 17
 TEXT_COLOUR = "#202020"
 
 View = tuple[tuple[float, float], tuple[float, float]]
@@ -257,7 +260,7 @@ class _RunItems:
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
         # 1D: at most 17 px with its pen, so the 20 px legend sample (clipped) shows it whole
-        self.marker = pg.ScatterPlotItem(size=17 if dim == 2 else 15, brush=pg.mkBrush(c),
+        self.marker = pg.ScatterPlotItem(size=MARKER_PX if dim == 2 else 15, brush=pg.mkBrush(c),
                                          antialias=True,
                                          pen=pg.mkPen(TEXT_COLOUR, width=2), symbol="o")
         self.tangent = pg.PlotDataItem(pen=_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine),
@@ -272,6 +275,12 @@ class _RunItems:
     def set_visible(self, visible: bool) -> None:
         for item in self.items():
             item.setVisible(visible)
+
+    def set_stood_in(self, stood_in: bool) -> None:
+        """Leave the trail and marker unpainted while a PlaybackLayer draws them
+        (transparent rather than hidden: the legend shows a hidden item as hidden)."""
+        for item in (self.trail, self.marker):
+            item.setOpacity(0.0 if stood_in else 1.0)
 
 
 class LossPlot(pg.PlotWidget):
@@ -325,6 +334,12 @@ class LossPlot(pg.PlotWidget):
         self.start_marker.setZValue(35)
         for item in (self.image, self.contours, self.curve, self.minima, self.start_marker):
             plot.addItem(item)
+        #: while playing in 2D, every run's trail and marker in one item (see set_playing)
+        self.layer = PlaybackLayer(marker_px=MARKER_PX)
+        self.layer.setZValue(25)
+        self.layer.setVisible(False)
+        self._layer_on = False
+        plot.addItem(self.layer, ignoreBounds=True)
         self.colorbar: pg.ColorBarItem | None = None
         self.legend = plot.addLegend(offset=(-10, 10), labelTextSize=f"{FONT_PT}pt",
                                      brush=pg.mkBrush(255, 255, 255, 215),
@@ -523,6 +538,10 @@ class LossPlot(pg.PlotWidget):
             run.set_visible(style.visible)
             _set_antialias(run.trail, not self.playing)
             self._runs.append(run)
+        self.layer.set_runs([_pen(s.colour) for s in styles], [s.colour for s in styles])
+        for i, style in enumerate(styles):
+            self.layer.set_visible(i, style.visible)
+        self._use_layer(self.playing)
         if self.view is not None:
             self.place_legend()
 
@@ -533,21 +552,32 @@ class LossPlot(pg.PlotWidget):
         run = self._runs[i]
         run.style = RunStyle(run.style.name, run.style.colour, bool(visible))
         run.set_visible(visible)
+        self.layer.set_visible(i, visible)
 
     def set_playing(self, playing: bool) -> None:
         """While playing, trails are drawn without antialiasing and without a dot per
-        step (together about half of a frame's painting); stopped, they are drawn in
-        full again at once."""
+        step, and in 2D all of them and their markers by one PlaybackLayer (the
+        per-run items' setData and paint were most of a frame); stopped, they are
+        drawn in full again at once, from the same points."""
         playing = bool(playing)
         if playing == self.playing:
             return
         self.playing = playing
         for run in self._runs:
             _set_antialias(run.trail, not playing)
-        if not playing:
-            for i, args in list(self._shown.items()):
-                if i < len(self._runs):
-                    self.update_run(i, *args)
+        self._use_layer(playing)
+        for i, args in list(self._shown.items()):
+            if i < len(self._runs):
+                self.update_run(i, *args)
+
+    def _use_layer(self, on: bool) -> None:
+        on = on and self._dim == 2
+        self._layer_on = on
+        for run in self._runs:
+            run.set_stood_in(on)
+        self.layer.setVisible(on)
+        if not on:
+            self.layer.clear()
 
     def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
                    losses: np.ndarray | None = None) -> None:
@@ -561,6 +591,8 @@ class LossPlot(pg.PlotWidget):
         if len(pos) == 0 or k < 0:
             run.trail.setData([], [])
             run.marker.setData(pos=np.empty((0, 2)))
+            if self._layer_on:
+                self.layer.set_line(i, None)
             if run.tangent is not None:
                 run.tangent.setData([], [])
             return
@@ -589,6 +621,9 @@ class LossPlot(pg.PlotWidget):
                 run.trail.setSymbol(symbol)
             if symbol is None:  # a plain line: what falls in one pixel draws as one point
                 pts = drop_subpixel(pts, self.getPlotItem().getViewBox().viewPixelSize())
+            if self._layer_on:
+                self.layer.set_line(i, pts)
+                return
             run.trail.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             move_marker(run.marker, float(pts[-1, 0]), float(pts[-1, 1]))
 
@@ -690,6 +725,12 @@ class LossHistoryPlot(pg.PlotWidget):
         self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
                                                             QtCore.Qt.PenStyle.DashLine))
         plot.addItem(self.step_line, ignoreBounds=True)
+        #: while playing, every run's line in one item (see set_playing)
+        self.layer = PlaybackLayer()
+        self.layer.setVisible(False)
+        plot.addItem(self.layer, ignoreBounds=True)
+        #: per run, the (steps, losses) drawn (decimated), for the layer and for pause
+        self._drawn: list[tuple[np.ndarray, np.ndarray]] = []
         # the step range is set by _fit_steps, not auto-ranged (which re-laid out the
         # axis and grid on every frame of playback)
         plot.disableAutoRange()
@@ -703,29 +744,51 @@ class LossHistoryPlot(pg.PlotWidget):
         self._lines = []
         self._losses = []
         self._bounds = []
-        for style in styles:
+        self._drawn = []
+        self.layer.set_runs([_pen(s.colour) for s in styles], [s.colour for s in styles])
+        for i, style in enumerate(styles):
             line = pg.PlotDataItem(pen=_pen(style.colour), antialias=not self.playing)
             line.curve.setSegmentedLineMode("on")
             line.setVisible(style.visible)
+            line.setOpacity(0.0 if self.playing else 1.0)
             plot.addItem(line)
             self._lines.append(line)
             self._losses.append(np.empty(0))
             self._bounds.append((np.inf, -np.inf))
+            self._drawn.append((np.empty(0), np.empty(0)))
+            self.layer.set_visible(i, style.visible)
 
     def line(self, i: int) -> pg.PlotDataItem:
         return self._lines[i]
 
     def set_playing(self, playing: bool) -> None:
-        """Lines without antialiasing while playing (see LossPlot.set_playing)."""
+        """While playing, all lines are drawn by one PlaybackLayer, without
+        antialiasing (see LossPlot.set_playing); stopped, by their own items again."""
         self.playing = bool(playing)
-        for line in self._lines:
+        self.layer.setVisible(self.playing)
+        for i, line in enumerate(self._lines):
             _set_antialias(line, not self.playing)
+            line.setOpacity(0.0 if self.playing else 1.0)
+            self._show_line(i)
         if not self.playing:
+            self.layer.clear()
             self._update_scale()  # the exact range again
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self._lines[i].setVisible(visible)
+        self.layer.set_visible(i, visible)
         self._update_scale()
+
+    def _show_line(self, i: int) -> None:
+        """Give run ``i``'s drawn points to whichever draws them now."""
+        steps, ys = self._drawn[i]
+        if not self.playing:
+            self._lines[i].setData(steps, ys)
+            return
+        if self._log:  # the layer is not told about the plot's log mode
+            with np.errstate(all="ignore"):
+                ys = np.log10(np.maximum(ys, 1e-300))
+        self.layer.set_line(i, np.column_stack([steps, ys]))
 
     def update_run(self, i: int, losses: np.ndarray, current: int | None = None) -> None:
         """Show run ``i``'s losses (all of them; ``current`` moves the step line)."""
@@ -744,7 +807,8 @@ class LossHistoryPlot(pg.PlotWidget):
             keep = new_pixel_mask(np.column_stack([steps, shown]),
                                   self.getPlotItem().getViewBox().viewPixelSize())
             steps, ys = steps[keep], ys[keep]
-        self._lines[i].setData(steps, ys)
+        self._drawn[i] = (steps, ys)
+        self._show_line(i)
         self._fit_steps(0 < grew <= STEP_RANGE_STRIDE)
         self._update_scale()
         self.set_step(len(y) - 1 if current is None else current)
@@ -785,6 +849,9 @@ class LossHistoryPlot(pg.PlotWidget):
             self._log = log
             self._y_set = None
             plot.setLogMode(y=log)
+            if self.playing:  # the layer's lines were in the other scale
+                for i in range(len(self._lines)):
+                    self._show_line(i)
             # setLogMode turns auto-range back on: the steps would follow the data
             # (re-laid out every frame) instead of _fit_steps
             plot.disableAutoRange()

@@ -342,10 +342,12 @@ register(LossFunction(
     category="course",
 ))
 
+_ELONGATED_SLOPES = np.array([2.0, 18.0])
+
 register(LossFunction(
     "elongated-bowl", 2,
     value=lambda p: p[:, 0] ** 2 + 9 * p[:, 1] ** 2,
-    gradient=lambda p: _pair(2 * p[:, 0], 18 * p[:, 1]),
+    gradient=lambda p: p * _ELONGATED_SLOPES,  # (2x, 18y) in one multiply
     view=((-2.0, 1.0), (-2.0, 1.0)), start=(-1.0, 1.0),
     minima=((0.0, 0.0),), minimum_values=(0.0,),
     formula="x**2 + 9*y**2",

@@ -4,6 +4,7 @@ divergence handling, and the one-call ``simulate`` API."""
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -127,8 +128,9 @@ class Trajectory:
         # a few runs: the divergence check on Python floats (numpy's per-call
         # overhead dominates a step at N = 1); many: vectorised
         small = n * dim <= 8
-        bounds = list(zip(self._lo.tolist(), self._hi.tolist(), strict=True))
-        isfinite = math.isfinite
+        # the bound per coordinate of the flattened (N, D) positions
+        lows, highs = self._lo.tolist() * n, self._hi.tolist() * n
+        isfinite, le = math.isfinite, operator.le
         any_frozen = bool(self.diverged.any())
         with np.errstate(all="ignore"):
             for _ in range(steps):
@@ -137,9 +139,11 @@ class Trajectory:
                 loss = np.asarray(fn.value(new), dtype=np.float64).reshape(n)
                 k = self.steps + 1
                 if small:
-                    ok = all(isfinite(v) for v in loss.tolist()) and all(
-                        lo <= x <= hi for row in new.tolist()
-                        for x, (lo, hi) in zip(row, bounds, strict=True))
+                    # a sum is finite only if every loss is (a finite sum that
+                    # overflows is sorted out by _outside); NaN fails both <=
+                    flat = new.ravel().tolist()
+                    ok = isfinite(sum(loss.tolist())) and all(map(le, lows, flat)) \
+                        and all(map(le, flat, highs))
                     bad = None if ok else self._outside(new, loss)
                 else:
                     bad = self._outside(new, loss)

@@ -582,3 +582,25 @@ def test_main_adds_the_file_menus_once_the_loop_runs(monkeypatch, tmp_path, qtbo
     qtbot.waitUntil(lambda: hasattr(w, "file_actions"), timeout=WAIT_MS)
     titles = [a.text() for a in w.menuBar().actions()]
     assert titles[0] == "&File" and "&Presets" in titles and titles[-1] == "&Help"
+
+
+def test_status_numbers_that_outgrow_their_column_while_playing_get_room(window):
+    """While playing the table is not refitted on each refresh; a number that no
+    longer fits (it would show as "...") still gets its column widened."""
+    t = window.status_table
+    t.refresh(fit=True)  # fitted to step 0's short numbers
+    narrow = t.columnWidth(2)
+    t.setColumnWidth(2, t.fontMetrics().horizontalAdvance("10") + 4)  # too narrow for "0.1234"
+    window.playback.step(7)  # many-digit losses now
+    t.refresh(fit=False)
+    fm = t.fontMetrics()
+    for row in range(t.rowCount()):
+        text = t.cell_text(row, 2)
+        assert len(text) > 2
+        assert fm.horizontalAdvance(text) <= t.columnWidth(2) - t.CELL_MARGIN
+    assert t.columnWidth(2) >= min(narrow, fm.horizontalAdvance(t.cell_text(0, 2)))
+    # unchanged numbers that fit: no refit (the width someone dragged stays)
+    t.setColumnWidth(2, t.columnWidth(2) + 30)
+    wide = t.columnWidth(2)
+    t.refresh(fit=False)
+    assert t.columnWidth(2) == wide

@@ -53,7 +53,9 @@ from .settings import (
 )
 
 TITLE = "optsim — optimizer visualizer"
-STATUS_INTERVAL_MS = 100
+#: while playing, the status table's numbers change at most this often (4 a second:
+#: still readable, and its text layout no longer lands in one frame of every six)
+STATUS_INTERVAL_MS = 250
 #: the share of the screen's available width and height a first-time window takes
 INITIAL_FRACTION = 0.95
 #: the first width of the right-hand docks (optimizers, status)
@@ -117,6 +119,9 @@ class StatusTable(QTableWidget):
     known minimum and a status (diverged / converged)."""
 
     HEADERS = ("run", "step", "loss", "‖∇f‖", "to min", "status")
+    #: the number columns, and a cell's text margin (both sides) in pixels
+    NUMBER_COLUMNS = (1, 2, 3, 4)
+    CELL_MARGIN = 6  # Qt fits a column to its text plus 7 here
 
     def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
         super().__init__(0, len(self.HEADERS), parent)
@@ -170,8 +175,20 @@ class StatusTable(QTableWidget):
                 name_item.setForeground(_brush(r.colour))
             status_item = self.item(i, 5)
             status_item.setForeground(_brush("#B00020" if st.diverged else "#1b7a3a"))
-        if fit:
+        if fit or self._numbers_cut():
             self.fit_columns()
+
+    def _numbers_cut(self) -> bool:
+        """Whether a number has outgrown its column (it would show as "..."):
+        while playing, columns are refitted only then, not on every refresh."""
+        metrics = self.fontMetrics()
+        for c in self.NUMBER_COLUMNS:
+            room = self.columnWidth(c) - self.CELL_MARGIN
+            for row in range(self.rowCount()):
+                item = self.item(row, c)
+                if item is not None and metrics.horizontalAdvance(item.text()) > room:
+                    return True
+        return False
 
     def fit_columns(self) -> None:
         """Size the columns to their text, then narrow the name column (elided) so

@@ -100,10 +100,13 @@ def bench_frames(steps: int) -> tuple[list[float], list[float], list[float], lis
     from optsim.engine import OPTIMIZERS
     from optsim.gui.main_window import MainWindow
 
+    from optsim.gui.app import finish_start
+
     path = os.path.join(tempfile.mkdtemp(), "bench.ini")
     w = MainWindow(settings=path, restore=False)
     w.show()
     app.processEvents()
+    finish_start(w)  # as the program does after its first paint
     extra = [s for s in ("nesterov:lr=0.01", "adagrad:lr=0.3", "adamw:lr=0.05",
                          "ema-momentum:lr=0.05", "sgd:lr=0.005", "adam:lr=0.01")
              if s.split(":")[0] in OPTIMIZERS]

@@ -157,46 +157,49 @@ def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
 
 def contour_segments(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels) -> tuple[np.ndarray, np.ndarray]:
     """Contour lines of ``z[j, i]`` (at ``xs[i], ys[j]``) by vectorised marching squares,
-    as point pairs (for ``connect='pairs'``): x and y arrays of even length."""
-    out_x, out_y = [], []
-    X, Y = np.meshgrid(xs, ys)
+    as point pairs (for ``connect='pairs'``): x and y arrays of even length.
 
-    def cross(level, p, q, ap, aq, cp, cq):
-        hit = ap != aq
+    Per level, only the cells the level crosses are looked at (a few hundred of a
+    grid's tens of thousands: at start-up this took 60 ms on the whole grid)."""
+    out_x, out_y = [], []
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+    def cross(level, p, q, cp, cq):  # the point where the level crosses p..q
         with np.errstate(all="ignore"):
-            t = np.where(hit, (level - p) / np.where(hit, q - p, 1.0), np.nan)
-        return hit, cp[0] + t * (cq[0] - cp[0]), cp[1] + t * (cq[1] - cp[1])
+            t = (level - p) / (q - p)
+        return cp + t * (cq - cp)
 
     for level in levels:
         above = z >= level
-        # horizontal edges (ny, nx-1) and vertical edges (ny-1, nx)
-        hh, hx, hy = cross(level, z[:, :-1], z[:, 1:], above[:, :-1], above[:, 1:],
-                           (X[:, :-1], Y[:, :-1]), (X[:, 1:], Y[:, 1:]))
-        vh, vx, vy = cross(level, z[:-1, :], z[1:, :], above[:-1, :], above[1:, :],
-                           (X[:-1, :], Y[:-1, :]), (X[1:, :], Y[1:, :]))
-        # cell edges in order around the cell: bottom, right, top, left
-        hit = np.stack([hh[:-1], vh[:, 1:], hh[1:], vh[:, :-1]])
-        px = np.stack([hx[:-1], vx[:, 1:], hx[1:], vx[:, :-1]])
-        py = np.stack([hy[:-1], vy[:, 1:], hy[1:], vy[:, :-1]])
-        count = hit.sum(axis=0)
-        two = count == 2
+        a, b, c, d = above[:-1, :-1], above[:-1, 1:], above[1:, 1:], above[1:, :-1]
+        # cell edges in order around the cell: bottom (a-b), right (b-c), top (d-c), left (a-d)
+        crossed = (a != b, b != c, d != c, a != d)
+        count = crossed[0].astype(np.int8)
+        for e in crossed[1:]:
+            count += e
+        jj, ii = np.nonzero(count)
+        if len(jj) == 0:
+            continue
+        hit = np.stack([e[jj, ii] for e in crossed])
+        za, zb, zc, zd = z[jj, ii], z[jj, ii + 1], z[jj + 1, ii + 1], z[jj + 1, ii]
+        x0, x1, y0, y1 = xs[ii], xs[ii + 1], ys[jj], ys[jj + 1]
+        px = np.stack([cross(level, za, zb, x0, x1), x1, cross(level, zd, zc, x0, x1), x0])
+        py = np.stack([y0, cross(level, zb, zc, y0, y1), y1, cross(level, za, zd, y0, y1)])
+        n = count[jj, ii]
+        two = n == 2
         if two.any():
             order = np.argsort(~hit[:, two], axis=0, kind="stable")[:2]
-            sx = np.take_along_axis(px[:, two], order, axis=0)
-            sy = np.take_along_axis(py[:, two], order, axis=0)
-            out_x.append(sx.T.ravel())
-            out_y.append(sy.T.ravel())
-        four = count == 4
+            out_x.append(np.take_along_axis(px[:, two], order, axis=0).T.ravel())
+            out_y.append(np.take_along_axis(py[:, two], order, axis=0).T.ravel())
+        four = n == 4
         if four.any():
-            centre = (z[:-1, :-1] + z[:-1, 1:] + z[1:, :-1] + z[1:, 1:])[four] / 4 >= level
-            same = centre == above[:-1, :-1][four]
+            centre = (za + zb + zd + zc)[four] / 4 >= level
+            same = centre == a[jj, ii][four]
             # centre joins corner a (bottom-left): cut off b and d, else cut off a and c
             pairs = np.where(same[None, :], np.array([[0], [1], [2], [3]]),
                              np.array([[3], [0], [1], [2]]))
-            sx = np.take_along_axis(px[:, four], pairs, axis=0)
-            sy = np.take_along_axis(py[:, four], pairs, axis=0)
-            out_x.append(sx.T.ravel())
-            out_y.append(sy.T.ravel())
+            out_x.append(np.take_along_axis(px[:, four], pairs, axis=0).T.ravel())
+            out_y.append(np.take_along_axis(py[:, four], pairs, axis=0).T.ravel())
     if not out_x:
         return np.empty(0), np.empty(0)
     return np.concatenate(out_x), np.concatenate(out_y)
@@ -321,7 +324,8 @@ class LossPlot(_PixelSize, pg.PlotWidget):
     clicked = QtCore.Signal(float, float)
 
     def __init__(self, parent: QtWidgets.QWidget | None = None, show_title: bool = True) -> None:
-        super().__init__(parent=parent, background="w")
+        # no context menus (each built a ViewBoxMenu at start-up, then was disabled)
+        super().__init__(parent=parent, background="w", enableMenu=False)
         #: draw the function's name and formula above the plot (a Figure shows its own)
         self.show_title = show_title
         self.function: LossFunction | None = None
@@ -750,7 +754,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
     two decades, linear otherwise (losses can be negative)."""
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent=parent, background="w")
+        # no context menus (each built a ViewBoxMenu at start-up, then was disabled)
+        super().__init__(parent=parent, background="w", enableMenu=False)
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         self._watch_pixel_size()

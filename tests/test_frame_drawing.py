@@ -174,3 +174,21 @@ def test_move_marker_shows_one_point_exactly_there(qtbot, n_before):
     assert list(x) == [1.5] and list(y) == [2.0]
     assert marker.boundingRect().center() == QtCore.QPointF(1.5, 2.0)  # bounds renewed
     assert len(seen) == 2  # observers hear of each move
+
+
+def test_a_batch_of_history_updates_fits_the_axes_once_at_its_end(qtbot):
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.resize(600, 250)
+    h.set_runs(STYLES)
+    before = _x_range(h)
+    with h.batch():
+        h.update_run(0, np.linspace(3.0, 1.0, 301))
+        h.update_run(1, np.linspace(2.0, 1.5, 501), current=400)
+        assert _x_range(h) == before  # nothing fitted yet
+        assert h.step_line.value() == 0
+    lo, hi = _x_range(h)
+    assert lo <= 0 and 500 <= hi <= 500 * 1.03  # the longest history, once
+    assert h.step_line.value() == 400  # the last run's shown step
+    x, y = h.line(1).getData()
+    assert x[-1] == 500 and y[-1] == 1.5  # the lines themselves were set at once

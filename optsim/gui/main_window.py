@@ -465,8 +465,9 @@ class MainWindow(QMainWindow):
     def redraw(self) -> None:
         """Show the shown step: every run's trail and marker, the loss lines, the
         counter and the status table (array slices only; no per-step Python)."""
-        for i in range(len(self.model.runs)):
-            self._draw_run(i)
+        with self.figure.batch():
+            for i in range(len(self.model.runs)):
+                self._draw_run(i)
         self.figure.set_step(self.model.shown_step)
         self.refresh_status()
         self._show_counter()

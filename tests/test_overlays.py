@@ -132,9 +132,16 @@ def test_head_points_along_the_line_on_screen(plot):
     b = vb.mapViewToDevice(QtCore.QPointF(*base))
     t = vb.mapViewToDevice(QtCore.QPointF(*tip))
     want = np.array([t.x() - b.x(), t.y() - b.y()])
-    ang = math.radians(arrow.head.opts["angle"])
+    ang = math.radians(arrow.angle)
     got = np.array([-math.cos(ang), -math.sin(ang)])  # the head points along -x at angle 0
     np.testing.assert_allclose(got, want / np.linalg.norm(want), atol=1e-9)
+    # and the head as drawn: its sharp tip at the line's tip, its body back along it
+    head = arrow.head
+    view = head.scene().views()[0]
+    shape = head.deviceTransform(view.viewportTransform()).map(head.path)
+    centre = shape.boundingRect().center()
+    back = np.array([centre.x() - t.x(), centre.y() - t.y()])
+    np.testing.assert_allclose(back / np.linalg.norm(back), -want / np.linalg.norm(want), atol=0.05)
 
 
 def test_gradient_field_off_by_default_and_points_downhill(plot):

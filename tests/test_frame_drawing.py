@@ -5,11 +5,21 @@ playing and full ones on pause."""
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6 import QtCore, QtGui
 
 from optsim.functions import get_function
 from optsim.gui.overlays import StepOverlay
-from optsim.gui.plot_view import Figure, LossHistoryPlot, LossPlot, RunStyle, move_marker
+from optsim.gui.plot_view import (
+    Figure,
+    GrowingThinning,
+    LossHistoryPlot,
+    LossPlot,
+    RunStyle,
+    drop_subpixel,
+    move_marker,
+)
 from optsim.simulation import Trajectory, run
 from optsim.style import run_colour
 
@@ -192,3 +202,63 @@ def test_a_batch_of_history_updates_fits_the_axes_once_at_its_end(qtbot):
     assert h.step_line.value() == 400  # the last run's shown step
     x, y = h.line(1).getData()
     assert x[-1] == 500 and y[-1] == 1.5  # the lines themselves were set at once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(1, 40), min_size=1, max_size=25),
+       st.sampled_from([0.001, 0.01, 0.2]))
+def test_growing_thinning_equals_thinning_the_whole_line_each_time(seed, growth, scale):
+    """Thinning only the new points of a growing line gives drop_subpixel's points
+    of the whole line, after every growth; a new key or a shorter line starts over."""
+    rng = np.random.default_rng(seed)
+    pts = np.cumsum(rng.normal(scale=scale, size=(sum(growth) + 5, 2)), axis=0)
+    pixel = (0.01, 0.02)
+    thin = GrowingThinning()
+    n = 0
+    for g in growth:
+        n += g
+        got = thin.points("run", n, lambda a, b: pts[a:b], pixel)
+        np.testing.assert_array_equal(got, drop_subpixel(pts[:n], pixel))
+    other = pts[::-1].copy()  # another run (new key), then a rewound one (shorter)
+    np.testing.assert_array_equal(thin.points("other", n, lambda a, b: other[a:b], pixel),
+                                  drop_subpixel(other[:n], pixel))
+    m = max(1, n // 2)
+    np.testing.assert_array_equal(thin.points("other", m, lambda a, b: other[a:b], pixel),
+                                  drop_subpixel(other[:m], pixel))
+
+
+def test_playback_thins_only_new_points_and_pause_draws_the_whole_line(qtbot):
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.resize(700, 700)
+    fig.show()
+    fig.set_function(get_function("elongated-bowl"))
+    fig.set_runs(STYLES)
+    traj = Trajectory(get_function("elongated-bowl"), "sgd:lr=0.005", [[-1.0, 1.0]])
+    fig.set_playing(True)
+    calls = []
+    chunk_sizes = []
+    thin = fig.loss_plot._thin[0]
+    original = thin.points
+
+    def spy(key, n, chunk, pixel):
+        def counted(a, b):
+            chunk_sizes.append(b - a)
+            return chunk(a, b)
+        calls.append(n)
+        return original(key, n, counted, pixel)
+
+    thin.points = spy
+    for _ in range(30):
+        traj.advance(16)
+        k = traj.steps
+        fig.update_run(0, traj.positions[:, 0, :], k, traj.losses[: k + 1, 0], source=traj)
+    assert max(chunk_sizes[1:]) == 16  # after the first frame, only the new points
+    playing = fig.loss_plot.layer.points(0)
+    pixel = fig.loss_plot.pixel_size()
+    np.testing.assert_array_equal(playing, drop_subpixel(traj.positions[:, 0, :], pixel))
+    fig.set_playing(False)
+    x, y = fig.history.line(0).getData()
+    assert len(x) and x[-1] == traj.steps  # the whole history again, to the last step
+    tx, ty = fig.loss_plot.run_items(0).trail.getData()
+    assert (tx[-1], ty[-1]) == tuple(traj.positions[-1, 0])

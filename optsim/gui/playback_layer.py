@@ -70,6 +70,11 @@ class PlaybackLayer(pg.GraphicsObject):
             line.points, line.polygon = pts, polygon
             box = polygon.boundingRect()  # in C++: a NumPy min/max over axis 0 took ~50 µs
             line.box = (box.left(), box.top(), box.right(), box.bottom())
+            u = self._union
+            if u is not None and u[0] <= line.box[0] and u[1] <= line.box[1] \
+                    and line.box[2] <= u[2] and line.box[3] <= u[3]:
+                self.update()  # inside the bounds already (most frames): no union anew
+                return
         self._update_rect()
 
     def set_visible(self, i: int, visible: bool) -> None:

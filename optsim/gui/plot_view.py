@@ -10,6 +10,7 @@ The view never follows the data, so a diverging run cannot blow it up.
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -122,6 +123,53 @@ def new_pixel_mask(pts: np.ndarray, pixel) -> np.ndarray:
     # two columns or'ed: a third of the time of .any(axis=1) (called per run per frame)
     keep[1:-1] = moved[:, 0] | moved[:, 1] if moved.shape[1] == 2 else moved.any(axis=1)
     return keep
+
+
+class GrowingThinning:
+    """What :func:`drop_subpixel` keeps of a polyline that only grows at its end,
+    kept up to date from the new points alone.
+
+    During playback a frame adds a few points to a run's thousands; thinning the
+    whole line again on every frame cost more than drawing it. ``points`` gives the
+    same points as ``drop_subpixel(chunk(0, n), pixel)`` whenever ``key`` (what the
+    caller's points depend on: the run, the pixel size, the clip) is unchanged and
+    the line has not shrunk; otherwise it thins the whole line afresh.
+    """
+
+    def __init__(self) -> None:
+        self._key: object = None
+        self._n = 0
+
+    def points(self, key: object, n: int, chunk, pixel) -> np.ndarray:
+        """The kept points of a line of ``n`` points; ``chunk(a, b)`` gives points
+        a..b-1 as a (b-a, 2) array (finite: clipped by the caller)."""
+        usable = all(math.isfinite(p) and p > 0 for p in pixel)
+        px = np.asarray(pixel, dtype=np.float64)
+        if key != self._key or n < self._n or self._n < 3 or not usable:
+            pts = chunk(0, n)
+            keep = new_pixel_mask(pts, px)
+            self._key, self._n = key, n
+            self._decided = pts[:-1][keep[:-1]]  # all but the last point, which stays
+            self._tail = pts[-1:]
+            if usable and n >= 2:
+                with np.errstate(all="ignore"):
+                    self._cells = np.floor(pts[-2:] / px)  # of the last two points
+            else:
+                self._n = 0  # too short or no pixel size yet: thin afresh next time
+            return pts[keep]
+        if n > self._n:
+            new = chunk(self._n, n)
+            with np.errstate(all="ignore"):
+                cells = np.concatenate([self._cells, np.floor(new / px)])
+            # points _n-1 .. n-2 become inner points: kept where they enter a new pixel
+            moved = cells[1:-1] != cells[:-2]
+            moved = moved[:, 0] | moved[:, 1]
+            inner = np.concatenate([self._tail, new[:-1]])
+            self._decided = np.concatenate([self._decided, inner[moved]])
+            self._tail = new[-1:]
+            self._cells = cells[-2:]
+            self._n = n
+        return np.concatenate([self._decided, self._tail])
 
 
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
@@ -333,6 +381,8 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         self.function: LossFunction | None = None
         self.view: View | None = None
         self._runs: list[_RunItems] = []
+        #: per run, its trail's thinning while playing (see _thinned)
+        self._thin: list[GrowingThinning] = []
         self._dim = 0
         #: while playing, trails are drawn plainly (see set_playing)
         self.playing = False
@@ -578,6 +628,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             _set_antialias(run.trail, not self.playing)
             self._runs.append(run)
         self.layer.set_runs([_pen(s.colour) for s in styles], [s.colour for s in styles])
+        self._thin = [GrowingThinning() for _ in styles]
         for i, style in enumerate(styles):
             self.layer.set_visible(i, style.visible)
         self._use_layer(self.playing)
@@ -629,8 +680,12 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             self.layer.clear()
 
     def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
-                   losses: np.ndarray | None = None) -> None:
-        """Show run ``i`` at step ``current`` (default: the last of ``positions`` (K, D))."""
+                   losses: np.ndarray | None = None, source: object = None) -> None:
+        """Show run ``i`` at step ``current`` (default: the last of ``positions`` (K, D)).
+
+        ``source`` (optional) names where the positions come from, e.g. the run's
+        Trajectory: while it stays the same the positions may only grow at the end,
+        and playback then thins just the new points."""
         run = self._runs[i]
         self._shown[i] = (positions, current, losses)
         pos = np.asarray(positions, dtype=np.float64)
@@ -647,6 +702,9 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             return
         k = min(k, len(pos) - 1)
         shown = pos[: k + 1]
+        if self._layer_on and source is not None:
+            self.layer.set_line(i, self._thinned(i, shown, source))
+            return
         idx = decimate(len(shown), k, MAX_SYMBOL_POINTS if self._dim == 1 else MAX_DRAWN_POINTS)
         if self._dim == 1:
             xs = shown[idx, 0]
@@ -661,10 +719,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             move_marker(run.marker, float(xs[-1]), float(ys[-1]))
             self._update_tangent(run, shown[k, 0])
         else:
-            pts = _clip_rows(shown[idx], self._lo, self._hi)
-            nan = np.isnan(pts)
-            if nan.any():  # as np.nan_to_num(nan=hi_x) before the clip (rare: checked first)
-                pts = _clip_rows(np.where(nan, self._hi[0], pts), self._lo, self._hi)
+            pts = self._clipped(shown[idx])
             symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS and not self.playing else None
             if run.trail.opts["symbol"] != symbol:
                 run.trail.setSymbol(symbol)
@@ -675,6 +730,24 @@ class LossPlot(_PixelSize, pg.PlotWidget):
                 return
             run.trail.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             move_marker(run.marker, float(pts[-1, 0]), float(pts[-1, 1]))
+
+    def _clipped(self, pts: np.ndarray) -> np.ndarray:
+        """Positions as drawn: NaN to the right edge, everything into the clip box."""
+        out = _clip_rows(pts, self._lo, self._hi)
+        nan = np.isnan(out)
+        if nan.any():  # as np.nan_to_num(nan=hi_x) before the clip (rare: checked first)
+            out = _clip_rows(np.where(nan, self._hi[0], out), self._lo, self._hi)
+        return out
+
+    def _thinned(self, i: int, shown: np.ndarray, source: object) -> np.ndarray:
+        """Run ``i``'s trail while playing: its points that start a new pixel, from
+        the new points alone while ``source`` and the view stay the same."""
+        pixel = self.pixel_size()
+        key = (source, pixel, tuple(self._lo), tuple(self._hi))
+        pts = self._thin[i].points(key, len(shown), lambda a, b: self._clipped(shown[a:b]), pixel)
+        if len(pts) > MAX_DRAWN_POINTS:  # a run all over the plot: every few points
+            pts = pts[decimate(len(pts), len(pts) - 1)]
+        return pts
 
     def _update_tangent(self, run: _RunItems, x: float) -> None:
         fn = self.function
@@ -781,7 +854,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self.layer.setVisible(False)
         plot.addItem(self.layer, ignoreBounds=True)
         #: per run, the (steps, losses) drawn (decimated), for the layer and for pause
-        self._drawn: list[tuple[np.ndarray, np.ndarray]] = []
+        self._drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
+        self._thin: list[GrowingThinning] = []
         #: inside ``batch()``: what the axes fit at its end needs
         self._batch: dict | None = None
         # the step range is set by _fit_steps, not auto-ranged (which re-laid out the
@@ -798,6 +872,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._losses = []
         self._bounds = []
         self._drawn = []
+        self._thin = []
         self.layer.set_runs([_pen(s.colour) for s in styles], [s.colour for s in styles])
         for i, style in enumerate(styles):
             line = pg.PlotDataItem(pen=_pen(style.colour), antialias=not self.playing)
@@ -809,6 +884,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             self._losses.append(np.empty(0))
             self._bounds.append((np.inf, -np.inf))
             self._drawn.append((np.empty(0), np.empty(0)))
+            self._thin.append(GrowingThinning())
             self.layer.set_visible(i, style.visible)
 
     def line(self, i: int) -> pg.PlotDataItem:
@@ -832,19 +908,54 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self.layer.set_visible(i, visible)
         self._update_scale()
 
+    def _draw_whole(self, i: int) -> None:
+        """Thin run ``i``'s whole history (decimated, one point per pixel) and show it."""
+        y = self._losses[i]
+        idx = decimate(len(y), len(y) - 1)
+        steps, ys = np.arange(len(y))[idx], y[idx]
+        if len(ys) > MAX_SYMBOL_POINTS:  # what falls in one pixel draws as one point
+            keep = new_pixel_mask(np.column_stack([steps, self._shown_y(ys)]),
+                                  self.pixel_size())
+            steps, ys = steps[keep], ys[keep]
+        self._drawn[i] = (steps, ys)
+        self._show_line(i)
+
+    def _shown_y(self, ys: np.ndarray) -> np.ndarray:
+        """Losses as the plot's y axis places them (log10 on a log scale)."""
+        if not self._log:
+            return ys
+        with np.errstate(all="ignore"):
+            return np.log10(np.maximum(ys, 1e-300))
+
+    def _show_thinned(self, i: int, source: object) -> None:
+        """While playing: run ``i``'s history thinned from its new losses alone."""
+        y, pixel = self._losses[i], self.pixel_size()
+
+        def chunk(a: int, b: int) -> np.ndarray:
+            return np.column_stack([np.arange(a, b, dtype=np.float64), self._shown_y(y[a:b])])
+
+        pts = self._thin[i].points((source, self._log, pixel), len(y), chunk, pixel)
+        if len(pts) > MAX_DRAWN_POINTS:
+            pts = pts[decimate(len(pts), len(pts) - 1)]
+        self.layer.set_line(i, pts)
+
     def _show_line(self, i: int) -> None:
         """Give run ``i``'s drawn points to whichever draws them now."""
+        if self._drawn[i] is None:  # thinned while playing: whole again
+            self._draw_whole(i)
+            return
         steps, ys = self._drawn[i]
         if not self.playing:
             self._lines[i].setData(steps, ys)
             return
-        if self._log:  # the layer is not told about the plot's log mode
-            with np.errstate(all="ignore"):
-                ys = np.log10(np.maximum(ys, 1e-300))
-        self.layer.set_line(i, np.column_stack([steps, ys]))
+        # the layer is not told about the plot's log mode
+        self.layer.set_line(i, np.column_stack([steps, self._shown_y(ys)]))
 
-    def update_run(self, i: int, losses: np.ndarray, current: int | None = None) -> None:
-        """Show run ``i``'s losses (all of them; ``current`` moves the step line)."""
+    def update_run(self, i: int, losses: np.ndarray, current: int | None = None,
+                   source: object = None) -> None:
+        """Show run ``i``'s losses (all of them; ``current`` moves the step line).
+        ``source``: as for LossPlot.update_run (while playing, only new losses are
+        thinned)."""
         y = np.asarray(losses, dtype=np.float64).reshape(-1)
         # into ±1e150, NaN to the top (as nan_to_num(nan=inf) and a clip, in two passes
         # over the whole history instead of six: fmin gives 1e150 for NaN)
@@ -852,16 +963,11 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         grew = len(y) - len(self._losses[i])
         self._losses[i] = y
         self._bounds[i] = (float(y.min()), float(y.max())) if len(y) else (np.inf, -np.inf)
-        idx = decimate(len(y), len(y) - 1)
-        steps, ys = np.arange(len(y))[idx], y[idx]
-        if len(ys) > MAX_SYMBOL_POINTS:  # what falls in one pixel draws as one point
-            with np.errstate(all="ignore"):
-                shown = np.log10(np.maximum(ys, 1e-300)) if self._log else ys
-            keep = new_pixel_mask(np.column_stack([steps, shown]),
-                                  self.pixel_size())
-            steps, ys = steps[keep], ys[keep]
-        self._drawn[i] = (steps, ys)
-        self._show_line(i)
+        if self.playing and source is not None and len(y):
+            self._drawn[i] = None  # made from _losses when playback stops
+            self._show_thinned(i, source)
+        else:
+            self._draw_whole(i)
         step = len(y) - 1 if current is None else current
         if self._batch is not None:  # once for all the runs, when the batch ends
             self._batch["grew"] = self._batch.get("grew", False) or 0 < grew <= STEP_RANGE_STRIDE
@@ -1012,10 +1118,10 @@ class Figure(QtWidgets.QWidget):
             self.history.set_runs(styles)
 
     def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
-                   losses: np.ndarray | None = None) -> None:
-        self.loss_plot.update_run(i, positions, current, losses)
+                   losses: np.ndarray | None = None, source: object = None) -> None:
+        self.loss_plot.update_run(i, positions, current, losses, source)
         if self.history is not None and losses is not None:
-            self.history.update_run(i, losses, current)
+            self.history.update_run(i, losses, current, source)
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self.loss_plot.set_run_visible(i, visible)

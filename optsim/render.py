@@ -72,6 +72,11 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     fig.reset_view()
     fig.loss_plot.place_legend()
     app.processEvents()
+    # pyqtgraph's axes measure their tick labels while painting and only then make
+    # room for them: paint once, let the layout follow, and the picture has no
+    # labels over the colour bar's ticks or cut off at the edge
+    fig.grab()
+    app.processEvents()
     return fig
 
 

@@ -179,3 +179,29 @@ def test_render_without_display_or_platform(tmp_path):
     assert proc.stderr == ""  # the offscreen platform's warnings are silenced
     with Image.open(out) as img:
         assert img.size == (320, 240)
+
+
+def test_exported_axes_have_room_for_their_labels_and_the_steps_fit(qtbot):
+    """A log colour bar's label sits beside its tick labels, not over them, and the
+    loss history's step axis ends at the last step (no empty third to the right)."""
+    from PySide6 import QtGui
+
+    from optsim.render import _release, build_figure
+
+    r = run("goldstein-price", "adam:lr=0.01", (0.5, 1.5), 200)
+    fig = build_figure("goldstein-price", [("adam", run_colour(0), r.positions, r.losses)],
+                       size=(1280, 960))
+    try:
+        axis = fig.loss_plot.colorbar.getAxis("right")
+        assert axis.labelText == "loss (log)"
+        font = axis.style["tickFont"] or axis.font()
+        ticks = [label for _, label in axis._tickLevels[0]]
+        widest = max(QtGui.QFontMetrics(font).horizontalAdvance(t) for t in ticks)
+        label_h = axis.label.boundingRect().height()
+        # tick labels, their offset and the rotated label side by side within the axis
+        # (pyqtgraph counts 0.8 of the label's box: its text box overstates the height)
+        assert axis.width() >= widest + axis.style["tickTextOffset"][0] + 0.8 * label_h - 1
+        lo, hi = fig.history.getPlotItem().getViewBox().viewRange()[0]
+        assert 200 <= hi <= 200 * 1.03 and lo <= 0
+    finally:
+        _release(fig)

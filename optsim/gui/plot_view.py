@@ -508,6 +508,9 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             axis.setStyle(tickFont=font)
             axis.setTextPen(pg.mkPen(TEXT_COLOUR))
             axis.setPen(pg.mkPen(TEXT_COLOUR))
+            # ColorBarItem fixes its axis at 45 px: too narrow for "1e+04" beside the
+            # "loss (log)" label, which then overlapped the ticks. Sized to fit instead
+            axis.setWidth(None)
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
@@ -973,7 +976,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             self._batch["grew"] = self._batch.get("grew", False) or 0 < grew <= STEP_RANGE_STRIDE
             self._batch["step"] = step
             return
-        self._fit_steps(0 < grew <= STEP_RANGE_STRIDE)
+        self._fit_steps(self.playing and 0 < grew <= STEP_RANGE_STRIDE)
         self._update_scale()
         self.set_step(step)
 
@@ -990,7 +993,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         finally:
             done, self._batch = self._batch, None
             if done:
-                self._fit_steps(done["grew"])
+                self._fit_steps(self.playing and done["grew"])
                 self._update_scale()
                 self.set_step(done["step"])
 

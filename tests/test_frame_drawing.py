@@ -143,14 +143,20 @@ def _colour_near(image, centre, colour: str, radius: int = 3) -> bool:
     return False
 
 
+def _playing_on_the_bowl(qtbot, widget, size: tuple[int, int]):
+    """``widget`` (a LossPlot or Figure) shown at ``size`` with STYLES' two runs on
+    the elongated bowl, playing."""
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    widget.set_function(get_function("elongated-bowl"))
+    widget.set_runs(STYLES)
+    widget.set_playing(True)
+    return widget
+
+
 def test_the_playback_layer_paints_each_visible_run_where_it_is(qtbot):
-    plot = LossPlot()
-    qtbot.addWidget(plot)
-    plot.resize(600, 500)
-    plot.show()
-    plot.set_function(get_function("elongated-bowl"))
-    plot.set_runs(STYLES)
-    plot.set_playing(True)
+    plot = _playing_on_the_bowl(qtbot, LossPlot(), (600, 500))
     ends = {}
     for i, (spec, start) in enumerate([("sgd:lr=0.02", (-1.0, 1.0)), ("adam:lr=0.1", (1.2, -1.0))]):
         res = run("elongated-bowl", spec, start, 30)
@@ -228,14 +234,8 @@ def test_growing_thinning_equals_thinning_the_whole_line_each_time(seed, growth,
 
 
 def test_playback_thins_only_new_points_and_pause_draws_the_whole_line(qtbot):
-    fig = Figure()
-    qtbot.addWidget(fig)
-    fig.resize(700, 700)
-    fig.show()
-    fig.set_function(get_function("elongated-bowl"))
-    fig.set_runs(STYLES)
+    fig = _playing_on_the_bowl(qtbot, Figure(), (700, 700))
     traj = Trajectory(get_function("elongated-bowl"), "sgd:lr=0.005", [[-1.0, 1.0]])
-    fig.set_playing(True)
     calls = []
     chunk_sizes = []
     thin = fig.loss_plot._thin[0]

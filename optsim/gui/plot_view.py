@@ -287,6 +287,20 @@ def move_marker(marker: pg.ScatterPlotItem, x: float, y: float) -> None:
     marker.sigPlotChanged.emit(marker)
 
 
+def _fit_axis_width(axis: pg.AxisItem, labels: list[str]) -> None:
+    """Make a vertical axis as wide as its tick labels and its rotated label need.
+
+    ColorBarItem fixes its axis at 45 px: too narrow for "1e+04" beside "loss
+    (log)", which then overlapped the ticks. (Unfixing the width instead let the
+    axis size itself, but made the interpreter crash at exit.) Counts the label as
+    pyqtgraph does, 0.8 of its text box."""
+    font = axis.style["tickFont"] or axis.font()
+    widest = max((QtGui.QFontMetrics(font).horizontalAdvance(t) for t in labels), default=0)
+    label = axis.label.boundingRect().height() * 0.8 if axis.label.isVisible() else 0.0
+    width = widest + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"]) + label
+    axis.setWidth(int(math.ceil(width)) + 2)
+
+
 def _style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
     font = QtGui.QFont()
     font.setPointSize(FONT_PT)
@@ -508,9 +522,6 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             axis.setStyle(tickFont=font)
             axis.setTextPen(pg.mkPen(TEXT_COLOUR))
             axis.setPen(pg.mkPen(TEXT_COLOUR))
-            # ColorBarItem fixes its axis at 45 px: too narrow for "1e+04" beside the
-            # "loss (log)" label, which then overlapped the ticks. Sized to fit instead
-            axis.setWidth(None)
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
@@ -523,9 +534,13 @@ class LossPlot(_PixelSize, pg.PlotWidget):
                 ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
             axis.setTicks([ticks])
             axis.setLabel("loss (log)", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+            labels = [label for _, label in ticks]
         else:
             axis.setTicks(None)
             axis.setLabel("loss", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+            labels = [text for spacing, values in axis.tickValues(vmin, vmax, 400)
+                      for text in axis.tickStrings(values, 1.0, spacing)]
+        _fit_axis_width(axis, labels)
 
     def _draw_curve(self, fn: LossFunction, view: View) -> None:
         (x0, x1), _ = view

@@ -278,27 +278,24 @@ def _min_max(sympy: Any) -> dict[str, Any]:
     (sympy's Min/Max and the |a - b| form query assumptions over the whole nested
     tree, which takes exponential time), with derivatives as Heaviside steps."""
 
-    class fmin(sympy.Function):  # noqa: N801 - the name printed into the numpy code
+    class _Extremum(sympy.Function):
         nargs = 2
+        #: +1 for fmin (d/da is H(b - a)), -1 for fmax (d/da is H(a - b))
+        side = 1
 
         def _eval_is_extended_real(self) -> bool | None:
             return sympy.core.logic.fuzzy_and(a.is_extended_real for a in self.args)
 
         def fdiff(self, argindex: int = 1) -> Any:
             a, b = self.args
-            return sympy.Heaviside(b - a, sympy.S.Half) if argindex == 1 \
-                else sympy.Heaviside(a - b, sympy.S.Half)
+            towards = self.side * (b - a) if argindex == 1 else self.side * (a - b)
+            return sympy.Heaviside(towards, sympy.S.Half)
 
-    class fmax(sympy.Function):  # noqa: N801
-        nargs = 2
+    class fmin(_Extremum):  # noqa: N801 - the name printed into the numpy code
+        side = 1
 
-        def _eval_is_extended_real(self) -> bool | None:
-            return sympy.core.logic.fuzzy_and(a.is_extended_real for a in self.args)
-
-        def fdiff(self, argindex: int = 1) -> Any:
-            a, b = self.args
-            return sympy.Heaviside(a - b, sympy.S.Half) if argindex == 1 \
-                else sympy.Heaviside(b - a, sympy.S.Half)
+    class fmax(_Extremum):  # noqa: N801
+        side = -1
 
     class fstep(sympy.Function):  # noqa: N801 - Heaviside(a, 1/2), printed as plain numpy
         nargs = 1

@@ -9,6 +9,7 @@ the previous valid optimizer.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -502,6 +503,7 @@ DISPLAY_NAMES = {
 }
 
 
+@functools.lru_cache(maxsize=512)  # asked for every run on every step shown
 def readable(opt: Optimizer) -> str:
     """A short label for an optimizer: its kind, its learning rate and any other
     hyperparameter that differs from the kind's default, e.g. ``"SGD, lr 0.01"`` or

@@ -98,9 +98,8 @@ def bench_frames(steps: int) -> tuple[list[float], list[float], list[float], lis
 
     app = QApplication.instance() or QApplication([])
     from optsim.engine import OPTIMIZERS
-    from optsim.gui.main_window import MainWindow
-
     from optsim.gui.app import finish_start
+    from optsim.gui.main_window import MainWindow
 
     path = os.path.join(tempfile.mkdtemp(), "bench.ini")
     w = MainWindow(settings=path, restore=False)

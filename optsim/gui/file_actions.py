@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt
@@ -390,19 +391,29 @@ class FileActions(QObject):
         return self.window.model.function.name if not self.window.model.function.is_custom \
             else "optsim"
 
+    def _options_and_path(self, options, dialog, kept_as: str, path: str | None, title: str,
+                          filters: dict[str, str]) -> tuple[Any, str] | None:
+        """An export's options, asked in ``dialog()`` unless given and kept in the
+        attribute ``kept_as`` for next time, then its path, asked unless given (the
+        file filter by the options' format). None when either dialog is cancelled."""
+        if options is None:
+            dlg = dialog()
+            if dlg.exec() != QDialog.DialogCode.Accepted:
+                return None
+            options = dlg.options()
+        setattr(self, kept_as, options)
+        if path is None:
+            path = self._ask_path(title, f"{self._stem()}.{options.format}", filters[options.format])
+        return None if path is None else (options, path)
+
     def export_image(self, path: str | None = None, options: ImageOptions | None = None) -> bool:
         """File > Export > Image: PNG (size × scale) or SVG of the plot as shown."""
-        if options is None:
-            dlg = ImageExportDialog(self.window, self.image_options)
-            if dlg.exec() != QDialog.DialogCode.Accepted:
-                return False
-            options = dlg.options()
-        self.image_options = options
-        if path is None:
-            filters = "PNG image (*.png)" if options.format == "png" else "SVG image (*.svg)"
-            path = self._ask_path("Export image", f"{self._stem()}.{options.format}", filters)
-            if path is None:
-                return False
+        chosen = self._options_and_path(
+            options, lambda: ImageExportDialog(self.window, self.image_options), "image_options",
+            path, "Export image", {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)"})
+        if chosen is None:
+            return False
+        options, path = chosen
         runs = self._picture_runs()
         fn, view = self.window.model.function, self._shown_view()
         try:
@@ -438,17 +449,13 @@ class FileActions(QObject):
                        "No visible run has taken a step yet: run some steps first "
                        "(the animation shows steps 0 to the shown step).")
             return False
-        if options is None:
-            dlg = AnimationExportDialog(steps, self.window, self.animation_options)
-            if dlg.exec() != QDialog.DialogCode.Accepted:
-                return False
-            options = dlg.options()
-        self.animation_options = options
-        if path is None:
-            filters = "GIF animation (*.gif)" if options.format == "gif" else "MP4 video (*.mp4)"
-            path = self._ask_path("Export animation", f"{self._stem()}.{options.format}", filters)
-            if path is None:
-                return False
+        chosen = self._options_and_path(
+            options, lambda: AnimationExportDialog(steps, self.window, self.animation_options),
+            "animation_options", path, "Export animation",
+            {"gif": "GIF animation (*.gif)", "mp4": "MP4 video (*.mp4)"})
+        if chosen is None:
+            return False
+        options, path = chosen
         from ..animation import frame_count, write_animation
 
         total = frame_count(steps, options.stride)

@@ -22,6 +22,7 @@ import ast
 import contextlib
 import functools
 import math
+import operator
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
@@ -39,6 +40,9 @@ MAX_DEPTH = 120
 MAX_NESTING = 20
 #: largest absolute constant exponent accepted (x**1000 is fine, x**9**9 is not)
 MAX_EXPONENT = 1000
+#: the binary operators other than ** (numbers and sympy expressions alike)
+_ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+               ast.Div: operator.truediv}
 #: largest constant magnitude accepted while folding constants
 MAX_CONSTANT = 1e300
 #: most nodes a value or gradient expression may have after differentiation
@@ -631,30 +635,12 @@ class _Builder:
         if op is ast.Pow and isinstance(a, (int, float)) and a == 0:
             raise self.fail(f"0 to a variable power {where} has no usable gradient")
         sa, sb = self.sym(a), self.sym(b)
-        if op is ast.Add:
-            r = sa + sb
-        elif op is ast.Sub:
-            r = sa - sb
-        elif op is ast.Mult:
-            r = sa * sb
-        elif op is ast.Div:
-            r = sa / sb
-        else:
-            r = sa**sb
+        r = sa**sb if op is ast.Pow else _ARITHMETIC[op](sa, sb)
         return self.settle(r, node)
 
     def fold(self, op: type, a: int | float, b: int | float, node: ast.AST, where: str) -> Any:
         try:
-            if op is ast.Add:
-                r = a + b
-            elif op is ast.Sub:
-                r = a - b
-            elif op is ast.Mult:
-                r = a * b
-            elif op is ast.Div:
-                r = a / b
-            else:
-                r = self.power(a, b, where)
+            r = self.power(a, b, where) if op is ast.Pow else _ARITHMETIC[op](a, b)
         except ZeroDivisionError:
             raise self.fail(f"division by zero {where}") from None
         except OverflowError:

@@ -37,7 +37,7 @@ class PlaybackLayer(pg.GraphicsObject):
 
     ``set_line(i, points)`` replaces run ``i``'s points ((K, 2) in the plot's
     coordinates, already finite and clipped by the caller); ``points()`` gives
-    them back (for tests and for drawing the same thing in full on pause).
+    them back.
     """
 
     def __init__(self, marker_px: float = 0.0, outline: str = "#202020") -> None:

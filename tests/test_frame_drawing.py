@@ -95,14 +95,21 @@ def test_arrow_key_never_covers_the_runs_legend(qtbot):
             assert vb.sceneBoundingRect().contains(key)  # and the key stays on the plot
 
 
+def _playing_on_the_bowl(qtbot, widget, size: tuple[int, int]):
+    """``widget`` (a LossPlot or Figure) shown at ``size`` with STYLES' two runs on
+    the elongated bowl, playing."""
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    widget.set_function(get_function("elongated-bowl"))
+    widget.set_runs(STYLES)
+    widget.set_playing(True)
+    return widget
+
+
 def test_trails_are_plain_while_playing_and_whole_again_on_pause(qtbot):
-    fig = Figure()
-    qtbot.addWidget(fig)
-    fig.resize(700, 700)
-    fig.set_function(get_function("elongated-bowl"))
-    fig.set_runs(STYLES)
+    fig = _playing_on_the_bowl(qtbot, Figure(), (700, 700))
     res = run("elongated-bowl", "sgd:lr=0.02", (-1.0, 1.0), 40)
-    fig.set_playing(True)
     fig.update_run(0, res.positions, 40, res.losses)
     items = fig.loss_plot.run_items(0)
     trail, line = items.trail, fig.history.line(0)
@@ -141,18 +148,6 @@ def _colour_near(image, centre, colour: str, radius: int = 3) -> bool:
                    abs(c.blue() - want.blue())) <= 8:
                 return True
     return False
-
-
-def _playing_on_the_bowl(qtbot, widget, size: tuple[int, int]):
-    """``widget`` (a LossPlot or Figure) shown at ``size`` with STYLES' two runs on
-    the elongated bowl, playing."""
-    qtbot.addWidget(widget)
-    widget.resize(*size)
-    widget.show()
-    widget.set_function(get_function("elongated-bowl"))
-    widget.set_runs(STYLES)
-    widget.set_playing(True)
-    return widget
 
 
 def test_the_playback_layer_paints_each_visible_run_where_it_is(qtbot):

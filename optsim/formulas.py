@@ -216,8 +216,9 @@ def _parse_cached(text: str, dim: int | None, name: str | None) -> LossFunction:
 
 def _syntax(source: _Source) -> ast.Expression:
     try:
-        with warnings.catch_warnings():  # e.g. "1if": a warning, then refused anyway
+        with warnings.catch_warnings():  # e.g. "1if", "'\o'": a warning, then refused anyway
             warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # Python 3.11's escape warning
             return ast.parse(source.src, mode="eval")
     except SyntaxError as err:
         raise ValueError(_syntax_message(source, err)) from None

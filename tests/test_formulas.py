@@ -384,3 +384,14 @@ def test_any_unicode_text_parses_or_raises_value_error(text: str) -> None:
 ))
 def test_well_formed_expressions_parse_or_raise_value_error(text: str) -> None:
     _check_any_text(text)
+
+
+def test_a_backslash_escape_is_refused_without_a_python_warning():
+    """Python 3.11 warns about an invalid escape such as '\\o' while parsing; the user
+    gets the formula's own error, and nothing is printed to the console."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="column"):
+            parse_formula("x + '\\o'")

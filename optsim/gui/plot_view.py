@@ -87,6 +87,12 @@ def decimate(n: int, current: int, limit: int = MAX_DRAWN_POINTS) -> np.ndarray 
     return idx
 
 
+def at_most(pts: np.ndarray, limit: int = MAX_DRAWN_POINTS) -> np.ndarray:
+    """``pts`` (K, 2), or every few of them when there are more than ``limit`` (a
+    line all over the plot even after thinning), the last one always kept."""
+    return pts if len(pts) <= limit else pts[decimate(len(pts), len(pts) - 1, limit)]
+
+
 def as_view(view) -> View:
     """``((xmin, xmax), (ymin, ymax))`` as floats; ValueError unless finite and increasing."""
     try:
@@ -763,9 +769,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         pixel = self.pixel_size()
         key = (source, pixel, tuple(self._lo), tuple(self._hi))
         pts = self._thin[i].points(key, len(shown), lambda a, b: self._clipped(shown[a:b]), pixel)
-        if len(pts) > MAX_DRAWN_POINTS:  # a run all over the plot: every few points
-            pts = pts[decimate(len(pts), len(pts) - 1)]
-        return pts
+        return at_most(pts)
 
     def _update_tangent(self, run: _RunItems, x: float) -> None:
         fn = self.function
@@ -952,10 +956,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         def chunk(a: int, b: int) -> np.ndarray:
             return np.column_stack([np.arange(a, b, dtype=np.float64), self._shown_y(y[a:b])])
 
-        pts = self._thin[i].points((source, self._log, pixel), len(y), chunk, pixel)
-        if len(pts) > MAX_DRAWN_POINTS:
-            pts = pts[decimate(len(pts), len(pts) - 1)]
-        self.layer.set_line(i, pts)
+        self.layer.set_line(i, at_most(self._thin[i].points((source, self._log, pixel),
+                                                            len(y), chunk, pixel)))
 
     def _show_line(self, i: int) -> None:
         """Give run ``i``'s drawn points to whichever draws them now."""

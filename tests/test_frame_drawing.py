@@ -7,10 +7,11 @@ import pyqtgraph as pg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from optsim.functions import get_function
 from optsim.gui.overlays import StepOverlay
+from optsim.gui.playback_layer import PlaybackLayer
 from optsim.gui.plot_view import (
     Figure,
     GrowingThinning,
@@ -257,3 +258,146 @@ def test_playback_thins_only_new_points_and_pause_draws_the_whole_line(qtbot):
     assert len(x) and x[-1] == traj.steps  # the whole history again, to the last step
     tx, ty = fig.loss_plot.run_items(0).trail.getData()
     assert (tx[-1], ty[-1]) == tuple(traj.positions[-1, 0])
+
+
+# -- the playback layer's canvas: each frame draws only what is new ----------------
+
+def _layer_plot(qtbot, size=(500, 420)):
+    """A bare plot with a PlaybackLayer for two runs, shown (painted on a widget:
+    the layer keeps its lines on a canvas)."""
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.getPlotItem().setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
+    layer = PlaybackLayer(marker_px=17)
+    widget.addItem(layer, ignoreBounds=True)
+    pens = []
+    for style in STYLES:
+        pen = pg.mkPen(style.colour, width=2.5)
+        pen.setCosmetic(True)
+        pens.append(pen)
+    layer.set_runs(pens, [s.colour for s in STYLES])
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget, layer
+
+
+def _spiral(n: int, turn: float = 0.0) -> np.ndarray:
+    t = np.linspace(0, 6 * np.pi, n)
+    r = 1.8 * np.exp(-t / 8)
+    return np.column_stack([r * np.cos(t + turn), r * np.sin(t + turn)])
+
+
+def _painted(widget) -> np.ndarray:
+    """The widget as drawn now, as an (H, W, 4) array."""
+    QtWidgets.QApplication.processEvents()
+    image = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def _redrawn_whole(qtbot, widget, layer, view=None) -> np.ndarray:
+    """The same lines drawn from scratch: by a fresh layer in a fresh plot of the
+    same size (and ``view``: x and y ranges)."""
+    fresh, fresh_layer = _layer_plot(qtbot, (widget.width(), widget.height()))
+    if view is not None:
+        fresh.getPlotItem().setRange(xRange=view[0], yRange=view[1], padding=0)
+    for i, line in enumerate(layer._lines):
+        fresh_layer.set_visible(i, line.visible)
+        fresh_layer.set_line(i, layer.points(i) if line.points is not None else None)
+    return _painted(fresh)
+
+
+def _differing(a: np.ndarray, b: np.ndarray) -> int:
+    return int((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 8).sum())
+
+
+def test_a_line_grown_frame_by_frame_looks_as_if_drawn_whole(qtbot):
+    widget, layer = _layer_plot(qtbot)
+    a, b = _spiral(400), _spiral(300, turn=2.0)
+    for n in range(2, 401, 7):  # frames of a few new points, painted in between
+        layer.set_line(0, a[:n])
+        layer.set_line(1, b[: min(n, 300)])
+        _painted(widget)
+    assert layer._lines[0].on_canvas > 300  # most of it came from the canvas
+    grown, whole = _painted(widget), _redrawn_whole(qtbot, widget, layer)
+    empty = _painted(_layer_plot(qtbot, (widget.width(), widget.height()))[0])
+    assert _differing(whole, empty) > 2000  # the lines are there
+    # pieces with round ends cover what the whole polyline covers (a missing joint
+    # segment in each frame's piece made 566 pixels differ)
+    assert _differing(grown, whole) <= 20
+
+
+def test_a_frame_that_only_grows_a_line_repaints_a_small_area(qtbot):
+    widget, layer = _layer_plot(qtbot)
+    a = _spiral(400)
+    layer.set_line(0, a[:200])
+    _painted(widget)
+    layer.set_line(0, a[:202])  # a first frame after showing it repaints it whole
+    qtbot.wait(20)
+    areas = []
+
+    class Spy(QtCore.QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QtCore.QEvent.Type.Paint:
+                r = ev.region().boundingRect()
+                areas.append(r.width() * r.height())
+            return False
+
+    spy = Spy()
+    widget.viewport().installEventFilter(spy)
+    layer.set_line(0, a[:204])
+    QtWidgets.QApplication.processEvents()
+    widget.viewport().removeEventFilter(spy)
+    viewport = widget.viewport().width() * widget.viewport().height()
+    assert areas and max(areas) < 0.05 * viewport  # not the lines' bounding box
+    assert layer._lines[0].on_canvas == 203  # the last segment stays live
+
+
+ZOOMED = ((-1.0, 1.5), (-1.5, 1.0))
+
+
+@pytest.mark.parametrize("change", ["rewind", "other line", "hide", "zoom", "resize", "clear"])
+def test_a_change_other_than_growth_leaves_nothing_stale(qtbot, change):
+    widget, layer = _layer_plot(qtbot)
+    a, b = _spiral(400), _spiral(300, turn=2.0)
+    for n in range(2, 400, 40):
+        layer.set_line(0, a[:n])
+        layer.set_line(1, b[: min(n, 300)])
+        _painted(widget)
+    before = _painted(widget)
+    view = None
+    if change == "rewind":  # Reset, or a step back
+        layer.set_line(0, a[:50])
+    elif change == "other line":  # a restarted run: the same length, other points
+        layer.set_line(1, _spiral(300, turn=4.0))
+    elif change == "hide":
+        layer.set_visible(0, False)
+    elif change == "zoom":
+        view = ZOOMED
+        widget.getPlotItem().setRange(xRange=view[0], yRange=view[1], padding=0)
+    elif change == "resize":
+        widget.resize(420, 380)
+    else:
+        layer.clear()
+    shown = _painted(widget)
+    if shown.shape == before.shape:
+        assert _differing(shown, before) > 500  # the change shows
+    assert _differing(shown, _redrawn_whole(qtbot, widget, layer, view)) <= 50
+
+
+def test_an_exported_picture_draws_the_layer_as_vectors_not_the_canvas(qtbot):
+    widget, layer = _layer_plot(qtbot)
+    layer.set_line(0, _spiral(400))
+    _painted(widget)
+    image = QtGui.QImage(800, 700, QtGui.QImage.Format.Format_ARGB32)
+    image.fill(QtCore.Qt.GlobalColor.white)
+    painter = QtGui.QPainter(image)
+    widget.scene().render(painter)  # twice the widget's size: the canvas would not fit
+    painter.end()
+    assert layer._canvas.size() == widget.viewport().size()  # the window's canvas, untouched
+    colour = QtGui.QColor(STYLES[0].colour)
+    px = np.frombuffer(image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888).constBits(),
+                       np.uint8).reshape(700, 800, 4)
+    near = (np.abs(px[..., :3].astype(int) - [colour.red(), colour.green(), colour.blue()])
+            .max(axis=2) <= 8)
+    assert near.sum() > 1000  # the line is there, drawn at the picture's scale

@@ -12,7 +12,6 @@ from optsim.gui.plot_view import (
     LossHistoryPlot,
     LossPlot,
     RunStyle,
-    at_most,
     colour_values,
     contour_segments,
     decimate,
@@ -322,12 +321,3 @@ def test_a_long_title_wraps_instead_of_pushing_the_colour_bar_out(qtbot):
     assert fig.title.text().startswith("goldstein-price:") and fig.title.width() <= 480
 
 
-def test_at_most_keeps_short_lines_whole_and_thins_long_ones_keeping_the_end():
-    short = np.arange(20.0).reshape(-1, 2)
-    assert at_most(short, 10) is short
-    long = np.arange(10001 * 2, dtype=float).reshape(-1, 2)
-    kept = at_most(long, 500)
-    assert 250 < len(kept) <= 501
-    np.testing.assert_array_equal(kept[0], long[0])
-    np.testing.assert_array_equal(kept[-1], long[-1])
-    assert np.all(np.diff(kept[:, 0]) > 0)  # in order, none twice

@@ -4,8 +4,17 @@ While playback runs, a frame moves every run. Drawn as one ``PlotDataItem`` per
 line (and one ``ScatterPlotItem`` per marker), each frame paid pyqtgraph's
 per-item Python work eight times over: ``setData`` (bounds, display data set,
 path caches) and ``paint`` (about 0.3 ms each, with 8 runs and 2 plots about
-two thirds of a frame). This item keeps every run's points as a ``QPolygonF``
-filled straight from the NumPy array and paints them all in one ``paint`` call.
+two thirds of a frame). This item keeps every run's points and paints them all
+in one ``paint`` call.
+
+In a window it paints incrementally: the lines drawn so far are kept as pixels on
+a canvas the size of the view (a ``QImage``), each frame adds only the new
+segments to it, and only the screen area those segments and the markers cover is
+repainted. Redrawing whole lines every frame cost more than everything else a
+frame paints (each frame repainted the landscape under the lines' bounding box).
+The canvas is drawn anew when the view changes (pan, zoom, resize), a run is
+shown or hidden, or a line changes other than by growing at its end. Painted on
+anything but a widget (an exported picture), the lines are drawn as vectors.
 
 It only stands in while playing: paused, the plots show their full items again
 (antialiased lines, a dot per step, pickable legend entries), drawn from the
@@ -18,7 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
+
+#: extra room, in screen pixels, around what a frame repaints (Qt's own margin is 2)
+_SLACK_PX = 2.0
 
 
 @dataclass
@@ -26,9 +38,15 @@ class _Line:
     pen: QtGui.QPen
     brush: QtGui.QBrush
     visible: bool = True
-    points: np.ndarray | None = None  # (K, 2), what the polygon holds
-    polygon: QtGui.QPolygonF | None = None
-    box: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 of points
+    points: np.ndarray | None = None  # (K, 2), as last set
+    #: segments between points [0, on_canvas) are on the canvas
+    on_canvas: int = 0
+
+
+def _polygon(points: np.ndarray) -> QtGui.QPolygonF:
+    polygon = pg.functions.create_qpolygonf(len(points))
+    pg.functions.ndarray_from_qpolygonf(polygon)[:] = points
+    return polygon
 
 
 class PlaybackLayer(pg.GraphicsObject):
@@ -37,49 +55,62 @@ class PlaybackLayer(pg.GraphicsObject):
 
     ``set_line(i, points)`` replaces run ``i``'s points ((K, 2) in the plot's
     coordinates, already finite and clipped by the caller); ``points()`` gives
-    them back.
+    them back. A line that only grew since the last frame costs only its new
+    segments to draw.
     """
 
     def __init__(self, marker_px: float = 0.0, outline: str = "#202020") -> None:
         super().__init__()
         self._lines: list[_Line] = []
         self._rect = QtCore.QRectF()
-        self._union: tuple[float, float, float, float] | None = None
         self.marker_px = float(marker_px)
         self._outline = pg.mkPen(outline, width=2)
         self._outline.setCosmetic(True)
+        #: the pixels of the lines drawn so far, and what they were drawn for
+        self._canvas: QtGui.QImage | None = None
+        self._canvas_key: tuple | None = None
+        #: item -> device pixels, and back, as of the canvas (None: not painted yet)
+        self._to_device: QtGui.QTransform | None = None
+        self._from_device: QtGui.QTransform | None = None
+        #: screen pixels around a line's points that its drawing may cover
+        self._margin_px = _SLACK_PX
 
     # -- data -------------------------------------------------------------------
     def set_runs(self, pens: list[QtGui.QPen], colours: list[str]) -> None:
         """One line per run, in these pens (markers filled with ``colours``)."""
-        self._lines = [_Line(pen=QtGui.QPen(pen), brush=pg.mkBrush(colour))
-                       for pen, colour in zip(pens, colours, strict=True)]
-        self._update_rect()
+        self._lines = []
+        for pen, colour in zip(pens, colours, strict=True):
+            pen = QtGui.QPen(pen)
+            # drawn in pieces frame by frame, round ends join seamlessly
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(QtCore.Qt.PenJoinStyle.RoundJoin)
+            self._lines.append(_Line(pen=pen, brush=pg.mkBrush(colour)))
+        widest = max((line.pen.widthF() for line in self._lines), default=1.0)
+        self._margin_px = max(widest / 2, self.marker_px / 2 + self._outline.widthF()) + _SLACK_PX
+        self._redraw_all()
 
     def set_line(self, i: int, points: np.ndarray | None) -> None:
         """Run ``i``'s points, shape (K, 2) (None or K = 0: nothing drawn)."""
         line = self._lines[i]
-        if points is None or len(points) == 0:
-            line.points = line.polygon = line.box = None
-        else:
-            pts = np.asarray(points, dtype=np.float64)
-            polygon = line.polygon
-            if polygon is None or polygon.size() != len(pts):
-                polygon = pg.functions.create_qpolygonf(len(pts))
-            pg.functions.ndarray_from_qpolygonf(polygon)[:] = pts
-            line.points, line.polygon = pts, polygon
-            box = polygon.boundingRect()  # in C++: a NumPy min/max over axis 0 took ~50 µs
-            line.box = (box.left(), box.top(), box.right(), box.bottom())
-            u = self._union
-            if u is not None and u[0] <= line.box[0] and u[1] <= line.box[1] \
-                    and line.box[2] <= u[2] and line.box[3] <= u[3]:
-                self.update()  # inside the bounds already (most frames): no union anew
-                return
-        self._update_rect()
+        old, done = line.points, line.on_canvas
+        pts = None if points is None or len(points) == 0 else np.asarray(points, dtype=np.float64)
+        line.points = pts
+        if done and (pts is None or len(pts) - 1 < done
+                     or not np.array_equal(pts[:done], old[:done])):
+            self._redraw_all()  # not just grown: what the canvas holds is stale
+            return
+        if line.visible:
+            # what changes on screen: the segments not on the canvas yet, the live
+            # last one and the marker, before and after
+            first = max(done - 1, 0)
+            parts = [a[first:] for a in (old, pts) if a is not None]
+            if parts:
+                self._repaint_around(np.concatenate(parts) if len(parts) > 1 else parts[0])
 
     def set_visible(self, i: int, visible: bool) -> None:
-        self._lines[i].visible = bool(visible)
-        self.update()
+        if self._lines[i].visible != bool(visible):
+            self._lines[i].visible = bool(visible)
+            self._redraw_all()
 
     def points(self, i: int) -> np.ndarray:
         """Run ``i``'s points as last set ((0, 2) when none)."""
@@ -88,46 +119,126 @@ class PlaybackLayer(pg.GraphicsObject):
 
     def clear(self) -> None:
         for line in self._lines:
-            line.points = line.polygon = line.box = None
-        self._update_rect()
+            line.points = None
+        self._redraw_all()
 
-    def _update_rect(self, force: bool = False) -> None:
-        boxes = [line.box for line in self._lines if line.box is not None]
-        union = (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                 max(b[2] for b in boxes), max(b[3] for b in boxes)) if boxes else None
-        if union != self._union or force:
-            self._union = union
-            rect = QtCore.QRectF()
-            if union is not None:
-                x0, y0, x1, y1 = union
-                rect = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
-                if self.marker_px:  # room for the markers, which are sized in pixels
-                    px = self.pixelVectors()  # (pyqtgraph: ~50 µs; only when the box moves)
-                    if px[0] is not None:
-                        dx = abs(px[0].x()) + abs(px[1].x())
-                        dy = abs(px[0].y()) + abs(px[1].y())
-                        rect.adjust(-dx * self.marker_px, -dy * self.marker_px,
-                                    dx * self.marker_px, dy * self.marker_px)
-            if rect != self._rect:
-                self.prepareGeometryChange()
-                self._rect = rect
+    def _redraw_all(self) -> None:
+        """Forget the canvas: the next paint draws every line on it anew."""
+        self._canvas_key = None
+        for line in self._lines:
+            line.on_canvas = 0
         self.update()
 
-    def viewTransformChanged(self) -> None:
-        """Zoomed or resized: the markers' pixel room is another data size now."""
-        self._update_rect(force=True)
+    def _repaint_around(self, pts: np.ndarray) -> None:
+        """Repaint the screen area of these points' lines and markers."""
+        if self._to_device is None:
+            self.update()
+            return
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        box = self._to_device.mapRect(QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]))
+        m = self._margin_px
+        box.adjust(-m, -m, m, m)
+        self.update(self._from_device.mapRect(box))
+
+    # -- the view ----------------------------------------------------------------
+    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        self._fit_rect()
+
+    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
+        """Zoomed, panned or resized (the canvas, kept for one transform, is drawn
+        anew at the next paint)."""
+        self._fit_rect()
+
+    def _fit_rect(self) -> None:
+        """The item covers its view (with room for markers on its edge): what lies
+        outside is clipped by the view box anyway, and a fixed rectangle spares the
+        full repaint that growing it takes."""
+        rect = self.viewRect()
+        if rect is None:
+            return
+        rect = QtCore.QRectF(rect)
+        dx, dy = rect.width() * 0.05, rect.height() * 0.05
+        rect.adjust(-dx, -dy, dx, dy)
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
 
     # -- QGraphicsItem ----------------------------------------------------------------
     def boundingRect(self) -> QtCore.QRectF:
+        if self._rect.isEmpty():
+            self._fit_rect()
         return QtCore.QRectF(self._rect)
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
+        view = self.getViewWidget()
+        device = p.device()
+        if view is None or device is not view.viewport():
+            self._paint_vectors(p)  # an exported picture: no pixels of another size
+            return
+        # the canvas is in the viewport's pixels, whatever the painter's origin (a
+        # grab of the widget paints it with an offset)
+        transform = QtWidgets.QGraphicsObject.deviceTransform(self, view.viewportTransform())
+        ratio = device.devicePixelRatioF()
+        key = (transform, device.width(), device.height(), ratio)
+        if self._canvas is None or key != self._canvas_key:
+            self._new_canvas(key)
+        self._draw_new_segments()
+        painter_transform = p.transform()
+        if painter_transform == transform:
+            p.resetTransform()
+        else:
+            p.setTransform(self._from_device * painter_transform)
+        p.drawImage(QtCore.QPointF(0, 0), self._canvas)
+        p.setTransform(painter_transform)
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        for line in self._lines:  # the last segment, until its end point is settled
+            pts = line.points
+            if line.visible and pts is not None and len(pts) > 1:
+                p.setPen(line.pen)
+                p.drawLine(QtCore.QPointF(*pts[-2]), QtCore.QPointF(*pts[-1]))
+        self._paint_markers(p)
+
+    def _new_canvas(self, key: tuple) -> None:
+        transform, width, height, ratio = key
+        size = QtCore.QSize(max(1, round(width * ratio)), max(1, round(height * ratio)))
+        if self._canvas is None or self._canvas.size() != size:
+            self._canvas = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        self._canvas.setDevicePixelRatio(ratio)
+        self._canvas.fill(QtCore.Qt.GlobalColor.transparent)
+        self._canvas_key = key
+        self._to_device = QtGui.QTransform(transform)
+        self._from_device = transform.inverted()[0]
+        for line in self._lines:
+            line.on_canvas = 0
+
+    def _draw_new_segments(self) -> None:
+        """Put every visible line's settled segments that are not there yet on the
+        canvas: all but the last segment, whose end is the run's current point."""
+        pending = [line for line in self._lines if line.visible and line.points is not None
+                   and len(line.points) - 1 > max(line.on_canvas, 1)]
+        if not pending:
+            return
+        painter = QtGui.QPainter(self._canvas)
+        painter.setTransform(self._to_device)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        for line in pending:
+            settled = len(line.points) - 1
+            painter.setPen(line.pen)
+            painter.drawPolyline(_polygon(line.points[max(line.on_canvas - 1, 0): settled]))
+            line.on_canvas = settled
+        painter.end()
+
+    def _paint_vectors(self, p: QtGui.QPainter) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         for line in self._lines:
-            if line.visible and line.polygon is not None and line.polygon.size() > 1:
+            if line.visible and line.points is not None and len(line.points) > 1:
                 p.setPen(line.pen)
-                p.drawPolyline(line.polygon)
+                p.drawPolyline(_polygon(line.points))
+        self._paint_markers(p)
+
+    def _paint_markers(self, p: QtGui.QPainter) -> None:
         if not self.marker_px:
             return
         transform = p.transform()

@@ -87,12 +87,6 @@ def decimate(n: int, current: int, limit: int = MAX_DRAWN_POINTS) -> np.ndarray 
     return idx
 
 
-def at_most(pts: np.ndarray, limit: int = MAX_DRAWN_POINTS) -> np.ndarray:
-    """``pts`` (K, 2), or every few of them when there are more than ``limit`` (a
-    line all over the plot even after thinning), the last one always kept."""
-    return pts if len(pts) <= limit else pts[decimate(len(pts), len(pts) - 1, limit)]
-
-
 def as_view(view) -> View:
     """``((xmin, xmax), (ymin, ymax))`` as floats; ValueError unless finite and increasing."""
     try:
@@ -336,8 +330,10 @@ class _PixelSize:
         self._pixel = None
 
     def pixel_size(self) -> tuple[float, float]:
+        vb = self.getPlotItem().getViewBox()
+        vb.updateMatrix()  # a range just set: its transform now (else at the next paint)
         if self._pixel is None:
-            px = self.getPlotItem().getViewBox().viewPixelSize()
+            px = vb.viewPixelSize()
             self._pixel = (float(px[0]), float(px[1]))
         return self._pixel
 
@@ -768,8 +764,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         the new points alone while ``source`` and the view stay the same."""
         pixel = self.pixel_size()
         key = (source, pixel, tuple(self._lo), tuple(self._hi))
-        pts = self._thin[i].points(key, len(shown), lambda a, b: self._clipped(shown[a:b]), pixel)
-        return at_most(pts)
+        return self._thin[i].points(key, len(shown), lambda a, b: self._clipped(shown[a:b]), pixel)
 
     def _update_tangent(self, run: _RunItems, x: float) -> None:
         fn = self.function
@@ -878,6 +873,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         #: per run, the (steps, losses) drawn (decimated), for the layer and for pause
         self._drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
         self._thin: list[GrowingThinning] = []
+        #: per run, where its thinned line comes from while playing (see update_run)
+        self._sources: list[object] = []
         #: inside ``batch()``: what the axes fit at its end needs
         self._batch: dict | None = None
         # the step range is set by _fit_steps, not auto-ranged (which re-laid out the
@@ -895,6 +892,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._bounds = []
         self._drawn = []
         self._thin = []
+        self._sources = []
         self.layer.set_runs([_pen(s.colour) for s in styles], [s.colour for s in styles])
         for i, style in enumerate(styles):
             line = pg.PlotDataItem(pen=_pen(style.colour), antialias=not self.playing)
@@ -907,6 +905,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             self._bounds.append((np.inf, -np.inf))
             self._drawn.append((np.empty(0), np.empty(0)))
             self._thin.append(GrowingThinning())
+            self._sources.append(None)
             self.layer.set_visible(i, style.visible)
 
     def line(self, i: int) -> pg.PlotDataItem:
@@ -956,8 +955,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         def chunk(a: int, b: int) -> np.ndarray:
             return np.column_stack([np.arange(a, b, dtype=np.float64), self._shown_y(y[a:b])])
 
-        self.layer.set_line(i, at_most(self._thin[i].points((source, self._log, pixel),
-                                                            len(y), chunk, pixel)))
+        self.layer.set_line(i, self._thin[i].points((source, self._log, pixel), len(y), chunk, pixel))
 
     def _show_line(self, i: int) -> None:
         """Give run ``i``'s drawn points to whichever draws them now."""
@@ -985,16 +983,29 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._bounds[i] = (float(y.min()), float(y.max())) if len(y) else (np.inf, -np.inf)
         if self.playing and source is not None and len(y):
             self._drawn[i] = None  # made from _losses when playback stops
+            self._sources[i] = source
             self._show_thinned(i, source)
         else:
+            self._sources[i] = None
             self._draw_whole(i)
         step = len(y) - 1 if current is None else current
         if self._batch is not None:  # once for all the runs, when the batch ends
             self._batch["grew"] = self._batch.get("grew", False) or 0 < grew <= STEP_RANGE_STRIDE
             self._batch["step"] = step
             return
-        self._fit_steps(self.playing and 0 < grew <= STEP_RANGE_STRIDE)
+        self._fit_axes(0 < grew <= STEP_RANGE_STRIDE, step)
+
+    def _fit_axes(self, grew: bool, step: int) -> None:
+        """Fit the axes to the losses and move the step line to ``step``. While
+        playing, lines thinned for the old scale are thinned for the new one at once:
+        the layer then draws them anew in this frame, not again in the next."""
+        pixel = self.pixel_size() if self.playing else None
+        self._fit_steps(self.playing and grew)
         self._update_scale()
+        if pixel is not None and self.pixel_size() != pixel:
+            for i, source in enumerate(self._sources):
+                if source is not None and self._drawn[i] is None:
+                    self._show_thinned(i, source)
         self.set_step(step)
 
     @contextmanager
@@ -1010,9 +1021,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         finally:
             done, self._batch = self._batch, None
             if done:
-                self._fit_steps(self.playing and done["grew"])
-                self._update_scale()
-                self.set_step(done["step"])
+                self._fit_axes(done["grew"], done["step"])
 
     def _fit_steps(self, playing: bool = False) -> None:
         """Show steps 0..the longest history (at least 0..MIN_STEP_RANGE). Followed

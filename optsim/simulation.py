@@ -14,6 +14,10 @@ from .functions import LossFunction, as_function
 
 #: a run that leaves the view window enlarged this many times around its centre diverged
 BOUND_SCALE = 1000.0
+#: batches of at most this many coordinates (N x D) check for divergence once per
+#: chunk of at most UNCHECKED_CHUNK steps (redone step by step when a run diverged)
+SMALL_BATCH = 8
+UNCHECKED_CHUNK = 64
 
 
 class Trajectory:
@@ -122,12 +126,62 @@ class Trajectory:
         if steps <= 0:
             return
         self._grow(self.steps + steps + 1)
+        if self.n * self.dim > SMALL_BATCH or self.diverged.any():
+            self._advance_checked(steps)
+            return
+        while steps > 0:
+            chunk = min(steps, UNCHECKED_CHUNK)
+            if not self._advance_unchecked(chunk):
+                self._advance_checked(chunk)
+            steps -= chunk
+
+    def _advance_unchecked(self, steps: int) -> bool:
+        """Take ``steps`` steps, then evaluate the losses and check for divergence
+        once for all of them. True when no run diverged; otherwise nothing is kept
+        (the trajectory is as before the call) and the caller steps again with a
+        check after every step.
+
+        For a few runs (the window steps each run alone), numpy's per-call overhead
+        makes a step's loss and divergence check about a quarter of its cost: one
+        call over the block instead of one per step saves most of it. The losses
+        are the same numbers (every function is evaluated row by row)."""
+        opt, fn, n, dim = self.optimizer, self.function, self.n, self.dim
+        params, state, grads = self._params, self._state, self._grads
+        pos, hist, used, rng = self._pos, self._hist, self._used, self._rng
+        first = self.steps + 1
+        rng_state = rng.bit_generator.state if rng is not None else None
+        with np.errstate(all="ignore"):
+            for k in range(first, first + steps):
+                params, state = opt.step(params, grads, state)
+                grads = np.asarray(fn.gradient(params), dtype=np.float64).reshape(n, dim)
+                if rng is not None:
+                    grads = self._noisy(grads)
+                    used[k] = grads
+                pos[k] = params
+                for f in hist:
+                    hist[f][k] = getattr(state, f)
+            block = pos[first: first + steps]
+            loss = np.asarray(fn.value(block.reshape(-1, dim)), dtype=np.float64).reshape(steps, n)
+            # NaN fails every comparison
+            inside = bool(np.isfinite(loss).all() and (block >= self._lo).all()
+                          and (block <= self._hi).all())
+        if not inside:
+            if rng is not None:
+                rng.bit_generator.state = rng_state  # the same noise for the checked steps
+            return False
+        self._loss[first: first + steps] = loss
+        self.steps = first + steps - 1
+        self._params, self._state, self._grads = params, state, grads
+        return True
+
+    def _advance_checked(self, steps: int) -> None:
+        """Take ``steps`` steps, checking every run for divergence after each."""
         opt, params, state, grads = self.optimizer, self._params, self._state, self._grads
         fn, n, dim = self.function, self.n, self.dim
         pos, losses, hist, used = self._pos, self._loss, self._hist, self._used
         # a few runs: the divergence check on Python floats (numpy's per-call
         # overhead dominates a step at N = 1); many: vectorised
-        small = n * dim <= 8
+        small = n * dim <= SMALL_BATCH
         # the bound per coordinate of the flattened (N, D) positions
         lows, highs = self._lo.tolist() * n, self._hi.tolist() * n
         isfinite, le = math.isfinite, operator.le

@@ -92,3 +92,52 @@ def test_start_of_wrong_dimension_is_a_clear_error():
         optsim.simulate("rosenbrock", "sgd", [1.0, 2.0, 3.0], 3)
     with pytest.raises(ValueError, match="steps"):
         optsim.simulate("bowl", "sgd", [1.0, 2.0], -1)
+
+
+# -- a few runs check for divergence once per chunk of steps ------------------------
+
+CHUNK_CASES = [
+    # (function, optimizer, start, noise): converging, oscillating, diverging part way
+    ("elongated-bowl", "adam:lr=0.05", (-1.0, 1.0), 0.0),
+    ("rosenbrock", "sgd:lr=0.001,momentum=0.9,nesterov=true", (-1.5, 2.0), 0.0),
+    ("himmelblau", "rmsprop:lr=0.01", (0.5, -3.0), 0.3),
+    ("elongated-bowl", "sgd:lr=0.12", (-1.0, 1.0), 0.2),  # |1 - 0.12*18| > 1: y blows up
+    ("cubic", "sgd:lr=0.1", (-0.5,), 0.0),  # runs off downhill forever
+    ("rastrigin", "adagrad:lr=0.5", (2.2, -1.3), 1.0),
+]
+
+
+def _checked_every_step(traj: Trajectory, steps: int) -> None:
+    traj._grow(traj.steps + steps + 1)
+    traj._advance_checked(steps)
+
+
+@pytest.mark.parametrize("fn, spec, start, noise", CHUNK_CASES)
+@pytest.mark.parametrize("splits", [[1, 1, 5], [16, 16, 16, 16], [200], [63, 64, 65, 3]])
+def test_chunked_checks_give_exactly_the_step_by_step_history(fn, spec, start, noise, splits):
+    """The fast path (loss and divergence checked once per chunk) against the loop
+    that checks after every step: positions, losses, states, noise, the divergence
+    step, bit for bit, however the steps are split."""
+    fast = Trajectory(fn, spec, [start], noise=noise, seed=7)
+    slow = Trajectory(fn, spec, [start], noise=noise, seed=7)
+    for n in splits:
+        fast.advance(n)
+        _checked_every_step(slow, n)
+    assert fast.steps == slow.steps == sum(splits)
+    np.testing.assert_array_equal(fast.positions, slow.positions)
+    np.testing.assert_array_equal(fast.losses, slow.losses)
+    np.testing.assert_array_equal(fast.diverged_step, slow.diverged_step)
+    for f in fast._state_fields:
+        np.testing.assert_array_equal(fast._hist[f][: fast.steps + 1], slow._hist[f][: slow.steps + 1])
+    np.testing.assert_array_equal(fast.params, slow.params)
+    np.testing.assert_array_equal(fast._grads, slow._grads)
+    if noise:
+        np.testing.assert_array_equal(fast.gradient_used(fast.steps), slow.gradient_used(slow.steps))
+
+
+def test_the_diverging_cases_do_diverge_inside_a_chunk():
+    """The cases above cover a chunk thrown away and stepped again one by one."""
+    for fn, spec, start, noise in CHUNK_CASES[3:5]:
+        traj = Trajectory(fn, spec, [start], noise=noise)
+        traj.advance(200)
+        assert 1 < traj.diverged_step[0] < 200 and traj.diverged_step[0] % 64 != 0

@@ -14,6 +14,7 @@ from optsim.gui.overlays import StepOverlay
 from optsim.gui.playback_layer import PlaybackLayer
 from optsim.gui.plot_view import (
     Figure,
+    GrowingLosses,
     GrowingThinning,
     LossHistoryPlot,
     LossPlot,
@@ -227,6 +228,36 @@ def test_growing_thinning_equals_thinning_the_whole_line_each_time(seed, growth,
     m = max(1, n // 2)
     np.testing.assert_array_equal(thin.points("other", m, lambda a, b: other[a:b], pixel),
                                   drop_subpixel(other[:m], pixel))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["grow", "rewind", "other run", "no source"]),
+                          st.integers(0, 300)), min_size=1, max_size=20),
+       st.integers(0, 2**32 - 1))
+def test_growing_losses_equal_clipping_the_whole_history_each_time(moves, seed):
+    """Updated from new losses alone while a run grows, the history's clipped losses
+    and their min and max are what clipping the whole history gives, after every
+    move; a rewind, another run or no source starts over."""
+    rng = np.random.default_rng(seed)
+    runs = {}
+    for name in ("a", "b"):  # wild values: NaN, ±inf and beyond ±1e150 among them
+        y = rng.lognormal(0, 60, 2000) * rng.choice([1, -1], 2000)
+        y[rng.random(2000) < 0.03] = np.nan
+        y[rng.random(2000) < 0.02] = np.inf
+        runs[name] = y
+    store, run, n = GrowingLosses(), "a", 1
+    for move, amount in moves:
+        if move == "grow":
+            n = min(n + amount, 2000)
+        elif move == "rewind":
+            n = max(1, n - amount)
+        elif move == "other run":
+            run = "b" if run == "a" else "a"
+        source = None if move == "no source" else run
+        got = store.update(runs[run][:n], source)
+        want = np.clip(np.nan_to_num(runs[run][:n], nan=np.inf), -1e150, 1e150)
+        np.testing.assert_array_equal(got, want)
+        assert (store.lo, store.hi) == (want.min(), want.max())
 
 
 def test_playback_thins_only_new_points_and_pause_draws_the_whole_line(qtbot):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..functions import LossFunction
 
@@ -175,6 +175,32 @@ def _show(item: pg.PlotDataItem, xs, ys) -> None:
     item._optsim_empty = False
 
 
+class Shaft(QtWidgets.QGraphicsLineItem):
+    """An arrow's line: a Qt line item (its bounds and drawing in C++; a
+    PlotCurveItem's setData, bounds and paint cost ~0.25 ms an arrow a frame),
+    antialiased, with PlotCurveItem's ``setData``/``getData`` for its two points."""
+
+    def __init__(self, pen: QtGui.QPen) -> None:
+        super().__init__()
+        self.setPen(pen)
+        self._data: tuple[np.ndarray, np.ndarray] | None = None
+
+    def setData(self, xs, ys) -> None:  # noqa: N802 (as PlotCurveItem's)
+        if len(xs) != 2:
+            self._data = None
+            self.setLine(QtCore.QLineF())
+            return
+        self._data = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64))
+        self.setLine(float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1]))
+
+    def getData(self) -> tuple[np.ndarray | None, np.ndarray | None]:  # noqa: N802
+        return (None, None) if self._data is None else (self._data[0].copy(), self._data[1].copy())
+
+    def paint(self, p: QtGui.QPainter, *args) -> None:
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        super().paint(p, *args)
+
+
 class Arrow:
     """A line from ``base`` to ``tip`` with a head at the tip (a fixed size in
     pixels, turned to match the line on screen). Items are made once; ``set``
@@ -185,13 +211,12 @@ class Arrow:
                  name: str = "") -> None:
         self.plot = plot
         self.name = name
-        # a bare curve item: a PlotDataItem's setData cost ~0.3 ms an arrow a frame
-        self.line = pg.PlotCurveItem(pen=_pen(colour, width, dashed), antialias=True)
+        self.line = Shaft(_pen(colour, width, dashed))
         self.head = pg.ArrowItem(angle=0, headLen=head, tipAngle=32, tailLen=None,
                                  pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
         self.line.setZValue(z)
         self.head.setZValue(z + 1)
-        plot.addItem(self.line)
+        plot.addItem(self.line, ignoreBounds=True)
         plot.addItem(self.head)
         self.base: np.ndarray | None = None
         self.tip: np.ndarray | None = None
@@ -310,8 +335,8 @@ class RunArrows:
             return
         self.colour = colour
         for a in (self.step, self.step_x, self.step_y):
-            a.line.setPen(_pen(colour, a.line.opts["pen"].widthF(),
-                               a.line.opts["pen"].style() == QtCore.Qt.PenStyle.DashLine))
+            a.line.setPen(_pen(colour, a.line.pen().widthF(),
+                               a.line.pen().style() == QtCore.Qt.PenStyle.DashLine))
             a.head.setStyle(pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
         self.ellipse.setPen(_pen(colour, 1.5, dashed=True))
 

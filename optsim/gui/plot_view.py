@@ -172,6 +172,41 @@ class GrowingThinning:
         return np.concatenate([self._decided, self._tail])
 
 
+class GrowingLosses:
+    """A run's losses as the loss history draws them (into ±1e150, NaN to the top)
+    with their min and max, kept up to date from the new losses alone while they
+    come from the same ``source`` and only grow (playback): clipping and reducing
+    the whole history each frame cost O(steps) per run per frame."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty(0)
+        self.n = 0
+        self.source: object = None
+        self.lo, self.hi = np.inf, -np.inf
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._buf[: self.n]
+
+    def update(self, losses: np.ndarray, source: object = None) -> np.ndarray:
+        """Take ``losses`` (all of them); returns them clipped. Without a source, or
+        from another one, or shorter than before, they are taken whole."""
+        y = np.asarray(losses, dtype=np.float64).reshape(-1)
+        start = self.n if source is not None and source is self.source and len(y) >= self.n else 0
+        if start == 0:
+            self.lo, self.hi = np.inf, -np.inf
+        if len(y) > len(self._buf):
+            buf = np.empty(max(len(y), 2 * len(self._buf), 64))
+            buf[:start] = self._buf[:start]
+            self._buf = buf
+        # fmin gives 1e150 for NaN: as nan_to_num(nan=inf) and a clip, in two passes
+        new = np.fmax(np.fmin(y[start:], 1e150), -1e150, out=self._buf[start: len(y)])
+        if len(new):
+            self.lo, self.hi = min(self.lo, float(new.min())), max(self.hi, float(new.max()))
+        self.n, self.source = len(y), source
+        return self.values
+
+
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
     """The box (lo, hi) drawn coordinates are clipped to: the view enlarged CLIP_SCALE
     times around its centre (in 1D the second coordinate is the loss)."""
@@ -855,6 +890,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         self._lines: list[pg.PlotDataItem] = []
         self._losses: list[np.ndarray] = []
+        #: per run, its losses kept up to date from the new ones (see GrowingLosses)
+        self._stores: list[GrowingLosses] = []
         self.playing = False
         #: (min, max) of each run's losses, kept so a frame's scale costs no reductions
         self._bounds: list[tuple[float, float]] = []
@@ -889,6 +926,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             plot.removeItem(line)
         self._lines = []
         self._losses = []
+        self._stores = []
         self._bounds = []
         self._drawn = []
         self._thin = []
@@ -902,6 +940,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             plot.addItem(line)
             self._lines.append(line)
             self._losses.append(np.empty(0))
+            self._stores.append(GrowingLosses())
             self._bounds.append((np.inf, -np.inf))
             self._drawn.append((np.empty(0), np.empty(0)))
             self._thin.append(GrowingThinning())
@@ -974,13 +1013,11 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         """Show run ``i``'s losses (all of them; ``current`` moves the step line).
         ``source``: as for LossPlot.update_run (while playing, only new losses are
         thinned)."""
-        y = np.asarray(losses, dtype=np.float64).reshape(-1)
-        # into ±1e150, NaN to the top (as nan_to_num(nan=inf) and a clip, in two passes
-        # over the whole history instead of six: fmin gives 1e150 for NaN)
-        y = np.fmax(np.fmin(y, 1e150), -1e150)
-        grew = len(y) - len(self._losses[i])
-        self._losses[i] = y
-        self._bounds[i] = (float(y.min()), float(y.max())) if len(y) else (np.inf, -np.inf)
+        store = self._stores[i]
+        before = store.n
+        y = self._losses[i] = store.update(losses, source)
+        grew = len(y) - before
+        self._bounds[i] = (store.lo, store.hi)
         if self.playing and source is not None and len(y):
             self._drawn[i] = None  # made from _losses when playback stops
             self._sources[i] = source

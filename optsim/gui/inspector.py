@@ -295,6 +295,8 @@ class StepInsight(QObject):
         layout.addWidget(self.timeline)
         window.setCentralWidget(central)
         self.timeline.set_model(model)
+        if playback is not None:
+            playback.playingChanged.connect(self.timeline.set_playing)
         self.timeline.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Left/Right stay shortcuts
 
         plot_item = window.plot.getPlotItem()

@@ -51,11 +51,9 @@ from .settings import (
     restore_session,
     save_session,
 )
+from .throttle import READOUT_INTERVAL_MS, Throttle
 
 TITLE = "optsim — optimizer visualizer"
-#: while playing, the status table's numbers change at most this often (4 a second:
-#: still readable, and its text layout no longer lands in one frame of every six)
-STATUS_INTERVAL_MS = 250
 #: the share of the screen's available width and height a first-time window takes
 INITIAL_FRACTION = 0.95
 #: the first width of the right-hand docks (optimizers, status)
@@ -282,14 +280,10 @@ class MainWindow(QMainWindow):
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}
-        # while playing, the status table (text, costly to lay out) refreshes at most
-        # every STATUS_INTERVAL_MS; paused, at once
-        self._status_timer = QTimer(self)
-        self._status_timer.setSingleShot(True)
-        self._status_timer.setInterval(STATUS_INTERVAL_MS)
-        self._status_timer.timeout.connect(self._status_tick)
-        self._status_due = False
-        self.playback.playingChanged.connect(lambda on: on or self.refresh_status())
+        # while playing, the status table and the step counter (text, costly to lay
+        # out) refresh at most every READOUT_INTERVAL_MS; paused, at once
+        self._readouts = Throttle(self._refresh_readouts_now, READOUT_INTERVAL_MS, self)
+        self.playback.playingChanged.connect(self._playing_changed)
 
         self.function_panel = FunctionPanel(self.model)
         self.function_dock = self.add_dock("Function", self.function_panel,
@@ -470,32 +464,20 @@ class MainWindow(QMainWindow):
                 self._draw_run(i)
         self.figure.set_step(self.model.shown_step)
         self.refresh_status()
-        self._show_counter()
 
     def refresh_status(self) -> None:
-        """Refresh the status table now, or (while playing) at most every
-        STATUS_INTERVAL_MS."""
-        if not self.playback.playing:
-            self._status_timer.stop()
-            self._refresh_status_now()
-        elif self._status_timer.isActive():
-            self._status_due = True
-        else:
-            self._refresh_status_now()
-            self._status_timer.start()
+        """Refresh the status table and the step counter now, or (while playing) at
+        most every READOUT_INTERVAL_MS."""
+        self._readouts.request()
 
-    def _status_tick(self) -> None:
-        if self._status_due:
-            self._refresh_status_now()
-            self._status_timer.start()
+    def _playing_changed(self, playing: bool) -> None:
+        self._readouts.set_active(playing)
+        if not playing:  # the columns fitted to the numbers again
+            self._refresh_readouts_now()
 
-    def _refresh_status_now(self) -> None:
-        self._status_due = False
+    def _refresh_readouts_now(self) -> None:
         self.status_table.refresh(fit=not self.playback.playing)
-
-    def _show_counter(self) -> None:
-        k, total = self.model.shown_step, self.model.computed_steps
-        self.toolbar.step_label.setText(f"  step {k}  " if k >= total else f"  step {k} of {total}  ")
+        self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)
 
     # -- widgets -> model ----------------------------------------------------------
     def _plot_clicked(self, x: float, y: float) -> None:

@@ -228,9 +228,8 @@ class PlaybackToolBar(QToolBar):
         self.max_box.toggled.connect(self._max_toggled)
         self.max_steps_spin.valueChanged.connect(c.set_max_steps)
         self.converged_box.toggled.connect(lambda on: setattr(c, "stop_when_converged", on))
-        c.model.stepChanged.connect(self.show_step)
         self._speed_moved(self.speed_slider.value())
-        self.show_step(c.model.shown_step)
+        self.show_step(c.model.shown_step, c.model.computed_steps)
 
     def _speed_moved(self, v: int) -> None:
         self.controller.set_speed(10 ** (v / 100))
@@ -241,5 +240,7 @@ class PlaybackToolBar(QToolBar):
         self.speed_slider.setEnabled(not on)
         self.speed_label.setText("max" if on else f"{self.controller.speed:.0f} /s")
 
-    def show_step(self, k: int) -> None:
-        self.step_label.setText(f"  step {k}  ")
+    def show_step(self, k: int, total: int) -> None:
+        """Show step ``k`` of ``total`` computed (the window calls this: while playing,
+        a few times a second)."""
+        self.step_label.setText(f"  step {k}  " if k >= total else f"  step {k} of {total}  ")

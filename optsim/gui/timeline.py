@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
+from .throttle import Throttle
+
 
 class Timeline(QWidget):
     """A step slider with back/forward buttons and a "step k / n" label.
@@ -23,6 +25,8 @@ class Timeline(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = None
+        #: while playing, the slider and label follow the model a few times a second
+        self._sync = Throttle(self._sync_now, parent=self)
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 0)
         self.slider.setTracking(True)
@@ -100,8 +104,15 @@ class Timeline(QWidget):
         model.functionChanged.connect(self.sync)
         self.sync()
 
+    def set_playing(self, playing: bool) -> None:
+        """While playing, follow the model at most every READOUT_INTERVAL_MS."""
+        self._sync.set_active(playing)
+
     def sync(self) -> None:
-        """Range and position from the model."""
+        """Range and position from the model (while playing: soon)."""
+        self._sync.request()
+
+    def _sync_now(self) -> None:
         m = self.model
         if m is None:
             return

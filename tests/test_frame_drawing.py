@@ -299,9 +299,11 @@ def _layer_plot(qtbot, size=(500, 420)):
     widget = pg.PlotWidget()
     qtbot.addWidget(widget)
     widget.resize(*size)
-    widget.getPlotItem().setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
     layer = PlaybackLayer(marker_px=17)
     widget.addItem(layer, ignoreBounds=True)
+    widget.show()
+    QtWidgets.QApplication.processEvents()  # painted (and bounded) for the default range
+    widget.getPlotItem().setRange(xRange=(-2, 2), yRange=(-2, 2), padding=0)
     pens = []
     for style in STYLES:
         pen = pg.mkPen(style.colour, width=2.5)

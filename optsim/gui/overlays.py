@@ -178,20 +178,53 @@ def _show(item: pg.PlotDataItem, xs, ys) -> None:
 class Shaft(QtWidgets.QGraphicsLineItem):
     """An arrow's line: a Qt line item (its bounds and drawing in C++; a
     PlotCurveItem's setData, bounds and paint cost ~0.25 ms an arrow a frame),
-    antialiased, with PlotCurveItem's ``setData``/``getData`` for its two points."""
+    antialiased, with PlotCurveItem's ``setData``/``getData`` for its two points.
+
+    Its pen is cosmetic (pixels), which Qt's own bounds take for data units (on a
+    plot 3 units wide, a 4 px pen made bounds hundreds of pixels wide, and every
+    frame repainted them): the bounds are the line's, padded by ``pixel`` (the data
+    size of a screen pixel, as of ``setData`` or ``set_pixel``)."""
 
     def __init__(self, pen: QtGui.QPen) -> None:
         super().__init__()
         self.setPen(pen)
         self._data: tuple[np.ndarray, np.ndarray] | None = None
+        self._pixel = (0.0, 0.0)
+        self._rect = QtCore.QRectF()
 
-    def setData(self, xs, ys) -> None:  # noqa: N802 (as PlotCurveItem's)
+    def setData(self, xs, ys, pixel: tuple[float, float] | None = None) -> None:  # noqa: N802
+        if pixel is not None:
+            self._pixel = pixel
         if len(xs) != 2:
             self._data = None
             self.setLine(QtCore.QLineF())
-            return
-        self._data = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64))
-        self.setLine(float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1]))
+        else:
+            self._data = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64))
+            self.setLine(float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1]))
+        self._fit()
+
+    def set_pixel(self, pixel: tuple[float, float]) -> None:
+        """The view changed: pad the bounds for its pixel size."""
+        if pixel != self._pixel:
+            self._pixel = pixel
+            self._fit()
+
+    def _fit(self) -> None:
+        line = self.line()
+        rect = QtCore.QRectF(line.p1(), line.p2()).normalized()
+        pad = self.pen().widthF() / 2 + 2  # pixels, with room for the round caps
+        rect.adjust(-pad * self._pixel[0], -pad * self._pixel[1], pad * self._pixel[0], pad * self._pixel[1])
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt override)
+        return self._rect
+
+    def shape(self) -> QtGui.QPainterPath:
+        path = QtGui.QPainterPath()
+        path.addRect(self._rect)
+        return path
 
     def getData(self) -> tuple[np.ndarray | None, np.ndarray | None]:  # noqa: N802
         return (None, None) if self._data is None else (self._data[0].copy(), self._data[1].copy())
@@ -238,15 +271,21 @@ class Arrow:
             self.orient()
             return  # unchanged (a finished or frozen run while playing): no setData
         self.base, self.tip = b, t
-        self.line.setData([b[0], t[0]], [b[1], t[1]])
+        self.line.setData([b[0], t[0]], [b[1], t[1]], self._pixel())
         self.head.setPos(float(t[0]), float(t[1]))
         self.line.setVisible(self._visible)
         self.orient()
+
+    def _pixel(self) -> tuple[float, float]:
+        """The data size of a screen pixel (pyqtgraph keeps it until the view changes)."""
+        px = self.plot.getViewBox().viewPixelSize()
+        return abs(float(px[0])), abs(float(px[1]))
 
     def orient(self) -> None:
         """Turn the head along the line as drawn on screen (call when the view changes)."""
         if self.base is None or self.tip is None:
             return
+        self.line.set_pixel(self._pixel())
         vb = self.plot.getViewBox()
         b = vb.mapViewToDevice(QtCore.QPointF(*self.base))
         t = vb.mapViewToDevice(QtCore.QPointF(*self.tip))

@@ -147,16 +147,18 @@ class PlaybackLayer(pg.GraphicsObject):
     def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
         """Zoomed, panned or resized (the canvas, kept for one transform, is drawn
         anew at the next paint)."""
+        super().viewTransformChanged()
         self._fit_rect()
 
     def _fit_rect(self) -> None:
-        """The item covers its view (with room for markers on its edge): what lies
-        outside is clipped by the view box anyway, and a fixed rectangle spares the
-        full repaint that growing it takes."""
-        rect = self.viewRect()
-        if rect is None:
+        """The item covers its view box's range (with room for markers on its
+        edge): what lies outside is clipped by the view box anyway, and a rectangle
+        that changes only with the view spares the full repaint that growing it
+        takes. (Qt repaints no more of an item than its bounds.)"""
+        vb = self.getViewBox()
+        if vb is None:
             return
-        rect = QtCore.QRectF(rect)
+        rect = QtCore.QRectF(vb.viewRect())  # the view's range, in this item's coordinates
         dx, dy = rect.width() * 0.05, rect.height() * 0.05
         rect.adjust(-dx, -dy, dx, dy)
         if rect != self._rect:

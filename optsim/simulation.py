@@ -76,7 +76,9 @@ class Trajectory:
             self._used[0] = self._grads
         self._pos = np.empty((self._cap, self.n, self.dim))
         self._loss = np.empty((self._cap, self.n))
-        self._hist = {f: np.empty((self._cap, self.n, self.dim)) for f in self._state_fields} \
+        #: the state arrays each step writes; the others keep their first values
+        self._live = tuple(f for f in self.optimizer.live_fields() if f in self._state_fields)
+        self._hist = {f: self._history_array(f, self._cap) for f in self._state_fields} \
             if record_state else {}
         self.diverged = np.zeros(self.n, dtype=bool)
         #: the step at which each run diverged (-1: never)
@@ -109,10 +111,17 @@ class Trajectory:
             new[: self.steps + 1] = old[: self.steps + 1]
             setattr(self, name, new)
         for f, old in self._hist.items():
-            new = np.empty((cap,) + old.shape[1:])
+            new = self._history_array(f, cap)
             new[: self.steps + 1] = old[: self.steps + 1]
             self._hist[f] = new
         self._cap = cap
+
+    def _history_array(self, field: str, cap: int) -> np.ndarray:
+        """Room for ``cap`` steps of a state array: left empty for the steps to write
+        if the optimizer changes it, else filled with its (constant) first value."""
+        if field in self._live:
+            return np.empty((cap, self.n, self.dim))
+        return np.repeat(getattr(self._state, field)[None], cap, axis=0)
 
     def _record(self, k: int, params: np.ndarray, loss: np.ndarray, state: Any) -> None:
         self._pos[k] = params
@@ -150,16 +159,19 @@ class Trajectory:
         pos, hist, used, rng = self._pos, self._hist, self._used, self._rng
         first = self.steps + 1
         rng_state = rng.bit_generator.state if rng is not None else None
+        # the step writes straight into the history's rows; arrays the optimizer
+        # never changes (not live) were filled in when the history was made
+        live = self._live if hist else ()
         with np.errstate(all="ignore"):
             for k in range(first, first + steps):
-                params, state = opt.step(params, grads, state)
+                params, state = opt.step(params, grads, state,
+                                         (pos[k], {f: hist[f][k] for f in live}) if hist else None)
                 grads = np.asarray(fn.gradient(params), dtype=np.float64).reshape(n, dim)
                 if rng is not None:
                     grads = self._noisy(grads)
                     used[k] = grads
-                pos[k] = params
-                for f in hist:
-                    hist[f][k] = getattr(state, f)
+                if not hist:
+                    pos[k] = params
             block = pos[first: first + steps]
             loss = np.asarray(fn.value(block.reshape(-1, dim)), dtype=np.float64).reshape(steps, n)
             # NaN fails every comparison

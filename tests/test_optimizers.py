@@ -192,6 +192,30 @@ def test_the_two_thread_split_changes_nothing(spec: str, monkeypatch: pytest.Mon
         np.testing.assert_array_equal(p[0], p_whole[i])
 
 
+@pytest.mark.parametrize("spec", VARIANTS)
+def test_step_into_given_arrays_writes_and_returns_them_and_changes_nothing(spec: str) -> None:
+    """``out=``: the new parameters and live state land in the caller's arrays (rows
+    of a history), bit for bit what a step into fresh arrays gives."""
+    opt = parse_spec(spec)
+    rng = np.random.default_rng(5)
+    params = rng.uniform(-2, 2, (3, 2))
+    p_fresh, s_fresh = params, opt.init(params)
+    p_given, s_given = params, opt.init(params)
+    rows = np.full((5, 3, 2), np.nan)
+    states = {f: np.full((5, 3, 2), np.nan) for f in opt.live_fields()}
+    for k in range(5):
+        g = _grads(rng, params.shape)
+        p_fresh, s_fresh = opt.step(p_fresh, g, s_fresh)
+        p_given, s_given = opt.step(p_given, g, s_given, (rows[k], {f: a[k] for f, a in states.items()}))
+        assert np.shares_memory(p_given, rows[k])
+        np.testing.assert_array_equal(rows[k], p_fresh)
+        for f, a in states.items():
+            assert np.shares_memory(getattr(s_given, f), a[k])
+            np.testing.assert_array_equal(a[k], getattr(s_fresh, f))
+        for a, b in zip(s_given, s_fresh, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 @settings(max_examples=40, deadline=None)
 @given(spec=st.sampled_from(VARIANTS),
        params=arrays(np.float64, (3, 2), elements=st.floats(-1e3, 1e3)),

@@ -162,9 +162,17 @@ class Optimizer:
         raise NotImplementedError
 
     # -- public API ---------------------------------------------------------
-    def step(self, params: np.ndarray, grads: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        """One step: (params, grads, state) -> (new params, new state). Pure."""
-        return self._step(params, grads, state, None)
+    def step(self, params: np.ndarray, grads: np.ndarray, state: Any,
+             out: tuple[np.ndarray, Out] | None = None) -> tuple[np.ndarray, Any]:
+        """One step: (params, grads, state) -> (new params, new state). Pure: the
+        inputs are never modified.
+
+        ``out`` (optional), as a ufunc's ``out=``: ``(new_params, {field: array})``,
+        preallocated (N, D) float64 arrays, overlapping no input, for the new
+        parameters and every array of ``live_fields()``; the step writes into them
+        and returns them (a Trajectory passes rows of its history, saving an
+        allocation and a copy per array per step)."""
+        return self._step(params, grads, state, None, out)
 
     def step_with_info(self, params: np.ndarray, grads: np.ndarray,
                        state: Any) -> tuple[np.ndarray, Any, Info]:
@@ -182,7 +190,8 @@ class Optimizer:
         info["update"] = new_params - np.asarray(params, dtype=np.float64)
         return new_params, new_state, info
 
-    def _step(self, params: Any, grads: Any, state: Any, info: Info | None) -> tuple[np.ndarray, Any]:
+    def _step(self, params: Any, grads: Any, state: Any, info: Info | None,
+              given: tuple[np.ndarray, Out] | None = None) -> tuple[np.ndarray, Any]:
         if type(params) is not np.ndarray or params.dtype != _F64:
             params = np.asarray(params, dtype=np.float64)
         if type(grads) is not np.ndarray or grads.dtype != _F64:
@@ -193,8 +202,11 @@ class Optimizer:
                 f"got {params.shape} and {grads.shape}"
             )
         step = state.step + 1
-        out_params = np.empty_like(params)
-        out = {f: np.empty_like(params) for f in self._live}
+        if given is None:
+            out_params = np.empty_like(params)
+            out = {f: np.empty_like(params) for f in self._live}
+        else:
+            out_params, out = given
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
             self._update_split(params, grads, state, step, out_params, out)
         else:

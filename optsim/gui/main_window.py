@@ -147,42 +147,57 @@ class StatusTable(QTableWidget):
         runs = self.model.runs
         if self.rowCount() != len(runs):
             self.setRowCount(len(runs))
-        for i, r in enumerate(runs):
-            st = self.model.run_status(i)
-            if st.diverged:
-                status = "diverged"
-            elif not r.visible:
-                status = "hidden"
-            elif st.converged:
-                status = "converged"
-            else:
-                status = ""
-            cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance),
-                     status)
-            for c, text in enumerate(cells):
-                item = self.item(i, c)
-                if item is None:
-                    item = QTableWidgetItem()
-                    self.setItem(i, c, item)
-                if item.text() != text:
-                    item.setText(text)
-            name_item = self.item(i, 0)
-            if name_item.toolTip() != r.name:
-                name_item.setToolTip(r.name)
-            if name_item.foreground().color().name() != r.colour.lower():
-                name_item.setForeground(_brush(r.colour))
-            status_item = self.item(i, 5)
-            status_item.setForeground(_brush("#B00020" if st.diverged else "#1b7a3a"))
-        if fit or self._numbers_cut():
+        for i in range(len(runs)):
+            self._show_row(i)
+        if fit or self._numbers_cut(range(len(runs))):
             self.fit_columns()
 
-    def _numbers_cut(self) -> bool:
-        """Whether a number has outgrown its column (it would show as "..."):
-        while playing, columns are refitted only then, not on every refresh."""
+    def refresh_row(self, i: int) -> None:
+        """Show the shown step in row ``i`` only (while playing, a row a frame: the
+        whole table at once cost one frame in six a visible hitch)."""
+        if self.rowCount() != len(self.model.runs):
+            self.refresh(fit=False)
+            return
+        self._show_row(i)
+        if self._numbers_cut((i,)):
+            self.fit_columns()
+
+    def _show_row(self, i: int) -> None:
+        r = self.model.runs[i]
+        st = self.model.run_status(i)
+        if st.diverged:
+            status = "diverged"
+        elif not r.visible:
+            status = "hidden"
+        elif st.converged:
+            status = "converged"
+        else:
+            status = ""
+        cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
+        for c, text in enumerate(cells):
+            item = self.item(i, c)
+            if item is None:
+                item = QTableWidgetItem()
+                self.setItem(i, c, item)
+            if item.text() != text:
+                item.setText(text)
+        name_item = self.item(i, 0)
+        if name_item.toolTip() != r.name:
+            name_item.setToolTip(r.name)
+        if name_item.foreground().color().name() != r.colour.lower():
+            name_item.setForeground(_brush(r.colour))
+        status_item = self.item(i, 5)
+        colour = "#b00020" if st.diverged else "#1b7a3a"
+        if status_item.foreground().color().name() != colour:
+            status_item.setForeground(_brush(colour))
+
+    def _numbers_cut(self, rows) -> bool:
+        """Whether a number in ``rows`` has outgrown its column (it would show as
+        "..."): while playing, columns are refitted only then, not on every refresh."""
         metrics = self.fontMetrics()
         for c in self.NUMBER_COLUMNS:
             room = self.columnWidth(c) - self.CELL_MARGIN
-            for row in range(self.rowCount()):
+            for row in rows:
                 item = self.item(row, c)
                 if item is not None and metrics.horizontalAdvance(item.text()) > room:
                     return True
@@ -280,9 +295,11 @@ class MainWindow(QMainWindow):
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}
-        # while playing, the status table and the step counter (text, costly to lay
-        # out) refresh at most every READOUT_INTERVAL_MS; paused, at once
-        self._readouts = Throttle(self._refresh_readouts_now, READOUT_INTERVAL_MS, self)
+        # while playing, the step counter refreshes at most every READOUT_INTERVAL_MS
+        # and the status table a row a frame (text, costly to lay out); paused, at once
+        self._readouts = Throttle(self._show_counter, READOUT_INTERVAL_MS, self)
+        #: while playing, the status row refreshed last (one a frame)
+        self._status_row = -1
         self.playback.playingChanged.connect(self._playing_changed)
 
         self.function_panel = FunctionPanel(self.model)
@@ -466,17 +483,21 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        """Refresh the status table and the step counter now, or (while playing) at
-        most every READOUT_INTERVAL_MS."""
+        """Refresh the status table and the step counter: now, or while playing,
+        the table a row a frame and the counter at most every READOUT_INTERVAL_MS."""
+        if self.playback.playing and self.model.runs:
+            self._status_row = (self._status_row + 1) % len(self.model.runs)
+            self.status_table.refresh_row(self._status_row)
+        else:
+            self.status_table.refresh(fit=True)
         self._readouts.request()
 
     def _playing_changed(self, playing: bool) -> None:
         self._readouts.set_active(playing)
-        if not playing:  # the columns fitted to the numbers again
-            self._refresh_readouts_now()
+        if not playing:  # every row, the columns fitted to the numbers again
+            self.status_table.refresh(fit=True)
 
-    def _refresh_readouts_now(self) -> None:
-        self.status_table.refresh(fit=not self.playback.playing)
+    def _show_counter(self) -> None:
         self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)
 
     # -- widgets -> model ----------------------------------------------------------

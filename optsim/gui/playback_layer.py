@@ -72,8 +72,10 @@ class PlaybackLayer(pg.GraphicsObject):
         #: item -> device pixels, and back, as of the canvas (None: not painted yet)
         self._to_device: QtGui.QTransform | None = None
         self._from_device: QtGui.QTransform | None = None
-        #: screen pixels around a line's points that its drawing may cover
+        #: screen pixels around a line's points that its drawing may cover, and
+        #: that margin in the item's units as of the canvas (None: repaint it all)
         self._margin_px = _SLACK_PX
+        self._pad: tuple[float, float] | None = None
 
     # -- data -------------------------------------------------------------------
     def set_runs(self, pens: list[QtGui.QPen], colours: list[str]) -> None:
@@ -101,11 +103,16 @@ class PlaybackLayer(pg.GraphicsObject):
             return
         if line.visible:
             # what changes on screen: the segments not on the canvas yet, the live
-            # last one and the marker, before and after
+            # last one and the marker, before (old[first:]: as pts[first:] but for
+            # its last point, when the line grew) and after
             first = max(done - 1, 0)
-            parts = [a[first:] for a in (old, pts) if a is not None]
-            if parts:
-                self._repaint_around(np.concatenate(parts) if len(parts) > 1 else parts[0])
+            if pts is None:
+                if old is not None:
+                    self._repaint_around(old[first:])
+            elif old is None or len(old) > len(pts):
+                self._repaint_around(pts[first:] if old is None else np.concatenate((old[first:], pts[first:])))
+            else:
+                self._repaint_around(pts[first:], old[-1])
 
     def set_visible(self, i: int, visible: bool) -> None:
         if self._lines[i].visible != bool(visible):
@@ -129,16 +136,18 @@ class PlaybackLayer(pg.GraphicsObject):
             line.on_canvas = 0
         self.update()
 
-    def _repaint_around(self, pts: np.ndarray) -> None:
-        """Repaint the screen area of these points' lines and markers."""
-        if self._to_device is None:
+    def _repaint_around(self, pts: np.ndarray, also: np.ndarray | None = None) -> None:
+        """Repaint the screen area of these points' lines and markers (and of the
+        point ``also``)."""
+        if self._pad is None:
             self.update()
             return
-        lo, hi = pts.min(axis=0), pts.max(axis=0)
-        box = self._to_device.mapRect(QtCore.QRectF(lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]))
-        m = self._margin_px
-        box.adjust(-m, -m, m, m)
-        self.update(self._from_device.mapRect(box))
+        (x0, y0), (x1, y1) = pts.min(axis=0).tolist(), pts.max(axis=0).tolist()
+        if also is not None:
+            x, y = also.tolist()
+            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+        mx, my = self._pad
+        self.update(QtCore.QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my))
 
     # -- the view ----------------------------------------------------------------
     def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
@@ -211,6 +220,10 @@ class PlaybackLayer(pg.GraphicsObject):
         self._canvas_key = key
         self._to_device = QtGui.QTransform(transform)
         self._from_device = transform.inverted()[0]
+        # the margin in this item's units (the view neither turns nor shears)
+        sx, sy = abs(transform.m11()), abs(transform.m22())
+        self._pad = (self._margin_px / sx, self._margin_px / sy) \
+            if sx > 0 and sy > 0 and transform.m12() == 0 and transform.m21() == 0 else None
         for line in self._lines:
             line.on_canvas = 0
 

@@ -139,12 +139,16 @@ class GrowingThinning:
     def __init__(self) -> None:
         self._key: object = None
         self._n = 0
+        self._pixel: object = None
 
     def points(self, key: object, n: int, chunk, pixel) -> np.ndarray:
         """The kept points of a line of ``n`` points; ``chunk(a, b)`` gives points
         a..b-1 as a (b-a, 2) array (finite: clipped by the caller)."""
-        usable = all(math.isfinite(p) and p > 0 for p in pixel)
-        px = np.asarray(pixel, dtype=np.float64)
+        if pixel != self._pixel:  # (per frame, the same: kept, with what it implies)
+            self._pixel = pixel
+            self._usable = all(math.isfinite(p) and p > 0 for p in pixel)
+            self._px = np.asarray(pixel, dtype=np.float64)
+        usable, px = self._usable, self._px
         if key != self._key or n < self._n or self._n < 3 or not usable:
             pts = chunk(0, n)
             keep = new_pixel_mask(pts, px)
@@ -159,13 +163,14 @@ class GrowingThinning:
             return pts[keep]
         if n > self._n:
             new = chunk(self._n, n)
-            with np.errstate(all="ignore"):
-                cells = np.concatenate([self._cells, np.floor(new / px)])
+            # finite points over a finite positive pixel: nothing to warn about
+            cells = np.concatenate((self._cells, np.floor(new / px)))
             # points _n-1 .. n-2 become inner points: kept where they enter a new pixel
             moved = cells[1:-1] != cells[:-2]
             moved = moved[:, 0] | moved[:, 1]
-            inner = np.concatenate([self._tail, new[:-1]])
-            self._decided = np.concatenate([self._decided, inner[moved]])
+            kept = np.concatenate((self._tail, new[:-1]))[moved]
+            if len(kept):  # (none, for a run that has settled)
+                self._decided = np.concatenate((self._decided, kept))
             self._tail = new[-1:]
             self._cells = cells[-2:]
             self._n = n
@@ -984,8 +989,8 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         """Losses as the plot's y axis places them (log10 on a log scale)."""
         if not self._log:
             return ys
-        with np.errstate(all="ignore"):
-            return np.log10(np.maximum(ys, 1e-300))
+        # the losses are clipped into ±1e150 (NaN to the top): log10 never warns
+        return np.log10(np.maximum(ys, 1e-300))
 
     def _show_thinned(self, i: int, source: object) -> None:
         """While playing: run ``i``'s history thinned from its new losses alone."""

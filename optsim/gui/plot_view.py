@@ -873,8 +873,10 @@ def loss_label(v: float) -> str:
     return f"{v:.1g}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
 
-#: the loss history's step axis shows at least steps 0..MIN_STEP_RANGE
+#: the loss history's step axis shows at least steps 0..MIN_STEP_RANGE, and while
+#: playing at least 0..MIN_PLAYING_STEP_RANGE (its first frames would each widen it)
 MIN_STEP_RANGE = 10.0
+MIN_PLAYING_STEP_RANGE = 64.0
 #: histories that grow by at most this many steps at a time are being played
 STEP_RANGE_STRIDE = 256
 
@@ -1067,14 +1069,15 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
 
     def _fit_steps(self, playing: bool = False) -> None:
         """Show steps 0..the longest history (at least 0..MIN_STEP_RANGE). Followed
-        step by step (``playing``), the range doubles when the history reaches its
-        end, so the axis and grid (and the playback layer's canvas) are laid out
-        again only now and then: 10 times on the way to step 10,000."""
+        step by step (``playing``), it starts at 0..MIN_PLAYING_STEP_RANGE and doubles
+        when the history reaches its end, so the axis and grid (and the playback
+        layer's canvas) are laid out again only now and then: 8 times on the way to
+        step 10,000."""
         last = float(max((len(y) - 1 for y in self._losses), default=0))
-        if self._x_max >= max(last, MIN_STEP_RANGE) and (
-                last >= self._x_max / 2 or self._x_max <= MIN_STEP_RANGE):
+        floor = MIN_PLAYING_STEP_RANGE if playing else MIN_STEP_RANGE
+        if self._x_max >= max(last, floor) and (last >= self._x_max / 2 or self._x_max <= floor):
             return
-        self._x_max = max(MIN_STEP_RANGE, last * 2.0 if playing else last)
+        self._x_max = max(floor, last * 2.0 if playing else last)
         self.getPlotItem().setXRange(0.0, self._x_max, padding=0.02)
 
     def set_step(self, k: int) -> None:
@@ -1122,14 +1125,15 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             lo, hi = float(np.log10(lo)), float(np.log10(hi))
         if self.playing and self._y_set is not None:
             # while playing, the range changes only when the losses leave it or fill
-            # less than half of it, with room below (losses mostly fall): re-laying
-            # out the axis and grid on every frame cost more than the lines. On a
-            # log scale falling losses keep needing room: the span doubles downwards
-            # (7 changes, not 15, for a run falling from 10 to 1e-300)
+            # too little of it, with room below (losses mostly fall): re-laying out
+            # the axis and grid (and the layer's canvas) cost a frame some 20 ms. On
+            # a log scale falling losses keep needing room: the span grows fourfold
+            # downwards (4 changes, not 15, for a run falling from 10 to 1e-300)
             slo, shi = self._y_set
-            if slo <= lo and hi <= shi and hi - lo >= 0.5 * (shi - slo):
+            fill = 0.25 if log else 0.5
+            if slo <= lo and hi <= shi and hi - lo >= fill * (shi - slo):
                 return
-            lo -= (1.0 if log else 0.25) * (hi - lo)
+            lo -= (3.0 if log else 0.25) * (hi - lo)
         if (lo, hi) != self._y_set:  # an unchanged range would still repaint the axis
             self._y_set = (lo, hi)
             plot.setYRange(lo, hi, padding=0.05)

@@ -321,11 +321,23 @@ def _spiral(n: int, turn: float = 0.0) -> np.ndarray:
     return np.column_stack([r * np.cos(t + turn), r * np.sin(t + turn)])
 
 
-def _painted(widget) -> np.ndarray:
-    """The widget as drawn now, as an (H, W, 4) array."""
-    QtWidgets.QApplication.processEvents()
-    image = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+def _pixels(image: QtGui.QImage) -> np.ndarray:
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
     return np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.width(), 4).copy()
+
+
+def _painted(widget) -> np.ndarray:
+    """The widget painted whole now, as an (H, W, 4) array."""
+    QtWidgets.QApplication.processEvents()
+    return _pixels(widget.grab().toImage())
+
+
+def _on_screen(widget) -> np.ndarray:
+    """What the window shows after its pending repaints (the offscreen screen keeps
+    the window's pixels: what partial repaints left there, not a fresh paint)."""
+    QtWidgets.QApplication.processEvents()
+    screen = QtWidgets.QApplication.primaryScreen()
+    return _pixels(screen.grabWindow(widget.winId()).toImage())
 
 
 def _redrawn_whole(qtbot, widget, layer, view=None) -> np.ndarray:
@@ -347,12 +359,12 @@ def _differing(a: np.ndarray, b: np.ndarray) -> int:
 def test_a_line_grown_frame_by_frame_looks_as_if_drawn_whole(qtbot):
     widget, layer = _layer_plot(qtbot)
     a, b = _spiral(400), _spiral(300, turn=2.0)
-    for n in range(2, 401, 7):  # frames of a few new points, painted in between
+    for n in range(2, 401, 7):  # frames of a few new points, each repainting a little
         layer.set_line(0, a[:n])
         layer.set_line(1, b[: min(n, 300)])
-        _painted(widget)
+        QtWidgets.QApplication.processEvents()
     assert layer._lines[0].on_canvas > 300  # most of it came from the canvas
-    grown, whole = _painted(widget), _redrawn_whole(qtbot, widget, layer)
+    grown, whole = _on_screen(widget), _redrawn_whole(qtbot, widget, layer)
     empty = _painted(_layer_plot(qtbot, (widget.width(), widget.height()))[0])
     assert _differing(whole, empty) > 2000  # the lines are there
     # pieces with round ends cover what the whole polyline covers (a missing joint
@@ -386,6 +398,22 @@ def test_a_frame_that_only_grows_a_line_repaints_a_small_area(qtbot):
     assert layer._lines[0].on_canvas == 203  # the last segment stays live
 
 
+def test_a_repaint_next_to_a_resting_marker_redraws_the_marker_whole(qtbot):
+    """A line passing about 20 px from a run's resting marker repaints a band that
+    takes in part of the marker, not its centre: the marker is drawn again there."""
+    widget, layer = _layer_plot(qtbot)
+    layer.set_line(1, np.array([[-1.0, -0.5], [0.0, 0.0]]))  # at rest at (0, 0)
+    px = widget.getPlotItem().getViewBox().viewPixelSize()[1]
+    xs = np.linspace(-1.5, 1.5, 120)
+    path = np.column_stack([xs, np.full_like(xs, 20 * px)])
+    layer.set_line(0, path[:2])
+    QtWidgets.QApplication.processEvents()
+    for n in range(3, 121, 3):
+        layer.set_line(0, path[:n])
+        QtWidgets.QApplication.processEvents()
+    assert _differing(_on_screen(widget), _redrawn_whole(qtbot, widget, layer)) <= 20
+
+
 ZOOMED = ((-1.0, 1.5), (-1.5, 1.0))
 
 
@@ -396,8 +424,8 @@ def test_a_change_other_than_growth_leaves_nothing_stale(qtbot, change):
     for n in range(2, 400, 40):
         layer.set_line(0, a[:n])
         layer.set_line(1, b[: min(n, 300)])
-        _painted(widget)
-    before = _painted(widget)
+        QtWidgets.QApplication.processEvents()
+    before = _on_screen(widget)
     view = None
     if change == "rewind":  # Reset, or a step back
         layer.set_line(0, a[:50])
@@ -412,7 +440,7 @@ def test_a_change_other_than_growth_leaves_nothing_stale(qtbot, change):
         widget.resize(420, 380)
     else:
         layer.clear()
-    shown = _painted(widget)
+    shown = _on_screen(widget)
     if shown.shape == before.shape:
         assert _differing(shown, before) > 500  # the change shows
     assert _differing(shown, _redrawn_whole(qtbot, widget, layer, view)) <= 50

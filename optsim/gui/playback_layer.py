@@ -43,6 +43,12 @@ class _Line:
     on_canvas: int = 0
 
 
+def _meets(area: tuple[float, float, float, float], x0: float, y0: float, x1: float,
+           y1: float) -> bool:
+    """Whether the box (x0, y0, x1, y1) meets ``area`` (x0, y0, x1, y1)."""
+    return x0 <= area[2] and area[0] <= x1 and y0 <= area[3] and area[1] <= y1
+
+
 def _polygon(points: np.ndarray) -> QtGui.QPolygonF:
     polygon = pg.functions.create_qpolygonf(len(points))
     pg.functions.ndarray_from_qpolygonf(polygon)[:] = points
@@ -61,6 +67,8 @@ class PlaybackLayer(pg.GraphicsObject):
 
     def __init__(self, marker_px: float = 0.0, outline: str = "#202020") -> None:
         super().__init__()
+        # paint() is told the area to repaint (option.exposedRect)
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._lines: list[_Line] = []
         self._rect = QtCore.QRectF()
         self.marker_px = float(marker_px)
@@ -203,12 +211,25 @@ class PlaybackLayer(pg.GraphicsObject):
         p.setTransform(painter_transform)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        # a frame repaints small areas: what lies outside them is not drawn at all
+        exposed = self._exposed(args[0] if args else None)
         for line in self._lines:  # the last segment, until its end point is settled
             pts = line.points
             if line.visible and pts is not None and len(pts) > 1:
-                p.setPen(line.pen)
-                p.drawLine(QtCore.QPointF(*pts[-2]), QtCore.QPointF(*pts[-1]))
-        self._paint_markers(p)
+                (xa, ya), (xb, yb) = pts[-2:].tolist()
+                if exposed is None or _meets(exposed, min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)):
+                    p.setPen(line.pen)
+                    p.drawLine(QtCore.QPointF(xa, ya), QtCore.QPointF(xb, yb))
+        self._paint_markers(p, exposed)
+
+    def _exposed(self, option) -> tuple[float, float, float, float] | None:
+        """The area to paint (x0, y0, x1, y1), widened by the margin a point's line
+        end or marker may take (None: all of it)."""
+        if option is None or self._pad is None:
+            return None
+        r = option.exposedRect
+        mx, my = self._pad
+        return r.left() - mx, r.top() - my, r.right() + mx, r.bottom() + my
 
     def _new_canvas(self, key: tuple) -> None:
         transform, width, height, ratio = key
@@ -253,7 +274,7 @@ class PlaybackLayer(pg.GraphicsObject):
                 p.drawPolyline(_polygon(line.points))
         self._paint_markers(p)
 
-    def _paint_markers(self, p: QtGui.QPainter) -> None:
+    def _paint_markers(self, p: QtGui.QPainter, exposed: tuple | None = None) -> None:
         if not self.marker_px:
             return
         transform = p.transform()
@@ -263,7 +284,9 @@ class PlaybackLayer(pg.GraphicsObject):
         r = self.marker_px / 2
         for line in self._lines:
             if line.visible and line.points is not None:
-                x, y = line.points[-1]
+                x, y = line.points[-1].tolist()
+                if exposed is not None and not _meets(exposed, x, y, x, y):
+                    continue
                 p.setBrush(line.brush)
                 p.drawEllipse(transform.map(QtCore.QPointF(x, y)), r, r)
         p.setTransform(transform)

@@ -356,15 +356,15 @@ class RunsPanel(QWidget):
                 continue
             k = r.displayed_step(self.model.shown_step)
             if r.diverged_at(k):
-                text, colour = "diverged", QColor("#B00020")
+                text, colour = "diverged", "#B00020"
             elif not r.visible:
-                text, colour = "hidden", QColor("#777777")
+                text, colour = "hidden", "#777777"
             else:
-                text, colour = readable(r.optimizer), QColor("#333333")
-            if item.text(self.COL_STATUS) != text:
+                text, colour = readable(r.optimizer), "#333333"
+            if item.text(self.COL_STATUS) != text:  # (on every step: colours made only now)
                 with QSignalBlocker(self.tree):
                     item.setText(self.COL_STATUS, text)
-                    item.setForeground(self.COL_STATUS, colour)
+                    item.setForeground(self.COL_STATUS, QColor(colour))
                     item.setToolTip(self.COL_STATUS, f"{readable(r.optimizer)}\nspec: "
                                     f"{r.optimizer.spec}")
 

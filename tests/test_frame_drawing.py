@@ -462,3 +462,31 @@ def test_an_exported_picture_draws_the_layer_as_vectors_not_the_canvas(qtbot):
     near = (np.abs(px[..., :3].astype(int) - [colour.red(), colour.green(), colour.blue()])
             .max(axis=2) <= 8)
     assert near.sum() > 1000  # the line is there, drawn at the picture's scale
+
+
+def test_playing_in_the_window_leaves_nothing_stale_on_screen(window):
+    """Frames repaint only what changed (new segments, markers, arrows, the step
+    line): after many of them, what the screen shows of both plots' views is
+    what painting them whole gives."""
+    w = window
+    for spec in ("nesterov:lr=0.01", "adagrad:lr=0.3", "adamw:lr=0.05", "ema-momentum:lr=0.05"):
+        w.model.add_run(spec)
+    w.model.select(1)  # a moving run's arrows
+    c = w.playback
+    c.set_max_steps(10000)
+    c.stop_when_converged = False
+    QtWidgets.QApplication.processEvents()
+    c.set_playing(True)
+    c.timer.stop()
+    for _ in range(40):
+        c.step(16)
+        QtWidgets.QApplication.processEvents()
+    screen = _on_screen(w)
+    for plot in (w.plot, w.history_plot):
+        vb = plot.getPlotItem().getViewBox()
+        box = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(2, 2, -2, -2)
+        origin = plot.viewport().mapTo(w, box.topLeft())
+        shown = screen[origin.y(): origin.y() + box.height(), origin.x(): origin.x() + box.width()]
+        whole = _pixels(plot.viewport().grab(box).toImage())
+        assert shown.shape == whole.shape and shown.shape[0] > 100
+        assert _differing(shown, whole) <= 20, type(plot).__name__

@@ -877,6 +877,8 @@ def loss_label(v: float) -> str:
 #: playing at least 0..MIN_PLAYING_STEP_RANGE (its first frames would each widen it)
 MIN_STEP_RANGE = 10.0
 MIN_PLAYING_STEP_RANGE = 64.0
+#: the widest tick label the loss axis shows (a log scale reaches 1e-300)
+WIDEST_LOSS_LABEL = "1e-300"
 #: histories that grow by at most this many steps at a time are being played
 STEP_RANGE_STRIDE = 256
 
@@ -895,6 +897,13 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._watch_pixel_size()
         _style_axes(plot, "step", "loss")
         plot.showGrid(x=True, y=True, alpha=0.25)
+        # the loss axis keeps one width, that of its widest labels ("1e-300"): fitted
+        # to its labels, it widened a frame after a range change brought wider ones,
+        # laying the whole plot out again a second time (and moved on every change)
+        axis = plot.getAxis("left")
+        font = axis.style.get("tickFont") or axis.font()
+        wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
+        axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
         self._lines: list[pg.PlotDataItem] = []
         self._losses: list[np.ndarray] = []
         #: per run, its losses kept up to date from the new ones (see GrowingLosses)

@@ -49,20 +49,15 @@ def test_while_playing_the_counters_lag_and_on_pause_they_are_exact(window, qtbo
     assert timeline.value() == 80 and w.status_table.cell_text(0, 1) == "80"
 
 
-def test_while_playing_the_status_table_refreshes_one_row_a_frame_in_turn(window):
+def test_while_playing_every_status_row_shows_the_same_step(window):
+    """The table refreshes all its rows at once (a row a frame showed the runs at
+    different steps, which read as a bug)."""
     w = window
     c = w.playback
     n = len(w.model.runs)
-    assert n >= 3
     c.set_playing(True)
     c.timer.stop()
-    shown = []
-    for _ in range(n):
-        c.step(16)
-        shown.append([w.status_table.cell_text(i, 1) for i in range(n)])
-    for j in range(1, n):
-        changed = [i for i in range(n) if shown[j][i] != shown[j - 1][i]]
-        assert len(changed) == 1 and shown[j][changed[0]] == str(16 * (j + 1))
-    assert all(step != "0" for step in shown[-1])  # every row had its turn
-    c.set_playing(False)
-    assert {w.status_table.cell_text(i, 1) for i in range(n)} == {str(16 * n)}
+    for _ in range(6):
+        c.step(1)
+        steps = {w.status_table.cell_text(i, 1) for i in range(n)}
+        assert len(steps) == 1

@@ -152,16 +152,6 @@ class StatusTable(QTableWidget):
         if fit or self._numbers_cut(range(len(runs))):
             self.fit_columns()
 
-    def refresh_row(self, i: int) -> None:
-        """Show the shown step in row ``i`` only (while playing, a row a frame: the
-        whole table at once cost one frame in six a visible hitch)."""
-        if self.rowCount() != len(self.model.runs):
-            self.refresh(fit=False)
-            return
-        self._show_row(i)
-        if self._numbers_cut((i,)):
-            self.fit_columns()
-
     def _show_row(self, i: int) -> None:
         r = self.model.runs[i]
         st = self.model.run_status(i)
@@ -295,11 +285,9 @@ class MainWindow(QMainWindow):
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}
-        # while playing, the step counter refreshes at most every READOUT_INTERVAL_MS
-        # and the status table a row a frame (text, costly to lay out); paused, at once
-        self._readouts = Throttle(self._show_counter, READOUT_INTERVAL_MS, self)
-        #: while playing, the status row refreshed last (one a frame)
-        self._status_row = -1
+        # while playing, the status table and the step counter (text, costly to lay
+        # out) refresh at most every READOUT_INTERVAL_MS; paused, at once
+        self._readouts = Throttle(self._refresh_readouts_now, READOUT_INTERVAL_MS, self)
         self.playback.playingChanged.connect(self._playing_changed)
 
         self.function_panel = FunctionPanel(self.model)
@@ -483,19 +471,19 @@ class MainWindow(QMainWindow):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        """Refresh the status table and the step counter: now, or while playing,
-        the table a row a frame and the counter at most every READOUT_INTERVAL_MS."""
-        if self.playback.playing and self.model.runs:
-            self._status_row = (self._status_row + 1) % len(self.model.runs)
-            self.status_table.refresh_row(self._status_row)
-        else:
-            self.status_table.refresh(fit=True)
+        """Refresh the status table and the step counter: now, or while playing at
+        most every READOUT_INTERVAL_MS (every row at once: rows a frame or two
+        apart showed runs at different steps)."""
         self._readouts.request()
 
     def _playing_changed(self, playing: bool) -> None:
         self._readouts.set_active(playing)
-        if not playing:  # every row, the columns fitted to the numbers again
-            self.status_table.refresh(fit=True)
+        if not playing:  # the columns fitted to the numbers again
+            self._refresh_readouts_now()
+
+    def _refresh_readouts_now(self) -> None:
+        self.status_table.refresh(fit=not self.playback.playing)
+        self._show_counter()
 
     def _show_counter(self) -> None:
         self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)

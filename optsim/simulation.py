@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -132,59 +133,7 @@ class Trajectory:
     # -- stepping ------------------------------------------------------------
     def advance(self, steps: int = 1) -> None:
         """Take ``steps`` more steps for every run."""
-        if steps <= 0:
-            return
-        self._grow(self.steps + steps + 1)
-        if self.n * self.dim > SMALL_BATCH or self.diverged.any():
-            self._advance_checked(steps)
-            return
-        while steps > 0:
-            chunk = min(steps, UNCHECKED_CHUNK)
-            if not self._advance_unchecked(chunk):
-                self._advance_checked(chunk)
-            steps -= chunk
-
-    def _advance_unchecked(self, steps: int) -> bool:
-        """Take ``steps`` steps, then evaluate the losses and check for divergence
-        once for all of them. True when no run diverged; otherwise nothing is kept
-        (the trajectory is as before the call) and the caller steps again with a
-        check after every step.
-
-        For a few runs (the window steps each run alone), numpy's per-call overhead
-        makes a step's loss and divergence check about a quarter of its cost: one
-        call over the block instead of one per step saves most of it. The losses
-        are the same numbers (every function is evaluated row by row)."""
-        opt, fn, n, dim = self.optimizer, self.function, self.n, self.dim
-        params, state, grads = self._params, self._state, self._grads
-        pos, hist, used, rng = self._pos, self._hist, self._used, self._rng
-        first = self.steps + 1
-        rng_state = rng.bit_generator.state if rng is not None else None
-        # the step writes straight into the history's rows; arrays the optimizer
-        # never changes (not live) were filled in when the history was made
-        live = self._live if hist else ()
-        with np.errstate(all="ignore"):
-            for k in range(first, first + steps):
-                params, state = opt.step(params, grads, state,
-                                         (pos[k], {f: hist[f][k] for f in live}) if hist else None)
-                grads = np.asarray(fn.gradient(params), dtype=np.float64).reshape(n, dim)
-                if rng is not None:
-                    grads = self._noisy(grads)
-                    used[k] = grads
-                if not hist:
-                    pos[k] = params
-            block = pos[first: first + steps]
-            loss = np.asarray(fn.value(block.reshape(-1, dim)), dtype=np.float64).reshape(steps, n)
-            # NaN fails every comparison
-            inside = bool(np.isfinite(loss).all() and (block >= self._lo).all()
-                          and (block <= self._hi).all())
-        if not inside:
-            if rng is not None:
-                rng.bit_generator.state = rng_state  # the same noise for the checked steps
-            return False
-        self._loss[first: first + steps] = loss
-        self.steps = first + steps - 1
-        self._params, self._state, self._grads = params, state, grads
-        return True
+        advance_together([self], steps)
 
     def _advance_checked(self, steps: int) -> None:
         """Take ``steps`` steps, checking every run for divergence after each."""
@@ -318,6 +267,93 @@ class Trajectory:
         """Bytes held by the history arrays."""
         return (self._pos.nbytes + self._loss.nbytes + sum(a.nbytes for a in self._hist.values())
                 + (self._used.nbytes if self._used is not None else 0))
+
+
+def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
+    """Advance every trajectory ``steps`` steps, exactly as ``t.advance(steps)``
+    each would; those of a few runs on the same function are stepped side by side,
+    with one gradient evaluation per step for all of them.
+
+    The window steps each run alone (N = 1), and numpy's per-call overhead then
+    makes a step's gradient evaluation, loss and divergence check a large part of
+    its cost: evaluated over the stacked runs (and the losses and checks once per
+    chunk of steps), they cost a fraction. The results are the same numbers (every
+    function is evaluated row by row). A chunk in which a run diverges is thrown
+    away for that run, which steps it again alone with a check after every step.
+    """
+    if steps <= 0:
+        return
+    groups: dict[int, list[Trajectory]] = {}
+    for t in trajectories:
+        t._grow(t.steps + steps + 1)
+        if t.n * t.dim > SMALL_BATCH or t.diverged.any():
+            t._advance_checked(steps)
+        else:
+            groups.setdefault(id(t.function), []).append(t)
+    for group in groups.values():
+        left = steps
+        while left > 0 and group:
+            chunk = min(left, UNCHECKED_CHUNK)
+            for t, ok in zip(group, _advance_unchecked(group, chunk), strict=True):
+                if not ok:
+                    t._advance_checked(chunk)
+            left -= chunk
+            for t in group:  # diverged: frozen, checked step by step from here on
+                if t.diverged.any() and left > 0:
+                    t._advance_checked(left)
+            group = [t for t in group if not t.diverged.any()]
+
+
+def _advance_unchecked(group: list[Trajectory], steps: int) -> list[bool]:
+    """Take ``steps`` steps for each trajectory of ``group`` (a few runs each, one
+    function, none diverged), then evaluate each one's losses and check it for
+    divergence once for all its steps. Per trajectory: True when none of its runs
+    diverged; otherwise nothing of this call is kept for it (it is as before,
+    noise generator included) and the caller steps it again with checks."""
+    fn, dim = group[0].function, group[0].dim
+    current = [[t._params, t._state, t._grads] for t in group]
+    firsts = [t.steps + 1 for t in group]
+    rng_states = [t._rng.bit_generator.state if t._rng is not None else None for t in group]
+    ends = np.cumsum([t.n for t in group]).tolist()
+    rows = [slice(a, b) for a, b in zip([0] + ends[:-1], ends, strict=True)]
+    alone = len(group) == 1
+    with np.errstate(all="ignore"):
+        for j in range(steps):
+            moved = []
+            for t, cur, first in zip(group, current, firsts, strict=True):
+                k = first + j
+                hist = t._hist
+                # the step writes straight into the history's rows; arrays the
+                # optimizer never changes (not live) were filled in with the history
+                p, cur[1] = t.optimizer.step(cur[0], cur[2], cur[1],
+                                             (t._pos[k], {f: hist[f][k] for f in t._live})
+                                             if hist else None)
+                if not hist:
+                    t._pos[k] = p
+                cur[0] = p
+                moved.append(p)
+            g = np.asarray(fn.gradient(moved[0] if alone else np.concatenate(moved)),
+                           dtype=np.float64).reshape(-1, dim)
+            for t, cur, first, r in zip(group, current, firsts, rows, strict=True):
+                cur[2] = g if alone else g[r]
+                if t._rng is not None:
+                    cur[2] = t._noisy(cur[2])
+                    t._used[first + j] = cur[2]
+        done = []
+        for t, cur, first, rng_state in zip(group, current, firsts, rng_states, strict=True):
+            block = t._pos[first: first + steps]
+            loss = np.asarray(fn.value(block.reshape(-1, dim)), dtype=np.float64).reshape(steps, t.n)
+            # NaN fails every comparison
+            inside = bool(np.isfinite(loss).all() and (block >= t._lo).all()
+                          and (block <= t._hi).all())
+            if inside:
+                t._loss[first: first + steps] = loss
+                t.steps = first + steps - 1
+                t._params, t._state, t._grads = cur
+            elif t._rng is not None:
+                t._rng.bit_generator.state = rng_state  # the same noise for the checked steps
+            done.append(inside)
+    return done
 
 
 class SimulationResult(NamedTuple):

@@ -141,3 +141,38 @@ def test_the_diverging_cases_do_diverge_inside_a_chunk():
         traj = Trajectory(fn, spec, [start], noise=noise)
         traj.advance(200)
         assert 1 < traj.diverged_step[0] < 200 and traj.diverged_step[0] % 64 != 0
+
+
+def test_trajectories_stepped_together_are_exactly_as_if_stepped_alone():
+    """advance_together: runs on one function share their gradient evaluations;
+    each trajectory ends with the history it would have alone, bit for bit, with
+    noise, a run diverging part way through a chunk, another function and a big
+    batch among them, however the steps are split."""
+    from optsim.simulation import advance_together
+
+    def make():
+        return [
+            Trajectory("elongated-bowl", "adam:lr=0.05", [(-1.0, 1.0)]),
+            Trajectory("elongated-bowl", "sgd:lr=0.12", [(-1.0, 1.0)], noise=0.2, seed=3),  # diverges
+            Trajectory("elongated-bowl", "rmsprop:lr=0.01", [(0.5, -1.5), (0.2, 0.3)]),
+            Trajectory("elongated-bowl", "sgd:lr=0.01,momentum=0.9,nesterov=true", [(-1.5, 0.5)], noise=0.1),
+            Trajectory("rosenbrock", "adagrad:lr=0.3", [(-1.5, 2.0)]),
+            Trajectory("elongated-bowl", "sgd:lr=0.01", np.linspace(-1, 1, 20).reshape(10, 2)),  # many
+        ]
+
+    together, alone = make(), make()
+    for n in (1, 16, 100, 3):
+        advance_together(together, n)
+        for t in alone:
+            _checked_every_step(t, n)  # the reference: alone, checked after every step
+    assert together[1].diverged[0] and 1 < together[1].diverged_step[0] < 120
+    for a, b in zip(together, alone, strict=True):
+        assert a.steps == b.steps == 120
+        np.testing.assert_array_equal(a.positions, b.positions)
+        np.testing.assert_array_equal(a.losses, b.losses)
+        np.testing.assert_array_equal(a.diverged_step, b.diverged_step)
+        np.testing.assert_array_equal(a._grads, b._grads)
+        for f in a._state_fields:
+            np.testing.assert_array_equal(a._hist[f][: a.steps + 1], b._hist[f][: b.steps + 1])
+        if a._used is not None:
+            np.testing.assert_array_equal(a._used[: a.steps + 1], b._used[: b.steps + 1])

@@ -34,7 +34,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
 from ..functions import LossFunction, as_function
-from ..simulation import Trajectory
+from ..simulation import Trajectory, advance_together
 from ..style import OKABE_ITO, run_colour
 
 View = tuple[tuple[float, float], tuple[float, float]]
@@ -318,11 +318,18 @@ class SimulationModel(QObject):
             return self.shown_step
         target = self.shown_step + n
         t0 = time.perf_counter()
+        # runs that lack the same number of steps are stepped side by side (one
+        # gradient evaluation per step for all), in chunks, so a run that diverges
+        # stops computing soon after
+        lacking: dict[int, list[Trajectory]] = {}
         for r in self.runs:
             t = r.trajectory
-            # in chunks, so a run that diverges stops computing soon after
-            while r.visible and not t.diverged[0] and t.steps < target:
-                t.advance(min(target - t.steps, ADVANCE_CHUNK))
+            if r.visible and not t.diverged[0] and t.steps < target:
+                lacking.setdefault(target - t.steps, []).append(t)
+        for need, group in lacking.items():
+            for done in range(0, need, ADVANCE_CHUNK):
+                advance_together([t for t in group if not t.diverged[0]],
+                                 min(ADVANCE_CHUNK, need - done))
         #: seconds the last step_forward spent computing (without the redraw it causes)
         self.last_compute_seconds = time.perf_counter() - t0
         self.shown_step = target

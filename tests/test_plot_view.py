@@ -321,3 +321,27 @@ def test_a_long_title_wraps_instead_of_pushing_the_colour_bar_out(qtbot):
     assert fig.title.text().startswith("goldstein-price:") and fig.title.width() <= 480
 
 
+
+
+@pytest.mark.parametrize("losses", [np.linspace(0.5, 0.3, 50), np.linspace(3e9, 2e9, 50)])
+def test_axes_show_values_as_they_are_without_si_scaling(qtbot, losses):
+    """pyqtgraph scales unitless axes under 1 or over 1e9 ("loss (x0.001)" over
+    ticks "300, 400"); optsim's axes show the values themselves."""
+    fig = Figure()
+    qtbot.addWidget(fig)
+    fig.resize(700, 700)
+    fig.show()
+    fig.set_function(get_function("bowl"))
+    fig.set_runs([RunStyle("a", "#E69F00")])
+    fig.history.update_run(0, losses)
+    qtbot.wait(10)
+    plots = [fig.history.getPlotItem(), fig.loss_plot.getPlotItem()]
+    axes = [p.getAxis(name) for p in plots for name in ("left", "bottom")]
+    axes.append(fig.loss_plot.colorbar.getAxis("right"))
+    for axis in axes:
+        assert axis.autoSIPrefixScale == 1.0
+        assert "(x" not in axis.labelString()
+    left = fig.history.getPlotItem().getAxis("left")
+    lo, hi = fig.history.y_range
+    strings = left.tickStrings([lo, hi], left.autoSIPrefixScale, hi - lo)
+    assert float(strings[-1]) == pytest.approx(hi, rel=0.05)  # a loss reads as itself

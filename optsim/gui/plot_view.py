@@ -350,6 +350,10 @@ def _style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
         axis.setTextPen(pg.mkPen(TEXT_COLOUR))
         axis.setStyle(tickFont=font, tickTextOffset=6)
         axis.setLabel(text, **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+        # no SI scaling: pyqtgraph scales unitless values under 1, so losses of
+        # 0.3..0.5 read "300, 400" under "loss (x0.001)"; and it set the label's
+        # HTML again on every range change (a frame's re-layout, 74 times at start)
+        axis.enableAutoSIPrefix(False)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
 
 
@@ -564,6 +568,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             axis.setStyle(tickFont=font)
             axis.setTextPen(pg.mkPen(TEXT_COLOUR))
             axis.setPen(pg.mkPen(TEXT_COLOUR))
+            axis.enableAutoSIPrefix(False)  # (as _style_axes)
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
@@ -911,8 +916,6 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self.playing = False
         #: (min, max) of each run's losses, kept so a frame's scale costs no reductions
         self._bounds: list[tuple[float, float]] = []
-        # steps, not thousands of steps: no SI prefix ("step (x0.001)" at step 0)
-        plot.getAxis("bottom").enableAutoSIPrefix(False)
         self._log = False
         self._reference: tuple[float, float] | None = None
         self._y_set: tuple[float, float] | None = None

@@ -417,7 +417,8 @@ def test_a_repaint_next_to_a_resting_marker_redraws_the_marker_whole(qtbot):
 ZOOMED = ((-1.0, 1.5), (-1.5, 1.0))
 
 
-@pytest.mark.parametrize("change", ["rewind", "other line", "hide", "zoom", "resize", "clear"])
+@pytest.mark.parametrize("change", ["rewind", "other line", "hide", "zoom", "resize", "clear",
+                                    "other short line"])
 def test_a_change_other_than_growth_leaves_nothing_stale(qtbot, change):
     widget, layer = _layer_plot(qtbot)
     a, b = _spiral(400), _spiral(300, turn=2.0)
@@ -438,6 +439,10 @@ def test_a_change_other_than_growth_leaves_nothing_stale(qtbot, change):
         widget.getPlotItem().setRange(xRange=view[0], yRange=view[1], padding=0)
     elif change == "resize":
         widget.resize(420, 380)
+    elif change == "other short line":  # two points (none on the canvas), then two others
+        layer.set_line(1, np.array([[-1.5, 1.5], [-1.0, 1.2]]))
+        _on_screen(widget)
+        layer.set_line(1, np.array([[1.0, -1.0], [1.2, -1.5]]))
     else:
         layer.clear()
     shown = _on_screen(widget)

@@ -111,16 +111,18 @@ class PlaybackLayer(pg.GraphicsObject):
             return
         if line.visible:
             # what changes on screen: the segments not on the canvas yet, the live
-            # last one and the marker, before (old[first:]: as pts[first:] but for
-            # its last point, when the line grew) and after
+            # last one and the marker, before and after (when the line grew from
+            # the canvas's points, old[first:] is pts[first:] but for its last point)
             first = max(done - 1, 0)
             if pts is None:
                 if old is not None:
                     self._repaint_around(old[first:])
-            elif old is None or len(old) > len(pts):
-                self._repaint_around(pts[first:] if old is None else np.concatenate((old[first:], pts[first:])))
+            elif old is None:
+                self._repaint_around(pts[first:])
+            elif done:  # old's live segment and marker, as drawn, go too
+                self._repaint_around(pts[first:], old[-2:])
             else:
-                self._repaint_around(pts[first:], old[-1])
+                self._repaint_around(np.concatenate((old, pts)))
 
     def set_visible(self, i: int, visible: bool) -> None:
         if self._lines[i].visible != bool(visible):
@@ -146,13 +148,12 @@ class PlaybackLayer(pg.GraphicsObject):
 
     def _repaint_around(self, pts: np.ndarray, also: np.ndarray | None = None) -> None:
         """Repaint the screen area of these points' lines and markers (and of the
-        point ``also``)."""
+        one or two points ``also``)."""
         if self._pad is None:
             self.update()
             return
         (x0, y0), (x1, y1) = pts.min(axis=0).tolist(), pts.max(axis=0).tolist()
-        if also is not None:
-            x, y = also.tolist()
+        for x, y in ([] if also is None else also.tolist()):
             x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
         mx, my = self._pad
         self.update(QtCore.QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my))

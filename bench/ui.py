@@ -14,7 +14,8 @@
 Goals: p95 frame <= 16 ms; start-up <= 1.5x the bare window. The LAST line prints
 the ratios (p95 / 16 ms, window start-up / bare start-up).
 
-Usage: python bench/ui.py [--steps 10000] [--repeats 5]
+Usage: python bench/ui.py [--steps 10000] [--repeats 5] [--size 1520x950]
+       [--frames-only | --startup-only]
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def time_to_paint(code: str, args: list[str]) -> float:
     return elapsed
 
 
-def bench_frames(steps: int) -> tuple[list[float], list[float], list[float], list[float]]:
+def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE
+                 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """Per frame: wall time, CPU time, one-step wall times, CPU time before the paint."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, ROOT)
@@ -108,7 +110,7 @@ def bench_frames(steps: int) -> tuple[list[float], list[float], list[float], lis
 
     path = os.path.join(tempfile.mkdtemp(), "bench.ini")
     w = MainWindow(settings=path, restore=False)
-    w.resize(*WINDOW_SIZE)
+    w.resize(*size)
     w.show()
     app.processEvents()
     finish_start(w)  # as the program does after its first paint
@@ -158,7 +160,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--startup-only", action="store_true", help="skip the frame timing")
+    ap.add_argument("--frames-only", action="store_true", help="skip the start-up timing")
+    ap.add_argument("--size", default="x".join(map(str, WINDOW_SIZE)),
+                    help="the window's size for the frames, WxH (default %(default)s)")
     args = ap.parse_args()
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    if args.frames_only:
+        frames, cpu, _single, _update = bench_frames(args.steps, size)
+        med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
+        print(f"frame time at {size[0]}x{size[1]}: median {med:.2f} ms, p95 {p95:.2f} ms "
+              f"(CPU median {statistics.median(cpu) * 1000:.2f}, p95 {pct(cpu, 0.95) * 1000:.2f})")
+        print(f"ratios: p95/goal {p95 / FRAME_GOAL_MS:.2f}")
+        return
 
     ini = os.path.join(tempfile.mkdtemp(), "startup.ini")
     bare, window = [], []
@@ -176,7 +189,7 @@ def main() -> None:
         print(f"ratios: start-up window/bare {window_ms / bare_ms:.2f}")
         return
     load = os.getloadavg()[0]
-    frames, cpu, single, update_cpu = bench_frames(args.steps)
+    frames, cpu, single, update_cpu = bench_frames(args.steps, size)
     med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
     print(f"frames: {len(frames)} frames of {STEPS_PER_FRAME} steps x 8 runs to step "
           f"{args.steps} (step + redraw + paint, offscreen); load average {load:.1f} "

@@ -284,7 +284,7 @@ def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
     if steps <= 0:
         return
     groups: dict[int, list[Trajectory]] = {}
-    for t in trajectories:
+    for t in dict.fromkeys(trajectories):  # each once, however often it is listed
         t._grow(t.steps + steps + 1)
         if t.n * t.dim > SMALL_BATCH or t.diverged.any():
             t._advance_checked(steps)

@@ -910,12 +910,10 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
         axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
         self._lines: list[pg.PlotDataItem] = []
-        self._losses: list[np.ndarray] = []
-        #: per run, its losses kept up to date from the new ones (see GrowingLosses)
-        self._stores: list[GrowingLosses] = []
+        #: per run, its losses as drawn and their range, kept up to date from the new
+        #: ones (see GrowingLosses): a frame's scale costs no reductions
+        self._losses: list[GrowingLosses] = []
         self.playing = False
-        #: (min, max) of each run's losses, kept so a frame's scale costs no reductions
-        self._bounds: list[tuple[float, float]] = []
         self._log = False
         self._reference: tuple[float, float] | None = None
         self._y_set: tuple[float, float] | None = None
@@ -945,8 +943,6 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             plot.removeItem(line)
         self._lines = []
         self._losses = []
-        self._stores = []
-        self._bounds = []
         self._drawn = []
         self._thin = []
         self._sources = []
@@ -958,9 +954,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             line.setOpacity(0.0 if self.playing else 1.0)
             plot.addItem(line)
             self._lines.append(line)
-            self._losses.append(np.empty(0))
-            self._stores.append(GrowingLosses())
-            self._bounds.append((np.inf, -np.inf))
+            self._losses.append(GrowingLosses())
             self._drawn.append((np.empty(0), np.empty(0)))
             self._thin.append(GrowingThinning())
             self._sources.append(None)
@@ -989,7 +983,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
 
     def _draw_whole(self, i: int) -> None:
         """Thin run ``i``'s whole history (decimated, one point per pixel) and show it."""
-        y = self._losses[i]
+        y = self._losses[i].values
         idx = decimate(len(y), len(y) - 1)
         steps, ys = np.arange(len(y))[idx], y[idx]
         if len(ys) > MAX_SYMBOL_POINTS:  # what falls in one pixel draws as one point
@@ -1008,7 +1002,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
 
     def _show_thinned(self, i: int, source: object) -> None:
         """While playing: run ``i``'s history thinned from its new losses alone."""
-        y, pixel = self._losses[i], self.pixel_size()
+        y, pixel = self._losses[i].values, self.pixel_size()
 
         def chunk(a: int, b: int) -> np.ndarray:
             return np.column_stack([np.arange(a, b, dtype=np.float64), self._shown_y(y[a:b])])
@@ -1032,11 +1026,9 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         """Show run ``i``'s losses (all of them; ``current`` moves the step line).
         ``source``: as for LossPlot.update_run (while playing, only new losses are
         thinned)."""
-        store = self._stores[i]
-        before = store.n
-        y = self._losses[i] = store.update(losses, source)
+        before = self._losses[i].n
+        y = self._losses[i].update(losses, source)
         grew = len(y) - before
-        self._bounds[i] = (store.lo, store.hi)
         if self.playing and source is not None and len(y):
             self._drawn[i] = None  # made from _losses when playback stops
             self._sources[i] = source
@@ -1085,7 +1077,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         when the history reaches its end, so the axis and grid (and the playback
         layer's canvas) are laid out again only now and then: 8 times on the way to
         step 10,000."""
-        last = float(max((len(y) - 1 for y in self._losses), default=0))
+        last = float(max((y.n - 1 for y in self._losses), default=0))
         floor = MIN_PLAYING_STEP_RANGE if playing else MIN_STEP_RANGE
         if self._x_max >= max(last, floor) and (last >= self._x_max / 2 or self._x_max <= floor):
             return
@@ -1105,13 +1097,13 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._update_scale()
 
     def _update_scale(self) -> None:
-        data = [b for b, y, line in zip(self._bounds, self._losses, self._lines, strict=True)
-                if line.isVisible() and len(y)]
+        data = [y for y, line in zip(self._losses, self._lines, strict=True)
+                if line.isVisible() and y.n]
         plot = self.getPlotItem()
         if not data:
             return
-        lo = min(b[0] for b in data)
-        hi = max(b[1] for b in data)
+        lo = min(y.lo for y in data)
+        hi = max(y.hi for y in data)
         log = lo > 0 and hi / lo > 100
         if log != self._log:
             self._log = log

@@ -61,3 +61,16 @@ def test_while_playing_every_status_row_shows_the_same_step(window):
         c.step(1)
         steps = {w.status_table.cell_text(i, 1) for i in range(n)}
         assert len(steps) == 1
+
+
+def test_turning_the_throttle_off_without_flush_drops_the_waiting_request(qtbot):
+    calls = []
+    t = Throttle(lambda: calls.append(1), interval_ms=10_000)
+    t.set_active(True)
+    t.request()
+    t.request()
+    t.set_active(False, flush=False)  # the caller refreshes itself
+    assert len(calls) == 1
+    t.set_active(True)
+    t.request()
+    assert len(calls) == 2  # nothing left waiting from before

@@ -477,8 +477,8 @@ class MainWindow(QMainWindow):
         self._readouts.request()
 
     def _playing_changed(self, playing: bool) -> None:
-        self._readouts.set_active(playing)
-        if not playing:  # the columns fitted to the numbers again
+        self._readouts.set_active(playing, flush=False)
+        if not playing:  # every number now, the columns fitted to them again
             self._refresh_readouts_now()
 
     def _refresh_readouts_now(self) -> None:

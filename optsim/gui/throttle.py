@@ -39,13 +39,15 @@ class Throttle(QObject):
             self._action()
             self._timer.start()
 
-    def set_active(self, on: bool) -> None:
+    def set_active(self, on: bool, flush: bool = True) -> None:
+        """Throttle from now on (``on``), or not; turning it off carries out a
+        waiting request at once unless ``flush`` is false (the caller does it)."""
         self.active = bool(on)
         if not self.active:
             self._timer.stop()
-            if self._due:
-                self._due = False
+            if self._due and flush:
                 self._action()
+            self._due = False
 
     def _tick(self) -> None:
         if self._due:

@@ -113,21 +113,23 @@ class Trajectory:
             setattr(self, name, new)
         for f, old in self._hist.items():
             new = self._history_array(f, cap)
-            new[: self.steps + 1] = old[: self.steps + 1]
+            if f in self._live:
+                new[: self.steps + 1] = old[: self.steps + 1]
             self._hist[f] = new
         self._cap = cap
 
     def _history_array(self, field: str, cap: int) -> np.ndarray:
-        """Room for ``cap`` steps of a state array: left empty for the steps to write
-        if the optimizer changes it, else filled with its (constant) first value."""
+        """Room for ``cap`` steps of a state array: empty, for the steps to write,
+        if the optimizer changes it; else its (constant) first value, repeated as a
+        read-only view that takes no memory."""
         if field in self._live:
             return np.empty((cap, self.n, self.dim))
-        return np.repeat(getattr(self._state, field)[None], cap, axis=0)
+        return np.broadcast_to(getattr(self._state, field), (cap, self.n, self.dim))
 
     def _record(self, k: int, params: np.ndarray, loss: np.ndarray, state: Any) -> None:
         self._pos[k] = params
         self._loss[k] = loss
-        for f in self._hist:
+        for f in self._live if self._hist else ():
             self._hist[f][k] = getattr(state, f)
 
     # -- stepping ------------------------------------------------------------
@@ -186,7 +188,7 @@ class Trajectory:
                 self.steps = k
                 pos[k] = params
                 losses[k] = loss
-                for f in hist:
+                for f in self._live if hist else ():
                     hist[f][k] = getattr(state, f)
         self._params, self._state, self._grads = params, state, grads
 
@@ -265,7 +267,8 @@ class Trajectory:
 
     def memory_bytes(self) -> int:
         """Bytes held by the history arrays."""
-        return (self._pos.nbytes + self._loss.nbytes + sum(a.nbytes for a in self._hist.values())
+        return (self._pos.nbytes + self._loss.nbytes
+                + sum(self._hist[f].nbytes for f in self._live if f in self._hist)
                 + (self._used.nbytes if self._used is not None else 0))
 
 

@@ -1,6 +1,8 @@
 """Read-outs refresh at most a few times a second while playing, and are exact
 once playback stops."""
 
+import pytest
+
 from optsim.gui.throttle import Throttle
 
 
@@ -21,17 +23,21 @@ def test_throttle_calls_at_once_when_idle_and_coalesces_while_active(qtbot):
     assert len(calls) == 4  # ...and are carried out once
 
 
-def test_turning_the_throttle_off_carries_out_a_waiting_request(qtbot):
+@pytest.mark.parametrize("flush", [True, False])
+def test_turning_the_throttle_off_carries_out_a_waiting_request_unless_told_not_to(qtbot, flush):
     calls = []
     t = Throttle(lambda: calls.append(1), interval_ms=10_000)
     t.set_active(True)
     t.request()
     t.request()
     assert len(calls) == 1
+    t.set_active(False, flush=flush)  # without flush: the caller refreshes itself
+    assert len(calls) == (2 if flush else 1)
     t.set_active(False)
-    assert len(calls) == 2  # not left stale
-    t.set_active(False)
-    assert len(calls) == 2  # nothing was waiting
+    assert len(calls) == (2 if flush else 1)  # nothing was left waiting
+    t.set_active(True)
+    t.request()
+    assert len(calls) == (3 if flush else 2)  # at once: no interval running
 
 
 def test_while_playing_the_counters_lag_and_on_pause_they_are_exact(window, qtbot):
@@ -61,16 +67,3 @@ def test_while_playing_every_status_row_shows_the_same_step(window):
         c.step(1)
         steps = {w.status_table.cell_text(i, 1) for i in range(n)}
         assert len(steps) == 1
-
-
-def test_turning_the_throttle_off_without_flush_drops_the_waiting_request(qtbot):
-    calls = []
-    t = Throttle(lambda: calls.append(1), interval_ms=10_000)
-    t.set_active(True)
-    t.request()
-    t.request()
-    t.set_active(False, flush=False)  # the caller refreshes itself
-    assert len(calls) == 1
-    t.set_active(True)
-    t.request()
-    assert len(calls) == 2  # nothing left waiting from before

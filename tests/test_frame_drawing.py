@@ -258,6 +258,8 @@ def test_growing_losses_equal_clipping_the_whole_history_each_time(moves, seed):
         want = np.clip(np.nan_to_num(runs[run][:n], nan=np.inf), -1e150, 1e150)
         np.testing.assert_array_equal(got, want)
         assert (store.lo, store.hi) == (want.min(), want.max())
+        above = want[want > 0]
+        assert store.lo_positive == (above.min() if len(above) else np.inf)
 
 
 def test_playback_thins_only_new_points_and_pause_draws_the_whole_line(qtbot):

@@ -215,6 +215,27 @@ def test_history_log_scale_only_for_positive_wide_losses(qtbot):
     np.testing.assert_array_equal(x, [0, 1, 2, 3])
 
 
+def test_a_loss_reaching_zero_keeps_the_history_logarithmic(qtbot):
+    """A run that converges exactly (its loss underflows to 0) does not flip the
+    history to a linear scale, where every falling curve lay flat: the scale stays
+    logarithmic down to the smallest loss above zero, and the zeros go off its
+    bottom edge."""
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.resize(600, 250)
+    h.set_runs(STYLES)
+    falling = 10.0 ** -np.arange(0.0, 40.0)
+    h.update_run(0, falling)
+    h.update_run(1, np.concatenate([10.0 ** -np.arange(0.0, 20.0), [0.0, 0.0]]))
+    assert h.getPlotItem().getAxis("left").logMode
+    lo, hi = h.y_range
+    assert -42 < lo < -39 and 0 <= hi < 2  # log10 of 1e-39 .. 1, not of 1e-300
+    h.update_run(0, np.zeros(5))  # only zeros and the other run's decades
+    assert h.getPlotItem().getAxis("left").logMode
+    h.update_run(1, np.zeros(5))  # nothing above zero: linear
+    assert not h.getPlotItem().getAxis("left").logMode
+
+
 def test_history_range_ignores_runs_that_fall_forever(qtbot):
     fig = Figure()
     qtbot.addWidget(fig)

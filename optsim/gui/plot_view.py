@@ -188,6 +188,8 @@ class GrowingLosses:
         self.n = 0
         self.source: object = None
         self.lo, self.hi = np.inf, -np.inf
+        #: the smallest loss above zero (inf: none)
+        self.lo_positive = np.inf
 
     @property
     def values(self) -> np.ndarray:
@@ -199,7 +201,7 @@ class GrowingLosses:
         y = np.asarray(losses, dtype=np.float64).reshape(-1)
         start = self.n if source is not None and source is self.source and len(y) >= self.n else 0
         if start == 0:
-            self.lo, self.hi = np.inf, -np.inf
+            self.lo, self.hi, self.lo_positive = np.inf, -np.inf, np.inf
         if len(y) > len(self._buf):
             buf = np.empty(max(len(y), 2 * len(self._buf), 64))
             buf[:start] = self._buf[:start]
@@ -207,7 +209,12 @@ class GrowingLosses:
         # fmin gives 1e150 for NaN: as nan_to_num(nan=inf) and a clip, in two passes
         new = np.fmax(np.fmin(y[start:], 1e150), -1e150, out=self._buf[start: len(y)])
         if len(new):
-            self.lo, self.hi = min(self.lo, float(new.min())), max(self.hi, float(new.max()))
+            low = float(new.min())
+            self.lo, self.hi = min(self.lo, low), max(self.hi, float(new.max()))
+            if low <= 0:  # (rare: a loss of zero or below among the new ones)
+                above = new[new > 0]
+                low = float(above.min()) if len(above) else np.inf
+            self.lo_positive = min(self.lo_positive, low)
         self.n, self.source = len(y), source
         return self.values
 
@@ -1104,7 +1111,13 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
             return
         lo = min(y.lo for y in data)
         hi = max(y.hi for y in data)
-        log = lo > 0 and hi / lo > 100
+        # losses of exactly zero (a run that reached a minimum of value 0) keep a log
+        # scale: they are drawn below its bottom edge, which the smallest loss above
+        # zero sets (switching to linear then squashed every falling curve flat)
+        lo_positive = min(y.lo_positive for y in data)
+        log = lo >= 0 and lo_positive < np.inf and hi / lo_positive > 100
+        if log:
+            lo = lo_positive
         if log != self._log:
             self._log = log
             self._y_set = None

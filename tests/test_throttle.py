@@ -1,6 +1,8 @@
 """Read-outs refresh at most a few times a second while playing, and are exact
 once playback stops."""
 
+import time
+
 import pytest
 
 from optsim.gui.throttle import Throttle
@@ -67,3 +69,39 @@ def test_while_playing_every_status_row_shows_the_same_step(window):
         c.step(1)
         steps = {w.status_table.cell_text(i, 1) for i in range(n)}
         assert len(steps) == 1
+
+
+def test_while_playing_the_inspector_page_is_rebuilt_only_with_the_read_outs(window, qtbot):
+    """The page and the status table are the two costly text layouts of a frame:
+    while playing, the page is rebuilt only in a frame that refreshes the table,
+    about once a second, so no second frame is slowed."""
+    w = window
+    panel = w.step_insight.panel
+    frames, current = [], {"page": 0, "readouts": 0}
+    rebuild, readouts = panel._rebuild, w._refresh_readouts_now
+
+    def counted_rebuild():
+        current["page"] += 1
+        rebuild()
+
+    def counted_readouts():
+        current["readouts"] += 1
+        readouts()
+
+    panel._rebuild = counted_rebuild
+    w._readouts._action = counted_readouts
+    c = w.playback
+    c.set_playing(True)
+    c.timer.stop()
+    start = time.monotonic()
+    for _ in range(45):  # about 3 s of frames
+        current.update(page=0, readouts=0)
+        c.step(4)
+        qtbot.wait(55)  # timers fire here, as between the playback timer's ticks
+        frames.append(dict(current))
+    seconds = time.monotonic() - start
+    pages = [f for f in frames if f["page"]]
+    assert 2 <= len(pages) <= seconds / (panel.PLAYING_INTERVAL_MS / 1000) + 1
+    assert all(f["readouts"] for f in pages)  # each with the table's refresh
+    c.set_playing(False)
+    assert "step 180" in panel.text()  # exact on pause

@@ -113,6 +113,8 @@ class InspectorPanel(QWidget):
         # not at all while hidden; reading the panel brings it up to date first
         self._pending = False
         self._playing = False
+        #: while playing, rebuilt on the window's read-out ticks (see ``tick``)
+        self._ticked = False
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -203,14 +205,29 @@ class InspectorPanel(QWidget):
         """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``
         and ``PLAYING_INTERVAL_MS``)."""
         self._pending = True
-        if not self.isVisible():
-            return  # built when shown or read
+        if not self.isVisible() or (self._playing and self._ticked):
+            return  # built when shown or read; while playing, on a tick
         interval = self.PLAYING_INTERVAL_MS if self._playing else self.MIN_INTERVAL_MS
         if self._clock.isValid() and self._clock.elapsed() < interval:
             if not self._timer.isActive():
                 self._timer.start(interval - self._clock.elapsed())
             return
         self.flush()
+
+    def follow_ticks(self) -> None:
+        """While playing, rebuild only when ``tick`` is called (by the window, as it
+        refreshes its read-outs), instead of on a timer of its own."""
+        self._ticked = True
+
+    def tick(self) -> None:
+        """While playing: rebuild now if the page is stale and PLAYING_INTERVAL_MS
+        have passed since the last rebuild. The window calls this as it refreshes
+        the status table, so the two costly text layouts land in one frame instead
+        of making two frames slow."""
+        if not (self._playing and self._pending and self.isVisible()):
+            return
+        if not self._clock.isValid() or self._clock.elapsed() >= self.PLAYING_INTERVAL_MS:
+            self.flush()
 
     def flush(self) -> None:
         """Rebuild the page now if the model changed since it was built."""
@@ -279,6 +296,10 @@ class StepInsight(QObject):
         if playback is not None:
             playback.playingChanged.connect(self.panel.set_playing)
             self.panel.set_playing(playback.playing)
+        ticks = getattr(window, "readoutsRefreshed", None)
+        if ticks is not None:
+            ticks.connect(self.panel.tick)
+            self.panel.follow_ticks()
             figure = getattr(window, "figure", None)
             if figure is not None:  # plain, quick trails while playing; cached axes
                 playback.playingChanged.connect(figure.set_playing)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -256,6 +256,10 @@ class MainWindow(QMainWindow):
     the user's store, or an isolated one when ``OPTSIM_SETTINGS_ISOLATED`` is set);
     ``restore=False`` starts from the defaults."""
 
+    #: the status table and step counter were just refreshed (while playing, a few
+    #: times a second): other costly text (the inspector's page) refreshes with them
+    readoutsRefreshed = Signal()
+
     def __init__(self, settings: QSettings | str | os.PathLike | None = None,
                  restore: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -484,6 +488,7 @@ class MainWindow(QMainWindow):
     def _refresh_readouts_now(self) -> None:
         self.status_table.refresh(fit=not self.playback.playing)
         self._show_counter()
+        self.readoutsRefreshed.emit()
 
     def _show_counter(self) -> None:
         self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)

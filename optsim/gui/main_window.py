@@ -487,11 +487,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_readouts_now(self) -> None:
         self.status_table.refresh(fit=not self.playback.playing)
-        self._show_counter()
-        self.readoutsRefreshed.emit()
-
-    def _show_counter(self) -> None:
         self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)
+        self.readoutsRefreshed.emit()
 
     # -- widgets -> model ----------------------------------------------------------
     def _plot_clicked(self, x: float, y: float) -> None:

@@ -77,8 +77,7 @@ class PlaybackLayer(pg.GraphicsObject):
         #: the pixels of the lines drawn so far, and what they were drawn for
         self._canvas: QtGui.QImage | None = None
         self._canvas_key: tuple | None = None
-        #: item -> device pixels, and back, as of the canvas (None: not painted yet)
-        self._to_device: QtGui.QTransform | None = None
+        #: device pixels -> item, as of the canvas (its key holds item -> device)
         self._from_device: QtGui.QTransform | None = None
         #: screen pixels around a line's points that its drawing may cover, and
         #: that margin in the item's units as of the canvas (None: repaint it all)
@@ -240,7 +239,6 @@ class PlaybackLayer(pg.GraphicsObject):
         self._canvas.setDevicePixelRatio(ratio)
         self._canvas.fill(QtCore.Qt.GlobalColor.transparent)
         self._canvas_key = key
-        self._to_device = QtGui.QTransform(transform)
         self._from_device = transform.inverted()[0]
         # the margin in this item's units (the view neither turns nor shears)
         sx, sy = abs(transform.m11()), abs(transform.m22())
@@ -257,7 +255,7 @@ class PlaybackLayer(pg.GraphicsObject):
         if not pending:
             return
         painter = QtGui.QPainter(self._canvas)
-        painter.setTransform(self._to_device)
+        painter.setTransform(self._canvas_key[0])  # item -> the canvas's pixels
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         for line in pending:
             settled = len(line.points) - 1

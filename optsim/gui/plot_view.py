@@ -461,6 +461,8 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         self.loss_range: tuple[float, float] | None = None
         self._lo = np.array([-np.inf, -np.inf])
         self._hi = np.array([np.inf, np.inf])
+        #: the clip box as a key for the playback thinning (made once, not per frame)
+        self._clip_key = (tuple(self._lo.tolist()), tuple(self._hi.tolist()))
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.disableAutoRange()
@@ -514,6 +516,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
             self._set_dim(fn.dim)
         lo, hi = clip_box(view)
         self._lo, self._hi = lo, hi
+        self._clip_key = (tuple(lo.tolist()), tuple(hi.tolist()))
         self.getPlotItem().getViewBox().setLimits(xMin=lo[0], xMax=hi[0], yMin=lo[1], yMax=hi[1])
         if changed:
             if fn.dim == 2:
@@ -815,7 +818,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         """Run ``i``'s trail while playing: its points that start a new pixel, from
         the new points alone while ``source`` and the view stay the same."""
         pixel = self.pixel_size()
-        key = (source, pixel, tuple(self._lo), tuple(self._hi))
+        key = (source, pixel, self._clip_key)
         return self._thin[i].points(key, len(shown), lambda a, b: self._clipped(shown[a:b]), pixel)
 
     def _update_tangent(self, run: _RunItems, x: float) -> None:

@@ -328,13 +328,10 @@ def _advance_unchecked(group: list[Trajectory], steps: int) -> list[bool]:
                 hist = t._hist
                 # the step writes straight into the history's rows; arrays the
                 # optimizer never changes (not live) were filled in with the history
-                p, cur[1] = t.optimizer.step(cur[0], cur[2], cur[1],
-                                             (t._pos[k], {f: hist[f][k] for f in t._live})
-                                             if hist else None)
-                if not hist:
-                    t._pos[k] = p
-                cur[0] = p
-                moved.append(p)
+                out = ({f: hist[f][k] for f in t._live} if hist
+                       else {f: np.empty_like(cur[0]) for f in t._live})
+                cur[0], cur[1] = t.optimizer._step_into(cur[0], cur[2], cur[1], t._pos[k], out)
+                moved.append(cur[0])
             g = np.asarray(fn.gradient(moved[0] if alone else np.concatenate(moved)),
                            dtype=np.float64).reshape(-1, dim)
             for t, cur, first, r in zip(group, current, firsts, rows, strict=True):

@@ -201,18 +201,27 @@ class Optimizer:
                 f"{self.name}: params and grads must both have shape (N, D), "
                 f"got {params.shape} and {grads.shape}"
             )
-        step = state.step + 1
         if given is None:
-            out_params = np.empty_like(params)
-            out = {f: np.empty_like(params) for f in self._live}
-        else:
-            out_params, out = given
+            given = np.empty_like(params), {f: np.empty_like(params) for f in self._live}
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
-            self._update_split(params, grads, state, step, out_params, out)
-        else:
-            self._update(params, grads, state, step, out_params, out, info)
-        return out_params, self.State(step, *[out[f] if f in out else getattr(state, f)
-                                              for f in self._arrays])
+            step = state.step + 1
+            self._update_split(params, grads, state, step, given[0], given[1])
+            return given[0], self._new_state(step, state, given[1])
+        return self._step_into(params, grads, state, given[0], given[1], info)
+
+    def _step_into(self, params: np.ndarray, grads: np.ndarray, state: Any,
+                   out_params: np.ndarray, out: Out, info: Info | None = None
+                   ) -> tuple[np.ndarray, Any]:
+        """The step without checks, for callers that made ``params`` and ``grads``
+        (N, D) float64 arrays and ``out`` as ``step`` asks (a Trajectory)."""
+        step = state.step + 1
+        self._update(params, grads, state, step, out_params, out, info)
+        return out_params, self._new_state(step, state, out)
+
+    def _new_state(self, step: int, state: Any, out: Out) -> Any:
+        """State ``step``: the arrays written in ``out``, the others as they were."""
+        return self.State(step, *[out[f] if f in out else getattr(state, f)
+                                  for f in self._arrays])
 
     def _update_split(self, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
                       out_params: np.ndarray, out: Out) -> None:

@@ -234,6 +234,30 @@ class Shaft(QtWidgets.QGraphicsLineItem):
         super().paint(p, *args)
 
 
+#: the linear part (m11, m12, m21, m22) of a view's map from view units to screen pixels
+ScreenScale = tuple[float, float, float, float]
+
+
+def screen_scale(plot: pg.PlotItem) -> ScreenScale | None:
+    """How ``plot``'s view maps view units to screen pixels (a QTransform's linear
+    part: a vector (dx, dy) is (m11 dx + m21 dy, m12 dx + m22 dy) pixels on screen);
+    None while the plot is in no view. Worked out once for every arrow of a frame."""
+    vb = plot.getViewBox()
+    view = vb.getViewWidget()
+    if view is None:
+        return None
+    t = QtWidgets.QGraphicsItem.deviceTransform(vb.childGroup, view.viewportTransform())
+    return t.m11(), t.m12(), t.m21(), t.m22()
+
+
+def pixel_of(screen: ScreenScale | None) -> tuple[float, float]:
+    """The size of a screen pixel in view units (x, y), as ViewBox.viewPixelSize
+    gives it for a view that is not turned ((0, 0) when unknown)."""
+    if screen is None or screen[0] == 0 or screen[3] == 0:
+        return 0.0, 0.0
+    return abs(1.0 / screen[0]), abs(1.0 / screen[3])
+
+
 class Arrow:
     """A line from ``base`` to ``tip`` with a head at the tip (a fixed size in
     pixels, turned to match the line on screen). Items are made once; ``set``
@@ -253,45 +277,46 @@ class Arrow:
         plot.addItem(self.head)
         self.base: np.ndarray | None = None
         self.tip: np.ndarray | None = None
+        #: (base x, base y, tip x, tip y) as drawn (None: hidden)
+        self._ends: tuple[float, float, float, float] | None = None
         self._visible = True
         self._angle: float | None = None
         self._hidden = False
         self.hide()
 
-    def set(self, base: Sequence[float], tip: Sequence[float]) -> None:
-        b = np.asarray(base, dtype=np.float64)
-        t = np.asarray(tip, dtype=np.float64)
-        if not (np.isfinite(b).all() and np.isfinite(t).all()):
+    def set(self, base: Sequence[float], tip: Sequence[float],
+            screen: ScreenScale | None = None) -> None:
+        """Draw from ``base`` to ``tip`` (view units). ``screen``: the view's
+        :func:`screen_scale`, when the caller has it for several arrows."""
+        ends = (float(base[0]), float(base[1]), float(tip[0]), float(tip[1]))
+        if not all(map(math.isfinite, ends)):
             self.hide()
             return
         self._hidden = False
-        if self.base is not None and self.tip is not None and np.array_equal(b, self.base) \
-                and np.array_equal(t, self.tip):
-            self.line.setVisible(self._visible)
-            self.orient()
-            return  # unchanged (a finished or frozen run while playing): no setData
-        self.base, self.tip = b, t
-        self.line.setData([b[0], t[0]], [b[1], t[1]], self._pixel())
-        self.head.setPos(float(t[0]), float(t[1]))
+        if screen is None:
+            screen = screen_scale(self.plot)
+        if ends != self._ends:  # (unchanged: a finished or frozen run while playing)
+            self._ends = ends
+            bx, by, tx, ty = ends
+            self.base, self.tip = np.array([bx, by]), np.array([tx, ty])
+            self.line.setData([bx, tx], [by, ty], pixel_of(screen))
+            self.head.setPos(tx, ty)
         self.line.setVisible(self._visible)
-        self.orient()
+        self.orient(screen)
 
-    def _pixel(self) -> tuple[float, float]:
-        """The data size of a screen pixel (pyqtgraph keeps it until the view changes)."""
-        px = self.plot.getViewBox().viewPixelSize()
-        return abs(float(px[0])), abs(float(px[1]))
-
-    def orient(self) -> None:
+    def orient(self, screen: ScreenScale | None = None) -> None:
         """Turn the head along the line as drawn on screen (call when the view changes)."""
-        if self.base is None or self.tip is None:
+        if self._ends is None:
             return
-        self.line.set_pixel(self._pixel())
-        vb = self.plot.getViewBox()
-        b = vb.mapViewToDevice(QtCore.QPointF(*self.base))
-        t = vb.mapViewToDevice(QtCore.QPointF(*self.tip))
-        if b is None or t is None:
+        if screen is None:
+            screen = screen_scale(self.plot)
+        if screen is None:
             return
-        sx, sy = t.x() - b.x(), t.y() - b.y()
+        self.line.set_pixel(pixel_of(screen))
+        bx, by, tx, ty = self._ends
+        dx, dy = tx - bx, ty - by
+        m11, m12, m21, m22 = screen
+        sx, sy = m11 * dx + m21 * dy, m12 * dx + m22 * dy  # the line on screen, in pixels
         if math.hypot(sx, sy) < 1.0:  # shorter than a pixel: no direction to show
             self.head.setVisible(False)
             return
@@ -311,6 +336,7 @@ class Arrow:
             return  # already: no setData per frame for arrows switched off
         self._hidden = True
         self.base = self.tip = None
+        self._ends = None
         self.line.setData([], [])
         self.line.setVisible(False)
         self.head.setVisible(False)
@@ -418,6 +444,7 @@ class StepOverlay(QtCore.QObject):
         self._function: LossFunction | None = None
         self._view = None
         self._entries: list = []
+        self._screen: ScreenScale | None = None
         # a key to the arrows, fixed to the view's bottom-left corner (one text item)
         self.legend = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220),
                                   border=pg.mkPen("#888888"))
@@ -466,6 +493,8 @@ class StepOverlay(QtCore.QObject):
 
     def refresh(self) -> None:
         entries = self._entries
+        #: the view's screen scale for this refresh's arrows (one Qt call for all)
+        self._screen = screen_scale(self.plot)
         while len(self.runs) < len(entries):
             self.runs.append(RunArrows(self.plot, "#000000"))
         for arrows, entry in zip(self.runs, entries, strict=False):
@@ -523,18 +552,18 @@ class StepOverlay(QtCore.QObject):
             else:
                 _clear(arrows.tangent)
 
-    @staticmethod
-    def _place(arrow: Arrow, on: bool, base, tip) -> None:
+    def _place(self, arrow: Arrow, on: bool, base, tip) -> None:
         if on:
             arrow._visible = True
-            arrow.set(base, tip)
+            arrow.set(base, tip, self._screen)
         else:
             arrow.hide()
 
     def _reorient(self, *_args) -> None:
+        screen = screen_scale(self.plot)
         for arrows in self.runs:
             for a in arrows.arrows():
-                a.orient()
+                a.orient(screen)
 
     def _update_legend(self) -> None:
         rows = []

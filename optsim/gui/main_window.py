@@ -14,7 +14,7 @@ import math
 import os
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSpinBox,
@@ -141,18 +141,22 @@ class StatusTable(QTableWidget):
         # the numbers keep their room; the full name is the cell's tooltip
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.setWordWrap(False)
+        #: per row: (its name item, the texts shown, the run's colour)
+        self._shown: dict[int, tuple] = {}
 
     def refresh(self, fit: bool = True) -> None:
         """Show the shown step; ``fit`` also fits the column widths to the text."""
         runs = self.model.runs
         if self.rowCount() != len(runs):
             self.setRowCount(len(runs))
-        for i in range(len(runs)):
-            self._show_row(i)
-        if fit or self._numbers_cut(range(len(runs))):
+        changed = [cell for i in range(len(runs)) for cell in self._show_row(i)]
+        if fit or self._numbers_cut(changed):
             self.fit_columns()
 
-    def _show_row(self, i: int) -> None:
+    def _show_row(self, i: int) -> list[tuple[int, str]]:
+        """Show run ``i``'s row; returns the cells whose text changed, as (column,
+        text). What each cell shows is remembered here, not read back from Qt
+        (several calls a cell, for every row a few times a second while playing)."""
         r = self.model.runs[i]
         st = self.model.run_status(i)
         if st.diverged:
@@ -164,34 +168,36 @@ class StatusTable(QTableWidget):
         else:
             status = ""
         cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
-        for c, text in enumerate(cells):
+        shown = self._shown.get(i)
+        if shown is not None and shown[0] is not self.item(i, 0):
+            shown = None  # the row's items were made anew
+        if shown is not None and shown[1:] == (cells, r.colour):
+            return []
+        changed = [(c, text) for c, text in enumerate(cells) if shown is None or shown[1][c] != text]
+        for c, text in changed:
             item = self.item(i, c)
             if item is None:
                 item = QTableWidgetItem()
                 self.setItem(i, c, item)
-            if item.text() != text:
-                item.setText(text)
+            item.setText(text)
         name_item = self.item(i, 0)
-        if name_item.toolTip() != r.name:
+        if shown is None or shown[1][0] != r.name or shown[2] != r.colour:
             name_item.setToolTip(r.name)
-        if name_item.foreground().color().name() != r.colour.lower():
             name_item.setForeground(_brush(r.colour))
-        status_item = self.item(i, 5)
-        colour = "#b00020" if st.diverged else "#1b7a3a"
-        if status_item.foreground().color().name() != colour:
-            status_item.setForeground(_brush(colour))
+        if shown is None or shown[1][5] != status:
+            self.item(i, 5).setForeground(_brush("#b00020" if st.diverged else "#1b7a3a"))
+        # (the name cell identifies the row's items: new items after a row change)
+        self._shown[i] = (name_item, cells, r.colour)
+        return changed
 
-    def _numbers_cut(self, rows) -> bool:
-        """Whether a number in ``rows`` has outgrown its column (it would show as
-        "..."): while playing, columns are refitted only then, not on every refresh."""
+    def _numbers_cut(self, cells: list[tuple[int, str]]) -> bool:
+        """Whether a new number (``cells``: (column, text)) has outgrown its column
+        (it would show as "..."): while playing, columns are refitted only then,
+        not on every refresh."""
         metrics = self.fontMetrics()
-        for c in self.NUMBER_COLUMNS:
-            room = self.columnWidth(c) - self.CELL_MARGIN
-            for row in rows:
-                item = self.item(row, c)
-                if item is not None and metrics.horizontalAdvance(item.text()) > room:
-                    return True
-        return False
+        rooms = {c: self.columnWidth(c) - self.CELL_MARGIN for c in self.NUMBER_COLUMNS}
+        return any(metrics.horizontalAdvance(text) > rooms[c]
+                   for c, text in set(cells) if c in rooms)
 
     def fit_columns(self) -> None:
         """Size the columns to their text, then narrow the name column (elided) so
@@ -218,9 +224,7 @@ class StatusTable(QTableWidget):
         return item.text() if item is not None else ""
 
 
-def _brush(colour: str):
-    from PySide6.QtGui import QBrush, QColor
-
+def _brush(colour: str) -> QBrush:
     return QBrush(QColor(colour))
 
 

@@ -358,16 +358,15 @@ class SimulationModel(QObject):
         r = self.runs[self._check_index(i)]
         t = r.trajectory
         k = r.displayed_step(self.shown_step)
-        p = t.positions[k, 0]
+        # plain floats: D is 1 or 2, and the status table asks for every run a few
+        # times a second while playing (np.linalg.norm cost ~10 us a call)
+        p = t.positions[k, 0].tolist()
         loss = float(t.losses[k, 0])
         with np.errstate(all="ignore"):
-            g = float(np.linalg.norm(t.gradient_at(k)[0]))
-            s = float(np.linalg.norm(p - t.positions[k - 1, 0])) if k > 0 else math.inf
-            if self.function.minima:
-                mins = np.asarray(self.function.minima, dtype=np.float64).reshape(-1, self.function.dim)
-                dist = float(np.min(np.linalg.norm(mins - p, axis=1)))
-            else:
-                dist = math.nan
+            g = math.hypot(*t.gradient_at(k)[0].tolist())
+        s = math.dist(p, t.positions[k - 1, 0].tolist()) if k > 0 else math.inf
+        minima = [m for m in self.function.minima if len(m) == len(p)]
+        dist = min(math.dist(p, m) for m in minima) if minima else math.nan
         diverged = r.diverged_at(k)
         converged = (not diverged and k > 0 and g < CONVERGED_TOL and s < CONVERGED_TOL)
         return RunStatus(k, loss, g, s, dist, diverged, converged)

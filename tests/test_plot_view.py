@@ -366,3 +366,31 @@ def test_axes_show_values_as_they_are_without_si_scaling(qtbot, losses):
     lo, hi = fig.history.y_range
     strings = left.tickStrings([lo, hi], left.autoSIPrefixScale, hi - lo)
     assert float(strings[-1]) == pytest.approx(hi, rel=0.05)  # a loss reads as itself
+
+
+def test_history_step_line_spans_the_view_and_repaints_a_thin_band(qtbot):
+    h = LossHistoryPlot()
+    qtbot.addWidget(h)
+    h.resize(600, 300)
+    h.show()
+    qtbot.waitExposed(h)
+    h.set_runs(STYLES)
+    h.update_run(0, np.linspace(10.0, 1.0, 50), current=20)
+    QtCore.QCoreApplication.processEvents()
+    vb = h.getPlotItem().getViewBox()
+
+    def spans() -> None:
+        line = h.step_line.line()
+        (_, _), (y0, y1) = vb.viewRange()
+        assert line.x1() == line.x2() == h.step_line.value() == 20
+        assert (line.y1(), line.y2()) == pytest.approx((y0, y1))
+
+    spans()
+    h.getPlotItem().setYRange(-50.0, 80.0, padding=0)  # the view moves: the line follows
+    QtCore.QCoreApplication.processEvents()
+    spans()
+    # its bounds are a few pixels wide on screen (a cosmetic pen's width taken for
+    # data units would make them as wide as the steps axis' units)
+    h.set_step(30)
+    width = h.mapFromScene(h.step_line.sceneBoundingRect()).boundingRect().width()
+    assert 1 <= width <= 10

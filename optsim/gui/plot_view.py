@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..functions import LossFunction
+from .lines import StepLine
 from .playback_layer import PlaybackLayer
 
 #: drawn points per run before the polyline is thinned (the current point stays exact)
@@ -927,8 +928,7 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._log = False
         self._reference: tuple[float, float] | None = None
         self._y_set: tuple[float, float] | None = None
-        self.step_line = pg.InfiniteLine(angle=90, pen=_pen("#555555", 1.5,
-                                                            QtCore.Qt.PenStyle.DashLine))
+        self.step_line = StepLine(_pen("#555555", 1.5, QtCore.Qt.PenStyle.DashLine), plot)
         plot.addItem(self.step_line, ignoreBounds=True)
         #: while playing, every run's line in one item (see set_playing)
         self.layer = PlaybackLayer()

@@ -217,11 +217,19 @@ def test_growing_thinning_equals_thinning_the_whole_line_each_time(seed, growth,
     pts = np.cumsum(rng.normal(scale=scale, size=(sum(growth) + 5, 2)), axis=0)
     pixel = (0.01, 0.02)
     thin = GrowingThinning()
-    n = 0
+    n, before = 0, []
     for g in growth:
         n += g
         got = thin.points("run", n, lambda a, b: pts[a:b], pixel)
         np.testing.assert_array_equal(got, drop_subpixel(pts[:n], pixel))
+        # earlier results keep all but their last point (a playback layer still
+        # holds them), and grew says when the new one starts with them
+        for earlier, copy in before:
+            np.testing.assert_array_equal(earlier[:-1], copy[:-1])
+        if before and thin.grew:
+            np.testing.assert_array_equal(got[: len(before[-1][1]) - 1], before[-1][1][:-1])
+        assert thin.grew == (len(before) > 0 and n - g >= 3)
+        before.append((got, got.copy()))
     other = pts[::-1].copy()  # another run (new key), then a rewound one (shorter)
     np.testing.assert_array_equal(thin.points("other", n, lambda a, b: other[a:b], pixel),
                                   drop_subpixel(other[:n], pixel))
@@ -497,3 +505,21 @@ def test_playing_in_the_window_leaves_nothing_stale_on_screen(window):
         whole = _pixels(plot.viewport().grab(box).toImage())
         assert shown.shape == whole.shape and shown.shape[0] > 100
         assert _differing(shown, whole) <= 20, type(plot).__name__
+
+
+def test_a_line_said_to_have_grown_but_given_in_a_new_array_is_drawn_anew(qtbot):
+    """``grown`` spares comparing a line with what the canvas holds only for a view
+    of the same buffer as before (the caller's growing line): a line in a new
+    array is compared, and drawn anew when it differs."""
+    widget, layer = _layer_plot(qtbot)
+    a = _spiral(400)
+    layer.set_line(0, a[:200])
+    _painted(widget)
+    layer.set_line(0, a[:202])
+    QtWidgets.QApplication.processEvents()
+    assert layer._lines[0].on_canvas == 201
+    b = a[:250].copy()
+    b[:150] *= 0.5  # another line, claimed to have grown
+    layer.set_line(0, b, grown=True)
+    QtWidgets.QApplication.processEvents()
+    assert _differing(_on_screen(widget), _redrawn_whole(qtbot, widget, layer)) <= 20

@@ -39,6 +39,8 @@ class _Line:
     brush: QtGui.QBrush
     visible: bool = True
     points: np.ndarray | None = None  # (K, 2), as last set
+    #: a copy of the last two of ``points``: what of the line is not on the canvas
+    last: np.ndarray | None = None
     #: segments between points [0, on_canvas) are on the canvas
     on_canvas: int = 0
 
@@ -98,30 +100,36 @@ class PlaybackLayer(pg.GraphicsObject):
         self._margin_px = max(widest / 2, self.marker_px / 2 + self._outline.widthF()) + _SLACK_PX
         self._redraw_all()
 
-    def set_line(self, i: int, points: np.ndarray | None) -> None:
-        """Run ``i``'s points, shape (K, 2) (None or K = 0: nothing drawn)."""
+    def set_line(self, i: int, points: np.ndarray | None, grown: bool = False) -> None:
+        """Run ``i``'s points, shape (K, 2) (None or K = 0: nothing drawn).
+        ``grown``: the caller knows that all but the last of the points it set
+        before come first in these (a line growing at its end), which spares
+        comparing them; taken only for views of the same buffer as before. The
+        points may be a view the caller changes later, but only from its last
+        point on (see GrowingThinning)."""
         line = self._lines[i]
-        old, done = line.points, line.on_canvas
+        last, done, old = line.last, line.on_canvas, line.points
         pts = None if points is None or len(points) == 0 else np.asarray(points, dtype=np.float64)
-        line.points = pts
-        if done and (pts is None or len(pts) - 1 < done
-                     or not np.array_equal(pts[:done], old[:done])):
+        # (grown, and a view of the same buffer as before: the caller's line itself)
+        grown = grown and pts is not None and old is not None and pts.base is not None \
+            and pts.base is old.base
+        if done and not grown and (pts is None or len(pts) - 1 < done
+                                   or not np.array_equal(pts[:done], old[:done])):
+            line.points, line.last = pts, None if pts is None else pts[-2:].copy()
             self._redraw_all()  # not just grown: what the canvas holds is stale
             return
+        line.points, line.last = pts, None if pts is None else pts[-2:].copy()
         if line.visible:
             # what changes on screen: the segments not on the canvas yet, the live
-            # last one and the marker, before and after (when the line grew from
-            # the canvas's points, old[first:] is pts[first:] but for its last point)
-            first = max(done - 1, 0)
+            # last one and the marker, before (``last``: a copy of the old line's
+            # last two points, all of it that is not on the canvas) and after
             if pts is None:
-                if old is not None:
-                    self._repaint_around(old[first:])
-            elif old is None:
-                self._repaint_around(pts[first:])
-            elif done:  # old's live segment and marker, as drawn, go too
-                self._repaint_around(pts[first:], old[-2:])
+                if last is not None:
+                    self._repaint_around(last)
+            elif last is None:
+                self._repaint_around(pts[max(done - 1, 0):])
             else:
-                self._repaint_around(np.concatenate((old, pts)))
+                self._repaint_around(pts[max(done - 1, 0):], last)
 
     def set_visible(self, i: int, visible: bool) -> None:
         if self._lines[i].visible != bool(visible):

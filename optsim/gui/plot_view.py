@@ -135,12 +135,22 @@ class GrowingThinning:
     same points as ``drop_subpixel(chunk(0, n), pixel)`` whenever ``key`` (what the
     caller's points depend on: the run, the pixel size, the clip) is unchanged and
     the line has not shrunk; otherwise it thins the whole line afresh.
+
+    The points are a view of a buffer that grows in place (no copy of the whole
+    line per frame): a later call may change the last point of what an earlier one
+    returned, never the points before it. ``grew`` tells whether the last call
+    only added to the line (all but the last point of the earlier result come
+    first in the new one).
     """
 
     def __init__(self) -> None:
         self._key: object = None
         self._n = 0
         self._pixel: object = None
+        #: the kept points: settled ones in [0, _m), the line's last point at _m
+        self._buf = np.empty((0, 2))
+        self._m = 0
+        self.grew = False
 
     def points(self, key: object, n: int, chunk, pixel) -> np.ndarray:
         """The kept points of a line of ``n`` points; ``chunk(a, b)`` gives points
@@ -153,15 +163,19 @@ class GrowingThinning:
         if key != self._key or n < self._n or self._n < 3 or not usable:
             pts = chunk(0, n)
             keep = new_pixel_mask(pts, px)
-            self._key, self._n = key, n
-            self._decided = pts[:-1][keep[:-1]]  # all but the last point, which stays
-            self._tail = pts[-1:]
+            kept = pts[keep]
+            self._key, self._n, self.grew = key, n, False
+            # a new buffer: what earlier calls returned stays as it was
+            self._buf = np.empty((max(2 * len(kept), 64), 2))
+            self._buf[: len(kept)] = kept
+            self._m = len(kept) - 1  # all but the last point, which stays
             if usable and n >= 2:
                 with np.errstate(all="ignore"):
                     self._cells = np.floor(pts[-2:] / px)  # of the last two points
             else:
                 self._n = 0  # too short or no pixel size yet: thin afresh next time
-            return pts[keep]
+            return self._buf[: len(kept)]
+        self.grew = True
         if n > self._n:
             new = chunk(self._n, n)
             # finite points over a finite positive pixel: nothing to warn about
@@ -169,13 +183,18 @@ class GrowingThinning:
             # points _n-1 .. n-2 become inner points: kept where they enter a new pixel
             moved = cells[1:-1] != cells[:-2]
             moved = moved[:, 0] | moved[:, 1]
-            kept = np.concatenate((self._tail, new[:-1]))[moved]
-            if len(kept):  # (none, for a run that has settled)
-                self._decided = np.concatenate((self._decided, kept))
-            self._tail = new[-1:]
+            inner = np.concatenate((self._buf[self._m: self._m + 1], new[:-1]))[moved]
+            m = self._m + len(inner)  # (none kept, for a run that has settled)
+            if m + 1 > len(self._buf):
+                buf = np.empty((2 * (m + 1), 2))
+                buf[: self._m] = self._buf[: self._m]
+                self._buf = buf
+            self._buf[self._m: m] = inner
+            self._buf[m] = new[-1]
+            self._m = m
             self._cells = cells[-2:]
             self._n = n
-        return np.concatenate([self._decided, self._tail])
+        return self._buf[: self._m + 1]
 
 
 class GrowingLosses:
@@ -779,7 +798,7 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         k = min(k, len(pos) - 1)
         shown = pos[: k + 1]
         if self._layer_on and source is not None:
-            self.layer.set_line(i, self._thinned(i, shown, source))
+            self.layer.set_line(i, self._thinned(i, shown, source), grown=self._thin[i].grew)
             return
         idx = decimate(len(shown), k, MAX_SYMBOL_POINTS if self._dim == 1 else MAX_DRAWN_POINTS)
         if self._dim == 1:
@@ -1003,21 +1022,30 @@ class LossHistoryPlot(_PixelSize, pg.PlotWidget):
         self._drawn[i] = (steps, ys)
         self._show_line(i)
 
-    def _shown_y(self, ys: np.ndarray) -> np.ndarray:
-        """Losses as the plot's y axis places them (log10 on a log scale)."""
+    def _shown_y(self, ys: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Losses as the plot's y axis places them (log10 on a log scale), into
+        ``out`` if given."""
         if not self._log:
-            return ys
+            if out is None:
+                return ys
+            out[:] = ys
+            return out
         # the losses are clipped into ±1e150 (NaN to the top): log10 never warns
-        return np.log10(np.maximum(ys, 1e-300))
+        return np.log10(np.maximum(ys, 1e-300, out=out), out=out)
 
     def _show_thinned(self, i: int, source: object) -> None:
         """While playing: run ``i``'s history thinned from its new losses alone."""
         y, pixel = self._losses[i].values, self.pixel_size()
 
         def chunk(a: int, b: int) -> np.ndarray:
-            return np.column_stack([np.arange(a, b, dtype=np.float64), self._shown_y(y[a:b])])
+            out = np.empty((b - a, 2))
+            out[:, 0] = np.arange(a, b)
+            self._shown_y(y[a:b], out[:, 1])
+            return out
 
-        self.layer.set_line(i, self._thin[i].points((source, self._log, pixel), len(y), chunk, pixel))
+        thin = self._thin[i]
+        self.layer.set_line(i, thin.points((source, self._log, pixel), len(y), chunk, pixel),
+                            grown=thin.grew)
 
     def _show_line(self, i: int) -> None:
         """Give run ``i``'s drawn points to whichever draws them now."""

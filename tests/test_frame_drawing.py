@@ -377,8 +377,8 @@ def test_a_line_grown_frame_by_frame_looks_as_if_drawn_whole(qtbot):
     grown, whole = _on_screen(widget), _redrawn_whole(qtbot, widget, layer)
     empty = _painted(_layer_plot(qtbot, (widget.width(), widget.height()))[0])
     assert _differing(whole, empty) > 2000  # the lines are there
-    # pieces with round ends cover what the whole polyline covers (a missing joint
-    # segment in each frame's piece made 566 pixels differ)
+    # pieces with square ends cover what the whole polyline covers (a missing joint
+    # segment in each frame's piece made 566 pixels differ; square ends make 10)
     assert _differing(grown, whole) <= 20
 
 
@@ -523,3 +523,38 @@ def test_a_line_said_to_have_grown_but_given_in_a_new_array_is_drawn_anew(qtbot)
     layer.set_line(0, b, grown=True)
     QtWidgets.QApplication.processEvents()
     assert _differing(_on_screen(widget), _redrawn_whole(qtbot, widget, layer)) <= 20
+
+
+def test_markers_drawn_from_pictures_look_as_drawn_as_vectors(qtbot):
+    """On the window the markers are pictures of them made once; an export draws
+    them as vectors. The two agree: exactly at a pixel's centre, elsewhere to
+    within the half pixel a picture is moved to sit on whole pixels. A pixel
+    ratio of 2 makes pictures twice as fine."""
+    _, layer = _layer_plot(qtbot)
+
+    def markers(ratio, a, b):
+        layer.set_line(0, np.array([[-1.5, -1.0], a]))
+        layer.set_line(1, np.array([[1.5, -1.0], b]))
+        image = QtGui.QImage(100, 64, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(QtCore.Qt.GlobalColor.white)
+        painter = QtGui.QPainter(image)  # (item units are pixels here)
+        layer._paint_markers(painter, None, ratio)
+        painter.end()
+        return _pixels(image)
+
+    def centre(pixels, x0, x1):  # of the marker's ink in columns x0..x1
+        ink = 255 * 3 - pixels[:, x0:x1, :3].astype(float).sum(axis=2)
+        ys, xs = np.indices(ink.shape)
+        return np.array([(xs * ink).sum() / ink.sum() + x0, (ys * ink).sum() / ink.sum()])
+
+    on_grid = ([31.5, 40.5], [70.5, 22.5])
+    vectors = markers(None, *on_grid)
+    assert (vectors[..., :3] < 250).any(axis=2).sum() > 300  # two markers are there
+    assert _differing(vectors, markers(1.0, *on_grid)) <= 10
+    off_grid = ([31.3, 40.7], [70.25, 22.9])
+    vectors, pictures = markers(None, *off_grid), markers(1.0, *off_grid)
+    for x0, x1 in ((15, 50), (55, 90)):
+        assert np.abs(centre(vectors, x0, x1) - centre(pictures, x0, x1)).max() <= 0.6
+    fine = layer._stamps(2.0)
+    assert fine[0].width() == 2 * layer._stamps(1.0)[0].width()
+    assert fine[0].deviceIndependentSize() == layer._stamps(1.0)[0].deviceIndependentSize()

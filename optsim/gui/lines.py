@@ -24,7 +24,7 @@ class Shaft(QtWidgets.QGraphicsLineItem):
     def __init__(self, pen: QtGui.QPen) -> None:
         super().__init__()
         self.setPen(pen)
-        self._data: tuple[np.ndarray, np.ndarray] | None = None
+        self._data: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1
         self._pixel = (0.0, 0.0)
         self._rect = QtCore.QRectF()
 
@@ -35,8 +35,8 @@ class Shaft(QtWidgets.QGraphicsLineItem):
             self._data = None
             self.setLine(QtCore.QLineF())
         else:
-            self._data = (np.array(xs, dtype=np.float64), np.array(ys, dtype=np.float64))
-            self.setLine(float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1]))
+            self._data = (float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1]))
+            self.setLine(*self._data)
         self._fit()
 
     def set_pixel(self, pixel: tuple[float, float]) -> None:
@@ -63,7 +63,10 @@ class Shaft(QtWidgets.QGraphicsLineItem):
         return path
 
     def getData(self) -> tuple[np.ndarray | None, np.ndarray | None]:  # noqa: N802
-        return (None, None) if self._data is None else (self._data[0].copy(), self._data[1].copy())
+        if self._data is None:
+            return None, None
+        x0, y0, x1, y1 = self._data
+        return np.array([x0, x1]), np.array([y0, y1])
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)

@@ -193,8 +193,6 @@ class Arrow:
         self.head.setZValue(z + 1)
         plot.addItem(self.line, ignoreBounds=True)
         plot.addItem(self.head)
-        self.base: np.ndarray | None = None
-        self.tip: np.ndarray | None = None
         #: (base x, base y, tip x, tip y) as drawn (None: hidden)
         self._ends: tuple[float, float, float, float] | None = None
         self._visible = True
@@ -216,7 +214,6 @@ class Arrow:
         if ends != self._ends:  # (unchanged: a finished or frozen run while playing)
             self._ends = ends
             bx, by, tx, ty = ends
-            self.base, self.tip = np.array([bx, by]), np.array([tx, ty])
             self.line.setData([bx, tx], [by, ty], pixel_of(screen))
             self.head.setPos(tx, ty)
         self.line.setVisible(self._visible)
@@ -253,7 +250,6 @@ class Arrow:
         if self._hidden:
             return  # already: no setData per frame for arrows switched off
         self._hidden = True
-        self.base = self.tip = None
         self._ends = None
         self.line.setData([], [])
         self.line.setVisible(False)
@@ -264,7 +260,7 @@ class Arrow:
         if not shown:
             self.line.setVisible(False)
             self.head.setVisible(False)
-        elif self.base is not None:
+        elif self._ends is not None:
             self.line.setVisible(True)
             self.orient()
 
@@ -372,6 +368,9 @@ class StepOverlay(QtCore.QObject):
         self._legend_html = ""
         self._key_spot: tuple | None = None
         plot.getViewBox().sigResized.connect(self._place_legend)
+        runs_legend = getattr(plot, "legend", None)  # the key keeps off it, wherever it goes
+        if runs_legend is not None:
+            runs_legend.geometryChanged.connect(self._place_legend)
         plot.getViewBox().sigTransformChanged.connect(self._reorient)
         plot.getViewBox().sigResized.connect(self._reorient)
 
@@ -506,6 +505,8 @@ class StepOverlay(QtCore.QObject):
                             "( )</span> <span style='color:#202020'>its steps for a direction "
                             "this long, turned every way</span>")
         page = "<div style='font-size:10pt'>" + "<br>".join(rows) + "</div>" if rows else ""
+        if page == self._legend_html and self.legend.isVisible() == bool(page):
+            return  # (placed again when the view or the runs' legend moves: see __init__)
         if page != self._legend_html:
             self._legend_html = page
             if page:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from .hyperparams import HyperParam, Value
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 Info = dict[str, np.ndarray]
 Out = dict[str, np.ndarray]
@@ -76,7 +78,9 @@ _keep_freed_memory_mapped()
 
 def _pool() -> ThreadPoolExecutor:
     global _executor
-    if _executor is None:
+    if _executor is None:  # (imported here: ~10 ms, needed only for big batches)
+        from concurrent.futures import ThreadPoolExecutor
+
         _executor = ThreadPoolExecutor(max_workers=_THREADS - 1, thread_name_prefix="optsim-step")
     return _executor
 

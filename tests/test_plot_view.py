@@ -2,6 +2,7 @@
 blow up, contours and tangents checked against closed forms."""
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore
 
@@ -9,6 +10,7 @@ from optsim.functions import get_function
 from optsim.gui.plot_view import (
     MAX_DRAWN_POINTS,
     Figure,
+    FixedScatter,
     LossHistoryPlot,
     LossPlot,
     RunStyle,
@@ -394,3 +396,35 @@ def test_history_step_line_spans_the_view_and_repaints_a_thin_band(qtbot):
     h.set_step(30)
     width = h.mapFromScene(h.step_line.sceneBoundingRect()).boundingRect().width()
     assert 1 <= width <= 10
+
+
+def test_fixed_scatter_bounds_follow_its_points_sizes_and_the_view(qtbot):
+    """FixedScatter keeps its bounds between changes: after each change they are
+    what pyqtgraph's ScatterPlotItem works out afresh."""
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    fixed, plain = FixedScatter(size=13), pg.ScatterPlotItem(size=13)
+    for item in (fixed, plain):
+        widget.addItem(item)
+
+    def same() -> None:
+        QtCore.QCoreApplication.processEvents()
+        assert fixed.boundingRect() == plain.boundingRect()
+
+    for item in (fixed, plain):
+        item.setData(pos=[[0.0, 0.0], [1.0, 2.0]])
+    same()
+    for item in (fixed, plain):
+        item.setData(pos=[[-3.0, 1.0]])  # moved
+    same()
+    for item in (fixed, plain):
+        item.setSize(30)  # larger symbols: more padding
+    same()
+    widget.getPlotItem().setRange(xRange=(-10, 10), yRange=(-1, 1), padding=0)  # zoomed
+    same()
+    widget.resize(300, 500)  # the view's pixels change size
+    same()
+    assert fixed.boundingRect().width() > 0

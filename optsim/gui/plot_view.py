@@ -409,6 +409,25 @@ class _PixelSize:
         return self._pixel
 
 
+class FixedScatter(pg.ScatterPlotItem):
+    """A ScatterPlotItem for points that rarely move (the minima, the start point):
+    its bounds are kept until its points, their sizes or the view change (each of
+    which empties pyqtgraph's cache of its data bounds, ``self.bounds``).
+    ScatterPlotItem works them out anew on every call: ~40 us, a few calls in
+    every frame's paint, where Qt asks every item on the plot for its bounds."""
+
+    _rect_key: tuple | None = None
+
+    def _bounds_key(self) -> tuple:
+        return tuple(self.bounds), self._maxSpotPxWidth, self._maxSpotWidth
+
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (Qt override)
+        if None in self.bounds or self._bounds_key() != self._rect_key:
+            self._rect = super().boundingRect()  # (fills self.bounds)
+            self._rect_key = self._bounds_key()
+        return QtCore.QRectF(self._rect)
+
+
 class _RunItems:
     """The graphics items of one run (created once)."""
 
@@ -499,12 +518,11 @@ class LossPlot(_PixelSize, pg.PlotWidget):
         self.curve = pg.PlotDataItem(pen=_pen("#333333", 3.0), antialias=True)
         self.curve.curve.setSegmentedLineMode("on")
         self.curve.setZValue(-10)
-        self.minima = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush("w"),
-                                         antialias=True, pen=pg.mkPen("k", width=1.5))
+        self.minima = FixedScatter(symbol="star", size=22, brush=pg.mkBrush("w"),
+                                   antialias=True, pen=pg.mkPen("k", width=1.5))
         self.minima.setZValue(40)
-        self.start_marker = pg.ScatterPlotItem(symbol="s", size=13, brush=pg.mkBrush("w"),
-                                               antialias=True,
-                                               pen=pg.mkPen("k", width=2))
+        self.start_marker = FixedScatter(symbol="s", size=13, brush=pg.mkBrush("w"),
+                                         antialias=True, pen=pg.mkPen("k", width=2))
         self.start_marker.setZValue(35)
         for item in (self.image, self.contours, self.curve, self.minima, self.start_marker):
             plot.addItem(item)

@@ -368,8 +368,10 @@ def test_shortcuts_do_not_fire_while_typing(window, qtbot):
     m = window.model
     window.playback.step(3)
     edit = window.function_panel.formula_edit
+    assert not window.shortcut_guard.active  # (events pass Qt alone while no field has focus)
     edit.setFocus()
     qtbot.waitUntil(edit.hasFocus, timeout=WAIT_MS)
+    assert window.shortcut_guard.active
     QTest.keyClicks(edit, "x y")
     QTest.keyClick(edit, Qt.Key.Key_Left)
     QTest.keyClick(edit, Qt.Key.Key_Right)
@@ -384,7 +386,7 @@ def test_shortcuts_do_not_fire_while_typing(window, qtbot):
     assert m.shown_step == 3 and not window.playback.playing
     # Esc leaves the field for the plot, and the keys work again
     QTest.keyClick(spin, Qt.Key.Key_Escape)
-    assert window.plot.hasFocus()
+    assert window.plot.hasFocus() and not window.shortcut_guard.active
     QTest.keyClick(window.plot, Qt.Key.Key_Right)
     assert m.shown_step == 4
 

@@ -88,7 +88,11 @@ def is_text_entry(widget: QWidget | None) -> bool:
 
 class ShortcutGuard(QObject):
     """An application event filter: while focus is in a text field, the window's
-    single-key shortcuts (and Ctrl+R) go to the field as typing, not to the actions."""
+    single-key shortcuts (and Ctrl+R) go to the field as typing, not to the actions.
+
+    ``watch(app)`` installs it on ``app`` only while a text field has the focus:
+    installed for good, every event of the application (each paint of a playback
+    frame among them) went through Python to be let pass."""
 
     def __init__(self, sequences: list[QKeySequence], home: QWidget | None = None,
                  parent: QObject | None = None) -> None:
@@ -96,6 +100,30 @@ class ShortcutGuard(QObject):
         self.sequences = {s.toString() for s in sequences if not s.isEmpty()}
         #: where Esc in a text field sends the focus (the plot), so the keys work again
         self.home = home
+        self._app: QApplication | None = None
+        #: whether it is installed now (a text field has the focus)
+        self.active = False
+
+    def watch(self, app: QApplication) -> None:
+        self._app = app
+        app.focusChanged.connect(self._focus_changed)
+        self._focus_changed(None, app.focusWidget())
+
+    def unwatch(self) -> None:
+        if self._app is not None:
+            self._app.focusChanged.disconnect(self._focus_changed)
+            self._app.removeEventFilter(self)
+            self._app = None
+            self.active = False
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if self._app is None:
+            return
+        self.active = is_text_entry(new)
+        if self.active:
+            self._app.installEventFilter(self)
+        else:
+            self._app.removeEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         t = event.type()
@@ -410,7 +438,7 @@ class MainWindow(QMainWindow):
     def _install_shortcut_guard(self) -> None:
         seqs = [a.shortcut() for a in self.playback.actions() + [self.reset_view_action]]
         self.shortcut_guard = ShortcutGuard(seqs, self.plot, self)
-        QApplication.instance().installEventFilter(self.shortcut_guard)
+        self.shortcut_guard.watch(QApplication.instance())
 
     # -- model -> plot -----------------------------------------------------------
     def _function_changed(self) -> None:
@@ -549,9 +577,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.playback.set_playing(False)
         self.save_settings()
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self.shortcut_guard)
+        self.shortcut_guard.unwatch()
         super().closeEvent(event)
 
 

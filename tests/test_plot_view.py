@@ -40,6 +40,15 @@ def _view_range(plot):
     return np.array(plot.getPlotItem().getViewBox().viewRange())
 
 
+
+def _shown(qtbot, widget, size: tuple[int, int]):
+    """``widget``, owned by the test, at ``size``, shown and exposed."""
+    qtbot.addWidget(widget)
+    widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
 def test_items_are_created_once_and_updated_in_place(plot2d):
     items = [(r.trail, r.marker) for r in (plot2d.run_items(0), plot2d.run_items(1))]
     image, contours = plot2d.image, plot2d.contours
@@ -328,11 +337,7 @@ def test_colour_bar_labels_are_short():
 
 
 def test_a_long_title_wraps_instead_of_pushing_the_colour_bar_out(qtbot):
-    fig = Figure()
-    qtbot.addWidget(fig)
-    fig.resize(480, 400)
-    fig.show()
-    qtbot.waitExposed(fig)
+    fig = _shown(qtbot, Figure(), (480, 400))
     fn = get_function("goldstein-price")
     assert len(fn.formula) > 100
     fig.set_function(fn)
@@ -371,11 +376,7 @@ def test_axes_show_values_as_they_are_without_si_scaling(qtbot, losses):
 
 
 def test_history_step_line_spans_the_view_and_repaints_a_thin_band(qtbot):
-    h = LossHistoryPlot()
-    qtbot.addWidget(h)
-    h.resize(600, 300)
-    h.show()
-    qtbot.waitExposed(h)
+    h = _shown(qtbot, LossHistoryPlot(), (600, 300))
     h.set_runs(STYLES)
     h.update_run(0, np.linspace(10.0, 1.0, 50), current=20)
     QtCore.QCoreApplication.processEvents()
@@ -401,11 +402,7 @@ def test_history_step_line_spans_the_view_and_repaints_a_thin_band(qtbot):
 def test_fixed_scatter_bounds_follow_its_points_sizes_and_the_view(qtbot):
     """FixedScatter keeps its bounds between changes: after each change they are
     what pyqtgraph's ScatterPlotItem works out afresh."""
-    widget = pg.PlotWidget()
-    qtbot.addWidget(widget)
-    widget.resize(400, 300)
-    widget.show()
-    qtbot.waitExposed(widget)
+    widget = _shown(qtbot, pg.PlotWidget(), (400, 300))
     fixed, plain = FixedScatter(size=13), pg.ScatterPlotItem(size=13)
     for item in (fixed, plain):
         widget.addItem(item)

@@ -120,12 +120,11 @@ class PlaybackLayer(pg.GraphicsObject):
         # (grown, and a view of the same buffer as before: the caller's line itself)
         grown = grown and pts is not None and old is not None and pts.base is not None \
             and pts.base is old.base
+        line.points, line.last = pts, None if pts is None else pts[-2:].copy()
         if done and not grown and (pts is None or len(pts) - 1 < done
                                    or not np.array_equal(pts[:done], old[:done])):
-            line.points, line.last = pts, None if pts is None else pts[-2:].copy()
             self._redraw_all()  # not just grown: what the canvas holds is stale
             return
-        line.points, line.last = pts, None if pts is None else pts[-2:].copy()
         if line.visible:
             # what changes on screen: the segments not on the canvas yet, the live
             # last one and the marker, before (``last``: a copy of the old line's

@@ -369,6 +369,10 @@ def test_axes_show_values_as_they_are_without_si_scaling(qtbot, losses):
     for axis in axes:
         assert axis.autoSIPrefixScale == 1.0
         assert "(x" not in axis.labelString()
+    for p in plots:  # the hidden axes too (each range change laid out their labels)
+        assert not any(p.getAxis(name).autoSIPrefix for name in ("left", "bottom", "top", "right"))
+        assert [p.getAxis(name).isVisible() for name in ("left", "bottom", "top", "right")] \
+            == [True, True, False, False]
     left = fig.history.getPlotItem().getAxis("left")
     lo, hi = fig.history.y_range
     strings = left.tickStrings([lo, hi], left.autoSIPrefixScale, hi - lo)

@@ -377,6 +377,8 @@ def _style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
         axis.setTextPen(pg.mkPen(TEXT_COLOUR))
         axis.setStyle(tickFont=font, tickTextOffset=6)
         axis.setLabel(text, **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+    for side in ("top", "right"):  # (given all four, pyqtgraph shows them all)
+        plot.hideAxis(side)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
 
 

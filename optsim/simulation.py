@@ -141,7 +141,7 @@ class Trajectory:
         """Take ``steps`` steps, checking every run for divergence after each."""
         opt, params, state, grads = self.optimizer, self._params, self._state, self._grads
         fn, n, dim = self.function, self.n, self.dim
-        pos, losses, hist, used = self._pos, self._loss, self._hist, self._used
+        losses, used = self._loss, self._used
         # a few runs: the divergence check on Python floats (numpy's per-call
         # overhead dominates a step at N = 1); many: vectorised
         small = n * dim <= SMALL_BATCH
@@ -186,10 +186,7 @@ class Trajectory:
                     grads = self._noisy(grads)
                     used[k] = grads
                 self.steps = k
-                pos[k] = params
-                losses[k] = loss
-                for f in self._live if hist else ():
-                    hist[f][k] = getattr(state, f)
+                self._record(k, params, loss, state)
         self._params, self._state, self._grads = params, state, grads
 
     def _outside(self, new: np.ndarray, loss: np.ndarray) -> np.ndarray:

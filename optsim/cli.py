@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from .engine import OPTIMIZERS, Optimizer, parse_spec
-from .export import ExportError, check_writable, write_csv
+from .export.data import write_csv
+from .files import ExportError, check_writable
 from .functions import FUNCTIONS, LossFunction, as_function
 from .simulation import SimulationResult, run
 from .style import run_colour
@@ -171,7 +172,7 @@ def simulate_plan(plan: RunPlan) -> list[RunOutcome]:
 
 
 def _picture_size(args: argparse.Namespace) -> tuple[int, int]:
-    from .render import MAX_SIZE, MIN_SIZE
+    from .export.image import MAX_SIZE, MIN_SIZE
 
     size = []
     for name, text in (("--width", args.width), ("--height", args.height)):
@@ -241,7 +242,7 @@ def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOut
             staged.append((_staged(args.csv), args.csv))
             write_csv(staged[-1][0], plan.function, [(o.run.label, o.result) for o in outcomes])
         if args.png or args.svg:
-            from . import render
+            from .export import image as render
 
             runs = picture_runs(outcomes)
             for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):

@@ -200,7 +200,7 @@ def _whole(text: str, what: str, lo: int) -> int:
 
 def check_animation_args(args: argparse.Namespace) -> None:
     """The OUTPUT_CHECK: stride, frame rate and size of animations."""
-    from .animation import check_options, frame_count
+    from .export.animation import check_options, frame_count
 
     if not (getattr(args, "gif", None) or getattr(args, "mp4", None)):
         return
@@ -245,7 +245,7 @@ def write_extra_outputs(args: argparse.Namespace, plan: cli.RunPlan,
         save_results_json(args.json, scenario, results)
         written.append(args.json)
     if args.gif or args.mp4:
-        from .animation import write_animation
+        from .export.animation import write_animation
 
         runs = cli.picture_runs(outcomes)
         for path in (args.gif, args.mp4):

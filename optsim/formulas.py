@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .functions import LossFunction
+from .loss import LossFunction
 
 #: longest formula accepted, in characters
 MAX_LENGTH = 500

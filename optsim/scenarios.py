@@ -33,7 +33,7 @@ import numpy as np
 
 from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
-from .export import atomic_write_text
+from .files import atomic_write_text
 from .functions import LossFunction, as_function
 from .simulation import Trajectory
 from .style import run_colour

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optsim import animation
-from optsim.animation import (
+from optsim.export import animation
+from optsim.export.animation import (
     FrameRenderer,
     check_options,
     frame_count,
     frame_steps,
     write_animation,
 )
-from optsim.export import ExportError
+from optsim.files import ExportError
 from optsim.scenarios import Run, Scenario, run_scenario
 from optsim.style import OKABE_ITO
 
@@ -236,7 +236,7 @@ def test_one_dimensional_function(qapp, tmp_path: Path) -> None:
 
 def test_history_axis_spans_exactly_the_animated_steps():
     """Frames share one step axis, 0..steps: not the window's grow-while-playing range."""
-    from optsim.animation import FrameRenderer
+    from optsim.export.animation import FrameRenderer
     from optsim.simulation import run as simulate_run
 
     res = simulate_run("cubic", "sgd:lr=0.01", [7.0], 100)

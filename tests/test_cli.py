@@ -243,7 +243,7 @@ def test_no_arguments_without_display_fails_gracefully(tmp_path):
 
 
 def test_write_csv_from_a_trajectory_round_trips_exactly(tmp_path):
-    from optsim.export import write_csv
+    from optsim.export.data import write_csv
     from optsim.simulation import Trajectory
 
     traj = Trajectory("rosenbrock", "sgd:lr=0.002", [[-1.5, 2.0], [0.3, -0.7]])
@@ -260,7 +260,7 @@ def test_write_csv_from_a_trajectory_round_trips_exactly(tmp_path):
 
 
 def test_csv_numbers_round_trip_awkward_floats(tmp_path):
-    from optsim.export import csv_text
+    from optsim.export.data import csv_text
     from optsim.simulation import SimulationResult
 
     xs = np.array([[0.1], [1 / 3], [5e-324], [1.7976931348623157e308], [-0.0], [np.nan]])
@@ -274,7 +274,7 @@ def test_csv_numbers_round_trip_awkward_floats(tmp_path):
 
 
 def test_csv_refuses_positions_of_the_wrong_dimension():
-    from optsim.export import csv_text
+    from optsim.export.data import csv_text
     from optsim.simulation import SimulationResult
 
     res = SimulationResult(np.zeros((3, 2)), np.zeros(3), np.bool_(False), np.int64(-1))

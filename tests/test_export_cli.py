@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optsim.animation import frame_count
 from optsim.cli import main
 from optsim.cli_scenarios import ProgressBar
+from optsim.export.animation import frame_count
 from optsim.scenarios import (
     list_presets,
     load_preset,

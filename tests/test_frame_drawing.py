@@ -10,18 +10,12 @@ from hypothesis import strategies as st
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from optsim.functions import get_function
-from optsim.gui.overlays import StepOverlay
-from optsim.gui.playback_layer import PlaybackLayer
-from optsim.gui.plot_view import (
-    Figure,
-    GrowingLosses,
-    GrowingThinning,
-    LossHistoryPlot,
-    LossPlot,
-    RunStyle,
-    drop_subpixel,
-    move_marker,
-)
+from optsim.render.compute import GrowingLosses, GrowingThinning, RunStyle, drop_subpixel
+from optsim.render.figure import Figure
+from optsim.render.items import move_marker
+from optsim.render.overlays import StepOverlay
+from optsim.render.playback_layer import PlaybackLayer
+from optsim.render.plots import LossHistoryPlot, LossPlot
 from optsim.simulation import Trajectory, run
 from optsim.style import run_colour
 

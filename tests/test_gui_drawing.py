@@ -4,7 +4,7 @@ current point exact."""
 import numpy as np
 import pytest
 
-from optsim.gui.plot_view import MAX_DRAWN_POINTS, drop_subpixel, new_pixel_mask
+from optsim.render.compute import MAX_DRAWN_POINTS, drop_subpixel, new_pixel_mask
 
 
 def test_drop_subpixel_keeps_one_point_per_pixel_run():

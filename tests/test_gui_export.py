@@ -17,7 +17,7 @@ from PIL import Image
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, QProgressDialog
 
 from optsim import simulate
-from optsim.animation import frame_count
+from optsim.export.animation import frame_count
 from optsim.gui import export_dialog, file_actions
 from optsim.gui.export_dialog import AnimationOptions, ImageOptions
 from optsim.gui.file_actions import install, open_from_command_line

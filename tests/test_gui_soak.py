@@ -4,7 +4,7 @@ import gc
 
 import numpy as np
 
-from optsim.gui.plot_view import MAX_DRAWN_POINTS
+from optsim.render.compute import MAX_DRAWN_POINTS
 
 
 def rss_bytes() -> int:

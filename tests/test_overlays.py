@@ -11,7 +11,8 @@ import pytest
 from PySide6 import QtCore
 
 from optsim.functions import get_function
-from optsim.gui.overlays import StepOverlay, TrajectoryHover, field_segments, step_vectors
+from optsim.gui.hover import TrajectoryHover
+from optsim.render.overlays import StepOverlay, field_segments, step_vectors
 from optsim.simulation import Trajectory
 
 

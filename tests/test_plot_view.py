@@ -7,12 +7,8 @@ import pytest
 from PySide6 import QtCore
 
 from optsim.functions import get_function
-from optsim.gui.plot_view import (
+from optsim.render.compute import (
     MAX_DRAWN_POINTS,
-    Figure,
-    FixedScatter,
-    LossHistoryPlot,
-    LossPlot,
     RunStyle,
     colour_values,
     contour_segments,
@@ -20,6 +16,9 @@ from optsim.gui.plot_view import (
     loss_label,
     pretty_formula,
 )
+from optsim.render.figure import Figure
+from optsim.render.items import FixedScatter
+from optsim.render.plots import LossHistoryPlot, LossPlot
 from optsim.simulation import run
 from optsim.style import run_colour
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optsim.export import ExportError, atomic_write, atomic_write_text
-from optsim.render import render_png, render_svg
+from optsim.export.image import render_png, render_svg
+from optsim.files import ExportError, atomic_write, atomic_write_text
 from optsim.simulation import run
 from optsim.style import run_colour
 
@@ -169,7 +169,7 @@ def test_render_without_display_or_platform(tmp_path):
            if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
     env["PYTHONPATH"] = str(ROOT)
     out = tmp_path / "h.png"
-    code = ("import sys; from optsim.render import render_png; from optsim.simulation import run;"
+    code = ("import sys; from optsim.export.image import render_png; from optsim.simulation import run;"
             "r = run('bowl', 'sgd:lr=0.1', (-1.5, 1.5), 10);"
             f"render_png({str(out)!r}, 'bowl', [('sgd', '#E69F00', r.positions, r.losses)],"
             " size=(320, 240))")
@@ -186,7 +186,7 @@ def test_exported_axes_have_room_for_their_labels_and_the_steps_fit(qtbot):
     loss history's step axis ends at the last step (no empty third to the right)."""
     from PySide6 import QtGui
 
-    from optsim.render import _release, build_figure
+    from optsim.export.image import _release, build_figure
 
     r = run("goldstein-price", "adam:lr=0.01", (0.5, 1.5), 200)
     fig = build_figure("goldstein-price", [("adam", run_colour(0), r.positions, r.losses)],

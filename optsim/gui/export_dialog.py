@@ -1,6 +1,6 @@
 """Export options dialogs (image, animation) and the scaled offscreen render behind
 File > Export > Image. The pictures are drawn by the same :class:`Figure` as the window
-(:func:`optsim.render.build_figure`), at the chosen size; the scale multiplies the
+(:func:`optsim.export.image.build_figure`), at the chosen size; the scale multiplies the
 pixels without shrinking text and lines (a 2× PNG is the same figure, sharper)."""
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..animation import DEFAULT_SIZE as ANIMATION_SIZE
-from ..animation import MAX_FPS, frame_count
-from ..export import ExportError, atomic_write
+from ..export.animation import DEFAULT_SIZE as ANIMATION_SIZE
+from ..export.animation import MAX_FPS, frame_count
+from ..export.image import MAX_SIZE, MIN_SIZE, RunData, build_figure
+from ..files import ExportError, atomic_write
 from ..functions import LossFunction
-from ..render import MAX_SIZE, MIN_SIZE, RunData, build_figure
 
 SCALES = (1, 2, 3, 4)
 

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import Optimizer
-from ..export import write_csv
+from ..export.data import write_csv
 from ..functions import as_function
 from ..scenarios import (
     Run,
@@ -418,7 +418,7 @@ class FileActions(QObject):
         fn, view = self.window.model.function, self._shown_view()
         try:
             if options.format == "svg":
-                from ..render import render_svg
+                from ..export.image import render_svg
 
                 render_svg(path, fn, runs, options.size, options.with_history, view)
             else:
@@ -456,7 +456,7 @@ class FileActions(QObject):
         if chosen is None:
             return False
         options, path = chosen
-        from ..animation import frame_count, write_animation
+        from ..export.animation import frame_count, write_animation
 
         total = frame_count(steps, options.stride)
         progress = QProgressDialog("Drawing frames…", "Cancel", 0, total, self.window)

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..explain import StepExplanation, explain_step, fmt
-from .overlays import StepOverlay, TrajectoryHover
+from ..render.overlays import StepOverlay
+from .hover import TrajectoryHover
 from .timeline import Timeline
 
 HEAD = "#404040"

@@ -37,10 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..render.compute import RunStyle
+from ..render.figure import Figure
 from .function_panel import FunctionPanel
 from .model import SimulationModel
 from .playback import PlaybackController, PlaybackToolBar
-from .plot_view import Figure, RunStyle
 from .runs_panel import RunsPanel
 from .settings import (
     KEY_GEOMETRY,

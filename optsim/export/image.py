@@ -1,4 +1,4 @@
-"""Headless pictures of runs: the same :class:`optsim.gui.plot_view.Figure` the window
+"""Headless pictures of runs: the same :class:`optsim.render.figure.Figure` the window
 shows, built offscreen and saved as PNG or SVG (atomically)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .export import ExportError, atomic_write, check_writable
-from .functions import LossFunction, as_function
+from ..files import ExportError, atomic_write, check_writable
+from ..functions import LossFunction, as_function
 
 #: (name, colour "#rrggbb", positions (K, D), losses (K,) or None)
 RunData = tuple[str, str, Any, Any]
@@ -38,12 +38,13 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
 
     ``current`` (default: the last step) is the step shown.
     """
-    from .gui.qt_app import ensure_app
+    from ..render.qt_app import ensure_app
 
     app = ensure_app()
     from PySide6 import QtCore
 
-    from .gui.plot_view import Figure, RunStyle
+    from ..render.compute import RunStyle
+    from ..render.figure import Figure
 
     fn = as_function(function)
     w, h = _check_size(size)

@@ -6,7 +6,7 @@ frames: the start (step 0), every ``stride``-th step, and the last step even whe
 ``stride`` does not divide ``steps``. Each frame's title carries its step number, so
 no two frames are alike (GIF encoders merge identical ones).
 
-The figure is built once (:func:`optsim.render.build_figure`) and only its runs are
+The figure is built once (:func:`optsim.export.image.build_figure`) and only its runs are
 updated from frame to frame, as the window does while playing; the loss history
 keeps the axes of the whole run, so it does not jump. GIFs are written with
 Pillow (what imageio uses for GIF) from one palette shared by every frame, so colours
@@ -14,7 +14,7 @@ do not flicker; MP4 with imageio-ffmpeg, which brings its own ffmpeg.
 
 A ``progress(done, total)`` callback may return ``False`` to cancel: the writer then
 stops, removes its temporary file and returns ``False``; the target file is never
-left half-written (:func:`optsim.export.atomic_write`).
+left half-written (:func:`optsim.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .export import ExportError, atomic_write, check_writable
-from .functions import LossFunction, as_function
-from .render import RunData, _check_size, build_figure
+from ..files import ExportError, atomic_write, check_writable
+from ..functions import LossFunction, as_function
+from .image import RunData, _check_size, build_figure
 
 Progress = Callable[[int, int], "bool | None"]
 
@@ -98,7 +98,8 @@ class FrameRenderer:
     def __init__(self, function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
                  view=None) -> None:
-        from .gui.plot_view import LABEL_PT, TEXT_COLOUR, decimate
+        from ..render.compute import decimate
+        from ..render.theme import LABEL_PT, TEXT_COLOUR
 
         self._decimate = decimate
         self._title_style = {"size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}
@@ -126,7 +127,7 @@ class FrameRenderer:
         self.frame(self.steps)  # settles the layout (widest title), so frames are alike
     def frame(self, k: int) -> np.ndarray:
         """The figure at step ``k`` as RGB pixels, shape (H, W, 3)."""
-        from .gui.qt_app import ensure_app
+        from ..render.qt_app import ensure_app
 
         fig = self.fig
         for i, (_, _, pos, loss) in enumerate(self.runs):

@@ -559,3 +559,7 @@ register(LossFunction(
     minima_note="only the global minimum is listed; the ripples make a local minimum near most "
                 "integer points",
 ))
+
+
+# the data-fitting functions (finite sums, for mini-batch noise) register themselves
+from . import datafit  # noqa: E402,F401

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .functions import LossFunction, register
+from .loss import LossFunction
 
 N_POINTS = 64
 DATA_SEED = 0
@@ -123,19 +123,18 @@ _LS = np.linalg.lstsq(np.stack([_LX, np.ones_like(_LX)], axis=1), _LY, rcond=Non
 _lin = _make("linear-regression", _LX, _LY, False,
              view=((-1.0, 5.0), (-5.0, 3.0)), start=(4.5, 2.5),
              minima=((float(_LS[0]), float(_LS[1])),), minimum_values=(0.0,),
-             formula=f"mean over {N_POINTS} points of (x*x_i + y - y_i)^2",
+             formula=f"mean of (x*x_i + y - y_i)^2 over {N_POINTS} points (x_i, y_i)",
              description=f"Least-squares line fit y = w₀x + w₁ to {N_POINTS} seeded points "
                          "(x: slope, y: intercept). A long tilted valley; with mini-batch noise "
                          "each step sees only B points, as in real training.",
              category="convex")
 object.__setattr__(_lin, "minimum_values", (float(_lin.value(np.array([_LS]))[0]),))
-register(_lin)
 
 _GX, _GY = _logistic_data()
 _log = _make("logistic-regression", _GX, _GY, True,
              view=((-2.0, 4.0), (-3.0, 3.0)), start=(3.5, -2.5),
              minima=((0.0, 0.0),), minimum_values=(0.0,),
-             formula=f"mean over {N_POINTS} points of log(1 + exp(-s_i*(x*x_i + y)))",
+             formula=f"mean of log(1 + exp(-s_i*(x*x_i + y))) over {N_POINTS} points (x_i, s_i = ±1)",
              description=f"Logistic regression (x: weight, y: bias) on {N_POINTS} seeded points "
                          "of two overlapping classes. Convex, flat far away; mini-batch "
                          "noise makes each step's gradient a sample.",
@@ -143,4 +142,6 @@ _log = _make("logistic-regression", _GX, _GY, True,
 _LW = _newton(_log, np.zeros(2))
 object.__setattr__(_log, "minima", ((float(_LW[0]), float(_LW[1])),))
 object.__setattr__(_log, "minimum_values", (float(_log.value(_LW[None, :])[0]),))
-register(_log)
+
+#: the functions, registered by :mod:`optsim.functions`
+DATA_FUNCTIONS: tuple[DataFitFunction, ...] = (_lin, _log)

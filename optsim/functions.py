@@ -561,5 +561,8 @@ register(LossFunction(
 ))
 
 
-# the data-fitting functions (finite sums, for mini-batch noise) register themselves
-from . import datafit  # noqa: E402,F401
+# the data-fitting functions (finite sums, for mini-batch noise)
+from .datafit import DATA_FUNCTIONS  # noqa: E402
+
+for _fn in DATA_FUNCTIONS:
+    register(_fn)

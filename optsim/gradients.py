@@ -122,7 +122,7 @@ class Noise:
     def check_function(self, function: Any) -> None:
         """A clear error if the function cannot take this noise."""
         if self.name == "minibatch" and not hasattr(function, "batch_gradient"):
-            from .functions import FUNCTIONS
+            from .loss import FUNCTIONS
 
             names = [f.name for f in FUNCTIONS.values() if hasattr(f, "batch_gradient")]
             raise ValueError(f"minibatch noise needs a data-fitting function "

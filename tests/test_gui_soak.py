@@ -3,6 +3,7 @@
 import gc
 
 import numpy as np
+import pytest
 
 from optsim.render.compute import MAX_DRAWN_POINTS
 
@@ -15,6 +16,7 @@ def rss_bytes() -> int:
     raise RuntimeError("no VmRSS")
 
 
+@pytest.mark.slow
 def test_100k_steps_with_redraws(window):
     m, c = window.model, window.playback
     c.set_max_steps(1_000_000)

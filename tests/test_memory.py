@@ -1,4 +1,4 @@
-"""SLOW (several minutes): the memory bound of the full history.
+"""SLOW (~30 s, marked ``slow``): the memory bound of the full history.
 
 Every run keeps every position, loss and optimizer state so the timeline can show
 any step exactly. At 1,000,000 steps for 8 runs of Adam in 2D the process must stay
@@ -13,10 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 STEPS, RUNS = 1_000_000, 8
 
 
+@pytest.mark.slow
 def test_slow_full_history_of_8_runs_x_1m_adam_steps_stays_under_1gb():
     # one Trajectory holding the 8 runs: the same bytes per step as 8 separate ones,
     # and a higher peak (all 8 histories double at once), in a fraction of the time

@@ -26,7 +26,7 @@ import numpy as np
 
 from .engine import OPTIMIZERS, Optimizer, parse_spec
 from .export.data import write_csv
-from .files import ExportError, check_writable
+from .files import ExportError, resolve_output, transaction
 from .functions import FUNCTIONS, LossFunction, as_function
 from .simulation import SimulationResult, run
 from .style import run_colour
@@ -192,14 +192,13 @@ def check_outputs(args: argparse.Namespace) -> None:
              if getattr(args, dest, None) is not None]
     seen: dict[str, str] = {}
     for opt, path in paths:
-        key = os.path.abspath(path)
+        try:
+            key = resolve_output(path).real  # a link and its target are one file
+        except ExportError as exc:
+            raise CliError(f"{opt}: {exc}") from None
         if key in seen:
             raise CliError(f"{opt} and {seen[key]} both write {path!r}")
         seen[key] = opt
-        try:
-            check_writable(path)
-        except ExportError as exc:
-            raise CliError(f"{opt}: {exc}") from None
     if getattr(args, "png", None) or getattr(args, "svg", None):
         args.size = _picture_size(args)
     for check in OUTPUT_CHECKS:
@@ -224,44 +223,28 @@ def picture_runs(outcomes: list[RunOutcome]) -> list[tuple[str, str, np.ndarray,
     return out
 
 
-def _staged(path: str) -> str:
-    """A free name next to ``path`` to write it under until every output is done."""
-    head, tail = os.path.split(path)
-    return os.path.join(head, f".{tail}.{os.getpid()}.optsim-staged")
-
-
 def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOutcome]) -> list[str]:
     """Write every requested file; returns the paths written.
 
-    The CSV and pictures are first written under staged names and renamed into place
-    only when every output (the extensions' too) succeeded, so a failure part-way
-    leaves none of them behind (and any file they would replace untouched)."""
-    staged: list[tuple[str, str]] = []
-    try:
+    Every output (the extensions' too) is written in one :func:`transaction`: each
+    waits in a temporary file until all are done, so a failure part-way leaves none
+    of them behind (and any file they would replace untouched)."""
+    written: list[str] = []
+    with transaction():
         if args.csv:
-            staged.append((_staged(args.csv), args.csv))
-            write_csv(staged[-1][0], plan.function, [(o.run.label, o.result) for o in outcomes])
+            write_csv(args.csv, plan.function, [(o.run.label, o.result) for o in outcomes])
+            written.append(args.csv)
         if args.png or args.svg:
             from .export import image as render
 
             runs = picture_runs(outcomes)
             for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):
                 if path:
-                    staged.append((_staged(path), path))
-                    fn(staged[-1][0], plan.function, runs, size=args.size, view=plan.view)
-        extra = []
+                    fn(path, plan.function, runs, size=args.size, view=plan.view)
+                    written.append(path)
         for writer in OUTPUT_WRITERS:
-            extra.extend(writer(args, plan, outcomes))
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise
-    return [path for _, path in staged] + extra
+            written.extend(writer(args, plan, outcomes))
+    return written
 
 
 #: (option, attribute) of every file ``run`` writes: checked before running

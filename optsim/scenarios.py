@@ -33,7 +33,7 @@ import numpy as np
 
 from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
-from .files import atomic_write_text
+from .files import ReadError, atomic_write_text, read_bytes
 from .functions import LossFunction, as_function
 from .simulation import Trajectory
 from .style import run_colour
@@ -498,16 +498,14 @@ def _parse_json(text: str | bytes) -> Any:
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and validate a scenario file. Raises :class:`ScenarioError`."""
+    """Read and validate a scenario file. Raises :class:`ScenarioError`, also for
+    anything that is not a regular file (a FIFO, a device: refused without waiting)
+    and for files over :data:`MAX_FILE_BYTES`."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is too large ({size} bytes, at most {MAX_FILE_BYTES})",
-                                source=str(p))
-        data = p.read_bytes()
-    except OSError as e:
-        raise ScenarioError(f"cannot read: {e.strerror or e}", source=str(p)) from None
+        data = read_bytes(p, MAX_FILE_BYTES)
+    except ReadError as e:
+        raise ScenarioError(f"cannot read: {e.reason}", source=str(p)) from None
     return Scenario.from_json(data, source=str(p))
 
 

@@ -217,6 +217,7 @@ def test_main_py_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qapp
     ini = str(tmp_path / "s.ini")
     assert app.main(["--settings", ini, "--fresh", "--preset", "adam"]) == 0
     assert app.main(["--settings", ini, "--fresh", str(tmp_path / "x.json")]) == 0
+    QApplication.processEvents()  # a file that cannot be read is opened (and said) once shown
     assert opened == [(None, "adam"), (str(tmp_path / "x.json"), None)]
     for w in QApplication.topLevelWidgets():
         if isinstance(w, MainWindow):

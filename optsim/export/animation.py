@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -200,26 +201,68 @@ def _gif_writer(frames: Iterator[np.ndarray], n: int, reference: np.ndarray, fps
 
 def _mp4_writer(frames: Iterator[np.ndarray], fps: float,
                 quality: float) -> Callable[[str], None]:
+    """H.264 by imageio-ffmpeg's own ffmpeg, run here (not through imageio's writer,
+    which ignores ffmpeg's exit status and lets it print on the terminal): a failure
+    (a full disk) is an OSError with ffmpeg's last message, and nothing is printed."""
     try:
-        import imageio.v2 as iio
         import imageio_ffmpeg
 
-        imageio_ffmpeg.get_ffmpeg_exe()
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:
         raise ExportError("MP4 export needs the imageio-ffmpeg package, which brings its own "
                           f"ffmpeg (pip install imageio-ffmpeg): {exc}") from None
 
     def write(tmp: str) -> None:
-        writer = iio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264",
-                                pixelformat="yuv420p", quality=quality, macro_block_size=2,
-                                ffmpeg_log_level="error")
-        try:
-            for f in frames:
-                writer.append_data(f)
-        finally:
-            writer.close()
+        import subprocess
+        import tempfile
+        from fractions import Fraction
+
+        first = next(frames, None)
+        if first is None:
+            return
+        h, w = first.shape[:2]
+        crf = int((1 - quality / 10.0) * 51)  # as imageio maps its quality for libx264
+        cmd = [exe, "-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}",
+               "-pix_fmt", "rgb24", "-r", str(Fraction(fps).limit_denominator()), "-i", "-",
+               "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf),
+               "-v", "error", tmp]
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=log)
+            broken = False
+            try:
+                for f in _chain(first, frames):
+                    try:
+                        proc.stdin.write(np.ascontiguousarray(f, dtype=np.uint8).tobytes())
+                    except BrokenPipeError:  # ffmpeg stopped: its message says why
+                        broken = True
+                        break
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    broken = True
+            code = proc.wait()
+            if code != 0 or broken:
+                log.seek(0)
+                lines = [ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines()
+                         if ln.strip()]
+                # the first line is the cause (the later ones, its consequences):
+                # "[out#0/mp4 @ 0x55d0] Error closing file: ..." -> "Error closing file: ..."
+                reason = re.sub(r"^(\[[^\]]*\]\s*)+", "", lines[0]) if lines \
+                    else f"exit status {code}"
+                raise ExportError(f"ffmpeg could not write the video: {reason}")
 
     return write
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
 
 
 def write_animation(path: str | os.PathLike, function: str | LossFunction,

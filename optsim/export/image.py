@@ -1,5 +1,5 @@
 """Headless pictures of runs: the same :class:`optsim.render.figure.Figure` the window
-shows, built offscreen and saved as PNG or SVG (atomically)."""
+shows, built offscreen and saved as PNG or SVG (through :mod:`optsim.files`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..files import ExportError, atomic_write, check_writable
+from ..files import ExportError, check_writable, write_bytes
 from ..functions import LossFunction, as_function
 
 #: (name, colour "#rrggbb", positions (K, D), losses (K,) or None)
@@ -109,12 +109,19 @@ def render_png(path: str | os.PathLike, function: str | LossFunction, runs: Sequ
     """Save a PNG of ``runs`` on ``function`` at ``path`` (atomically)."""
     check_writable(path)
     image = render_image(function, runs, size, with_history, view, current)
+    return str(write_bytes(path, png_bytes(image)))
 
-    def write(tmp: str) -> None:
-        if not image.save(tmp, "PNG"):
-            raise ExportError(f"cannot write {os.fspath(path)!r}: Qt could not save the PNG")
 
-    return str(atomic_write(path, write))
+def png_bytes(image) -> bytes:
+    """``image`` (a QImage) encoded as PNG in memory: the file is then written as
+    any other (a full disk is one error naming the file, not libpng's own line)."""
+    from PySide6 import QtCore
+
+    buf = QtCore.QBuffer()
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise ExportError("Qt could not encode the PNG")
+    return bytes(buf.data())
 
 
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -246,8 +253,4 @@ def render_svg(path: str | os.PathLike, function: str | LossFunction, runs: Sequ
     finally:
         _release(fig)
 
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            f.write(data)
-
-    return str(atomic_write(path, write))
+    return str(write_bytes(path, data))

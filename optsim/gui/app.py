@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="open this scenario file")
     parser.add_argument("--preset", metavar="NAME", help="open a preset (see 'optsim list presets')")
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    _check_inputs(parser, args)
 
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -31,10 +32,18 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)
     if args.scenario or args.preset:
-        # opened before the first paint, so the first screen is the scenario's
+        # opened before the first paint, so the first screen is the scenario's; a
+        # file that cannot be read (a FIFO, a device, missing) is said over the window
+        from ..files import ReadError, check_readable
         from . import file_actions
 
-        file_actions.open_from_command_line(window, args.scenario, args.preset)
+        try:
+            if args.scenario and not args.preset:
+                check_readable(args.scenario)
+            file_actions.open_from_command_line(window, args.scenario, args.preset)
+        except ReadError:
+            QTimer.singleShot(0, lambda: file_actions.open_from_command_line(
+                window, args.scenario, args.preset))
     # the File and Presets menus (scenarios, export: ~50 ms of imports) are added just
     # after the plot's first paint (a timer alone fired before it), or after a second
     # if the plot is not painted by then
@@ -44,6 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     window.raise_()
     window.activateWindow()  # take the keyboard focus (also with no window manager)
     return app.exec()
+
+
+def _check_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a settings file that cannot be read (a FIFO would block Qt) before the
+    window is made; exits with status 2. A bad scenario file is said in the window."""
+    if args.settings:
+        from ..files import ReadError
+        from .settings import check_settings_file
+
+        try:
+            check_settings_file(args.settings)
+        except ReadError as exc:
+            parser.error(f"--settings: {exc}")
 
 
 def install_file_menus(window) -> None:

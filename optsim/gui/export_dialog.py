@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from ..export.animation import DEFAULT_SIZE as ANIMATION_SIZE
 from ..export.animation import MAX_FPS, frame_count
-from ..export.image import MAX_SIZE, MIN_SIZE, RunData, build_figure
-from ..files import ExportError, atomic_write
+from ..export.image import MAX_SIZE, MIN_SIZE, RunData, build_figure, png_bytes
+from ..files import write_bytes
 from ..functions import LossFunction
 
 SCALES = (1, 2, 3, 4)
@@ -76,12 +76,8 @@ def render_scaled(function: LossFunction, runs: Sequence[RunData], size: tuple[i
 
 
 def save_png(path: str | os.PathLike, image: QImage) -> str:
-    """Save ``image`` as PNG at ``path``, atomically."""
-    def write(tmp: str) -> None:
-        if not image.save(tmp, "PNG"):
-            raise ExportError(f"cannot write {os.fspath(path)!r}: Qt could not save the PNG")
-
-    return str(atomic_write(path, write))
+    """Save ``image`` as PNG at ``path`` (through :mod:`optsim.files`)."""
+    return str(write_bytes(path, png_bytes(image)))
 
 
 def _size_spin(value: int) -> QSpinBox:

@@ -57,6 +57,8 @@ from .export_dialog import (
 KEY_RECENT = "files/recent"
 KEY_DIR = "files/last_dir"
 MAX_RECENT = 8
+#: a remembered path longer than this is ignored
+MAX_PATH_CHARS = 4096
 SCENARIO_FILTER = "optsim scenarios (*.json);;All files (*)"
 DEFAULT_STEPS = 100
 
@@ -224,10 +226,24 @@ class FileActions(QObject):
 
     # -- recent files ----------------------------------------------------------------
     def recent_files(self) -> list[str]:
-        v = self.window.settings.value(KEY_RECENT, [])
+        """The remembered files, newest first: at most :data:`MAX_RECENT`; a stored
+        value of another type (a corrupt settings file) counts as none."""
+        try:
+            v = self.window.settings.value(KEY_RECENT, [])
+        except Exception:  # noqa: BLE001 - a corrupt store must never stop the program
+            return []
         if isinstance(v, str):
             v = [v] if v else []
-        return [str(p) for p in (v or []) if isinstance(p, str) and p]
+        if not isinstance(v, (list, tuple)):
+            return []
+        out: list[str] = []
+        for p in v:
+            if isinstance(p, str) and p and "\0" not in p and len(p) <= MAX_PATH_CHARS \
+                    and p not in out:
+                out.append(p)
+                if len(out) == MAX_RECENT:
+                    break
+        return out
 
     def _remember(self, path: str) -> None:
         p = os.path.abspath(path)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import tempfile
 from typing import Any
 
@@ -22,6 +23,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QColor
 
 from ..engine import Optimizer, parse_spec
+from ..files import ReadError, check_readable
 from ..functions import FUNCTIONS, as_function
 from .model import SimulationModel
 
@@ -30,26 +32,52 @@ KEY_SESSION = "session/state"
 KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
 SCHEMA = 1
+#: a settings file larger than this is not read
+MAX_SETTINGS_BYTES = 16 * 1024 * 1024
 
 _isolated_path: str | None = None
 
 
 def open_settings(where: QSettings | str | os.PathLike | None = None) -> QSettings:
     """The settings store: ``where`` if given (a QSettings or an INI file path), else
-    an isolated INI file if ``OPTSIM_SETTINGS_ISOLATED`` is set, else the user's."""
+    an isolated INI file if ``OPTSIM_SETTINGS_ISOLATED`` is set, else the user's.
+
+    A file path that is not a regular file (a FIFO, a device) or is larger than
+    :data:`MAX_SETTINGS_BYTES` is refused with :class:`ReadError` before Qt reads
+    it; the user's own store in that state is left alone and a fresh temporary
+    one used instead (with a warning on stderr)."""
     global _isolated_path
     if isinstance(where, QSettings):
         return where
     if where is not None:
+        check_settings_file(where)
         return QSettings(os.fspath(where), QSettings.Format.IniFormat)
     iso = os.environ.get("OPTSIM_SETTINGS_ISOLATED", "")
-    if iso:
-        if iso.lower() not in ("1", "true", "yes", "on"):
-            return QSettings(iso, QSettings.Format.IniFormat)
-        if _isolated_path is None:
-            _isolated_path = os.path.join(tempfile.mkdtemp(prefix="optsim-settings-"), "optsim.ini")
-        return QSettings(_isolated_path, QSettings.Format.IniFormat)
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+    if iso and iso.lower() not in ("1", "true", "yes", "on"):
+        check_settings_file(iso)
+        return QSettings(iso, QSettings.Format.IniFormat)
+    if not iso:
+        user = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+        try:
+            check_settings_file(user.fileName())
+            return user
+        except ReadError as exc:
+            print(f"optsim: warning: {exc}; the settings are not kept this time",
+                  file=sys.stderr)
+    if _isolated_path is None:
+        _isolated_path = os.path.join(tempfile.mkdtemp(prefix="optsim-settings-"), "optsim.ini")
+    return QSettings(_isolated_path, QSettings.Format.IniFormat)
+
+
+def check_settings_file(path: str | os.PathLike) -> None:
+    """Raise :class:`ReadError` unless ``path`` is missing (a new store) or a
+    regular file of at most :data:`MAX_SETTINGS_BYTES`; checked without opening it."""
+    if not os.path.exists(path):
+        return
+    st = check_readable(path)
+    if st.st_size > MAX_SETTINGS_BYTES:
+        raise ReadError(path, f"the settings file is too large ({st.st_size} bytes, "
+                        f"at most {MAX_SETTINGS_BYTES})")
 
 
 def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None) -> dict:

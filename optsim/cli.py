@@ -175,7 +175,14 @@ def _picture_size(args: argparse.Namespace) -> tuple[int, int]:
     from .export.image import MAX_SIZE, MIN_SIZE
 
     size = []
-    for name, text in (("--width", args.width), ("--height", args.height)):
+    pairs = (("--width", args.width), ("--height", args.height))
+    text = getattr(args, "size_text", None)
+    if text is not None:
+        parts = text.lower().replace("×", "x").split("x")
+        if len(parts) != 2:
+            raise CliError(f"--size must be WIDTHxHEIGHT, e.g. 1920x1080, got {text!r}")
+        pairs = (("--size width", parts[0].strip()), ("--size height", parts[1].strip()))
+    for name, text in pairs:
         try:
             v = float(text)
         except ValueError:
@@ -369,7 +376,8 @@ def cmd_window(args: argparse.Namespace) -> int:
 
 
 #: options of ``run`` whose value may start with '-' (``--start -1.5,2``)
-VALUE_OPTIONS = {"--start", "-s", "--function", "-f", "--steps", "-n", "--width", "--height"}
+VALUE_OPTIONS = {"--start", "-s", "--function", "-f", "--steps", "-n", "--width", "--height",
+                 "--size"}
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -391,6 +399,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"picture width in pixels (default: {DEFAULT_SIZE[0]})")
     p.add_argument("--height", default=str(DEFAULT_SIZE[1]),
                    help=f"picture height in pixels (default: {DEFAULT_SIZE[1]})")
+    p.add_argument("--size", dest="size_text", metavar="WxH",
+                   help="picture size, e.g. 1920x1080 or 1280x720 for slides (instead of "
+                        "--width/--height; text and lines grow with the picture)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -443,7 +454,7 @@ EXTRA_OPTION_STRINGS: set[str] = set()
 
 def _all_option_strings() -> set[str]:
     return {"--function", "-f", "--start", "-s", "--optimizer", "-o", "--steps", "-n", "--csv",
-            "--png", "--svg", "--width", "--height", "-h", "--help"} | EXTRA_OPTION_STRINGS
+            "--png", "--svg", "--width", "--height", "--size", "-h", "--help"} | EXTRA_OPTION_STRINGS
 
 
 def _one_line(exc: BaseException | str) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..files import ExportError, atomic_write, check_writable
 from ..functions import LossFunction, as_function
-from .image import RunData, _check_size, build_figure
+from .image import RunData, _check_size, build_figure, paint_figure
 
 Progress = Callable[[int, int], "bool | None"]
 
@@ -98,7 +98,7 @@ class FrameRenderer:
 
     def __init__(self, function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
-                 view=None) -> None:
+                 view=None, aspect_locked: bool | None = None) -> None:
         from ..render.compute import decimate
         from ..render.theme import LABEL_PT, TEXT_COLOUR
 
@@ -118,7 +118,13 @@ class FrameRenderer:
             self.runs.append((name, colour, pos, loss))
         #: the last step of the longest run
         self.steps = max((len(p) - 1 for _, _, p, _ in self.runs), default=0)
-        self.fig = build_figure(self.function, self.runs, self.size, with_history, view)
+        self.fig = build_figure(self.function, self.runs, self.size, with_history, view,
+                                aspect_locked=aspect_locked)
+        # every frame in the style of the last (a dot per step, or a plain line when
+        # the whole run has too many points): not dots in the middle, lines at the end
+        for i in range(len(self.runs)):
+            run = self.fig.loss_plot.run_items(i)
+            run.fixed_dots = run.trail.opts["symbol"] is not None
         plot = self.fig.loss_plot.getPlotItem()
         self._title = plot.titleLabel.text
         if self.fig.history is not None:
@@ -145,7 +151,7 @@ class FrameRenderer:
             f"{self._title}&nbsp;&nbsp;&nbsp;&nbsp;{counter}" if self._title else counter,
             **self._title_style)
         ensure_app().processEvents()
-        return _qimage_to_array(fig.grab().toImage(), self.size)
+        return _qimage_to_array(paint_figure(fig, self.size), self.size)
 
     def close(self) -> None:
         self.fig.hide()
@@ -269,11 +275,14 @@ def write_animation(path: str | os.PathLike, function: str | LossFunction,
                     runs: Sequence[RunData], *, stride: int = 1, fps: float = 20.0,
                     size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
                     view=None, progress: Progress | None = None, format: str | None = None,
-                    hold: float = 1.0, quality: float = 8.0) -> bool:
+                    hold: float = 1.0, quality: float = 8.0,
+                    aspect_locked: bool | None = None) -> bool:
     """Write an animation of ``runs`` (``(name, colour, positions, losses)``) on
     ``function`` to ``path``, atomically. ``format`` is ``gif`` or ``mp4`` (default:
     from the suffix). A GIF holds its last frame ``hold`` more seconds; an MP4's
     size is rounded down to even numbers (H.264 needs them).
+
+    ``aspect_locked`` as for :func:`optsim.export.image.build_figure`.
 
     Returns ``True`` when written, ``False`` when ``progress`` cancelled (nothing is
     left behind). Raises ValueError for bad options, ExportError for unwritable paths.
@@ -293,7 +302,7 @@ def write_animation(path: str | os.PathLike, function: str | LossFunction,
     steps = frame_steps(max(longest, 0), stride)
     stride, fps = check_options(stride, fps, len(steps))
     check_writable(path)
-    with FrameRenderer(function, runs, (w, h), with_history, view) as renderer:
+    with FrameRenderer(function, runs, (w, h), with_history, view, aspect_locked) as renderer:
         frames = iter_frames(renderer, steps, progress)
         if fmt == "gif":
             writer = _gif_writer(frames, len(steps), renderer.frame(steps[-1]), fps, hold)

@@ -31,12 +31,35 @@ def _check_size(size: tuple[int, int]) -> tuple[int, int]:
     return w, h
 
 
+#: a picture is laid out at most this large (in layout pixels) and painted larger:
+#: a 1920×1080 slide is the 1024×576 layout, its text and lines 1.875 times larger
+LAYOUT_SIZE = (1024, 576)
+#: pictures at least this much wider than high put the loss history beside the
+#: landscape (which, drawn 1:1, leaves room at its sides) instead of below it
+SIDE_BY_SIDE_RATIO = 1.5
+
+
+def picture_scale(size: tuple[int, int]) -> float:
+    """How much larger than its layout a picture of ``size`` pixels is painted: 1 up
+    to :data:`LAYOUT_SIZE`, then so that the layout fills the picture (text, markers
+    and lines grow with the picture, as on a slide)."""
+    w, h = size
+    return max(1.0, min(w / LAYOUT_SIZE[0], h / LAYOUT_SIZE[1]))
+
+
 def build_figure(function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = (1280, 960), with_history: bool = True,
-                 view=None, current: int | None = None):
-    """A laid-out, offscreen :class:`Figure` of ``runs`` on ``function``, ``size`` pixels.
+                 view=None, current: int | None = None, *, overlay=None,
+                 aspect_locked: bool | None = None, scale: float | None = None):
+    """A laid-out, offscreen :class:`Figure` of ``runs`` on ``function``, to be
+    painted at ``size`` pixels (see :func:`paint_figure`).
 
-    ``current`` (default: the last step) is the step shown.
+    The figure is laid out at ``size / scale`` (default scale: :func:`picture_scale`)
+    and its lines are thickened by ``scale``: painted ``scale`` times larger, text,
+    markers and lines keep their proportions. ``current`` (default: the last step) is
+    the step shown. ``overlay`` (an :class:`~optsim.render.overlays.OverlayState`)
+    draws the window's step arrows and field. ``aspect_locked`` (default: True in
+    2D) draws x and y at one scale, the view padded rather than stretched.
     """
     from ..render.qt_app import ensure_app
 
@@ -48,10 +71,16 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
 
     fn = as_function(function)
     w, h = _check_size(size)
-    fig = Figure(with_history=with_history)
+    scale = picture_scale((w, h)) if scale is None else float(scale)
+    lw, lh = max(1, round(w / scale)), max(1, round(h / scale))
+    side = with_history and fn.dim == 2 and w >= SIDE_BY_SIDE_RATIO * h
+    fig = Figure(with_history=with_history, side_by_side=side)
+    fig.picture_scale = scale
     fig.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    fig.resize(w, h)
+    fig.prepare_export()
+    fig.resize(lw, lh)
     fig.set_function(fn, view)
+    fig.loss_plot.set_aspect_locked(fn.dim == 2 if aspect_locked is None else aspect_locked)
     fig.set_runs([RunStyle(str(name), str(colour), True) for name, colour, _, _ in runs])
     for i, (_, _, pos, loss) in enumerate(runs):
         pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
@@ -68,9 +97,18 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
         if len(first):
             fig.set_start_marker(first[0])
     fig.show()
-    fig.resize(w, h)
+    fig.resize(lw, lh)
+    if side:
+        left = int(lw * 0.6)
+        fig.splitter.setSizes([left, lw - left])
     app.processEvents()
     fig.reset_view()
+    fig.overlay = None
+    if overlay is not None:
+        from ..render.overlays import StepOverlay
+
+        fig.overlay = StepOverlay(fig.loss_plot.getPlotItem())
+        fig.overlay.apply(overlay, fn, view)
     fig.loss_plot.place_legend()
     app.processEvents()
     # pyqtgraph's axes measure their tick labels while painting and only then make
@@ -78,7 +116,34 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     # labels over the colour bar's ticks or cut off at the edge
     fig.grab()
     app.processEvents()
+    fig.reset_view()  # the plot's final size: the locked aspect pads it anew
+    if fig.overlay is not None:
+        fig.overlay.refresh()
+    fig.thicken_lines(scale)
     return fig
+
+
+def paint_figure(fig, size: tuple[int, int], extra: float = 1.0):
+    """``fig`` (from :func:`build_figure`) as a QImage of ``size`` × ``extra`` pixels:
+    painted ``fig.picture_scale × extra`` times its layout size (``extra`` adds
+    pixels, not larger text: a 2× PNG is the same picture, sharper)."""
+    from PySide6 import QtCore, QtGui
+
+    w, h = size
+    factor = getattr(fig, "picture_scale", 1.0) * extra
+    if extra != 1.0:
+        fig.thicken_lines(factor)
+    image = QtGui.QImage(round(w * extra), round(h * extra), QtGui.QImage.Format.Format_RGB32)
+    image.fill(QtCore.Qt.GlobalColor.white)
+    painter = QtGui.QPainter(image)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform)
+        painter.scale(factor, factor)
+        fig.render(painter, QtCore.QPoint(0, 0))
+    finally:
+        painter.end()
+    return image
 
 
 def _release(fig) -> None:
@@ -88,27 +153,31 @@ def _release(fig) -> None:
 
 def render_image(function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = (1280, 960), with_history: bool = True,
-                 view=None, current: int | None = None):
-    """The figure as a QImage of exactly ``size`` pixels."""
-    from PySide6 import QtGui
-
-    fig = build_figure(function, runs, size, with_history, view, current)
+                 view=None, current: int | None = None, *, extra: int = 1, overlay=None,
+                 aspect_locked: bool | None = None):
+    """The figure as a QImage of exactly ``size`` × ``extra`` pixels (see
+    :func:`build_figure` and :func:`paint_figure`)."""
+    w, h = _check_size(size)
+    if w * extra > MAX_SIZE or h * extra > MAX_SIZE:
+        raise ValueError(f"{w * extra}×{h * extra} pixels is too large "
+                         f"(at most {MAX_SIZE} a side)")
+    fig = build_figure(function, runs, (w, h), with_history, view, current, overlay=overlay,
+                       aspect_locked=aspect_locked)
     try:
-        image = fig.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
-        w, h = _check_size(size)
-        if image.width() != w or image.height() != h:
-            image = image.scaled(w, h)
-        return image
+        return paint_figure(fig, (w, h), extra)
     finally:
         _release(fig)
 
 
 def render_png(path: str | os.PathLike, function: str | LossFunction, runs: Sequence[RunData],
                size: tuple[int, int] = (1280, 960), with_history: bool = True,
-               view=None, current: int | None = None) -> str:
-    """Save a PNG of ``runs`` on ``function`` at ``path`` (atomically)."""
+               view=None, current: int | None = None, *, extra: int = 1, overlay=None,
+               aspect_locked: bool | None = None) -> str:
+    """Save a PNG of ``runs`` on ``function`` at ``path`` (atomically); the options
+    as for :func:`render_image`."""
     check_writable(path)
-    image = render_image(function, runs, size, with_history, view, current)
+    image = render_image(function, runs, size, with_history, view, current, extra=extra,
+                         overlay=overlay, aspect_locked=aspect_locked)
     return str(write_bytes(path, png_bytes(image)))
 
 
@@ -207,11 +276,14 @@ def _flatten_strokes(root: ET.Element) -> None:
         else:
             for k, attr, mapped in new:
                 k.set(attr, mapped)
+                # now in the document's units: a stroke scales with the picture
+                del k.attrib["vector-effect"]
             del g.attrib["transform"]
 
 
-def figure_svg(fig) -> bytes:
-    """The laid-out ``fig`` as one SVG document: each plot drawn by Qt's generator
+def figure_svg(fig, size: tuple[int, int] | None = None) -> bytes:
+    """The laid-out ``fig`` as one SVG document of ``size`` (default: the figure's
+    layout size; the layout is scaled to fill it): each plot drawn by Qt's generator
     in its own coordinates (its clipping is then right) and placed in a translated
     group; lines are vectors, the heat map an embedded image."""
     from PySide6 import QtCore
@@ -219,7 +291,8 @@ def figure_svg(fig) -> bytes:
     ET.register_namespace("", SVG_NS)
     ET.register_namespace("xlink", XLINK_NS)
     w, h = fig.width(), fig.height()
-    root = ET.Element(f"{{{SVG_NS}}}svg", {"width": str(w), "height": str(h),
+    ow, oh = size if size is not None else (w, h)
+    root = ET.Element(f"{{{SVG_NS}}}svg", {"width": str(ow), "height": str(oh),
                                             "viewBox": f"0 0 {w} {h}", "version": "1.1"})
     ET.SubElement(root, f"{{{SVG_NS}}}rect", {"width": "100%", "height": "100%",
                                                "fill": "#ffffff"})
@@ -242,14 +315,18 @@ def figure_svg(fig) -> bytes:
 
 def render_svg(path: str | os.PathLike, function: str | LossFunction, runs: Sequence[RunData],
                size: tuple[int, int] = (1280, 960), with_history: bool = True,
-               view=None, current: int | None = None) -> str:
+               view=None, current: int | None = None, *, overlay=None,
+               aspect_locked: bool | None = None) -> str:
     """Save an SVG of ``runs`` on ``function`` at ``path`` (atomically); lines, markers
     and text are vectors, the heat map an embedded image."""
     check_writable(path)
-    _check_size(size)
-    fig = build_figure(function, runs, size, with_history, view, current)
+    size = _check_size(size)
+    fig = build_figure(function, runs, size, with_history, view, current, overlay=overlay,
+                       aspect_locked=aspect_locked)
+    fig.thicken_lines(1.0)  # strokes scale with the document instead (see figure_svg)
+    fig.loss_plot.crop_to_view()
     try:
-        data = figure_svg(fig)
+        data = figure_svg(fig, size)
     finally:
         _release(fig)
 

@@ -9,8 +9,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,11 +25,16 @@ from PySide6.QtWidgets import (
 
 from ..export.animation import DEFAULT_SIZE as ANIMATION_SIZE
 from ..export.animation import MAX_FPS, frame_count
-from ..export.image import MAX_SIZE, MIN_SIZE, RunData, build_figure, png_bytes
+from ..export.image import MAX_SIZE, MIN_SIZE, RunData, png_bytes, render_image
 from ..files import write_bytes
 from ..functions import LossFunction
 
 SCALES = (1, 2, 3, 4)
+#: sizes offered in the export dialogs: (label, (width, height)); slides first
+SIZE_PRESETS = (("Slide 1920 × 1080 (Full HD)", (1920, 1080)),
+                ("Slide 1280 × 720 (HD)", (1280, 720)),
+                ("1280 × 960 (4:3)", (1280, 960)),
+                ("960 × 720 (4:3)", (960, 720)))
 
 
 @dataclass(frozen=True)
@@ -51,28 +55,15 @@ class AnimationOptions:
 
 
 def render_scaled(function: LossFunction, runs: Sequence[RunData], size: tuple[int, int],
-                  scale: int = 1, with_history: bool = True, view=None) -> QImage:
-    """The figure at ``size`` (figure pixels), painted ``scale`` times larger."""
-    w, h = size
+                  scale: int = 1, with_history: bool = True, view=None, *, overlay=None,
+                  aspect_locked: bool | None = None) -> QImage:
+    """The picture at ``size``, painted ``scale`` times larger (more pixels, the same
+    picture); ``overlay`` and ``aspect_locked`` as for
+    :func:`optsim.export.image.build_figure`."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale!r}")
-    if w * scale > MAX_SIZE or h * scale > MAX_SIZE:
-        raise ValueError(f"{w * scale}×{h * scale} pixels is too large (at most {MAX_SIZE} a side)")
-    fig = build_figure(function, runs, size, with_history, view)
-    try:
-        image = QImage(w * scale, h * scale, QImage.Format.Format_RGB32)
-        image.fill(Qt.GlobalColor.white)
-        painter = QPainter(image)
-        try:
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.scale(scale, scale)
-            fig.render(painter, QPoint(0, 0))
-        finally:
-            painter.end()
-        return image
-    finally:
-        fig.hide()
-        fig.deleteLater()
+    return render_image(function, runs, size, with_history, view, extra=scale,
+                        overlay=overlay, aspect_locked=aspect_locked)
 
 
 def save_png(path: str | os.PathLike, image: QImage) -> str:
@@ -87,6 +78,44 @@ def _size_spin(value: int) -> QSpinBox:
     spin.setSuffix(" px")
     spin.setValue(value)
     return spin
+
+
+class SizeChooser:
+    """A preset combo (slide sizes first, then "Custom") over width and height spins."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.width_spin = _size_spin(size[0])
+        self.height_spin = _size_spin(size[1])
+        self.combo = QComboBox()
+        for label, value in SIZE_PRESETS:
+            self.combo.addItem(label, value)
+        self.combo.addItem("Custom", None)
+        self._match()
+        self.combo.currentIndexChanged.connect(self._chosen)
+        self.width_spin.valueChanged.connect(self._match)
+        self.height_spin.valueChanged.connect(self._match)
+
+    def _chosen(self) -> None:
+        value = self.combo.currentData()
+        if value is not None:
+            self.width_spin.setValue(value[0])
+            self.height_spin.setValue(value[1])
+
+    def _match(self) -> None:
+        """Show the preset the spins match, else "Custom"."""
+        size = (self.width_spin.value(), self.height_spin.value())
+        i = next((j for j, (_, v) in enumerate(SIZE_PRESETS) if v == size), len(SIZE_PRESETS))
+        self.combo.blockSignals(True)
+        self.combo.setCurrentIndex(i)
+        self.combo.blockSignals(False)
+
+    def add_rows(self, form: QFormLayout) -> None:
+        form.addRow("Size", self.combo)
+        form.addRow("Width", self.width_spin)
+        form.addRow("Height", self.height_spin)
+
+    def size(self) -> tuple[int, int]:
+        return self.width_spin.value(), self.height_spin.value()
 
 
 def _finish(dialog: QDialog, form: QFormLayout) -> None:
@@ -112,8 +141,8 @@ class ImageExportDialog(QDialog):
         self.format_box.addItem("PNG (pixels)", "png")
         self.format_box.addItem("SVG (vectors)", "svg")
         self.format_box.setCurrentIndex(0 if options.format == "png" else 1)
-        self.width_spin = _size_spin(options.size[0])
-        self.height_spin = _size_spin(options.size[1])
+        self.sizes = SizeChooser(options.size)
+        self.width_spin, self.height_spin = self.sizes.width_spin, self.sizes.height_spin
         self.scale_box = QComboBox()
         for s in SCALES:
             self.scale_box.addItem(f"{s}×", s)
@@ -122,8 +151,7 @@ class ImageExportDialog(QDialog):
         self.history_box.setChecked(options.with_history)
         self.pixels = QLabel()
         form.addRow("Format", self.format_box)
-        form.addRow("Width", self.width_spin)
-        form.addRow("Height", self.height_spin)
+        self.sizes.add_rows(form)
         form.addRow("Scale (PNG)", self.scale_box)
         form.addRow("", self.history_box)
         form.addRow("", self.pixels)
@@ -167,16 +195,15 @@ class AnimationExportDialog(QDialog):
         self.fps_spin.setRange(0.5, MAX_FPS)
         self.fps_spin.setDecimals(1)
         self.fps_spin.setValue(options.fps)
-        self.width_spin = _size_spin(options.size[0])
-        self.height_spin = _size_spin(options.size[1])
+        self.sizes = SizeChooser(options.size)
+        self.width_spin, self.height_spin = self.sizes.width_spin, self.sizes.height_spin
         self.history_box = QCheckBox("include the loss-vs-step plot")
         self.history_box.setChecked(options.with_history)
         self.summary = QLabel()
         form.addRow("Format", self.format_box)
         form.addRow("Every n-th step", self.stride_spin)
         form.addRow("Frames per second", self.fps_spin)
-        form.addRow("Width", self.width_spin)
-        form.addRow("Height", self.height_spin)
+        self.sizes.add_rows(form)
         form.addRow("", self.history_box)
         form.addRow("", self.summary)
         for sig in (self.stride_spin.valueChanged, self.fps_spin.valueChanged):

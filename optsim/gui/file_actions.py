@@ -392,6 +392,12 @@ class FileActions(QObject):
                 out.append((r.name, r.colour, t.positions[: k + 1, 0], t.losses[: k + 1, 0]))
         return out
 
+    def _overlay_state(self):
+        """The step arrows and field as the window shows them (None: not installed)."""
+        insight = getattr(self.window, "step_insight", None)
+        overlay = getattr(insight, "overlay", None)
+        return overlay.state() if overlay is not None else None
+
     def _shown_view(self):
         (x0, x1), (y0, y1) = self.window.plot.getPlotItem().getViewBox().viewRange()
         return (float(x0), float(x1)), (float(y0), float(y1))
@@ -432,14 +438,15 @@ class FileActions(QObject):
         options, path = chosen
         runs = self._picture_runs()
         fn, view = self.window.model.function, self._shown_view()
+        shown = {"overlay": self._overlay_state(), "aspect_locked": self.window.plot.aspect_locked}
         try:
             if options.format == "svg":
                 from ..export.image import render_svg
 
-                render_svg(path, fn, runs, options.size, options.with_history, view)
+                render_svg(path, fn, runs, options.size, options.with_history, view, **shown)
             else:
                 image = render_scaled(fn, runs, options.size, options.scale,
-                                      options.with_history, view)
+                                      options.with_history, view, **shown)
                 save_png(path, image)
         except (OSError, ValueError) as exc:
             self.error("Cannot export image", str(exc))
@@ -493,7 +500,8 @@ class FileActions(QObject):
             done = write_animation(path, m.function, runs, stride=options.stride,
                                    fps=options.fps, size=options.size,
                                    with_history=options.with_history, view=self._shown_view(),
-                                   progress=report, format=options.format)
+                                   progress=report, format=options.format,
+                                   aspect_locked=self.window.plot.aspect_locked)
         except (OSError, ValueError) as exc:
             self.error("Cannot export animation", str(exc))
             return False

@@ -323,6 +323,47 @@ class Landscape:
                 float(self.ys[-1] - self.ys[0]))
 
 
+def clip_segments(x: np.ndarray, y: np.ndarray, view: View) -> tuple[np.ndarray, np.ndarray]:
+    """Line segments given as point pairs (``connect="pairs"``) cut to the box
+    ``view`` (Liang-Barsky): the parts outside are dropped, segments crossing the
+    edge end on it. Returns the same kind of x and y arrays."""
+    (x0, x1), (y0, y1) = view
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ax, bx, ay, by = x[0::2], x[1::2], y[0::2], y[1::2]
+    dx, dy = bx - ax, by - ay
+    lo, hi = np.zeros(len(ax)), np.ones(len(ax))
+    keep = np.isfinite(ax + bx + ay + by)
+    with np.errstate(all="ignore"):
+        for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+            parallel = p == 0
+            keep &= ~(parallel & (q < 0))
+            t = q / p
+            entering, leaving = (p < 0) & ~parallel, (p > 0) & ~parallel
+            lo = np.where(entering, np.maximum(lo, t), lo)
+            hi = np.where(leaving, np.minimum(hi, t), hi)
+    keep &= lo <= hi
+    lo, hi = lo[keep], hi[keep]
+    ax, ay, dx, dy = ax[keep], ay[keep], dx[keep], dy[keep]
+    out_x = np.empty(2 * len(ax))
+    out_y = np.empty(2 * len(ax))
+    out_x[0::2], out_x[1::2] = ax + lo * dx, ax + hi * dx
+    out_y[0::2], out_y[1::2] = ay + lo * dy, ay + hi * dy
+    return out_x, out_y
+
+
+def resample(land: Landscape, view: View, size: int = GRID_SIZE) -> np.ndarray:
+    """``land``'s colour values on a ``size`` × ``size`` grid spanning exactly
+    ``view`` (nearest grid point): the heat map cut to the plot's edges."""
+    (x0, x1), (y0, y1) = view
+    xs, ys = land.xs, land.ys
+    cx = np.linspace(x0, x1, size + 1)
+    cy = np.linspace(y0, y1, size + 1)
+    cx, cy = (cx[:-1] + cx[1:]) / 2, (cy[:-1] + cy[1:]) / 2  # cell centres
+    ii = np.clip(np.rint((cx - xs[0]) / (xs[1] - xs[0])), 0, len(xs) - 1).astype(int)
+    jj = np.clip(np.rint((cy - ys[0]) / (ys[1] - ys[0])), 0, len(ys) - 1).astype(int)
+    return land.values[np.ix_(jj, ii)]
+
+
 #: the landscapes made last, by (id of the function, view, size): (the function, it)
 _LANDSCAPES: OrderedDict[tuple, tuple[weakref.ref, Landscape]] = OrderedDict()
 _KEPT_LANDSCAPES = 16

@@ -7,7 +7,8 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import numpy as np
-from PySide6 import QtCore, QtWidgets
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..functions import LossFunction
 from .compute import RunStyle, View, title_text
@@ -19,7 +20,10 @@ class Figure(QtWidgets.QWidget):
     """A :class:`LossPlot` above a :class:`LossHistoryPlot` (optional), as the window
     shows it and as exported pictures render it."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, with_history: bool = True) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None, with_history: bool = True,
+                 side_by_side: bool = False) -> None:
+        """``side_by_side``: the loss history right of the landscape instead of below
+        it (for wide pictures, where a square landscape leaves room at its side)."""
         super().__init__(parent)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -35,12 +39,15 @@ class Figure(QtWidgets.QWidget):
         font.setPointSize(LABEL_PT)
         self.title.setFont(font)
         self.title.setStyleSheet(f"QLabel {{ color: {TEXT_COLOUR}; background: white; "
-                                 "padding: 4px 8px 0px 8px; }")
+                                 "padding: 10px 8px 2px 8px; }")
         self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                  QtWidgets.QSizePolicy.Policy.Preferred)
         self.title.hide()
         layout.addWidget(self.title)
-        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical, self)
+        self.side_by_side = bool(side_by_side and with_history)
+        orientation = QtCore.Qt.Orientation.Horizontal if self.side_by_side \
+            else QtCore.Qt.Orientation.Vertical
+        self.splitter = QtWidgets.QSplitter(orientation, self)
         self.loss_plot = LossPlot(show_title=False)
         self.splitter.addWidget(self.loss_plot)
         self.history: LossHistoryPlot | None = None
@@ -48,8 +55,8 @@ class Figure(QtWidgets.QWidget):
             self.history = LossHistoryPlot()
             self.splitter.addWidget(self.history)
             self.splitter.setStretchFactor(0, 3)
-            self.splitter.setStretchFactor(1, 1)
-        layout.addWidget(self.splitter)
+            self.splitter.setStretchFactor(1, 2 if self.side_by_side else 1)
+        layout.addWidget(self.splitter, 1)  # all the height the title leaves
         self.clicked = self.loss_plot.clicked
 
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
@@ -113,3 +120,66 @@ class Figure(QtWidgets.QWidget):
 
     def place_legend(self) -> None:
         self.loss_plot.place_legend()
+
+    def prepare_export(self) -> None:
+        """Make the figure a picture rather than a window part: the splitter between
+        the plots is a white gap (its grey handle would be drawn into the picture)
+        and nothing is painted from a screen cache."""
+        # room at the edges: the last tick labels stay whole
+        self.layout().setContentsMargins(4, 0, 16, 6)
+        self.splitter.setHandleWidth(12)
+        self.splitter.setStyleSheet("QSplitter { background: white; } "
+                                    "QSplitter::handle { background: white; image: none; }")
+        if self.history is not None:  # its loss axis as wide as its labels (no playback here)
+            axis = self.history.getPlotItem().getAxis("left")
+            axis.setStyle(autoExpandTextSpace=True, tickTextWidth=24)
+        self.setStyleSheet("Figure { background: white; }")
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        palette.setColor(self.backgroundRole(), QtCore.Qt.GlobalColor.white)
+        self.setPalette(palette)
+
+    def thicken_lines(self, factor: float) -> None:
+        """Multiply the width of every line pen in the plots by ``factor``.
+
+        Lines are drawn with cosmetic pens (a width in device pixels, whatever the
+        painter's scale); a picture painted ``factor`` times larger than its layout
+        (text and markers scale with the painter) calls this first, so lines keep
+        their proportions. Each item is thickened once, however often this is called
+        (items made later are thickened by the next call)."""
+        plots = [self.loss_plot] + ([self.history] if self.history is not None else [])
+        for plot in plots:
+            for item in plot.scene().items():
+                thicken_item(item, factor)
+
+
+def thicken_item(item, factor: float) -> None:
+    """Thicken ``item``'s line pen to ``factor`` times its width when first seen
+    (see :meth:`Figure.thicken_lines`)."""
+    done = getattr(item, "_optsim_thickened", None)
+    if done == factor:
+        return
+    scale = factor / done if done else factor
+
+    def thick(pen) -> QtGui.QPen | None:
+        if pen is None:
+            return None
+        pen = QtGui.QPen(pg.mkPen(pen))
+        if pen.style() == QtCore.Qt.PenStyle.NoPen:
+            return pen
+        pen.setWidthF(max(pen.widthF(), 1.0) * scale)
+        return pen
+
+    if isinstance(item, pg.PlotDataItem):
+        if item.opts.get("pen") is not None:
+            item.setPen(thick(item.opts["pen"]))
+    elif isinstance(item, pg.PlotCurveItem):
+        if not isinstance(item.parentItem(), pg.PlotDataItem):  # (those: by their owner)
+            item.setPen(thick(item.opts["pen"]))
+    elif isinstance(item, pg.AxisItem):
+        item.setPen(thick(item.pen()))
+    elif isinstance(item, QtWidgets.QGraphicsLineItem):
+        item.setPen(thick(item.pen()))
+    else:
+        return
+    item._optsim_thickened = factor

@@ -159,6 +159,9 @@ class RunItems:
         # wide antialiased polylines are drawn far faster as separate segments
         self.trail.curve.setSegmentedLineMode("on")
         self.dots = True
+        #: a dot per step (True), a plain line (False), or by the number of points
+        #: drawn (None): an animation fixes it so that every frame looks alike
+        self.fixed_dots: bool | None = None
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
         # 1D: at most 17 px with its pen, so the 20 px legend sample (clipped) shows it whole

@@ -332,6 +332,15 @@ class RunArrows:
         self.plot.removeItem(self.ellipse)
 
 
+@dataclass(frozen=True)
+class OverlayState:
+    """What a :class:`StepOverlay` shows (its options and arrows' entries), to draw
+    the same on another plot: an exported picture of the window."""
+
+    options: dict
+    entries: tuple = ()
+
+
 class StepOverlay(QtCore.QObject):
     """The step arrows, the gradient field and the hover read-out on one PlotItem.
 
@@ -372,6 +381,16 @@ class StepOverlay(QtCore.QObject):
             runs_legend.geometryChanged.connect(self._place_legend)
         plot.getViewBox().sigTransformChanged.connect(self._reorient)
         plot.getViewBox().sigResized.connect(self._reorient)
+
+    def state(self) -> OverlayState:
+        """What this overlay shows now."""
+        return OverlayState(dict(self.options), tuple(self._entries))
+
+    def apply(self, state: OverlayState, fn: LossFunction, view=None) -> None:
+        """Show what ``state`` says, on ``fn`` over ``view`` (an export's plot)."""
+        self.options.update(state.options)
+        self.set_function(fn, view)
+        self.show(state.entries)
 
     # -- options ---------------------------------------------------------------
     def set_option(self, name: str, on: bool) -> None:

@@ -31,11 +31,13 @@ from .compute import (
     as_view,
     clip_box,
     clip_rows,
+    clip_segments,
     decimate,
     drop_subpixel,
     landscape,
     loss_label,
     new_pixel_mask,
+    resample,
     title_text,
 )
 from .items import (
@@ -225,12 +227,59 @@ class LossPlot(PixelSize, pg.PlotWidget):
         return np.clip(ys, self._lo[1], self._hi[1])
 
     def reset_view(self) -> None:
-        """Show the function's view window."""
+        """Show the function's view window (with the aspect locked: all of it, the
+        plot padded along one axis)."""
         if self.view is None:
             return
         (x0, x1), (y0, y1) = self.view
-        self.getPlotItem().getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        vb = self.getPlotItem().getViewBox()
+        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        if self.aspect_locked:
+            self.cover_view()
         self.place_legend()
+
+    @property
+    def aspect_locked(self) -> bool:
+        """Whether one unit of x is drawn as long as one unit of y."""
+        return bool(self.getPlotItem().getViewBox().state["aspectLocked"])
+
+    def set_aspect_locked(self, locked: bool) -> None:
+        """Draw x and y at the same scale (circles stay circles), or stretch each axis
+        to fill the plot. Only in 2D: a 1D plot's y axis is the loss."""
+        locked = bool(locked) and self._dim == 2
+        if locked != self.aspect_locked:
+            self.getPlotItem().getViewBox().setAspectLocked(locked, ratio=1.0)
+            self.reset_view()
+
+    def crop_to_view(self) -> None:
+        """Cut the heat map and the contour lines to the shown range (for an SVG:
+        viewers without clip paths, Qt's own among them, drew them over the axes).
+        The next :meth:`set_function` or view change draws them whole again."""
+        land = self.landscape
+        if land is None or self._dim != 2:
+            return
+        vb = self.getPlotItem().getViewBox()
+        vb.updateMatrix()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        view = ((x0, x1), (y0, y1))
+        self.image.setImage(resample(land, view), levels=(land.vmin, land.vmax), autoLevels=False)
+        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        cx, cy = clip_segments(land.contour_x, land.contour_y, view)
+        self.contours.setData(cx, cy, connect="pairs")
+
+    def cover_view(self) -> None:
+        """Extend the landscape to the whole shown range when it shows more than the
+        landscape's grid (a locked aspect pads the view window along one axis)."""
+        land, fn = self.landscape, self.function
+        if land is None or fn is None or self._dim != 2:
+            return
+        vb = self.getPlotItem().getViewBox()
+        vb.updateMatrix()
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        gx, gy, gw, gh = land.rect
+        if vx0 >= gx and vx1 <= gx + gw and vy0 >= gy and vy1 <= gy + gh:
+            return
+        self._draw_landscape(fn, ((vx0, vx1), (vy0, vy1)))  # (its grid reaches past it)
 
     def place_legend(self) -> None:
         """Move the legend to the corner of the view that hides the fewest drawn points
@@ -406,7 +455,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
             self._update_tangent(run, shown[k, 0])
         else:
             pts = self._clipped(shown[idx])
-            symbol = "o" if len(pts) <= MAX_SYMBOL_POINTS and not self.playing else None
+            dots = run.fixed_dots if run.fixed_dots is not None else len(pts) <= MAX_SYMBOL_POINTS
+            symbol = "o" if dots and not self.playing else None
             if run.trail.opts["symbol"] != symbol:
                 run.trail.setSymbol(symbol)
             if symbol is None:  # a plain line: what falls in one pixel draws as one point

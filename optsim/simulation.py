@@ -59,6 +59,9 @@ class Trajectory:
         if not np.isfinite(starts).all():
             raise ValueError("start must be finite")
         self.n, self.dim = starts.shape
+        if self.optimizer.rows is not None and self.optimizer.rows != self.n:
+            raise ValueError(f"{self.optimizer.name}: its per-run hyperparameters are for "
+                             f"{self.optimizer.rows} runs, got {self.n} starts")
         (x0, x1), (y0, y1) = self.function.view
         spans = [x1 - x0, y1 - y0][: self.dim]
         centres = [(x0 + x1) / 2, (y0 + y1) / 2][: self.dim]

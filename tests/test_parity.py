@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 
 from optsim.engine import OPTIMIZERS, parse_spec
-from optsim.functions import LossFunction
+from optsim.functions import LossFunction, get_function
 from optsim.simulation import Trajectory, simulate
 
 GOLDEN = Path(__file__).parent / "golden"
 FILES = sorted(GOLDEN.glob("*.npz"))
+#: the lr changes before every step, per run in the batch (tools/make_golden.py)
+SCHEDULE_FILES = sorted((GOLDEN / "lr_schedule").glob("*.npz"))
 TOL = 1e-9
 
 
@@ -72,6 +74,38 @@ def test_simulate_of_one_start_matches_torch(path: Path) -> None:
     got = simulate(meta["function"], meta["spec"], expected[0], expected.shape[0] - 1)
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=TOL, atol=TOL)
+
+
+def test_lr_schedule_set_covers_every_configuration() -> None:
+    metas = [_load(f)[0] for f in SCHEDULE_FILES]
+    assert {m["spec"] for m in metas} == {_load(f)[0]["spec"] for f in FILES
+                                          if _load(f)[0]["function"] == "bowl"}
+    assert {parse_spec(m["spec"]).algorithm for m in metas} == \
+        {kind.cls.algorithm for kind in OPTIMIZERS.values()}
+
+
+@pytest.mark.parametrize("batch", ["one", "batch"])
+@pytest.mark.parametrize("path", SCHEDULE_FILES, ids=[f.stem for f in SCHEDULE_FILES])
+def test_a_learning_rate_changed_every_step_matches_torch(path: Path, batch: str) -> None:
+    """torch with ``param_group["lr"]`` set before each ``step()`` (in the batch, one
+    group per run with an lr of its own): the same state, stepped with ``lr=``."""
+    meta, arrays = _load(path)
+    expected = arrays[f"positions_{batch}"]
+    steps = expected.shape[0] - 1
+    assert steps == 100, f"{path.name}: golden run was cut short"
+    opt = parse_spec(meta["spec"])
+    fn = get_function(meta["function"])
+    base = opt.hp["lr"]
+    rows = arrays["row_factors"][: expected.shape[1]]
+    p = expected[0].copy()
+    s = opt.init(p)
+    got = [p]
+    for k in range(steps):
+        factor = arrays["lr_factors"][k]
+        lr = base * factor * rows if batch == "batch" else base * factor
+        p, s = opt.step(p, fn.gradient(p), s, lr=lr)
+        got.append(p)
+    np.testing.assert_allclose(np.stack(got), expected, rtol=TOL, atol=TOL)
 
 
 def test_spec_in_golden_file_round_trips() -> None:

@@ -20,7 +20,14 @@ A run that leaves the box |x| <= ``BOX`` (well inside optsim's divergence bounds
 for these functions) or becomes non-finite ends the recording at the step before,
 for the whole batch: the files hold only steps both sides take the same way.
 
-Usage: python tools/make_golden.py [--out tests/golden] [--steps 100]
+A second set, in ``tests/golden/lr_schedule/``, changes the learning rate at every
+step as a schedule would: ``param_group["lr"]`` is set before each ``step()`` to
+``lr × LR_FACTORS[k]`` (an irregular sequence with one step at lr 0). In the batch
+each start is a parameter group of its own whose lr is also multiplied by
+``ROW_FACTORS[i]``: a learning rate per run and per step. The file stores both
+sequences; tests/test_parity.py replays them through ``opt.step(..., lr=...)``.
+
+Usage: python tools/make_golden.py [--out tests/golden] [--steps 100] [--set all|fixed|schedule]
 """
 
 from __future__ import annotations
@@ -158,6 +165,74 @@ def run_torch(cls_name: str, kwargs: dict, loss, starts: list, steps: int) -> np
     return np.stack(out)
 
 
+#: the schedule's factors of the configured lr, one per step (0 at step 8)
+def lr_factors(steps: int) -> list[float]:
+    out = [0.2 + 1.6 * ((k * 0.6180339887498949) % 1.0) for k in range(steps)]
+    if steps > 7:
+        out[7] = 0.0
+    return out
+
+
+#: each start of the scheduled batch is a parameter group with its lr times this
+ROW_FACTORS = [1.0, 0.5, 2.0, 0.25]
+SCHEDULE_FUNCTION = "elongated-bowl"
+
+
+def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: int,
+                       rows: list[float]) -> np.ndarray:
+    """Positions (k+1, N, D) of torch.optim's run with the lr set before every step:
+    one parameter group per start, group i's lr = lr · factor(step) · rows[i]."""
+    params = [torch.tensor([s], dtype=torch.float64, requires_grad=True) for s in starts]
+    opt = getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,
+                                         **kwargs)
+    base = opt.defaults["lr"]
+    factors = lr_factors(steps)
+
+    def now() -> np.ndarray:
+        return np.concatenate([p.detach().clone().numpy() for p in params])
+
+    out = [now()]
+    for k in range(steps):
+        opt.zero_grad()
+        loss(torch.cat(params)).sum().backward()
+        for group, row in zip(opt.param_groups, rows, strict=True):
+            group["lr"] = base * factors[k] * row
+        opt.step()
+        pos = now()
+        if not np.isfinite(pos).all() or np.abs(pos).max() > BOX:
+            break
+        out.append(pos)
+    return np.stack(out)
+
+
+def write_schedule_set(out: Path, steps: int) -> None:
+    """The lr-schedule golden files (see the module's docstring)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.npz"):
+        old.unlink()
+    loss, one, batch = FUNCTIONS[SCHEDULE_FUNCTION]
+    index = []
+    for spec, cls_name, kwargs in CONFIGS:
+        data = {
+            "positions_one": run_torch_schedule(cls_name, kwargs, loss, one, steps, [1.0]),
+            "positions_batch": run_torch_schedule(cls_name, kwargs, loss, batch, steps,
+                                                  ROW_FACTORS),
+            "lr_factors": np.array(lr_factors(steps)),
+            "row_factors": np.array(ROW_FACTORS),
+        }
+        name = file_name(spec, SCHEDULE_FUNCTION)
+        meta = {"spec": spec, "function": SCHEDULE_FUNCTION, "torch_class": cls_name,
+                "torch_kwargs": {k: list(v) if isinstance(v, tuple) else v
+                                 for k, v in kwargs.items()},
+                "torch_version": torch.__version__,
+                "lr": "param_group['lr'] = lr * lr_factors[k] * row_factors[i] before step k+1"}
+        np.savez_compressed(out / name, meta=np.array(json.dumps(meta)), **data)
+        lengths = {k: len(v) - 1 for k, v in data.items() if k.startswith("positions")}
+        index.append({"file": name, **meta, "steps": lengths})
+        print(f"lr_schedule/{name}: {lengths}")
+    (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+
+
 def file_name(spec: str, function: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", spec) + "__" + function + ".npz"
 
@@ -166,9 +241,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "tests" / "golden"))
     ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--set", choices=("all", "fixed", "schedule"), default="all",
+                    help="which files to write: the fixed-lr set, the lr-schedule set, or both")
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
     out = Path(args.out)
+    if args.set in ("all", "schedule"):
+        write_schedule_set(out / "lr_schedule", args.steps)
+    if args.set == "schedule":
+        return
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.npz"):
         old.unlink()

@@ -1,7 +1,14 @@
-"""The optimizer protocol: declared hyperparameters, an explicit state, a pure step.
+"""The optimizer protocol: declared hyperparameters, an explicit state, a pure step,
+and what the inspector and the overlays show of it (equations, a note, traits).
 
 An optimizer steps parameters of shape (N, D): N independent runs at once, each a
-point in D dimensions, in one vectorised NumPy step with no loop over runs.
+point in D dimensions, in one vectorised NumPy step with no loop over runs. Every
+numeric hyperparameter is one number or one per run (shape (N,)); the step takes
+this step's learning rate (one number or one per run) when a schedule changes it.
+A batch with per-run hyperparameters equals the N separate runs bit for bit: rules
+branch per row with masks, in torch's order of operations, and the per-step scalars
+that need a power (bias corrections, ...) are computed in Python for each distinct
+value, as a separate run computes them.
 
 Speed: the step writes its results straight into freshly allocated output arrays
 (``out=`` ufuncs, few temporaries), and a large batch (N >= ``PARALLEL_MIN_ROWS``)
@@ -15,17 +22,27 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from .hyperparams import HyperParam, Value
+from .hyperparams import HyperParam, Value, Values
+
+if TYPE_CHECKING:
+    from .expr import Expr, Quantity
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
 Info = dict[str, np.ndarray]
 Out = dict[str, np.ndarray]
+#: a step's hyperparameters and per-step scalars: each one number (or flag), or one
+#: per row as an (N, 1) column that broadcasts over the coordinates
+Coefs = dict[str, Any]
+#: one line of an update rule: (quantity it defines, right-hand side, when it applies)
+Rule = tuple[str, "Expr", str]
 
 #: batches with at least this many runs are stepped in two threads, each taking
 #: half. Measured here (Adam, one thread -> two): 32,768 runs 351 -> 360 µs (a
@@ -85,16 +102,37 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
-class Optimizer:
-    """Base class. Subclasses declare ``hyperparams`` and ``State`` and implement
-    ``init``, ``live_fields`` and ``_update``.
+@dataclass(frozen=True)
+class Traits:
+    """What the overlays draw for an optimizer."""
 
-    ``_update(params, grads, state, step, out_params, out, info)`` computes step
-    number ``step`` (counted from 1) and writes the new parameters into
-    ``out_params`` and each new state array named by ``live_fields()`` into
-    ``out[name]`` (all preallocated, shape (N, D), float64). State arrays that are
-    not live are carried over unchanged. When ``info`` is a dict it also fills it
-    with the step's intermediate quantities. It never modifies its inputs.
+    #: its step has a part remembered from past gradients (drawn as its own arrow)
+    momentum: bool
+    #: it divides each coordinate by a scale of its own (drawn as the rescaling)
+    rescales: bool
+    #: the state arrays holding that memory (zeroed to take the momentum part out)
+    momentum_fields: tuple[str, ...]
+
+
+class Optimizer:
+    """Base class: one subclass per algorithm, in its own module under
+    ``optsim.engine.optimizers``, holding everything about it.
+
+    A subclass declares ``algorithm``, ``hyperparams``, ``State`` (torch's names
+    for the state arrays), its traits (``rescales``, ``momentum_fields``) and
+    implements:
+
+    * ``update(c, params, grads, state, step, out_params, out, info)``: the rule.
+      It computes step number ``step`` (from 1) with the coefficients ``c`` (each
+      hyperparameter, one number or an (N, 1) column; the step's lr; the
+      per-step scalars of ``scalars``), writes the new parameters into
+      ``out_params`` and each new state array named by ``live_fields()`` into
+      ``out[name]`` (all preallocated, shape (N, D), float64). State arrays that are
+      not live are carried over unchanged. When ``info`` is a dict it also fills it
+      with the step's intermediate quantities. It never modifies its inputs.
+    * ``scalars(c, step)`` (optional): the per-step scalars (bias corrections, ...),
+      computed with :meth:`each` where they need more than + − × ÷.
+    * ``rule(t)``, ``quantities()``, ``note()``: what the inspector shows.
     """
 
     #: the algorithm's name (the registry may expose variants under other names)
@@ -103,10 +141,15 @@ class Optimizer:
     hyperparams: ClassVar[tuple[HyperParam, ...]]
     #: the state's NamedTuple type; its fields use torch.optim's names
     State: ClassVar[type]
+    #: trait: divides each coordinate by a scale of its own
+    rescales: ClassVar[bool] = False
+    #: trait: the state arrays that remember past gradients (empty: no momentum)
+    momentum_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str | None = None, defaults: dict[str, Value] | None = None,
                  tied: dict[str, str] | None = None, **values: Any) -> None:
         self.name = name or self.algorithm
+        self._defaults = dict(defaults or {})
         #: hyperparameters that always equal another one (``dampening`` follows
         #: ``momentum`` in the course's moving average); not declared, not edited
         self.tied: dict[str, str] = dict(tied or {})
@@ -117,7 +160,7 @@ class Optimizer:
         self.declared = tuple(p for p in every if p.name not in self.tied)
         for name_, source in self.tied.items():
             source_value = values.get(source, next(p.default for p in every if p.name == source))
-            if name_ in values and values[name_] != source_value:
+            if name_ in values and not np.array_equal(values[name_], source_value):
                 raise ValueError(
                     f"{self.name}: {name_} always equals {source} here; "
                     f"use {self.algorithm} to set it separately"
@@ -130,12 +173,23 @@ class Optimizer:
                 f"{self.name}: unknown hyperparameter {unknown[0]!r}; "
                 f"known: {', '.join(known)}"
             )
-        given = {p.name: p.validate(values.get(p.name, p.default), self.name) for p in self.declared}
-        self.hp: dict[str, Value] = {
-            p.name: p.validate(given[self.tied[p.name]], self.name) if p.name in self.tied
+        given = {p.name: p.validate_values(values.get(p.name, p.default), self.name)
+                 for p in self.declared}
+        #: the hyperparameters: each one number (or flag), or a read-only (N,) array
+        self.hp: dict[str, Values] = {
+            p.name: p.validate_values(given[self.tied[p.name]], self.name) if p.name in self.tied
             else given[p.name]
             for p in every
         }
+        sizes = {k: v.shape[0] for k, v in self.hp.items() if isinstance(v, np.ndarray)}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"{self.name}: per-run hyperparameters must all have the same "
+                             f"length, got " + ", ".join(f"{k}: {n}" for k, n in sizes.items()))
+        #: the number of runs the per-run hyperparameters are for (None: all scalar)
+        self.rows: int | None = next(iter(sizes.values()), None)
+        self._coef: Coefs = {k: v.reshape(-1, 1) if isinstance(v, np.ndarray) else v
+                             for k, v in self.hp.items()}
+        self._distinct: dict[tuple[str, ...], tuple[list, np.ndarray]] = {}
         self.check()
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])
         live = set(self.live_fields())
@@ -143,10 +197,11 @@ class Optimizer:
 
     # -- declared interface -------------------------------------------------
     def check(self) -> None:
-        """Cross-checks between hyperparameters (as torch.optim makes them)."""
+        """Cross-checks between hyperparameters (as torch.optim makes them), per run."""
 
-    def initial_values(self) -> dict[str, float]:
-        """Starting values of the state arrays that do not start at zero."""
+    def initial_values(self) -> dict[str, Any]:
+        """Starting values of the state arrays that do not start at zero (one number
+        or an (N, 1) column)."""
         return {}
 
     def init(self, params: np.ndarray) -> NamedTuple:
@@ -161,25 +216,105 @@ class Optimizer:
         """The state arrays this configuration updates (default: all of them)."""
         return tuple(self.State._fields[1:])
 
-    def _update(self, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
-                out_params: np.ndarray, out: Out, info: Info | None) -> None:
+    def scalars(self, c: Coefs, step: int) -> Coefs:
+        """The per-step scalars of step ``step`` (default: none)."""
+        return {}
+
+    def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
+               out_params: np.ndarray, out: Out, info: Info | None) -> None:
         raise NotImplementedError
+
+    # -- what the inspector and the overlays show ---------------------------
+    def rule(self, t: int | None) -> list[Rule]:
+        """The update rule as equations ``(key, rhs, note)`` in order, ending with
+        ``update`` and ``w``; with ``t``, the form that applies at step t. One
+        configuration: call it on a single-row optimizer (:meth:`row`)."""
+        raise NotImplementedError
+
+    def quantities(self) -> dict[str, Quantity]:
+        """Symbols and names of the quantities of this rule (state and intermediates)."""
+        return {}
+
+    def note(self) -> str:
+        """A few plain sentences: what am I looking at? (after the course's words)."""
+        return ""
+
+    def decoupled(self) -> bool:
+        """Whether weight decay shrinks the weights directly (AdamW) instead of
+        adding λ·w to the gradient (L2)."""
+        return False
+
+    def has_momentum(self) -> bool:
+        """Whether the step has a memory of past gradients (in some run)."""
+        return bool(self.momentum_fields)
+
+    @property
+    def traits(self) -> Traits:
+        """What the overlays draw for this optimizer."""
+        return Traits(self.has_momentum(), self.rescales, self.momentum_fields)
+
+    def unused_fields(self) -> set[str]:
+        """State arrays this configuration never changes (not shown by the inspector)."""
+        return set(self._arrays) - set(self._live)
+
+    # -- per-run hyperparameters ---------------------------------------------
+    def each(self, f: Callable[..., Any], c: Coefs, *names: str) -> Any:
+        """``f`` of the named hyperparameters, computed in Python floats for each
+        distinct value (or combination) and spread over the rows: one number if
+        they are all scalars, else (N, 1) columns (a tuple of them if ``f`` returns
+        a tuple). Powers differ in their last bit between Python and NumPy's
+        vectorised loops; this way a batch computes them as a separate run does."""
+        values = [c[n] for n in names]
+        if not any(type(v) is np.ndarray for v in values):
+            return f(*values)
+        key = names
+        if key not in self._distinct:
+            n = self.rows
+            table = np.column_stack([np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(-1, 1),
+                                                     (n, 1))[:, 0] for v in values])
+            unique, inverse = np.unique(table, axis=0, return_inverse=True)
+            self._distinct[key] = (unique.tolist(), inverse.reshape(-1))
+        unique, inverse = self._distinct[key]
+        results = np.array([f(*row) for row in unique], dtype=np.float64)[inverse]
+        if results.ndim == 1:
+            return results[:, None]
+        return tuple(results[:, j:j + 1] for j in range(results.shape[1]))
+
+    def row(self, i: int) -> Optimizer:
+        """The optimizer of run ``i`` alone (itself when every hyperparameter is one
+        number)."""
+        if self.rows is None:
+            return self
+        values = {k: (v[i].item() if isinstance(v, np.ndarray) else v)
+                  for k, v in self.hp.items() if k not in self.tied}
+        return type(self)(self.name, self._defaults, self.tied, **values)
+
+    def value(self, name: str, i: int) -> Value:
+        """Hyperparameter ``name`` of run ``i``."""
+        v = self.hp[name]
+        return v[i].item() if isinstance(v, np.ndarray) else v
 
     # -- public API ---------------------------------------------------------
     def step(self, params: np.ndarray, grads: np.ndarray, state: Any,
-             out: tuple[np.ndarray, Out] | None = None) -> tuple[np.ndarray, Any]:
+             out: tuple[np.ndarray, Out] | None = None, *, lr: Any = None
+             ) -> tuple[np.ndarray, Any]:
         """One step: (params, grads, state) -> (new params, new state). Pure: the
         inputs are never modified.
+
+        ``lr``: this step's learning rate, one number or one per run (default: the
+        declared ``lr``), so that a schedule changes it without rebuilding the
+        optimizer or its state (as setting torch's ``param_group["lr"]`` before
+        ``step()``).
 
         ``out`` (optional), as a ufunc's ``out=``: ``(new_params, {field: array})``,
         preallocated (N, D) float64 arrays, overlapping no input, for the new
         parameters and every array of ``live_fields()``; the step writes into them
         and returns them (a Trajectory passes rows of its history, saving an
         allocation and a copy per array per step)."""
-        return self._step(params, grads, state, None, out)
+        return self._step(params, grads, state, None, out, lr)
 
-    def step_with_info(self, params: np.ndarray, grads: np.ndarray,
-                       state: Any) -> tuple[np.ndarray, Any, Info]:
+    def step_with_info(self, params: np.ndarray, grads: np.ndarray, state: Any, *,
+                       lr: Any = None) -> tuple[np.ndarray, Any, Info]:
         """One step, plus its intermediate quantities by name.
 
         Every optimizer reports ``grad`` (the gradient as used, after L2 weight
@@ -190,12 +325,13 @@ class Optimizer:
         docstring for what both are), plus every intermediate of the rule.
         """
         info: Info = {}
-        new_params, new_state = self._step(params, grads, state, info)
+        new_params, new_state = self._step(params, grads, state, info, None, lr)
         info["update"] = new_params - np.asarray(params, dtype=np.float64)
         return new_params, new_state, info
 
     def _step(self, params: Any, grads: Any, state: Any, info: Info | None,
-              given: tuple[np.ndarray, Out] | None = None) -> tuple[np.ndarray, Any]:
+              given: tuple[np.ndarray, Out] | None = None, lr: Any = None
+              ) -> tuple[np.ndarray, Any]:
         if type(params) is not np.ndarray or params.dtype != _F64:
             params = np.asarray(params, dtype=np.float64)
         if type(grads) is not np.ndarray or grads.dtype != _F64:
@@ -205,21 +341,47 @@ class Optimizer:
                 f"{self.name}: params and grads must both have shape (N, D), "
                 f"got {params.shape} and {grads.shape}"
             )
+        if self.rows is not None and params.shape[0] != self.rows:
+            raise ValueError(f"{self.name}: its per-run hyperparameters are for {self.rows} "
+                             f"runs, got parameters for {params.shape[0]}")
+        if lr is not None:
+            lr = self._checked_lr(lr, params.shape[0])
         if given is None:
             given = np.empty_like(params), {f: np.empty_like(params) for f in self._live}
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
             step = state.step + 1
-            self._update_split(params, grads, state, step, given[0], given[1])
+            c = self._coefficients(step, lr)
+            self._update_split(c, params, grads, state, step, given[0], given[1])
             return given[0], self._new_state(step, state, given[1])
-        return self._step_into(params, grads, state, given[0], given[1], info)
+        return self._step_into(params, grads, state, given[0], given[1], info, lr)
+
+    def _checked_lr(self, lr: Any, n: int) -> Any:
+        """This step's lr as the rules take it: a number, or an (N, 1) column."""
+        if type(lr) is float and 0.0 <= lr <= 1e3:
+            return lr
+        p = next(p for p in self.hyperparams if p.name == "lr")
+        value = p.validate_values(lr, self.name)
+        if isinstance(value, np.ndarray):
+            if value.shape != (n,):
+                raise ValueError(f"{self.name}: a learning rate per run needs {n} values, "
+                                 f"got {value.shape[0]}")
+            return value.reshape(-1, 1)
+        return value
+
+    def _coefficients(self, step: int, lr: Any) -> Coefs:
+        c = self._coef if lr is None else {**self._coef, "lr": lr}
+        s = self.scalars(c, step)
+        return {**c, **s} if s else c
 
     def _step_into(self, params: np.ndarray, grads: np.ndarray, state: Any,
-                   out_params: np.ndarray, out: Out, info: Info | None = None
-                   ) -> tuple[np.ndarray, Any]:
+                   out_params: np.ndarray, out: Out, info: Info | None = None,
+                   lr: Any = None) -> tuple[np.ndarray, Any]:
         """The step without checks, for callers that made ``params`` and ``grads``
-        (N, D) float64 arrays and ``out`` as ``step`` asks (a Trajectory)."""
+        (N, D) float64 arrays, ``out`` as ``step`` asks and ``lr`` (if given) as
+        ``_checked_lr`` returns it (a Trajectory)."""
         step = state.step + 1
-        self._update(params, grads, state, step, out_params, out, info)
+        self.update(self._coefficients(step, lr), params, grads, state, step, out_params,
+                    out, info)
         return out_params, self._new_state(step, state, out)
 
     def _new_state(self, step: int, state: Any, out: Out) -> Any:
@@ -227,19 +389,21 @@ class Optimizer:
         return self.State(step, *[out[f] if f in out else getattr(state, f)
                                   for f in self._arrays])
 
-    def _update_split(self, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
-                      out_params: np.ndarray, out: Out) -> None:
+    def _update_split(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any,
+                      step: int, out_params: np.ndarray, out: Out) -> None:
         """Step a big batch in two threads (when there are two CPUs), each taking
         half of it in blocks of ``BLOCK_ROWS`` rows, so that a block's temporaries
         stay in the core's cache."""
         n = params.shape[0]
+        per_row = [k for k, v in c.items() if type(v) is np.ndarray]
 
         def blocks(lo: int, hi: int) -> None:
             for a in range(lo, hi, BLOCK_ROWS):
                 sl = slice(a, min(a + BLOCK_ROWS, hi))
                 sub = self.State(state.step, *[getattr(state, f)[sl] for f in self._arrays])
-                self._update(params[sl], grads[sl], sub, step, out_params[sl],
-                             {f: o[sl] for f, o in out.items()}, None)
+                cb = {**c, **{k: c[k][sl] for k in per_row}} if per_row else c
+                self.update(cb, params[sl], grads[sl], sub, step, out_params[sl],
+                            {f: o[sl] for f, o in out.items()}, None)
 
         if _THREADS < 2:
             blocks(0, n)
@@ -251,7 +415,11 @@ class Optimizer:
 
     @property
     def spec(self) -> str:
-        """A spec string that recreates this optimizer, e.g. ``adam:lr=0.01``."""
+        """A spec string that recreates this optimizer, e.g. ``adam:lr=0.01``
+        (one configuration: per-run hyperparameters have none)."""
+        if self.rows is not None:
+            raise ValueError(f"{self.name}: per-run hyperparameters have no spec string; "
+                             "use row(i).spec for one run's")
         changed = [
             f"{p.name}={_spec_value(self.hp[p.name])}"
             for p in self.declared if self.hp[p.name] != p.default
@@ -264,21 +432,17 @@ class Optimizer:
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Optimizer) and type(self) is type(other)
-                and self.name == other.name and self.hp == other.hp)
+                and self.name == other.name and self.hp.keys() == other.hp.keys()
+                and all(type(v) is type(other.hp[k]) and np.array_equal(v, other.hp[k])
+                        for k, v in self.hp.items()))
 
     def __hash__(self) -> int:
-        return hash((type(self), self.name, tuple(self.hp.items())))
+        return hash((type(self), self.name,
+                     tuple((k, v.tobytes() if isinstance(v, np.ndarray) else v)
+                           for k, v in self.hp.items())))
 
 
 def _spec_value(v: Value) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return repr(v) if isinstance(v, float) else str(v)
-
-
-def as_batch(params: np.ndarray) -> np.ndarray:
-    """A float64 (N, D) copy of ``params``."""
-    a = np.array(params, dtype=np.float64, copy=True)
-    if a.ndim != 2:
-        raise ValueError(f"parameters must have shape (N, D), got {a.shape}")
-    return a

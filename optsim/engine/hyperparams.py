@@ -1,5 +1,9 @@
 """Hyperparameter declarations: each one is declared once, here, and read by
-validation, the command line's ``list`` and the window's editors alike."""
+validation, the command line's ``list``, the window's editors and the inspector's
+equations alike.
+
+A numeric hyperparameter's value is a number, or a 1-D NumPy array holding one value
+per run of a batch (``lr=np.geomspace(1e-3, 1, N)``); flags are always one value."""
 
 from __future__ import annotations
 
@@ -7,7 +11,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 Value = float | int | bool
+#: a value as given: one number, or one number per run (shape (N,))
+Values = Value | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -16,7 +24,8 @@ class HyperParam:
 
     ``low``/``high`` are the bounds (``None`` = unbounded); ``low_open``/``high_open``
     make a bound exclusive. ``log`` says the value is best edited on a log scale
-    (learning rates, epsilons).
+    (learning rates, epsilons). ``symbol`` is how the equations write it (Qt rich
+    text, e.g. ``β<sub>1</sub>``; empty: not used in equations).
     """
 
     name: str
@@ -28,6 +37,7 @@ class HyperParam:
     low_open: bool = False
     high_open: bool = False
     log: bool = False
+    symbol: str = ""
 
     def range_text(self) -> str:
         """The valid range in interval notation, e.g. ``[0, 1)``."""
@@ -57,6 +67,10 @@ class HyperParam:
         Raises ValueError naming the parameter and its range.
         """
         where = f"{owner}: " if owner else ""
+        if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+            value = value.item()
+        elif isinstance(value, np.bool_):
+            value = bool(value)
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
@@ -76,6 +90,42 @@ class HyperParam:
                 f"{where}{self.name}={_fmt(value)} is out of range: {self.name} must be in {self.range_text()}"
             )
         return value
+
+    def validate_values(self, value: Any, owner: str = "") -> Values:
+        """As :meth:`validate`, also accepting a 1-D NumPy array of numbers (one per
+        run), checked element by element; returned as a read-only float64 (or int64)
+        copy. Flags take one value."""
+        if not isinstance(value, np.ndarray):
+            return self.validate(value, owner)
+        where = f"{owner}: " if owner else ""
+        if value.ndim == 0:
+            return self.validate(value.item(), owner)
+        if self.kind is bool:
+            raise ValueError(f"{where}{self.name} is a flag: one true or false for the whole batch")
+        if value.ndim != 1 or value.size == 0 or value.dtype.kind not in "iuf":
+            raise ValueError(f"{where}{self.name} must be a number or a 1-D array of numbers "
+                             f"(one per run), got an array of shape {value.shape} ({value.dtype})")
+        a = np.array(value, dtype=np.float64)
+        if self.kind is int:
+            whole = a == np.round(a)
+            if not whole.all():
+                i = int(np.argmin(whole))
+                raise ValueError(f"{where}{self.name}[{i}] must be a whole number, got {a[i]!r}")
+        ok = ~np.isnan(a)
+        if self.low is not None:
+            ok &= (a > self.low) if self.low_open else (a >= self.low)
+        if self.high is not None:
+            ok &= (a < self.high) if self.high_open else (a <= self.high)
+        if not ok.all():
+            i = int(np.argmin(ok))
+            raise ValueError(
+                f"{where}{self.name}[{i}]={_fmt(float(a[i]))} is out of range: {self.name} must be "
+                f"in {self.range_text()}"
+            )
+        if self.kind is int:
+            a = a.astype(np.int64)
+        a.flags.writeable = False
+        return a
 
     def parse(self, text: str, owner: str = "") -> Value:
         """Parse a value typed on the command line or in a spec string."""
@@ -106,22 +156,27 @@ def _fmt(v: float) -> str:
 
 
 def lr_param(default: float) -> HyperParam:
+    """The learning rate (α in the course's equations)."""
     return HyperParam("lr", float, default, "learning rate: how far each step goes",
-                      low=0.0, high=1e3, log=True)
+                      low=0.0, high=1e3, log=True, symbol="\u03b1")
 
 
 def eps_param(default: float) -> HyperParam:
+    """ε, added to a denominator."""
     return HyperParam("eps", float, default, "added to the denominator for numerical stability",
-                      low=0.0, high=1.0, log=True)
+                      low=0.0, high=1.0, log=True, symbol="\u03b5")
 
 
 def weight_decay_param() -> HyperParam:
+    """λ: L2 or decoupled weight decay."""
     return HyperParam("weight_decay", float, 0.0, "L2 penalty: adds weight_decay * w to the gradient",
-                      low=0.0, high=1e3)
+                      low=0.0, high=1e3, symbol="\u03bb")
 
 
-def beta_param(name: str, default: float, help: str) -> HyperParam:
-    return HyperParam(name, float, default, help, low=0.0, high=1.0, high_open=True)
+def beta_param(name: str, default: float, help: str, symbol: str = "") -> HyperParam:
+    """A decay rate in [0, 1); ``beta1``/``beta2`` are written β₁/β₂."""
+    symbol = symbol or {"beta1": "\u03b2<sub>1</sub>", "beta2": "\u03b2<sub>2</sub>"}.get(name, "")
+    return HyperParam(name, float, default, help, low=0.0, high=1.0, high_open=True, symbol=symbol)
 
 
 def flag_param(name: str, help: str, default: bool = False) -> HyperParam:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .base import Optimizer
-from .hyperparams import HyperParam, Value
+from .hyperparams import HyperParam, Value, Values
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,13 @@ class OptimizerKind:
     defaults: dict[str, Value] = field(default_factory=dict)
     #: hyperparameters that follow another one (name -> source), hidden from editors
     tied: dict[str, str] = field(default_factory=dict)
+    #: how lists and legends name it ("RMSProp"); default: the name
+    title: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """The name shown in the window's lists and legends."""
+        return self.title or self.name
 
     @property
     def hyperparams(self) -> tuple[HyperParam, ...]:
@@ -28,7 +35,8 @@ class OptimizerKind:
             for p in self.cls.hyperparams if p.name not in self.tied
         )
 
-    def create(self, **values: Value) -> Optimizer:
+    def create(self, **values: Values) -> Optimizer:
+        """The optimizer with these hyperparameters (numbers, or one per run)."""
         return self.cls(name=self.name, defaults=self.defaults, tied=self.tied, **values)
 
 
@@ -47,8 +55,10 @@ def optimizer_kind(name: str) -> OptimizerKind:
     return OPTIMIZERS[key]
 
 
-def make_optimizer(name: str, **values: Value) -> Optimizer:
-    """Create a validated optimizer by registered name."""
+def make_optimizer(name: str, **values: Values) -> Optimizer:
+    """Create a validated optimizer by registered name. Every numeric hyperparameter
+    is a number or a 1-D array with one value per run of the batch it will step,
+    e.g. ``make_optimizer("sgd", lr=np.geomspace(1e-3, 1, n), momentum=0.9)``."""
     return optimizer_kind(name).create(**values)
 
 

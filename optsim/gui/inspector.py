@@ -11,7 +11,7 @@ import html
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QTextOption
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..explain import StepExplanation, explain_step, fmt
+from ..explain import DIGITS, StepExplanation, explain_step, fmt, note_html, number_html
 from ..render.overlays import StepOverlay
 from .hover import TrajectoryHover
 from .timeline import Timeline
@@ -31,22 +31,20 @@ from .timeline import Timeline
 HEAD = "#404040"
 
 
-#: rows that hold one number for every coordinate (shown once)
-SCALAR_ROWS = {"bias_correction1", "bias_correction2", "mu", "mu_next", "mu_product", "rho_t",
-               "rect", "lr_t", "loss"}
 AXES = "xyzw"
 
 
-def _num(x: float) -> str:
-    return fmt(x).replace("-", "\u2212")
+def _num(x: float, digits: int | None = DIGITS) -> str:
+    return number_html(fmt(x, digits))
 
 
-def _vec(v: np.ndarray, scalar: bool = False) -> str:
-    """Full-precision numbers, one coordinate per line (x: ..., y: ...)."""
+def _vec(v: np.ndarray, scalar: bool = False, digits: int | None = DIGITS) -> str:
+    """Numbers (``digits`` significant digits, None: full precision), one coordinate
+    per line (x: ..., y: ...)."""
     a = np.asarray(v, dtype=np.float64).reshape(-1)
     if len(a) == 1 or (scalar and (a == a[0]).all()):
-        return _num(a[0])
-    return "<br>".join(f"<span style='color:#888'>{AXES[i]}:</span> {_num(x)}"
+        return _num(a[0], digits)
+    return "<br>".join(f"<span style='color:#888'>{AXES[i]}:</span> {_num(x, digits)}"
                        for i, x in enumerate(a))
 
 
@@ -92,7 +90,7 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
     for row in e.rows:
         hint = f" <span style='color:#777'>({html.escape(row.hint)})</span>" if row.hint else ""
         out.append(f"<tr><td><b>{row.symbol}</b></td><td>&nbsp;{html.escape(row.name)}{hint}</td>"
-                   f"<td nowrap>&nbsp;{_vec(row.value, row.key in SCALAR_ROWS)}</td></tr>")
+                   f"<td nowrap>&nbsp;{_vec(row.value, row.scalar, e.digits)}</td></tr>")
     out.append("</table></body></html>")
     return "".join(out)
 
@@ -109,6 +107,7 @@ class InspectorPanel(QWidget):
         super().__init__(parent)
         self.model = None
         self._explanation: StepExplanation | None = None
+        self._shown: tuple | None = None
         # following the model, pages are rebuilt at most every MIN_INTERVAL_MS (a
         # page takes a few tens of ms to lay out: playback must not wait for it) and
         # not at all while hidden; reading the panel brings it up to date first
@@ -124,18 +123,29 @@ class InspectorPanel(QWidget):
         self.note_button.setText("What am I looking at?")
         self.note_button.setCheckable(True)
         self.note_button.setToolTip("A few plain words on this optimizer (from the course)")
+        #: significant digits of the numbers shown (None: full precision)
+        self.digits: int | None = DIGITS
+        self.precision_button = QToolButton(self)
+        self.precision_button.setText("Full precision")
+        self.precision_button.setCheckable(True)
+        self.precision_button.setToolTip(f"Show every number in full (off: {DIGITS} significant "
+                                         "digits)")
+        self.precision_button.toggled.connect(self.set_full_precision)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
         self.note.setStyleSheet("QLabel { background: #fff8e0; border: 1px solid #d8c890;"
                                 " padding: 6px; font-size: 11pt; }")
         self.note.setVisible(False)
         self.note_button.toggled.connect(self.note.setVisible)
         self.browser = QTextBrowser(self)
         self.browser.setOpenLinks(False)
+        # lines break between words only, never inside a number
+        self.browser.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         top = QHBoxLayout()
         top.addWidget(self.note_button)
         top.addStretch(1)
+        top.addWidget(self.precision_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
@@ -147,9 +157,22 @@ class InspectorPanel(QWidget):
     def show_step(self, trajectory, k: int, run: int = 0, name: str = "",
                   colour: str = "#000000") -> None:
         """Show run ``run`` of ``trajectory`` at step ``k``."""
-        self._explanation = explain_step(trajectory, k, run)
-        self.note.setText(self._explanation.note)
+        self._shown = (trajectory, k, run, name, colour)
+        self._explanation = explain_step(trajectory, k, run, self.digits)
+        self.note.setText(note_html(self._explanation.note))
         self._set_html(explanation_html(self._explanation, name, colour))
+
+    def set_full_precision(self, on: bool) -> None:
+        """Show every number in full (``repr``) or with ``DIGITS`` significant digits."""
+        self.digits = None if on else DIGITS
+        if self.precision_button.isChecked() != bool(on):
+            self.precision_button.setChecked(bool(on))
+        if self.model is None:
+            if self._shown is not None:  # standalone: show the same step again
+                self.show_step(*self._shown)
+            return
+        self._pending = True
+        self.flush()
 
     @property
     def explanation(self) -> StepExplanation | None:

@@ -495,12 +495,8 @@ def _create(name: str, values: dict) -> Optimizer:
     return optimizer_kind(name).create(**values)
 
 
-#: how the optimizers list names the registered kinds
-DISPLAY_NAMES = {
-    "sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "ema-momentum": "EMA momentum",
-    "adam": "Adam", "adamw": "AdamW", "adagrad": "Adagrad", "rmsprop": "RMSProp",
-    "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam", "adadelta": "Adadelta",
-}
+#: how the optimizers list names the registered kinds (each kind's own title)
+DISPLAY_NAMES = {name: kind.display_name for name, kind in OPTIMIZERS.items()}
 
 
 @functools.lru_cache(maxsize=512)  # asked for every run on every step shown

@@ -35,10 +35,6 @@ MOMENTUM_COLOUR = "#7B3294"
 HEAD_PX = 14
 FIELD_GRID = 17
 
-#: state arrays that hold a method's memory of past gradients
-MOMENTUM_FIELDS = ("momentum_buffer", "exp_avg")
-#: algorithms that rescale each coordinate separately
-ADAPTIVE = ("rmsprop", "adam", "adamw", "adagrad", "adamax", "nadam", "radam", "adadelta")
 
 
 # ---------------------------------------------------------------------------
@@ -77,11 +73,8 @@ def rescaling_ellipse(v: StepVectors, n: int = 97) -> tuple[np.ndarray, np.ndarr
 
 
 def has_momentum(optimizer) -> bool:
-    """Whether the optimizer's step has a memory of past gradients."""
-    hp = optimizer.hp
-    if optimizer.algorithm in ("sgd", "rmsprop"):
-        return hp.get("momentum", 0) > 0
-    return "exp_avg" in optimizer.State._fields
+    """Whether the optimizer's step has a memory of past gradients (its traits)."""
+    return optimizer.traits.momentum
 
 
 def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
@@ -106,16 +99,16 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
         momentum = None
         if has_momentum(opt):
             zeroed = state._replace(**{f: np.zeros_like(getattr(state, f))
-                                       for f in MOMENTUM_FIELDS if f in state._fields})
+                                       for f in opt.traits.momentum_fields})
             _, _, plain = opt.step_with_info(pos, grads, zeroed)
             momentum = (info["update"] - plain["update"])[run]
-    lr = float(opt.hp["lr"])
+    lr = float(opt.value("lr", run))
     g = grads[run]
     eff = np.asarray(info.get("effective_lr", np.full_like(pos, lr)), dtype=np.float64)[run]
     direction = info.get("direction")
     return StepVectors(k, pos[run], float(trajectory.losses[k, run]), g, lr, -lr * g,
                        np.asarray(info["update"][run], dtype=np.float64), momentum, eff,
-                       opt.algorithm in ADAPTIVE,
+                       opt.traits.rescales,
                        None if direction is None else np.asarray(direction[run], dtype=np.float64))
 
 

@@ -222,3 +222,32 @@ def test_traits_come_from_the_optimizer():
     for name in ("adagrad", "adadelta"):
         t = make_optimizer(name).traits
         assert not t.momentum and t.rescales, name
+
+
+@pytest.mark.parametrize("name,flags", [("adam", {}), ("momentum", {}), ("nadam", {}),
+                                        ("rmsprop", {"centered": True}), ("radam", {})])
+def test_other_hyperparameters_per_step_equal_a_rebuilt_optimizer(name, flags):
+    """``values=``: e.g. a schedule cycling beta1 or momentum. Each step equals an
+    optimizer made with that step's values, stepping the same state."""
+    key = "beta1" if "beta1" in {p.name for p in optimizer_kind(name).hyperparams} else "momentum"
+    params, grads = _grads(steps=8, seed=3)
+    opt = make_optimizer(name, **flags, **({key: 0.5} if name == "rmsprop" else {}))
+    p, s = params, opt.init(params)
+    q, r = params, opt.init(params)
+    for k, g in enumerate(grads):
+        cycled = np.array(ROW_VALUES["beta1"]) * (0.9 + 0.01 * k)
+        p, s = opt.step(p, g, s, lr=0.05, values={key: cycled})
+        rebuilt = make_optimizer(name, **flags, lr=0.05, **{key: cycled})
+        q, r = rebuilt.step(q, g, r)
+        _same(p, q)
+    with pytest.raises(ValueError, match="cannot change from step to step"):
+        opt.step(p, g, s, values={"amsgrad" if name == "adam" else "nope": 1.0})
+
+
+def test_a_momentum_per_step_needs_an_optimizer_made_with_one():
+    opt = make_optimizer("sgd", lr=0.1)
+    p = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="made without momentum"):
+        opt.step(p, p, opt.init(p), values={"momentum": 0.9})
+    opt = make_optimizer("sgd", lr=0.1, momentum=np.array([0.0, 0.9]))
+    opt.step(p, p, opt.init(p), values={"momentum": np.array([0.5, 0.0])})  # fine: a buffer is kept

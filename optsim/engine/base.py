@@ -189,7 +189,7 @@ class Optimizer:
         self.rows: int | None = next(iter(sizes.values()), None)
         self._coef: Coefs = {k: v.reshape(-1, 1) if isinstance(v, np.ndarray) else v
                              for k, v in self.hp.items()}
-        self._distinct: dict[tuple[str, ...], tuple[list, np.ndarray]] = {}
+        self._distinct: dict[tuple[str, ...], tuple[list, np.ndarray, tuple]] = {}
         self.check()
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])
         live = set(self.live_fields())
@@ -267,14 +267,17 @@ class Optimizer:
         values = [c[n] for n in names]
         if not any(type(v) is np.ndarray for v in values):
             return f(*values)
-        key = names
-        if key not in self._distinct:
-            n = self.rows
+        cached = self._distinct.get(names)
+        if cached is None or any(a is not b for a, b in zip(cached[2], values, strict=True)):
+            n = self.rows if self.rows is not None else next(
+                v.shape[0] for v in values if type(v) is np.ndarray)
             table = np.column_stack([np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(-1, 1),
                                                      (n, 1))[:, 0] for v in values])
             unique, inverse = np.unique(table, axis=0, return_inverse=True)
-            self._distinct[key] = (unique.tolist(), inverse.reshape(-1))
-        unique, inverse = self._distinct[key]
+            cached = (unique.tolist(), inverse.reshape(-1), tuple(values))
+            if all(type(v) is np.ndarray for v in values):  # (numbers are not kept)
+                self._distinct[names] = cached
+        unique, inverse = cached[0], cached[1]
         results = np.array([f(*row) for row in unique], dtype=np.float64)[inverse]
         if results.ndim == 1:
             return results[:, None]
@@ -296,8 +299,8 @@ class Optimizer:
 
     # -- public API ---------------------------------------------------------
     def step(self, params: np.ndarray, grads: np.ndarray, state: Any,
-             out: tuple[np.ndarray, Out] | None = None, *, lr: Any = None
-             ) -> tuple[np.ndarray, Any]:
+             out: tuple[np.ndarray, Out] | None = None, *, lr: Any = None,
+             values: dict[str, Any] | None = None) -> tuple[np.ndarray, Any]:
         """One step: (params, grads, state) -> (new params, new state). Pure: the
         inputs are never modified.
 
@@ -311,10 +314,11 @@ class Optimizer:
         parameters and every array of ``live_fields()``; the step writes into them
         and returns them (a Trajectory passes rows of its history, saving an
         allocation and a copy per array per step)."""
-        return self._step(params, grads, state, None, out, lr)
+        return self._step(params, grads, state, None, out, lr, values)
 
     def step_with_info(self, params: np.ndarray, grads: np.ndarray, state: Any, *,
-                       lr: Any = None) -> tuple[np.ndarray, Any, Info]:
+                       lr: Any = None, values: dict[str, Any] | None = None
+                       ) -> tuple[np.ndarray, Any, Info]:
         """One step, plus its intermediate quantities by name.
 
         Every optimizer reports ``grad`` (the gradient as used, after L2 weight
@@ -323,15 +327,16 @@ class Optimizer:
         ``update == -effective_lr * direction`` up to rounding: ``effective_lr`` is
         the per-coordinate factor that multiplies ``direction`` (see each class's
         docstring for what both are), plus every intermediate of the rule.
+        ``lr`` and ``values`` as in :meth:`step`.
         """
         info: Info = {}
-        new_params, new_state = self._step(params, grads, state, info, None, lr)
+        new_params, new_state = self._step(params, grads, state, info, None, lr, values)
         info["update"] = new_params - np.asarray(params, dtype=np.float64)
         return new_params, new_state, info
 
     def _step(self, params: Any, grads: Any, state: Any, info: Info | None,
-              given: tuple[np.ndarray, Out] | None = None, lr: Any = None
-              ) -> tuple[np.ndarray, Any]:
+              given: tuple[np.ndarray, Out] | None = None, lr: Any = None,
+              values: dict[str, Any] | None = None) -> tuple[np.ndarray, Any]:
         if type(params) is not np.ndarray or params.dtype != _F64:
             params = np.asarray(params, dtype=np.float64)
         if type(grads) is not np.ndarray or grads.dtype != _F64:
@@ -344,43 +349,65 @@ class Optimizer:
         if self.rows is not None and params.shape[0] != self.rows:
             raise ValueError(f"{self.name}: its per-run hyperparameters are for {self.rows} "
                              f"runs, got parameters for {params.shape[0]}")
-        if lr is not None:
-            lr = self._checked_lr(lr, params.shape[0])
+        over = self._overrides(lr, values, params.shape[0])
         if given is None:
             given = np.empty_like(params), {f: np.empty_like(params) for f in self._live}
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
             step = state.step + 1
-            c = self._coefficients(step, lr)
+            c = self._coefficients(step, over)
             self._update_split(c, params, grads, state, step, given[0], given[1])
             return given[0], self._new_state(step, state, given[1])
-        return self._step_into(params, grads, state, given[0], given[1], info, lr)
+        return self._step_into(params, grads, state, given[0], given[1], info, over)
 
-    def _checked_lr(self, lr: Any, n: int) -> Any:
-        """This step's lr as the rules take it: a number, or an (N, 1) column."""
-        if type(lr) is float and 0.0 <= lr <= 1e3:
-            return lr
-        p = next(p for p in self.hyperparams if p.name == "lr")
-        value = p.validate_values(lr, self.name)
-        if isinstance(value, np.ndarray):
-            if value.shape != (n,):
-                raise ValueError(f"{self.name}: a learning rate per run needs {n} values, "
-                                 f"got {value.shape[0]}")
-            return value.reshape(-1, 1)
-        return value
+    def _overrides(self, lr: Any, values: dict[str, Any] | None, n: int) -> Coefs | None:
+        """This step's values (lr, ``values``) as the rules take them: numbers, or
+        (N, 1) columns; checked against the declarations."""
+        if lr is None and not values:
+            return None
+        if type(lr) is float and 0.0 <= lr <= 1e3 and not values:
+            return {"lr": lr}
+        given = dict(values or {})
+        if lr is not None:
+            given["lr"] = lr
+        declared = {p.name: p for p in self.declared}
+        out: Coefs = {}
+        for name, value in given.items():
+            p = declared.get(name)
+            if p is None or p.kind is bool:
+                raise ValueError(f"{self.name}: {name!r} cannot change from step to step; "
+                                 f"numeric hyperparameters: "
+                                 + ", ".join(q.name for q in self.declared if q.kind is not bool))
+            v = p.validate_values(value, self.name)
+            if isinstance(v, np.ndarray):
+                if v.shape != (n,):
+                    raise ValueError(f"{self.name}: {name} per run needs {n} values, "
+                                     f"got {v.shape[0]}")
+                v = v.reshape(-1, 1)
+            out[name] = v
+            for tied, source in self.tied.items():  # ema-momentum's dampening follows
+                if source == name:
+                    out[tied] = v
+        if values:
+            self.check_values(out)
+        return out
 
-    def _coefficients(self, step: int, lr: Any) -> Coefs:
-        c = self._coef if lr is None else {**self._coef, "lr": lr}
+    def check_values(self, values: Coefs) -> None:
+        """Refuse per-step values this configuration cannot follow (a momentum
+        switched on for an optimizer made without one)."""
+
+    def _coefficients(self, step: int, over: Coefs | None) -> Coefs:
+        c = self._coef if over is None else {**self._coef, **over}
         s = self.scalars(c, step)
         return {**c, **s} if s else c
 
     def _step_into(self, params: np.ndarray, grads: np.ndarray, state: Any,
                    out_params: np.ndarray, out: Out, info: Info | None = None,
-                   lr: Any = None) -> tuple[np.ndarray, Any]:
+                   over: Coefs | None = None) -> tuple[np.ndarray, Any]:
         """The step without checks, for callers that made ``params`` and ``grads``
-        (N, D) float64 arrays, ``out`` as ``step`` asks and ``lr`` (if given) as
-        ``_checked_lr`` returns it (a Trajectory)."""
+        (N, D) float64 arrays, ``out`` as ``step`` asks and ``over`` (this step's lr
+        and values, if any) as ``_overrides`` returns it (a Trajectory)."""
         step = state.step + 1
-        self.update(self._coefficients(step, lr), params, grads, state, step, out_params,
+        self.update(self._coefficients(step, over), params, grads, state, step, out_params,
                     out, info)
         return out_params, self._new_state(step, state, out)
 

@@ -78,6 +78,14 @@ class RMSprop(Optimizer):
         return (("square_avg",) + (("grad_avg",) if self.hp["centered"] else ())
                 + (("momentum_buffer",) if self.has_momentum() else ()))
 
+    def check_values(self, values: Coefs) -> None:
+        if "momentum" in values and not self.has_momentum() and np.any(values["momentum"] > 0):
+            raise ValueError(f"{self.name}: made without momentum, it keeps no buffer; make it "
+                             "with a momentum (0 in the runs that have none) to change it per step")
+        if "momentum" in values and self.hp.get("nesterov") and np.any(values["momentum"] <= 0):
+            raise ValueError(f"{self.name}: Nesterov momentum needs a momentum in (0, 1) at "
+                             "every step")
+
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: RMSpropState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:
         lr, alpha, mu = c["lr"], c["alpha"], c["momentum"]

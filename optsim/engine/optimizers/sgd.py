@@ -70,6 +70,14 @@ class SGD(Optimizer):
     def has_momentum(self) -> bool:
         return bool(np.any(np.asarray(self.hp["momentum"]) != 0))
 
+    def check_values(self, values: Coefs) -> None:
+        if "momentum" in values and not self.has_momentum() and np.any(values["momentum"] != 0):
+            raise ValueError(f"{self.name}: made without momentum, it keeps no buffer; make it "
+                             "with a momentum (0 in the runs that have none) to change it per step")
+        if "momentum" in values and self.hp.get("nesterov") and np.any(values["momentum"] <= 0):
+            raise ValueError(f"{self.name}: Nesterov momentum needs a momentum in (0, 1) at "
+                             "every step")
+
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: SGDState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:
         lr, mu = c["lr"], c["momentum"]

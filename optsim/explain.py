@@ -408,6 +408,9 @@ def note_html(note: str) -> str:
     text = html.escape(note)
     for letter in "mv":
         text = text.replace(f"{letter}\u0302", hat(letter))
+    # short formulas (1 − β₁ᵗ, ρ_t &gt; 5) stay on one line
+    for op in (" \u2212 ", " &gt; ", " = "):
+        text = text.replace(op, op.replace(" ", "&nbsp;"))
     return text
 
 

@@ -59,8 +59,8 @@ def half_unit(value: float, digits: int | None) -> float:
 def number_html(text: str) -> str:
     """A displayed number as rich text that never breaks across lines: a real minus
     sign, ``1e-8`` as 1×10⁻⁸."""
-    if re.fullmatch(r"[\d.]+", text):
-        return text  # digits alone never break
+    if re.fullmatch(r"[\d.]+", text) or not re.fullmatch(r"-?(\d[\d.]*(e[-+]?\d+)?|inf)|nan", text):
+        return text  # digits alone never break; (not a number: as it is)
     t = text.replace("-", "\u2212")
     if "e" in t and t not in ("inf", "\u2212inf", "nan"):
         mantissa, exponent = t.split("e")

@@ -67,7 +67,7 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
         note = f" &nbsp;<span style='color:#777'>{html.escape(eq.note)}</span>" if eq.note else ""
         out.append(f"<p style='margin:2px 0 2px 10px'>{eq.html}{note}</p>")
     out.append("<p style='margin:2px 0 2px 10px; color:#555'>"
-               + ", ".join(f"{sym} = {name} = {val}" for sym, name, val in e.legend)
+               + ", ".join(f"{sym} = {name} = {number_html(val)}" for sym, name, val in e.legend)
                + ("; " if e.legend else "") + "every operation is per coordinate</p>")
     if e.substituted:
         out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Step {e.step} with the "

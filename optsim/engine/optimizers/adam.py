@@ -74,9 +74,12 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
+        def second(b2: float) -> tuple[float, float]:
+            bc2 = bias_correction(b2, step)
+            return bc2, bc2**0.5
+
         bc1 = self.each(lambda b1: bias_correction(b1, step), c, "beta1")
-        bc2, bc2_sqrt = self.each(lambda b2: (bias_correction(b2, step),
-                                              bias_correction(b2, step) ** 0.5), c, "beta2")
+        bc2, bc2_sqrt = self.each(second, c, "beta2")
         return {"bias_correction1": bc1, "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdamState,

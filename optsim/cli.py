@@ -28,7 +28,7 @@ from .engine import OPTIMIZERS, Optimizer, parse_spec
 from .export.data import write_csv
 from .files import ExportError, resolve_output, transaction
 from .functions import FUNCTIONS, LossFunction, as_function
-from .simulation import SimulationResult, run
+from .simulation import SimulationResult, check_memory, history_bytes, run
 from .style import run_colour
 
 PROG = "optsim"
@@ -162,8 +162,19 @@ def build_plan(args: argparse.Namespace) -> RunPlan:
     return RunPlan(fn, runs, steps)
 
 
+def check_plan_memory(plan: RunPlan) -> None:
+    """CliError when the histories of all the plan's runs would not fit in memory."""
+    n = sum(len(r.starts) for r in plan.runs)
+    try:
+        check_memory(sum(history_bytes(len(r.starts), plan.function.dim, plan.steps)
+                         for r in plan.runs), f"{n:,} runs of {plan.steps:,} steps")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def simulate_plan(plan: RunPlan) -> list[RunOutcome]:
-    """Run every planned optimizer from its start points."""
+    """Run every planned optimizer from its start points (if their histories fit)."""
+    check_plan_memory(plan)
     return [RunOutcome(r, run(plan.function, r.optimizer, r.starts, plan.steps)) for r in plan.runs]
 
 

@@ -284,6 +284,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if scenario.description:
             print(textwrap.fill(scenario.description, 88, initial_indent="  ",
                                 subsequent_indent="  "))
+    cli.check_plan_memory(plan)
     outcomes = [cli.RunOutcome(r, run(plan.function, r.optimizer, r.starts, plan.steps,
                                       noise=scenario.noise, seed=scenario.seed))
                 for r in plan.runs]

@@ -4,7 +4,9 @@ divergence handling, and the one-call ``simulate`` API."""
 from __future__ import annotations
 
 import math
+import numbers
 import operator
+import os
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -19,6 +21,112 @@ BOUND_SCALE = 1000.0
 #: chunk of at most UNCHECKED_CHUNK steps (redone step by step when a run diverged)
 SMALL_BATCH = 8
 UNCHECKED_CHUNK = 64
+
+
+#: without noise, ``run`` steps a huge batch in blocks of runs that take at most
+#: this many bytes (or an eighth of the whole history's, if more) on the way
+BLOCK_BYTES = 64 * 2**20
+#: numbers per coordinate a block's run uses besides its history (state, gradient,
+#: the function's temporaries), as measured on Adam and Rosenbrock
+WORK_NUMBERS = 40
+
+
+def check_steps(steps: Any, name: str = "steps") -> int:
+    """``steps`` as an int >= 0: TypeError for anything but a whole number of type
+    int (2.7, "10", True), ValueError for a negative one."""
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number (an int), got {steps!r} "
+                        f"of type {type(steps).__name__}")
+    if steps < 0:
+        raise ValueError(f"{name} must be >= 0, got {steps}")
+    return int(steps)
+
+
+def as_starts(start: Any, name: str = "start") -> np.ndarray:
+    """``start`` as a float64 array (no copy when it is one): TypeError for
+    complex numbers, text, booleans or other objects, naming the argument."""
+    try:
+        arr = np.asarray(start)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a point or an (N, D) array of points: {exc}") from None
+    kind = arr.dtype.kind
+    if kind == "O":
+        for v in arr.ravel().tolist():
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.floating,
+                                                                      np.integer)):
+                what = "complex numbers" if isinstance(v, complex) else f"{type(v).__name__} values"
+                raise TypeError(f"{name} must hold real numbers, got {what} ({v!r})")
+    elif kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex numbers ({arr.dtype}); "
+                        "an imaginary part would be lost")
+    elif kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got {arr.dtype} values")
+    return np.asarray(arr, dtype=np.float64)
+
+
+def history_bytes(runs: int, dim: int, steps: int) -> int:
+    """Bytes of the positions and losses of ``runs`` runs over ``steps`` steps."""
+    return (int(steps) + 1) * int(runs) * (int(dim) + 1) * 8
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this process can still take, as far as the system says
+    (Linux: MemAvailable, lowered by a cgroup's or an address-space limit); None
+    if it does not say."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            pass
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            with open(limit, encoding="ascii") as f:
+                cap = f.read().strip()
+            with open(usage, encoding="ascii") as f:
+                used = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if cap.isdigit() and int(cap) < 2**60:
+            found.append(max(int(cap) - used, 0))
+        break
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            found.append(max(soft - size, 0))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    return min(found) if found else None
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def check_memory(need: int, what: str) -> None:
+    """ValueError when ``need`` bytes (the history of ``what``) exceed the memory
+    available (:func:`available_memory`), saying both."""
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(f"the history of {what} needs {_size(need)} of memory (positions "
+                         f"and losses), but only about {_size(have)} is available; use "
+                         "fewer runs or steps")
 
 
 class Trajectory:
@@ -44,11 +152,14 @@ class Trajectory:
                 or not (np.isfinite(noise) and noise >= 0):
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         self.noise = float(noise)
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
+                or seed < 0:
+            raise TypeError(f"seed must be a whole number >= 0, got {seed!r}")
         self.seed = int(seed)
         self._rng = np.random.default_rng(self.seed) if self.noise > 0 else None
         self.function = as_function(function)
         self.optimizer = as_optimizer(optimizer)
-        starts = np.array(starts, dtype=np.float64, copy=True)
+        starts = np.array(as_starts(starts), dtype=np.float64, copy=True)
         if starts.ndim == 1:
             starts = starts[None, :]
         if starts.ndim != 2 or starts.shape[1] != self.function.dim:
@@ -369,22 +480,56 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
 
     Shapes follow ``start``: a (D,) start gives positions (steps+1, D), losses
     (steps+1,) and scalar flags; an (N, D) start gives (steps+1, N, D), (steps+1, N), (N,).
+
+    The history's size is checked against the memory available before anything is
+    allocated (ValueError saying both). Many runs are stepped in blocks (without
+    noise: the numbers are the same, every run being independent), so the memory
+    used on the way stays within about twice the result's.
     """
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps = check_steps(steps)
     fn = as_function(function)
-    start_arr = np.asarray(start, dtype=np.float64)
+    opt = as_optimizer(optimizer)
+    start_arr = as_starts(start)
     single = start_arr.ndim <= 1
     if start_arr.ndim == 0:
         start_arr = start_arr.reshape(1)
-    traj = Trajectory(fn, optimizer, start_arr, record_state=False, capacity=steps + 1,
-                      noise=noise, seed=seed)
-    traj.advance(steps)
-    pos, loss = traj.positions.copy(), traj.losses.copy()
+    if start_arr.ndim == 1:
+        start_arr = start_arr[None, :]
+    if start_arr.ndim != 2 or start_arr.shape[1] != fn.dim:
+        raise ValueError(f"start must have {fn.dim} coordinate(s) per run for {fn.name}, "
+                         f"got shape {np.shape(start)}")
+    n, dim = start_arr.shape
+    need = history_bytes(n, dim, steps)
+    check_memory(need, f"{n:,} run{'s' if n != 1 else ''} of "
+                 f"{steps:,} step{'s' if steps != 1 else ''}")
+    # the optimizer's and the function's working arrays: a few dozen numbers per
+    # coordinate. When they would outgrow half the history (a few steps of many
+    # runs), the runs go in blocks of a bounded size, history and work together
+    work = WORK_NUMBERS * dim * 8
+    block = n
+    if not noise and n * work > max(BLOCK_BYTES, need // 2):
+        block = max(1, max(BLOCK_BYTES, need // 8) // (history_bytes(1, dim, steps) + work))
+    if block >= n:
+        traj = Trajectory(fn, opt, start_arr, record_state=False, capacity=steps + 1,
+                          noise=noise, seed=seed)
+        traj.advance(steps)
+        # the history holds exactly these steps: returned as it is, not copied
+        pos, loss = traj.positions, traj.losses
+        div, div_step = traj.diverged, traj.diverged_step
+    else:
+        pos, loss = np.empty((steps + 1, n, dim)), np.empty((steps + 1, n))
+        div, div_step = np.empty(n, dtype=bool), np.empty(n, dtype=np.int64)
+        for a in range(0, n, block):
+            b = min(n, a + block)
+            traj = Trajectory(fn, opt, start_arr[a:b], record_state=False, capacity=steps + 1,
+                              seed=seed)
+            traj.advance(steps)
+            pos[:, a:b], loss[:, a:b] = traj.positions, traj.losses
+            div[a:b], div_step[a:b] = traj.diverged, traj.diverged_step
+            del traj
     if single:
-        return SimulationResult(pos[:, 0], loss[:, 0], traj.diverged[0], traj.diverged_step[0])
-    return SimulationResult(pos, loss, traj.diverged.copy(), traj.diverged_step.copy())
+        return SimulationResult(pos[:, 0], loss[:, 0], div[0], div_step[0])
+    return SimulationResult(pos, loss, div, div_step)
 
 
 def simulate(function: str | LossFunction, optimizer: str | Optimizer, start: Any,

@@ -278,3 +278,42 @@ def test_trails_stay_while_an_export_dialog_is_open(window):
             assert _near(during, r.colour, 30).sum() >= 0.8 * _near(before, r.colour, 30).sum()
         dialog.close()
         dialog.deleteLater()
+
+
+def test_gif_background_is_pure_white_and_the_step_is_in_the_title(tmp_path):
+    """White stays white in the GIF's palette (a near-white grey showed as a box on
+    a white slide); the title names the function and the frame's step."""
+    from optsim.export.animation import write_animation
+
+    runs = _runs("zigzag-bowl", ["sgd:lr=0.1"], (-0.9, 0.5), 30)
+    path = tmp_path / "z.gif"
+    assert write_animation(path, "zigzag-bowl", runs, stride=10, size=(640, 360))
+    with Image.open(path) as im:
+        for k in range(im.n_frames):
+            im.seek(k)
+            frame = np.asarray(im.convert("RGB"))
+            assert (frame[:4, :] == 255).all() and (frame[-3:, :] == 255).all(), k
+    with FrameRenderer("zigzag-bowl", runs, (640, 360)) as renderer:
+        renderer.frame(7)
+        text = renderer.fig.title.text()
+        assert text.startswith("zigzag-bowl") and "step" in text and text.endswith("7 / 30")
+        width = renderer.fig.title.fontMetrics().horizontalAdvance(text)
+        renderer.frame(17)
+        assert renderer.fig.title.fontMetrics().horizontalAdvance(renderer.fig.title.text()) == width
+
+
+def test_animation_frames_carry_the_window_arrows_at_their_step():
+    traj = Trajectory("elongated-bowl", "sgd:lr=0.02,momentum=0.9", [[-1.5, 0.8]])
+    traj.advance(20)
+    runs = [("momentum", "#56B4E9", traj.positions[:, 0], traj.losses[:, 0])]
+    options = {"gradient_step": True, "momentum": True, "actual_step": True,
+               "components": False, "ellipse": False, "field": False, "tangent": False}
+    state = OverlayState(options, ((traj, 20, 0, "#56B4E9"),))
+    with FrameRenderer("elongated-bowl", runs, (640, 480), overlay=state) as renderer:
+        for k in (3, 12):
+            px = renderer.frame(k)
+            arrows = renderer.fig.overlay.runs[0]
+            assert arrows.vectors is not None and arrows.vectors.step == k
+            base, _ = arrows.step.endpoints()
+            np.testing.assert_allclose(base, traj.positions[k, 0])
+            assert _near(px, "#7B3294").sum() > 0 or not arrows.momentum.visible

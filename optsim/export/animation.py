@@ -98,12 +98,13 @@ class FrameRenderer:
 
     def __init__(self, function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
-                 view=None, aspect_locked: bool | None = None) -> None:
-        from ..render.compute import decimate
-        from ..render.theme import LABEL_PT, TEXT_COLOUR
+                 view=None, aspect_locked: bool | None = None, overlay=None) -> None:
+        """``overlay`` (an :class:`~optsim.render.overlays.OverlayState`): the window's
+        step arrows, drawn in each frame at that frame's step (at most the step
+        each entry shows)."""
+        from ..render.compute import decimate, title_text
 
         self._decimate = decimate
-        self._title_style = {"size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}
         self.function = as_function(function)
         self.size = _check_size(size)
         self.runs = []
@@ -118,15 +119,15 @@ class FrameRenderer:
             self.runs.append((name, colour, pos, loss))
         #: the last step of the longest run
         self.steps = max((len(p) - 1 for _, _, p, _ in self.runs), default=0)
+        self.overlay = overlay
         self.fig = build_figure(self.function, self.runs, self.size, with_history, view,
-                                aspect_locked=aspect_locked)
+                                aspect_locked=aspect_locked, overlay=overlay)
         # every frame in the style of the last (a dot per step, or a plain line when
         # the whole run has too many points): not dots in the middle, lines at the end
         for i in range(len(self.runs)):
             run = self.fig.loss_plot.run_items(i)
             run.fixed_dots = run.trail.opts["symbol"] is not None
-        plot = self.fig.loss_plot.getPlotItem()
-        self._title = plot.titleLabel.text
+        self._title = title_text(self.function)
         if self.fig.history is not None:
             # keep the axes of the whole run: the curves grow into a fixed frame
             self.fig.history.getPlotItem().disableAutoRange()
@@ -145,11 +146,14 @@ class FrameRenderer:
                 idx = self._decimate(len(y), len(y) - 1)
                 fig.history.line(i).setData(np.arange(len(y))[idx], y[idx])
         fig.set_step(k)
-        counter = f"step {k} / {self.steps}"
-        # the figure's own title names the function; the plot's title row shows the step
-        fig.loss_plot.getPlotItem().setTitle(
-            f"{self._title}&nbsp;&nbsp;&nbsp;&nbsp;{counter}" if self._title else counter,
-            **self._title_style)
+        if self.overlay is not None and fig.overlay is not None:
+            fig.overlay.show([(t, min(k, s), r, c) for t, s, r, c in self.overlay.entries])
+            fig.thicken_lines(fig.picture_scale)  # (arrows made for this frame too)
+        # the step beside the function's name; its digits padded with figure spaces
+        # (as wide as digits), so the centred title does not shift from frame to frame
+        digits = len(str(self.steps))
+        counter = f"step {str(k).rjust(digits, chr(0x2007))} / {self.steps}"
+        fig.title.setText(f"{self._title}{chr(0x2003) * 3}{counter}")
         ensure_app().processEvents()
         return _qimage_to_array(paint_figure(fig, self.size), self.size)
 
@@ -186,6 +190,12 @@ def _gif_writer(frames: Iterator[np.ndarray], n: int, reference: np.ndarray, fps
     from PIL import Image
 
     palette = Image.fromarray(reference).quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+    # near-white colours are made pure white: median cut merged the background with
+    # them into a grey that showed as a box on a white slide (and Pillow's lookup
+    # maps white to any of them)
+    colours = np.array(palette.getpalette(), dtype=np.uint8).reshape(-1, 3)
+    colours[colours.min(axis=1) >= 247] = 255
+    palette.putpalette(colours.reshape(-1).tolist())
     ms = 1000.0 / fps
     # GIF delays are whole centiseconds: spread the rounding so the total time is right
     ends = [round((j + 1) * ms / 10) * 10 for j in range(n)]
@@ -276,13 +286,14 @@ def write_animation(path: str | os.PathLike, function: str | LossFunction,
                     size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
                     view=None, progress: Progress | None = None, format: str | None = None,
                     hold: float = 1.0, quality: float = 8.0,
-                    aspect_locked: bool | None = None) -> bool:
+                    aspect_locked: bool | None = None, overlay=None) -> bool:
     """Write an animation of ``runs`` (``(name, colour, positions, losses)``) on
     ``function`` to ``path``, atomically. ``format`` is ``gif`` or ``mp4`` (default:
     from the suffix). A GIF holds its last frame ``hold`` more seconds; an MP4's
     size is rounded down to even numbers (H.264 needs them).
 
-    ``aspect_locked`` as for :func:`optsim.export.image.build_figure`.
+    ``aspect_locked`` as for :func:`optsim.export.image.build_figure`; ``overlay``
+    as for :class:`FrameRenderer`.
 
     Returns ``True`` when written, ``False`` when ``progress`` cancelled (nothing is
     left behind). Raises ValueError for bad options, ExportError for unwritable paths.
@@ -302,7 +313,8 @@ def write_animation(path: str | os.PathLike, function: str | LossFunction,
     steps = frame_steps(max(longest, 0), stride)
     stride, fps = check_options(stride, fps, len(steps))
     check_writable(path)
-    with FrameRenderer(function, runs, (w, h), with_history, view, aspect_locked) as renderer:
+    with FrameRenderer(function, runs, (w, h), with_history, view, aspect_locked,
+                       overlay) as renderer:
         frames = iter_frames(renderer, steps, progress)
         if fmt == "gif":
             writer = _gif_writer(frames, len(steps), renderer.frame(steps[-1]), fps, hold)

@@ -501,7 +501,8 @@ class FileActions(QObject):
                                    fps=options.fps, size=options.size,
                                    with_history=options.with_history, view=self._shown_view(),
                                    progress=report, format=options.format,
-                                   aspect_locked=self.window.plot.aspect_locked)
+                                   aspect_locked=self.window.plot.aspect_locked,
+                                   overlay=self._overlay_state())
         except (OSError, ValueError) as exc:
             self.error("Cannot export animation", str(exc))
             return False

@@ -6,43 +6,44 @@ declarations. Bad input gives one line ``optsim: error: ...`` on stderr and exit
 status 2; everything is validated before anything is written, and files are written
 atomically, so an error leaves no file behind.
 
-The ``run`` command is three steps other options can hook into: :func:`build_plan`
-(arguments -> :class:`RunPlan`), :func:`simulate_plan` (-> results) and
-:func:`write_outputs`; :data:`OUTPUT_CHECKS` / :data:`OUTPUT_WRITERS` and
-:data:`LIST_SECTIONS` are extension points.
+The ``run`` command is three steps: the arguments make a run set
+(:func:`optsim.cli_scenarios.run_set_from_args`, presets and scenario files
+included), the run set's runner simulates it (:func:`optsim.runset.run_set`), and
+:func:`write_outputs` writes the files. :data:`OUTPUT_CHECKS` / :data:`OUTPUT_WRITERS`,
+:data:`PARSER_HOOKS` and :data:`LIST_SECTIONS` are extension points; the scenario,
+animation and JSON options of :mod:`optsim.cli_scenarios` are registered with them.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .engine import OPTIMIZERS, Optimizer, parse_spec
+from . import cli_scenarios
+from .cli_args import (  # noqa: F401 - the command line's values, also used from here
+    DEFAULT_OPTIMIZERS,
+    DEFAULT_SIZE,
+    DEFAULT_STEPS,
+    EXIT_USAGE,
+    PROG,
+    CliError,
+    one_line,
+    parse_number,
+    parse_starts,
+    parse_steps,
+    picture_size,
+)
+from .engine import OPTIMIZERS
 from .export.data import write_csv
 from .files import ExportError, resolve_output, transaction
-from .functions import FUNCTIONS, LossFunction, as_function
-from .simulation import SimulationResult, check_memory, history_bytes, run
-from .style import run_colour
-
-PROG = "optsim"
-EXIT_USAGE = 2
-DEFAULT_OPTIMIZERS = ("sgd", "momentum", "adam")
-DEFAULT_STEPS = 100
-MAX_STEPS = 1_000_000
-#: start coordinates beyond this are refused (as in scenario files)
-MAX_COORD = 1e12
-DEFAULT_SIZE = (1280, 960)
-
-
-class CliError(Exception):
-    """Bad command-line input: reported as one line, exit status 2."""
+from .functions import FUNCTIONS
+from .runset import RunSet, run_set
+from .simulation import Trajectory
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,155 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ---------------------------------------------------------------------------
-# the plan of a run
-
-
-@dataclass
-class PlannedRun:
-    """One optimizer to run from one or more start points (N, D)."""
-
-    label: str
-    optimizer: Optimizer
-    starts: np.ndarray
-    colour: str
-
-
-@dataclass
-class RunPlan:
-    function: LossFunction
-    runs: list[PlannedRun]
-    steps: int
-    view: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class RunOutcome:
-    run: PlannedRun
-    result: SimulationResult  # positions (steps+1, N, D), losses (steps+1, N), flags (N,)
-
-
-def parse_number(text: str, what: str) -> float:
-    """A finite float from ``text``; CliError naming ``what`` otherwise."""
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise CliError(f"{what}: {text.strip()!r} is not a number") from None
-    if not math.isfinite(value):
-        raise CliError(f"{what}: {text.strip()!r} is not a finite number")
-    return value
-
-
-def parse_starts(texts: Sequence[str], fn: LossFunction) -> np.ndarray:
-    """Start points from ``--start`` values: ``"x,y"``, several separated by ``;``.
-    Returns (N, D)."""
-    points = []
-    for text in texts:
-        for part in text.split(";"):
-            if not part.strip():
-                continue
-            coords = [parse_number(c, "--start") for c in part.split(",")]
-            far = [c for c in coords if abs(c) > MAX_COORD]
-            if far:
-                raise CliError(f"--start: {far[0]:g} is too far out (|coordinate| <= {MAX_COORD:g})")
-            if len(coords) != fn.dim:
-                want = "x" if fn.dim == 1 else "x,y"
-                raise CliError(
-                    f"--start: {fn.name} is {fn.dim}D, so a start has {fn.dim} "
-                    f"coordinate{'s' if fn.dim > 1 else ''} ({want}); got {part.strip()!r}"
-                )
-            points.append(coords)
-    if not points:
-        raise CliError("--start: no start point given")
-    return np.array(points, dtype=np.float64)
-
-
-def parse_steps(text: str) -> int:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        raise CliError(f"--steps: {text.strip()!r} is not a whole number") from None
-    if not math.isfinite(value) or value != int(value):
-        raise CliError(f"--steps: {text.strip()!r} is not a whole number")
-    steps = int(value)
-    if not 0 <= steps <= MAX_STEPS:
-        raise CliError(f"--steps must be in [0, {MAX_STEPS}], got {steps}")
-    return steps
-
-
-def _unique_labels(labels: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if labels.count(label) == 1 else f"{label} #{seen[label]}")
-    return out
-
-
-def build_plan(args: argparse.Namespace) -> RunPlan:
-    """Validate the ``run`` arguments into a plan (raises CliError / ValueError)."""
-    try:
-        fn = as_function(args.function)
-    except (ValueError, TypeError, SyntaxError) as exc:
-        raise CliError(f"--function: {_one_line(exc)}") from None
-    except ImportError:
-        raise CliError(f"--function: {args.function!r} is not a known function, and "
-                       "formulas are not available in this installation") from None
-    starts = parse_starts(args.start, fn) if args.start else np.array([fn.start], dtype=float)
-    steps = parse_steps(args.steps)
-    specs = args.optimizer or list(DEFAULT_OPTIMIZERS)
-    optimizers = []
-    for spec in specs:
-        try:
-            optimizers.append(parse_spec(spec))
-        except ValueError as exc:
-            raise CliError(f"--optimizer {spec!r}: {_one_line(exc)}") from None
-    labels = _unique_labels([spec.strip().replace(" ", "").rstrip(":") for spec in specs])
-    runs = [PlannedRun(label, opt, starts, run_colour(i))
-            for i, (label, opt) in enumerate(zip(labels, optimizers, strict=True))]
-    return RunPlan(fn, runs, steps)
-
-
-def check_plan_memory(plan: RunPlan) -> None:
-    """CliError when the histories of all the plan's runs would not fit in memory."""
-    n = sum(len(r.starts) for r in plan.runs)
-    try:
-        check_memory(sum(history_bytes(len(r.starts), plan.function.dim, plan.steps)
-                         for r in plan.runs), f"{n:,} runs of {plan.steps:,} steps")
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-
-
-def simulate_plan(plan: RunPlan) -> list[RunOutcome]:
-    """Run every planned optimizer from its start points (if their histories fit)."""
-    check_plan_memory(plan)
-    return [RunOutcome(r, run(plan.function, r.optimizer, r.starts, plan.steps)) for r in plan.runs]
-
-
-# ---------------------------------------------------------------------------
 # outputs
-
-
-def _picture_size(args: argparse.Namespace) -> tuple[int, int]:
-    from .export.image import MAX_SIZE, MIN_SIZE
-
-    size = []
-    pairs = (("--width", args.width), ("--height", args.height))
-    text = getattr(args, "size_text", None)
-    if text is not None:
-        parts = text.lower().replace("×", "x").split("x")
-        if len(parts) != 2:
-            raise CliError(f"--size must be WIDTHxHEIGHT, e.g. 1920x1080, got {text!r}")
-        pairs = (("--size width", parts[0].strip()), ("--size height", parts[1].strip()))
-    for name, text in pairs:
-        try:
-            v = float(text)
-        except ValueError:
-            raise CliError(f"{name}: {text!r} is not a whole number") from None
-        if not math.isfinite(v) or v != int(v) or not MIN_SIZE <= v <= MAX_SIZE:
-            raise CliError(f"{name} must be a whole number in [{MIN_SIZE}, {MAX_SIZE}], got {text!r}")
-        size.append(int(v))
-    return size[0], size[1]
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -218,30 +71,16 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise CliError(f"{opt} and {seen[key]} both write {path!r}")
         seen[key] = opt
     if getattr(args, "png", None) or getattr(args, "svg", None):
-        args.size = _picture_size(args)
+        args.size = picture_size(args)
     for check in OUTPUT_CHECKS:
         check(args)
 
 
-def picture_runs(outcomes: list[RunOutcome]) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    """The (name, colour, positions, losses) runs of a picture: one per start point
-    (a run a scenario hides, ``run.visible = False``, is left out)."""
-    out = []
-    for o in outcomes:
-        if not getattr(o.run, "visible", True):
-            continue
-        n = o.result.positions.shape[1]
-        for j in range(n):
-            name = o.run.label
-            if n > 1:
-                name += " from (" + ", ".join(f"{c:g}" for c in o.run.starts[j]) + ")"
-            if bool(o.result.diverged[j]):
-                name += f" (diverged at step {int(o.result.diverged_step[j])})"
-            out.append((name, o.run.colour, o.result.positions[:, j], o.result.losses[:, j]))
-    return out
+#: the (name, colour, positions, losses) lines of a picture (one per row of a visible run)
+picture_runs = cli_scenarios.picture_runs
 
 
-def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOutcome]) -> list[str]:
+def write_outputs(args: argparse.Namespace, runs: RunSet, results: list[Trajectory]) -> list[str]:
     """Write every requested file; returns the paths written.
 
     Every output (the extensions' too) is written in one :func:`transaction`: each
@@ -250,57 +89,76 @@ def write_outputs(args: argparse.Namespace, plan: RunPlan, outcomes: list[RunOut
     written: list[str] = []
     with transaction():
         if args.csv:
-            write_csv(args.csv, plan.function, [(o.run.label, o.result) for o in outcomes])
+            write_csv(args.csv, runs.loss_function(),
+                      list(zip(runs.labels(), results, strict=True)))
             written.append(args.csv)
         if args.png or args.svg:
             from .export import image as render
 
-            runs = picture_runs(outcomes)
+            pictures = picture_runs(runs, results)
             for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):
                 if path:
-                    fn(path, plan.function, runs, size=args.size, view=plan.view)
+                    fn(path, runs.loss_function(), pictures, size=args.size, view=runs.view)
                     written.append(path)
         for writer in OUTPUT_WRITERS:
-            written.extend(writer(args, plan, outcomes))
+            written.extend(writer(args, runs, results))
     return written
 
 
 #: (option, attribute) of every file ``run`` writes: checked before running
-OUTPUT_OPTIONS: list[tuple[str, str]] = [("--csv", "csv"), ("--png", "png"), ("--svg", "svg")]
+OUTPUT_OPTIONS: list[tuple[str, str]] = [("--csv", "csv"), ("--png", "png"), ("--svg", "svg"),
+                                         *cli_scenarios.OUTPUT_OPTIONS]
 #: more checks of ``run``'s arguments before anything is computed: f(args), raise CliError
-OUTPUT_CHECKS: list[Callable[[argparse.Namespace], None]] = []
-#: more writers: f(args, plan, outcomes) -> paths written
-OUTPUT_WRITERS: list[Callable[[argparse.Namespace, RunPlan, list[RunOutcome]], list[str]]] = []
+OUTPUT_CHECKS: list[Callable[[argparse.Namespace], None]] = [cli_scenarios.check_animation_args]
+#: more writers: f(args, run set, trajectories) -> paths written
+OUTPUT_WRITERS: list[Callable[[argparse.Namespace, RunSet, list[Trajectory]], list[str]]] = [
+    cli_scenarios.write_extra_outputs]
 
 
 def _fmt_point(p: np.ndarray) -> str:
     return "(" + ", ".join(f"{c:.6g}" for c in p) + ")"
 
 
-def print_summary(plan: RunPlan, outcomes: list[RunOutcome], out=None) -> None:
-    """One line per run: final position and loss after the steps; divergence noted."""
+def print_summary(runs: RunSet, results: list[Trajectory], out=None) -> None:
+    """One line per row of each run: final position and loss after the steps;
+    divergence noted."""
     out = out or sys.stdout
-    print(f"{plan.function.name}: {plan.steps} steps", file=out)
-    for o in outcomes:
-        res = o.result
-        for j in range(res.positions.shape[1]):
-            label = o.run.label
-            if res.positions.shape[1] > 1:
-                label += f" from {_fmt_point(o.run.starts[j])}"
+    print(f"{runs.loss_function().name}: {runs.steps} steps", file=out)
+    for i, (name, res) in enumerate(zip(runs.labels(), results, strict=True)):
+        n = res.positions.shape[1]
+        starts = runs.run_starts(i) if n > 1 else None
+        for j in range(n):
+            label = name if starts is None else f"{name} from {_fmt_point(starts[j])}"
             line = (f"  {label}: final {_fmt_point(res.positions[-1, j])}, "
-                    f"loss {res.losses[-1, j]:.6g}, {plan.steps} steps")
+                    f"loss {res.losses[-1, j]:.6g}, {runs.steps} steps")
             print(line, file=out)
             if bool(res.diverged[j]):
                 print(f"    {label} diverged at step {int(res.diverged_step[j])} "
                       f"(stopped there)", file=out)
 
 
+def _default_sizes(args: argparse.Namespace) -> None:
+    """Pictures are 1280×960 and animations alone 960×720, unless --width/--height say."""
+    animated = args.gif or args.mp4
+    if args.width is None and args.height is None and animated and not (args.png or args.svg):
+        args.width, args.height = map(str, cli_scenarios.ANIMATION_SIZE)
+    args.width = str(DEFAULT_SIZE[0]) if args.width is None else args.width
+    args.height = str(DEFAULT_SIZE[1]) if args.height is None else args.height
+    if animated:
+        args.size = picture_size(args)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    plan = build_plan(args)
+    """``optsim run``: the run set of the arguments, simulated, summarised and written."""
+    _default_sizes(args)
+    runs = cli_scenarios.run_set_from_args(args)
     check_outputs(args)
-    outcomes = simulate_plan(plan)
-    print_summary(plan, outcomes)
-    for path in write_outputs(args, plan, outcomes):
+    cli_scenarios.print_story(runs, args)
+    results = run_set(runs)
+    if runs.noise > 0:
+        print(f"gradient noise: σ = {runs.noise:g}, seed {runs.seed}")
+    print_summary(runs, results)
+    for path in write_outputs(args, runs, results):
         print(f"wrote {path}")
     return 0
 
@@ -348,6 +206,7 @@ def list_optimizers(out=None) -> None:
 LIST_SECTIONS: dict[str, Callable[..., None]] = {
     "functions": list_functions,
     "optimizers": list_optimizers,
+    "presets": cli_scenarios.list_presets_section,
 }
 
 
@@ -377,7 +236,7 @@ def cmd_window(args: argparse.Namespace) -> int:
     try:
         from .gui import app
     except ImportError as exc:
-        raise CliError(f"the window is not available: {_one_line(exc)}") from None
+        raise CliError(f"the window is not available: {one_line(exc)}") from None
     result = app.main([])  # the window's own options are not on this command line
     return int(result or 0)
 
@@ -392,7 +251,9 @@ VALUE_OPTIONS = {"--start", "-s", "--function", "-f", "--steps", "-n", "--width"
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--function", "-f", default="rosenbrock", metavar="NAME|FORMULA",
+    """The options of ``run``. The function, steps and size default to None, "not
+    given", so that a preset's or scenario's own values stand unless a flag is given."""
+    p.add_argument("--function", "-f", metavar="NAME|FORMULA",
                    help="a built-in function (see 'optsim list') or a formula, e.g. "
                         "'x**2 + 10*y**2' (default: rosenbrock)")
     p.add_argument("--start", "-s", action="append", metavar="X[,Y][;X,Y...]",
@@ -401,18 +262,17 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", "-o", action="append", metavar="SPEC",
                    help="an optimizer, e.g. adam:lr=0.01,beta1=0.8 (repeatable; "
                         f"default: {', '.join(DEFAULT_OPTIMIZERS)})")
-    p.add_argument("--steps", "-n", default=str(DEFAULT_STEPS),
+    p.add_argument("--steps", "-n",
                    help=f"number of steps (default: {DEFAULT_STEPS})")
     p.add_argument("--csv", metavar="FILE", help="write every step of every run as CSV")
     p.add_argument("--png", metavar="FILE", help="write a picture of the runs (PNG)")
     p.add_argument("--svg", metavar="FILE", help="write a picture of the runs (SVG)")
-    p.add_argument("--width", default=str(DEFAULT_SIZE[0]),
-                   help=f"picture width in pixels (default: {DEFAULT_SIZE[0]})")
-    p.add_argument("--height", default=str(DEFAULT_SIZE[1]),
-                   help=f"picture height in pixels (default: {DEFAULT_SIZE[1]})")
+    p.add_argument("--width", help=f"picture width in pixels (default: {DEFAULT_SIZE[0]})")
+    p.add_argument("--height", help=f"picture height in pixels (default: {DEFAULT_SIZE[1]})")
     p.add_argument("--size", dest="size_text", metavar="WxH",
                    help="picture size, e.g. 1920x1080 or 1280x720 for slides (instead of "
                         "--width/--height; text and lines grow with the picture)")
+    cli_scenarios.add_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -460,17 +320,12 @@ def join_negative_values(argv: Sequence[str], options=None) -> list[str]:
 
 
 #: option strings added by extensions (so a value is never mistaken for them)
-EXTRA_OPTION_STRINGS: set[str] = set()
+EXTRA_OPTION_STRINGS: set[str] = set(cli_scenarios.OPTION_STRINGS)
 
 
 def _all_option_strings() -> set[str]:
     return {"--function", "-f", "--start", "-s", "--optimizer", "-o", "--steps", "-n", "--csv",
             "--png", "--svg", "--width", "--height", "--size", "-h", "--help"} | EXTRA_OPTION_STRINGS
-
-
-def _one_line(exc: BaseException | str) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -480,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(join_negative_values(argv))
         return int(args.handler(args) or 0)
     except CliError as exc:
-        return _fail(_one_line(exc))
+        return _fail(one_line(exc))
     except BrokenPipeError:  # `optsim list | head`: the reader left; leave quietly
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -489,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 141
     except (ValueError, TypeError, OSError) as exc:  # validated input that still failed
-        return _fail(_one_line(exc))
+        return _fail(one_line(exc))
     except SystemExit as exc:  # --help, or argparse exiting
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:
@@ -498,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, unless OPTSIM_DEBUG asks for the traceback
         if os.environ.get("OPTSIM_DEBUG"):
             raise
-        print(f"{PROG}: error: internal error ({type(exc).__name__}): {_one_line(exc)} "
+        print(f"{PROG}: error: internal error ({type(exc).__name__}): {one_line(exc)} "
               "(set OPTSIM_DEBUG=1 for details)", file=sys.stderr)
         return 1
 
@@ -507,8 +362,3 @@ def _fail(message: str) -> int:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
-
-# scenarios, presets, animations and JSON (``optsim.cli_scenarios``) plug in here
-from . import cli_scenarios as _cli_scenarios  # noqa: E402
-
-_cli_scenarios.install()

@@ -1,5 +1,5 @@
-"""Scenarios, presets and animations on the command line, plugged into
-:mod:`optsim.cli` through its extension points.
+"""Scenarios, presets, animations and JSON on the command line: the run set a
+``run`` command describes, and the outputs beyond CSV and pictures.
 
 ``optsim run --preset NAME`` / ``--scenario FILE`` run a scenario; the core flags
 override its values (``--function`` replaces the function, and with it the view and
@@ -10,28 +10,36 @@ gives the same CSV byte for byte. ``--gif``/``--mp4`` write animations (``--stri
 with every run's trajectory (a run the scenario hides is computed and written to CSV
 and JSON, but not drawn). ``--noise SIGMA``/``--seed N`` make the gradients
 stochastic. ``optsim list presets`` lists the presets.
+
+:mod:`optsim.cli` imports this module (never the other way round) and registers its
+pieces with its extension points.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import textwrap
-from typing import Any, TextIO
+from typing import TextIO
 
 import numpy as np
 
-from . import cli
-from .scenarios import (
-    Run,
-    Scenario,
-    list_presets,
-    load_preset,
-    load_scenario,
-    save_results_json,
-    save_scenario,
+from .cli_args import (
+    DEFAULT_FUNCTION,
+    DEFAULT_OPTIMIZERS,
+    DEFAULT_STEPS,
+    CliError,
+    one_line,
+    parse_number,
+    parse_starts,
+    parse_steps,
+    parse_whole,
 )
-from .simulation import SimulationResult, run
+from .functions import as_function
+from .runset import Run, RunSet, unique_labels
+from .scenarios import list_presets, load_preset, load_scenario, save_results_json, save_scenario
+from .simulation import SimulationResult, Trajectory
 from .style import run_colour
 
 ANIMATION_SIZE = (960, 720)
@@ -42,9 +50,8 @@ DEFAULT_FPS = 20.0
 # arguments
 
 
-def add_arguments(parser: argparse.ArgumentParser, sub: Any) -> None:
-    """The PARSER_HOOK: scenario, animation and JSON options on ``run``."""
-    p = sub.choices["run"]
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Scenario, animation and JSON options on ``run``'s parser ``p``."""
     g = p.add_argument_group("scenarios")
     source = g.add_mutually_exclusive_group()
     source.add_argument("--preset", metavar="NAME",
@@ -67,135 +74,125 @@ def add_arguments(parser: argparse.ArgumentParser, sub: Any) -> None:
     g.add_argument("--stride", default="1", help="animate every N-th step (default: 1)")
     g.add_argument("--fps", default=str(DEFAULT_FPS),
                    help=f"animation frames per second (default: {DEFAULT_FPS:g})")
-    # None marks "not given", so a scenario's own values stand unless a flag is given
-    p.set_defaults(function=None, steps=None, width=None, height=None, handler=cmd_run)
 
 
-def _fill_core_defaults(args: argparse.Namespace) -> None:
-    if args.function is None:
-        args.function = "rosenbrock"
-    if args.steps is None:
-        args.steps = str(cli.DEFAULT_STEPS)
+#: the files these options write, checked with the core's before anything is computed
+OUTPUT_OPTIONS = [("--gif", "gif"), ("--mp4", "mp4"), ("--json", "json"),
+                  ("--save-scenario", "save_scenario")]
+#: the option strings added here (so that a value is never mistaken for one)
+OPTION_STRINGS = {"--preset", "--scenario", "--save-scenario", "--gif", "--mp4", "--json",
+                  "--stride", "--fps", "--noise", "--seed"}
 
 
-# ---------------------------------------------------------------------------
-# scenario <-> plan
+def _scenario_mode(args: argparse.Namespace) -> bool:
+    """Whether the command goes through a scenario (a preset or file, a scenario to
+    save, noise): then several ``--start`` points make one run each, as a scenario
+    file holds them; otherwise one run of several rows."""
+    return any(getattr(args, key, None) is not None
+               for key in ("preset", "scenario", "save_scenario", "noise", "seed"))
 
 
-def scenario_from_args(args: argparse.Namespace) -> Scenario:
-    """The scenario a ``run`` command describes: the preset or file, then the flags."""
-    if args.preset is not None:
+def _with_starts(run: Run, starts: tuple[tuple[float, ...], ...], colour: str) -> Run:
+    return dataclasses.replace(run, start=None, starts=starts, colour=run.colour or colour)
+
+
+def run_set_from_args(args: argparse.Namespace) -> RunSet:
+    """The run set a ``run`` command describes: the preset or file, then the flags.
+
+    Without a preset, file, scenario to save or noise, the set is the flags alone
+    (not normalised: it runs as given); several ``--start`` points then give each
+    optimizer one run of several rows. Through a scenario they give one run per
+    optimizer and start (as a file holds them), and the set is validated as a file is.
+    Sets ``args.steps`` to the step count."""
+    scenario_mode = _scenario_mode(args)
+    if getattr(args, "preset", None) is not None:
         base = load_preset(args.preset)
-    elif args.scenario is not None:
+    elif getattr(args, "scenario", None) is not None:
         base = load_scenario(args.scenario)
     else:
         base = None
-    if base is None:
-        _fill_core_defaults(args)
-    function = args.function if args.function is not None else base.function
+    function = args.function if args.function is not None else (
+        base.function if base is not None else DEFAULT_FUNCTION)
     try:
-        fn = cli.as_function(function)
+        fn = as_function(function)
     except (ValueError, TypeError, SyntaxError) as exc:
-        raise cli.CliError(f"--function: {cli._one_line(exc)}") from None
+        raise CliError(f"--function: {one_line(exc)}") from None
+    except ImportError:
+        raise CliError(f"--function: {function!r} is not a known function, and "
+                       "formulas are not available in this installation") from None
+    if base is None and fn.is_custom and fn.formula and not scenario_mode:
+        function = fn.formula
+    elif base is None and not fn.is_custom:
+        function = fn.name
     same_function = base is not None and args.function is None
     view = base.view if same_function else None
     start = base.start if same_function else None
-    steps = cli.parse_steps(args.steps) if args.steps is not None else base.steps
-    if args.optimizer:
+    steps = parse_steps(args.steps) if args.steps is not None else (
+        base.steps if base is not None else DEFAULT_STEPS)
+    if args.optimizer or base is None:
+        specs = args.optimizer or list(DEFAULT_OPTIMIZERS)
+        labels = unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
         runs = []
-        labels = cli._unique_labels([s.strip().replace(" ", "") for s in args.optimizer])
-        for i, (spec, label) in enumerate(zip(args.optimizer, labels, strict=True)):
+        for i, (spec, label) in enumerate(zip(specs, labels, strict=True)):
             try:
                 runs.append(Run.from_optimizer(spec, name=label, colour=run_colour(i)))
             except ValueError as exc:
-                raise cli.CliError(f"--optimizer {spec!r}: {cli._one_line(exc)}") from None
-    elif base is not None:
-        runs = list(base.runs) if same_function else [
-            Run(r.optimizer, r.hyperparams, r.name, r.colour, r.visible) for r in base.runs]
+                raise CliError(f"--optimizer {spec!r}: {one_line(exc)}") from None
     else:
-        runs = [Run.from_optimizer(spec, name=spec, colour=run_colour(i))
-                for i, spec in enumerate(cli.DEFAULT_OPTIMIZERS)]
+        runs = list(base.runs) if same_function else [
+            dataclasses.replace(r, start=None, starts=()) for r in base.runs]
     if args.start:
-        starts = cli.parse_starts(args.start, fn)
+        starts = tuple(tuple(float(c) for c in p) for p in parse_starts(args.start, fn))
         if len(starts) == 1:
-            start = tuple(float(c) for c in starts[0])
-            runs = [Run(r.optimizer, r.hyperparams, r.name, r.colour, r.visible) for r in runs]
+            start = starts[0]
+            runs = [dataclasses.replace(r, start=None, starts=()) for r in runs]
         else:
-            start = None
-            runs = [
-                Run(r.optimizer, r.hyperparams,
-                    f"{r.name} from (" + ", ".join(f"{c:g}" for c in p) + ")",
-                    r.colour or run_colour(i), r.visible, tuple(float(c) for c in p))
-                for i, r in enumerate(runs) for p in starts
-            ]
+            start = None if scenario_mode else starts[0]
+            runs = [_with_starts(r, starts, run_colour(i)) for i, r in enumerate(runs)]
     # a preset's story describes its own function and runs: drop it when they change
     story = base is not None and same_function and not args.optimizer
     noise = base.noise if base else 0.0
-    if args.noise is not None:
-        noise = cli.parse_number(args.noise, "--noise")
+    if getattr(args, "noise", None) is not None:
+        noise = parse_number(args.noise, "--noise")
     seed = base.seed if base else 0
-    if args.seed is not None:
-        seed = _whole(args.seed, "--seed", 0)
-    scenario = Scenario(
+    if getattr(args, "seed", None) is not None:
+        seed = parse_whole(args.seed, "--seed", 0)
+    runs_set = RunSet(
         function=function, runs=tuple(runs), view=view, start=start, steps=steps,
         noise=noise, seed=seed,
         name=base.name if base else "", description=base.description if story else "",
-    ).normalised()
-    return scenario
+    )
+    if scenario_mode:
+        runs_set = runs_set.split_rows().normalised()
+    args.steps = str(runs_set.steps)
+    return runs_set
 
 
-def plan_from_scenario(scenario: Scenario) -> cli.RunPlan:
-    """One planned run (one start) per scenario run, labelled with the run's name."""
-    labels = cli._unique_labels([r.name for r in scenario.runs])
-    runs = []
-    for i, (label, r) in enumerate(zip(labels, scenario.runs, strict=True)):
-        planned = cli.PlannedRun(label, r.make_optimizer(),
-                                 np.array([scenario.run_start(i)], dtype=float),
-                                 scenario.run_colour(i))
-        planned.visible = r.visible  # hidden runs are computed (CSV, JSON) but not drawn
-        runs.append(planned)
-    return cli.RunPlan(scenario.loss_function(), runs, scenario.steps, view=scenario.view,
-                       extra={"scenario": scenario})
+def print_story(runs: RunSet, args: argparse.Namespace, out: TextIO | None = None) -> None:
+    """A preset's or scenario's name and description, if it has them."""
+    out = out or sys.stdout
+    if runs.name or runs.description:
+        print(runs.name or args.preset or args.scenario, file=out)
+        if runs.description:
+            print(textwrap.fill(runs.description, 88, initial_indent="  ",
+                                subsequent_indent="  "), file=out)
 
 
-def scenario_from_plan(plan: cli.RunPlan) -> Scenario:
-    """The scenario of a plan made from flags (one run per optimizer and start)."""
-    fn = plan.function
-    runs = []
-    for r in plan.runs:
-        several = len(r.starts) > 1
-        for p in r.starts:
-            name = f"{r.label} from (" + ", ".join(f"{c:g}" for c in p) + ")" if several \
-                else r.label
-            runs.append(Run(r.optimizer.name, dict(r.optimizer.hp), name, r.colour, True,
-                            tuple(float(c) for c in p) if several else None))
-    start = tuple(float(c) for c in plan.runs[0].starts[0]) if plan.runs else None
-    function = fn.formula if fn.is_custom and fn.formula else fn.name
-    return Scenario(function, tuple(runs), view=plan.view, start=start,
-                    steps=plan.steps).normalised()
-
-
-def _scenario_results(plan: cli.RunPlan, outcomes: list[cli.RunOutcome]
-                      ) -> tuple[Scenario, list[tuple[Run, Any]]]:
-    scenario = plan.extra.get("scenario") or scenario_from_plan(plan)
-    results = []
-    for o in outcomes:
-        r = o.result
+def scenario_results(runs: RunSet, results: list[Trajectory]
+                     ) -> tuple[RunSet, list[tuple[Run, SimulationResult]]]:
+    """The scenario to save (one row per run: :meth:`RunSet.split_rows`) and each of
+    its runs' results."""
+    scenario = runs.split_rows().normalised()
+    rows = []
+    for r in results:
         for j in range(r.positions.shape[1]):
-            results.append(SimulationResult(r.positions[:, j], r.losses[:, j],
-                                                r.diverged[j], r.diverged_step[j]))
-    return scenario, list(zip(scenario.runs, results, strict=True))
+            rows.append(SimulationResult(r.positions[:, j], r.losses[:, j],
+                                         r.diverged[j], r.diverged_step[j]))
+    return scenario, list(zip(scenario.runs, rows, strict=True))
 
 
 # ---------------------------------------------------------------------------
 # outputs
-
-
-def _whole(text: str, what: str, lo: int) -> int:
-    v = cli.parse_number(str(text), what)
-    if v != int(v) or v < lo:
-        raise cli.CliError(f"{what} must be a whole number >= {lo}, got {text!r}")
-    return int(v)
 
 
 def check_animation_args(args: argparse.Namespace) -> None:
@@ -204,13 +201,13 @@ def check_animation_args(args: argparse.Namespace) -> None:
 
     if not (getattr(args, "gif", None) or getattr(args, "mp4", None)):
         return
-    stride = _whole(args.stride, "--stride", 1)
-    fps = cli.parse_number(str(args.fps), "--fps")
-    steps = cli.parse_steps(args.steps) if args.steps is not None else 0
+    stride = parse_whole(args.stride, "--stride", 1)
+    fps = parse_number(str(args.fps), "--fps")
+    steps = parse_steps(args.steps) if args.steps is not None else 0
     try:
         args.stride, args.fps = check_options(stride, fps, frame_count(steps, stride))
     except ValueError as exc:
-        raise cli.CliError(cli._one_line(exc)) from None
+        raise CliError(one_line(exc)) from None
     args.animation_size = args.size
 
 
@@ -232,68 +229,50 @@ class ProgressBar:
         return True
 
 
-def write_extra_outputs(args: argparse.Namespace, plan: cli.RunPlan,
-                        outcomes: list[cli.RunOutcome]) -> list[str]:
-    """The OUTPUT_WRITER: animations, JSON and the scenario."""
+def picture_runs(runs: RunSet, results: list[Trajectory]
+                 ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """The (name, colour, positions, losses) lines of a picture: one per row of each
+    visible run (a run a scenario hides is left out), named ``"<run> from (x, y)"``
+    when the run has several rows, and ``"... (diverged at step k)"``."""
+    out = []
+    for i, (label, r) in enumerate(zip(runs.labels(), results, strict=True)):
+        if not runs.runs[i].visible:
+            continue
+        starts = runs.run_starts(i)
+        n = r.positions.shape[1]
+        for j in range(n):
+            name = label
+            if n > 1:
+                name += " from (" + ", ".join(f"{c:g}" for c in starts[j]) + ")"
+            if bool(r.diverged[j]):
+                name += f" (diverged at step {int(r.diverged_step[j])})"
+            out.append((name, runs.run_colour(i), r.positions[:, j], r.losses[:, j]))
+    return out
+
+
+def write_extra_outputs(args: argparse.Namespace, runs: RunSet,
+                        results: list[Trajectory]) -> list[str]:
+    """The OUTPUT_WRITER of the scenario, JSON and animations."""
     written = []
     if args.save_scenario or args.json:
-        scenario, results = _scenario_results(plan, outcomes)
+        scenario, rows = scenario_results(runs, results)
     if args.save_scenario:
         save_scenario(scenario, args.save_scenario)
         written.append(args.save_scenario)
     if args.json:
-        save_results_json(args.json, scenario, results)
+        save_results_json(args.json, scenario, rows)
         written.append(args.json)
     if args.gif or args.mp4:
         from .export.animation import write_animation
 
-        runs = cli.picture_runs(outcomes)
         for path in (args.gif, args.mp4):
             if path:
-                write_animation(path, plan.function, runs, stride=args.stride, fps=args.fps,
-                                size=args.animation_size, view=plan.view,
+                write_animation(path, runs.loss_function(), picture_runs(runs, results),
+                                stride=args.stride,
+                                fps=args.fps, size=args.animation_size, view=runs.view,
                                 progress=ProgressBar(f"writing {path}"))
                 written.append(path)
     return written
-
-
-# ---------------------------------------------------------------------------
-# the command
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """``optsim run``: with a preset, scenario file or --save-scenario, through a
-    scenario; otherwise as :func:`optsim.cli.cmd_run`."""
-    animated = args.gif or args.mp4
-    if args.width is None and args.height is None and animated and not (args.png or args.svg):
-        args.width, args.height = map(str, ANIMATION_SIZE)
-    args.width = str(cli.DEFAULT_SIZE[0]) if args.width is None else args.width
-    args.height = str(cli.DEFAULT_SIZE[1]) if args.height is None else args.height
-    if animated:
-        args.size = cli._picture_size(args)
-    if (args.preset is None and args.scenario is None and args.save_scenario is None
-            and args.noise is None and args.seed is None):
-        _fill_core_defaults(args)
-        return cli.cmd_run(args)
-    scenario = scenario_from_args(args)
-    args.steps = str(scenario.steps)
-    plan = plan_from_scenario(scenario)
-    cli.check_outputs(args)
-    if scenario.name or scenario.description:
-        print(scenario.name or args.preset or args.scenario)
-        if scenario.description:
-            print(textwrap.fill(scenario.description, 88, initial_indent="  ",
-                                subsequent_indent="  "))
-    cli.check_plan_memory(plan)
-    outcomes = [cli.RunOutcome(r, run(plan.function, r.optimizer, r.starts, plan.steps,
-                                      noise=scenario.noise, seed=scenario.seed))
-                for r in plan.runs]
-    if scenario.noise > 0:
-        print(f"gradient noise: σ = {scenario.noise:g}, seed {scenario.seed}")
-    cli.print_summary(plan, outcomes)
-    for path in cli.write_outputs(args, plan, outcomes):
-        print(f"wrote {path}")
-    return 0
 
 
 def list_presets_section(out: TextIO | None = None) -> None:
@@ -308,24 +287,3 @@ def list_presets_section(out: TextIO | None = None) -> None:
                             subsequent_indent=" " * 21), file=out)
         print(textwrap.fill(s.description, 100, initial_indent=" " * 21,
                             subsequent_indent=" " * 21), file=out)
-
-
-_installed = False
-
-
-def install() -> None:
-    """Register with :mod:`optsim.cli` (once)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    cli.PARSER_HOOKS.append(add_arguments)
-    cli.OUTPUT_OPTIONS.extend([("--gif", "gif"), ("--mp4", "mp4"), ("--json", "json"),
-                               ("--save-scenario", "save_scenario")])
-    cli.OUTPUT_CHECKS.append(check_animation_args)
-    cli.OUTPUT_WRITERS.append(write_extra_outputs)
-    cli.LIST_SECTIONS["presets"] = list_presets_section
-    cli.EXTRA_OPTION_STRINGS.update({"--preset", "--scenario", "--save-scenario", "--gif",
-                                     "--mp4", "--json", "--stride", "--fps", "--noise",
-                                     "--seed"})
-

@@ -418,6 +418,29 @@ def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
             group = [t for t in group if not t.diverged.any()]
 
 
+def advance_runs(trajectories: Sequence[Trajectory], target: int, *,
+                 stop_diverged: bool = False, chunk: int = 256) -> None:
+    """Bring every trajectory to ``target`` steps (those already there or beyond are
+    left alone): the runner of run sets, for the command line, scenarios and the window.
+
+    Trajectories that lack the same number of steps are stepped side by side
+    (:func:`advance_together`). With ``stop_diverged`` (the window), a trajectory
+    whose rows have all diverged computes nothing more, and the steps are taken in
+    chunks of ``chunk`` so that one that diverges stops soon after; otherwise a
+    diverged row stays frozen where it stopped for the remaining steps.
+    """
+    lacking: dict[int, list[Trajectory]] = {}
+    for t in dict.fromkeys(trajectories):
+        if t.steps < target and not (stop_diverged and t.diverged.all()):
+            lacking.setdefault(target - t.steps, []).append(t)
+    for need, group in lacking.items():
+        if not stop_diverged:
+            advance_together(group, need)
+            continue
+        for done in range(0, need, chunk):
+            advance_together([t for t in group if not t.diverged.all()], min(chunk, need - done))
+
+
 def _advance_unchecked(group: list[Trajectory], steps: int) -> list[bool]:
     """Take ``steps`` steps for each trajectory of ``group`` (a few runs each, one
     function, none diverged), then evaluate each one's losses and check it for

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 from pathlib import Path
 
 import numpy as np
@@ -50,22 +49,29 @@ def test_preset_is_canonical_and_described(name: str) -> None:
     assert all(t.steps == s.steps for _, t in results)
 
 
-def test_packaged_copy_is_identical() -> None:
-    """The presets ship twice: canonical in resources/presets, and as package data in
-    optsim/presets for installed copies (``cp resources/presets/*.json optsim/presets/``)."""
-    canon, packaged = REPO / "resources" / "presets", REPO / "optsim" / "presets"
-    names = sorted(p.name for p in canon.glob("*.json"))
-    assert names == sorted(p.name for p in packaged.glob("*.json"))
-    match, mismatch, errors = filecmp.cmpfiles(canon, packaged, names, shallow=False)
-    assert mismatch == [] and errors == [] and len(match) == len(EXPECTED)
+def test_presets_are_package_data_read_with_importlib_resources() -> None:
+    """Stored once, as package data (``optsim/presets``, listed in pyproject's
+    package-data so that wheels carry them), read through importlib.resources."""
+    from importlib import resources
+
+    packaged = resources.files("optsim").joinpath("presets")
+    assert {p.name for p in packaged.iterdir() if p.name.endswith(".json")} == \
+        {f"{n}.json" for n in EXPECTED}
+    assert packaged.joinpath("adam.json").read_bytes() == preset_path("adam").read_bytes()
+    assert not (REPO / "resources" / "presets").exists()  # no second copy
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'optsim = ["presets/*.json"]' in pyproject
 
 
-def test_installed_package_falls_back_to_package_data(monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
-    monkeypatch.setattr(scenarios, "_REPO", tmp_path)  # no pyproject.toml, no resources/
-    assert scenarios.preset_dir() == REPO / "optsim" / "presets"
-    assert set(list_presets()) == EXPECTED
-    assert load_preset("adam").function == "rosenbrock"
+def test_a_preset_error_names_the_preset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scenarios, "preset_path", lambda name: _Broken())
+    with pytest.raises(scenarios.ScenarioError, match="^preset adam: not valid JSON"):
+        load_preset("adam")
+
+
+class _Broken:
+    def read_bytes(self) -> bytes:
+        return b"{"
 
 
 def test_unknown_preset_lists_the_known_ones() -> None:

@@ -92,10 +92,10 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
                 loss = fn.value(pos)
         k = len(pos) - 1 if current is None else min(int(current), len(pos) - 1)
         fig.update_run(i, pos, k, np.asarray(loss, dtype=np.float64))
-    if runs:
-        first = np.asarray(runs[0][2], dtype=np.float64).reshape(len(runs[0][2]), -1)
-        if len(first):
-            fig.set_start_marker(first[0])
+    starts = [np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)[0]
+              for _, _, pos, _ in runs if len(pos)]
+    if starts:  # every run's start (runs of a comparison may start apart)
+        fig.set_start_marker(np.array(starts))
     fig.show()
     fig.resize(lw, lh)
     if side:

@@ -127,7 +127,9 @@ class Figure(QtWidgets.QWidget):
         and nothing is painted from a screen cache."""
         # room at the edges: the last tick labels stay whole
         self.layout().setContentsMargins(4, 0, 16, 6)
-        self.splitter.setHandleWidth(12)
+        # side by side, a wide gap: the colour bar's label and the loss axis' label
+        # would read as one pair
+        self.splitter.setHandleWidth(40 if self.side_by_side else 12)
         self.splitter.setStyleSheet("QSplitter { background: white; } "
                                     "QSplitter::handle { background: white; image: none; }")
         if self.history is not None:  # its loss axis as wide as its labels (no playback here)

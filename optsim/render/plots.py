@@ -327,17 +327,19 @@ class LossPlot(PixelSize, pg.PlotWidget):
                            offset=(-10 if right else 10, 10 if top else -10))
 
     def set_start_marker(self, point) -> None:
-        """Mark the start point (``None`` hides it)."""
+        """Mark the start point, or several: ``point`` (D,) or (N, D) (``None``
+        hides the mark)."""
         if point is None:
             self.start_marker.setData(pos=np.empty((0, 2)))
             return
-        p = np.asarray(point, dtype=float).reshape(-1)
+        p = np.asarray(point, dtype=float)
+        p = p.reshape(-1, self._dim or p.shape[-1]) if p.ndim > 1 else p.reshape(1, -1)
         if self._dim == 1 and self.function is not None:
             with np.errstate(all="ignore"):
-                y = float(self.function.value(p[:1].reshape(1, 1))[0])
-            p = np.array([p[0], y])
-        p = np.clip(p[:2], self._lo, self._hi)
-        self.start_marker.setData(pos=p.reshape(1, 2))
+                y = np.asarray(self.function.value(p[:, :1]), dtype=float).reshape(-1)
+            p = np.column_stack([p[:, 0], y])
+        p = np.clip(p[:, :2], self._lo, self._hi)
+        self.start_marker.setData(pos=np.unique(p, axis=0))
 
     # -- runs -----------------------------------------------------------------
     def set_runs(self, styles: list[RunStyle]) -> None:

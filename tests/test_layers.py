@@ -30,10 +30,6 @@ def test_import_linter_contract_holds():
     assert "KEPT" in res.stdout
 
 
-#: import cycles that are known and being removed (the command line's plug-in module)
-KNOWN_CYCLES = [{"optsim.cli", "optsim.cli_scenarios"}]
-
-
 def _cycles() -> list[set[str]]:
     """The strongly connected components (more than one module) of optsim's import
     graph, every import counted (lazy ones inside functions too)."""
@@ -76,7 +72,7 @@ def _cycles() -> list[set[str]]:
 
 
 def test_no_import_cycles_between_modules():
-    cycles = [c for c in _cycles() if c not in KNOWN_CYCLES]
+    cycles = _cycles()
     assert not cycles, f"import cycles: {cycles}"
 
 

@@ -156,9 +156,11 @@ class RunSet:
     description: str = ""
 
     # -- conversion -----------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The canonical JSON-ready dict (validated and normalised)."""
-        return _normalise(_raw(self))
+    def to_dict(self, *, validate: bool = True) -> dict[str, Any]:
+        """The canonical JSON-ready dict (validated and normalised; raises
+        ScenarioError). ``validate=False``: the fields as they are, never raising (for
+        stores read back with :func:`salvage`)."""
+        return _normalise(_raw(self)) if validate else _raw(self)
 
     def to_json(self) -> str:
         """The canonical JSON text: fixed key order, float repr, trailing newline."""
@@ -255,16 +257,25 @@ def unique_labels(labels: Sequence[str]) -> list[str]:
 # the runner
 
 
+def trajectory_of(run: Run, function: LossFunction, start: Sequence[float], *,
+                  noise: float = 0.0, seed: int = 0, optimizer: Optimizer | None = None,
+                  record_state: bool = False, capacity: int = 64) -> Trajectory:
+    """``run`` at step 0 on ``function``: its K rows from its ``starts`` (else one from
+    its own start, else from ``start``), with ``optimizer`` (default: the run's, built)."""
+    points = run.starts or (run.start if run.start is not None else tuple(start),)
+    return Trajectory(function, optimizer or run.make_optimizer(),
+                      np.array(points, dtype=np.float64), record_state=record_state,
+                      capacity=capacity, noise=noise, seed=seed)
+
+
 def make_trajectory(runs: RunSet, index: int, *, function: LossFunction | None = None,
-                    optimizer: Optimizer | None = None, record_state: bool = False,
-                    capacity: int = 64) -> Trajectory:
-    """Run ``index`` of the set at step 0: its K rows from their starts, with the set's
-    noise and seed, on ``function`` (default: :meth:`RunSet.loss_function`) with
-    ``optimizer`` (default: the run's own, built)."""
-    return Trajectory(function or runs.loss_function(),
-                      optimizer or runs.runs[index].make_optimizer(), runs.run_starts(index),
-                      record_state=record_state, capacity=capacity, noise=runs.noise,
-                      seed=runs.seed)
+                    record_state: bool = False, capacity: int = 64) -> Trajectory:
+    """Run ``index`` of the set at step 0 (:func:`trajectory_of`) with the set's start,
+    noise and seed, on ``function`` (default: :meth:`RunSet.loss_function`)."""
+    fn = function or runs.loss_function()
+    start = runs.start if runs.start is not None else fn.start
+    return trajectory_of(runs.runs[index], fn, start, noise=runs.noise, seed=runs.seed,
+                         record_state=record_state, capacity=capacity)
 
 
 def start_runs(runs: RunSet, *, record_state: bool = False,
@@ -503,15 +514,16 @@ def _run(r: Any, i: int, dim: int) -> dict[str, Any]:
     return out
 
 
-def _normalise(d: Any) -> dict[str, Any]:
-    """Check a current-version dict and return its canonical form (a new dict)."""
+def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
+    """Check a current-version dict and return its canonical form (a new dict);
+    ``fn``: its function, already made from ``d["function"]``."""
     d = _obj(d, "", _TOP_KEYS)
     version = d.get("version")
     if version != VERSION or isinstance(version, bool):
         raise _fail("version", f"expected {VERSION}, got {version!r}")
     if "function" not in d:
         raise _fail("function", "is missing")
-    fn = _function(d["function"])
+    fn = fn or _function(d["function"])
     out: dict[str, Any] = {"version": VERSION,
                            "name": _text(d.get("name", ""), "name"),
                            "description": _text(d.get("description", ""), "description"),
@@ -533,37 +545,42 @@ def _normalise(d: Any) -> dict[str, Any]:
 
 
 def salvage(data: Any) -> RunSet | None:
-    """The valid parts of a (current-version) run-set dict, part by part: the function
-    (``None`` if it is not valid), then each of the view, start, steps, noise and seed,
-    then each run, each kept only if valid (a run with a bad colour is kept with the
-    palette's). For stores that must never fail as a whole (the window's session)."""
-    if not isinstance(data, dict):
-        return None
-    base: dict[str, Any] = {"version": VERSION, "function": data.get("function")}
+    """The valid parts of a run-set dict (of any known version), part by part: the
+    function (``None`` if it is not valid), then each of the view, start, steps,
+    noise and seed, then each run, each kept only if valid (a run with a bad colour is
+    kept with the palette's). For stores that must never fail as a whole (the
+    window's session); never raises."""
     try:
-        _normalise(base)
-    except ScenarioError:
+        data = migrate(data)
+        base: dict[str, Any] = {"version": VERSION, "function": data.get("function")}
+        fn = _function(base["function"])
+        _normalise(base, fn)
+    except (ScenarioError, TypeError, ValueError, RecursionError):
         return None
     for key in ("name", "description", "view", "start", "steps", "noise", "seed"):
         if key in data:
             try:
-                _normalise({**base, key: data[key]})
+                _normalise({**base, key: data[key]}, fn)
                 base[key] = data[key]
-            except ScenarioError:
+            except (ScenarioError, TypeError, ValueError, RecursionError):
                 pass
     runs = data.get("runs")
     kept: list[Any] = []
     for r in runs[:MAX_RUNS] if isinstance(runs, list) else []:
-        for candidate in (r, {k: v for k, v in r.items() if k != "colour"}
-                          if isinstance(r, dict) else None):
+        candidates = [r, {k: v for k, v in r.items() if k != "colour"}] \
+            if isinstance(r, dict) else []
+        for candidate in candidates:
             try:
-                _normalise({**base, "runs": [*kept, candidate]})
-            except ScenarioError:
+                _run(candidate, len(kept), fn.dim)
+            except (ScenarioError, TypeError, ValueError, RecursionError):
                 continue
             kept.append(candidate)
             break
     base["runs"] = kept
-    return _build(_normalise(base))
+    try:
+        return _build(_normalise(base, fn))
+    except (ScenarioError, TypeError, ValueError, RecursionError):
+        return None
 
 
 # ---------------------------------------------------------------------------

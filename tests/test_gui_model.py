@@ -171,3 +171,31 @@ def test_all_converged(qtbot):
     assert not m.all_converged()
     m.step_forward(2)
     assert m.all_converged()
+
+
+def test_the_models_runs_are_run_set_runs(model):
+    """The window's runs hold a run-set Run (the one type of scenarios and the CLI);
+    the model gives its state as a RunSet and loads one, K-row runs as one run a row."""
+    from optsim.runset import Run, RunSet, run_set
+
+    model.rename_run(1, "heavy ball")
+    model.set_run_colour(1, "#123456")
+    model.set_run_visible(2, False)
+    model.runs[0].start = (0.5, -0.5)
+    r = model.runs[1]
+    assert (r.spec.name, r.spec.colour, model.runs[2].spec.visible) == ("heavy ball", "#123456",
+                                                                         False)
+    model.set_run_optimizer(1, "adam:lr=0.2")
+    assert model.runs[1].spec.optimizer == "adam" and model.runs[1].spec.hyperparams["lr"] == 0.2
+    rs = model.run_set(steps=30)
+    assert isinstance(rs, RunSet) and rs.runs == tuple(r.spec for r in model.runs)
+    assert rs.normalised().runs[0].start == (0.5, -0.5)
+
+    fan = RunSet("bowl", runs=(Run("sgd", {"lr": 0.1}, name="fan",
+                                   starts=((-1.0, 1.0), (1.0, 1.5))),), steps=20).normalised()
+    model.load_run_set(fan)
+    assert [r.name for r in model.runs] == ["fan from (-1, 1)", "fan from (1, 1.5)"]
+    model.step_forward(20)
+    (ref,) = run_set(fan)
+    for j, r in enumerate(model.runs):
+        assert np.array_equal(r.trajectory.positions[:, 0], ref.positions[:, j])

@@ -156,3 +156,29 @@ def test_startup_does_not_import_sympy(tmp_path):
                          timeout=120, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-2:] == ["False", "3"]
+
+
+def test_a_session_of_the_first_schema_is_still_restored(qtbot, tmp_path):
+    """Sessions stored by earlier versions (runs as spec strings) open as they were."""
+    path = tmp_path / "s.ini"
+    old = {"schema": 1, "function": {"name": "rosenbrock"}, "view": [[-1.5, 1.5], [-0.5, 2.5]],
+           "start": [-1.0, 2.0], "noise": 0.25, "seed": 7, "selected": 1,
+           "runs": [{"spec": "adam:lr=0.02,amsgrad=true", "name": "AMSGrad", "colour": "#123456",
+                     "visible": True, "start": None},
+                    {"spec": "sgd:lr=0.003", "name": " plain ", "colour": "#E69F00",
+                     "visible": False, "start": [0.5, 0.5]}],
+           "playback": {"max_steps": 777}}
+    s = QSettings(str(path), QSettings.Format.IniFormat)
+    s.setValue(KEY_SESSION, json.dumps(old))
+    s.sync()
+    w = open_window(qtbot, path)
+    m = w.model
+    assert m.function.name == "rosenbrock" and list(m.start) == [-1.0, 2.0]
+    assert m.view == ((-1.5, 1.5), (-0.5, 2.5)) and (m.noise, m.seed) == (0.25, 7)
+    assert [r.optimizer.spec for r in m.runs] == ["adam:lr=0.02,amsgrad=true", "sgd:lr=0.003"]
+    assert [r.name for r in m.runs] == ["AMSGrad", "plain"] and not m.runs[1].visible
+    assert m.runs[1].start == (0.5, 0.5) and m.selected == 1
+    assert w.playback.max_steps == 777
+    w.close()
+    stored = json.loads(QSettings(str(path), QSettings.Format.IniFormat).value(KEY_SESSION))
+    assert stored["schema"] == 2 and stored["runset"]["runs"][0]["optimizer"] == "adam"

@@ -31,11 +31,8 @@ from PySide6.QtWidgets import (
     QScrollArea,
 )
 
-from ..engine import Optimizer
 from ..export.data import write_csv
-from ..functions import as_function
 from ..scenarios import (
-    Run,
     Scenario,
     ScenarioError,
     list_presets,
@@ -70,34 +67,24 @@ DEFAULT_STEPS = 100
 def scenario_from_model(model, steps: int = DEFAULT_STEPS, name: str = "",
                         description: str = "") -> Scenario:
     """The model's function, view, start and runs as a (validated) scenario."""
-    runs = tuple(
-        Run(r.optimizer.name, dict(r.optimizer.hp), r.name, r.colour, r.visible,
-            None if r.start is None else tuple(float(c) for c in r.start))
-        for r in model.runs
-    )
-    return Scenario(model.function.name, runs, view=model.view,
-                    start=tuple(float(c) for c in model.start), steps=int(steps),
-                    noise=model.noise, seed=model.seed, name=name,
-                    description=description).normalised()
+    return model.run_set(steps, name, description).normalised()
 
 
-def check_loadable(scenario: Scenario) -> list[tuple[Optimizer, str, str, bool, tuple | None]]:
-    """Everything the model needs, built before it is touched (raises ScenarioError)."""
+def check_loadable(scenario: Scenario) -> Scenario:
+    """The scenario validated, every run's optimizer buildable: checked before the
+    model is touched (raises ScenarioError)."""
     scenario = scenario.normalised()
-    return [(r.make_optimizer(), r.name, r.colour, r.visible, r.start) for r in scenario.runs]
+    for r in scenario.runs:
+        r.make_optimizer()
+    return scenario
 
 
 def apply_scenario(window, scenario: Scenario) -> None:
     """Show ``scenario`` in the window: function, view, start, runs (at step 0), and
     the playback limit at its step count."""
-    runs = check_loadable(scenario)
-    model = window.model
+    scenario = check_loadable(scenario)
     window.playback.set_playing(False)
-    model.set_function(as_function(scenario.function))
-    model.set_view(scenario.view)
-    model.set_start(scenario.start)
-    model.set_noise(scenario.noise, scenario.seed)
-    model.replace_runs(runs)
+    window.model.load_run_set(scenario)
     window.toolbar.max_steps_spin.setValue(max(scenario.steps, 1))
 
 

@@ -24,6 +24,7 @@ shows; a run shows ``min(shown_step, run.trajectory.steps)`` (its *displayed ste
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Sequence
@@ -32,9 +33,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from .. import runset
 from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
 from ..functions import LossFunction, as_function
-from ..simulation import Trajectory, advance_together
+from ..runset import RunSet
+from ..simulation import Trajectory, advance_runs
 from ..style import OKABE_ITO, run_colour
 
 View = tuple[tuple[float, float], tuple[float, float]]
@@ -45,17 +48,44 @@ CONVERGED_TOL = 1e-6
 ADVANCE_CHUNK = 256
 
 
-@dataclass
 class Run:
-    """One optimizer run: its look, its optimizer and its history."""
+    """One run of the window: what it is (:attr:`spec`, a :class:`optsim.runset.Run`:
+    optimizer, name, colour, visibility, own start) and its history (:attr:`trajectory`,
+    stepped with :attr:`optimizer`, the engine object built from the spec).
 
-    name: str
-    colour: str
-    visible: bool
-    optimizer: Optimizer
-    trajectory: Trajectory
-    #: this run's own start point (a scenario's per-run start); None: the model's start
-    start: np.ndarray | None = None
+    ``name``, ``colour``, ``visible`` and ``start`` read and write the spec (``start``
+    is a tuple, or None for the model's start).
+    """
+
+    __slots__ = ("spec", "optimizer", "trajectory")
+
+    def __init__(self, spec: runset.Run, trajectory: Trajectory,
+                 optimizer: Optimizer | None = None) -> None:
+        self.spec = spec
+        self.optimizer = optimizer if optimizer is not None else trajectory.optimizer
+        self.trajectory = trajectory
+
+    def _set(self, **fields) -> None:
+        self.spec = dataclasses.replace(self.spec, **fields)
+
+    name = property(lambda self: self.spec.name, lambda self, v: self._set(name=str(v)))
+    colour = property(lambda self: self.spec.colour, lambda self, v: self._set(colour=str(v)))
+    visible = property(lambda self: self.spec.visible,
+                       lambda self, v: self._set(visible=bool(v)))
+
+    @property
+    def start(self) -> tuple[float, ...] | None:
+        """This run's own start point (a scenario's per-run start); None: the model's."""
+        return self.spec.start
+
+    @start.setter
+    def start(self, point: Sequence[float] | None) -> None:
+        self._set(start=None if point is None else tuple(float(c) for c in point), starts=())
+
+    def set_optimizer(self, optimizer: Optimizer) -> None:
+        """Another optimizer (the spec follows); the caller restarts the trajectory."""
+        self.optimizer = optimizer
+        self.spec = self.spec.with_optimizer(optimizer)
 
     def displayed_step(self, shown_step: int) -> int:
         """The step this run shows when the screen shows ``shown_step``."""
@@ -130,10 +160,17 @@ class SimulationModel(QObject):
         self.last_compute_seconds = 0.0
 
     # -- construction helpers --------------------------------------------------
-    def _trajectory(self, optimizer: Optimizer, start: np.ndarray | None = None) -> Trajectory:
-        p = self.start if start is None else start
-        return Trajectory(self.function, optimizer, p[None, :], record_state=True,
-                          noise=self.noise, seed=self.seed)
+    def _trajectory(self, spec: runset.Run, optimizer: Optimizer | None = None) -> Trajectory:
+        """``spec`` at step 0 from its own start or the model's, states recorded."""
+        return runset.trajectory_of(spec, self.function, self.start, noise=self.noise,
+                                    seed=self.seed, optimizer=optimizer, record_state=True)
+
+    def _new_run(self, optimizer: Optimizer, name: str, colour: str, visible: bool = True,
+                 start: Sequence[float] | None = None) -> Run:
+        spec = runset.Run.from_optimizer(
+            optimizer, name=name, colour=colour, visible=bool(visible),
+            start=None if start is None else tuple(float(c) for c in start))
+        return Run(spec, self._trajectory(spec, optimizer), optimizer)
 
     def _fresh_colour(self) -> str:
         used = {r.colour.lower() for r in self.runs}
@@ -207,7 +244,7 @@ class SimulationModel(QObject):
 
     def _restart_all(self) -> None:
         for r in self.runs:
-            r.trajectory = self._trajectory(r.optimizer, r.start)
+            r.trajectory = self._trajectory(r.spec, r.optimizer)
         self.shown_step = 0
 
     # -- runs ------------------------------------------------------------------
@@ -216,8 +253,8 @@ class SimulationModel(QObject):
         """Append a run (it starts at the start point, computed up to the shown
         step); returns its index."""
         opt = as_optimizer(optimizer)
-        run = Run(name=name or self._fresh_name(opt.name), colour=colour or self._fresh_colour(),
-                  visible=bool(visible), optimizer=opt, trajectory=self._trajectory(opt))
+        run = self._new_run(opt, name or self._fresh_name(opt.name),
+                            colour or self._fresh_colour(), visible)
         if run.visible:
             run.trajectory.advance(self.shown_step)
         self.runs.append(run)
@@ -239,8 +276,8 @@ class SimulationModel(QObject):
         """A copy of run ``i`` (same optimizer, a new colour), right after it."""
         src = self.runs[self._check_index(i)]
         opt = as_optimizer(src.optimizer.spec)
-        run = Run(name=self._fresh_name(src.name), colour=self._fresh_colour(), visible=True,
-                  optimizer=opt, trajectory=self._trajectory(opt, src.start), start=src.start)
+        run = self._new_run(opt, self._fresh_name(src.name), self._fresh_colour(), True,
+                            src.start)
         run.trajectory.advance(self.shown_step)
         self.runs.insert(i + 1, run)
         if self.selected > i:
@@ -252,8 +289,8 @@ class SimulationModel(QObject):
         """Give run ``i`` another optimizer (or other hyperparameters): it restarts
         from the start point and is recomputed up to the shown step at once."""
         r = self.runs[self._check_index(i)]
-        r.optimizer = as_optimizer(optimizer)
-        r.trajectory = self._trajectory(r.optimizer, r.start)
+        r.set_optimizer(as_optimizer(optimizer))
+        r.trajectory = self._trajectory(r.spec, r.optimizer)
         if r.visible:
             r.trajectory.advance(self.shown_step)
         self.runChanged.emit(i)
@@ -283,19 +320,48 @@ class SimulationModel(QObject):
             self.selected = i
             self.selectionChanged.emit(i)
 
-    def replace_runs(self, runs: Sequence[tuple]) -> None:
-        """Replace all runs at once (optimizer, name, colour, visible[, own start]) at step 0."""
+    def replace_runs(self, runs: Sequence[runset.Run | tuple]) -> None:
+        """Replace all runs at once, at step 0: run-set runs (:class:`optsim.runset.Run`)
+        or tuples (optimizer, name, colour, visible[, own start])."""
         new = []
-        for opt, name, colour, visible, *own in runs:
+        for item in runs:
+            if isinstance(item, runset.Run):
+                new.append(Run(item, self._trajectory(item)))
+                continue
+            opt, name, colour, visible, *own = item
             start = None if not own or own[0] is None else \
                 np.array(own[0], dtype=np.float64).reshape(self.function.dim)
-            new.append(Run(name, colour, bool(visible), opt, self._trajectory(opt, start), start))
+            new.append(self._new_run(opt, name, colour, visible, start))
         self.runs = new
         self.shown_step = 0
         self.selected = 0 if self.runs else -1
         self.runsChanged.emit()
         self.selectionChanged.emit(self.selected)
         self.stepChanged.emit(0)
+
+    def run_set(self, steps: int = 100, name: str = "", description: str = "") -> RunSet:
+        """The function, view, start, noise and runs as a run set (not validated: see
+        :meth:`optsim.runset.RunSet.normalised`)."""
+        return RunSet(self.function.name, tuple(r.spec for r in self.runs), view=self.view,
+                      start=tuple(float(c) for c in self.start), steps=int(steps),
+                      noise=self.noise, seed=self.seed, name=name, description=description)
+
+    def load_run_set(self, runs: RunSet) -> None:
+        """Show a (validated) run set: its function, view, start, noise and runs, at
+        step 0. A run of K > 1 rows is shown as K runs, one per row
+        (:meth:`~optsim.runset.RunSet.split_rows`). Raises ValueError (then nothing
+        has changed) if a run's optimizer cannot be built."""
+        runs = runs.split_rows()
+        for r in runs.runs:
+            r.make_optimizer()  # raises before anything changes
+        fn = as_function(runs.function)
+        self.set_function(fn)
+        if runs.view is not None:
+            self.set_view(runs.view)
+        self.set_start(runs.start if runs.start is not None else fn.start)
+        self.set_noise(runs.noise, runs.seed)
+        self.replace_runs([dataclasses.replace(r, colour=runs.run_colour(i))
+                           for i, r in enumerate(runs.runs)])
 
     def load_default_runs(self) -> None:
         """The first screen: SGD, momentum, RMSProp and Adam (those registered)."""
@@ -318,18 +384,11 @@ class SimulationModel(QObject):
             return self.shown_step
         target = self.shown_step + n
         t0 = time.perf_counter()
-        # runs that lack the same number of steps are stepped side by side (one
-        # gradient evaluation per step for all), in chunks, so a run that diverges
-        # stops computing soon after
-        lacking: dict[int, list[Trajectory]] = {}
-        for r in self.runs:
-            t = r.trajectory
-            if r.visible and not t.diverged[0] and t.steps < target:
-                lacking.setdefault(target - t.steps, []).append(t)
-        for need, group in lacking.items():
-            for done in range(0, need, ADVANCE_CHUNK):
-                advance_together([t for t in group if not t.diverged[0]],
-                                 min(ADVANCE_CHUNK, need - done))
+        # the run sets' runner: runs that lack the same number of steps are stepped
+        # side by side (one gradient evaluation per step for all), in chunks, so a
+        # run that diverges stops computing soon after
+        advance_runs([r.trajectory for r in self.runs if r.visible], target,
+                     stop_diverged=True, chunk=ADVANCE_CHUNK)
         #: seconds the last step_forward spent computing (without the redraw it causes)
         self.last_compute_seconds = time.perf_counter() - t0
         self.shown_step = target

@@ -1,9 +1,12 @@
 """What the window remembers between launches (QSettings): geometry and dock
-layout, the last function (name or formula), view and start, the runs (spec, name,
-colour, visibility) and the playback settings.
+layout, the session — the model's run set (:class:`optsim.runset.RunSet`: function,
+view, start, noise and the runs, in the scenario files' JSON form), the selected run
+and the playback settings.
 
 Everything read back is validated; a corrupt store (garbage, wrong types, invalid
-specs) falls back to the defaults, part by part, and never raises.
+specs) falls back to the defaults, part by part (:func:`optsim.runset.salvage`),
+and never raises. Sessions stored by earlier versions (schema 1: runs as spec
+strings) are read too.
 
 Tests and tools isolate the store: ``OPTSIM_SETTINGS_ISOLATED`` set to a file path
 uses that INI file; set to anything else (``1``) uses a fresh temporary INI file for
@@ -13,25 +16,26 @@ the process. The window also takes a QSettings or a path directly.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import tempfile
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
-from PySide6.QtGui import QColor
 
-from ..engine import Optimizer, parse_spec
+from ..engine import parse_spec
 from ..files import ReadError, check_readable
-from ..functions import FUNCTIONS, as_function
+from ..functions import FUNCTIONS
+from ..runset import salvage
 from .model import SimulationModel
 
 ORG, APP = "optsim", "optsim"
 KEY_SESSION = "session/state"
 KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
-SCHEMA = 1
+#: the session's layout: 2 holds the run set in the scenario files' form; 1 (read
+#: only) held the function, view, start, noise and runs as spec strings
+SCHEMA = 2
 #: a settings file larger than this is not read
 MAX_SETTINGS_BYTES = 16 * 1024 * 1024
 
@@ -81,20 +85,12 @@ def check_settings_file(path: str | os.PathLike) -> None:
 
 
 def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None) -> dict:
-    """The model's state as plain JSON-able data."""
-    fn = model.function
+    """The model's state as plain JSON-able data: its run set, the selection and the
+    playback settings."""
     return {
         "schema": SCHEMA,
-        "function": {"formula": fn.formula} if fn.is_custom else {"name": fn.name},
-        "view": [list(model.view[0]), list(model.view[1])],
-        "start": [float(v) for v in model.start],
-        "runs": [{"spec": r.optimizer.spec, "name": r.name, "colour": r.colour,
-                  "visible": r.visible,
-                  "start": None if r.start is None else [float(v) for v in r.start]}
-                 for r in model.runs],
+        "runset": model.run_set().to_dict(validate=False),
         "selected": model.selected,
-        "noise": float(getattr(model, "noise", 0.0)),
-        "seed": int(getattr(model, "seed", 0)),
         "playback": playback or {},
     }
 
@@ -119,80 +115,43 @@ def load_session_dict(settings: QSettings) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _finite_list(v: Any, n: int) -> list[float] | None:
-    if not isinstance(v, list) or len(v) != n:
-        return None
-    out = []
-    for x in v:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            return None
-        out.append(float(x))
-    return out
-
-
-def _restore_runs(data: Any, dim: int) -> list[tuple[Optimizer, str, str, bool, Any]]:
+def _schema_1_run_set(data: dict) -> dict:
+    """A schema-1 session's run set in the files' form (each part checked later)."""
+    fn = data.get("function")
+    function = None
+    if isinstance(fn, dict):
+        if isinstance(fn.get("name"), str) and fn["name"] in FUNCTIONS:
+            function = fn["name"]
+        elif isinstance(fn.get("formula"), str) and fn["formula"].strip():
+            function = fn["formula"]
     runs = []
-    if not isinstance(data, list):
-        return runs
-    for item in data[:32]:
+    for item in data.get("runs", []) if isinstance(data.get("runs"), list) else []:
         if not isinstance(item, dict):
             continue
         try:
             opt = parse_spec(item.get("spec"))
         except (ValueError, TypeError):
             continue
-        name = item.get("name")
-        name = name.strip()[:80] if isinstance(name, str) and name.strip() else opt.name
-        colour = item.get("colour")
-        if not isinstance(colour, str) or not QColor.isValidColorName(colour):
-            colour = ""
-        visible = item.get("visible", True)
-        own = _finite_list(item.get("start"), dim)  # a run's own start (scenarios), if any
-        runs.append((opt, name, colour, visible if isinstance(visible, bool) else True, own))
-    return runs
+        run = {"optimizer": opt.name, "hyperparams": dict(opt.hp)}
+        run.update({k: item[k] for k in ("name", "colour", "visible", "start") if k in item})
+        if isinstance(run.get("name"), str):
+            run["name"] = run["name"].strip()
+        runs.append(run)
+    out = {"version": 1, "function": function, "runs": runs}
+    out.update({k: data[k] for k in ("view", "start", "noise", "seed") if k in data})
+    return out
 
 
 def restore_session(model: SimulationModel, data: dict | None) -> dict:
     """Apply a stored session to the model, falling back to the defaults for each
     part that is missing or invalid. Returns the stored playback settings (a dict,
     possibly empty)."""
-    from ..style import run_colour
-
     data = data if isinstance(data, dict) else {}
-    fn = None
-    spec = data.get("function")
-    if isinstance(spec, dict):
-        try:
-            if isinstance(spec.get("name"), str) and spec["name"] in FUNCTIONS:
-                fn = FUNCTIONS[spec["name"]]
-            elif isinstance(spec.get("formula"), str) and spec["formula"].strip():
-                fn = as_function(spec["formula"][:2000])
-        except Exception:  # noqa: BLE001 - any failure of a stored formula: use the default
-            fn = None
-    if fn is not None:
-        model.set_function(fn)
-        view = data.get("view")
-        if isinstance(view, list) and len(view) == 2:
-            xs, ys = _finite_list(view[0], 2), _finite_list(view[1], 2)
-            if xs and ys:
-                try:
-                    model.set_view((xs, ys))
-                except ValueError:
-                    pass
-        start = _finite_list(data.get("start"), fn.dim)
-        if start is not None:
-            model.set_start(start)
-    noise, seed = data.get("noise", 0.0), data.get("seed", 0)
-    if fn is not None and isinstance(noise, (int, float)) and not isinstance(noise, bool) \
-            and noise != 0 and isinstance(seed, int) and not isinstance(seed, bool):
-        try:
-            model.set_noise(float(noise), seed)
-        except (ValueError, TypeError, OverflowError):
-            pass  # invalid stored noise: none
-    runs = _restore_runs(data.get("runs"), fn.dim) if fn is not None else []
-    if runs:
-        model.replace_runs([(opt, name, colour or run_colour(k), visible, own)
-                            for k, (opt, name, colour, visible, own) in enumerate(runs)])
+    stored = data.get("runset") if "runset" in data else _schema_1_run_set(data)
+    runs = salvage(stored)
+    if runs is not None:
+        model.load_run_set(runs)
+    if runs is not None and runs.runs:
         sel = data.get("selected")
         if isinstance(sel, int) and not isinstance(sel, bool):
             model.select(sel)

@@ -154,6 +154,7 @@ def test_svg_heat_map_stays_inside_the_plot_in_qts_renderer(tmp_path):
     runs = _runs("rosenbrock", ["adam:lr=0.05"], (-1.0, 1.0), 50)
     path = tmp_path / "r.svg"
     render_svg(path, "rosenbrock", runs, size=(960, 720))
+    assert "#efefef" not in path.read_text().lower()  # no window-grey widget background
     image = QtGui.QImage(960, 720, QtGui.QImage.Format.Format_RGB32)
     image.fill(QtCore.Qt.GlobalColor.white)
     painter = QtGui.QPainter(image)

@@ -135,6 +135,9 @@ class Figure(QtWidgets.QWidget):
         if self.history is not None:  # its loss axis as wide as its labels (no playback here)
             axis = self.history.getPlotItem().getAxis("left")
             axis.setStyle(autoExpandTextSpace=True, tickTextWidth=24)
+        for plot in [self.loss_plot] + ([self.history] if self.history is not None else []):
+            # their widget background (grey) showed as a line at their edges in an SVG
+            plot.setStyleSheet("QGraphicsView { background: white; border: none; }")
         self.setStyleSheet("Figure { background: white; }")
         self.setAutoFillBackground(True)
         palette = self.palette()

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..files import ExportError, atomic_write, check_writable
 from ..functions import LossFunction, as_function
-from .image import RunData, _check_size, build_figure, paint_figure
+from .image import RunData, _check_size, build_figure, bundle_runs, paint_figure
 
 Progress = Callable[[int, int], "bool | None"]
 
@@ -103,8 +103,10 @@ class FrameRenderer:
         step arrows, drawn in each frame at that frame's step (at most the step
         each entry shows)."""
         from ..render.compute import decimate, title_text
+        from ..render.plots import bundle_curves, clip_losses
 
         self._decimate = decimate
+        self._bundle_curves, self._clip_losses = bundle_curves, clip_losses
         self.function = as_function(function)
         self.size = _check_size(size)
         self.runs = []
@@ -122,9 +124,11 @@ class FrameRenderer:
         self.overlay = overlay
         self.fig = build_figure(self.function, self.runs, self.size, with_history, view,
                                 aspect_locked=aspect_locked, overlay=overlay)
+        #: many runs: drawn by colour, as the picture does (see bundle_runs)
+        self.bundles = bundle_runs(self.function, self.runs)
         # every frame in the style of the last (a dot per step, or a plain line when
         # the whole run has too many points): not dots in the middle, lines at the end
-        for i in range(len(self.runs)):
+        for i in range(len(self.bundles) if self.bundles is not None else len(self.runs)):
             run = self.fig.loss_plot.run_items(i)
             run.fixed_dots = run.trail.opts["symbol"] is not None
         self._title = title_text(self.function)
@@ -138,7 +142,13 @@ class FrameRenderer:
         from ..render.qt_app import ensure_app
 
         fig = self.fig
-        for i, (_, _, pos, loss) in enumerate(self.runs):
+        for i, b in enumerate(self.bundles or ()):
+            fig.loss_plot.update_bundle(i, b.positions, k)
+            if fig.history is not None:
+                xs, ys, connect = self._bundle_curves([self._clip_losses(y[: k + 1])
+                                                       for y in b.losses])
+                fig.history.line(i).setData(xs, ys, connect=connect)
+        for i, (_, _, pos, loss) in enumerate(self.runs if self.bundles is None else ()):
             kk = min(k, len(pos) - 1)
             fig.loss_plot.update_run(i, pos, kk, loss)
             if fig.history is not None:

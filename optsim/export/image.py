@@ -7,6 +7,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,64 @@ def picture_scale(size: tuple[int, int]) -> float:
     return max(1.0, min(w / LAYOUT_SIZE[0], h / LAYOUT_SIZE[1]))
 
 
+#: pictures of more runs than this draw the runs of each colour as one bundle: one
+#: legend entry ("adam (1,024 runs)") and a few items, whatever the number of runs
+#: (an item and a legend entry per run made a picture of 1,024 start points take
+#: 25 s, and 4,096 take 272 s: pyqtgraph's per-item work grows with the items)
+BUNDLE_AT = 16
+
+
+@dataclass
+class RunBundle:
+    """The runs of one colour, drawn together (see :func:`bundle_runs`)."""
+
+    name: str
+    colour: str
+    positions: list[np.ndarray] = field(default_factory=list)
+    losses: list[np.ndarray] = field(default_factory=list)
+
+
+def run_arrays(fn: LossFunction, i: int, pos, loss) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``i``'s positions (K, D) and losses (K,) as float arrays (the losses
+    computed when None); ValueError when the positions do not fit ``fn``."""
+    pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
+    if pos.shape[1] != fn.dim:
+        raise ValueError(f"run {i}: positions have {pos.shape[1]} coordinate(s), "
+                         f"{fn.name} has {fn.dim}")
+    if loss is None:
+        with np.errstate(all="ignore"):
+            loss = fn.value(pos)
+    return pos, np.asarray(loss, dtype=np.float64).reshape(-1)
+
+
+def bundle_runs(fn: LossFunction, runs: Sequence[RunData],
+                at: int | None = None) -> list[RunBundle] | None:
+    """More than ``at`` (:data:`BUNDLE_AT`) runs grouped by colour, in order of
+    first appearance; None for fewer. A bundle is named after its runs' common
+    name (what comes before " from (" or " (diverged"), with their number."""
+    if len(runs) <= (BUNDLE_AT if at is None else at):
+        return None
+    groups: dict[str, RunBundle] = {}
+    names: dict[str, list[str]] = {}
+    for i, (name, colour, pos, loss) in enumerate(runs):
+        key = str(colour).lower()
+        if key not in groups:
+            groups[key], names[key] = RunBundle("", str(colour)), []
+        pos, loss = run_arrays(fn, i, pos, loss)
+        groups[key].positions.append(pos)
+        groups[key].losses.append(loss)
+        names[key].append(re.split(r" from \(| \(diverged", str(name), maxsplit=1)[0])
+    for key, b in groups.items():
+        n, first = len(names[key]), names[key][0]
+        if n == 1:
+            b.name = first
+        elif all(x == first for x in names[key]):
+            b.name = f"{first} ({n:,} runs)"
+        else:
+            b.name = f"{first} and {n - 1:,} more"
+    return list(groups.values())
+
+
 def build_figure(function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = (1280, 960), with_history: bool = True,
                  view=None, current: int | None = None, *, overlay=None,
@@ -81,21 +140,32 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     fig.resize(lw, lh)
     fig.set_function(fn, view)
     fig.loss_plot.set_aspect_locked(fn.dim == 2 if aspect_locked is None else aspect_locked)
-    fig.set_runs([RunStyle(str(name), str(colour), True) for name, colour, _, _ in runs])
-    for i, (_, _, pos, loss) in enumerate(runs):
-        pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
-        if pos.shape[1] != fn.dim:
-            raise ValueError(f"run {i}: positions have {pos.shape[1]} coordinate(s), "
-                             f"{fn.name} has {fn.dim}")
-        if loss is None:
-            with np.errstate(all="ignore"):
-                loss = fn.value(pos)
+    bundles = bundle_runs(fn, runs)
+    if bundles is not None:  # many runs: each colour's in a few items
+        fig.set_runs([RunStyle(b.name, b.colour, True) for b in bundles])
+        for i, b in enumerate(bundles):
+            fig.loss_plot.update_bundle(i, b.positions, current)
+            if fig.history is not None:
+                fig.history.update_bundle(
+                    i, [y if current is None else y[: int(current) + 1] for y in b.losses],
+                    current)
+    else:
+        fig.set_runs([RunStyle(str(name), str(colour), True) for name, colour, _, _ in runs])
+    for i, (_, _, pos, loss) in enumerate(runs if bundles is None else ()):
+        pos, loss = run_arrays(fn, i, pos, loss)
         k = len(pos) - 1 if current is None else min(int(current), len(pos) - 1)
-        fig.update_run(i, pos, k, np.asarray(loss, dtype=np.float64))
+        fig.update_run(i, pos, k, loss)
     starts = [np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)[0]
               for _, _, pos, _ in runs if len(pos)]
     if starts:  # every run's start (runs of a comparison may start apart)
-        fig.set_start_marker(np.array(starts))
+        fig.set_start_marker(np.unique(np.array(starts), axis=0) if bundles else np.array(starts))
+    # the bundles' many lines are left out of the paints that settle the layout
+    # (transparent, not hidden: hidden lines would leave the scales and legend)
+    quiet = [item for i in range(len(bundles or ()))
+             for item in fig.loss_plot.run_items(i).items()
+             + ([fig.history.line(i)] if fig.history is not None else [])]
+    for item in quiet:
+        item.setOpacity(0.0)
     fig.show()
     fig.resize(lw, lh)
     if side:
@@ -120,6 +190,8 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     if fig.overlay is not None:
         fig.overlay.refresh()
     fig.thicken_lines(scale)
+    for item in quiet:
+        item.setOpacity(1.0)
     return fig
 
 

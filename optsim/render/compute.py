@@ -210,6 +210,16 @@ class GrowingLosses:
         self.n, self.source = len(y), source
         return self.values
 
+    def include(self, y: np.ndarray) -> None:
+        """Widen the range (not the values) to losses ``y``, already clipped: the
+        range of a run drawn as many curves (LossHistoryPlot.update_bundle)."""
+        if not len(y):
+            return
+        self.lo, self.hi = min(self.lo, float(y.min())), max(self.hi, float(y.max()))
+        above = y[y > 0]
+        if len(above):
+            self.lo_positive = min(self.lo_positive, float(above.min()))
+
 
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
     """The box (lo, hi) drawn coordinates are clipped to: the view enlarged CLIP_SCALE

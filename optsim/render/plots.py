@@ -469,6 +469,48 @@ class LossPlot(PixelSize, pg.PlotWidget):
             run.trail.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             move_marker(run.marker, float(pts[-1, 0]), float(pts[-1, 1]))
 
+    def update_bundle(self, i: int, paths: list[np.ndarray], current: int | None = None) -> None:
+        """Show run ``i`` as many paths (one per start point, each (K, D) positions)
+        drawn by the run's own few items: its trail item joins the points within
+        each path only (a ``connect`` array), its marker item has one spot per path
+        at step ``current`` (default: each path's last). For pictures of many start
+        points: the cost grows with the points, not with the number of items
+        (pyqtgraph's items and the legend cost O(items) each)."""
+        run = self._runs[i]
+        self._shown.pop(i, None)
+        pieces = []
+        for p in paths:
+            pos = np.asarray(p, dtype=np.float64)
+            pos = pos.reshape(len(pos), -1)
+            if not len(pos):
+                continue
+            k = len(pos) - 1 if current is None else min(int(current), len(pos) - 1)
+            shown = pos[: k + 1][decimate(k + 1, k, MAX_DRAWN_POINTS)]
+            if self._dim == 1:
+                with np.errstate(all="ignore"):
+                    ys = np.asarray(self.function.value(shown[:, :1]), dtype=np.float64)
+                xs = np.clip(np.nan_to_num(shown[:, 0], nan=self._hi[0]), self._lo[0], self._hi[0])
+                shown = np.column_stack([xs, self._clip1(np.nan_to_num(ys, nan=self._hi[1]))])
+            else:
+                shown = self._clipped(shown)
+            pieces.append(shown)
+        if not pieces:
+            run.trail.setData([], [])
+            run.marker.setData(pos=np.empty((0, 2)))
+            return
+        pts = np.concatenate(pieces)
+        connect = np.ones(len(pts), dtype=bool)
+        connect[np.cumsum([len(q) for q in pieces]) - 1] = False  # no line between paths
+        if self._dim == 2:
+            dots = run.fixed_dots if run.fixed_dots is not None else len(pts) <= MAX_SYMBOL_POINTS
+            symbol = "o" if dots else None
+            if run.trail.opts["symbol"] != symbol:
+                run.trail.setSymbol(symbol)
+        run.trail.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
+        # many markers: smaller, so that they do not hide the paths and each other
+        size = MARKER_PX if len(pieces) <= 4 or self._dim == 1 else round(MARKER_PX * 0.6)
+        run.marker.setData(pos=np.array([q[-1] for q in pieces]), size=size)
+
     def _clipped(self, pts: np.ndarray) -> np.ndarray:
         """Positions as drawn: NaN to the right edge, everything into the clip box."""
         out = clip_rows(pts, self._lo, self._hi)
@@ -524,6 +566,24 @@ WIDEST_LOSS_LABEL = "1e-300"
 STEP_RANGE_STRIDE = 256
 
 
+def clip_losses(losses) -> np.ndarray:
+    """Losses as the loss history draws them: into ±1e150, NaN to the top."""
+    return np.fmax(np.fmin(np.asarray(losses, dtype=np.float64).reshape(-1), 1e150), -1e150)
+
+
+def bundle_curves(losses: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Several loss curves (each decimated) as one line's (steps, losses, connect):
+    ``connect`` is False at the last point of each curve (see PlotDataItem)."""
+    steps = [np.arange(len(y))[decimate(len(y), len(y) - 1)] for y in losses]
+    if not steps:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=bool)
+    xs = np.concatenate(steps)
+    ys = np.concatenate([y[s] for y, s in zip(losses, steps, strict=True)])
+    connect = np.ones(len(xs), dtype=bool)
+    connect[np.cumsum([len(s) for s in steps]) - 1] = False
+    return xs, ys, connect
+
+
 class LossHistoryPlot(PixelSize, pg.PlotWidget):
     """Loss against step, one line per run, with a vertical line at the shown step.
 
@@ -562,6 +622,8 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         plot.addItem(self.layer, ignoreBounds=True)
         #: per run, the (steps, losses) drawn (decimated), for the layer and for pause
         self._drawn: list[tuple[np.ndarray, np.ndarray] | None] = []
+        #: runs shown as many curves (update_bundle): (steps, losses, connect)
+        self._bundles: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._thin: list[GrowingThinning] = []
         #: per run, where its thinned line comes from while playing (see update_run)
         self._sources: list[object] = []
@@ -580,6 +642,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         self._lines = []
         self._losses = []
         self._drawn = []
+        self._bundles = {}
         self._thin = []
         self._sources = []
         self.layer.set_runs([cosmetic_pen(s.colour) for s in styles], [s.colour for s in styles])
@@ -661,6 +724,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
             return
         steps, ys = self._drawn[i]
         if not self.playing:
+            if i in self._bundles:
+                xs, yd, connect = self._bundles[i]
+                self._lines[i].setData(xs, yd, connect=connect)
+                return
             self._lines[i].setData(steps, ys)
             return
         # the layer is not told about the plot's log mode
@@ -671,6 +738,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         """Show run ``i``'s losses (all of them; ``current`` moves the step line).
         ``source``: as for LossPlot.update_run (while playing, only new losses are
         thinned)."""
+        self._bundles.pop(i, None)
         before = self._losses[i].n
         y = self._losses[i].update(losses, source)
         grew = len(y) - before
@@ -687,6 +755,26 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
             self._batch["step"] = step
             return
         self._fit_axes(0 < grew <= STEP_RANGE_STRIDE, step)
+
+    def update_bundle(self, i: int, losses: list[np.ndarray], current: int | None = None) -> None:
+        """Show run ``i`` as many loss curves (one per start point) in its one line
+        item (see LossPlot.update_bundle): the axes span all of them, the steps the
+        longest; ``current`` moves the step line."""
+        ys = [y for y in (clip_losses(y) for y in losses) if len(y)]
+        scale = self._losses[i]
+        scale.update(max(ys, key=len) if ys else np.empty(0))
+        for y in ys:
+            scale.include(y)
+        self._bundles[i] = bundle_curves(ys)
+        self._drawn[i] = self._bundles[i][:2]
+        self._sources[i] = None
+        self._show_line(i)
+        step = (max((len(y) for y in ys), default=1) - 1) if current is None else int(current)
+        if self._batch is not None:
+            self._batch["grew"] = self._batch.get("grew", False)
+            self._batch["step"] = step
+            return
+        self._fit_axes(False, step)
 
     def _fit_axes(self, grew: bool, step: int) -> None:
         """Fit the axes to the losses and move the step line to ``step``. While

@@ -164,4 +164,10 @@ def preset_path(name: str) -> Traversable:
 def load_preset(name: str) -> Scenario:
     """A preset scenario by name."""
     path = preset_path(name)
-    return Scenario.from_json(path.read_bytes(), source=f"preset {name.strip().lower()}")
+    source = f"preset {name.strip().lower()}"
+    try:  # a file on disk through the one reader (a packaged one may sit in a zip)
+        data = read_bytes(path, MAX_FILE_BYTES) if isinstance(path, os.PathLike) \
+            else path.read_bytes()
+    except ReadError as e:
+        raise ScenarioError(f"cannot read: {e.reason}", source=source) from None
+    return Scenario.from_json(data, source=source)

@@ -167,3 +167,13 @@ def test_the_json_written_to_a_link_round_trips(tmp_path, capsys):
     (tmp_path / "l.json").symlink_to(target)
     assert main(RUN + ["--json", str(tmp_path / "l.json")]) == 0
     assert json.loads(target.read_text())["kind"] == "optsim results"
+
+
+def test_a_preset_that_is_a_fifo_is_refused_at_once(tmp_path, monkeypatch):
+    from optsim import scenarios
+
+    fifo(tmp_path, "odd.json")
+    monkeypatch.setattr(scenarios, "preset_dir", lambda: tmp_path)
+    with pytest.raises(scenarios.ScenarioError,
+                       match=r"preset odd: cannot read: it is a FIFO \(named pipe\)"):
+        scenarios.load_preset("odd")

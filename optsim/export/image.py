@@ -123,6 +123,7 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     from ..render.qt_app import ensure_app
 
     app = ensure_app()
+    import pyqtgraph as pg
     from PySide6 import QtCore
 
     from ..render.compute import RunStyle
@@ -159,6 +160,9 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
               for _, _, pos, _ in runs if len(pos)]
     if starts:  # every run's start (runs of a comparison may start apart)
         fig.set_start_marker(np.unique(np.array(starts), axis=0) if bundles else np.array(starts))
+        if bundles:  # many starts: small marks, not squares over the paths
+            fig.loss_plot.start_marker.setSize(6)
+            fig.loss_plot.start_marker.setPen(pg.mkPen("k", width=1))
     # the bundles' many lines are left out of the paints that settle the layout
     # (transparent, not hidden: hidden lines would leave the scales and legend)
     quiet = [item for i in range(len(bundles or ()))

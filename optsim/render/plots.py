@@ -506,6 +506,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
             symbol = "o" if dots else None
             if run.trail.opts["symbol"] != symbol:
                 run.trail.setSymbol(symbol)
+        if len(pieces) > 4:  # many paths: see-through, where they crowd the colour deepens
+            run.trail.setPen(bundle_pen(run.style.colour))
         run.trail.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
         # many markers: smaller, so that they do not hide the paths and each other
         size = MARKER_PX if len(pieces) <= 4 or self._dim == 1 else round(MARKER_PX * 0.6)
@@ -564,6 +566,13 @@ MIN_PLAYING_STEP_RANGE = 64.0
 WIDEST_LOSS_LABEL = "1e-300"
 #: histories that grow by at most this many steps at a time are being played
 STEP_RANGE_STRIDE = 256
+
+
+def bundle_pen(colour: str) -> QtGui.QPen:
+    """The line of a bundle of many paths: thinner and see-through."""
+    c = QtGui.QColor(colour)
+    c.setAlpha(110)
+    return cosmetic_pen(c, 1.5)
 
 
 def clip_losses(losses) -> np.ndarray:
@@ -765,6 +774,8 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         scale.update(max(ys, key=len) if ys else np.empty(0))
         for y in ys:
             scale.include(y)
+        if len(ys) > 4:
+            self._lines[i].setPen(bundle_pen(self._lines[i].opts["pen"].color().name()))
         self._bundles[i] = bundle_curves(ys)
         self._drawn[i] = self._bundles[i][:2]
         self._sources[i] = None

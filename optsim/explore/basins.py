@@ -1,0 +1,144 @@
+"""Basins of attraction: which known minimum the run from each start point of a
+grid over the view reaches, for one optimizer setting."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..engine import Optimizer, as_optimizer
+from ..functions import LossFunction, as_function
+from .axes import SweepInputError
+from .sweep import BLOCK_ROWS, available_memory, check_steps, function_ref
+
+#: a run whose end is within this fraction of the view's larger span from a known
+#: minimum has reached it
+DEFAULT_RADIUS = 0.01
+MAX_GRID = 4096
+#: labels for starts that reach no known minimum, and for runs that diverged
+NONE, DIVERGED = -1, -2
+
+
+@dataclass
+class BasinsResult:
+    """The basin map. ``labels`` (ny, nx) in 2D, (nx,) in 1D: the 0-based index of
+    the minimum (in ``function.minima``) the run from that start reached, ``-1`` if
+    it reached none (still moving, or a point not listed), ``-2`` if it diverged.
+    ``ends`` (…, D) are the runs' last positions; ``x``, ``y`` the start grid."""
+
+    function: LossFunction
+    optimizer: Optimizer
+    x: np.ndarray
+    y: np.ndarray | None
+    labels: np.ndarray
+    ends: np.ndarray
+    diverged: np.ndarray
+    steps: int
+    radius: float
+
+    def __iter__(self):
+        return iter((self.labels, self.x, self.y))
+
+    @property
+    def minimum(self) -> np.ndarray:
+        """``labels`` with diverged runs as -1 (the CSV's ``minimum`` column)."""
+        return np.where(self.labels < 0, -1, self.labels)
+
+    def counts(self) -> dict[int, int]:
+        """How many starts ended in each label."""
+        values, counts = np.unique(self.labels, return_counts=True)
+        return {int(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def start_grid(function: LossFunction, grid: int,
+               view: Any = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The grid's axes and its points (cells, D), x fastest."""
+    (x0, x1), (y0, y1) = function.view if view is None else view
+    xs = np.linspace(float(x0), float(x1), grid)
+    if function.dim == 1:
+        return xs, None, xs[:, None].copy()
+    ys = np.linspace(float(y0), float(y1), grid)
+    gx, gy = np.meshgrid(xs, ys)
+    return xs, ys, np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def label_ends(function: LossFunction, ends: np.ndarray, diverged: np.ndarray,
+               radius: float) -> np.ndarray:
+    """The label of each end point: the index of the known minimum within
+    ``radius``, else -1; -2 where the run diverged."""
+    from .runner import nearest_minimum
+
+    idx, dist = nearest_minimum(function, ends)
+    labels = np.where(dist <= radius, idx, NONE)
+    return np.where(diverged, DIVERGED, labels).astype(np.int64)
+
+
+def _basin_block(function: Any, optimizer: Any, starts: np.ndarray, steps: int,
+                 cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    from .runner import run_rows
+
+    fn = as_function(function)
+    res = run_rows(fn, as_optimizer(optimizer), starts, steps, np.empty(0), 0.0, cancel)
+    return res.end, res.diverged
+
+
+def basins(function: str | LossFunction, optimizer: str | Optimizer, *, grid: int = 101,
+           steps: int = 500, view: Any = None, radius: float | None = None,
+           cluster: Any = None, workers: int | None = None,
+           progress: Callable[[int, int], None] | None = None, cancel: Any = None) -> BasinsResult:
+    """Run ``optimizer`` from every point of a ``grid`` × ``grid`` grid over the view
+    (``grid`` points in 1D) for ``steps`` steps and label each start by the minimum
+    reached. ``radius`` (default 1% of the view's larger span): how close to a
+    minimum the end must be. ``cluster``, ``workers``, ``progress``, ``cancel`` as
+    in :func:`optsim.sweep`."""
+    try:
+        fn = as_function(function)
+        opt = as_optimizer(optimizer)
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise SweepInputError(str(exc)) from None
+    if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not 2 <= grid <= MAX_GRID:
+        raise SweepInputError(f"grid must be a whole number in [2, {MAX_GRID}], got {grid!r}")
+    steps = check_steps(steps)
+    if view is not None:
+        try:
+            (x0, x1), (y0, y1) = [(float(a), float(b)) for a, b in view]
+        except (TypeError, ValueError):
+            raise SweepInputError(f"view must be ((xmin, xmax), (ymin, ymax)), got {view!r}") from None
+        if not all(map(math.isfinite, (x0, x1, y0, y1))) or x0 >= x1 or y0 >= y1:
+            raise SweepInputError(f"view must be finite with xmin < xmax and ymin < ymax, got {view!r}")
+        view = ((x0, x1), (y0, y1))
+    (x0, x1), (y0, y1) = fn.view if view is None else view
+    spans = [x1 - x0] + ([y1 - y0] if fn.dim == 2 else [])
+    if radius is None:
+        radius = DEFAULT_RADIUS * max(spans)
+    elif isinstance(radius, bool) or not isinstance(radius, (int, float)) \
+            or not math.isfinite(radius) or radius <= 0:
+        raise SweepInputError(f"radius must be a finite number > 0, got {radius!r}")
+    cells = grid ** fn.dim
+    if cells * 8 * (fn.dim + 2) > available_memory() / 2:
+        raise SweepInputError(f"grid too large for memory: {grid}^{fn.dim} = {cells:,} starts")
+    xs, ys, starts = start_grid(fn, int(grid), view)
+    blocks = [(lo, min(lo + BLOCK_ROWS, cells)) for lo in range(0, cells, BLOCK_ROWS)]
+    args = [(starts[lo:hi], steps) for lo, hi in blocks]
+    fref, oref = function_ref(fn), opt.spec
+    if cluster is not None:
+        from .cluster import map_blocks
+
+        results = map_blocks(cluster, _basin_block, fref, oref, args, progress=progress,
+                             cancel=cancel, total=cells, sizes=[hi - lo for lo, hi in blocks])
+    else:
+        from .sweep import _Local
+
+        results = _Local(workers, progress, cancel).map(
+            lambda a: _basin_block(fref, opt, *a, cancel=cancel), args,
+            [hi - lo for lo, hi in blocks], cells)
+    ends = np.concatenate([r[0] for r in results])
+    diverged = np.concatenate([r[1] for r in results])
+    labels = label_ends(fn, ends, diverged, float(radius))
+    shape = (grid,) if fn.dim == 1 else (grid, grid)
+    return BasinsResult(fn, opt, xs, ys, labels.reshape(shape), ends.reshape(shape + (fn.dim,)),
+                        diverged.reshape(shape), steps, float(radius))

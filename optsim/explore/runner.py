@@ -1,0 +1,252 @@
+"""Many runs at once, keeping only what the metrics need (no histories).
+
+:func:`run_rows` steps a batch of runs (one row per run, each with its own start
+and, through :func:`rows_optimizer`, its own hyperparameters) and returns per-row
+results: final and best loss, the first step within ``tol`` of each known minimum
+(or of a given f*), the positions at the last step and half-way (for the rate), and
+where the run diverged. Memory is a few (N, D) arrays, whatever the number of steps.
+
+A run diverges as in :class:`optsim.simulation.Trajectory`: a non-finite loss or
+position, or leaving the view enlarged ``BOUND_SCALE`` times. It is then frozen
+where it was (its position and loss stop changing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..engine import Optimizer, optimizer_kind
+from ..functions import LossFunction
+from ..simulation import BOUND_SCALE
+
+#: the metrics a sweep can map (``rate`` needs a known minimum)
+METRICS = ("final-loss", "best-loss", "steps-to-tol", "rate", "diverged")
+#: what each metric measures, with its unit (the colour bar's label)
+METRIC_LABELS = {
+    "final-loss": "final loss f(w_T)",
+    "best-loss": "best loss min_t f(w_t)",
+    "steps-to-tol": "steps until f − f* < tol",
+    "rate": "convergence rate per step",
+    "diverged": "diverged (fraction of starts)",
+}
+DEFAULT_TOL = 1e-6
+
+
+@lru_cache(maxsize=1)
+def engine_has_row_hyperparams() -> bool:
+    """Whether the engine takes a hyperparameter per row (an (N,) array)."""
+    from ..engine import make_optimizer
+
+    try:
+        make_optimizer("sgd", lr=np.array([0.1, 0.2]))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+class _Grouped:
+    """Per-row hyperparameters on an engine that takes scalars only: one optimizer
+    per distinct setting, each stepping its own rows (the same numbers, slower)."""
+
+    def __init__(self, base: dict[str, Any], name: str, values: dict[str, np.ndarray]) -> None:
+        kind = optimizer_kind(name)
+        names = list(values)
+        table = np.stack([np.asarray(values[k], dtype=np.float64) for k in names], axis=1)
+        combos, inverse = np.unique(table, axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        self.rows = [np.flatnonzero(inverse == g) for g in range(len(combos))]
+        self.optimizers = [kind.create(**{**base, **{k: _plain(v) for k, v in zip(names, c, strict=True)}})
+                           for c in combos]
+        self.name = name
+
+    def init(self, params: np.ndarray) -> list:
+        return [o.init(params[r]) for o, r in zip(self.optimizers, self.rows, strict=True)]
+
+    def step(self, params: np.ndarray, grads: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        new = np.empty_like(params)
+        states = []
+        for o, r, s in zip(self.optimizers, self.rows, state, strict=True):
+            p, s2 = o.step(params[r], grads[r], s)
+            new[r] = p
+            states.append(s2)
+        return new, states
+
+
+def _plain(v: Any) -> float:
+    return float(v)
+
+
+def rows_optimizer(optimizer: Optimizer, values: dict[str, np.ndarray]) -> Any:
+    """``optimizer`` with the hyperparameters in ``values`` set per row (arrays of
+    shape (N,)); anything with ``init(params)`` and ``step(params, grads, state)``."""
+    if not values:
+        return optimizer
+    base = {p.name: optimizer.hp[p.name] for p in optimizer.declared}
+    if engine_has_row_hyperparams():
+        return optimizer_kind(optimizer.name).create(
+            **{**base, **{k: np.asarray(v, dtype=np.float64) for k, v in values.items()}})
+    return _Grouped(base, optimizer.name, values)
+
+
+@dataclass
+class RowResults:
+    """Per-row results of :func:`run_rows` (N rows)."""
+
+    final_loss: np.ndarray      # (N,)
+    best_loss: np.ndarray       # (N,)
+    #: first step with loss − f_k < tol, per target k (N, K); inf: never
+    hit_step: np.ndarray
+    end: np.ndarray             # (N, D) position after the last step
+    half: np.ndarray            # (N, D) position after step steps // 2
+    diverged: np.ndarray        # (N,) bool
+    diverged_step: np.ndarray   # (N,) int, -1: never
+
+
+def bounds(function: LossFunction) -> tuple[np.ndarray, np.ndarray]:
+    """The box outside which a run counts as diverged (as in Trajectory)."""
+    (x0, x1), (y0, y1) = function.view
+    d = function.dim
+    spans = np.array([x1 - x0, y1 - y0][:d], dtype=np.float64)
+    centres = np.array([(x0 + x1) / 2, (y0 + y1) / 2][:d], dtype=np.float64)
+    half = np.maximum(np.abs(spans), 1.0) / 2 * BOUND_SCALE
+    return centres - half, centres + half
+
+
+class Cancelled(Exception):
+    """The computation was cancelled (``cancel.is_set()`` became true)."""
+
+
+def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: int,
+             targets: np.ndarray, tol: float, cancel: Any = None) -> RowResults:
+    """Step N runs ``steps`` steps from ``starts`` (N, D) and return their
+    :class:`RowResults`. ``targets`` (K,) are the loss values f* whose first
+    ``loss − f* < tol`` step is recorded (K may be 0). ``cancel``: an object whose
+    ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled."""
+    params = np.array(starts, dtype=np.float64, copy=True)
+    n, dim = params.shape
+    lo, hi = bounds(function)
+    targets = np.asarray(targets, dtype=np.float64).reshape(-1)
+    half_step = steps // 2
+    with np.errstate(all="ignore"):
+        state = optimizer.init(params)
+        loss = np.asarray(function.value(params), dtype=np.float64).reshape(n)
+        best = loss.copy()
+        hit = np.full((n, len(targets)), np.inf)
+        for j in range(len(targets)):
+            hit[loss - targets[j] < tol, j] = 0
+        diverged = ~_inside(params, loss, lo, hi)
+        diverged_step = np.where(diverged, 0, -1).astype(np.int64)
+        any_frozen = bool(diverged.any())
+        half = params.copy() if half_step == 0 else None
+        grads = np.asarray(function.gradient(params), dtype=np.float64).reshape(n, dim)
+        for k in range(1, steps + 1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            new, state = optimizer.step(params, grads, state)
+            new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)
+            bad = ~_inside(new, new_loss, lo, hi)
+            if any_frozen or bad.any():
+                fresh = bad & ~diverged
+                diverged_step[fresh] = k
+                diverged |= bad
+                any_frozen = True
+                new = np.where(diverged[:, None], params, new)
+                new_loss = np.where(diverged, loss, new_loss)
+            params, loss = new, new_loss
+            np.minimum(best, loss, out=best)
+            for j in range(len(targets)):
+                reached = loss - targets[j] < tol
+                reached &= np.isinf(hit[:, j])
+                hit[reached, j] = k
+            if k == half_step:
+                half = params.copy()
+            if k < steps:
+                grads = np.asarray(function.gradient(params), dtype=np.float64).reshape(n, dim)
+    if half is None:  # pragma: no cover - steps >= 0 always sets it
+        half = params.copy()
+    return RowResults(loss, best, hit, params, half, diverged, diverged_step)
+
+
+def _inside(p: np.ndarray, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(loss)
+    for d in range(p.shape[1]):
+        col = p[:, d]
+        ok &= col >= lo[d]
+        ok &= col <= hi[d]
+    return ok
+
+
+def nearest_minimum(function: LossFunction, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each point (N, D): the index of the nearest known minimum and the
+    distance to it (-1 and inf when the function lists none)."""
+    points = np.asarray(points, dtype=np.float64)
+    if not function.minima:
+        return np.full(len(points), -1, dtype=np.int64), np.full(len(points), np.inf)
+    minima = np.asarray(function.minima, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        d = np.sqrt(((points[:, None, :] - minima[None, :, :]) ** 2).sum(axis=2))
+    d = np.where(np.isnan(d), np.inf, d)
+    idx = np.argmin(d, axis=1)
+    return idx.astype(np.int64), d[np.arange(len(points)), idx]
+
+
+def row_metrics(function: LossFunction, res: RowResults, steps: int,
+                fstar: float | None) -> dict[str, np.ndarray]:
+    """The metrics of each row, by name (each (N,) float64), plus ``diverged-step``.
+
+    ``steps-to-tol``: with ``fstar`` given, the first step with loss − fstar < tol
+    (``res.hit_step`` then has that one column); otherwise the column of the known
+    minimum nearest the run's end. ``rate``: (‖w_T − w*‖ / ‖w_h − w*‖)^(1/(T − h))
+    with h = T // 2 (for even T the issue's power 2/T) and w* the known minimum
+    nearest w_T; NaN when no minimum is known or T = 0. Diverged runs: final loss,
+    rate and steps-to-tol are inf.
+    """
+    n = len(res.final_loss)
+    idx, dist_end = nearest_minimum(function, res.end)
+    if fstar is not None or not function.minima:
+        hits = res.hit_step[:, 0] if res.hit_step.shape[1] else np.full(n, np.inf)
+    else:
+        hits = res.hit_step[np.arange(n), idx]
+    if function.minima and steps > 0:
+        minima = np.asarray(function.minima, dtype=np.float64)
+        w_star = minima[idx]
+        with np.errstate(all="ignore"):
+            dist_half = np.sqrt(((res.half - w_star) ** 2).sum(axis=1))
+            ratio = np.where(dist_half > 0, dist_end / dist_half,
+                             np.where(dist_end > 0, np.inf, 0.0))
+            rate = ratio ** (1.0 / (steps - steps // 2))
+    else:
+        rate = np.full(n, np.nan)
+    div = res.diverged
+    final = np.where(div, np.inf, res.final_loss)
+    return {
+        "final-loss": final,
+        "best-loss": res.best_loss.copy(),
+        "steps-to-tol": np.where(div, np.inf, hits),
+        "rate": np.where(div, np.inf, rate),
+        "diverged": div.astype(np.float64),
+        "diverged-step": res.diverged_step.astype(np.float64),
+    }
+
+
+def aggregate(metrics: dict[str, np.ndarray], starts: int) -> dict[str, np.ndarray]:
+    """Per cell over its ``starts`` consecutive rows: the median of each metric, the
+    fraction of diverged starts, the earliest divergence step (-1: none)."""
+    out = {}
+    for name, v in metrics.items():
+        cells = v.reshape(-1, starts)
+        if starts == 1:
+            out[name] = cells[:, 0].copy()
+        elif name == "diverged":
+            out[name] = cells.mean(axis=1)
+        elif name == "diverged-step":
+            masked = np.where(cells < 0, np.inf, cells)
+            first = masked.min(axis=1)
+            out[name] = np.where(np.isinf(first), -1.0, first)
+        else:
+            out[name] = np.median(cells, axis=1)
+    return out

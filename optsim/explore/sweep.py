@@ -1,0 +1,366 @@
+"""Hyperparameter sweeps: a metric of every run over a grid of one or two
+hyperparameters, computed in independent blocks of runs (memory O(cells)).
+
+>>> res = sweep("elongated-bowl", "momentum", x="lr=0.001:0.2:64:log",
+...             y="momentum=0:0.95:48", steps=100, metric="rate")
+>>> res.values.shape, res.x.shape, res.y.shape
+((48, 64), (64,), (48,))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..engine import Optimizer, as_optimizer
+from ..functions import FUNCTIONS, LossFunction, as_function
+from .axes import Axis, SweepInputError, as_axis, check_axis
+from .runner import (
+    DEFAULT_TOL,
+    METRICS,
+    Cancelled,
+    aggregate,
+    row_metrics,
+    rows_optimizer,
+    run_rows,
+)
+
+#: runs stepped together in one block (a block's arrays stay in the cache; the
+#: engine steps blocks below its own two-thread threshold in one thread)
+BLOCK_ROWS = 32768
+#: bytes kept per cell: six metrics, float64
+BYTES_PER_CELL = 6 * 8
+MAX_STEPS = 1_000_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class SweepResult:
+    """A sweep's maps. ``metrics[name]`` has shape (ny, nx) for two axes (row j is
+    ``y[j]``, column i is ``x[i]``) or (nx,) for one; ``values`` is the chosen
+    ``metric``'s. Unpacks as ``values, x, y = result`` (y is None for one axis)."""
+
+    function: LossFunction
+    optimizer: Optimizer
+    x_axis: Axis
+    y_axis: Axis | None
+    metric: str
+    metrics: dict[str, np.ndarray]
+    starts: np.ndarray
+    steps: int
+    tol: float
+    #: the f* of steps-to-tol when the function lists no minimum (the best loss
+    #: anywhere in the sweep); None when known minima were used
+    fstar: float | None = None
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.metrics[self.metric]
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.x_axis.values
+
+    @property
+    def y(self) -> np.ndarray | None:
+        return None if self.y_axis is None else self.y_axis.values
+
+    def __iter__(self):
+        return iter((self.values, self.x, self.y))
+
+    def best_cell(self) -> tuple[int, ...] | None:
+        """Index of the lowest finite value of ``values`` (None if there is none)."""
+        v = self.values
+        finite = np.isfinite(v)
+        if not finite.any():
+            return None
+        flat = np.where(finite, v, np.inf).argmin()
+        return tuple(int(i) for i in np.unravel_index(flat, v.shape))
+
+
+@dataclass
+class SweepPlan:
+    """A validated sweep, ready to compute in blocks."""
+
+    function: LossFunction
+    optimizer: Optimizer
+    axes: list[Axis]
+    starts: np.ndarray
+    steps: int
+    metric: str
+    tol: float
+    fstar: float | None = None
+    values: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.n for a in reversed(self.axes))
+
+    @property
+    def cells(self) -> int:
+        return math.prod(a.n for a in self.axes)
+
+    def cell_values(self, lo: int, hi: int) -> dict[str, np.ndarray]:
+        """The hyperparameter values of cells lo..hi-1 (x fastest)."""
+        c = np.arange(lo, hi)
+        nx = self.axes[0].n
+        out = {self.axes[0].name: self.values[0][c % nx]}
+        if len(self.axes) > 1:
+            out[self.axes[1].name] = self.values[1][c // nx]
+        return out
+
+
+def available_memory() -> int:
+    """Bytes of memory available to allocate (MemAvailable on Linux)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 1 << 34
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} PB"  # pragma: no cover
+
+
+def as_starts(function: LossFunction, start: Any) -> np.ndarray:
+    """(S, D) start points from None (the function's start), a (D,) point or (S, D)."""
+    if start is None:
+        return np.array([function.start], dtype=np.float64)
+    try:
+        a = np.array(start, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SweepInputError(f"start must be numbers, got {start!r}") from None
+    if a.ndim == 0:
+        a = a.reshape(1, 1)
+    elif a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != function.dim or len(a) == 0:
+        raise SweepInputError(f"start: {function.name} is {function.dim}D, so a start has "
+                              f"{function.dim} coordinate(s); got shape {np.shape(start)}")
+    if not np.isfinite(a).all():
+        raise SweepInputError("start must be finite")
+    return a
+
+
+def check_steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) \
+            or not 0 <= int(steps) <= MAX_STEPS:
+        raise SweepInputError(f"steps must be a whole number in [0, {MAX_STEPS}], got {steps!r}")
+    return int(steps)
+
+
+def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
+               x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
+               start: Any = None, steps: int = 100, metric: str = "final-loss",
+               tol: float = DEFAULT_TOL, memory: int | None = None) -> SweepPlan:
+    """Validate a sweep's inputs (raises SweepInputError with a one-line message)."""
+    try:
+        fn = as_function(function)
+        opt = as_optimizer(optimizer)
+    except SweepInputError:
+        raise
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise SweepInputError(str(exc)) from None
+    axes = [as_axis(x)] + ([] if y is None else [as_axis(y)])
+    if len(axes) == 2 and axes[0].name == axes[1].name:
+        raise SweepInputError(f"both axes vary {axes[0].name}; choose two different hyperparameters")
+    for a in axes:
+        check_axis(a, opt)
+    if metric not in METRICS:
+        raise SweepInputError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) \
+            or tol <= 0:
+        raise SweepInputError(f"tol must be a finite number > 0, got {tol!r}")
+    starts = as_starts(fn, start)
+    steps = check_steps(steps)
+    plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol))
+    need = plan.cells * BYTES_PER_CELL
+    have = available_memory() if memory is None else memory
+    if need > have / 2:
+        dims = " x ".join(str(a.n) for a in axes)
+        raise SweepInputError(f"grid too large for memory: {dims} = {plan.cells:,} cells need "
+                              f"about {_size(need)} for their metrics, and about {_size(have)} "
+                              "is available; use fewer cells")
+    plan.values = [a.values for a in axes]
+    # every value of the grid is checked once: a log axis' inner values stay inside
+    return plan
+
+
+# ---------------------------------------------------------------------------
+# computing blocks (also on Dask workers, from picklable arguments)
+
+
+def function_ref(fn: LossFunction) -> str | LossFunction:
+    """What a worker needs to rebuild ``fn``: its name if built in, its formula if
+    typed, otherwise the object itself."""
+    if fn.name in FUNCTIONS and FUNCTIONS[fn.name] is fn:
+        return fn.name
+    if fn.formula and fn.is_custom and getattr(fn, "name", "") == fn.formula:
+        return fn.formula
+    return fn
+
+
+def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
+                  cell_values: dict[str, np.ndarray], starts: np.ndarray, steps: int,
+                  tol: float, fstar: float | None, cancel: Any = None
+                  ) -> tuple[dict[str, np.ndarray], float]:
+    """The aggregated metrics of a block of cells (each cell: its hyperparameter
+    values, run from every start), and the lowest loss any of its runs saw."""
+    fn = as_function(function)
+    opt = as_optimizer(optimizer)
+    n_cells = len(next(iter(cell_values.values())))
+    s = len(starts)
+    rows = {k: np.repeat(np.asarray(v, dtype=np.float64), s) for k, v in cell_values.items()}
+    batch_starts = np.tile(starts, (n_cells, 1))
+    if fstar is not None:
+        targets = np.array([fstar])
+    else:
+        targets = np.asarray(fn.minimum_values, dtype=np.float64)
+    res = run_rows(fn, rows_optimizer(opt, rows), batch_starts, steps, targets, tol, cancel)
+    metrics = row_metrics(fn, res, steps, fstar)
+    lowest = float(np.nanmin(res.best_loss)) if np.isfinite(res.best_loss).any() else math.inf
+    return aggregate(metrics, s), lowest
+
+
+def _blocks(plan: SweepPlan, block_rows: int) -> list[tuple[int, int]]:
+    per = max(1, block_rows // len(plan.starts))
+    return [(lo, min(lo + per, plan.cells)) for lo in range(0, plan.cells, per)]
+
+
+def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None,
+             block_rows: int = BLOCK_ROWS, progress: Progress | None = None,
+             cancel: Any = None, fstar: float | None = None
+             ) -> tuple[dict[str, np.ndarray], float]:
+    """Compute every block of ``plan``: in this process (``workers`` threads,
+    default up to 2), or on a Dask cluster (``cluster``: see
+    :func:`optsim.explore.cluster.client_for`). Returns the metrics (cells,) and the
+    lowest loss seen."""
+    blocks = _blocks(plan, block_rows)
+    fref, oref = function_ref(plan.function), plan.optimizer.spec
+    args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar)
+            for lo, hi in blocks]
+    if cluster is not None:
+        from .cluster import map_blocks
+
+        results = map_blocks(cluster, compute_block, fref, oref, args, progress=progress,
+                             cancel=cancel, total=plan.cells, sizes=[hi - lo for lo, hi in blocks])
+    else:
+        opt = plan.optimizer
+        results = _Local(workers, progress, cancel).map(
+            lambda a: compute_block(fref, opt, *a, cancel=cancel), args,
+            [hi - lo for lo, hi in blocks], plan.cells)
+    out = {k: np.concatenate([r[0][k] for r in results]) for k in results[0][0]}
+    lowest = min(r[1] for r in results)
+    return out, lowest
+
+
+class _Local:
+    """Blocks computed in this process, in up to ``workers`` threads (NumPy
+    releases the GIL inside its loops), with progress after each block and a
+    cancel check before each."""
+
+    def __init__(self, workers: int | None, progress: Progress | None, cancel: Any) -> None:
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.progress, self.cancel = progress, cancel
+
+    def map(self, func: Callable[[Any], Any], args: list, sizes: list[int], total: int) -> list:
+        def one(a: Any) -> Any:
+            if self.cancel is not None and self.cancel.is_set():
+                raise Cancelled()
+            return func(a)
+
+        results: list[Any] = []
+        done = 0
+        if self.workers <= 1 or len(args) == 1:
+            for a, size in zip(args, sizes, strict=True):
+                results.append(one(a))
+                done += size
+                if self.progress is not None:
+                    self.progress(done, total)
+            return results
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="optsim-sweep") as pool:
+            futures = [pool.submit(one, a) for a in args]
+            try:
+                for f, size in zip(futures, sizes, strict=True):
+                    results.append(f.result())
+                    done += size
+                    if self.progress is not None:
+                        self.progress(done, total)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results
+
+
+def sweep(function: str | LossFunction, optimizer: str | Optimizer,
+          x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
+          start: Any = None, steps: int = 100, metric: str = "final-loss",
+          tol: float = DEFAULT_TOL, cluster: Any = None, workers: int | None = None,
+          progress: Progress | None = None, cancel: Any = None) -> SweepResult:
+    """Map ``metric`` over one or two hyperparameters of ``optimizer`` on ``function``.
+
+    ``x``, ``y``: axes, as ``"NAME=LO:HI:N[:log]"``, ``(name, lo, hi, n[, "log"])``
+    or :class:`Axis`; every other hyperparameter stays as ``optimizer`` sets it.
+    ``start``: one start (D,) or several (S, D), each cell's metric then being the
+    median over them (``diverged``: the fraction that diverged). ``metric``: one
+    of ``final-loss``, ``best-loss``, ``steps-to-tol`` (first step with
+    loss − f* < ``tol``; f* the value of the known minimum nearest the run's end,
+    else the best loss anywhere in the sweep), ``rate`` ((‖w_T − w*‖/‖w_{T/2} −
+    w*‖)^(2/T), w* the known minimum nearest w_T; ≥ 1: no convergence), ``diverged``.
+    All metrics are computed (``result.metrics``); a diverged run's final loss,
+    steps-to-tol and rate are inf.
+
+    ``cluster``: None (in this process, ``workers`` threads), ``"local:K"`` (a
+    local Dask cluster of K workers), ``"tcp://HOST:PORT"`` (a running Dask
+    scheduler) or a ``distributed.Client``; needs ``optsim[cluster]``.
+    ``progress(done_cells, total_cells)`` is called as blocks finish;
+    ``cancel.is_set()`` (e.g. a ``threading.Event``) stops the sweep, raising
+    :class:`optsim.explore.Cancelled`.
+    """
+    plan = plan_sweep(function, optimizer, x, y, start=start, steps=steps, metric=metric, tol=tol)
+    return run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress, cancel=cancel)
+
+
+def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None,
+                   progress: Progress | None = None, cancel: Any = None) -> SweepResult:
+    """Compute a planned sweep (see :func:`sweep`)."""
+    metrics, lowest = run_plan(plan, cluster=cluster, workers=workers, progress=progress,
+                               cancel=cancel, fstar=plan.fstar)
+    fstar = plan.fstar
+    if not plan.function.minima and plan.metric == "steps-to-tol" and fstar is None:
+        # f* is the best loss seen anywhere: known only now; a second pass counts steps
+        fstar = lowest
+        second, _ = run_plan(plan, cluster=cluster, workers=workers, progress=progress,
+                             cancel=cancel, fstar=fstar)
+        metrics["steps-to-tol"] = second["steps-to-tol"]
+    elif not plan.function.minima and fstar is None:
+        metrics["steps-to-tol"] = np.full(plan.cells, np.nan)
+    shape = plan.shape
+    maps = {k: v.reshape(shape) for k, v in metrics.items()}
+    return SweepResult(plan.function, plan.optimizer, plan.axes[0],
+                       plan.axes[1] if len(plan.axes) > 1 else None, plan.metric, maps,
+                       plan.starts, plan.steps, plan.tol, fstar)
+
+
+def sweep_values(result: SweepResult) -> Sequence[np.ndarray]:
+    """The axes' values of ``result``: [x] or [x, y]."""
+    return [result.x] if result.y is None else [result.x, result.y]

@@ -1,0 +1,522 @@
+"""``optsim sweep``, ``optsim basins`` and ``optsim tune``: hyperparameter maps, basins
+of attraction and fair learning-rate tuning on the command line, registered with
+:mod:`optsim.cli` as sub-commands.
+
+Bad input (an unknown hyperparameter, an axis over a boolean, LO >= HI, N < 2, a
+log axis with LO <= 0, a grid too large for memory, ...) gets one line on stderr and
+exit status 2, before anything is computed or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import cli
+from .cli import CliError, parse_number, parse_starts, parse_steps
+from .explore import METRICS, SweepInputError
+from .explore.axes import Axis
+from .explore.basins import MAX_GRID, BasinsResult, basins
+from .explore.cluster import check_cluster
+from .explore.runner import DEFAULT_TOL, METRIC_LABELS
+from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan
+from .explore.theory import map_theory
+from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
+from .export import ExportError, atomic_write, atomic_write_text, check_writable
+from .functions import LossFunction, as_function
+from .style import run_colour
+
+SWEEP_SIZE = (1000, 800)
+DEFAULT_BASIN_GRID = 101
+DEFAULT_BASIN_STEPS = 500
+
+
+def _num(v: float) -> str:
+    return repr(float(v))
+
+
+# ---------------------------------------------------------------------------
+# shared argument handling
+
+
+def _function(text: str) -> LossFunction:
+    try:
+        return as_function(text)
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise CliError(f"--function: {cli._one_line(exc)}") from None
+
+
+def _check_paths(args: argparse.Namespace, options: Sequence[str]) -> None:
+    seen: dict[str, str] = {}
+    for opt in options:
+        path = getattr(args, opt.lstrip("-"), None)
+        if path is None:
+            continue
+        key = os.path.abspath(path)
+        if key in seen:
+            raise CliError(f"{opt} and {seen[key]} both write {path!r}")
+        seen[key] = opt
+        try:
+            check_writable(path)
+        except ExportError as exc:
+            raise CliError(f"{opt}: {exc}") from None
+    if getattr(args, "png", None) or getattr(args, "svg", None):
+        args.size = cli._picture_size(args)
+
+
+def _cluster(args: argparse.Namespace) -> Any:
+    if getattr(args, "cluster", None) is None:
+        return None
+    try:
+        cluster = check_cluster(args.cluster)
+    except SweepInputError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise CliError("--cluster needs Dask: pip install 'optsim[cluster]'") from None
+    return cluster
+
+
+def _tol(text: str) -> float:
+    tol = parse_number(text, "--tol")
+    if tol <= 0:
+        raise CliError(f"--tol must be > 0, got {text.strip()!r}")
+    return tol
+
+
+def _whole(text: str, what: str, lo: int, hi: int) -> int:
+    v = parse_number(text, what)
+    if v != int(v) or not lo <= v <= hi:
+        raise CliError(f"{what} must be a whole number in [{lo}, {hi}], got {text.strip()!r}")
+    return int(v)
+
+
+def _pictures(args: argparse.Namespace, widget_or_fig: Any, kind: str) -> list[str]:
+    """Write --png/--svg of a laid-out widget (``kind``: "widget" or "figure")."""
+    from PySide6 import QtGui
+
+    from . import render
+
+    written = []
+    if getattr(args, "png", None):
+        image = widget_or_fig.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+
+        def write_png(tmp: str) -> None:
+            if not image.save(tmp, "PNG"):
+                raise ExportError(f"cannot write {args.png!r}: Qt could not save the PNG")
+
+        written.append(str(atomic_write(args.png, write_png)))
+    if getattr(args, "svg", None):
+        if kind == "figure":
+            data = render.figure_svg(widget_or_fig)
+        else:
+            import xml.etree.ElementTree as ET
+
+            ET.register_namespace("", render.SVG_NS)
+            root = render._widget_svg(widget_or_fig, "p0")
+            render._flatten_strokes(root)
+            data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+        def write_svg(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                f.write(data)
+
+        written.append(str(atomic_write(args.svg, write_svg)))
+    return written
+
+
+# ---------------------------------------------------------------------------
+# sweep
+
+
+def build_sweep(args: argparse.Namespace) -> SweepPlan:
+    fn = _function(args.function)
+    starts = parse_starts(args.start, fn) if args.start else None
+    steps = parse_steps(args.steps)
+    tol = _tol(args.tol)
+    if args.metric not in METRICS:
+        raise CliError(f"--metric must be one of {', '.join(METRICS)}, got {args.metric!r}")
+    try:
+        x = Axis.parse(args.x)
+        y = Axis.parse(args.y) if args.y else None
+        return plan_sweep(fn, args.optimizer, x, y, start=starts, steps=steps,
+                          metric=args.metric, tol=tol)
+    except SweepInputError as exc:
+        raise CliError(f"{cli._one_line(exc)}") from None
+    except ValueError as exc:
+        raise CliError(f"--optimizer {args.optimizer!r}: {cli._one_line(exc)}") from None
+
+
+def sweep_csv(result: SweepResult) -> str:
+    """``NAME_X[,NAME_Y],METRIC``, one row per cell (x fastest)."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
+    out.writerow(names + [result.metric])
+    values = result.values
+    if result.y is None:
+        for i, xv in enumerate(result.x):
+            out.writerow([_num(xv), _num(values[i])])
+    else:
+        for j, yv in enumerate(result.y):
+            for i, xv in enumerate(result.x):
+                out.writerow([_num(xv), _num(yv), _num(values[j, i])])
+    return buf.getvalue()
+
+
+def sweep_title(result: SweepResult) -> str:
+    k = len(result.starts)
+    where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
+             else f"median over {k} starts")
+    return f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps, {where}"
+
+
+def sweep_widget(result: SweepResult, size: tuple[int, int]):
+    """An offscreen, laid-out :class:`SweepPlot` of ``result`` (with theory)."""
+    from .gui.explore_plots import MapAxis, SweepPlot
+    from .gui.qt_app import ensure_app
+
+    app = ensure_app()
+    from PySide6 import QtCore
+
+    w = SweepPlot()
+    w.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    w.resize(*size)
+    axes = [MapAxis(result.x_axis.name, result.x, result.x_axis.log)]
+    if result.y_axis is not None:
+        axes.append(MapAxis(result.y_axis.name, result.y, result.y_axis.log))
+    w.set_map(result.values, axes, result.metric, result.steps, sweep_title(result))
+    w.set_current({a.name: float(result.optimizer.hp[a.name]) for a in axes})
+    apply_theory(w, result)
+    w.show()
+    app.processEvents()
+    w.grab()  # axes measure their labels while painting: lay out again after
+    app.processEvents()
+    return w
+
+
+def apply_theory(widget: Any, result: SweepResult) -> str:
+    """Draw the quadratic theory on ``widget`` when it applies; returns its text."""
+    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
+    mt = map_theory(result.function, result.optimizer, names)
+    if mt is None:
+        widget.set_theory(None, None)
+        return ""
+    widget.set_theory((mt.boundary_momentum, mt.boundary_lr),
+                      {"lr": mt.best_lr, "momentum": mt.best_momentum}, mt.label)
+    return mt.text
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    plan = build_sweep(args)
+    _check_paths(args, ("--csv", "--npy", "--png", "--svg"))
+    cluster = _cluster(args)
+    result = run_sweep_plan(plan, cluster=cluster)
+    print_sweep_summary(result)
+    written = []
+    if args.csv:
+        written.append(str(atomic_write_text(args.csv, sweep_csv(result))))
+    if args.npy:
+        values = np.ascontiguousarray(result.values)
+
+        def write_npy(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.save(f, values)
+
+        written.append(str(atomic_write(args.npy, write_npy)))
+    if args.png or args.svg:
+        written += _pictures(args, sweep_widget(result, args.size), "widget")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def print_sweep_summary(result: SweepResult) -> None:
+    cells = result.values.size
+    dims = " x ".join(str(a.n) for a in ([result.x_axis] + ([result.y_axis] if result.y_axis else [])))
+    print(f"{sweep_title(result)}: {dims} = {cells} cells")
+    best = result.best_cell()
+    label = METRIC_LABELS[result.metric]
+    if best is None:
+        print(f"  no cell has a finite {label}")
+    else:
+        at = [f"{result.x_axis.name}={result.x[best[-1]]:.6g}"]
+        if result.y_axis is not None:
+            at.append(f"{result.y_axis.name}={result.y[best[0]]:.6g}")
+        print(f"  lowest {label}: {result.values[best]:.6g} at {', '.join(at)}")
+    div = result.metrics["diverged"]
+    if div.any():
+        print(f"  {int(np.count_nonzero(div > 0))} of {cells} cells diverged (from some start)")
+    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
+    mt = map_theory(result.function, result.optimizer, names)
+    if mt is not None:
+        print(f"  theory: {mt.text}")
+
+
+# ---------------------------------------------------------------------------
+# basins
+
+
+def basins_csv(result: BasinsResult) -> str:
+    """``x,y,end_x,end_y,minimum`` (1D: ``x,end_x,minimum``), one row per start."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    two = result.y is not None
+    out.writerow(["x", "y", "end_x", "end_y", "minimum"] if two else ["x", "end_x", "minimum"])
+    minimum = result.minimum
+    if two:
+        for j, yv in enumerate(result.y):
+            for i, xv in enumerate(result.x):
+                e = result.ends[j, i]
+                out.writerow([_num(xv), _num(yv), _num(e[0]), _num(e[1]), str(int(minimum[j, i]))])
+    else:
+        for i, xv in enumerate(result.x):
+            out.writerow([_num(xv), _num(result.ends[i, 0]), str(int(minimum[i]))])
+    return buf.getvalue()
+
+
+def basins_figure(result: BasinsResult, size: tuple[int, int]):
+    """The landscape with the basins overlaid and a key, laid out offscreen."""
+    from . import render
+
+    fig = render.build_figure(result.function, [], size, with_history=False)
+    add_basins(fig.loss_plot, result)
+    fig.title.setText(f"Basins of attraction: {result.function.name}, {result.optimizer.spec}, "
+                      f"{result.steps} steps from each of {result.labels.size} starts")
+    from .gui.qt_app import ensure_app
+
+    ensure_app().processEvents()
+    fig.grab()
+    return fig
+
+
+def add_basins(plot: Any, result: BasinsResult) -> Any:
+    """Put ``result`` over a LossPlot (with its key); returns the overlay."""
+    from .gui.explore_plots import BasinsOverlay, basins_legend
+
+    overlay = BasinsOverlay()
+    strip = None
+    if result.y is None:
+        lo, hi = result.function.view[1]
+        strip = (lo, 0.06 * (hi - lo))
+    overlay.set_basins(result.labels, result.x, result.y, len(result.function.minima), strip)
+    plot.getPlotItem().addItem(overlay)
+    basins_legend(plot.getPlotItem(), list(result.function.minima), result.counts(),
+                  result.labels.size)
+    return overlay
+
+
+def print_basins_summary(result: BasinsResult) -> None:
+    total = result.labels.size
+    print(f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps from "
+          f"{total} starts")
+    counts = result.counts()
+    for i, m in enumerate(result.function.minima):
+        n = counts.get(i, 0)
+        print(f"  minimum {i} ({', '.join(f'{c:.6g}' for c in m)}): {n} starts "
+              f"({100 * n / total:.1f}%)")
+    for label, text in ((-1, "no minimum reached"), (-2, "diverged")):
+        if counts.get(label):
+            print(f"  {text}: {counts[label]} starts ({100 * counts[label] / total:.1f}%)")
+
+
+def cmd_basins(args: argparse.Namespace) -> int:
+    fn = _function(args.function)
+    grid = _whole(args.grid, "--grid", 2, MAX_GRID)
+    steps = parse_steps(args.steps)
+    _check_paths(args, ("--csv", "--png", "--svg"))
+    cluster = _cluster(args)
+    try:
+        result = basins(fn, args.optimizer, grid=grid, steps=steps, cluster=cluster)
+    except SweepInputError as exc:
+        raise CliError(cli._one_line(exc)) from None
+    print_basins_summary(result)
+    written = []
+    if args.csv:
+        written.append(str(atomic_write_text(args.csv, basins_csv(result))))
+    if args.png or args.svg:
+        written += _pictures(args, basins_figure(result, args.size), "figure")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# tune
+
+
+def tune_csv(labels: Sequence[str], results: Sequence[TuneResult]) -> str:
+    """``optimizer,lr,criterion``, one row per optimizer."""
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["optimizer", "lr", "criterion"])
+    for label, r in zip(labels, results, strict=True):
+        out.writerow([label, _num(r.lr), _num(r.value)])
+    return buf.getvalue()
+
+
+def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneResult],
+                size: tuple[int, int]):
+    """The tuned runs raced from the first start, titled with the tuned values and
+    the criterion."""
+    from . import render
+    from .simulation import run
+
+    start = results[0].starts[0]
+    runs = []
+    for i, (label, r) in enumerate(zip(labels, results, strict=True)):
+        res = run(fn, r.tuned, start, r.steps)
+        name = f"{label} → lr {r.lr:.3g}"
+        if bool(res.diverged):
+            name += f" (diverged at step {int(res.diverged_step)})"
+        runs.append((name, run_colour(i), res.positions, res.losses))
+    fig = render.build_figure(fn, runs, size)
+    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}; no gradient clipping")
+    from .gui.qt_app import ensure_app
+
+    ensure_app().processEvents()
+    fig.grab()
+    return fig
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    fn = _function(args.function)
+    steps = parse_steps(args.steps)
+    k = _whole(args.starts, "--starts", 1, 10_000)
+    start = parse_starts(args.start, fn) if args.start else None
+    specs = args.optimizer or list(cli.DEFAULT_OPTIMIZERS)
+    if args.criterion not in CRITERIA:
+        raise CliError(f"--criterion must be one of {', '.join(CRITERIA)}, got {args.criterion!r}")
+    lr = None
+    if args.lr:
+        text = args.lr if args.lr.strip().startswith("lr=") else "lr=" + args.lr.strip()
+        if text.count(":") == 2:
+            text += ":log"
+        try:
+            lr = Axis.parse(text)
+        except SweepInputError as exc:
+            raise CliError(f"--lr: {exc}") from None
+    optimizers = []
+    for spec in specs:
+        try:
+            optimizers.append(cli.parse_spec(spec))
+        except ValueError as exc:
+            raise CliError(f"--optimizer {spec!r}: {cli._one_line(exc)}") from None
+    _check_paths(args, ("--csv", "--png", "--svg"))
+    cluster = _cluster(args)
+    try:
+        results = tune(fn, optimizers, steps=steps, start=start, starts=k, lr=lr,
+                       criterion=args.criterion, tol=_tol(args.tol), cluster=cluster)
+    except SweepInputError as exc:
+        raise CliError(cli._one_line(exc)) from None
+    labels = cli._unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
+    print(f"{fn.name}: {describe(results)}")
+    for label, r in zip(labels, results, strict=True):
+        edge = "  (at the grid's edge: widen --lr)" if r.at_edge else ""
+        print(f"  {label}: lr = {r.lr:.6g}, {r.criterion} = {r.value:.6g}{edge}")
+    written = []
+    if args.csv:
+        written.append(str(atomic_write_text(args.csv, tune_csv(labels, results))))
+    if args.png or args.svg:
+        written += _pictures(args, race_figure(fn, labels, results, args.size), "figure")
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# the parser
+
+
+def _common(p: argparse.ArgumentParser, pictures: bool = True) -> None:
+    p.add_argument("--function", "-f", default="rosenbrock", metavar="NAME|FORMULA",
+                   help="a built-in function or a formula (default: rosenbrock)")
+    p.add_argument("--steps", "-n", default="100", help="steps per run (default: 100)")
+    p.add_argument("--csv", metavar="FILE", help="write the results as CSV")
+    if pictures:
+        p.add_argument("--png", metavar="FILE", help="write a picture (PNG)")
+        p.add_argument("--svg", metavar="FILE", help="write a picture (SVG)")
+        p.add_argument("--width", default=str(SWEEP_SIZE[0]), help="picture width in pixels")
+        p.add_argument("--height", default=str(SWEEP_SIZE[1]), help="picture height in pixels")
+    p.add_argument("--cluster", metavar="local:K|tcp://HOST:PORT",
+                   help="compute the blocks on a Dask cluster (needs optsim[cluster])")
+
+
+def add_commands(parser: argparse.ArgumentParser, sub: Any) -> None:
+    """The PARSER_HOOK: the ``sweep``, ``basins`` and ``tune`` commands."""
+    p = sub.add_parser("sweep", help="map a metric over one or two hyperparameters",
+                       description="Run an optimizer at every cell of a grid of one or two "
+                       "hyperparameters (all else fixed) and map a metric: final-loss, "
+                       "best-loss, steps-to-tol, rate or diverged.")
+    _common(p)
+    p.add_argument("--optimizer", "-o", default="sgd", metavar="SPEC",
+                   help="the optimizer and its fixed settings, e.g. momentum:lr=0.01")
+    p.add_argument("--x", required=True, metavar="NAME=LO:HI:N[:log]",
+                   help="the first axis, e.g. lr=1e-4:1:64:log")
+    p.add_argument("--y", metavar="NAME=LO:HI:N[:log]", help="the second axis, e.g. momentum=0:0.99:48")
+    p.add_argument("--start", "-s", action="append", metavar="X[,Y][;X,Y...]",
+                   help="start point(s); several: each cell is the median over them")
+    p.add_argument("--metric", "-m", default="final-loss", metavar="|".join(METRICS),
+                   help="what to map (default: final-loss)")
+    p.add_argument("--tol", default=repr(DEFAULT_TOL),
+                   help=f"steps-to-tol's tolerance on loss − f* (default: {DEFAULT_TOL:g})")
+    p.add_argument("--npy", metavar="FILE", help="write the metric's array (NumPy .npy)")
+    p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser("basins", help="map which minimum each start point reaches",
+                       description="Run an optimizer from every point of a grid over the view "
+                       "and label each start by the known minimum it reaches.")
+    _common(p)
+    p.set_defaults(steps=str(DEFAULT_BASIN_STEPS))
+    p.add_argument("--optimizer", "-o", default="sgd:lr=0.01", metavar="SPEC",
+                   help="the optimizer (default: sgd:lr=0.01)")
+    p.add_argument("--grid", default=str(DEFAULT_BASIN_GRID),
+                   help=f"grid points per axis (default: {DEFAULT_BASIN_GRID})")
+    p.set_defaults(handler=cmd_basins)
+
+    p = sub.add_parser("tune", help="tune each optimizer's learning rate, then race them",
+                       description="Search each optimizer's learning rate on a log grid under "
+                       "the same step budget, from the same starts, by a stated criterion "
+                       "(default: median final loss over the starts); then race the tuned runs.")
+    _common(p)
+    p.add_argument("--optimizer", "-o", action="append", metavar="SPEC",
+                   help="an optimizer (repeatable; default: sgd, momentum, adam)")
+    p.add_argument("--start", "-s", action="append", metavar="X[,Y][;X,Y...]",
+                   help="the start point(s) (default: the function's)")
+    p.add_argument("--starts", default="1",
+                   help="number of starts: the given ones plus more scattered around them "
+                        "(default: 1)")
+    p.add_argument("--lr", metavar="LO:HI:N",
+                   help="the lr grid, log-spaced (default: 41 values over 6 decades around "
+                        "each optimizer's lr)")
+    p.add_argument("--criterion", default=DEFAULT_CRITERION, metavar="|".join(CRITERIA),
+                   help=f"what the tuned lr minimises (default: {DEFAULT_CRITERION})")
+    p.add_argument("--tol", default=repr(DEFAULT_TOL), help="tolerance for median-steps-to-tol")
+    p.set_defaults(handler=cmd_tune)
+
+
+_installed = False
+#: options whose value may start with '-'
+VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts"}
+
+
+def install() -> None:
+    """Register the commands with :mod:`optsim.cli` (once)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    cli.PARSER_HOOKS.append(add_commands)
+    cli.VALUE_OPTIONS.update(VALUE_OPTIONS)
+    cli.EXTRA_OPTION_STRINGS.update({"--x", "--y", "--metric", "-m", "--tol", "--npy", "--grid",
+                                     "--starts", "--lr", "--criterion", "--cluster"})
+
+
+__all__ = ["install", "sweep_csv", "basins_csv", "tune_csv"]

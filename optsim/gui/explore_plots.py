@@ -1,0 +1,425 @@
+"""Drawing explorations with pyqtgraph: the sweep map (a heat map with a colour bar in
+the metric's units, or a curve for one axis), the theory of quadratics over it, and
+the basins-of-attraction overlay for the landscape plot. Shared by the window's Sweep
+view and the command line's pictures."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..explore.runner import METRIC_LABELS
+from .plot_view import (
+    FONT_PT,
+    LABEL_PT,
+    TEXT_COLOUR,
+    _fit_axis_width,
+    _no_si_prefix,
+    _plain_axes,
+    _style_axes,
+    loss_label,
+)
+
+#: cells the map cannot colour (a diverged run, a tolerance never reached) show this
+NO_VALUE_COLOUR = "#9a9a9a"
+#: basin colours, one per known minimum (light, so contours and runs stay visible)
+BASIN_COLOURS = ("#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69",
+                 "#fccde5", "#ffffb3", "#bc80bd", "#ccebc5")
+NO_MINIMUM_COLOUR = "#d9d9d9"
+DIVERGED_COLOUR = "#404040"
+BASIN_OPACITY = 0.6
+
+
+@dataclass(frozen=True)
+class MapAxis:
+    """One axis of a map: the hyperparameter's name, its values, log spacing."""
+
+    name: str
+    values: np.ndarray
+    log: bool = False
+
+    def coords(self, v: np.ndarray | float) -> np.ndarray | float:
+        """Plot coordinates of values (log10 on a log axis)."""
+        return np.log10(v) if self.log else v
+
+    def value(self, c: float) -> float:
+        return 10.0 ** c if self.log else c
+
+    def edges(self) -> tuple[float, float]:
+        """The first and last cell's outer edges, in plot coordinates."""
+        c = np.asarray(self.coords(self.values), dtype=np.float64)
+        if len(c) < 2:
+            return float(c[0]) - 0.5, float(c[0]) + 0.5
+        step = (c[-1] - c[0]) / (len(c) - 1)
+        return float(c[0] - step / 2), float(c[-1] + step / 2)
+
+    def index(self, c: float) -> int | None:
+        """The cell at plot coordinate ``c`` (None outside)."""
+        lo, hi = self.edges()
+        if not lo <= c <= hi:
+            return None
+        n = len(self.values)
+        return min(n - 1, max(0, int((c - lo) / (hi - lo) * n)))
+
+
+def metric_display(values: np.ndarray, metric: str, steps: int | None = None
+                   ) -> tuple[np.ndarray, tuple[float, float], bool]:
+    """What the map colours: (finite values or NaN, levels, log10 scale?). Losses
+    spanning more than two decades (all > 0) are shown as log10; rates are clipped to
+    [0, 1] (1: no convergence); inf and NaN become NaN (drawn grey)."""
+    v = np.where(np.isfinite(values), values, np.nan).astype(np.float64)
+    finite = v[np.isfinite(v)]
+    log = False
+    if metric == "rate":
+        v = np.clip(v, 0.0, 1.0)
+        lo = float(np.nanmin(v)) if np.isfinite(v).any() else 0.0
+        return v, (min(lo, 0.99), 1.0), False
+    if metric == "diverged":
+        return v, (0.0, 1.0), False
+    if metric == "steps-to-tol":
+        hi = float(steps) if steps else (float(finite.max()) if finite.size else 1.0)
+        return v, (0.0, max(hi, 1.0)), False
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
+        v = np.log10(v)
+        log = True
+        finite = v[np.isfinite(v)]
+    if not finite.size:
+        return v, (0.0, 1.0), log
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi <= lo:
+        hi = lo + (1.0 if lo == 0 else abs(lo) * 0.1)
+    return v, (lo, hi), log
+
+
+def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Ticks of a log10 axis from ``lo`` to ``hi`` (log10 units): labelled decades,
+    and 2 and 5 between them (labelled too when the axis spans under three decades)."""
+    major, minor = [], []
+    few = hi - lo < 3
+    for k in range(int(math.floor(lo)), int(math.ceil(hi)) + 1):
+        for m in (1, 2, 5):
+            c = k + math.log10(m)
+            if lo <= c <= hi:
+                text = loss_label(m * 10.0 ** k)
+                (major if m == 1 else minor).append((c, text if m == 1 or few else ""))
+    if len(major) > 8:
+        major = major[:: int(math.ceil(len(major) / 8))]
+    return [major, minor]
+
+
+def format_value(v: float) -> str:
+    if not math.isfinite(v):
+        return str(v)
+    return f"{v:.4g}"
+
+
+class SweepPlot(pg.GraphicsLayoutWidget):
+    """A sweep map: heat map over two hyperparameters (or the metric's curve over
+    one) with a colour bar, axes named and scaled as the hyperparameters, a hover
+    read-out, a marker at the current run's settings and the theory of quadratics.
+
+    Signals: ``cellClicked(dict)`` / ``cellDoubleClicked(dict)`` with the cell's
+    hyperparameter values; ``hovered(str)`` with the read-out text."""
+
+    cellClicked = QtCore.Signal(dict)
+    cellDoubleClicked = QtCore.Signal(dict)
+    hovered = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setBackground("w")
+        self.title = self.addLabel("", row=0, col=0, size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
+        self.plot = self.addPlot(row=1, col=0, axisItems=_plain_axes())
+        self.plot.setMenuEnabled(False)
+        self.plot.getViewBox().setMouseEnabled(False, False)
+        _style_axes(self.plot, "", "")
+        self.readout = self.addLabel("", row=2, col=0, size=f"{FONT_PT}pt", color=TEXT_COLOUR)
+        #: the theory's key and what grey cells mean
+        self.note = self.addLabel("", row=3, col=0, size=f"{FONT_PT - 1}pt", color=TEXT_COLOUR)
+        self.cmap = pg.colormap.get("viridis")
+        self.background = QtWidgets.QGraphicsRectItem()
+        self.background.setBrush(pg.mkBrush(NO_VALUE_COLOUR))
+        self.background.setPen(pg.mkPen(None))
+        self.background.setZValue(-30)
+        self.plot.addItem(self.background, ignoreBounds=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(self.cmap)
+        self.image.setZValue(-20)
+        self.plot.addItem(self.image)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#0072B2", width=2.5), symbol="o",
+                                     symbolSize=5, symbolBrush="#0072B2", symbolPen=None,
+                                     connect="finite")
+        self.plot.addItem(self.curve)
+        self.boundary = pg.PlotCurveItem(pen=pg.mkPen("w", width=2.5, style=QtCore.Qt.PenStyle.DashLine))
+        self.boundary.setZValue(10)
+        self.plot.addItem(self.boundary)
+        self.optimum = pg.ScatterPlotItem(symbol="star", size=22, brush=pg.mkBrush("#F0E442"),
+                                          pen=pg.mkPen("k", width=1.5))
+        self.optimum.setZValue(20)
+        self.plot.addItem(self.optimum)
+        self.marker = pg.ScatterPlotItem(symbol="+", size=22, brush=pg.mkBrush("w"),
+                                         pen=pg.mkPen("#D55E00", width=3.5))
+        self.marker.setZValue(30)
+        self.plot.addItem(self.marker)
+        self.vlines = [pg.InfiniteLine(angle=90, pen=pg.mkPen(c, width=2, style=s))
+                       for c, s in (("#D55E00", QtCore.Qt.PenStyle.SolidLine),
+                                    ("#009E73", QtCore.Qt.PenStyle.DashLine),
+                                    ("#555555", QtCore.Qt.PenStyle.DotLine))]
+        for line in self.vlines:
+            line.setVisible(False)
+            self.plot.addItem(line, ignoreBounds=True)
+        self.theory_label = ""
+        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False,
+                                        width=18)
+        self.colorbar.setImageItem(self.image, insert_in=self.plot)
+        for entry in self.colorbar.axes.values():
+            _no_si_prefix(entry["item"])
+        bar_axis = self.colorbar.getAxis("right")
+        font = QtGui.QFont()
+        font.setPointSize(FONT_PT - 1)
+        bar_axis.setStyle(tickFont=font)
+        bar_axis.setTextPen(pg.mkPen(TEXT_COLOUR))
+        self.axes: list[MapAxis] = []
+        self.values: np.ndarray | None = None
+        self.metric_name = ""
+        self.log_colours = False
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.scene().sigMouseClicked.connect(self._on_click)
+
+    # -- data ------------------------------------------------------------------
+    def set_map(self, values: np.ndarray, axes: list[MapAxis], metric: str,
+                steps: int | None = None, title: str = "") -> None:
+        """Show ``values`` ((ny, nx) for two axes, (nx,) for one) over ``axes``."""
+        self.axes, self.values, self.metric_name = list(axes), np.asarray(values), metric
+        self.title.setText(html.escape(title))
+        self._update_note()
+        shown, levels, log = metric_display(self.values, metric, steps)
+        self.log_colours = log
+        label = METRIC_LABELS.get(metric, metric)
+        two = len(axes) == 2
+        self.image.setVisible(two)
+        self.background.setVisible(two)
+        self.colorbar.setVisible(two)
+        self.curve.setVisible(not two)
+        ax_x = axes[0]
+        bottom = self.plot.getAxis("bottom")
+        self._axis_ticks(bottom, ax_x)
+        bottom.setLabel(ax_x.name + (" (log scale)" if ax_x.log else ""),
+                        **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+        left = self.plot.getAxis("left")
+        x0, x1 = ax_x.edges()
+        if two:
+            ax_y = axes[1]
+            self._axis_ticks(left, ax_y)
+            left.setLabel(ax_y.name + (" (log scale)" if ax_y.log else ""),
+                          **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+            y0, y1 = ax_y.edges()
+            self.image.setImage(shown, levels=levels, autoLevels=False)
+            rect = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
+            self.image.setRect(rect)
+            self.background.setRect(rect)
+            self.colorbar.setLevels(levels)
+            self._colorbar_ticks(levels, log, label)
+            self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        else:
+            finite = shown[np.isfinite(shown)]
+            self._axis_ticks(left, MapAxis(label, 10.0 ** finite if log and finite.size
+                                           else np.array([1.0, 10.0]), log) if log else None)
+            left.setLabel(label + (" (log scale)" if log else ""),
+                          **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+            xs = np.asarray(ax_x.coords(ax_x.values), dtype=np.float64)
+            self.curve.setData(xs, shown)
+            lo, hi = levels
+            pad = 0.05 * (hi - lo)
+            self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
+
+    @staticmethod
+    def _axis_ticks(axis: pg.AxisItem, map_axis: MapAxis | None) -> None:
+        """Decade ticks on a log axis (plot coordinates are log10 there); automatic
+        ticks otherwise."""
+        if map_axis is None or not map_axis.log:
+            axis.setTicks(None)
+            return
+        c = np.log10(map_axis.values)
+        axis.setTicks(log_ticks(float(c.min()) - 0.5 * (c.max() - c.min()) / max(len(c) - 1, 1),
+                                float(c.max()) + 0.5 * (c.max() - c.min()) / max(len(c) - 1, 1)))
+
+    def _colorbar_ticks(self, levels: tuple[float, float], log: bool, label: str) -> None:
+        axis = self.colorbar.getAxis("right")
+        lo, hi = levels
+        if log:
+            ticks = [(float(t), loss_label(10.0 ** t))
+                     for t in range(int(np.ceil(lo)), int(np.floor(hi)) + 1)]
+            if len(ticks) > 7:
+                ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
+            axis.setTicks([ticks] if ticks else None)
+            labels = [t for _, t in ticks]
+            label += " (log scale)"
+        else:
+            axis.setTicks(None)
+            labels = [text for spacing, values in axis.tickValues(lo, hi, 400)
+                      for text in axis.tickStrings(values, 1.0, spacing)]
+        axis.setLabel(label, **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+        _fit_axis_width(axis, labels)
+
+    def set_current(self, values: dict[str, float] | None) -> None:
+        """Mark the current run's settings (its values of the axes' hyperparameters)."""
+        if not values or not self.axes or any(a.name not in values for a in self.axes):
+            self.marker.setData([])
+            self.vlines[0].setVisible(False)
+            return
+        cx = float(self.axes[0].coords(values[self.axes[0].name]))
+        if len(self.axes) == 2:
+            cy = float(self.axes[1].coords(values[self.axes[1].name]))
+            self.marker.setData([cx], [cy])
+            self.vlines[0].setVisible(False)
+        else:
+            self.marker.setData([])
+            self.vlines[0].setPos(cx)
+            self.vlines[0].setVisible(True)
+
+    def set_theory(self, boundary: tuple[np.ndarray, np.ndarray] | None,
+                   optimum: dict[str, float] | None, text: str = "") -> None:
+        """Draw the stability boundary (a curve of {axis name: values}) and the
+        optimal point, with a sentence; None hides them."""
+        self.boundary.setData([], [])
+        self.optimum.setData([])
+        for line in self.vlines[1:]:
+            line.setVisible(False)
+        self.theory_label = text
+        self._update_note()
+        if not self.axes or (boundary is None and optimum is None):
+            return
+        names = [a.name for a in self.axes]
+        if len(self.axes) == 2 and boundary is not None:
+            b = dict(zip(("momentum", "lr"), boundary, strict=True))
+            if all(n in b for n in names):
+                xs = np.asarray(self.axes[0].coords(b[names[0]]), dtype=np.float64)
+                ys = np.asarray(self.axes[1].coords(b[names[1]]), dtype=np.float64)
+                self.boundary.setData(xs, ys)
+        if optimum is not None and all(n in optimum for n in names):
+            if len(self.axes) == 2:
+                self.optimum.setData([float(self.axes[0].coords(optimum[names[0]]))],
+                                     [float(self.axes[1].coords(optimum[names[1]]))])
+            else:
+                self.vlines[1].setPos(float(self.axes[0].coords(optimum[names[0]])))
+                self.vlines[1].setVisible(True)
+                if boundary is not None:
+                    self.vlines[2].setPos(float(self.axes[0].coords(float(boundary[1][0]))))
+                    self.vlines[2].setVisible(True)
+
+    def _update_note(self) -> None:
+        parts = [self.theory_label] if self.theory_label else []
+        if self.values is not None and len(self.axes) == 2 and not np.isfinite(self.values).all():
+            parts.append("grey: diverged" + ("" if self.metric_name in ("final-loss", "rate")
+                                            else " or not reached"))
+        self.note.setText(html.escape(" · ".join(parts)))
+
+    # -- interaction -----------------------------------------------------------
+    def cell_at(self, scene_pos: QtCore.QPointF) -> tuple[tuple[int, ...], dict[str, float]] | None:
+        """The cell under a scene position: its index and hyperparameter values."""
+        if not self.axes or self.values is None:
+            return None
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        i = self.axes[0].index(p.x())
+        if i is None:
+            return None
+        vals = {self.axes[0].name: float(self.axes[0].values[i])}
+        if len(self.axes) == 1:
+            return (i,), vals
+        j = self.axes[1].index(p.y())
+        if j is None:
+            return None
+        vals[self.axes[1].name] = float(self.axes[1].values[j])
+        return (j, i), vals
+
+    def readout_text(self, index: tuple[int, ...], values: dict[str, float]) -> str:
+        v = float(self.values[index]) if self.values is not None else math.nan
+        what = METRIC_LABELS.get(self.metric_name, self.metric_name)
+        shown = format_value(v)
+        if self.metric_name in ("final-loss", "rate", "steps-to-tol") and math.isinf(v):
+            shown = "diverged or not reached"
+        at = ", ".join(f"{k} = {format_value(x)}" for k, x in values.items())
+        return f"{at}: {what} = {shown}"
+
+    def _on_move(self, pos: QtCore.QPointF) -> None:
+        cell = self.cell_at(pos)
+        text = "" if cell is None else self.readout_text(*cell)
+        self.readout.setText(html.escape(text))
+        self.hovered.emit(text)
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        cell = self.cell_at(ev.scenePos())
+        if cell is None:
+            return
+        ev.accept()
+        (self.cellDoubleClicked if ev.double() else self.cellClicked).emit(cell[1])
+
+
+class BasinsOverlay(pg.ImageItem):
+    """The basins of attraction over the landscape: each start point of the grid
+    coloured by the minimum its run reached (grey: none, dark: diverged). In 1D, a
+    strip along the bottom of the plot."""
+
+    def __init__(self) -> None:
+        super().__init__(axisOrder="row-major")
+        self.setOpacity(BASIN_OPACITY)
+        self.setZValue(-15)
+        self.legend: pg.LegendItem | None = None
+
+    @staticmethod
+    def lookup(n_minima: int) -> np.ndarray:
+        """RGBA per label + 2 (label -2: diverged, -1: none, 0..: the minima)."""
+        colours = [DIVERGED_COLOUR, NO_MINIMUM_COLOUR] + [
+            BASIN_COLOURS[i % len(BASIN_COLOURS)] for i in range(n_minima)]
+        return np.array([pg.mkColor(c).getRgb() for c in colours], dtype=np.ubyte)
+
+    def set_basins(self, labels: np.ndarray, xs: np.ndarray, ys: np.ndarray | None,
+                   n_minima: int, strip: tuple[float, float] | None = None) -> None:
+        """Show ``labels`` over the grid ``xs`` × ``ys`` (1D: ``ys`` None and ``strip``
+        the (bottom, height) of the band in data coordinates)."""
+        lut = self.lookup(n_minima)
+        img = lut[np.asarray(labels, dtype=np.int64) + 2]
+        dx = (xs[-1] - xs[0]) / max(1, len(xs) - 1)
+        if ys is None:
+            img = img[None, :, :]
+            bottom, height = strip if strip is not None else (0.0, 1.0)
+            rect = QtCore.QRectF(xs[0] - dx / 2, bottom, xs[-1] - xs[0] + dx, height)
+        else:
+            dy = (ys[-1] - ys[0]) / max(1, len(ys) - 1)
+            rect = QtCore.QRectF(xs[0] - dx / 2, ys[0] - dy / 2, xs[-1] - xs[0] + dx,
+                                 ys[-1] - ys[0] + dy)
+        self.setImage(img, autoLevels=False)
+        self.setRect(rect)
+
+
+def basins_legend(plot: pg.PlotItem, minima: list[tuple[float, ...]], counts: dict[int, int],
+                  total: int) -> pg.LegendItem:
+    """A key to the basin colours, with each basin's share of the starts."""
+    legend = pg.LegendItem(offset=(10, -10), labelTextSize=f"{FONT_PT - 1}pt",
+                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#888888"),
+                           labelTextColor=TEXT_COLOUR)
+    legend.setParentItem(plot.getViewBox())
+    legend.anchor((0, 1), (0, 1), offset=(10, -10))
+    legend.setZValue(100)
+    entries = [(i, "→ (" + ", ".join(f"{c:.3g}" for c in m) + ")",
+                BASIN_COLOURS[i % len(BASIN_COLOURS)]) for i, m in enumerate(minima)]
+    entries += [(-1, "no minimum reached", NO_MINIMUM_COLOUR), (-2, "diverged", DIVERGED_COLOUR)]
+    for label, text, colour in entries:
+        n = counts.get(label, 0)
+        if label < 0 and n == 0:
+            continue
+        sample = pg.ScatterPlotItem(symbol="s", size=14, brush=pg.mkBrush(colour),
+                                    pen=pg.mkPen("#555555"))
+        legend.addItem(sample, f"{text}: {100 * n / max(total, 1):.0f}%")
+    return legend

@@ -28,11 +28,17 @@ from .explore.runner import DEFAULT_TOL, METRIC_LABELS
 from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan
 from .explore.theory import map_theory
 from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
-from .export import ExportError, atomic_write, atomic_write_text, check_writable
+from .export.explore import (
+    SWEEP_SIZE,
+    basins_figure,
+    race_figure,
+    save_pictures,
+    sweep_title,
+    sweep_widget,
+)
+from .files import ExportError, atomic_write, atomic_write_text, check_writable
 from .functions import LossFunction, as_function
-from .style import run_colour
 
-SWEEP_SIZE = (1000, 800)
 DEFAULT_BASIN_GRID = 101
 DEFAULT_BASIN_STEPS = 500
 
@@ -98,40 +104,6 @@ def _whole(text: str, what: str, lo: int, hi: int) -> int:
     return int(v)
 
 
-def _pictures(args: argparse.Namespace, widget_or_fig: Any, kind: str) -> list[str]:
-    """Write --png/--svg of a laid-out widget (``kind``: "widget" or "figure")."""
-    from PySide6 import QtGui
-
-    from . import render
-
-    written = []
-    if getattr(args, "png", None):
-        image = widget_or_fig.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
-
-        def write_png(tmp: str) -> None:
-            if not image.save(tmp, "PNG"):
-                raise ExportError(f"cannot write {args.png!r}: Qt could not save the PNG")
-
-        written.append(str(atomic_write(args.png, write_png)))
-    if getattr(args, "svg", None):
-        if kind == "figure":
-            data = render.figure_svg(widget_or_fig)
-        else:
-            import xml.etree.ElementTree as ET
-
-            ET.register_namespace("", render.SVG_NS)
-            root = render._widget_svg(widget_or_fig, "p0")
-            render._flatten_strokes(root)
-            data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-        def write_svg(tmp: str) -> None:
-            with open(tmp, "wb") as f:
-                f.write(data)
-
-        written.append(str(atomic_write(args.svg, write_svg)))
-    return written
-
-
 # ---------------------------------------------------------------------------
 # sweep
 
@@ -171,49 +143,6 @@ def sweep_csv(result: SweepResult) -> str:
     return buf.getvalue()
 
 
-def sweep_title(result: SweepResult) -> str:
-    k = len(result.starts)
-    where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
-             else f"median over {k} starts")
-    return f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps, {where}"
-
-
-def sweep_widget(result: SweepResult, size: tuple[int, int]):
-    """An offscreen, laid-out :class:`SweepPlot` of ``result`` (with theory)."""
-    from .gui.explore_plots import MapAxis, SweepPlot
-    from .gui.qt_app import ensure_app
-
-    app = ensure_app()
-    from PySide6 import QtCore
-
-    w = SweepPlot()
-    w.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
-    w.resize(*size)
-    axes = [MapAxis(result.x_axis.name, result.x, result.x_axis.log)]
-    if result.y_axis is not None:
-        axes.append(MapAxis(result.y_axis.name, result.y, result.y_axis.log))
-    w.set_map(result.values, axes, result.metric, result.steps, sweep_title(result))
-    w.set_current({a.name: float(result.optimizer.hp[a.name]) for a in axes})
-    apply_theory(w, result)
-    w.show()
-    app.processEvents()
-    w.grab()  # axes measure their labels while painting: lay out again after
-    app.processEvents()
-    return w
-
-
-def apply_theory(widget: Any, result: SweepResult) -> str:
-    """Draw the quadratic theory on ``widget`` when it applies; returns its text."""
-    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
-    mt = map_theory(result.function, result.optimizer, names)
-    if mt is None:
-        widget.set_theory(None, None)
-        return ""
-    widget.set_theory((mt.boundary_momentum, mt.boundary_lr),
-                      {"lr": mt.best_lr, "momentum": mt.best_momentum}, mt.label)
-    return mt.text
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
     plan = build_sweep(args)
     _check_paths(args, ("--csv", "--npy", "--png", "--svg"))
@@ -232,7 +161,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         written.append(str(atomic_write(args.npy, write_npy)))
     if args.png or args.svg:
-        written += _pictures(args, sweep_widget(result, args.size), "widget")
+        written += save_pictures(sweep_widget(result, args.size), args.png, args.svg)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -282,37 +211,6 @@ def basins_csv(result: BasinsResult) -> str:
     return buf.getvalue()
 
 
-def basins_figure(result: BasinsResult, size: tuple[int, int]):
-    """The landscape with the basins overlaid and a key, laid out offscreen."""
-    from . import render
-
-    fig = render.build_figure(result.function, [], size, with_history=False)
-    add_basins(fig.loss_plot, result)
-    fig.title.setText(f"Basins of attraction: {result.function.name}, {result.optimizer.spec}, "
-                      f"{result.steps} steps from each of {result.labels.size} starts")
-    from .gui.qt_app import ensure_app
-
-    ensure_app().processEvents()
-    fig.grab()
-    return fig
-
-
-def add_basins(plot: Any, result: BasinsResult) -> Any:
-    """Put ``result`` over a LossPlot (with its key); returns the overlay."""
-    from .gui.explore_plots import BasinsOverlay, basins_legend
-
-    overlay = BasinsOverlay()
-    strip = None
-    if result.y is None:
-        lo, hi = result.function.view[1]
-        strip = (lo, 0.06 * (hi - lo))
-    overlay.set_basins(result.labels, result.x, result.y, len(result.function.minima), strip)
-    plot.getPlotItem().addItem(overlay)
-    basins_legend(plot.getPlotItem(), list(result.function.minima), result.counts(),
-                  result.labels.size)
-    return overlay
-
-
 def print_basins_summary(result: BasinsResult) -> None:
     total = result.labels.size
     print(f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps from "
@@ -342,7 +240,7 @@ def cmd_basins(args: argparse.Namespace) -> int:
     if args.csv:
         written.append(str(atomic_write_text(args.csv, basins_csv(result))))
     if args.png or args.svg:
-        written += _pictures(args, basins_figure(result, args.size), "figure")
+        written += save_pictures(basins_figure(result, args.size), args.png, args.svg, figure=True)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -360,30 +258,6 @@ def tune_csv(labels: Sequence[str], results: Sequence[TuneResult]) -> str:
     for label, r in zip(labels, results, strict=True):
         out.writerow([label, _num(r.lr), _num(r.value)])
     return buf.getvalue()
-
-
-def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneResult],
-                size: tuple[int, int]):
-    """The tuned runs raced from the first start, titled with the tuned values and
-    the criterion."""
-    from . import render
-    from .simulation import run
-
-    start = results[0].starts[0]
-    runs = []
-    for i, (label, r) in enumerate(zip(labels, results, strict=True)):
-        res = run(fn, r.tuned, start, r.steps)
-        name = f"{label} → lr {r.lr:.3g}"
-        if bool(res.diverged):
-            name += f" (diverged at step {int(res.diverged_step)})"
-        runs.append((name, run_colour(i), res.positions, res.losses))
-    fig = render.build_figure(fn, runs, size)
-    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}; no gradient clipping")
-    from .gui.qt_app import ensure_app
-
-    ensure_app().processEvents()
-    fig.grab()
-    return fig
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -425,7 +299,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.csv:
         written.append(str(atomic_write_text(args.csv, tune_csv(labels, results))))
     if args.png or args.svg:
-        written += _pictures(args, race_figure(fn, labels, results, args.size), "figure")
+        written += save_pictures(race_figure(fn, labels, results, args.size), args.png, args.svg,
+                                 figure=True)
     for path in written:
         print(f"wrote {path}")
     return 0

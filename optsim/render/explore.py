@@ -14,16 +14,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..explore.runner import METRIC_LABELS
-from .plot_view import (
-    FONT_PT,
-    LABEL_PT,
-    TEXT_COLOUR,
-    _fit_axis_width,
-    _no_si_prefix,
-    _plain_axes,
-    _style_axes,
-    loss_label,
-)
+from .compute import loss_label
+from .items import fit_axis_width, no_si_prefix, plain_axes, style_axes
+from .theme import FONT_PT, LABEL_PT, TEXT_COLOUR
 
 #: cells the map cannot colour (a diverged run, a tolerance never reached) show this
 NO_VALUE_COLOUR = "#9a9a9a"
@@ -134,10 +127,10 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setBackground("w")
         self.title = self.addLabel("", row=0, col=0, size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
-        self.plot = self.addPlot(row=1, col=0, axisItems=_plain_axes())
+        self.plot = self.addPlot(row=1, col=0, axisItems=plain_axes())
         self.plot.setMenuEnabled(False)
         self.plot.getViewBox().setMouseEnabled(False, False)
-        _style_axes(self.plot, "", "")
+        style_axes(self.plot, "", "")
         self.readout = self.addLabel("", row=2, col=0, size=f"{FONT_PT}pt", color=TEXT_COLOUR)
         #: the theory's key and what grey cells mean
         self.note = self.addLabel("", row=3, col=0, size=f"{FONT_PT - 1}pt", color=TEXT_COLOUR)
@@ -178,7 +171,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                                         width=18)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         for entry in self.colorbar.axes.values():
-            _no_si_prefix(entry["item"])
+            no_si_prefix(entry["item"])
         bar_axis = self.colorbar.getAxis("right")
         font = QtGui.QFont()
         font.setPointSize(FONT_PT - 1)
@@ -265,7 +258,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             labels = [text for spacing, values in axis.tickValues(lo, hi, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
         axis.setLabel(label, **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
-        _fit_axis_width(axis, labels)
+        fit_axis_width(axis, labels)
 
     def set_current(self, values: dict[str, float] | None) -> None:
         """Mark the current run's settings (its values of the axes' hyperparameters)."""

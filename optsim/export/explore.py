@@ -1,0 +1,150 @@
+"""Pictures of explorations, drawn offscreen by :mod:`optsim.render.explore`: the sweep
+map (with the theory of quadratics), the basins of attraction over the landscape,
+and the race of tuned runs; saved as PNG or SVG (atomically)."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+from ..explore.basins import BasinsResult
+from ..explore.sweep import SweepResult
+from ..explore.theory import map_theory
+from ..explore.tune import TuneResult, describe
+from ..files import ExportError, atomic_write
+from ..functions import LossFunction
+from ..style import run_colour
+from . import image
+
+SWEEP_SIZE = (1000, 800)
+
+
+def sweep_title(result: SweepResult) -> str:
+    k = len(result.starts)
+    where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
+             else f"median over {k} starts")
+    return f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps, {where}"
+
+
+def sweep_widget(result: SweepResult, size: tuple[int, int]):
+    """An offscreen, laid-out :class:`SweepPlot` of ``result`` (with theory)."""
+    from ..render.explore import MapAxis, SweepPlot
+    from ..render.qt_app import ensure_app
+
+    app = ensure_app()
+    from PySide6 import QtCore
+
+    w = SweepPlot()
+    w.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    w.resize(*size)
+    axes = [MapAxis(result.x_axis.name, result.x, result.x_axis.log)]
+    if result.y_axis is not None:
+        axes.append(MapAxis(result.y_axis.name, result.y, result.y_axis.log))
+    w.set_map(result.values, axes, result.metric, result.steps, sweep_title(result))
+    w.set_current({a.name: float(result.optimizer.hp[a.name]) for a in axes})
+    apply_theory(w, result)
+    w.show()
+    app.processEvents()
+    w.grab()  # axes measure their labels while painting: lay out again after
+    app.processEvents()
+    return w
+
+
+def apply_theory(widget: Any, result: SweepResult) -> str:
+    """Draw the quadratic theory on ``widget`` when it applies; returns its text."""
+    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
+    mt = map_theory(result.function, result.optimizer, names)
+    if mt is None:
+        widget.set_theory(None, None)
+        return ""
+    widget.set_theory((mt.boundary_momentum, mt.boundary_lr),
+                      {"lr": mt.best_lr, "momentum": mt.best_momentum}, mt.label)
+    return mt.text
+
+
+def basins_figure(result: BasinsResult, size: tuple[int, int]):
+    """The landscape with the basins overlaid and a key, laid out offscreen."""
+
+    fig = image.build_figure(result.function, [], size, with_history=False)
+    fig.loss_plot.legend.hide()  # (no runs)
+    add_basins(fig.loss_plot, result)
+    fig.title.setText(f"Basins of attraction: {result.function.name}, {result.optimizer.spec}, "
+                      f"{result.steps} steps from each of {result.labels.size} starts")
+    from ..render.qt_app import ensure_app
+
+    ensure_app().processEvents()
+    fig.grab()
+    return fig
+
+
+def add_basins(plot: Any, result: BasinsResult) -> Any:
+    """Put ``result`` over a LossPlot (with its key); returns the overlay."""
+    from ..render.explore import BasinsOverlay, basins_legend
+
+    overlay = BasinsOverlay()
+    strip = None
+    if result.y is None:
+        lo, hi = result.function.view[1]
+        strip = (lo, 0.06 * (hi - lo))
+    overlay.set_basins(result.labels, result.x, result.y, len(result.function.minima), strip)
+    plot.getPlotItem().addItem(overlay)
+    basins_legend(plot.getPlotItem(), list(result.function.minima), result.counts(),
+                  result.labels.size)
+    return overlay
+
+
+def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneResult],
+                size: tuple[int, int]):
+    """The tuned runs raced from the first start, titled with the tuned values and
+    the criterion."""
+    from ..simulation import run
+
+    start = results[0].starts[0]
+    runs = []
+    for i, (label, r) in enumerate(zip(labels, results, strict=True)):
+        res = run(fn, r.tuned, start, r.steps)
+        name = f"{label} → lr {r.lr:.3g}"
+        if bool(res.diverged):
+            name += f" (diverged at step {int(res.diverged_step)})"
+        runs.append((name, run_colour(i), res.positions, res.losses))
+    fig = image.build_figure(fn, runs, size)
+    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}; no gradient clipping")
+    from ..render.qt_app import ensure_app
+
+    ensure_app().processEvents()
+    fig.grab()
+    return fig
+
+
+def save_pictures(widget: Any, png: str | os.PathLike | None = None,
+                  svg: str | os.PathLike | None = None, figure: bool = False) -> list[str]:
+    """Save a laid-out widget (a :class:`~optsim.render.figure.Figure` when
+    ``figure``) as PNG and/or SVG, atomically; returns the paths written."""
+    from PySide6 import QtGui
+
+    written = []
+    if png:
+        picture = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+
+        def write_png(tmp: str) -> None:
+            if not picture.save(tmp, "PNG"):
+                raise ExportError(f"cannot write {os.fspath(png)!r}: Qt could not save the PNG")
+
+        written.append(str(atomic_write(png, write_png)))
+    if svg:
+        if figure:
+            data = image.figure_svg(widget)
+        else:
+            ET.register_namespace("", image.SVG_NS)
+            root = image._widget_svg(widget, "p0")
+            image._flatten_strokes(root)
+            data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+        def write_svg(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                f.write(data)
+
+        written.append(str(atomic_write(svg, write_svg)))
+    return written

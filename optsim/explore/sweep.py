@@ -315,7 +315,8 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
           x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
           start: Any = None, steps: int = 100, metric: str = "final-loss",
           tol: float = DEFAULT_TOL, cluster: Any = None, workers: int | None = None,
-          progress: Progress | None = None, cancel: Any = None) -> SweepResult:
+          progress: Progress | None = None, cancel: Any = None,
+          block_rows: int = BLOCK_ROWS) -> SweepResult:
     """Map ``metric`` over one or two hyperparameters of ``optimizer`` on ``function``.
 
     ``x``, ``y``: axes, as ``"NAME=LO:HI:N[:log]"``, ``(name, lo, hi, n[, "log"])``
@@ -334,23 +335,26 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
     scheduler) or a ``distributed.Client``; needs ``optsim[cluster]``.
     ``progress(done_cells, total_cells)`` is called as blocks finish;
     ``cancel.is_set()`` (e.g. a ``threading.Event``) stops the sweep, raising
-    :class:`optsim.explore.Cancelled`.
+    :class:`optsim.explore.Cancelled`. ``block_rows``: runs per block (a block is
+    one task; the result does not depend on it).
     """
     plan = plan_sweep(function, optimizer, x, y, start=start, steps=steps, metric=metric, tol=tol)
-    return run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress, cancel=cancel)
+    return run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress, cancel=cancel,
+                          block_rows=block_rows)
 
 
 def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None,
-                   progress: Progress | None = None, cancel: Any = None) -> SweepResult:
+                   progress: Progress | None = None, cancel: Any = None,
+                   block_rows: int = BLOCK_ROWS) -> SweepResult:
     """Compute a planned sweep (see :func:`sweep`)."""
     metrics, lowest = run_plan(plan, cluster=cluster, workers=workers, progress=progress,
-                               cancel=cancel, fstar=plan.fstar)
+                               cancel=cancel, fstar=plan.fstar, block_rows=block_rows)
     fstar = plan.fstar
     if not plan.function.minima and plan.metric == "steps-to-tol" and fstar is None:
         # f* is the best loss seen anywhere: known only now; a second pass counts steps
         fstar = lowest
         second, _ = run_plan(plan, cluster=cluster, workers=workers, progress=progress,
-                             cancel=cancel, fstar=fstar)
+                             cancel=cancel, fstar=fstar, block_rows=block_rows)
         metrics["steps-to-tol"] = second["steps-to-tol"]
     elif not plan.function.minima and fstar is None:
         metrics["steps-to-tol"] = np.full(plan.cells, np.nan)

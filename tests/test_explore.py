@@ -1,0 +1,192 @@
+"""Sweeps, basins and tuning against answers known independently: closed forms on
+quadratics, separate runs, and the theory of the heavy ball."""
+
+import math
+
+import numpy as np
+import pytest
+
+import optsim
+from optsim.explore import Cancelled, SweepInputError, basins, sweep, tune
+from optsim.explore.axes import Axis
+from optsim.explore.sweep import plan_sweep
+from optsim.explore.theory import constant_hessian, heavy_ball_rate, map_theory, quadratic_theory
+from optsim.functions import LossFunction, get_function
+from optsim.simulation import run
+
+
+def test_gd_rate_on_a_quadratic_is_the_closed_form_of_its_eigenvalues():
+    # x² + 9y²: H = diag(2, 18); GD's error along eigenvector i is (1 − lr λ_i)^k e_i
+    lam = np.array([2.0, 18.0])
+    e0 = np.array([-1.0, 1.0])
+    steps = 40
+    res = sweep("elongated-bowl", "sgd", x="lr=0.005:0.105:21", start=e0, steps=steps,
+                metric="rate")
+    for lr, rate in zip(res.x, res.values, strict=True):
+        factor = 1 - lr * lam
+        end = np.linalg.norm(factor ** steps * e0)
+        half = np.linalg.norm(factor ** (steps // 2) * e0)
+        assert rate == pytest.approx((end / half) ** (2 / steps), rel=1e-9)
+    # and for many steps it tends to the spectral radius max |1 − lr λ|
+    long = sweep("elongated-bowl", "sgd", x="lr=0.01:0.1:10", start=e0, steps=400, metric="rate")
+    radius = np.abs(1 - long.x[:, None] * lam).max(axis=1)
+    np.testing.assert_allclose(long.values, radius, rtol=1e-6)
+
+
+def test_1d_quadratic_rate_and_steps_to_tol_exactly():
+    # x² from x = 1: x_k = (1 − 2 lr)^k, loss (1 − 2 lr)^(2k)
+    res = sweep("quadratic", "sgd", x="lr=0.05:0.45:9", start=[1.0], steps=50,
+                metric="steps-to-tol", tol=1e-6)
+    q = np.abs(1 - 2 * res.x)
+    np.testing.assert_allclose(res.metrics["rate"], q, rtol=1e-12)
+    expected = [next((k for k in range(51) if qi ** (2 * k) < 1e-6), np.inf) for qi in q]
+    assert np.isinf(expected[0]) and np.isfinite(expected[-1])
+    np.testing.assert_array_equal(res.values, expected)
+
+
+def test_heavy_ball_map_meets_the_theory():
+    theory = quadratic_theory(get_function("elongated-bowl"))
+    np.testing.assert_allclose(theory.eigenvalues, [2.0, 18.0])
+    assert theory.gd_step == pytest.approx(0.1)
+    assert theory.hb_step == pytest.approx(0.125)      # (2 / (√18 + √2))²
+    assert theory.hb_momentum == pytest.approx(0.25)   # ((3 − 1) / (3 + 1))²
+    assert theory.hb_rate == pytest.approx(0.5)
+    # the measured rate after many steps approaches the characteristic roots' modulus
+    res = sweep("elongated-bowl", "momentum", x="lr=0.02:0.12:6", y="momentum=0.1:0.6:6",
+                steps=600, metric="rate")
+    lr, mu = np.meshgrid(res.x, res.y)
+    expected = heavy_ball_rate(lr, mu, theory.eigenvalues)
+    np.testing.assert_allclose(res.values, expected, rtol=0.03)
+    # past the stability boundary lr < 2 (1 + μ) / λmax every run diverges
+    unstable = sweep("elongated-bowl", "momentum", x="lr=0.3:0.5:3", y="momentum=0:0.5:3",
+                     steps=300, metric="diverged")
+    assert (unstable.values == 1).all()
+    mt = map_theory(res.function, res.optimizer, ["lr", "momentum"])
+    assert (mt.best_lr, mt.best_momentum, mt.best_rate) == pytest.approx((0.125, 0.25, 0.5))
+    # ema-momentum steps lr (1 − μ): its optimal lr is α* / (1 − β*)
+    ema = map_theory(res.function, optsim.make_optimizer("ema-momentum"), ["momentum", "lr"])
+    assert ema.best_lr == pytest.approx(0.125 / 0.75)
+
+
+def test_quadratics_are_detected_from_a_constant_hessian():
+    assert constant_hessian(get_function("rosenbrock")) is None
+    np.testing.assert_allclose(constant_hessian(get_function("tilted-bowl")),
+                               [[2.0, 1.8], [1.8, 2.0]], atol=1e-9)
+    typed = optsim.as_function("3*x**2 + x*y + 2*y**2 - x")
+    np.testing.assert_allclose(constant_hessian(typed), [[6.0, 1.0], [1.0, 4.0]], atol=1e-9)
+    assert quadratic_theory(optsim.as_function("x**2 - y**2")) is None  # not a bowl
+
+
+def test_every_cell_equals_a_separate_run():
+    res = sweep("rosenbrock", "adam", x="lr=0.001:0.3:5:log", y="beta1=0.5:0.95:4",
+                start=(-1.5, 2.0), steps=60)
+    for j, b1 in enumerate(res.y):
+        for i, lr in enumerate(res.x):
+            alone = run("rosenbrock", optsim.make_optimizer("adam", lr=float(lr), beta1=float(b1)),
+                        (-1.5, 2.0), 60)
+            assert res.metrics["final-loss"][j, i] == alone.losses[-1]
+            assert res.metrics["best-loss"][j, i] == alone.losses.min()
+
+
+def test_divergence_and_median_over_starts():
+    res = sweep("quadratic", "sgd", x="lr=0.5:1.5:3", start=[[1.0], [2.0], [-3.0]], steps=50)
+    # lr 0.5 lands on the minimum in one step; lr 1 bounces forever; lr 1.5 diverges
+    assert res.values[0] == 0.0
+    assert res.values[1] == pytest.approx(np.median([1.0, 4.0, 9.0]))
+    assert math.isinf(res.values[2])
+    np.testing.assert_array_equal(res.metrics["diverged"], [0.0, 0.0, 1.0])
+    q = 2.0  # |1 − 2 lr| at lr 1.5: the run leaves the bound 1000 × 6 / 2 from the centre
+    first = min(next(k for k in range(60) if abs(x0) * q ** k > 3000) for x0 in (1, 2, 3))
+    assert res.metrics["diverged-step"][2] == first
+
+
+def test_steps_to_tol_without_known_minima_uses_the_best_loss_seen():
+    fn = LossFunction("shifted", 1, value=lambda p: (p[:, 0] - 1) ** 2 + 5,
+                      gradient=lambda p: 2 * (p[:, 0:1] - 1), view=((-3.0, 3.0), (0.0, 20.0)),
+                      start=(3.0,))
+    res = sweep(fn, "sgd", x="lr=0.1:0.5:5", steps=40, metric="steps-to-tol", tol=1e-6)
+    assert res.fstar == 5.0  # lr 0.5 reaches it exactly
+    q = np.abs(1 - 2 * res.x)
+    expected = [next(k for k in range(41) if 4 * qi ** (2 * k) < 1e-6) for qi in q]
+    np.testing.assert_array_equal(res.values, expected)
+    assert np.isnan(res.metrics["rate"]).all()  # no known minimum: no rate
+
+
+def test_result_unpacks_as_arrays_with_axes_and_progress_and_cancel():
+    seen = []
+    values, x, y = sweep("bowl", "sgd", x="lr=0.01:0.5:7", y=("weight_decay", 0, 1, 3),
+                         steps=10, progress=lambda d, t: seen.append((d, t)))
+    assert values.shape == (3, 7) and x.shape == (7,) and y.shape == (3,)
+    assert seen[-1] == (21, 21)
+
+    class Now:
+        def is_set(self):
+            return True
+
+    with pytest.raises(Cancelled):
+        sweep("bowl", "sgd", x="lr=0.01:0.5:7", steps=10, cancel=Now())
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"x": "speed=0:1:5"}, "unknown hyperparameter 'speed'"),
+    ({"x": "nesterov=0:1:2"}, "true/false"),
+    ({"x": "lr=0.5:0.1:5"}, "LO must be below HI"),
+    ({"x": "lr=0.1:0.5:1"}, "N must be at least 2"),
+    ({"x": "lr=0:0.5:5:log"}, "log axis needs LO > 0"),
+    ({"x": "momentum=0:1:5"}, "out of range"),
+    ({"x": "lr=0.1:0.5:5", "y": "lr=0.1:0.5:5"}, "both axes"),
+    ({"x": "lr=0.1:0.5:5", "metric": "speed"}, "unknown metric"),
+    ({"x": "lr=0.1:0.5:5", "start": [1.0, 2.0, 3.0]}, "coordinate"),
+])
+def test_bad_sweeps_are_one_clear_message(kwargs, message):
+    with pytest.raises(SweepInputError, match=message):
+        plan_sweep("bowl", "momentum", **kwargs)
+
+
+def test_a_grid_too_large_for_memory_is_refused():
+    with pytest.raises(SweepInputError, match="grid too large for memory"):
+        plan_sweep("bowl", "sgd", x="lr=0.1:0.5:1000000", y="momentum=0:0.9:1000000")
+    with pytest.raises(SweepInputError, match="grid too large"):
+        plan_sweep("bowl", "sgd", x="lr=0.1:0.5:100", memory=1000)
+
+
+def test_axis_round_trip_and_values():
+    a = Axis.parse("lr=1e-4:1:5:log")
+    np.testing.assert_allclose(a.values, [1e-4, 1e-3, 1e-2, 1e-1, 1])
+    assert Axis.parse(a.spec) == a
+
+
+def test_basin_labels_match_separate_runs():
+    res = basins("himmelblau", "sgd:lr=0.01", grid=15, steps=300)
+    fn = res.function
+    assert set(np.unique(res.labels)) == {0, 1, 2, 3}
+    for j, i in [(0, 0), (3, 11), (7, 7), (14, 2), (10, 13), (5, 6)]:
+        alone = run(fn, "sgd:lr=0.01", (res.x[i], res.y[j]), 300)
+        d = np.linalg.norm(np.asarray(fn.minima) - alone.positions[-1], axis=1)
+        assert res.labels[j, i] == int(np.argmin(d))
+        assert d.min() <= res.radius
+        np.testing.assert_array_equal(res.ends[j, i], alone.positions[-1])
+
+
+def test_cubic_escape_strip():
+    res = basins("cubic", "ema-momentum:lr=0.01", grid=41, steps=200)
+    assert res.labels.shape == (41,)
+    # left of the local maximum at 0 every run falls off to -inf; near 10/3 it settles
+    assert (res.labels[res.x < -0.1] == -2).all()
+    assert res.labels[np.argmin(abs(res.x - 10 / 3))] == 0
+    alone = run("cubic", "ema-momentum:lr=0.01", [7.0], 200)
+    assert bool(alone.diverged) == (res.labels[-1] == -2)
+
+
+def test_tuned_lr_is_the_grid_optimum():
+    # GD on x² from 1: lr 0.5 lands on the minimum in one step, the unique optimum
+    (r,) = tune("quadratic", "sgd", steps=20, start=[1.0], lr="lr=0.125:0.875:7")
+    assert r.lr == 0.5 and r.value == 0.0
+    assert r.tuned.hp["lr"] == 0.5
+    assert np.argmin(r.curve) == 3
+    # several optimizers, several starts, all from the same starts
+    results = tune("bowl", ["sgd", "adam"], steps=30, starts=4)
+    assert [len(r.starts) for r in results] == [4, 4]
+    np.testing.assert_array_equal(results[0].starts, results[1].starts)
+    for r in results:
+        assert r.value == np.nanmin(np.where(np.isfinite(r.curve), r.curve, np.inf))

@@ -9,6 +9,7 @@ hyperparameters, computed in independent blocks of runs (memory O(cells)).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -59,6 +60,8 @@ class SweepResult:
     #: the f* of steps-to-tol when the function lists no minimum (the best loss
     #: anywhere in the sweep); None when known minima were used
     fstar: float | None = None
+    #: the axes' values computed (every value of each axis, or a preview's subset)
+    axis_values: list[np.ndarray] | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -66,11 +69,13 @@ class SweepResult:
 
     @property
     def x(self) -> np.ndarray:
-        return self.x_axis.values
+        return self.x_axis.values if self.axis_values is None else self.axis_values[0]
 
     @property
     def y(self) -> np.ndarray | None:
-        return None if self.y_axis is None else self.y_axis.values
+        if self.y_axis is None:
+            return None
+        return self.y_axis.values if self.axis_values is None else self.axis_values[1]
 
     def __iter__(self):
         return iter((self.values, self.x, self.y))
@@ -101,16 +106,21 @@ class SweepPlan:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(a.n for a in reversed(self.axes))
+        return tuple(len(v) for v in reversed(self.values))
 
     @property
     def cells(self) -> int:
-        return math.prod(a.n for a in self.axes)
+        return math.prod(len(v) for v in self.values) if self.values else \
+            math.prod(a.n for a in self.axes)
+
+    def subset(self, stride: int) -> SweepPlan:
+        """The same sweep on every ``stride``-th value of each axis (a coarse preview)."""
+        return dataclasses.replace(self, values=[v[::stride] for v in self.values])
 
     def cell_values(self, lo: int, hi: int) -> dict[str, np.ndarray]:
         """The hyperparameter values of cells lo..hi-1 (x fastest)."""
         c = np.arange(lo, hi)
-        nx = self.axes[0].n
+        nx = len(self.values[0])
         out = {self.axes[0].name: self.values[0][c % nx]}
         if len(self.axes) > 1:
             out[self.axes[1].name] = self.values[1][c // nx]
@@ -362,7 +372,8 @@ def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None 
     maps = {k: v.reshape(shape) for k, v in metrics.items()}
     return SweepResult(plan.function, plan.optimizer, plan.axes[0],
                        plan.axes[1] if len(plan.axes) > 1 else None, plan.metric, maps,
-                       plan.starts, plan.steps, plan.tol, fstar)
+                       plan.starts, plan.steps, plan.tol, fstar,
+                       [v.copy() for v in plan.values])
 
 
 def sweep_values(result: SweepResult) -> Sequence[np.ndarray]:

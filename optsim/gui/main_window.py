@@ -342,6 +342,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from .inspector import install as install_step_insight
         install_step_insight(self)  # inspector dock, step arrows, timeline slider
+        from .sweep_dock import install as install_sweep
+        install_sweep(self)  # the Sweep dock and the basins overlay
 
         self.model.functionChanged.connect(self._function_changed)
         self.model.viewChanged.connect(self._view_changed)

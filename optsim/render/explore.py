@@ -111,6 +111,16 @@ def format_value(v: float) -> str:
     return f"{v:.4g}"
 
 
+class _Label(pg.LabelItem):
+    """A text line that never widens the layout past its widget (a narrow dock
+    would otherwise scroll the plot out of sight): long text is cut instead."""
+
+    def updateMin(self) -> None:  # noqa: N802 (pyqtgraph override)
+        super().updateMin()
+        self.setMinimumWidth(0)
+        self.setPreferredWidth(0)
+
+
 class SweepPlot(pg.GraphicsLayoutWidget):
     """A sweep map: heat map over two hyperparameters (or the metric's curve over
     one) with a colour bar, axes named and scaled as the hyperparameters, a hover
@@ -126,14 +136,14 @@ class SweepPlot(pg.GraphicsLayoutWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setBackground("w")
-        self.title = self.addLabel("", row=0, col=0, size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
+        self.title = self._label(0, LABEL_PT)
         self.plot = self.addPlot(row=1, col=0, axisItems=plain_axes())
         self.plot.setMenuEnabled(False)
         self.plot.getViewBox().setMouseEnabled(False, False)
         style_axes(self.plot, "", "")
-        self.readout = self.addLabel("", row=2, col=0, size=f"{FONT_PT}pt", color=TEXT_COLOUR)
+        self.readout = self._label(2, FONT_PT)
         #: the theory's key and what grey cells mean
-        self.note = self.addLabel("", row=3, col=0, size=f"{FONT_PT - 1}pt", color=TEXT_COLOUR)
+        self.note = self._label(3, FONT_PT - 1)
         self.cmap = pg.colormap.get("viridis")
         self.background = QtWidgets.QGraphicsRectItem()
         self.background.setBrush(pg.mkBrush(NO_VALUE_COLOUR))
@@ -183,6 +193,11 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         self.log_colours = False
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _label(self, row: int, points: int) -> _Label:
+        label = _Label("", size=f"{points}pt", color=TEXT_COLOUR)
+        self.addItem(label, row=row, col=0)
+        return label
 
     # -- data ------------------------------------------------------------------
     def set_map(self, values: np.ndarray, axes: list[MapAxis], metric: str,

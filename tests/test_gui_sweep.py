@@ -1,0 +1,141 @@
+"""The window's Sweep view and basins overlay (offscreen, with qtbot)."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+import optsim
+from optsim.explore import basins, sweep
+
+
+@pytest.fixture
+def panel(window):
+    window.model.set_function("elongated-bowl")
+    window.model.replace_runs([(optsim.parse_spec("momentum:lr=0.02"), "momentum", "#E69F00", True)])
+    window.sweep_dock.show()
+    window.sweep_dock.raise_()
+    p = window.sweep_panel
+    p.steps.setValue(30)
+    p.x_row.set_range(0.01, 0.3, True)
+    p.x_row.n.setValue(6)
+    p.y_row.set_range(0.0, 0.9, False)
+    p.y_row.n.setValue(4)
+    p.metric.setCurrentText("rate")
+    return p
+
+
+def _wait_map(qtbot, p):
+    qtbot.waitUntil(lambda: p.job is None and p._result is not None, timeout=30000)
+
+
+def test_map_equals_the_api_and_marks_the_run(qtbot, panel):
+    panel.compute()
+    _wait_map(qtbot, panel)
+    api = sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                y="momentum=0:0.9:4", start=(-1, 1), steps=30, metric="rate")
+    np.testing.assert_array_equal(panel.plot.values, api.values)
+    assert [a.name for a in panel.plot.axes] == ["lr", "momentum"]
+    assert panel.plot.axes[0].log
+    x, y = panel.plot.marker.getData()
+    assert (x[0], y[0]) == pytest.approx((np.log10(0.02), 0.9))
+    assert "theory" in panel.plot.note.text  # a quadratic: the heavy ball's optimum is drawn
+    panel.metric.setCurrentText("final-loss")  # switching metrics needs no recomputation
+    np.testing.assert_array_equal(panel.plot.values, api.metrics["final-loss"])
+
+
+def _cell_pos(p, i, j):
+    ax, ay = p.plot.axes
+    vb = p.plot.plot.getViewBox()
+    scene = vb.mapViewToScene(QPointF(float(ax.coords(ax.values[i])), float(ay.coords(ay.values[j]))))
+    return p.plot.mapFromScene(scene)
+
+
+def _double_click(widget, pos):
+    """Press, release, double-click, release: what a user's double-click delivers
+    (QTest's mouseDClick sends no press before it, so pyqtgraph sees no click)."""
+    pos = QPointF(pos)
+    at = QPointF(widget.mapToGlobal(pos.toPoint()))
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    for kind, buttons in ((QEvent.Type.MouseButtonPress, left),
+                          (QEvent.Type.MouseButtonRelease, none),
+                          (QEvent.Type.MouseButtonDblClick, left),
+                          (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(widget, QMouseEvent(kind, pos, at, Qt.MouseButton.LeftButton,
+                                                   buttons, Qt.KeyboardModifier.NoModifier))
+
+
+def test_hover_click_and_double_click(qtbot, panel, window):
+    panel.compute()
+    _wait_map(qtbot, panel)
+    pos = _cell_pos(panel, 2, 1)
+    qtbot.mouseMove(panel.plot.viewport(), pos)
+    qtbot.waitUntil(lambda: "lr = " in panel.plot.readout.text, timeout=3000)
+    assert "momentum = 0.3" in panel.plot.readout.text
+    lr = float(panel.plot.axes[0].values[2])
+    qtbot.mouseClick(panel.plot.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: len(window.model.runs) == 2, timeout=3000)
+    added = window.model.runs[1].optimizer
+    assert added.hp["lr"] == lr and added.hp["momentum"] == pytest.approx(0.3)
+    window.model.select(0)
+    _double_click(panel.plot.viewport(), _cell_pos(panel, 4, 2))
+    qtbot.waitUntil(lambda: window.model.runs[0].optimizer.hp["momentum"] == pytest.approx(0.6),
+                    timeout=3000)
+    assert window.model.runs[0].optimizer.hp["lr"] == float(panel.plot.axes[0].values[4])
+    qtbot.wait(600)
+    assert len(window.model.runs) == 2  # a double-click replaces; it adds nothing
+
+
+def test_progressive_preview_and_cancel(qtbot, panel):
+    panel.x_row.n.setValue(200)
+    panel.y_row.n.setValue(3)
+    panel.steps.setValue(400)
+    shapes = []
+    panel.bridge.result.connect(lambda payload: shapes.append(payload[1].values.shape))
+    panel.compute()
+    qtbot.waitUntil(lambda: bool(shapes), timeout=30000)
+    assert shapes[0][1] < 200  # a coarse preview first
+    panel.cancel()
+    assert panel.job is None and panel.compute_button.isEnabled()
+    assert not panel.cancel_button.isEnabled()
+
+
+def test_bad_axis_is_a_message_not_a_crash(qtbot, panel, window):
+    panel.x_row.lo.setText("abc")
+    with qtbot.waitSignal(panel.message) as sig:
+        panel.compute()
+    assert "must be numbers" in sig.args[0]
+    panel.x_row.set_range(0.5, 0.1, True)
+    with qtbot.waitSignal(panel.message) as sig:
+        panel.compute()
+    assert "LO must be below HI" in sig.args[0]
+
+
+def test_tune_learning_rates_sets_every_run(qtbot, window, panel):
+    window.model.set_function("quadratic")
+    window.model.replace_runs([(optsim.parse_spec("sgd"), "gd", "#E69F00", True),
+                               (optsim.parse_spec("adam"), "adam", "#56B4E9", True)])
+    panel.steps.setValue(20)
+    panel.tune_runs()
+    qtbot.waitUntil(lambda: "tuned" in window.model.runs[1].name, timeout=60000)
+    from optsim.explore import tune
+
+    expected = tune("quadratic", ["sgd", "adam"], steps=20, start=window.model.start)
+    assert [r.optimizer.hp["lr"] for r in window.model.runs] == [e.lr for e in expected]
+    assert window.model.runs[0].name.startswith("gd (tuned lr=")
+
+
+def test_basins_overlay(qtbot, window):
+    window.model.set_function("himmelblau")
+    window.model.replace_runs([(optsim.parse_spec("sgd:lr=0.01"), "gd", "#E69F00", True)])
+    toggle = window.basins
+    toggle.action.setChecked(True)
+    qtbot.waitUntil(lambda: toggle.result is not None, timeout=60000)
+    assert toggle.overlay.isVisible()
+    api = basins("himmelblau", "sgd:lr=0.01", grid=toggle.result.labels.shape[0],
+                 steps=toggle.result.steps, view=window.model.view)
+    np.testing.assert_array_equal(toggle.result.labels, api.labels)
+    assert "basins of sgd" in window.statusBar().currentMessage()
+    toggle.action.setChecked(False)
+    assert not toggle.overlay.isVisible()

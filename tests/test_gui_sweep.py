@@ -28,6 +28,7 @@ def panel(window):
 
 def _wait_map(qtbot, p):
     qtbot.waitUntil(lambda: p.job is None and p._result is not None, timeout=30000)
+    qtbot.wait(50)  # the layout settles
 
 
 def test_map_equals_the_api_and_marks_the_run(qtbot, panel):
@@ -139,3 +140,16 @@ def test_basins_overlay(qtbot, window):
     assert "basins of sgd" in window.statusBar().currentMessage()
     toggle.action.setChecked(False)
     assert not toggle.overlay.isVisible()
+
+
+def test_presets_turn_the_basins_overlay_on(qtbot, window):
+    from optsim.gui import file_actions
+
+    actions = file_actions.install(window)
+    assert actions.open_preset("cubic-escape")
+    toggle = window.basins
+    assert toggle.action.isChecked()
+    qtbot.waitUntil(lambda: toggle.result is not None, timeout=60000)
+    assert toggle.result.labels.ndim == 1 and (toggle.result.labels == -2).any()
+    assert actions.open_preset("momentum-speedup")
+    assert not toggle.action.isChecked()

@@ -12,7 +12,7 @@ from optsim.functions import get_function
 from optsim.scenarios import list_presets, load_preset, preset_path, run_scenario
 
 EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valley", "adam",
-            "beale", "saddle", "himmelblau", "rastrigin"}
+            "beale", "saddle", "himmelblau", "rastrigin", "himmelblau-basins", "cubic-escape"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -190,3 +190,31 @@ def test_rastrigin() -> None:
     gd = runs["gradient descent"][-1]
     assert np.allclose(np.round(gd), (-2, 4))     # GD: the dip nearest its start
     assert min(loss[2:]) < loss[0]                # momentum settles lower than GD
+
+
+def test_himmelblau_basins() -> None:
+    from optsim.explore import basins
+
+    s = load_preset("himmelblau-basins")
+    assert s.overlays == ("basins",) and s.start == (2.0, -4.0)
+    (gd_run, gd), (mom_run, mom) = run_scenario(s)
+    fn = get_function("himmelblau")
+    ends = [int(np.argmin(np.linalg.norm(np.asarray(fn.minima) - t.positions[-1, 0], axis=1)))
+            for t in (gd, mom)]
+    assert ends == [3, 1]  # GD: (3.58, -1.85), its basin; momentum: across, (-2.81, 3.13)
+    gd_map = basins(fn, gd_run.make_optimizer(), grid=41, steps=500)
+    assert set(gd_map.counts()) == {0, 1, 2, 3}  # four basins, every start reaches one
+
+
+def test_cubic_escape_strip_preset() -> None:
+    from optsim.explore import basins
+
+    s = load_preset("cubic-escape")
+    assert s.overlays == ("basins",)
+    (mom_run, mom), (gd_run, gd) = run_scenario(s)
+    assert mom.diverged[0] and not gd.diverged[0]
+    strip = basins("cubic", mom_run.make_optimizer(), grid=101, steps=500)
+    x, labels = strip.x, strip.labels
+    assert (labels[x < 0] == -2).all()                     # left of the hump: falls off
+    assert (labels[(x > 0.05) & (x < 6.5)] == 0).all()     # settles at 10/3
+    assert (labels[x > 6.8] == -2).all()                   # the escape strip on the right

@@ -396,3 +396,16 @@ def test_byte_mutations_load_or_raise_scenario_error(data: st.DataObject) -> Non
         else:
             del raw[i:]
     _try_load(bytes(raw))
+
+
+def test_overlays_round_trip_and_bad_ones_are_named(tmp_path: Path) -> None:
+    s = Scenario("himmelblau", (Run.from_optimizer("sgd"),), overlays=("basins",))
+    path = tmp_path / "o.json"
+    save_scenario(s, path)
+    again = load_scenario(path)
+    assert again.overlays == ("basins",)
+    assert '"overlays": ["basins"]' in path.read_text()
+    plain = Scenario("himmelblau", (Run.from_optimizer("sgd"),))
+    assert "overlays" not in plain.to_json()  # files without overlays are as before
+    err = _load_text(tmp_path, plain.to_json().replace('"runs"', '"overlays": ["fog"], "runs"'))
+    assert "overlays" in str(err) and "unknown overlay 'fog'" in str(err)

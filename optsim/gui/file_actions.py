@@ -269,6 +269,9 @@ class FileActions(QObject):
             self.error("Cannot open scenario", f"{source}: {exc}" if source not in str(exc)
                        else str(exc))
             return False
+        basins = getattr(self.window, "basins", None)
+        if basins is not None:
+            basins.action.setChecked("basins" in scenario.overlays)
         self.path = path
         self.name, self.description = scenario.name, scenario.description
         self.steps = scenario.steps

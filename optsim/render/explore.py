@@ -115,6 +115,10 @@ class _Label(pg.LabelItem):
     """A text line that never widens the layout past its widget (a narrow dock
     would otherwise scroll the plot out of sight): long text is cut instead."""
 
+    def setText(self, text: str, **args) -> None:  # noqa: N802 (pyqtgraph override)
+        # an empty line keeps its height: the plot must not jump when a read-out appears
+        super().setText(text or "&nbsp;", **args)
+
     def updateMin(self) -> None:  # noqa: N802 (pyqtgraph override)
         super().updateMin()
         self.setMinimumWidth(0)
@@ -195,7 +199,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         self.scene().sigMouseClicked.connect(self._on_click)
 
     def _label(self, row: int, points: int) -> _Label:
-        label = _Label("", size=f"{points}pt", color=TEXT_COLOUR)
+        label = _Label("&nbsp;", size=f"{points}pt", color=TEXT_COLOUR)
         self.addItem(label, row=row, col=0)
         return label
 

@@ -7,6 +7,7 @@ Public API::
 """
 
 from .engine import OPTIMIZERS, Optimizer, make_optimizer, parse_spec
+from .explore import basins, sweep, tune
 from .functions import FUNCTIONS, LossFunction, as_function, get_function
 from .simulation import SimulationResult, Trajectory, run, simulate
 
@@ -14,4 +15,4 @@ __version__ = "0.1.0"
 
 __all__ = ["OPTIMIZERS", "FUNCTIONS", "LossFunction", "Optimizer", "SimulationResult",
            "Trajectory", "as_function", "get_function", "make_optimizer", "parse_spec", "run",
-           "simulate", "__version__"]
+           "simulate", "sweep", "basins", "tune", "__version__"]

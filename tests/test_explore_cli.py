@@ -71,7 +71,7 @@ def test_tune_csv(tmp_path, capsys):
     assert rows[1][:2] == ["sgd", "0.5"]
     (api,) = tune("quadratic", "adam", steps=20, start=[1.0], lr="lr=0.125:0.875:7")
     assert float(rows[2][1]) == api.lr
-    assert "median final loss" in capsys.readouterr().out
+    assert "lowest final loss from the start" in capsys.readouterr().out
 
 
 def test_pictures(tmp_path):

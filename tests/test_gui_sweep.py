@@ -15,6 +15,8 @@ def panel(window):
     window.model.set_function("elongated-bowl")
     window.model.replace_runs([(optsim.parse_spec("momentum:lr=0.02"), "momentum", "#E69F00", True)])
     window.sweep_dock.show()
+    window.sweep_dock.setFloating(True)  # room for the whole map (the offscreen screen is small)
+    window.sweep_dock.resize(600, 760)
     window.sweep_dock.raise_()
     p = window.sweep_panel
     p.steps.setValue(30)
@@ -22,7 +24,7 @@ def panel(window):
     p.x_row.n.setValue(6)
     p.y_row.set_range(0.0, 0.9, False)
     p.y_row.n.setValue(4)
-    p.metric.setCurrentText("rate")
+    p.metric_box.setCurrentText("rate")
     return p
 
 
@@ -42,7 +44,7 @@ def test_map_equals_the_api_and_marks_the_run(qtbot, panel):
     x, y = panel.plot.marker.getData()
     assert (x[0], y[0]) == pytest.approx((np.log10(0.02), 0.9))
     assert "theory" in panel.plot.note.text  # a quadratic: the heavy ball's optimum is drawn
-    panel.metric.setCurrentText("final-loss")  # switching metrics needs no recomputation
+    panel.metric_box.setCurrentText("final-loss")  # switching metrics needs no recomputation
     np.testing.assert_array_equal(panel.plot.values, api.metrics["final-loss"])
 
 

@@ -138,6 +138,10 @@ def describe(results: Sequence[TuneResult]) -> str:
         return ""
     r = results[0]
     k = len(r.starts)
-    text = CRITERION_TEXT[r.criterion].replace("the starts", f"{k} start{'s' if k > 1 else ''}")
+    text = CRITERION_TEXT[r.criterion]
+    if k == 1:  # a median over one start is its value
+        text = text.replace("median ", "").replace(" over the starts", " from the start")
+    else:
+        text = text.replace("the starts", f"{k} starts")
     grid = f"{len(r.lrs)} log-spaced lr"
     return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}"

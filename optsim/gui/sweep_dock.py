@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -97,16 +99,26 @@ class _Job:
                 work(lambda d, t: bridge.progress.emit(int(d), int(t)), self.cancel)
             except Cancelled:
                 pass
+            except RuntimeError:  # the window (and the bridge) went away meanwhile
+                return
             except (SweepInputError, ValueError) as exc:
-                bridge.failed.emit(str(exc))
-            finally:
-                bridge.finished.emit()
+                _emit(bridge.failed, str(exc))
+            except Exception as exc:  # a bug: said in one line, and the buttons come back
+                _emit(bridge.failed, f"internal error ({type(exc).__name__}): {exc}")
+            _emit(bridge.finished)
 
         self.thread = threading.Thread(target=run, name="optsim-explore", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
         self.cancel.set()
+
+
+def _emit(signal: Any, *args: Any) -> None:
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # the receiver was deleted (the window closed)
+        pass
 
 
 class _AxisRow(QWidget):
@@ -156,7 +168,7 @@ class SweepPanel(QWidget):
 
     def __init__(self, window: Any) -> None:
         super().__init__()
-        self.window = window
+        self.main_window = window
         self.model = window.model
         lay = QVBoxLayout(self)
         form = QFormLayout()
@@ -166,14 +178,14 @@ class SweepPanel(QWidget):
         self.x_row, self.y_row = _AxisRow(False), _AxisRow(True)
         form.addRow("x axis:", self.x_row)
         form.addRow("y axis:", self.y_row)
-        self.metric = QComboBox()
-        self.metric.addItems(METRICS)
-        self.metric.setCurrentText("final-loss")
+        self.metric_box = QComboBox()
+        self.metric_box.addItems(METRICS)
+        self.metric_box.setCurrentText("final-loss")
         self.steps = QSpinBox()
         self.steps.setRange(1, 100_000)
         self.steps.setValue(100)
         row = QHBoxLayout()
-        row.addWidget(self.metric)
+        row.addWidget(self.metric_box)
         row.addWidget(QLabel("steps"))
         row.addWidget(self.steps)
         form.addRow("Metric:", row)
@@ -193,7 +205,7 @@ class SweepPanel(QWidget):
         self.progress.setTextVisible(True)
         lay.addWidget(self.progress)
         self.plot = SweepPlot()
-        self.plot.setMinimumSize(300, 260)
+        self.plot.setMinimumSize(280, 240)
         lay.addWidget(self.plot, 1)
         self.bridge = _Bridge()
         self.bridge.result.connect(self._show_result)
@@ -212,7 +224,7 @@ class SweepPanel(QWidget):
         self.tune_button.clicked.connect(self.tune_runs)
         self.x_row.changed.connect(lambda: self._axis_changed(self.x_row))
         self.y_row.changed.connect(lambda: self._axis_changed(self.y_row))
-        self.metric.currentTextChanged.connect(self._metric_changed)
+        self.metric_box.currentTextChanged.connect(self._metric_changed)
         self.plot.cellClicked.connect(self._clicked)
         self.plot.cellDoubleClicked.connect(self._double_clicked)
         self.plot.hovered.connect(lambda text: self.message.emit(text) if text else None)
@@ -221,6 +233,9 @@ class SweepPanel(QWidget):
         self.model.runsChanged.connect(lambda: self._run_changed(keep_axes=True))
         self._optimizer_name = ""
         self._run_changed()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.cancel)
 
     # -- the run whose optimizer is swept ----------------------------------------
     def current_run(self) -> Any:
@@ -288,7 +303,7 @@ class SweepPanel(QWidget):
                 check_axis(a, run.optimizer)
         start = run.start if run.start is not None else self.model.start
         return plan_sweep(self.model.function, run.optimizer, x, y, start=start,
-                          steps=self.steps.value(), metric=self.metric.currentText())
+                          steps=self.steps.value(), metric=self.metric_box.currentText())
 
     def compute(self) -> None:
         """Compute the map: a coarse preview first, then finer, then every cell."""
@@ -368,7 +383,7 @@ class SweepPanel(QWidget):
         r = self._result
         if r is None:
             return
-        r.metric = self.metric.currentText()
+        r.metric = self.metric_box.currentText()
         axes = [MapAxis(r.x_axis.name, r.x, r.x_axis.log)]
         if r.y_axis is not None:
             axes.append(MapAxis(r.y_axis.name, r.y, r.y_axis.log))
@@ -476,7 +491,7 @@ class BasinsToggle(QObject):
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
-        self.window = window
+        self.main_window = window
         self.model = window.model
         self.action = QAction("Basins of attraction", window)
         self.action.setCheckable(True)
@@ -485,7 +500,7 @@ class BasinsToggle(QObject):
         self.action.toggled.connect(self._toggled)
         self.overlay = BasinsOverlay()
         self.overlay.setVisible(False)
-        self.window.plot.getPlotItem().addItem(self.overlay, ignoreBounds=True)
+        self.main_window.plot.getPlotItem().addItem(self.overlay, ignoreBounds=True)
         self.bridge = _Bridge()
         self.bridge.result.connect(self._show)
         self.job: _Job | None = None
@@ -499,6 +514,14 @@ class BasinsToggle(QObject):
             sig.connect(self._changed)
         self.model.runChanged.connect(lambda _i: self._changed())
         self.model.selectionChanged.connect(lambda _i: self._changed())
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop)
+
+    def stop(self) -> None:
+        """Stop a computation under way (the window is closing)."""
+        if self.job is not None:
+            self.job.stop()
 
     def _changed(self) -> None:
         if self.action.isChecked():
@@ -529,7 +552,7 @@ class BasinsToggle(QObject):
                          steps=BASIN_STEPS, view=view, cancel=cancel)
             self.bridge.result.emit((generation, res, True))
 
-        self.window.statusBar().showMessage(f"computing the basins of {opt.spec}…", 4000)
+        self.main_window.statusBar().showMessage(f"computing the basins of {opt.spec}…", 4000)
         self.job = _Job(work, self.bridge)
 
     def _show(self, payload: tuple) -> None:
@@ -539,7 +562,7 @@ class BasinsToggle(QObject):
         self.result = res
         strip = None
         if res.y is None:
-            lo, hi = self.window.plot.getPlotItem().getViewBox().viewRange()[1]
+            lo, hi = self.main_window.plot.getPlotItem().getViewBox().viewRange()[1]
             strip = (lo, 0.05 * (hi - lo))
         self.overlay.set_basins(res.labels, res.x, res.y, len(res.function.minima), strip)
         self.overlay.setVisible(True)
@@ -551,14 +574,19 @@ class BasinsToggle(QObject):
             parts.append(f"diverged: {100 * counts[-2] / total:.0f}%")
         if counts.get(-1):
             parts.append(f"none: {100 * counts[-1] / total:.0f}%")
-        self.window.statusBar().showMessage(f"basins of {res.optimizer.spec}: " + ", ".join(parts),
+        self.main_window.statusBar().showMessage(f"basins of {res.optimizer.spec}: " + ", ".join(parts),
                                             0)
 
 
 def install(window: Any) -> SweepPanel:
     """Add the Sweep dock (tabbed with the inspector) and the basins toggle to a window."""
     panel = SweepPanel(window)
-    dock = window.add_dock("Sweep", panel, Qt.DockWidgetArea.RightDockWidgetArea, "sweep_dock")
+    # in a scroll area: the dock never makes the window's minimum size larger
+    scroll = QScrollArea()
+    scroll.setWidget(panel)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    dock = window.add_dock("Sweep", scroll, Qt.DockWidgetArea.RightDockWidgetArea, "sweep_dock")
     insight = getattr(window, "step_insight", None)
     if insight is not None and getattr(insight, "dock", None) is not None:
         window.tabifyDockWidget(insight.dock, dock)

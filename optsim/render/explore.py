@@ -422,7 +422,7 @@ def basins_legend(plot: pg.PlotItem, minima: list[tuple[float, ...]], counts: di
                            brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#888888"),
                            labelTextColor=TEXT_COLOUR)
     legend.setParentItem(plot.getViewBox())
-    legend.anchor((0, 1), (0, 1), offset=(10, -10))
+    legend.anchor((0.5, 1), (0.5, 1), offset=(0, -10))  # bottom centre: between the usual minima
     legend.setZValue(100)
     entries = [(i, "→ (" + ", ".join(f"{c:.3g}" for c in m) + ")",
                 BASIN_COLOURS[i % len(BASIN_COLOURS)]) for i, m in enumerate(minima)]

@@ -194,8 +194,8 @@ def map_theory(function: LossFunction, optimizer: Optimizer, axes: list[str],
             best, rate = float(lrs[i]), float(rates[i])
             text = (f"fastest lr at momentum {mu:g}: {best:.4g} (rate {rate:.3g}); "
                     f"unstable above lr = 2(1+μ)/λmax = {boundary:.4g}")
-        label = (f"theory: green dashed = fastest lr {best:.3g} (rate {rate:.3g}), "
-                 f"grey dotted = stability edge {boundary:.3g}")
+        label = (f"theory: fastest lr {best:.3g} (rate {rate:.3g}), green dashed\n"
+                 f"stability edge {boundary:.3g}, grey dotted")
         return MapTheory(theory, np.array([mu]), np.array([boundary]), best, mu, rate, text, label)
     mus = np.linspace(momentum_range[0], momentum_range[1], 400)
     scale = sgd_scale(optimizer, mus)
@@ -205,6 +205,6 @@ def map_theory(function: LossFunction, optimizer: Optimizer, axes: list[str],
     text = (f"heavy ball's optimum: lr = {best_lr:.4g}, momentum = {best_mu:.4g}, rate "
             f"(√κ−1)/(√κ+1) = {theory.hb_rate:.3g} (κ = {theory.kappa:.3g}); the curve is the "
             "stability boundary lr·(1−τ)·λmax = 2(1+μ)")
-    label = (f"theory: ★ fastest heavy ball lr {best_lr:.3g}, momentum {best_mu:.3g}, rate "
-             f"{theory.hb_rate:.3g} (κ = {theory.kappa:.3g}); dashed = stability edge")
+    label = (f"★ fastest in theory: lr {best_lr:.3g}, momentum {best_mu:.3g}, rate "
+             f"{theory.hb_rate:.3g} (κ = {theory.kappa:.3g})\ndashed: stability edge")
     return MapTheory(theory, mus, lr_boundary, best_lr, best_mu, theory.hb_rate, text, label)

@@ -326,11 +326,15 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                     self.vlines[2].setVisible(True)
 
     def _update_note(self) -> None:
-        parts = [self.theory_label] if self.theory_label else []
+        lines = self.theory_label.split("\n") if self.theory_label else []
         if self.values is not None and len(self.axes) == 2 and not np.isfinite(self.values).all():
-            parts.append("grey: diverged" + ("" if self.metric_name in ("final-loss", "rate")
-                                            else " or not reached"))
-        self.note.setText(html.escape(" · ".join(parts)))
+            grey = "grey: diverged" + ("" if self.metric_name in ("final-loss", "rate")
+                                       else " or not reached")
+            if lines:
+                lines[-1] += " · " + grey
+            else:
+                lines.append(grey)
+        self.note.setText("<br>".join(html.escape(line) for line in lines))
 
     # -- interaction -----------------------------------------------------------
     def cell_at(self, scene_pos: QtCore.QPointF) -> tuple[tuple[int, ...], dict[str, float]] | None:

@@ -137,10 +137,12 @@ def test_result_unpacks_as_arrays_with_axes_and_progress_and_cancel():
     ({"x": "lr=0.1:0.5:5", "y": "lr=0.1:0.5:5"}, "both axes"),
     ({"x": "lr=0.1:0.5:5", "metric": "speed"}, "unknown metric"),
     ({"x": "lr=0.1:0.5:5", "start": [1.0, 2.0, 3.0]}, "coordinate"),
+    ({"x": "momentum=0:0.9:4", "optimizer": "nesterov"}, "Nesterov momentum requires"),
 ])
 def test_bad_sweeps_are_one_clear_message(kwargs, message):
+    optimizer = kwargs.pop("optimizer", "momentum")
     with pytest.raises(SweepInputError, match=message):
-        plan_sweep("bowl", "momentum", **kwargs)
+        plan_sweep("bowl", optimizer, **kwargs)
 
 
 def test_a_grid_too_large_for_memory_is_refused():

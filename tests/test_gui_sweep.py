@@ -155,3 +155,14 @@ def test_presets_turn_the_basins_overlay_on(qtbot, window):
     assert toggle.result.labels.ndim == 1 and (toggle.result.labels == -2).any()
     assert actions.open_preset("momentum-speedup")
     assert not toggle.action.isChecked()
+
+
+def test_one_axis_is_a_curve_with_the_run_marked(qtbot, panel):
+    panel.y_row.name.setCurrentText("(none)")
+    panel.metric_box.setCurrentText("final-loss")
+    panel.compute()
+    _wait_map(qtbot, panel)
+    assert panel.plot.values.shape == (6,)
+    assert panel.plot.curve.isVisible() and not panel.plot.image.isVisible()
+    assert panel.plot.vlines[0].isVisible()
+    assert panel.plot.vlines[0].value() == pytest.approx(np.log10(0.02))

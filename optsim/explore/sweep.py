@@ -201,6 +201,14 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
         raise SweepInputError(f"tol must be a finite number > 0, got {tol!r}")
     starts = as_starts(fn, start)
     steps = check_steps(steps)
+    corners = {a.name: np.array([a.lo, a.hi], dtype=np.float64) for a in axes}
+    if len(axes) == 2:  # every corner of the grid: lo/hi of x with lo/hi of y
+        corners = {axes[0].name: np.tile(corners[axes[0].name], 2),
+                   axes[1].name: np.repeat(corners[axes[1].name], 2)}
+    try:  # the settings must go together (Nesterov needs momentum > 0, ...)
+        rows_optimizer(opt, corners)
+    except ValueError as exc:
+        raise SweepInputError(str(exc)) from None
     plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol))
     need = plan.cells * BYTES_PER_CELL
     have = available_memory() if memory is None else memory

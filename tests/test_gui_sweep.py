@@ -127,6 +127,8 @@ def test_tune_learning_rates_sets_every_run(qtbot, window, panel):
     expected = tune("quadratic", ["sgd", "adam"], steps=20, start=window.model.start)
     assert [r.optimizer.hp["lr"] for r in window.model.runs] == [e.lr for e in expected]
     assert window.model.runs[0].name.startswith("gd (tuned lr=")
+    assert window.playback.playing  # the race is on
+    window.playback.set_playing(False)
 
 
 def test_basins_overlay(qtbot, window):

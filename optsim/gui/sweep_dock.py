@@ -481,9 +481,14 @@ class SweepPanel(QWidget):
             self.model.set_run_optimizer(i, r.tuned)
             self.model.rename_run(i, f"{base} (tuned lr={r.lr:.3g})")
             parts.append(f"{base}: lr={r.lr:.3g}" + (" (grid edge)" if r.at_edge else ""))
-        self.message.emit(f"tuned for the lowest {CRITERION_TEXT[DEFAULT_CRITERION]} in "
-                          f"{self.steps.value()} steps: " + "; ".join(parts)
-                          + ". Press Space to race them.")
+        text = CRITERION_TEXT[DEFAULT_CRITERION].replace("median ", "").replace(
+            " over the starts", " from the start")
+        self.message.emit(f"tuned for the lowest {text} in {self.steps.value()} steps: "
+                          + "; ".join(parts) + "; racing them")
+        playback = getattr(self.main_window, "playback", None)
+        if playback is not None:  # race the tuned runs from the start
+            playback.reset()
+            playback.set_playing(True)
 
 
 class BasinsToggle(QObject):

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cli_scenarios
+from . import cli_explore, cli_scenarios
 from .cli_args import (  # noqa: F401 - the command line's values, also used from here
     DEFAULT_OPTIMIZERS,
     DEFAULT_SIZE,
@@ -247,7 +247,7 @@ def cmd_window(args: argparse.Namespace) -> int:
 
 #: options of ``run`` whose value may start with '-' (``--start -1.5,2``)
 VALUE_OPTIONS = {"--start", "-s", "--function", "-f", "--steps", "-n", "--width", "--height",
-                 "--size"}
+                 "--size"} | cli_explore.VALUE_OPTIONS
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
@@ -297,7 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: f(parser, subparsers) called by build_parser, to add commands or options
-PARSER_HOOKS: list[Callable[[argparse.ArgumentParser, Any], None]] = []
+PARSER_HOOKS: list[Callable[[argparse.ArgumentParser, Any], None]] = [
+    cli_explore.add_commands]  # sweep, basins, tune
 
 
 def join_negative_values(argv: Sequence[str], options=None) -> list[str]:
@@ -320,7 +321,7 @@ def join_negative_values(argv: Sequence[str], options=None) -> list[str]:
 
 
 #: option strings added by extensions (so a value is never mistaken for them)
-EXTRA_OPTION_STRINGS: set[str] = set(cli_scenarios.OPTION_STRINGS)
+EXTRA_OPTION_STRINGS: set[str] = set(cli_scenarios.OPTION_STRINGS) | cli_explore.OPTION_STRINGS
 
 
 def _all_option_strings() -> set[str]:

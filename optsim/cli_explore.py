@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from . import cli
-from .cli import CliError, parse_number, parse_starts, parse_steps
+from .cli_args import (
+    DEFAULT_OPTIMIZERS,
+    CliError,
+    one_line,
+    parse_number,
+    parse_starts,
+    parse_steps,
+    picture_size,
+)
+from .engine import parse_spec
 from .explore import METRICS, SweepInputError
 from .explore.axes import Axis
 from .explore.basins import MAX_GRID, BasinsResult, basins
@@ -38,6 +46,7 @@ from .export.explore import (
 )
 from .files import ExportError, atomic_write, atomic_write_text, check_writable
 from .functions import LossFunction, as_function
+from .runset import unique_labels
 
 DEFAULT_BASIN_GRID = 101
 DEFAULT_BASIN_STEPS = 500
@@ -55,7 +64,7 @@ def _function(text: str) -> LossFunction:
     try:
         return as_function(text)
     except (ValueError, TypeError, SyntaxError) as exc:
-        raise CliError(f"--function: {cli._one_line(exc)}") from None
+        raise CliError(f"--function: {one_line(exc)}") from None
 
 
 def _check_paths(args: argparse.Namespace, options: Sequence[str]) -> None:
@@ -73,7 +82,7 @@ def _check_paths(args: argparse.Namespace, options: Sequence[str]) -> None:
         except ExportError as exc:
             raise CliError(f"{opt}: {exc}") from None
     if getattr(args, "png", None) or getattr(args, "svg", None):
-        args.size = cli._picture_size(args)
+        args.size = picture_size(args)
 
 
 def _cluster(args: argparse.Namespace) -> Any:
@@ -121,9 +130,9 @@ def build_sweep(args: argparse.Namespace) -> SweepPlan:
         return plan_sweep(fn, args.optimizer, x, y, start=starts, steps=steps,
                           metric=args.metric, tol=tol)
     except SweepInputError as exc:
-        raise CliError(f"{cli._one_line(exc)}") from None
+        raise CliError(f"{one_line(exc)}") from None
     except ValueError as exc:
-        raise CliError(f"--optimizer {args.optimizer!r}: {cli._one_line(exc)}") from None
+        raise CliError(f"--optimizer {args.optimizer!r}: {one_line(exc)}") from None
 
 
 def sweep_csv(result: SweepResult) -> str:
@@ -234,7 +243,7 @@ def cmd_basins(args: argparse.Namespace) -> int:
     try:
         result = basins(fn, args.optimizer, grid=grid, steps=steps, cluster=cluster)
     except SweepInputError as exc:
-        raise CliError(cli._one_line(exc)) from None
+        raise CliError(one_line(exc)) from None
     print_basins_summary(result)
     written = []
     if args.csv:
@@ -265,7 +274,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     steps = parse_steps(args.steps)
     k = _whole(args.starts, "--starts", 1, 10_000)
     start = parse_starts(args.start, fn) if args.start else None
-    specs = args.optimizer or list(cli.DEFAULT_OPTIMIZERS)
+    specs = args.optimizer or list(DEFAULT_OPTIMIZERS)
     if args.criterion not in CRITERIA:
         raise CliError(f"--criterion must be one of {', '.join(CRITERIA)}, got {args.criterion!r}")
     lr = None
@@ -280,17 +289,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
     optimizers = []
     for spec in specs:
         try:
-            optimizers.append(cli.parse_spec(spec))
+            optimizers.append(parse_spec(spec))
         except ValueError as exc:
-            raise CliError(f"--optimizer {spec!r}: {cli._one_line(exc)}") from None
+            raise CliError(f"--optimizer {spec!r}: {one_line(exc)}") from None
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)
     try:
         results = tune(fn, optimizers, steps=steps, start=start, starts=k, lr=lr,
                        criterion=args.criterion, tol=_tol(args.tol), cluster=cluster)
     except SweepInputError as exc:
-        raise CliError(cli._one_line(exc)) from None
-    labels = cli._unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
+        raise CliError(one_line(exc)) from None
+    labels = unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
     print(f"{fn.name}: {describe(results)}")
     for label, r in zip(labels, results, strict=True):
         edge = "  (at the grid's edge: widen --lr)" if r.at_edge else ""
@@ -377,21 +386,12 @@ def add_commands(parser: argparse.ArgumentParser, sub: Any) -> None:
     p.set_defaults(handler=cmd_tune)
 
 
-_installed = False
-#: options whose value may start with '-'
+#: options whose value may start with '-' (``--x lr=...`` never does, but ``--tol -1`` is
+#: reported as a bad tolerance, not as a missing value)
 VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts"}
+#: every option these commands add (a value is never mistaken for one of them)
+OPTION_STRINGS = {"--x", "--y", "--metric", "-m", "--tol", "--npy", "--grid", "--starts", "--lr",
+                  "--criterion", "--cluster"}
 
-
-def install() -> None:
-    """Register the commands with :mod:`optsim.cli` (once)."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
-    cli.PARSER_HOOKS.append(add_commands)
-    cli.VALUE_OPTIONS.update(VALUE_OPTIONS)
-    cli.EXTRA_OPTION_STRINGS.update({"--x", "--y", "--metric", "-m", "--tol", "--npy", "--grid",
-                                     "--starts", "--lr", "--criterion", "--cluster"})
-
-
-__all__ = ["install", "sweep_csv", "basins_csv", "tune_csv"]
+__all__ = ["add_commands", "sweep_csv", "basins_csv", "tune_csv", "VALUE_OPTIONS",
+           "OPTION_STRINGS"]

@@ -65,7 +65,9 @@ View = tuple[tuple[float, float], tuple[float, float]]
 
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TOP_KEYS = ("version", "name", "description", "function", "view", "start", "steps",
-             "noise", "seed", "runs")
+             "noise", "seed", "runs", "overlays")
+#: what the optional ``overlays`` list may turn on in the window
+OVERLAYS = ("basins",)
 
 
 class ScenarioError(ValueError):
@@ -154,6 +156,8 @@ class RunSet:
     seed: int = 0
     name: str = ""
     description: str = ""
+    #: overlays the window turns on with this set (``"basins"``: basins of attraction)
+    overlays: tuple[str, ...] = ()
 
     # -- conversion -----------------------------------------------------------
     def to_dict(self, *, validate: bool = True) -> dict[str, Any]:
@@ -342,6 +346,7 @@ def _raw(s: RunSet) -> dict[str, Any]:
         "start": _point_or_none(s.start),
         "steps": s.steps, "noise": s.noise, "seed": s.seed,
         "runs": [run(r) for r in s.runs],
+        **({"overlays": list(s.overlays)} if s.overlays else {}),
     }
 
 
@@ -358,6 +363,7 @@ def _build(d: dict[str, Any]) -> RunSet:
         view=(tuple(d["view"][0]), tuple(d["view"][1])),
         start=tuple(d["start"]), steps=d["steps"], noise=d["noise"], seed=d["seed"],
         name=d["name"], description=d["description"],
+        overlays=tuple(d.get("overlays", ())),
     )
 
 
@@ -541,6 +547,14 @@ def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
     if len(runs) > MAX_RUNS:
         raise _fail("runs", f"has {len(runs)} runs, at most {MAX_RUNS} are allowed")
     out["runs"] = [_run(r, i, fn.dim) for i, r in enumerate(runs)]
+    overlays = d.get("overlays", [])
+    if not isinstance(overlays, list) or not all(isinstance(o, str) for o in overlays):
+        raise _fail("overlays", f"must be a list of names, got {_type_name(overlays)}")
+    for o in overlays:
+        if o not in OVERLAYS:
+            raise _fail("overlays", f"unknown overlay {o!r}; known: {', '.join(OVERLAYS)}")
+    if overlays:  # written only when some are on (other files stay byte-identical)
+        out["overlays"] = list(dict.fromkeys(overlays))
     return out
 
 

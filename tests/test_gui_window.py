@@ -482,22 +482,68 @@ def test_status_table_elides_long_names_and_keeps_the_numbers_visible(window):
     # the long name is narrowed (elided on screen), its full text in the tooltip
     assert t.columnWidth(0) < fm.horizontalAdvance(long_name)
     assert t.cell_text(1, 0) == long_name and t.item(1, 0).toolTip() == long_name
-    # a narrower dock keeps the fit
+    # a narrower dock: the numbers are still whole; what does not fit scrolls
     t.resize(t.width() - 40, t.height())
-    assert t.columnViewportPosition(last) + t.columnWidth(last) <= t.viewport().width() + 1
+    fits = t.columnViewportPosition(last) + t.columnWidth(last) <= t.viewport().width() + 1
+    assert fits or t.horizontalScrollBar().maximum() > 0
+    for c in range(1, last):
+        for row in range(t.rowCount()):
+            assert fm.horizontalAdvance(t.cell_text(row, c)) <= t.columnWidth(c) - t.CELL_MARGIN
+
+
+def test_status_table_elides_at_the_end_and_never_cuts_a_number_or_a_status(window):
+    """Defect: "mo…um", two rows both reading "mome…0.9)", "converged" clipped, "0.…64"."""
+    from PySide6.QtCore import Qt as _Qt
+
+    m, t = window.model, window.status_table
+    names = ["momentum (PyTorch SGD, momentum = 0.9)", "momentum (course, β = 0.9)"]
+    m.rename_run(0, names[0])
+    m.rename_run(1, names[1])
+    window.playback.step(7)
+    t.refresh()
+    assert t.textElideMode() == _Qt.TextElideMode.ElideRight
+    fm = t.fontMetrics()
+    room = t.columnWidth(0) - 2 * t.CELL_MARGIN
+    # the names as shown: shortened to the column, at their end, and still told apart
+    shown = [t.item(r, 0).text() for r in (0, 1)]
+    assert shown[0] != shown[1] and all(s.startswith("mom") for s in shown)
+    assert all(fm.horizontalAdvance(s) <= room for s in shown)
+    assert [t.cell_text(r, 0) for r in (0, 1)] == names  # the whole names, and as tooltips
+    assert [t.item(r, 0).toolTip() for r in (0, 1)] == names
+    # numbers whole, right-aligned; the status column has room for its longest word
+    for c in t.NUMBER_COLUMNS:
+        for row in range(t.rowCount()):
+            assert fm.horizontalAdvance(t.cell_text(row, c)) <= t.columnWidth(c) - t.CELL_MARGIN
+            assert t.item(row, c).textAlignment() & _Qt.AlignmentFlag.AlignRight
+    # a status that appears while playing (no refit then) gets its room at once
+    t.refresh(fit=True)
+    m.set_run_visible(2, False)
+    t.refresh(fit=False)
+    assert t.cell_text(2, 5) == "hidden"
+    assert fm.horizontalAdvance("hidden") <= t.columnWidth(5) - t.CELL_MARGIN
+    # and the rows are all in view, none half hidden under a scroll bar
+    assert t.height() >= t.fitting_height(len(m.runs)) - 2 or \
+        t.verticalScrollBar().maximum() > 0
 
 
 def test_window_opens_at_most_of_the_screen(qtbot, tmp_path):
-    from optsim.gui.main_window import INITIAL_FRACTION
+    from PySide6.QtCore import QRect
 
+    from optsim.gui.main_window import INITIAL_FRACTION, initial_geometry
+
+    # a desktop screen: 95%, centred
+    rect, maximized = initial_geometry(QRect(0, 30, 1920, 1050))
+    assert not maximized
+    assert (rect.width(), rect.height()) == (round(1920 * INITIAL_FRACTION),
+                                             round(1050 * INITIAL_FRACTION))
+    assert rect.x() == (1920 - rect.width()) // 2 and rect.y() == 30 + (1050 - rect.height()) // 2
+    # a projector's 1280x720: all of it
+    assert initial_geometry(QRect(0, 0, 1280, 720)) == (QRect(0, 0, 1280, 720), True)
     w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
     qtbot.addWidget(w)
-    avail = w.screen().availableGeometry()
-    # asked for before showing (a screen smaller than the layout's minimum then grows it)
-    assert w.width() == round(avail.width() * INITIAL_FRACTION)
-    assert w.height() == round(avail.height() * INITIAL_FRACTION)
-    assert w.x() == avail.x() + (avail.width() - w.width()) // 2  # centred
-    assert w.y() == avail.y() + (avail.height() - w.height()) // 2
+    rect, maximized = initial_geometry(w.screen().availableGeometry())
+    assert w.size() == rect.size()
+    assert w.isMaximized() == maximized
 
 
 def test_add_gives_a_run_that_visibly_moves(window):

@@ -310,11 +310,7 @@ class StepInsight(QObject):
         self.panel = InspectorPanel()
         self.dock = window.add_dock("Inspector", self.panel, Qt.DockWidgetArea.RightDockWidgetArea,
                                     "inspector_dock")
-        # below the function panel, where the left column has room, made wide enough
-        # for full-precision numbers
-        window.splitDockWidget(window.function_dock, self.dock, Qt.Orientation.Vertical)
-        window.resizeDocks([self.dock], [470], Qt.Orientation.Horizontal)
-        window.resizeDocks([window.function_dock, self.dock], [400, 560], Qt.Orientation.Vertical)
+        # (placed by the window's layout: MainWindow.apply_default_layout)
         self.panel.set_model(model)
         playback = getattr(window, "playback", None)
         if playback is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -57,8 +58,21 @@ from .throttle import READOUT_INTERVAL_MS, Throttle
 TITLE = "optsim — optimizer visualizer"
 #: the share of the screen's available width and height a first-time window takes
 INITIAL_FRACTION = 0.95
-#: the first width of the right-hand docks (optimizers, status)
-RIGHT_DOCK_WIDTH = 350
+#: a screen at most this wide or tall (a projector's 1280x720, 1366x768) gets a
+#: window that fills it: every pixel goes to the plot
+SMALL_SCREEN = (1440, 900)
+#: the width of the one dock column (optimizers, function, status, inspector), as a
+#: share of the window's width, and its least and most
+DOCK_COLUMN_FRACTION = 0.21
+DOCK_COLUMN_WIDTH = (330, 440)
+#: windows at most this tall show the inspector as a tab beside the optimizers and
+#: the function; taller ones give it its own place below the status table
+COMPACT_HEIGHT = 900
+#: the loss history's share of the height the plot and the history split
+HISTORY_FRACTION = 0.17
+#: the dock layout's version in the settings: a layout saved by an older version is
+#: not restored (its two columns left the plot a third of the window)
+STATE_VERSION = 2
 
 #: the keyboard shortcuts, as the Help > Shortcuts dialog lists them
 SHORTCUTS = (
@@ -148,6 +162,8 @@ class StatusTable(QTableWidget):
     HEADERS = ("run", "step", "loss", "‖∇f‖", "to min", "status")
     #: the number columns, and a cell's text margin (both sides) in pixels
     NUMBER_COLUMNS = (1, 2, 3, 4)
+    #: the columns whose text is never elided: the numbers and the status
+    FITTED_COLUMNS = (1, 2, 3, 4, 5)
     CELL_MARGIN = 6  # Qt fits a column to its text plus 7 here
 
     def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
@@ -166,12 +182,25 @@ class StatusTable(QTableWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
-        # long run names are elided in the middle ("momentum (cou…β = 0.9)") so that
-        # the numbers keep their room; the full name is the cell's tooltip
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # long run names are elided at their end ("momentum (PyT…") so that the
+        # numbers keep their room; numbers are never elided (their columns always fit
+        # them, with a scroll bar rather than a cut when the dock is too narrow); the
+        # full name is the cell's tooltip
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setWordWrap(False)
+        # rows as tall as their text needs (the style's default was half again as tall)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.setMinimumHeight(self.fitting_height(2))
         #: per row: (its name item, the texts shown, the run's colour)
         self._shown: dict[int, tuple] = {}
+
+    def fitting_height(self, rows: int | None = None) -> int:
+        """The height that shows ``rows`` rows (default: every run's, at least four)
+        and the header without a scroll bar."""
+        n = max(len(self.model.runs), 4) if rows is None else rows
+        return (self.horizontalHeader().sizeHint().height()
+                + n * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth() + 2)
 
     def refresh(self, fit: bool = True) -> None:
         """Show the shown step; ``fit`` also fits the column widths to the text."""
@@ -179,8 +208,10 @@ class StatusTable(QTableWidget):
         if self.rowCount() != len(runs):
             self.setRowCount(len(runs))
         changed = [cell for i in range(len(runs)) for cell in self._show_row(i)]
-        if fit or self._numbers_cut(changed):
+        if fit or self._text_cut(changed):
             self.fit_columns()
+        elif any(c == 0 for c, _text in changed):
+            self._show_names()
 
     def _show_row(self, i: int) -> list[tuple[int, str]]:
         """Show run ``i``'s row; returns the cells whose text changed, as (column,
@@ -207,9 +238,13 @@ class StatusTable(QTableWidget):
             item = self.item(i, c)
             if item is None:
                 item = QTableWidgetItem()
+                if c in self.NUMBER_COLUMNS:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, c, item)
             item.setText(text)
         name_item = self.item(i, 0)
+        if shown is None or shown[1][0] != r.name:
+            name_item.setData(Qt.ItemDataRole.UserRole, r.name)  # (its text may be shortened)
         if shown is None or shown[1][0] != r.name or shown[2] != r.colour:
             name_item.setToolTip(r.name)
             name_item.setForeground(_brush(r.colour))
@@ -219,23 +254,29 @@ class StatusTable(QTableWidget):
         self._shown[i] = (name_item, cells, r.colour)
         return changed
 
-    def _numbers_cut(self, cells: list[tuple[int, str]]) -> bool:
-        """Whether a new number (``cells``: (column, text)) has outgrown its column
-        (it would show as "..."): while playing, columns are refitted only then,
-        not on every refresh."""
+    def _text_cut(self, cells: list[tuple[int, str]]) -> bool:
+        """Whether a new number or status (``cells``: (column, text)) has outgrown
+        its column (it would show as "..."): while playing, columns are refitted
+        only then, not on every refresh."""
         metrics = self.fontMetrics()
-        rooms = {c: self.columnWidth(c) - self.CELL_MARGIN for c in self.NUMBER_COLUMNS}
+        rooms = {c: self.columnWidth(c) - self.CELL_MARGIN for c in self.FITTED_COLUMNS}
         return any(metrics.horizontalAdvance(text) > rooms[c]
                    for c, text in set(cells) if c in rooms)
 
     def fit_columns(self) -> None:
-        """Size the columns to their text, then narrow the name column (elided) so
-        that every number column stays visible in the table's width."""
-        self.resizeColumnsToContents()
+        """Size the columns to their text, then narrow the name column (elided at its end) so that every number column
+        stays visible in the table's width; below the name's least width a scroll
+        bar appears instead."""
         last = self.columnCount() - 1
+        metrics = self.fontMetrics()
+        for c in range(1, last + 1):
+            self.resizeColumnToContents(c)
+        names = [self.cell_text(r, 0) for r in range(self.rowCount())] + [self.HEADERS[0]]
+        self.setColumnWidth(0, max(metrics.horizontalAdvance(n) for n in names)
+                            + 2 * self.CELL_MARGIN + 2)
         others = sum(self.columnWidth(c) for c in range(1, last + 1))
         room = self.viewport().width() - others
-        name_min = self.fontMetrics().horizontalAdvance("mom…") + 12  # the colour names it too
+        name_min = metrics.horizontalAdvance("momen…") + 2 * self.CELL_MARGIN
         name = self.columnWidth(0)
         if name > room:
             name = max(room, name_min)
@@ -243,14 +284,47 @@ class StatusTable(QTableWidget):
         spare = self.viewport().width() - name - others
         if spare > 0:  # the status column takes what is left, as a stretched last one
             self.setColumnWidth(last, self.columnWidth(last) + spare)
+        self._show_names()
+
+    def _show_names(self) -> None:
+        """Shorten the run names to the name column (see :func:`distinct_elided`)."""
+        names = [self.cell_text(r, 0) for r in range(self.rowCount())]
+        room = self.columnWidth(0) - 2 * self.CELL_MARGIN
+        for r, text in enumerate(distinct_elided(names, self.fontMetrics(), room)):
+            item = self.item(r, 0)
+            if item is not None and item.text() != text:
+                item.setText(text)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self.fit_columns()
 
     def cell_text(self, row: int, column: int) -> str:
+        """A cell's text (the run's whole name in the name column)."""
         item = self.item(row, column)
-        return item.text() if item is not None else ""
+        if item is None:
+            return ""
+        if column == 0:
+            name = item.data(Qt.ItemDataRole.UserRole)
+            return name if isinstance(name, str) else item.text()
+        return item.text()
+
+
+def distinct_elided(names: list[str], metrics, room: int) -> list[str]:
+    """The names elided at their end to ``room`` pixels; where two would then read
+    the same ("momentum (…" twice), the part they share is elided instead, after its
+    first letters: "mom…PyTorch SGD, m…" and "mom…course, β = 0.…"."""
+    right = Qt.TextElideMode.ElideRight
+    short = [metrics.elidedText(n, right, room) for n in names]
+    out = list(short)
+    for i, text in enumerate(short):
+        same = [names[j] for j, t in enumerate(short) if t == text and names[j] != names[i]]
+        if not same:
+            continue
+        common = len(os.path.commonprefix([names[i], *same]))
+        head = names[i][: min(3, common)]
+        out[i] = metrics.elidedText(f"{head}…{names[i][common:].lstrip()}", right, room)
+    return out
 
 
 def _brush(colour: str) -> QBrush:
@@ -282,6 +356,17 @@ class ShortcutsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
+
+
+def initial_geometry(avail: QRect) -> tuple[QRect, bool]:
+    """A first-time window on a screen whose available area is ``avail``: 95% of
+    it, centred, or, on a small screen (a projector's 1280x720), all of it,
+    maximized (every pixel goes to the plot). Returns (geometry, maximized)."""
+    if avail.width() <= SMALL_SCREEN[0] or avail.height() <= SMALL_SCREEN[1]:
+        return QRect(avail), True
+    w, h = round(avail.width() * INITIAL_FRACTION), round(avail.height() * INITIAL_FRACTION)
+    return QRect(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2,
+                 w, h), False
 
 
 class MainWindow(QMainWindow):
@@ -319,6 +404,8 @@ class MainWindow(QMainWindow):
         for view in (self.plot, self.history_plot):
             view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setCentralWidget(self.figure)
+        # the docks share one column; its tabs are on top, where tabs are looked for
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}
@@ -358,7 +445,8 @@ class MainWindow(QMainWindow):
         self.runs_panel.editor.rejected.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
         self._initial_size()
-        self._initial_dock_sizes()
+        self.apply_default_layout()
+        self._laid_out = True
         if restore:
             self._restore_geometry()
         self._apply_playback_settings(playback)
@@ -372,25 +460,75 @@ class MainWindow(QMainWindow):
         self._install_shortcut_guard()
 
     def _initial_size(self) -> None:
-        """95% of the screen's available area, centred (until a saved geometry
-        replaces it); 1500 x 940 when no screen is known."""
+        """See :func:`initial_geometry` (a saved geometry replaces it); 1500 x 940
+        when no screen is known."""
         screen = self.screen() or QApplication.primaryScreen()
         if screen is None:
             self.resize(1500, 940)
             return
-        avail = screen.availableGeometry()
-        w, h = round(avail.width() * INITIAL_FRACTION), round(avail.height() * INITIAL_FRACTION)
-        self.resize(w, h)
-        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+        rect, maximized = initial_geometry(screen.availableGeometry())
+        self.setGeometry(rect)
+        if maximized:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
-    def _initial_dock_sizes(self) -> None:
-        """The docks' first sizes (a saved layout, restored after, takes precedence):
-        the right docks wide enough for the status table's numbers next to elided
-        run names, the function dock tall enough for all its fields."""
-        self.resizeDocks([self.runs_dock], [RIGHT_DOCK_WIDTH], Qt.Orientation.Horizontal)
-        need = self.function_dock.sizeHint().height()
-        if self.function_dock.height() < need:
-            self.resizeDocks([self.function_dock], [need], Qt.Orientation.Vertical)
+    def dock_widgets(self) -> list[QDockWidget]:
+        """The window's docks, in the order the default layout stacks them (the
+        scenario's and any later dock last)."""
+        first = [self.runs_dock, self.function_dock, self.status_dock]
+        insight = getattr(self, "step_insight", None)
+        if insight is not None:
+            first.append(insight.dock)
+        rest = [d for d in self.findChildren(QDockWidget) if d.parent() is self and d not in first]
+        return first + rest
+
+    def apply_default_layout(self) -> None:
+        """The docks in one column on the right, sized for the window's present size,
+        so that the plot keeps at least half of the window (two columns left it a
+        third at 1280x720): the optimizers and the function as tabs, the status
+        table below them sized to its rows, the inspector (and the scenario's story)
+        below that, or in low windows as one more tab. The plot and the loss history
+        share the centre about 5 : 1. A hidden dock stays hidden."""
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        docks = self.dock_widgets()
+        hidden = {d for d in docks if d.isHidden()}
+        compact = self.height() <= COMPACT_HEIGHT
+        runs, function, status, *others = docks
+        inspector = others[0] if others else None
+        for d in docks:
+            d.setFloating(False)
+            self.addDockWidget(right, d)
+        # (split before tabbing: a dock in a tab group is split as one more tab)
+        self.splitDockWidget(runs, status, vertical)
+        if inspector is not None and not compact:
+            self.splitDockWidget(status, inspector, vertical)
+        self.tabifyDockWidget(runs, function)
+        if inspector is not None:
+            if compact:
+                self.tabifyDockWidget(function, inspector)
+            for d in others[1:]:
+                self.tabifyDockWidget(inspector, d)
+        for d in docks:
+            d.setVisible(d not in hidden)
+        runs.raise_()
+        width = min(max(round(self.width() * DOCK_COLUMN_FRACTION), DOCK_COLUMN_WIDTH[0]),
+                    DOCK_COLUMN_WIDTH[1])
+        self.resizeDocks([runs], [width], horizontal)
+        column = self.height() - 90  # less the menu, tool and status bars
+        status_h = self.status_table.fitting_height() + 28  # and the dock's title
+        if inspector is not None and not compact:
+            top = max(round(0.45 * column), runs.minimumSizeHint().height() + 30)
+            self.resizeDocks([runs, status, inspector],
+                             [top, status_h, max(column - top - status_h, 200)], vertical)
+        else:
+            self.resizeDocks([runs, status], [column - status_h, status_h], vertical)
+        splitter = getattr(self.figure, "splitter", None)
+        if splitter is not None and splitter.count() == 2:
+            centre = max(self.height() - 150, 300)  # less the bars, the title and timeline
+            history = round(centre * HISTORY_FRACTION)
+            splitter.setStretchFactor(0, 5)
+            splitter.setStretchFactor(1, 1)
+            splitter.setSizes([centre - history, history])
 
     # -- building blocks (other parts add docks and menus through these) ---------
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea,
@@ -405,6 +543,16 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         if hasattr(self, "view_menu"):
             self.view_menu.addAction(dock.toggleViewAction())
+        if getattr(self, "_laid_out", False):
+            # a dock added later (the scenario's story) joins the inspector's tabs,
+            # unless the saved layout knows its place, and comes to the front whenever
+            # it is shown (a preset's story is what to read first)
+            insight = getattr(self, "step_insight", None)
+            restored = getattr(self, "_state_restored", False) and self.restoreDockWidget(dock)
+            if not restored and insight is not None:
+                self.tabifyDockWidget(insight.dock, dock)
+            dock.toggleViewAction().toggled.connect(
+                lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
         return dock
 
     def add_menu(self, title: str) -> QMenu:
@@ -569,11 +717,11 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geom)
         state = read_bytes(self.settings, KEY_STATE)
         if state is not None:
-            self.restoreState(state)
+            self._state_restored = self.restoreState(state, STATE_VERSION)
 
     def save_settings(self) -> None:
         self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())
-        self.settings.setValue(KEY_STATE, self.saveState())
+        self.settings.setValue(KEY_STATE, self.saveState(STATE_VERSION))
         save_session(self.settings, self.model, self.playback_settings())
         self.settings.sync()
 

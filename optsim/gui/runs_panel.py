@@ -165,6 +165,9 @@ class HyperparamEditor(QWidget):
         self._form = QFormLayout(self)
         self._form.setContentsMargins(0, 0, 0, 0)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # a long name (momentum_decay) goes above its editor in a narrow dock rather
+        # than widening the dock column (and narrowing the plot)
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._editors: dict[str, QWidget] = {}
         self._sliders: dict[str, LogSlider] = {}
         self._declared: tuple[HyperParam, ...] = ()
@@ -207,7 +210,7 @@ class HyperparamEditor(QWidget):
                 spin.outOfRange.connect(
                     lambda _t, p=p: self.rejected.emit(f"{p.name} must be in {p.range_text()}"))
             spin.setToolTip(tip)
-            spin.setMinimumWidth(90)
+            spin.setMinimumWidth(80)
             self._editors[p.name] = spin
             hint = QLabel(p.range_text())
             hint.setStyleSheet(HINT_STYLE)
@@ -221,7 +224,7 @@ class HyperparamEditor(QWidget):
                 slider.setToolTip(f"{p.name} on a log scale, {lo_s:g} to {hi_s:g}")
                 slider.set_log_value(float(values.get(p.name, p.default)))
                 slider.logValueChanged.connect(lambda v, s=spin: s.setValue(float(f"{v:.3g}")))
-                slider.setMinimumWidth(80)
+                slider.setMinimumWidth(60)
                 self._sliders[p.name] = slider
                 row.addWidget(slider, 2)
             row.addWidget(hint)
@@ -283,6 +286,8 @@ class RunsPanel(QWidget):
         self.colour_button.setToolTip("Change the selected run's colour")
         for b in (self.add_button, self.duplicate_button, self.remove_button, self.colour_button):
             b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+            # the style's 80 px least width made the four a 350 px row: the text's own
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 16)
             buttons.addWidget(b)
         lay.addLayout(buttons)
 

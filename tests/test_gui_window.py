@@ -91,6 +91,19 @@ def test_run_pause_and_reset(window, qtbot):
     np.testing.assert_allclose(marker(window, 0), m.start)
 
 
+def test_the_toolbar_does_not_shift_when_run_becomes_pause(window):
+    tb = window.toolbar
+    widgets = [tb.widgetForAction(a) for a in tb.actions() if tb.widgetForAction(a) is not None]
+    before = [(w.x(), w.width()) for w in widgets]
+    window.playback.set_playing(True)
+    QApplication.processEvents()
+    assert window.playback.run_action.text() == "Pause"
+    assert [(w.x(), w.width()) for w in widgets] == before
+    window.playback.set_playing(False)
+    QApplication.processEvents()
+    assert [(w.x(), w.width()) for w in widgets] == before
+
+
 def test_max_steps_stops_playback(window, qtbot):
     window.toolbar.max_steps_spin.setValue(12)
     window.toolbar.max_box.setChecked(True)
@@ -188,6 +201,35 @@ def test_bad_formula_shows_its_error_and_changes_nothing(window, qtbot):
     assert not panel.apply_formula()
     panel.choose("bowl")
     assert not panel.formula_error.isVisible()
+
+
+def test_a_preset_clears_a_rejected_formula_and_takes_the_focus_from_the_field(window, qtbot):
+    """Defect 7: after a preset loaded, the bad formula and its red error stayed and
+    the focus stayed in the field, so Space typed a space instead of running."""
+    from optsim.gui import file_actions
+
+    fa = file_actions.install(window)
+    panel = window.function_panel
+    window.function_dock.raise_()
+    edit = panel.formula_edit
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=WAIT_MS)
+    QTest.keyClicks(edit, "x +* y")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert panel.formula_error.isVisible() and edit.hasFocus()
+    assert fa.open_preset("adam")
+    assert not panel.formula_error.isVisible() and edit.text() == ""
+    assert not edit.hasFocus() and window.plot.hasFocus()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert window.playback.playing
+    window.playback.set_playing(False)
+    # a typed formula that is used stays in its field, as typed
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=WAIT_MS)
+    edit.setText("x^2 + 3*y^2")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert window.model.function.is_custom and edit.text() == "x^2 + 3*y^2"
+    assert edit.hasFocus()  # the user's own edit: the field keeps the focus
 
 
 def test_formula_becomes_the_function(window):

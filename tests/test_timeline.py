@@ -54,6 +54,34 @@ def test_seek_requests_without_a_model(qtbot):
     assert tl.value() == 7 and tl.label.text() == "7 / 10"
 
 
+@pytest.mark.parametrize("fraction", [0.25, 0.7, 0.95])
+def test_a_click_on_the_timeline_jumps_to_the_clicked_step(model_and_timeline, qtbot, fraction):
+    """Defect 13: a click paged by a few steps instead of jumping there."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    model, tl = model_and_timeline
+    tl.resize(600, 40)
+    tl.show()
+    qtbot.waitExposed(tl)
+    model.step_forward(200)
+    model.seek(0)
+    tl.sync()
+    slider = tl.slider
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    groove = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderGroove, slider)
+    handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderHandle, slider)
+    span = groove.width() - handle.width()
+    x = groove.x() + handle.width() // 2 + round(fraction * span)
+    qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(x, slider.height() // 2))
+    want = round(fraction * 200)
+    assert abs(model.shown_step - want) <= 200 / span + 1  # within a pixel's worth of steps
+    assert tl.value() == model.shown_step
+
+
 @pytest.fixture
 def window(qtbot, tmp_path):
     w = MainWindow(settings=str(tmp_path / "settings.ini"), restore=False)

@@ -117,6 +117,8 @@ class FunctionPanel(QWidget):
         lay.addStretch(1)
         self.setMinimumWidth(300)
 
+        #: True while the panel itself changes the function (a typed formula, the combo)
+        self.applying = False
         self.combo.activated.connect(self._combo_chosen)
         self.formula_edit.returnPressed.connect(self.apply_formula)
         self.apply_button.clicked.connect(self.apply_formula)
@@ -176,8 +178,7 @@ class FunctionPanel(QWidget):
                 self._sync_combo()
             return
         if name and (self.model.function.is_custom or name != self.model.function.name):
-            self.model.set_function(name)
-            self._clear_formula_error()
+            self._set_function(name)
 
     def apply_formula(self) -> bool:
         """Use the typed formula; on an error show it and change nothing."""
@@ -192,9 +193,16 @@ class FunctionPanel(QWidget):
         except (ValueError, TypeError, SyntaxError, ImportError, ArithmeticError) as e:
             self._show_formula_error(str(e) or type(e).__name__)
             return False
-        self.model.set_function(fn)
-        self._clear_formula_error()
+        self._set_function(fn)
         return True
+
+    def _set_function(self, fn) -> None:
+        self.applying = True
+        try:
+            self.model.set_function(fn)
+        finally:
+            self.applying = False
+        self._clear_formula_error()
 
     def _show_formula_error(self, message: str) -> None:
         self.formula_error.setText(message)
@@ -215,9 +223,14 @@ class FunctionPanel(QWidget):
     def _function_changed(self) -> None:
         fn: LossFunction = self.model.function
         self._sync_combo()
-        if fn.is_custom:
+        if not self.applying:
+            # set from elsewhere (a preset, a scenario, the settings): a rejected
+            # formula's text and message go; the field shows the formula in use
+            self._clear_formula_error()
             with QSignalBlocker(self.formula_edit):
-                if self.formula_edit.text().strip() != fn.formula and fn.formula:
+                if not fn.is_custom:
+                    self.formula_edit.clear()
+                elif _normalised(self.formula_edit.text()) != _normalised(fn.formula):
                     self.formula_edit.setText(fn.formula)
         text = fn.description or (f"f = {fn.formula}" if fn.formula else "")
         if fn.formula and not fn.is_custom:
@@ -293,3 +306,8 @@ class FunctionPanel(QWidget):
         p = [self.start_x.value(), self.start_y.value()][: self.model.function.dim]
         if all(math.isfinite(v) for v in p) and list(self.model.start) != p:
             self.model.set_start(p)
+
+
+def _normalised(formula: str) -> str:
+    """A formula compared as the parser reads it (``^`` is ``**``; spaces ignored)."""
+    return "".join(formula.replace("^", "**").split())

@@ -593,6 +593,8 @@ class MainWindow(QMainWindow):
 
     # -- model -> plot -----------------------------------------------------------
     def _function_changed(self) -> None:
+        if not self.function_panel.applying:
+            self.release_text_focus()
         self._drawn.clear()
         self.figure.set_function(self.model.function, self.model.view)
         self.figure.set_start_marker(self.model.start)
@@ -681,6 +683,14 @@ class MainWindow(QMainWindow):
         self.model.set_start(point)
         self.statusBar().showMessage(
             "start moved to " + ", ".join(f"{v:.3g}" for v in point) + "; every run restarted", 6000)
+
+    def release_text_focus(self) -> None:
+        """If a text or number field has the keyboard focus, give it to the plot, so
+        that Space runs and Right steps (after a preset or a scenario loads, a field
+        kept it and Space typed a space)."""
+        focus = QApplication.focusWidget()
+        if focus is not None and focus.window() is self and is_text_entry(focus):
+            self.plot.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def reset_view(self) -> None:
         self.figure.reset_view()

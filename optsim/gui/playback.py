@@ -183,6 +183,12 @@ class PlaybackToolBar(QToolBar):
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for a in c.actions():
             self.addAction(a)
+        # Run and Pause take the same width: the toolbar does not shift as they swap
+        run = self.widgetForAction(c.run_action)
+        if run is not None:
+            fm = run.fontMetrics()
+            pad = run.sizeHint().width() - fm.horizontalAdvance(c.run_action.text())
+            run.setFixedWidth(pad + max(fm.horizontalAdvance(t) for t in ("Run", "Pause")))
         self.addSeparator()
         self.addWidget(QLabel(" speed "))
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)

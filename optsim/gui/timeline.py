@@ -8,9 +8,40 @@ the plot, the loss plot, the inspector and the overlays all follow the one
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QToolButton,
+    QWidget,
+)
 
 from .throttle import Throttle
+
+
+class JumpSlider(QSlider):
+    """A slider that jumps to the step under a click on its groove (a plain QSlider
+    pages by a few steps towards it); the handle is then dragged as usual."""
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            opt = QStyleOptionSlider()
+            self.initStyleOption(opt)
+            style = self.style()
+            handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                          QStyle.SubControl.SC_SliderHandle, self)
+            pos = event.position().toPoint()
+            if not handle.contains(pos):
+                groove = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                              QStyle.SubControl.SC_SliderGroove, self)
+                # the handle's centre goes under the pointer
+                span = groove.width() - handle.width()
+                x = pos.x() - groove.x() - handle.width() // 2
+                self.setValue(QStyle.sliderValueFromPosition(
+                    self.minimum(), self.maximum(), x, max(span, 1), opt.upsideDown))
+        super().mousePressEvent(event)  # on the handle now: a drag starts from here
 
 
 class Timeline(QWidget):
@@ -27,7 +58,7 @@ class Timeline(QWidget):
         self.model = None
         #: while playing, the slider and label follow the model a few times a second
         self._sync = Throttle(self._sync_now, parent=self)
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider = JumpSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 0)
         self.slider.setTracking(True)
         self.slider.setToolTip("Scrub through the recorded steps")

@@ -105,3 +105,33 @@ def test_while_playing_the_inspector_page_is_rebuilt_only_with_the_read_outs(win
     assert all(f["readouts"] for f in pages)  # each with the table's refresh
     c.set_playing(False)
     assert "step 180" in panel.text()  # exact on pause
+
+
+def test_while_playing_the_inspector_shows_the_toolbars_step_or_says_it_is_catching_up(
+        window, qtbot):
+    """Defect 14: during playback the inspector showed step 26 while the toolbar said
+    31, with nothing saying so."""
+    import re
+
+    w = window
+    panel = w.step_insight.panel
+    c = w.playback
+    c.set_playing(True)
+    c.timer.stop()
+    behind = 0
+    for _ in range(30):
+        c.step(3)
+        qtbot.wait(40)
+        shown = re.search(r"step (\d+)", w.toolbar.step_label.text())
+        toolbar = int(shown.group(1))
+        lag = panel.lag_label.text()
+        if panel.page_step == toolbar:
+            assert lag == ""
+        else:
+            behind += 1
+            assert lag == f"catching up: step {panel.page_step} \u2192 {toolbar}"
+            assert panel.lag_label.isVisible()
+    assert behind  # (the page is rebuilt about once a second: it does fall behind)
+    c.set_playing(False)
+    assert panel.lag_label.text() == "" and panel.page_step == w.model.shown_step == 90
+    assert "step 90" in panel.text()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -142,9 +143,19 @@ class InspectorPanel(QWidget):
         self.browser.setOpenLinks(False)
         # lines break between words only, never inside a number
         self.browser.setWordWrapMode(QTextOption.WrapMode.WordWrap)
+        #: while playing, says when the page is behind the toolbar's step (it is
+        #: rebuilt about once a second); a fixed place, so its text never relays out
+        self.lag_label = QLabel(self)
+        self.lag_label.setStyleSheet("color: #8a5a00;")
+        self.lag_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.lag_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.lag_label.setToolTip("While playing, this page is refreshed about once a second; "
+                                  "pause to see the step shown in the toolbar")
+        #: the model's shown step when the page was built (None: no page yet)
+        self.page_step: int | None = None
         top = QHBoxLayout()
         top.addWidget(self.note_button)
-        top.addStretch(1)
+        top.addWidget(self.lag_label, 1)
         top.addWidget(self.precision_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -224,6 +235,16 @@ class InspectorPanel(QWidget):
             self._timer.stop()
             if self.isVisible():
                 self.flush()
+        self._show_lag()
+
+    def _show_lag(self) -> None:
+        """Say "catching up" while the page shows an older step than the model's."""
+        m = self.model
+        now = None if m is None else m.shown_step
+        behind = self._playing and self.page_step is not None and now != self.page_step
+        text = f"catching up: step {self.page_step} \u2192 {now}" if behind else ""
+        if self.lag_label.text() != text:
+            self.lag_label.setText(text)
 
     def refresh(self) -> None:
         """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``
@@ -248,10 +269,10 @@ class InspectorPanel(QWidget):
         have passed since the last rebuild. The window calls this as it refreshes
         the status table, so the two costly text layouts land in one frame instead
         of making two frames slow."""
-        if not (self._playing and self._pending and self.isVisible()):
-            return
-        if not self._clock.isValid() or self._clock.elapsed() >= self.PLAYING_INTERVAL_MS:
+        if self._playing and self._pending and self.isVisible() and (
+                not self._clock.isValid() or self._clock.elapsed() >= self.PLAYING_INTERVAL_MS):
             self.flush()
+        self._show_lag()
 
     def flush(self) -> None:
         """Rebuild the page now if the model changed since it was built."""
@@ -276,6 +297,7 @@ class InspectorPanel(QWidget):
             return
         r = m.runs[i]
         self.show_step(r.trajectory, r.displayed_step(m.shown_step), 0, r.name, r.colour)
+        self.page_step = m.shown_step
 
 
 class InspectorDock(QDockWidget):

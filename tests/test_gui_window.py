@@ -141,6 +141,27 @@ def test_click_on_the_plot_sets_the_start(window, qtbot):
     np.testing.assert_allclose([sx[0], sy[0]], m.start)
 
 
+def test_a_click_gives_a_start_rounded_to_the_views_precision(window, qtbot):
+    """Defect 17: a click gave -1.2345678901 as the start."""
+    from optsim.gui.main_window import round_to_pixel
+
+    assert round_to_pixel(-1.23456789, 0.005) == -1.23  # (log10 0.005 = -2.3: 2 places)
+    assert round_to_pixel(0.123456, 0.0004) == 0.123
+    assert round_to_pixel(1234.567, 3.0) == 1235.0
+    assert round_to_pixel(1234.567, 40.0) == 1200.0  # (100 is nearer 40 than 10 is, in log)
+    assert round_to_pixel(0.5, float("nan")) == 0.5
+    m = window.model
+    click_at(window, qtbot, 0.3137, -0.4271)
+    qtbot.waitUntil(lambda: m.start[0] != -1.0, timeout=WAIT_MS)
+    px, py = window.plot.getPlotItem().getViewBox().viewPixelSize()
+    for v, pixel in zip(m.start, (px, py), strict=True):
+        places = -round(np.log10(pixel))
+        assert v == round(v, places)  # no more digits than a pixel has
+        assert len(repr(float(v))) <= 8
+    np.testing.assert_allclose(m.start, [0.3137, -0.4271], atol=3 * max(px, py))
+    assert f"start moved to {m.start[0]:g}, {m.start[1]:g}" in window.statusBar().currentMessage()
+
+
 def test_click_in_1d_sets_x(window, qtbot):
     window.function_panel.choose("cubic")
     m = window.model
@@ -352,6 +373,63 @@ def test_editors_are_generated_from_the_declarations(window):
     assert m.runs[3].optimizer.name == "sgd"
     assert m.runs[3].optimizer.hp["lr"] == 0.05  # the changed learning rate is kept
     assert isinstance(panel.editor.editor("nesterov").isChecked(), bool)
+
+
+def test_a_given_name_and_the_legend_follow_a_change_of_optimizer_type(window):
+    """Defect 17: a run named "sgd" by the window kept that name (and legend entry)
+    after its type was changed to NAdam."""
+    m, panel = window.model, window.runs_panel
+
+    def choose(kind):
+        panel.kind_combo.setCurrentText(kind)
+        panel.kind_combo.activated.emit(panel.kind_combo.currentIndex())
+
+    def legend():
+        return [label.text for _sample, label in window.plot.legend.items]
+
+    names = [r.name for r in m.runs]
+    assert names[0] == "sgd" and "adam" in names
+    m.select(0)
+    choose("nadam")
+    assert m.runs[0].optimizer.name == "nadam" and m.runs[0].name == "nadam"
+    assert legend()[0] == "nadam" and panel.tree.topLevelItem(0).text(0) == "nadam"
+    choose("adam")  # "adam" is taken by another run
+    assert m.runs[0].name == "adam 2" and legend()[0] == "adam 2"
+    m.rename_run(0, "my favourite")  # a name the user gave stays
+    choose("sgd")
+    assert m.runs[0].optimizer.name == "sgd" and m.runs[0].name == "my favourite"
+    assert legend()[0] == "my favourite"
+
+
+def test_a_selected_runs_swatch_stays_visible(window):
+    """Defect 17: the sky-blue swatch disappeared in the blue selection highlight."""
+    from optsim.gui.runs_panel import SELECTION_COLOUR
+    from optsim.style import OKABE_ITO
+
+    m, tree = window.model, window.runs_panel.tree
+    window.runs_dock.raise_()
+    sky = next(i for i, r in enumerate(m.runs) if r.colour.lower() == "#56b4e9")
+    m.select(sky)
+    QApplication.processEvents()
+    rect = tree.visualItemRect(tree.topLevelItem(sky))
+    image = tree.viewport().grab(rect).toImage()
+
+    def near(c, target, tol=12):
+        return all(abs(a - b) <= tol for a, b in zip(c, target, strict=True))
+
+    pixels = [image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())
+              for y in range(image.height())]
+    swatch = sum(near(p, (0x56, 0xB4, 0xE9)) for p in pixels)
+    assert swatch >= 60  # the 10 x 10 colour inside its frame
+    assert sum(near(p, (0x33, 0x33, 0x33)) for p in pixels) >= 40  # its dark frame
+    # the row's background (its commonest colour) stands apart from sky blue
+    background = max(set(pixels), key=pixels.count)
+    assert sum(abs(a - b) for a, b in zip(background, (0x56, 0xB4, 0xE9), strict=True)) > 150
+    # the selection colour is far from every run colour
+    sel = tuple(int(SELECTION_COLOUR[k:k + 2], 16) for k in (1, 3, 5))
+    for colour in OKABE_ITO[:7]:
+        rgb = tuple(int(colour[k:k + 2], 16) for k in (1, 3, 5))
+        assert sum(abs(a - b) for a, b in zip(rgb, sel, strict=True)) > 150, colour
 
 
 def test_cross_check_failure_is_shown_and_the_old_optimizer_kept(window):

@@ -358,6 +358,16 @@ class ShortcutsDialog(QDialog):
         lay.addWidget(buttons)
 
 
+def round_to_pixel(v: float, pixel: float) -> float:
+    """``v`` rounded to the decimal place nearest one pixel's size (``pixel``, in
+    data units): a click at -1.2346 in a view with 0.005-wide pixels gives -1.23."""
+    if not (math.isfinite(pixel) and pixel > 0):
+        return v
+    decimals = -round(math.log10(pixel))
+    return float(f"{round(v, decimals):.{max(decimals, 0)}f}") if decimals > 0 else \
+        float(round(v, decimals))
+
+
 def initial_geometry(avail: QRect) -> tuple[QRect, bool]:
     """A first-time window on a screen whose available area is ``avail``: 95% of
     it, centred, or, on a small screen (a projector's 1280x720), all of it,
@@ -679,10 +689,11 @@ class MainWindow(QMainWindow):
     def _plot_clicked(self, x: float, y: float) -> None:
         if not (math.isfinite(x) and math.isfinite(y)):
             return
-        point = [x, y][: self.model.function.dim]
+        px, py = self.plot.getPlotItem().getViewBox().viewPixelSize()
+        point = [round_to_pixel(x, px), round_to_pixel(y, py)][: self.model.function.dim]
         self.model.set_start(point)
         self.statusBar().showMessage(
-            "start moved to " + ", ".join(f"{v:.3g}" for v in point) + "; every run restarted", 6000)
+            "start moved to " + ", ".join(f"{v:g}" for v in point) + "; every run restarted", 6000)
 
     def release_text_focus(self) -> None:
         """If a text or number field has the keyboard focus, give it to the plot, so

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap, QValidator
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -42,10 +42,24 @@ ERROR_STYLE = "color: #B00020;"
 HINT_STYLE = "color: #666666;"
 
 
+#: the runs list's selection: a light tint (the style's blue hid the sky-blue and
+#: blue runs' swatches), with dark text
+SELECTION_COLOUR = "#dde3ea"
+
+
 def colour_icon(colour: str, size: int = 14) -> QIcon:
+    """A run's colour swatch: the colour in a dark frame with a white ring, the same
+    picture when its row is selected (Qt tints a selected icon otherwise)."""
     pm = QPixmap(size, size)
-    pm.fill(QColor(colour))
-    return QIcon(pm)
+    pm.fill(QColor("#333333"))
+    painter = QPainter(pm)
+    painter.fillRect(1, 1, size - 2, size - 2, QColor("#ffffff"))
+    painter.fillRect(2, 2, size - 4, size - 4, QColor(colour))
+    painter.end()
+    icon = QIcon()
+    for mode in (QIcon.Mode.Normal, QIcon.Mode.Selected, QIcon.Mode.Active):
+        icon.addPixmap(pm, mode)
+    return icon
 
 
 def _open_nudge(bound: float) -> float:
@@ -270,6 +284,11 @@ class RunsPanel(QWidget):
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.tree.setToolTip("Tick to show a run; double-click a name to rename it.")
         self.tree.setMinimumHeight(120)
+        palette = self.tree.palette()
+        for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+            palette.setColor(group, QPalette.ColorRole.Highlight, QColor(SELECTION_COLOUR))
+            palette.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#000000"))
+        self.tree.setPalette(palette)
         self.tree.header().setStretchLastSection(False)
         self.tree.header().setSectionResizeMode(0, self.tree.header().ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, self.tree.header().ResizeMode.ResizeToContents)
@@ -465,7 +484,12 @@ class RunsPanel(QWidget):
                     carried[p.name] = new_decl[p.name].validate(old.hp[p.name])
                 except ValueError:
                     pass
-        self.apply(i, lambda: _create(kind.name, carried))
+        auto = is_auto_name(self.model.runs[i].name, old.name)
+        if self.apply(i, lambda: _create(kind.name, carried)) and auto:
+            # a name the window gave ("sgd", "adam 2") follows the new type; a name
+            # the user typed stays
+            others = {r.name for j, r in enumerate(self.model.runs) if j != i}
+            self.model.rename_run(i, fresh_name(kind.name, others))
 
     def _values_edited(self, values: dict) -> None:
         i = self.model.selected
@@ -494,6 +518,23 @@ class RunsPanel(QWidget):
     def clear_error(self) -> None:
         self.error_label.setText("")
         self.error_label.setVisible(False)
+
+
+def is_auto_name(name: str, kind: str) -> bool:
+    """Whether ``name`` is one the window gives a ``kind`` run: the kind's name, or
+    it and a number ("adam 2")."""
+    head, _, tail = name.rpartition(" ")
+    return name == kind or (head == kind and tail.isdigit())
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, or ``base 2``, ``base 3``, ... whichever is not ``taken``."""
+    if base not in taken:
+        return base
+    k = 2
+    while f"{base} {k}" in taken:
+        k += 1
+    return f"{base} {k}"
 
 
 def _create(name: str, values: dict) -> Optimizer:

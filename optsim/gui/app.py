@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
+
+NO_DISPLAY = ("optsim: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the "
+              "window cannot open; use 'optsim run --png out.png ...' to draw pictures "
+              "without a screen")
+
+
+def no_display() -> bool:
+    """Whether, on Linux, Qt would find no display to open the window on (it then
+    aborts the process, exit 134, with a misleading hint about libxcb-cursor0)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    env = os.environ
+    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0].split(";")[0]
+    if platform in ("", "xcb", "wayland"):
+        wanted = {"": ("DISPLAY", "WAYLAND_DISPLAY"), "xcb": ("DISPLAY",),
+                  "wayland": ("WAYLAND_DISPLAY",)}[platform]
+        return not any(env.get(name) for name in wanted)
+    return False  # offscreen, vnc, eglfs, ...: no display needed
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the window and run the event loop until it closes."""
+    """Open the window and run the event loop until it closes (exit status 2, one
+    line, when there is no display)."""
     parser = argparse.ArgumentParser(prog="optsim-gui", description="optsim — optimizer visualizer")
     parser.add_argument("--settings", metavar="FILE.ini",
                         help="keep the window's settings in this INI file")
@@ -19,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", metavar="NAME", help="open a preset (see 'optsim list presets')")
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     _check_inputs(parser, args)
+    if no_display() and not any(a.startswith("-platform") for a in qt_args):
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
 
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
@@ -69,10 +92,15 @@ def _check_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 def install_file_menus(window) -> None:
-    """Add the File and Presets menus to ``window`` (idempotent)."""
+    """Add the File and Presets menus to ``window`` (idempotent), Quit last in File."""
     from . import file_actions
 
-    file_actions.install(window)
+    actions = file_actions.install(window)
+    quit_action = getattr(window, "quit_action", None)
+    menu = getattr(actions, "file_menu", None)
+    if quit_action is not None and menu is not None and quit_action not in menu.actions():
+        menu.addSeparator()
+        menu.addAction(quit_action)
 
 
 def finish_start(window) -> None:

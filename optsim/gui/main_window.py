@@ -379,6 +379,59 @@ def initial_geometry(avail: QRect) -> tuple[QRect, bool]:
                  w, h), False
 
 
+GETTING_STARTED = """
+<h3>Getting started</h3>
+<ol>
+<li><b>Step.</b> Press <b>Right</b> (→): every run takes one step; its arrow shows the step it
+will take next. <b>Left</b> steps back through the history.</li>
+<li><b>Run.</b> Press <b>Space</b> to run and pause; the speed is in the toolbar.</li>
+<li><b>Move the start.</b> Click anywhere on the plot: every run starts again from there.</li>
+<li><b>Look inside a step.</b> Select a run in <i>Optimizers</i>; the <i>Inspector</i> shows its
+update rule with this step's numbers in, and <i>What am I looking at?</i> explains it.</li>
+<li><b>Change the optimizers.</b> Edit a learning rate or a β in <i>Optimizers</i>; add,
+duplicate or remove runs. The run restarts at once.</li>
+<li><b>Change the function.</b> Pick one in <i>Function</i>, or type a formula such as
+<code>x^2 + 9*y^2</code>.</li>
+<li><b>Show the course's figures.</b> The <i>Presets</i> menu sets each one up, with a note
+on what to watch for.</li>
+<li><b>Teach with it.</b> <i>View ▸ Presentation mode</i> (<b>F11</b>) gives the plot the whole
+screen in large print; <i>File ▸ Export</i> writes pictures and animations for slides.</li>
+</ol>
+"""
+
+ABOUT = """
+<h3>optsim {version}</h3>
+<p>An optimizer visualizer: SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and their
+relatives step by step over 1D and 2D loss functions. Every optimizer matches
+<code>torch.optim</code> step for step (float64).</p>
+<p>MIT licence. Built on PySide6 {pyside} (Qt), pyqtgraph {pyqtgraph}, NumPy {numpy} and
+SymPy.</p>
+"""
+
+
+def np_version() -> str:
+    import numpy
+
+    return numpy.__version__
+
+
+class TextDialog(QDialog):
+    """A small non-modal dialog that shows rich text and a Close button."""
+
+    def __init__(self, title: str, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        lay = QVBoxLayout(self)
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setMinimumWidth(460)
+        lay.addWidget(self.label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+
+
 class MainWindow(QMainWindow):
     """The desktop window. ``settings``: a QSettings or an INI file path (default:
     the user's store, or an isolated one when ``OPTSIM_SETTINGS_ISOLATED`` is set);
@@ -580,6 +633,16 @@ class MainWindow(QMainWindow):
         self.toolbar.addAction(self.reset_view_action)
         self.shortcuts_action = QAction("Shortcuts…", self)
         self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.getting_started_action = QAction("Getting started…", self)
+        self.getting_started_action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
+        self.getting_started_action.triggered.connect(self.show_getting_started)
+        self.about_action = QAction("About optsim…", self)
+        self.about_action.triggered.connect(self.show_about)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setToolTip("Close the window (Ctrl+Q); the set-up is remembered")
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)  # (the File menu, where it is listed, comes later)
         for a in self.playback.actions() + [self.reset_view_action]:
             self.addAction(a)  # window-wide shortcuts, wherever the focus is
 
@@ -594,7 +657,10 @@ class MainWindow(QMainWindow):
         for dock in (self.function_dock, self.runs_dock, self.status_dock):
             self.view_menu.addAction(dock.toggleViewAction())
         self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(self.getting_started_action)
         self.help_menu.addAction(self.shortcuts_action)
+        self.help_menu.addSeparator()
+        self.help_menu.addAction(self.about_action)
 
     def _install_shortcut_guard(self) -> None:
         seqs = [a.shortcut() for a in self.playback.actions() + [self.reset_view_action]]
@@ -708,6 +774,27 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def show_getting_started(self) -> TextDialog:
+        """Help > Getting started: the first things to try, in order."""
+        return self._show_text("Getting started", GETTING_STARTED)
+
+    def show_about(self) -> TextDialog:
+        """Help > About optsim: what it is, its version and what it is built on."""
+        import pyqtgraph
+        import PySide6
+
+        from .. import __version__
+
+        text = ABOUT.format(version=__version__, pyside=PySide6.__version__,
+                            pyqtgraph=pyqtgraph.__version__, numpy=np_version())
+        return self._show_text("About optsim", text)
+
+    def _show_text(self, title: str, text: str) -> TextDialog:
+        dialog = TextDialog(title, text, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

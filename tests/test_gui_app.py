@@ -1,0 +1,95 @@
+"""The window's entry point and its Help and File extras: no display gives one
+clear line and exit 2 (Qt aborted with exit 134 and a misleading libxcb-cursor0
+hint); Quit (Ctrl+Q); Help > Getting started and About; the first-run hint."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from optsim.gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11/Wayland only")
+@pytest.mark.parametrize("command", [["main.py"], ["-m", "optsim.gui.app", "--fresh"]])
+def test_without_a_display_one_clear_line_and_exit_2(command, tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["OPTSIM_SETTINGS_ISOLATED"] = str(tmp_path / "s.ini")
+    res = subprocess.run([sys.executable, *command], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "no display found" in lines[0] and "optsim run --png" in lines[0]
+    assert "xcb" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_no_display_reads_the_platform_and_the_display_variables(monkeypatch):
+    from optsim.gui.app import no_display
+
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    assert no_display()
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert no_display()
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert no_display()  # xcb wants an X display
+    monkeypatch.setenv("QT_QPA_PLATFORM", "wayland")
+    assert not no_display()
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    assert not no_display()
+    monkeypatch.delenv("WAYLAND_DISPLAY")
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert not no_display()
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    assert not no_display()
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.delenv("QT_QPA_PLATFORM")
+    assert not no_display()
+
+
+def test_help_has_getting_started_and_about(window):
+    texts = [a.text() for a in window.help_menu.actions()]
+    assert texts[:2] == ["Getting started…", "Shortcuts…"] and texts[-1] == "About optsim…"
+    dialog = window.show_getting_started()
+    text = dialog.label.text()
+    for words in ("Right", "Space", "Click anywhere on the plot", "Presets", "F11"):
+        assert words in text
+    dialog.close()
+    from optsim import __version__
+
+    dialog = window.show_about()
+    assert f"optsim {__version__}" in dialog.label.text() and "MIT" in dialog.label.text()
+    dialog.close()
+
+
+def test_quit_closes_the_window_and_is_last_in_the_file_menu(qtbot, tmp_path):
+    from optsim.gui import app
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    app.install_file_menus(w)
+    app.install_file_menus(w)  # idempotent
+    menu = w.file_actions.file_menu.actions()
+    assert menu[-1] is w.quit_action and sum(a is w.quit_action for a in menu) == 1
+    assert w.quit_action.shortcut().toString() == "Ctrl+Q"
+    QApplication.processEvents()  # (the window becomes the active one)
+    w.plot.setFocus()
+    QTest.keyClick(w.plot, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    # closing saved the set-up, as closing the window does
+    assert QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat).value("session/state")
+    QApplication.processEvents()

@@ -93,3 +93,58 @@ def test_quit_closes_the_window_and_is_last_in_the_file_menu(qtbot, tmp_path):
     # closing saved the set-up, as closing the window does
     assert QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat).value("session/state")
     QApplication.processEvents()
+
+
+def test_a_first_run_hint_goes_once_used_and_is_remembered(qtbot, tmp_path):
+    from optsim.gui.main_window import KEY_HINT_DONE
+
+    def opened():
+        w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        QApplication.processEvents()
+        return w
+
+    w = opened()
+    hint = w.first_run_hint
+    assert hint is not None and hint.isVisible()
+    for words in ("take a step", "Space", "click", "move the start"):
+        assert words in hint.text()
+    # over the plot's data area, near its bottom, whole
+    plot = w.plot
+    vb = plot.getPlotItem().getViewBox()
+    area = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    top_left = plot.mapFromGlobal(hint.mapToGlobal(hint.rect().topLeft()))
+    bottom_right = plot.mapFromGlobal(hint.mapToGlobal(hint.rect().bottomRight()))
+    assert area.contains(top_left) and area.contains(bottom_right)
+    assert top_left.y() > area.center().y()
+    # it lets clicks through: a click on it moves the start (and dismisses it)
+    assert hint.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    QTest.keyClick(w.plot, Qt.Key.Key_Right)
+    assert w.model.shown_step == 1
+    QApplication.processEvents()
+    assert w.first_run_hint is None
+    assert not any(c.objectName() == "first_run_hint" and c.isVisible()
+                   for c in w.centralWidget().children())
+    w.close()
+    assert QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat).value(KEY_HINT_DONE) \
+        in (True, "true")
+    # the next start has no hint
+    w2 = opened()
+    assert w2.first_run_hint is None
+
+
+def test_the_first_run_hint_also_goes_at_a_click_or_run(qtbot, tmp_path):
+    for i, use in enumerate(("click", "run")):
+        w = MainWindow(settings=str(tmp_path / f"s{i}.ini"), restore=False)
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        assert w.first_run_hint is not None
+        if use == "click":
+            w.plot.clicked.emit(0.25, 0.5)
+        else:
+            w.playback.set_playing(True)
+            w.playback.set_playing(False)
+        assert w.first_run_hint is None

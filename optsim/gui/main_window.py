@@ -432,6 +432,79 @@ class TextDialog(QDialog):
         lay.addWidget(buttons)
 
 
+#: the settings key that remembers the first-run hint was used (it is not shown again)
+KEY_HINT_DONE = "hints/first_run_done"
+
+
+class FirstRunHint(QLabel):
+    """A note over the bottom of the plot on a first start: how to step, run and
+    move the start. It goes at the first step, run or click on the plot, and the
+    settings remember that it went. It lets the mouse through to the plot."""
+
+    TEXT = ("<b>\u2192</b> take a step &nbsp;\u00b7&nbsp; <b>Space</b> run / pause "
+            "&nbsp;\u00b7&nbsp; <b>click</b> the plot to move the start")
+
+    def __init__(self, window: MainWindow, parent: QWidget) -> None:
+        super().__init__(self.TEXT, parent)
+        self.window_ = window
+        self.setObjectName("first_run_hint")
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("QLabel#first_run_hint { background: rgba(25, 25, 25, 215); "
+                           "color: white; border-radius: 8px; padding: 8px 16px; }")
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.setFont(font)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._natural = self.sizeHint().width()
+        self.setWordWrap(True)  # (in a narrow plot: on two lines)
+        parent.installEventFilter(self)  # (the centre widget: resized, rarely anything else)
+        m = window.model
+        m.stepChanged.connect(self._stepped)
+        window.playback.playingChanged.connect(self._played)
+        window.plot.clicked.connect(self.dismiss)
+        self.place()
+        self.show()
+        self.raise_()
+
+    def _stepped(self, k: int) -> None:
+        if k > 0:
+            self.dismiss()
+
+    def _played(self, on: bool) -> None:
+        if on:
+            self.dismiss()
+
+    def place(self) -> None:
+        """Centred over the bottom of the plot's data area."""
+        plot = self.window_.plot
+        vb = plot.getPlotItem().getViewBox()
+        area = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        corner = plot.mapTo(self.parentWidget(), area.topLeft())
+        width = max(min(self._natural, area.width() - 24), 120)
+        self.resize(width, self.heightForWidth(width))
+        x = corner.x() + (area.width() - self.width()) // 2
+        y = corner.y() + area.height() - self.height() - 16
+        self.move(max(x, 0), max(y, 0))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
+            QTimer.singleShot(0, self.place)
+        return False
+
+    def dismiss(self, *_args) -> None:
+        """Hide for good (and remember it)."""
+        w = self.window_
+        w.settings.setValue(KEY_HINT_DONE, True)
+        w.model.stepChanged.disconnect(self._stepped)
+        w.playback.playingChanged.disconnect(self._played)
+        w.plot.clicked.disconnect(self.dismiss)
+        self.parentWidget().removeEventFilter(self)
+        self.hide()
+        self.deleteLater()
+        w.first_run_hint = None
+
+
 class MainWindow(QMainWindow):
     """The desktop window. ``settings``: a QSettings or an INI file path (default:
     the user's store, or an isolated one when ``OPTSIM_SETTINGS_ISOLATED`` is set);
@@ -518,6 +591,10 @@ class MainWindow(QMainWindow):
             "Right: one step · Space: run/pause · click the plot to move the start point", 0)
         self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         QTimer.singleShot(0, self.plot.setFocus)
+        #: the first-run note over the plot (None once used, or on later starts)
+        self.first_run_hint: FirstRunHint | None = None
+        if str(self.settings.value(KEY_HINT_DONE, "false")).lower() not in ("true", "1"):
+            self.first_run_hint = FirstRunHint(self, self.centralWidget())
         # last: an application-wide event filter sees every event from here on, so
         # it is not run for the thousands of events of building the window
         self._install_shortcut_guard()

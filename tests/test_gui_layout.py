@@ -103,3 +103,17 @@ def test_nothing_is_cut_off(qtbot, tmp_path, size):
     # the legend fits inside the plot
     legend = w.plot.legend
     assert legend.boundingRect().width() < w.plot.getPlotItem().getViewBox().width()
+
+
+def test_reset_layout_brings_back_moved_and_closed_panels(qtbot, tmp_path):
+    w = window_at(qtbot, tmp_path, (1280, 720))
+    w.status_dock.close()
+    w.runs_dock.setFloating(True)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.function_dock)
+    QApplication.processEvents()
+    w.reset_layout_action.trigger()
+    QApplication.processEvents()
+    for d in (w.runs_dock, w.function_dock, w.status_dock, w.step_insight.dock):
+        assert not d.isHidden() and not d.isFloating()
+        assert w.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert w.plot.width() * w.plot.height() >= 0.5 * 1280 * 720

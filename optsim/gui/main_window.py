@@ -730,6 +730,10 @@ class MainWindow(QMainWindow):
             self.run_menu.addAction(a)
         self.view_menu = bar.addMenu("&View")
         self.view_menu.addAction(self.reset_view_action)
+        self.reset_layout_action = QAction("Reset &layout", self)
+        self.reset_layout_action.setToolTip("Put every panel back in its place in the right column")
+        self.reset_layout_action.triggered.connect(self.reset_layout)
+        self.view_menu.addAction(self.reset_layout_action)
         self.view_menu.addSeparator()
         for dock in (self.function_dock, self.runs_dock, self.status_dock):
             self.view_menu.addAction(dock.toggleViewAction())
@@ -837,6 +841,13 @@ class MainWindow(QMainWindow):
         self.model.set_start(point)
         self.statusBar().showMessage(
             "start moved to " + ", ".join(f"{v:g}" for v in point) + "; every run restarted", 6000)
+
+    def reset_layout(self) -> None:
+        """View > Reset layout: the default layout for the present size, with every
+        panel but a story-less scenario shown."""
+        for d in self.dock_widgets()[:4]:
+            d.show()
+        self.apply_default_layout()
 
     def release_text_focus(self) -> None:
         """If a text or number field has the keyboard focus, give it to the plot, so

@@ -5,6 +5,7 @@ off (defect 2 of issue 12: at 1280x720 the plot was ~260 px wide and the inspect
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolButton
 
 from optsim.gui.main_window import MainWindow
@@ -117,3 +118,68 @@ def test_reset_layout_brings_back_moved_and_closed_panels(qtbot, tmp_path):
         assert not d.isHidden() and not d.isFloating()
         assert w.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea
     assert w.plot.width() * w.plot.height() >= 0.5 * 1280 * 720
+
+
+def test_presentation_mode_gives_the_plots_the_screen_in_large_print(qtbot, tmp_path):
+    from optsim.gui.main_window import PRESENTATION_SCALE
+    from optsim.render.theme import FONT_PT, LINE_PX
+
+    w = window_at(qtbot, tmp_path, (1280, 720), preset="elongated-valley")
+    w.playback.step(6)
+    plot, history = w.plot, w.history_plot
+    docks_before = {d.objectName(): d.isVisible() for d in w.dock_widgets()}
+    tick_pt = plot.getPlotItem().getAxis("bottom").style["tickFont"].pointSizeF()
+    step_pt = w.toolbar.step_label.font().pointSizeF()
+    assert "F11" in w.presentation_action.shortcut().toString()
+    assert w.presentation_action in w.view_menu.actions()
+    w.presentation_action.trigger()
+    QApplication.processEvents()
+    assert w.presenting and w.isFullScreen()
+    # (the test screen is 800x800: a 1280x720 projector's full screen, emulated)
+    w.setWindowState(Qt.WindowState.WindowNoState)
+    w.resize(1280, 720)
+    QApplication.processEvents()
+    # the panels and the status bar are hidden; the plots fill the centre
+    assert not any(d.isVisible() for d in w.dock_widgets())
+    assert not w.statusBar().isVisible()
+    assert w.centralWidget().width() == w.width()
+    assert plot.width() >= 0.95 * w.width()
+    assert plot.height() + history.height() >= 0.75 * w.height()
+    # text at least 1.5 times as large, lines thicker, the step counter larger still
+    scaled = plot.getPlotItem().getAxis("bottom").style["tickFont"].pointSizeF()
+    assert scaled >= 1.5 * tick_pt and scaled >= 1.5 * FONT_PT
+    assert history.getPlotItem().getAxis("left").style["tickFont"].pointSizeF() >= 1.5 * FONT_PT
+    assert w.figure.title.font().pointSizeF() >= 1.5 * 13
+    assert PRESENTATION_SCALE >= 1.5
+    for _sample, label in plot.legend.items:
+        assert float(label.opts["size"].rstrip("pt")) >= 1.5 * FONT_PT
+    assert plot.run_items(0).trail.opts["pen"].widthF() >= 1.5 * LINE_PX
+    assert history.line(0).opts["pen"].widthF() >= 1.5 * LINE_PX
+    assert w.toolbar.step_label.font().pointSizeF() >= 2 * step_pt
+    assert w.toolbar.step_label.text().strip() == "step 6"
+    # the toolbar still shows its controls whole
+    assert w.toolbar.sizeHint().width() <= w.toolbar.width()
+    # the keys still work; Esc leaves and puts everything back
+    QTest.keyClick(plot, Qt.Key.Key_Right)
+    assert w.model.shown_step == 7
+    QTest.keyClick(plot, Qt.Key.Key_Escape)
+    QApplication.processEvents()
+    assert not w.presenting and not w.isFullScreen() and not w.presentation_action.isChecked()
+    assert {d.objectName(): d.isVisible() for d in w.dock_widgets()} == docks_before
+    assert w.statusBar().isVisible()
+    assert plot.getPlotItem().getAxis("bottom").style["tickFont"].pointSizeF() == tick_pt
+    assert plot.run_items(0).trail.opts["pen"].widthF() == LINE_PX
+    assert w.toolbar.step_label.font().pointSizeF() == step_pt
+    assert plot.width() * plot.height() >= 0.5 * 1280 * 720
+
+
+def test_presentation_mode_is_left_before_the_layout_is_saved(qtbot, tmp_path):
+    w = window_at(qtbot, tmp_path, (1280, 720))
+    w.set_presentation(True)
+    w.close()
+    w2 = MainWindow(settings=str(tmp_path / "s.ini"), restore=True)
+    qtbot.addWidget(w2)
+    w2.show()
+    QApplication.processEvents()
+    assert not w2.presenting
+    assert w2.runs_dock.isVisible() and w2.status_dock.isVisible()

@@ -70,6 +70,10 @@ DOCK_COLUMN_WIDTH = (330, 440)
 COMPACT_HEIGHT = 900
 #: the loss history's share of the height the plot and the history split
 HISTORY_FRACTION = 0.17
+#: presentation mode's text, lines and markers, as a multiple of their usual size
+PRESENTATION_SCALE = 1.6
+#: presentation mode's share of the centre for the loss history
+PRESENTATION_HISTORY = 0.3
 #: the dock layout's version in the settings: a layout saved by an older version is
 #: not restored (its two columns left the plot a third of the window)
 STATE_VERSION = 2
@@ -81,6 +85,8 @@ SHORTCUTS = (
     ("Left", "one step back in the history"),
     ("Ctrl+R", "reset every run to the start point"),
     ("Home", "reset the view to the function's window"),
+    ("F11", "presentation mode (Esc leaves it)"),
+    ("Ctrl+Q", "quit (the set-up is remembered)"),
     ("click on the plot", "set the start point (in 1D: x)"),
     ("drag / wheel on the plot", "pan / zoom"),
 )
@@ -692,7 +698,8 @@ class MainWindow(QMainWindow):
             if not restored and insight is not None:
                 self.tabifyDockWidget(insight.dock, dock)
             dock.toggleViewAction().toggled.connect(
-                lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
+                lambda on, d=dock: on and not self._restoring_layout
+                and QTimer.singleShot(0, d.raise_))
         return dock
 
     def add_menu(self, title: str) -> QMenu:
@@ -715,6 +722,22 @@ class MainWindow(QMainWindow):
         self.getting_started_action.triggered.connect(self.show_getting_started)
         self.about_action = QAction("About optsim…", self)
         self.about_action.triggered.connect(self.show_about)
+        self.presentation_action = QAction("&Presentation mode", self)
+        self.presentation_action.setCheckable(True)
+        self.presentation_action.setShortcut(QKeySequence(Qt.Key.Key_F11))
+        self.presentation_action.setToolTip("The plot and the loss history on the whole screen, "
+                                            "in large print (F11; Esc leaves)")
+        self.presentation_action.toggled.connect(self.set_presentation)
+        self.addAction(self.presentation_action)
+        self.leave_presentation_action = QAction("Leave presentation mode", self)
+        self.leave_presentation_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.leave_presentation_action.setEnabled(False)
+        self.leave_presentation_action.triggered.connect(lambda: self.set_presentation(False))
+        self.addAction(self.leave_presentation_action)
+        #: whether presentation mode is on, and what it changed (to put back)
+        self.presenting = False
+        self._before_presentation: dict | None = None
+        self._restoring_layout = False
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setToolTip("Close the window (Ctrl+Q); the set-up is remembered")
@@ -734,6 +757,7 @@ class MainWindow(QMainWindow):
         self.reset_layout_action.setToolTip("Put every panel back in its place in the right column")
         self.reset_layout_action.triggered.connect(self.reset_layout)
         self.view_menu.addAction(self.reset_layout_action)
+        self.view_menu.addAction(self.presentation_action)
         self.view_menu.addSeparator()
         for dock in (self.function_dock, self.runs_dock, self.status_dock):
             self.view_menu.addAction(dock.toggleViewAction())
@@ -842,6 +866,59 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             "start moved to " + ", ".join(f"{v:g}" for v in point) + "; every run restarted", 6000)
 
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode (View menu, F11; Esc leaves): the plot and the loss
+        history fill the screen, the panels and the status bar are hidden, text,
+        lines and markers are PRESENTATION_SCALE times as large and the step counter
+        larger still. Leaving puts every panel, size and the window state back."""
+        on = bool(on)
+        if on == self.presenting:
+            self.presentation_action.setChecked(on)
+            return
+        self.presenting = on
+        splitter = getattr(self.figure, "splitter", None)
+        if on:
+            self._before_presentation = {
+                "layout": self.saveState(STATE_VERSION), "state": self.windowState(),
+                "status": self.statusBar().isVisible(),
+                "split": splitter.sizes() if splitter is not None else None}
+            for d in self.dock_widgets():
+                d.hide()
+            self.statusBar().hide()
+            self._set_scale(PRESENTATION_SCALE)
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowFullScreen)
+            if splitter is not None and splitter.count() == 2:
+                total = sum(splitter.sizes()) or self.height()
+                history = round(total * PRESENTATION_HISTORY)
+                splitter.setSizes([total - history, history])
+        else:
+            before = self._before_presentation or {}
+            self._set_scale(1.0)
+            self.setWindowState(before.get("state", Qt.WindowState.WindowNoState))
+            self.statusBar().setVisible(before.get("status", True))
+            if before.get("layout") is not None:
+                self._restoring_layout = True
+                try:
+                    self.restoreState(before["layout"], STATE_VERSION)
+                finally:
+                    self._restoring_layout = False
+            if splitter is not None and before.get("split"):
+                splitter.setSizes(before["split"])
+            self._before_presentation = None
+        self.leave_presentation_action.setEnabled(on)
+        self.presentation_action.setChecked(on)
+        self._drawn.clear()
+        self.redraw()
+        self.plot.place_legend()
+        self.plot.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _set_scale(self, scale: float) -> None:
+        self.figure.set_scale(scale)
+        self.toolbar.set_scale(scale)
+        insight = getattr(self, "step_insight", None)
+        if insight is not None:
+            insight.overlay.set_scale(scale)
+
     def reset_layout(self) -> None:
         """View > Reset layout: the default layout for the present size, with every
         panel but a story-less scenario shown."""
@@ -923,6 +1000,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.playback.set_playing(False)
+        self.set_presentation(False)  # (the panels' places are saved, not hidden ones)
         self.save_settings()
         self.shortcut_guard.unwatch()
         super().closeEvent(event)

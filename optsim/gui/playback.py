@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QLabel,
     QSlider,
@@ -183,12 +184,7 @@ class PlaybackToolBar(QToolBar):
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for a in c.actions():
             self.addAction(a)
-        # Run and Pause take the same width: the toolbar does not shift as they swap
-        run = self.widgetForAction(c.run_action)
-        if run is not None:
-            fm = run.fontMetrics()
-            pad = run.sizeHint().width() - fm.horizontalAdvance(c.run_action.text())
-            run.setFixedWidth(pad + max(fm.horizontalAdvance(t) for t in ("Run", "Pause")))
+        self._fit_run_button()
         self.addSeparator()
         self.addWidget(QLabel(" speed "))
         self.speed_slider = QSlider(Qt.Orientation.Horizontal)
@@ -201,8 +197,6 @@ class PlaybackToolBar(QToolBar):
         # labels whose text changes while playing get a fixed size: a label that may
         # change size makes the whole window lay out and repaint on every frame
         self.speed_label = QLabel()
-        self.speed_label.setFixedSize(self.speed_label.fontMetrics().horizontalAdvance("1000 /s") + 10,
-                                      self.speed_label.sizeHint().height())
         self.addWidget(self.speed_label)
         self.max_box = QCheckBox("max")
         self.max_box.setToolTip("As many steps as fit in each frame")
@@ -210,25 +204,25 @@ class PlaybackToolBar(QToolBar):
         self.addWidget(self.max_box)
         self.addSeparator()
         self.step_label = QLabel()
-        self.step_label.setFixedSize(
-            self.step_label.fontMetrics().horizontalAdvance("  step 10000000 of 10000000  ") + 6,
-            self.step_label.sizeHint().height())
         self.step_label.setToolTip("The step shown (Left/Right move through the history)")
         self.addWidget(self.step_label)
-        self.addWidget(QLabel(" max steps "))
+        #: what presentation mode leaves out of the toolbar (see set_scale)
+        self.secondary: list[QAction] = [self.addWidget(QLabel(" max steps "))]
         self.max_steps_spin = QSpinBox()
         self.max_steps_spin.setRange(1, 10_000_000)
         self.max_steps_spin.setSingleStep(1000)
         self.max_steps_spin.setValue(c.max_steps)
         self.max_steps_spin.setKeyboardTracking(False)
         self.max_steps_spin.setToolTip("Run stops at this step")
-        self.addWidget(self.max_steps_spin)
+        self.secondary.append(self.addWidget(self.max_steps_spin))
         self.converged_box = QCheckBox("stop when converged")
         self.converged_box.setChecked(c.stop_when_converged)
         self.converged_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.converged_box.setToolTip(
             f"Pause once every visible run has gradient norm and step size below {c.tolerance:g}")
-        self.addWidget(self.converged_box)
+        self.secondary.append(self.addWidget(self.converged_box))
+
+        self._fit_labels()
 
         self.speed_slider.valueChanged.connect(self._speed_moved)
         self.max_box.toggled.connect(self._max_toggled)
@@ -236,6 +230,43 @@ class PlaybackToolBar(QToolBar):
         self.converged_box.toggled.connect(lambda on: setattr(c, "stop_when_converged", on))
         self._speed_moved(self.speed_slider.value())
         self.show_step(c.model.shown_step, c.model.computed_steps)
+
+    def _fit_run_button(self) -> None:
+        """Run and Pause take the same width: the toolbar does not shift as they swap."""
+        run = self.widgetForAction(self.controller.run_action)
+        if run is None:
+            return
+        run.setMinimumWidth(0)
+        run.setMaximumWidth(16777215)
+        fm = run.fontMetrics()
+        pad = run.sizeHint().width() - fm.horizontalAdvance(self.controller.run_action.text())
+        run.setFixedWidth(pad + max(fm.horizontalAdvance(t) for t in ("Run", "Pause")))
+
+    def _fit_labels(self, digits: int = 8) -> None:
+        """The fixed sizes of the labels whose text changes while playing (the step
+        counter's for numbers of up to ``digits`` digits)."""
+        fm = self.speed_label.fontMetrics()
+        self.speed_label.setFixedSize(fm.horizontalAdvance("1000 /s") + 10, fm.height() + 4)
+        fm = self.step_label.fontMetrics()
+        n = "0" * digits
+        self.step_label.setFixedSize(fm.horizontalAdvance(f"  step {n} of {n}  ") + 6,
+                                     fm.height() + 4)
+
+    def set_scale(self, scale: float) -> None:
+        """Text ``scale`` times the application's size, and the step counter larger
+        still and bold when scaled up (presentation mode); 1 goes back."""
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * scale)
+        self.setFont(font)
+        step = QFont(font)
+        if scale > 1:
+            step.setPointSizeF(font.pointSizeF() * 1.4)
+            step.setBold(True)
+        self.step_label.setFont(step)
+        self._fit_labels(8 if scale <= 1 else 6)
+        self._fit_run_button()
+        for action in self.secondary:  # (the max-steps limit and "stop when converged")
+            action.setVisible(scale <= 1)
 
     def _speed_moved(self, v: int) -> None:
         self.controller.set_speed(10 ** (v / 100))

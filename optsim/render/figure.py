@@ -59,6 +59,16 @@ class Figure(QtWidgets.QWidget):
         layout.addWidget(self.splitter, 1)  # all the height the title leaves
         self.clicked = self.loss_plot.clicked
 
+    def set_scale(self, scale: float) -> None:
+        """Fonts, lines and markers ``scale`` times their theme size (the window's
+        presentation mode), in the title and both plots."""
+        font = self.title.font()
+        font.setPointSizeF(LABEL_PT * scale)
+        self.title.setFont(font)
+        self.loss_plot.set_scale(scale)
+        if self.history is not None:
+            self.history.set_scale(scale)
+
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         self.loss_plot.set_function(fn, view)
         self.title.setText(title_text(fn))

@@ -72,15 +72,17 @@ def fit_axis_width(axis: pg.AxisItem, labels: list[str]) -> None:
     axis.setWidth(int(math.ceil(width)) + 2)
 
 
-def style_axes(plot: pg.PlotItem, bottom: str, left: str) -> None:
+def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) -> None:
+    """The bottom and left axes in the theme's fonts, ``scale`` times as large
+    (presentation mode), labelled ``bottom`` and ``left``; the others hidden."""
     font = QtGui.QFont()
-    font.setPointSize(FONT_PT)
+    font.setPointSizeF(FONT_PT * scale)
     for name, text in (("bottom", bottom), ("left", left)):
         axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(TEXT_COLOUR, width=1))
+        axis.setPen(pg.mkPen(TEXT_COLOUR, width=scale))
         axis.setTextPen(pg.mkPen(TEXT_COLOUR))
-        axis.setStyle(tickFont=font, tickTextOffset=6)
-        axis.setLabel(text, **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+        axis.setStyle(tickFont=font, tickTextOffset=round(6 * scale))
+        axis.setLabel(text, **{"font-size": f"{LABEL_PT * scale:g}pt", "color": TEXT_COLOUR})
     for side in ("top", "right"):  # (given all four, pyqtgraph shows them all)
         plot.hideAxis(side)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
@@ -146,13 +148,14 @@ class FixedScatter(pg.ScatterPlotItem):
 class RunItems:
     """The graphics items of one run (created once)."""
 
-    def __init__(self, style: RunStyle, dim: int) -> None:
+    def __init__(self, style: RunStyle, dim: int, scale: float = 1.0) -> None:
         c = QtGui.QColor(style.colour)
         faint = QtGui.QColor(c)
         faint.setAlpha(150)
         self.style = style
         self.trail = pg.PlotDataItem(
-            pen=cosmetic_pen(c), symbol="o", symbolSize=6 if dim == 2 else 9,
+            pen=cosmetic_pen(c, LINE_PX * scale), symbol="o",
+            symbolSize=(6 if dim == 2 else 9) * scale,
             symbolBrush=c if dim == 2 else faint,
             symbolPen=None if dim == 2 else pg.mkPen("w", width=1), antialias=True,
         )
@@ -165,10 +168,11 @@ class RunItems:
         if dim == 1:
             self.trail.setPen(None)  # past positions are marked on the curve, not joined
         # 1D: at most 17 px with its pen, so the 20 px legend sample (clipped) shows it whole
-        self.marker = pg.ScatterPlotItem(size=MARKER_PX if dim == 2 else 15, brush=pg.mkBrush(c),
-                                         antialias=True,
-                                         pen=pg.mkPen(TEXT_COLOUR, width=2), symbol="o")
-        self.tangent = pg.PlotDataItem(pen=cosmetic_pen(c, LINE_PX, QtCore.Qt.PenStyle.DashLine),
+        self.marker = pg.ScatterPlotItem(size=(MARKER_PX if dim == 2 else 15) * scale,
+                                         brush=pg.mkBrush(c), antialias=True,
+                                         pen=pg.mkPen(TEXT_COLOUR, width=2 * scale), symbol="o")
+        self.tangent = pg.PlotDataItem(pen=cosmetic_pen(c, LINE_PX * scale,
+                                                        QtCore.Qt.PenStyle.DashLine),
                                        antialias=True) \
             if dim == 1 else None
         self.marker.setZValue(30)

@@ -368,6 +368,8 @@ class StepOverlay(QtCore.QObject):
         self.legend.setVisible(False)
         self._legend_html = ""
         self._key_spot: tuple | None = None
+        #: the key's text size in points (set_scale changes it)
+        self.key_pt = 10.0
         plot.getViewBox().sigResized.connect(self._place_legend)
         runs_legend = getattr(plot, "legend", None)  # the key keeps off it, wherever it goes
         if runs_legend is not None:
@@ -384,6 +386,11 @@ class StepOverlay(QtCore.QObject):
         self.options.update(state.options)
         self.set_function(fn, view)
         self.show(state.entries)
+
+    def set_scale(self, scale: float) -> None:
+        """The key's text ``scale`` times its usual size (presentation mode)."""
+        self.key_pt = 10.0 * float(scale)
+        self._update_legend()
 
     # -- options ---------------------------------------------------------------
     def set_option(self, name: str, on: bool) -> None:
@@ -515,7 +522,8 @@ class StepOverlay(QtCore.QObject):
                 rows.append(f"<span style='color:{self.runs[0].colour}; font-weight:bold'>"
                             "( )</span> <span style='color:#202020'>its steps for a direction "
                             "this long, turned every way</span>")
-        page = "<div style='font-size:10pt'>" + "<br>".join(rows) + "</div>" if rows else ""
+        page = (f"<div style='font-size:{self.key_pt:g}pt'>" + "<br>".join(rows) + "</div>"
+                if rows else "")
         if page == self._legend_html and self.legend.isVisible() == bool(page):
             return  # (placed again when the view or the runs' legend moves: see __init__)
         if page != self._legend_html:

@@ -55,7 +55,7 @@ from .items import (
 )
 from .lines import StepLine
 from .playback_layer import PlaybackLayer
-from .theme import FONT_PT, LABEL_PT, MARKER_PX, TEXT_COLOUR
+from .theme import FONT_PT, LABEL_PT, LINE_PX, MARKER_PX, TEXT_COLOUR
 
 
 class LossPlot(PixelSize, pg.PlotWidget):
@@ -73,6 +73,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
                          axisItems=plain_axes())
         #: draw the function's name and formula above the plot (a Figure shows its own)
         self.show_title = show_title
+        #: fonts, lines and markers are this many times their theme size (see set_scale)
+        self.scale = 1.0
         self.function: LossFunction | None = None
         self.view: View | None = None
         self._runs: list[RunItems] = []
@@ -152,10 +154,38 @@ class LossPlot(PixelSize, pg.PlotWidget):
                 self._draw_landscape(fn, view)
             else:
                 self._draw_curve(fn, view)
-        if self.show_title:
-            self.getPlotItem().setTitle(html.escape(title_text(fn, TITLE_CHARS)),
-                                        size=f"{LABEL_PT}pt", color=TEXT_COLOUR)
+        self._show_title()
         self.reset_view()
+
+    def _show_title(self) -> None:
+        if self.show_title and self.function is not None:
+            self.getPlotItem().setTitle(html.escape(title_text(self.function, TITLE_CHARS)),
+                                        size=f"{LABEL_PT * self.scale:g}pt", color=TEXT_COLOUR)
+
+    def set_scale(self, scale: float) -> None:
+        """Draw fonts, lines and markers ``scale`` times their theme size (the
+        window's presentation mode: 1.6); the runs are drawn again at once."""
+        scale = float(scale)
+        if scale == self.scale:
+            return
+        self.scale = scale
+        plot = self.getPlotItem()
+        style_axes(plot, "x", "loss" if self._dim == 1 else "y", scale)
+        self._show_title()
+        self.legend.opts["labelTextSize"] = f"{FONT_PT * scale:g}pt"
+        self.minima.setSize(22 * scale)
+        self.minima.setPen(pg.mkPen("k", width=1.5 * scale))
+        self.start_marker.setSize(13 * scale)
+        self.start_marker.setPen(pg.mkPen("k", width=2 * scale))
+        self.layer.marker_px = MARKER_PX * scale
+        if self.colorbar is not None and self.landscape is not None:
+            land = self.landscape
+            self._update_colorbar(land.vmin, land.vmax, land.log, land.zmin)
+        shown = dict(self._shown)
+        self.set_runs([r.style for r in self._runs])
+        for i, args in shown.items():
+            if i < len(self._runs):
+                self.update_run(i, *args)
 
     def _set_dim(self, dim: int) -> None:
         self._dim = dim
@@ -185,9 +215,6 @@ class LossPlot(PixelSize, pg.PlotWidget):
                                             interactive=False, width=18)
             self.colorbar.setImageItem(self.image, insert_in=plot)
             axis = self.colorbar.getAxis("right")
-            font = QtGui.QFont()
-            font.setPointSize(FONT_PT - 1)
-            axis.setStyle(tickFont=font)
             axis.setTextPen(pg.mkPen(TEXT_COLOUR))
             axis.setPen(pg.mkPen(TEXT_COLOUR))
             for entry in self.colorbar.axes.values():
@@ -197,17 +224,22 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.colorbar.setVisible(True)
         self.colorbar.setLevels((vmin, vmax))
         axis = self.colorbar.getAxis("right")
+        font = QtGui.QFont()
+        font.setPointSizeF((FONT_PT - 1) * self.scale)
+        if axis.style["tickFont"] is None or axis.style["tickFont"].pointSizeF() != font.pointSizeF():
+            axis.setStyle(tickFont=font)
+        label_pt = f"{FONT_PT * self.scale:g}pt"
         if log:
             ticks = [(float(t), loss_label(zmin + 10.0 ** t))
                      for t in range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1)]
             if len(ticks) > 7:
                 ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
             axis.setTicks([ticks])
-            axis.setLabel("loss (log)", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+            axis.setLabel("loss (log)", **{"font-size": label_pt, "color": TEXT_COLOUR})
             labels = [label for _, label in ticks]
         else:
             axis.setTicks(None)
-            axis.setLabel("loss", **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
+            axis.setLabel("loss", **{"font-size": label_pt, "color": TEXT_COLOUR})
             labels = [text for spacing, values in axis.tickValues(vmin, vmax, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
         fit_axis_width(axis, labels)
@@ -353,7 +385,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._shown = {}
         dim = self._dim or 2
         for style in styles:
-            run = RunItems(style, dim)
+            run = RunItems(style, dim, self.scale)
             for item in run.items():
                 plot.addItem(item)
             self.legend.addItem(run.marker if dim == 1 else run.trail, style.name)
@@ -364,7 +396,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
             run.set_visible(style.visible)
             set_antialias(run.trail, not self.playing)
             self._runs.append(run)
-        self.layer.set_runs([cosmetic_pen(s.colour) for s in styles], [s.colour for s in styles])
+        self.layer.set_runs([cosmetic_pen(s.colour, LINE_PX * self.scale) for s in styles],
+                            [s.colour for s in styles])
         self._thin = [GrowingThinning() for _ in styles]
         for i, style in enumerate(styles):
             self.layer.set_visible(i, style.visible)
@@ -606,15 +639,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         self._watch_pixel_size()
-        style_axes(plot, "step", "loss")
+        #: fonts and lines are this many times their theme size (see set_scale)
+        self.scale = 1.0
+        self._style_axes()
         plot.showGrid(x=True, y=True, alpha=0.25)
-        # the loss axis keeps one width, that of its widest labels ("1e-300"): fitted
-        # to its labels, it widened a frame after a range change brought wider ones,
-        # laying the whole plot out again a second time (and moved on every change)
-        axis = plot.getAxis("left")
-        font = axis.style.get("tickFont") or axis.font()
-        wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
-        axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
         self._lines: list[pg.PlotDataItem] = []
         #: per run, its losses as drawn and their range, kept up to date from the new
         #: ones (see GrowingLosses): a frame's scale costs no reductions
@@ -644,6 +672,38 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         self._x_max = 0.0
         self._fit_steps()
 
+    def _style_axes(self) -> None:
+        plot = self.getPlotItem()
+        style_axes(plot, "step", "loss", self.scale)
+        # the loss axis keeps one width, that of its widest labels ("1e-300"): fitted
+        # to its labels, it widened a frame after a range change brought wider ones,
+        # laying the whole plot out again a second time (and moved on every change)
+        axis = plot.getAxis("left")
+        font = axis.style.get("tickFont") or axis.font()
+        wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
+        axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
+
+    def set_scale(self, scale: float) -> None:
+        """Fonts and lines ``scale`` times their theme size (presentation mode); the
+        lines are drawn again at once."""
+        scale = float(scale)
+        if scale == self.scale:
+            return
+        self.scale = scale
+        self._style_axes()
+        styles = [RunStyle("", line.opts["pen"].color().name(), line.isVisible())
+                  for line in self._lines]
+        width = LINE_PX * scale
+        for line in self._lines:
+            pen = QtGui.QPen(line.opts["pen"])
+            pen.setWidthF(width)
+            line.setPen(pen)
+        self.layer.set_runs([cosmetic_pen(s.colour, width) for s in styles],
+                            [s.colour for s in styles])
+        for i in range(len(self._lines)):
+            self.layer.set_visible(i, styles[i].visible)
+            self._show_line(i)
+
     def set_runs(self, styles: list[RunStyle]) -> None:
         plot = self.getPlotItem()
         for line in self._lines:
@@ -654,9 +714,11 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         self._bundles = {}
         self._thin = []
         self._sources = []
-        self.layer.set_runs([cosmetic_pen(s.colour) for s in styles], [s.colour for s in styles])
+        width = LINE_PX * self.scale
+        self.layer.set_runs([cosmetic_pen(s.colour, width) for s in styles],
+                            [s.colour for s in styles])
         for i, style in enumerate(styles):
-            line = pg.PlotDataItem(pen=cosmetic_pen(style.colour), antialias=not self.playing)
+            line = pg.PlotDataItem(pen=cosmetic_pen(style.colour, width), antialias=not self.playing)
             line.curve.setSegmentedLineMode("on")
             line.setVisible(style.visible)
             line.setOpacity(0.0 if self.playing else 1.0)

@@ -253,6 +253,18 @@ def test_a_preset_clears_a_rejected_formula_and_takes_the_focus_from_the_field(w
     assert edit.hasFocus()  # the user's own edit: the field keeps the focus
 
 
+@pytest.mark.parametrize("typed", ["x^2 + 3*y^2", "x**2 + 3*y**2"])
+def test_a_typed_formulas_title_is_typeset_however_it_was_typed(window, typed):
+    """Defect 17: the title showed "x**2 + 3*y**2" when x^2 + 3*y^2 was typed."""
+    panel = window.function_panel
+    panel.formula_edit.setText(typed)
+    assert panel.apply_formula()
+    assert window.figure.title.text() == "f(x, y) = x² + 3·y²"
+    panel.formula_edit.setText("x^4 - x")
+    assert panel.apply_formula()
+    assert window.figure.title.text() == "f(x) = x⁴ − x"
+
+
 def test_formula_becomes_the_function(window):
     panel = window.function_panel
     panel.formula_edit.setText("x**2 + 4*y**2")

@@ -429,9 +429,12 @@ TITLE_CHARS = 64
 
 
 def title_text(fn: LossFunction, limit: int | None = None) -> str:
-    """``name:  formula`` with the formula made pretty; cut to ``limit`` characters."""
+    """``name:  formula`` with the formula made pretty (a typed formula: ``f(x, y) =
+    formula``, so that ``x^2`` and ``x**2`` both read x²); cut to ``limit`` characters."""
     text = fn.name
-    if fn.formula and fn.formula != fn.name:
+    if fn.is_custom and fn.formula:
+        text = f"f({'x' if fn.dim == 1 else 'x, y'}) = {pretty_formula(fn.formula)}"
+    elif fn.formula and fn.formula != fn.name:
         text = f"{fn.name}:  {pretty_formula(fn.formula)}"
     if limit is not None and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

@@ -332,7 +332,9 @@ class StepInsight(QObject):
         self.panel = InspectorPanel()
         self.dock = window.add_dock("Inspector", self.panel, Qt.DockWidgetArea.RightDockWidgetArea,
                                     "inspector_dock")
-        # (placed by the window's layout: MainWindow.apply_default_layout)
+        # (placed by the window's layout: MainWindow.apply_default_layout; at least a
+        # heading, the rule and a few values in view)
+        self.panel.setMinimumHeight(180)
         self.panel.set_model(model)
         playback = getattr(window, "playback", None)
         if playback is not None:

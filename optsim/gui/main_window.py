@@ -70,6 +70,9 @@ DOCK_COLUMN_WIDTH = (330, 440)
 COMPACT_HEIGHT = 900
 #: the loss history's share of the height the plot and the history split
 HISTORY_FRACTION = 0.17
+#: every dock's least width and height (the status table's least height is its
+#: header and two rows)
+MIN_DOCK_SIZE = (300, 90)
 #: presentation mode's text, lines and markers, as a multiple of their usual size
 PRESENTATION_SCALE = 1.6
 #: presentation mode's share of the centre for the loss history
@@ -482,7 +485,8 @@ class FirstRunHint(QLabel):
             self.dismiss()
 
     def place(self) -> None:
-        """Centred over the bottom of the plot's data area."""
+        """Centred over the lower part of the plot's data area, clear of the arrows'
+        key in its bottom corner."""
         plot = self.window_.plot
         vb = plot.getPlotItem().getViewBox()
         area = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
@@ -490,7 +494,7 @@ class FirstRunHint(QLabel):
         width = max(min(self._natural, area.width() - 24), 120)
         self.resize(width, self.heightForWidth(width))
         x = corner.x() + (area.width() - self.width()) // 2
-        y = corner.y() + area.height() - self.height() - 16
+        y = corner.y() + area.height() - self.height() - max(70, area.height() // 6)
         self.move(max(x, 0), max(y, 0))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
@@ -682,6 +686,9 @@ class MainWindow(QMainWindow):
         """Put ``widget`` in a dock (its object name keeps its place in the settings)."""
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
+        # a usable least size: a dock squeezed by its neighbours showed one line
+        widget.setMinimumSize(max(widget.minimumWidth(), MIN_DOCK_SIZE[0]),
+                              max(widget.minimumHeight(), MIN_DOCK_SIZE[1]))
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable

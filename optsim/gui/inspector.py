@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QSizePolicy,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
@@ -147,7 +146,9 @@ class InspectorPanel(QWidget):
         #: rebuilt about once a second); a fixed place, so its text never relays out
         self.lag_label = QLabel(self)
         self.lag_label.setStyleSheet("color: #8a5a00;")
-        self.lag_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # a fixed size (its width set as the panel is resized): a new text then
+        # repaints the label alone instead of laying out the panel a few times a second
+        self.lag_label.setFixedSize(200, self.lag_label.fontMetrics().height() + 4)
         self.lag_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.lag_label.setToolTip("While playing, this page is refreshed about once a second; "
                                   "pause to see the step shown in the toolbar")
@@ -286,6 +287,12 @@ class InspectorPanel(QWidget):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         self.flush()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        room = self.width() - self.note_button.sizeHint().width() - 24
+        if room != self.lag_label.width():
+            self.lag_label.setFixedWidth(max(room, 0))
 
     def _rebuild(self) -> None:
         m = self.model

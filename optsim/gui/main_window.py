@@ -70,6 +70,7 @@ DOCK_COLUMN_WIDTH = (330, 440)
 COMPACT_HEIGHT = 900
 #: the loss history's share of the height the plot and the history split
 HISTORY_FRACTION = 0.17
+HISTORY_FRACTION_TALL = 0.21
 #: every dock's least width and height (the status table's least height is its
 #: header and two rows)
 MIN_DOCK_SIZE = (300, 90)
@@ -675,7 +676,9 @@ class MainWindow(QMainWindow):
         splitter = getattr(self.figure, "splitter", None)
         if splitter is not None and splitter.count() == 2:
             centre = max(self.height() - 150, 300)  # less the bars, the title and timeline
-            history = round(centre * HISTORY_FRACTION)
+            # (a tall window gives the history a little more: its rotated "loss (log)"
+            # label needs about 80 px of plot)
+            history = round(centre * (HISTORY_FRACTION if compact else HISTORY_FRACTION_TALL))
             splitter.setStretchFactor(0, 5)
             splitter.setStretchFactor(1, 1)
             splitter.setSizes([centre - history, history])

@@ -20,7 +20,6 @@ def window_at(qtbot, tmp_path, size, preset=None) -> MainWindow:
 
     w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
     qtbot.addWidget(w)
-    w.setWindowState(Qt.WindowState.WindowNoState)
     w.resize(*size)
     w.apply_default_layout()
     w.show()

@@ -619,7 +619,8 @@ class MainWindow(QMainWindow):
             return
         rect, maximized = initial_geometry(screen.availableGeometry())
         self.setGeometry(rect)
-        if maximized:
+        # (offscreen, for tests and tools, nothing maximizes: a later resize() holds)
+        if maximized and QApplication.platformName() != "offscreen":
             self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def dock_widgets(self) -> list[QDockWidget]:

@@ -290,7 +290,8 @@ class InspectorPanel(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        room = self.width() - self.note_button.sizeHint().width() - 24
+        room = (self.width() - self.note_button.sizeHint().width()
+                - self.precision_button.sizeHint().width() - 30)
         if room != self.lag_label.width():
             self.lag_label.setFixedWidth(max(room, 0))
 

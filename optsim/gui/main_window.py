@@ -64,12 +64,12 @@ SMALL_SCREEN = (1440, 900)
 #: the width of the one dock column (optimizers, function, status, inspector), as a
 #: share of the window's width, and its least and most
 DOCK_COLUMN_FRACTION = 0.21
-DOCK_COLUMN_WIDTH = (330, 440)
+DOCK_COLUMN_WIDTH = (320, 440)
 #: windows at most this tall show the inspector as a tab beside the optimizers and
 #: the function; taller ones give it its own place below the status table
 COMPACT_HEIGHT = 900
 #: the loss history's share of the height the plot and the history split
-HISTORY_FRACTION = 0.17
+HISTORY_FRACTION = 0.16
 HISTORY_FRACTION_TALL = 0.21
 #: every dock's least width and height (the status table's least height is its
 #: header and two rows)

@@ -20,10 +20,6 @@ interpreter with its imports (ru_maxrss). The last line prints the ratios: optsi
 time over numba's (goal <= 1.5), torch's time over optsim's (goal >= 1), optsim's peak
 memory (goal <= 300 MB).
 
-If the engine takes no per-row hyperparameters yet, optsim cannot run a million
-different settings at once; it then runs the same metrics over a million different
-*starts* with one setting (the same arithmetic per row) and says so.
-
 Usage: python bench/sweep.py [--repeats 3] [--cells 1000000]
 """
 
@@ -68,33 +64,19 @@ def run_optsim(cells: int, repeats: int) -> dict:
     import numpy as np
 
     import optsim
-    from optsim.explore.runner import engine_has_row_hyperparams, run_rows
-    from optsim.functions import get_function
 
     base = _peak_mb()
     side = int(round(math.sqrt(cells)))
-    per_row = engine_has_row_hyperparams()
     times = []
-    result = None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        if per_row:
-            result = optsim.sweep("rosenbrock", "adam", x=("lr", *LR_RANGE, side, "log"),
-                                  y=("beta1", *B1_RANGE, side), start=START, steps=STEPS,
-                                  metric="final-loss", tol=TOL)
-            values = result.values
-        else:  # one setting, a million starts: the same work per row
-            fn = get_function("rosenbrock")
-            rng = np.random.default_rng(0)
-            starts = np.column_stack([rng.uniform(-2, 2, side * side),
-                                      rng.uniform(-1, 3, side * side)])
-            opt = optsim.make_optimizer("adam", lr=1e-2)
-            values = np.concatenate([
-                run_rows(fn, opt, starts[a:a + 32768], STEPS, np.array([0.0]), TOL).final_loss
-                for a in range(0, len(starts), 32768)])
+        result = optsim.sweep("rosenbrock", "adam", x=("lr", *LR_RANGE, side, "log"),
+                              y=("beta1", *B1_RANGE, side), start=START, steps=STEPS,
+                              metric="final-loss", tol=TOL)
         times.append(time.perf_counter() - t0)
+    values = result.values
     return {"time": statistics.median(times), "times": times, "peak_mb": _peak_mb() - base,
-            "per_row": per_row, "sample": np.asarray(values).ravel()[:: max(1, cells // 997)].tolist()}
+            "sample": np.asarray(values).ravel()[:: max(1, cells // 997)].tolist()}
 
 
 def run_numba(cells: int, repeats: int) -> dict:
@@ -242,19 +224,14 @@ def main() -> None:
         extra = f", {r['threads']} thread(s)" if "threads" in r else ""
         print(f"  {which:<7} {r['time']:7.2f} s (runs: {times}{extra}), "
               f"peak memory +{r['peak_mb']:.0f} MB")
-    if not res["optsim"]["per_row"]:
-        print("  note: the engine takes no per-row hyperparameters yet: optsim ran one setting "
-              f"from {args.cells:,} starts (the same work per row); numba and optsim samples differ")
-    else:
-        import numpy as np
+    import numpy as np
 
-        a, b = np.array(res["optsim"]["sample"]), np.array(res["numba"]["sample"])
-        both = np.isfinite(a) & np.isfinite(b)
-        close = np.isclose(a[both], b[both], rtol=1e-6, atol=1e-12).mean() if both.any() else 1.0
-        same_inf = np.array_equal(np.isinf(a), np.isinf(b))
-        print(f"  agreement optsim vs numba on {len(a)} sampled cells: {100 * close:.1f}% of the "
-              f"final losses within 1e-6 (numba fuses operations), divergence flags "
-              f"{'equal' if same_inf else 'differ'}")
+    a, b = np.array(res["optsim"]["sample"]), np.array(res["numba"]["sample"])
+    both = np.isfinite(a) & np.isfinite(b)
+    close = np.isclose(a[both], b[both], rtol=1e-6, atol=1e-12).mean() if both.any() else 1.0
+    same_inf = np.array_equal(np.isinf(a), np.isinf(b))
+    print(f"  agreement optsim vs numba on {len(a)} sampled cells: {100 * close:.1f}% of the "
+          f"final losses within 1e-6, divergence flags {'equal' if same_inf else 'differ'}")
     o, nb, t = res["optsim"]["time"], res["numba"]["time"], res["torch"]["time"]
     print(f"ratios: optsim/numba = {o / nb:.2f} (goal <= 1.5), torch/optsim = {t / o:.2f} "
           f"(goal >= 1), optsim peak = {res['optsim']['peak_mb']:.0f} MB (goal <= 300)")

@@ -193,7 +193,9 @@ def print_sweep_summary(result: SweepResult) -> None:
     if div.any():
         print(f"  {int(np.count_nonzero(div > 0))} of {cells} cells diverged (from some start)")
     names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
-    mt = map_theory(result.function, result.optimizer, names)
+    # (the theory is for a constant learning rate)
+    mt = None if result.schedule is not None else map_theory(result.function, result.optimizer,
+                                                                names)
     if mt is not None:
         print(f"  theory: {mt.text}")
 

@@ -192,3 +192,53 @@ def test_tuned_lr_is_the_grid_optimum():
     np.testing.assert_array_equal(results[0].starts, results[1].starts)
     for r in results:
         assert r.value == np.nanmin(np.where(np.isfinite(r.curve), r.curve, np.inf))
+
+
+def test_sweep_over_a_schedule_matches_its_closed_form():
+    from optsim.schedules import parse_schedule
+
+    # GD on x² from 1 with StepLR: x_T = Π (1 − 2 lr_t), the lrs from the schedule itself
+    res = sweep("quadratic", "sgd+steplr:step_size=5,gamma=0.5", x="lr=0.05:0.45:5",
+                y="gamma=0.1:0.9:3", start=[1.0], steps=20)
+    assert res.spec == "sgd+steplr:step_size=5,gamma=0.5"
+    assert res.setting("gamma") == 0.5 and res.setting("lr") == 0.001
+    for j, g in enumerate(res.y):
+        for i, lr in enumerate(res.x):
+            lrs, _ = parse_schedule(f"steplr:step_size=5,gamma={float(g)!r}").lrs(float(lr), 20)
+            x = np.prod(1 - 2 * lrs)
+            assert res.values[j, i] == pytest.approx(x * x, rel=1e-12, abs=1e-300)
+    # a whole-number parameter of the schedule on an axis
+    steps = sweep("quadratic", "sgd:lr=0.2+steplr:step_size=5", x="step_size=1:4:4",
+                  start=[1.0], steps=8)
+    for size, v in zip(steps.x, steps.values, strict=True):
+        lrs, _ = parse_schedule(f"steplr:step_size={int(size)}").lrs(0.2, 8)
+        assert v == pytest.approx(np.prod(1 - 2 * lrs) ** 2, rel=1e-12)
+
+
+def test_sweep_with_a_cycled_momentum_equals_a_separate_loop():
+    from optsim.schedules import parse_schedule
+
+    spec = "onecyclelr:max_lr=0.2,total_steps=60"
+    res = sweep("elongated-bowl", "momentum+" + spec, x="max_lr=0.02:0.2:4", start=(-1.0, 1.0),
+                steps=60)
+    fn = get_function("elongated-bowl")
+    for max_lr, v in zip(res.x, res.values, strict=True):
+        opt = optsim.make_optimizer("momentum")
+        sched = parse_schedule(f"onecyclelr:max_lr={float(max_lr)!r},total_steps=60")
+        lrs, moms = sched.lrs(opt.hp["lr"], 60, opt.hp["momentum"])
+        p = np.array([[-1.0, 1.0]])
+        state = opt.init(p)
+        for t in range(60):
+            p, state = opt.step(p, fn.gradient(p), state, lr=lrs[t], values={"momentum": moms[t]})
+        assert v == fn.value(p)[0]
+
+
+@pytest.mark.parametrize("optimizer, x, message", [
+    ("sgd+onecyclelr:max_lr=0.1,total_steps=50", "max_lr=0.01:0.3:4", "ends at step 50"),
+    ("sgd+steplr:step_size=5", "milestones=0:1:3", "known: lr, momentum"),
+    ("sgd+onecyclelr:max_lr=0.1,total_steps=200", "max_lr=0.01:0.3:4", "cycles the momentum"),
+    ("sgd+steplr:step_size=5", "step_size=0.5:3:4", "whole number"),
+])
+def test_bad_schedule_sweeps(optimizer, x, message):
+    with pytest.raises(SweepInputError, match=message):
+        plan_sweep("bowl", optimizer, x=x, steps=100)

@@ -141,3 +141,15 @@ def test_sweep_on_a_dask_cluster_equals_in_process():
         b_there = basins("himmelblau", "sgd:lr=0.01", grid=12, steps=100, cluster=client)
         np.testing.assert_array_equal(b_there.labels, b_here.labels)
         np.testing.assert_array_equal(b_there.ends, b_here.ends)
+
+
+def test_sweep_over_a_schedule_on_the_command_line(tmp_path):
+    out = tmp_path / "s.csv"
+    assert main(["sweep", "-f", "quadratic", "-o", "sgd:lr=0.3+steplr:step_size=5",
+                 "--x", "gamma=0.1:0.9:5", "--start", "1", "--steps", "20",
+                 "--csv", str(out)]) == 0
+    rows = _rows(out)
+    assert rows[0] == ["gamma", "final-loss"]
+    api = sweep("quadratic", "sgd:lr=0.3+steplr:step_size=5", x="gamma=0.1:0.9:5", start=[1.0],
+                steps=20)
+    assert [float(r[1]) for r in rows[1:]] == api.values.tolist()

@@ -14,7 +14,6 @@ where it was (its position and loss stop changing).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -36,48 +35,58 @@ METRIC_LABELS = {
 DEFAULT_TOL = 1e-6
 
 
-@lru_cache(maxsize=1)
-def engine_has_row_hyperparams() -> bool:
-    """Whether the engine takes a hyperparameter per row (an (N,) array)."""
-    from ..engine import make_optimizer
+class ScheduledRows:
+    """A learning-rate schedule over N rows: each step's lr (and cycled momentum or
+    beta1) per row, torch's semantics (``optsim.schedules``). The schedule's own
+    parameters may differ per row (a sweep over them): one scheduler per distinct
+    setting, each over its rows."""
 
-    try:
-        make_optimizer("sgd", lr=np.array([0.1, 0.2]))
-    except (ValueError, TypeError):
-        return False
-    return True
+    def __init__(self, schedule: Any, values: dict[str, np.ndarray], optimizer: Any,
+                 n: int) -> None:
+        from ..schedules import Schedule, momentum_name
 
+        hp = optimizer.hp
+        lr = np.broadcast_to(np.asarray(hp["lr"], dtype=np.float64), (n,)).copy()
+        self.target = momentum_name(hp) if schedule.cycles_momentum else None
+        base = None
+        if self.target is not None:
+            base = np.broadcast_to(np.asarray(hp[self.target], dtype=np.float64), (n,)).copy()
+        self.n = n
+        if values:
+            names = list(values)
+            table = np.stack([np.asarray(values[k], dtype=np.float64) for k in names], axis=1)
+            combos, inverse = np.unique(table, axis=0, return_inverse=True)
+            inverse = np.asarray(inverse).reshape(-1)
+            self.rows = [np.flatnonzero(inverse == g) for g in range(len(combos))]
+            kind = schedule.kind
+            settings = [
+                {**schedule.values, **{k: kind.param(k).validate(
+                    int(v) if kind.param(k).kind is int else float(v), kind.name)
+                    for k, v in zip(names, c, strict=True)}} for c in combos]
+            schedules = [Schedule(kind, v) for v in settings]
+        else:
+            self.rows = [np.arange(n)]
+            schedules = [schedule]
+        for sch in schedules:
+            sch.kind.runtime.check(sch.values, sch.kind.name)
+        self.schedulers = [sch.start(lr[r], None if base is None else base[r])
+                           for sch, r in zip(schedules, self.rows, strict=True)]
 
-class _Grouped:
-    """Per-row hyperparameters on an engine that takes scalars only: one optimizer
-    per distinct setting, each stepping its own rows (the same numbers, slower)."""
+    def current(self) -> tuple[np.ndarray, dict[str, np.ndarray] | None]:
+        """This step's lr (N,) and, if cycled, {momentum name: (N,)}."""
+        lr = np.empty(self.n)
+        mom = np.empty(self.n) if self.target is not None else None
+        for s, r in zip(self.schedulers, self.rows, strict=True):
+            lr[r] = s.lr
+            if mom is not None:
+                mom[r] = s.momentum
+        return lr, (None if mom is None else {self.target: mom})
 
-    def __init__(self, base: dict[str, Any], name: str, values: dict[str, np.ndarray]) -> None:
-        kind = optimizer_kind(name)
-        names = list(values)
-        table = np.stack([np.asarray(values[k], dtype=np.float64) for k in names], axis=1)
-        combos, inverse = np.unique(table, axis=0, return_inverse=True)
-        inverse = np.asarray(inverse).reshape(-1)
-        self.rows = [np.flatnonzero(inverse == g) for g in range(len(combos))]
-        self.optimizers = [kind.create(**{**base, **{k: _plain(v) for k, v in zip(names, c, strict=True)}})
-                           for c in combos]
-        self.name = name
-
-    def init(self, params: np.ndarray) -> list:
-        return [o.init(params[r]) for o, r in zip(self.optimizers, self.rows, strict=True)]
-
-    def step(self, params: np.ndarray, grads: np.ndarray, state: list) -> tuple[np.ndarray, list]:
-        new = np.empty_like(params)
-        states = []
-        for o, r, s in zip(self.optimizers, self.rows, state, strict=True):
-            p, s2 = o.step(params[r], grads[r], s)
-            new[r] = p
-            states.append(s2)
-        return new, states
-
-
-def _plain(v: Any) -> float:
-    return float(v)
+    def step(self, loss: np.ndarray) -> None:
+        """``scheduler.step(loss)`` for every group (``loss``: the loss where the
+        step's gradient was taken, for ReduceLROnPlateau)."""
+        for s, r in zip(self.schedulers, self.rows, strict=True):
+            s.step(loss[r])
 
 
 def rows_optimizer(optimizer: Optimizer, values: dict[str, np.ndarray]) -> Any:
@@ -86,10 +95,8 @@ def rows_optimizer(optimizer: Optimizer, values: dict[str, np.ndarray]) -> Any:
     if not values:
         return optimizer
     base = {p.name: optimizer.hp[p.name] for p in optimizer.declared}
-    if engine_has_row_hyperparams():
-        return optimizer_kind(optimizer.name).create(
-            **{**base, **{k: np.asarray(v, dtype=np.float64) for k, v in values.items()}})
-    return _Grouped(base, optimizer.name, values)
+    return optimizer_kind(optimizer.name).create(
+        **{**base, **{k: np.asarray(v, dtype=np.float64) for k, v in values.items()}})
 
 
 @dataclass
@@ -121,11 +128,13 @@ class Cancelled(Exception):
 
 
 def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: int,
-             targets: np.ndarray, tol: float, cancel: Any = None) -> RowResults:
+             targets: np.ndarray, tol: float, cancel: Any = None,
+             schedule: ScheduledRows | None = None) -> RowResults:
     """Step N runs ``steps`` steps from ``starts`` (N, D) and return their
     :class:`RowResults`. ``targets`` (K,) are the loss values f* whose first
     ``loss − f* < tol`` step is recorded (K may be 0). ``cancel``: an object whose
-    ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled."""
+    ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled.
+    ``schedule``: each step's learning rate (and cycled momentum) per row."""
     params = np.array(starts, dtype=np.float64, copy=True)
     n, dim = params.shape
     lo, hi = bounds(function)
@@ -146,7 +155,13 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
         for k in range(1, steps + 1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            new, state = optimizer.step(params, grads, state)
+            if schedule is None:
+                new, state = optimizer.step(params, grads, state)
+            else:
+                lr_t, cycled = schedule.current()
+                new, state = optimizer.step(params, grads, state, lr=lr_t, values=cycled)
+                if k < steps:  # (no lr is asked for past the last step)
+                    schedule.step(loss)
             new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)
             bad = ~_inside(new, new_loss, lo, hi)
             if any_frozen or bad.any():

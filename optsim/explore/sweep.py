@@ -26,6 +26,7 @@ from .runner import (
     DEFAULT_TOL,
     METRICS,
     Cancelled,
+    ScheduledRows,
     aggregate,
     row_metrics,
     rows_optimizer,
@@ -62,6 +63,22 @@ class SweepResult:
     fstar: float | None = None
     #: the axes' values computed (every value of each axis, or a preview's subset)
     axis_values: list[np.ndarray] | None = None
+    #: the learning-rate schedule of every run (None: a constant lr)
+    schedule: Any = None
+
+    @property
+    def spec(self) -> str:
+        """The optimizer's spec, with ``+schedule`` when it has one."""
+        return self.optimizer.spec + ("" if self.schedule is None else "+" + self.schedule.spec)
+
+    def setting(self, name: str) -> float | None:
+        """The swept optimizer's own value of ``name`` (a hyperparameter, or a
+        parameter of its schedule): where the map marks the current run."""
+        if name in self.optimizer.hp:
+            return float(self.optimizer.hp[name])
+        if self.schedule is not None and name in self.schedule.values:
+            return float(self.schedule.values[name])
+        return None
 
     @property
     def values(self) -> np.ndarray:
@@ -103,6 +120,8 @@ class SweepPlan:
     tol: float
     fstar: float | None = None
     values: list[np.ndarray] = field(default_factory=list)
+    #: the learning-rate schedule every run follows (``optsim.schedules``), or None
+    schedule: Any = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -112,6 +131,11 @@ class SweepPlan:
     def cells(self) -> int:
         return math.prod(len(v) for v in self.values) if self.values else \
             math.prod(a.n for a in self.axes)
+
+    @property
+    def spec(self) -> str:
+        """The optimizer's spec, with ``+schedule`` when it has one."""
+        return self.optimizer.spec + ("" if self.schedule is None else "+" + self.schedule.spec)
 
     def subset(self, stride: int) -> SweepPlan:
         """The same sweep on every ``stride``-th value of each axis (a coarse preview)."""
@@ -177,6 +201,54 @@ def check_steps(steps: Any) -> int:
     return int(steps)
 
 
+def split_optimizer(optimizer: str | Optimizer) -> tuple[Optimizer, Any]:
+    """An optimizer and its schedule (or None) from ``"spec"``, ``"spec+schedule"``
+    (``sgd:lr=0.1+steplr:step_size=10``) or an Optimizer."""
+    from ..schedules import split_spec
+
+    if isinstance(optimizer, str):
+        spec, schedule = split_spec(optimizer)
+        return as_optimizer(spec), schedule
+    return as_optimizer(optimizer), None
+
+
+def schedule_param(schedule: Any, name: str) -> Any:
+    """The declaration of a schedule's parameter ``name`` (None if it has none)."""
+    if schedule is None or "schedulers" in schedule.values:
+        return None
+    try:
+        return schedule.kind.param(name)
+    except ValueError:
+        return None
+
+
+def _check_any_axis(axis: Axis, opt: Optimizer, schedule: Any) -> None:
+    """An axis over the optimizer's hyperparameter or, with a schedule, over one of
+    the schedule's numeric parameters."""
+    if axis.name in {p.name for p in opt.declared} or schedule is None:
+        check_axis(axis, opt)
+        return
+    p = schedule_param(schedule, axis.name)
+    if p is None:
+        known = [q.name for q in opt.declared]
+        if "schedulers" not in schedule.values:
+            known += [q.name for q in schedule.kind.params if q.kind in (int, float)]
+        raise SweepInputError(f"{opt.name}+{schedule.name}: unknown hyperparameter "
+                              f"{axis.name!r}; known: {', '.join(known)}")
+    if p.kind not in (int, float):
+        raise SweepInputError(f"{schedule.name}: {p.name} is not a number: an axis must be a "
+                              "numeric hyperparameter")
+    for v in (axis.lo, axis.hi):
+        try:
+            p.validate(int(v) if p.kind is int and float(v).is_integer() else float(v),
+                       schedule.name)
+        except ValueError as exc:
+            raise SweepInputError(str(exc)) from None
+    if p.kind is int and not np.array_equal(axis.values, np.round(axis.values)):
+        raise SweepInputError(f"{schedule.name}: {p.name} is a whole number, but the axis "
+                              f"{axis.spec} has fractional values")
+
+
 def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
                x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
                start: Any = None, steps: int = 100, metric: str = "final-loss",
@@ -184,7 +256,7 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
     """Validate a sweep's inputs (raises SweepInputError with a one-line message)."""
     try:
         fn = as_function(function)
-        opt = as_optimizer(optimizer)
+        opt, schedule = split_optimizer(optimizer)
     except SweepInputError:
         raise
     except (ValueError, TypeError, SyntaxError) as exc:
@@ -193,7 +265,19 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
     if len(axes) == 2 and axes[0].name == axes[1].name:
         raise SweepInputError(f"both axes vary {axes[0].name}; choose two different hyperparameters")
     for a in axes:
-        check_axis(a, opt)
+        _check_any_axis(a, opt, schedule)
+    if schedule is not None:
+        end = schedule.max_steps
+        if end is not None and int(steps) > end:
+            raise SweepInputError(f"{schedule.name}: the schedule ends at step {end}, but "
+                                  f"{steps} steps were asked for")
+        if schedule.cycles_momentum:
+            from ..schedules import momentum_name
+
+            target = momentum_name(opt.hp)
+            if target is None or opt.hp[target] == 0:
+                raise SweepInputError(f"{schedule.name} cycles the momentum: give "
+                                      f"{opt.name} a momentum (or beta1) above 0")
     if metric not in METRICS:
         raise SweepInputError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not math.isfinite(tol) \
@@ -206,10 +290,10 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
         corners = {axes[0].name: np.tile(corners[axes[0].name], 2),
                    axes[1].name: np.repeat(corners[axes[1].name], 2)}
     try:  # the settings must go together (Nesterov needs momentum > 0, ...)
-        rows_optimizer(opt, corners)
+        _prepare(opt, schedule, corners, 4 if len(axes) == 2 else 2)
     except ValueError as exc:
         raise SweepInputError(str(exc)) from None
-    plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol))
+    plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol), schedule=schedule)
     need = plan.cells * BYTES_PER_CELL
     have = available_memory() if memory is None else memory
     if need > have / 2:
@@ -236,14 +320,27 @@ def function_ref(fn: LossFunction) -> str | LossFunction:
     return fn
 
 
+def _prepare(opt: Optimizer, schedule: Any, rows: dict[str, np.ndarray],
+             n: int) -> tuple[Any, ScheduledRows | None]:
+    """The per-row optimizer and schedule of a batch: each row's values of the
+    optimizer's hyperparameters and of the schedule's parameters in ``rows``."""
+    declared = {p.name for p in opt.declared}
+    optimizer = rows_optimizer(opt, {k: v for k, v in rows.items() if k in declared})
+    if schedule is None:
+        return optimizer, None
+    own = {k: v for k, v in rows.items() if k not in declared}
+    return optimizer, ScheduledRows(schedule, own, optimizer, n)
+
+
 def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
                   cell_values: dict[str, np.ndarray], starts: np.ndarray, steps: int,
                   tol: float, fstar: float | None, cancel: Any = None
                   ) -> tuple[dict[str, np.ndarray], float]:
     """The aggregated metrics of a block of cells (each cell: its hyperparameter
-    values, run from every start), and the lowest loss any of its runs saw."""
+    values, run from every start), and the lowest loss any of its runs saw.
+    ``optimizer``: an Optimizer, or a spec with an optional ``+schedule``."""
     fn = as_function(function)
-    opt = as_optimizer(optimizer)
+    opt, schedule = split_optimizer(optimizer)
     n_cells = len(next(iter(cell_values.values())))
     s = len(starts)
     rows = {k: np.repeat(np.asarray(v, dtype=np.float64), s) for k, v in cell_values.items()}
@@ -252,7 +349,8 @@ def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
         targets = np.array([fstar])
     else:
         targets = np.asarray(fn.minimum_values, dtype=np.float64)
-    res = run_rows(fn, rows_optimizer(opt, rows), batch_starts, steps, targets, tol, cancel)
+    rows_opt, scheduled = _prepare(opt, schedule, rows, len(batch_starts))
+    res = run_rows(fn, rows_opt, batch_starts, steps, targets, tol, cancel, scheduled)
     metrics = row_metrics(fn, res, steps, fstar)
     lowest = float(np.nanmin(res.best_loss)) if np.isfinite(res.best_loss).any() else math.inf
     return aggregate(metrics, s), lowest
@@ -272,7 +370,7 @@ def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None
     :func:`optsim.explore.cluster.client_for`). Returns the metrics (cells,) and the
     lowest loss seen."""
     blocks = _blocks(plan, block_rows)
-    fref, oref = function_ref(plan.function), plan.optimizer.spec
+    fref, oref = function_ref(plan.function), plan.spec
     args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar)
             for lo, hi in blocks]
     if cluster is not None:
@@ -281,9 +379,8 @@ def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None
         results = map_blocks(cluster, compute_block, fref, oref, args, progress=progress,
                              cancel=cancel, total=plan.cells, sizes=[hi - lo for lo, hi in blocks])
     else:
-        opt = plan.optimizer
         results = _Local(workers, progress, cancel).map(
-            lambda a: compute_block(fref, opt, *a, cancel=cancel), args,
+            lambda a: compute_block(fref, oref, *a, cancel=cancel), args,
             [hi - lo for lo, hi in blocks], plan.cells)
     out = {k: np.concatenate([r[0][k] for r in results]) for k in results[0][0]}
     lowest = min(r[1] for r in results)
@@ -381,7 +478,7 @@ def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None 
     return SweepResult(plan.function, plan.optimizer, plan.axes[0],
                        plan.axes[1] if len(plan.axes) > 1 else None, plan.metric, maps,
                        plan.starts, plan.steps, plan.tol, fstar,
-                       [v.copy() for v in plan.values])
+                       [v.copy() for v in plan.values], plan.schedule)
 
 
 def sweep_values(result: SweepResult) -> Sequence[np.ndarray]:

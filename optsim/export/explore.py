@@ -25,7 +25,7 @@ def sweep_title(result: SweepResult) -> str:
     k = len(result.starts)
     where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
              else f"median over {k} starts")
-    return f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps, {where}"
+    return f"{result.function.name}: {result.spec}, {result.steps} steps, {where}"
 
 
 def sweep_widget(result: SweepResult, size: tuple[int, int]):
@@ -43,7 +43,8 @@ def sweep_widget(result: SweepResult, size: tuple[int, int]):
     if result.y_axis is not None:
         axes.append(MapAxis(result.y_axis.name, result.y, result.y_axis.log))
     w.set_map(result.values, axes, result.metric, result.steps, sweep_title(result))
-    w.set_current({a.name: float(result.optimizer.hp[a.name]) for a in axes})
+    w.set_current({a.name: result.setting(a.name) for a in axes
+                   if result.setting(a.name) is not None})
     apply_theory(w, result)
     w.show()
     app.processEvents()
@@ -55,7 +56,9 @@ def sweep_widget(result: SweepResult, size: tuple[int, int]):
 def apply_theory(widget: Any, result: SweepResult) -> str:
     """Draw the quadratic theory on ``widget`` when it applies; returns its text."""
     names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
-    mt = map_theory(result.function, result.optimizer, names)
+    # (the theory is for a constant learning rate)
+    mt = None if result.schedule is not None else map_theory(result.function, result.optimizer,
+                                                                names)
     if mt is None:
         widget.set_theory(None, None)
         return ""

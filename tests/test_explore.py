@@ -242,3 +242,15 @@ def test_sweep_with_a_cycled_momentum_equals_a_separate_loop():
 def test_bad_schedule_sweeps(optimizer, x, message):
     with pytest.raises(SweepInputError, match=message):
         plan_sweep("bowl", optimizer, x=x, steps=100)
+
+
+def test_the_readme_example_runs(capsys):
+    """The README's Python example of sweeps, basins and tuning, as printed there."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```python\n(import optsim\n\n# the rate of heavy-ball.*?)```", readme, re.S)
+    exec(compile(block.group(1), "README.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "fastest: lr=" in out and "(101, 101)" in out

@@ -94,7 +94,7 @@ def add_basins(plot: Any, result: BasinsResult) -> Any:
     overlay.set_basins(result.labels, result.x, result.y, len(result.function.minima), strip)
     plot.getPlotItem().addItem(overlay)
     basins_legend(plot.getPlotItem(), list(result.function.minima), result.counts(),
-                  result.labels.size)
+                  result.labels.size, top_left=result.y is None)
     return overlay
 
 

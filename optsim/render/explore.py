@@ -420,13 +420,18 @@ class BasinsOverlay(pg.ImageItem):
 
 
 def basins_legend(plot: pg.PlotItem, minima: list[tuple[float, ...]], counts: dict[int, int],
-                  total: int) -> pg.LegendItem:
-    """A key to the basin colours, with each basin's share of the starts."""
+                  total: int, top_left: bool = False) -> pg.LegendItem:
+    """A key to the basin colours, with each basin's share of the starts: at the
+    bottom centre (between the usual minima of a 2D map), or the top left (a 1D strip
+    runs along the bottom)."""
     legend = pg.LegendItem(offset=(10, -10), labelTextSize=f"{FONT_PT - 1}pt",
                            brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#888888"),
                            labelTextColor=TEXT_COLOUR)
     legend.setParentItem(plot.getViewBox())
-    legend.anchor((0.5, 1), (0.5, 1), offset=(0, -10))  # bottom centre: between the usual minima
+    if top_left:
+        legend.anchor((0, 0), (0, 0), offset=(10, 10))
+    else:
+        legend.anchor((0.5, 1), (0.5, 1), offset=(0, -10))
     legend.setZValue(100)
     entries = [(i, "→ (" + ", ".join(f"{c:.3g}" for c in m) + ")",
                 BASIN_COLOURS[i % len(BASIN_COLOURS)]) for i, m in enumerate(minima)]

@@ -264,3 +264,25 @@ def test_with_gradient_noise_the_arrows_show_the_step_really_taken_next(plot):
     used = traj.gradient_used(3)[0]
     assert not np.allclose(used, grad_elongated(base))  # the noise is there
     np.testing.assert_allclose(g_tip, base - 0.01 * used, rtol=1e-13)
+
+
+def test_step_vectors_of_a_per_run_batch_use_each_runs_traits_and_lr():
+    """A batch sweeping lr and momentum: each run's arrows are its own (lr, momentum
+    part zero where its momentum is 0), as for the run alone."""
+    from optsim.engine import make_optimizer
+
+    opt = make_optimizer("sgd", lr=np.array([0.01, 0.05, 0.02]), momentum=np.array([0.0, 0.9, 0.5]))
+    assert opt.traits.momentum and not opt.traits.rescales
+    batch = Trajectory("elongated-bowl", opt, [[-1.0, 1.0]] * 3)
+    batch.advance(4)
+    for run in range(3):
+        alone = Trajectory("elongated-bowl", opt.row(run), [[-1.0, 1.0]])
+        alone.advance(4)
+        v, w = step_vectors(batch, 2, run), step_vectors(alone, 2, 0)
+        assert v.lr == w.lr == opt.hp["lr"][run]
+        np.testing.assert_array_equal(v.actual_step, w.actual_step)
+        np.testing.assert_array_equal(v.gradient_step, w.gradient_step)
+        if run == 0:
+            assert w.momentum_step is None and not np.any(v.momentum_step)
+        else:
+            np.testing.assert_allclose(v.momentum_step, w.momentum_step, rtol=1e-12)

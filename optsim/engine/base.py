@@ -130,8 +130,8 @@ class Optimizer:
       ``out[name]`` (all preallocated, shape (N, D), float64). State arrays that are
       not live are carried over unchanged. When ``info`` is a dict it also fills it
       with the step's intermediate quantities. It never modifies its inputs.
-    * ``scalars(c, step)`` (optional): the per-step scalars (bias corrections, ...),
-      computed with :meth:`each` where they need more than + − × ÷.
+    * ``scalars(c, step)`` (optional): ``c`` plus the per-step scalars (bias
+      corrections, ...), computed with :meth:`each` where they need more than + − × ÷.
     * ``rule(t)``, ``quantities()``, ``note()``: what the inspector shows.
     """
 
@@ -217,8 +217,9 @@ class Optimizer:
         return tuple(self.State._fields[1:])
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        """The per-step scalars of step ``step`` (default: none)."""
-        return {}
+        """The coefficients of step ``step``: ``c`` and the step's scalars (bias
+        corrections, ...), as one new dict (default: ``c`` itself, no scalars)."""
+        return c
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
                out_params: np.ndarray, out: Out, info: Info | None) -> None:
@@ -258,15 +259,22 @@ class Optimizer:
         return set(self._arrays) - set(self._live)
 
     # -- per-run hyperparameters ---------------------------------------------
-    def each(self, f: Callable[..., Any], c: Coefs, *names: str) -> Any:
-        """``f`` of the named hyperparameters, computed in Python floats for each
-        distinct value (or combination) and spread over the rows: one number if
-        they are all scalars, else (N, 1) columns (a tuple of them if ``f`` returns
-        a tuple). Powers differ in their last bit between Python and NumPy's
+    def each(self, f: Callable[..., Any], step: int, c: Coefs, name: str, *more: str) -> Any:
+        """``f(*values, step)`` of the named hyperparameters, computed in Python floats
+        for each distinct value (or combination) and spread over the rows: one number
+        if they are all scalars, else (N, 1) columns (a tuple of them if ``f``
+        returns a tuple). Powers differ in their last bit between Python and NumPy's
         vectorised loops; this way a batch computes them as a separate run does."""
+        first = c[name]
+        if type(first) is not np.ndarray:  # (quick for a single run)
+            if not more:
+                return f(first, step)
+            if len(more) == 1 and type(c[more[0]]) is not np.ndarray:
+                return f(first, c[more[0]], step)
+        names = (name, *more)
         values = [c[n] for n in names]
         if not any(type(v) is np.ndarray for v in values):
-            return f(*values)
+            return f(*values, step)
         cached = self._distinct.get(names)
         if cached is None or any(a is not b for a, b in zip(cached[2], values, strict=True)):
             n = self.rows if self.rows is not None else next(
@@ -278,7 +286,7 @@ class Optimizer:
             if all(type(v) is np.ndarray for v in values):  # (numbers are not kept)
                 self._distinct[names] = cached
         unique, inverse = cached[0], cached[1]
-        results = np.array([f(*row) for row in unique], dtype=np.float64)[inverse]
+        results = np.array([f(*row, step) for row in unique], dtype=np.float64)[inverse]
         if results.ndim == 1:
             return results[:, None]
         return tuple(results[:, j:j + 1] for j in range(results.shape[1]))
@@ -349,7 +357,8 @@ class Optimizer:
         if self.rows is not None and params.shape[0] != self.rows:
             raise ValueError(f"{self.name}: its per-run hyperparameters are for {self.rows} "
                              f"runs, got parameters for {params.shape[0]}")
-        over = self._overrides(lr, values, params.shape[0])
+        over = None if lr is None and values is None else self._overrides(lr, values,
+                                                                           params.shape[0])
         if given is None:
             given = np.empty_like(params), {f: np.empty_like(params) for f in self._live}
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
@@ -396,9 +405,7 @@ class Optimizer:
         switched on for an optimizer made without one)."""
 
     def _coefficients(self, step: int, over: Coefs | None) -> Coefs:
-        c = self._coef if over is None else {**self._coef, **over}
-        s = self.scalars(c, step)
-        return {**c, **s} if s else c
+        return self.scalars(self._coef if over is None else {**self._coef, **over}, step)
 
     def _step_into(self, params: np.ndarray, grads: np.ndarray, state: Any,
                    out_params: np.ndarray, out: Out, info: Info | None = None,
@@ -407,14 +414,14 @@ class Optimizer:
         (N, D) float64 arrays, ``out`` as ``step`` asks and ``over`` (this step's lr
         and values, if any) as ``_overrides`` returns it (a Trajectory)."""
         step = state.step + 1
-        self.update(self._coefficients(step, over), params, grads, state, step, out_params,
-                    out, info)
+        c = self.scalars(self._coef if over is None else {**self._coef, **over}, step)
+        self.update(c, params, grads, state, step, out_params, out, info)
         return out_params, self._new_state(step, state, out)
 
     def _new_state(self, step: int, state: Any, out: Out) -> Any:
         """State ``step``: the arrays written in ``out``, the others as they were."""
-        return self.State(step, *[out[f] if f in out else getattr(state, f)
-                                  for f in self._arrays])
+        return tuple.__new__(self.State, (step, *[out[f] if f in out else getattr(state, f)
+                                                  for f in self._arrays]))
 
     def _update_split(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any,
                       step: int, out_params: np.ndarray, out: Out) -> None:

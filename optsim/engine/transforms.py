@@ -67,6 +67,14 @@ def lerp(start: np.ndarray, end: np.ndarray, weight: Any, out: np.ndarray) -> np
     """torch.lerp into ``out``: ``start + w (end − start)`` for w < 0.5, else
     ``end − (end − start)(1 − w)`` (as torch computes it), per row."""
     np.subtract(end, start, out=out)
+    if type(weight) is not np.ndarray:  # one weight (quick for a single run)
+        if weight < 0.5:
+            out *= weight
+            out += start
+        else:
+            out *= 1.0 - weight
+            np.subtract(end, out, out=out)
+        return out
     low = weight < 0.5
     if everywhere(low):
         out *= weight
@@ -101,7 +109,10 @@ def moments(state: Any, grad: np.ndarray, beta1: Any, beta2: Any,
     ``exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)``.
     Returns them and a spare (N, D) temporary for the caller to reuse."""
     exp_avg = lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
-    exp_avg_sq, t = ema_of_squares(state.exp_avg_sq, grad, beta2, out["exp_avg_sq"])
+    exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])  # (as ema_of_squares)
+    t = grad * (1 - beta2)
+    t *= grad
+    exp_avg_sq += t
     return exp_avg, exp_avg_sq, t
 
 
@@ -115,6 +126,12 @@ def bias_correction(beta: float, step: int) -> float:
     return 1 - beta**step
 
 
+def bias_correction_and_root(beta: float, step: int) -> tuple[float, float]:
+    """1 − βᵗ and its square root, as torch computes them (``** 0.5``)."""
+    bc = 1 - beta**step
+    return bc, bc**0.5
+
+
 # ---------------------------------------------------------------------------
 # weight decay
 
@@ -122,6 +139,12 @@ def bias_correction(beta: float, step: int) -> float:
 def l2(params: np.ndarray, grads: np.ndarray, weight_decay: Any) -> np.ndarray:
     """torch: ``grad = grad.add(param, alpha=weight_decay)`` (a new array) in the
     rows whose weight decay is not 0; the gradient itself elsewhere."""
+    if type(weight_decay) is not np.ndarray:  # one value (quick for a single run)
+        if weight_decay == 0:
+            return grads
+        g = params * weight_decay
+        g += grads
+        return g
     nonzero = weight_decay != 0
     if nowhere(nonzero):
         return grads
@@ -191,6 +214,7 @@ def decay_note(opt: Optimizer) -> list[str]:
     return [L2_NOTE] if opt.hp.get("weight_decay") and not opt.decoupled() else []
 
 
-__all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "decay", "decay_note",
+__all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "bias_correction_and_root",
+           "decay", "decay_note",
            "ema", "ema_of_squares", "everywhere", "full", "gradient_rule", "keep_rows", "l2",
            "lerp", "moments", "nowhere", "select", "set_direction"]

@@ -14,6 +14,7 @@ from ..transforms import (
     AMSGRAD_NOTE,
     apply_rule,
     bias_correction,
+    bias_correction_and_root,
     decay_note,
     ema,
     full,
@@ -74,13 +75,9 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        def second(b2: float) -> tuple[float, float]:
-            bc2 = bias_correction(b2, step)
-            return bc2, bc2**0.5
-
-        bc1 = self.each(lambda b1: bias_correction(b1, step), c, "beta1")
-        bc2, bc2_sqrt = self.each(second, c, "beta2")
-        return {"bias_correction1": bc1, "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt}
+        bc2, bc2_sqrt = self.each(bias_correction_and_root, step, c, "beta2")
+        return {**c, "bias_correction1": self.each(bias_correction, step, c, "beta1"),
+                "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdamState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

@@ -49,7 +49,7 @@ class Adamax(Optimizer):
     momentum_fields = ("exp_avg",)
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        return {"bias_correction1": self.each(lambda b1: bias_correction(b1, step), c, "beta1")}
+        return {**c, "bias_correction1": self.each(bias_correction, step, c, "beta1")}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdamaxState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

@@ -31,6 +31,12 @@ from ..transforms import (
 from .adam import adam_quantities
 
 
+def momentum_schedule(beta1: float, psi: float, step: int) -> tuple[float, float]:
+    """μ_t and μ_(t+1), as torch computes them."""
+    return (beta1 * (1.0 - 0.5 * (0.96 ** (step * psi))),
+            beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi))))
+
+
 class NAdamState(NamedTuple):
     step: int
     exp_avg: np.ndarray
@@ -82,12 +88,8 @@ class NAdam(Optimizer):
         return {"mu_product": 1.0}
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        def schedule(b1: float, psi: float) -> tuple[float, float]:
-            return (b1 * (1.0 - 0.5 * (0.96 ** (step * psi))),
-                    b1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi))))
-
-        mu, mu_next = self.each(schedule, c, "beta1", "momentum_decay")
-        return {"bias_correction2": self.each(lambda b2: bias_correction(b2, step), c, "beta2"),
+        mu, mu_next = self.each(momentum_schedule, step, c, "beta1", "momentum_decay")
+        return {**c, "bias_correction2": self.each(bias_correction, step, c, "beta2"),
                 "mu": mu, "mu_next": mu_next}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: NAdamState,

@@ -84,9 +84,8 @@ class RAdam(Optimizer):
         return bool(self.hp["decoupled_weight_decay"])
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        bc2, bc2_sqrt, rho_inf, rho_t, rect = self.each(lambda b2: rectification(b2, step),
-                                                        c, "beta2")
-        return {"bias_correction1": self.each(lambda b1: bias_correction(b1, step), c, "beta1"),
+        bc2, bc2_sqrt, rho_inf, rho_t, rect = self.each(rectification, step, c, "beta2")
+        return {**c, "bias_correction1": self.each(bias_correction, step, c, "beta1"),
                 "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt,
                 "rho_inf": rho_inf, "rho_t": rho_t, "rect": rect}
 

@@ -259,19 +259,28 @@ class Optimizer:
         return set(self._arrays) - set(self._live)
 
     # -- per-run hyperparameters ---------------------------------------------
-    def each(self, f: Callable[..., Any], step: int, c: Coefs, name: str, *more: str) -> Any:
+    def each(self, f: Callable[..., Any], step: int, c: Coefs, *names: str) -> Any:
         """``f(*values, step)`` of the named hyperparameters, computed in Python floats
         for each distinct value (or combination) and spread over the rows: one number
         if they are all scalars, else (N, 1) columns (a tuple of them if ``f``
         returns a tuple). Powers differ in their last bit between Python and NumPy's
         vectorised loops; this way a batch computes them as a separate run does."""
-        first = c[name]
-        if type(first) is not np.ndarray:  # (quick for a single run)
-            if not more:
-                return f(first, step)
-            if len(more) == 1 and type(c[more[0]]) is not np.ndarray:
-                return f(first, c[more[0]], step)
-        names = (name, *more)
+        # one configuration: straight through (spelled out by arity: this runs once
+        # per step of a single run, where every call costs)
+        k = len(names)
+        if k == 1:
+            a = c[names[0]]
+            if type(a) is not np.ndarray:
+                return f(a, step)
+        elif k == 2:
+            a, b = c[names[0]], c[names[1]]
+            if type(a) is not np.ndarray and type(b) is not np.ndarray:
+                return f(a, b, step)
+        elif k == 3:
+            a, b, d = c[names[0]], c[names[1]], c[names[2]]
+            if type(a) is not np.ndarray and type(b) is not np.ndarray \
+                    and type(d) is not np.ndarray:
+                return f(a, b, d, step)
         values = [c[n] for n in names]
         if not any(type(v) is np.ndarray for v in values):
             return f(*values, step)

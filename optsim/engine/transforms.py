@@ -126,10 +126,10 @@ def bias_correction(beta: float, step: int) -> float:
     return 1 - beta**step
 
 
-def bias_correction_and_root(beta: float, step: int) -> tuple[float, float]:
-    """1 − βᵗ and its square root, as torch computes them (``** 0.5``)."""
-    bc = 1 - beta**step
-    return bc, bc**0.5
+def bias_corrections(beta1: float, beta2: float, step: int) -> tuple[float, float, float]:
+    """Adam's 1 − β₁ᵗ, 1 − β₂ᵗ and the root of the latter, as torch computes them."""
+    bc2 = 1 - beta2**step
+    return 1 - beta1**step, bc2, bc2**0.5
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +214,7 @@ def decay_note(opt: Optimizer) -> list[str]:
     return [L2_NOTE] if opt.hp.get("weight_decay") and not opt.decoupled() else []
 
 
-__all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "bias_correction_and_root",
+__all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "bias_corrections",
            "decay", "decay_note",
            "ema", "ema_of_squares", "everywhere", "full", "gradient_rule", "keep_rows", "l2",
            "lerp", "moments", "nowhere", "select", "set_direction"]

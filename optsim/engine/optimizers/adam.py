@@ -13,8 +13,7 @@ from ..registry import OptimizerKind
 from ..transforms import (
     AMSGRAD_NOTE,
     apply_rule,
-    bias_correction,
-    bias_correction_and_root,
+    bias_corrections,
     decay_note,
     ema,
     full,
@@ -75,9 +74,9 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        bc2, bc2_sqrt = self.each(bias_correction_and_root, step, c, "beta2")
-        return {**c, "bias_correction1": self.each(bias_correction, step, c, "beta1"),
-                "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt}
+        bc1, bc2, bc2_sqrt = self.each(bias_corrections, step, c, "beta1", "beta2")
+        return {**c, "bias_correction1": bc1, "bias_correction2": bc2,
+                "bias_correction2_sqrt": bc2_sqrt}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdamState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

@@ -31,10 +31,12 @@ from ..transforms import (
 from .adam import adam_quantities
 
 
-def momentum_schedule(beta1: float, psi: float, step: int) -> tuple[float, float]:
-    """μ_t and μ_(t+1), as torch computes them."""
+def momentum_schedule(beta1: float, psi: float, beta2: float,
+                      step: int) -> tuple[float, float, float]:
+    """μ_t, μ_(t+1) and 1 − β₂ᵗ, as torch computes them."""
     return (beta1 * (1.0 - 0.5 * (0.96 ** (step * psi))),
-            beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi))))
+            beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi))),
+            bias_correction(beta2, step))
 
 
 class NAdamState(NamedTuple):
@@ -88,9 +90,9 @@ class NAdam(Optimizer):
         return {"mu_product": 1.0}
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        mu, mu_next = self.each(momentum_schedule, step, c, "beta1", "momentum_decay")
-        return {**c, "bias_correction2": self.each(bias_correction, step, c, "beta2"),
-                "mu": mu, "mu_next": mu_next}
+        mu, mu_next, bc2 = self.each(momentum_schedule, step, c, "beta1", "momentum_decay",
+                                     "beta2")
+        return {**c, "bias_correction2": bc2, "mu": mu, "mu_next": mu_next}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: NAdamState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

@@ -33,9 +33,11 @@ class RAdamState(NamedTuple):
     exp_avg_sq: np.ndarray
 
 
-def rectification(beta2: float, step: int) -> tuple[float, float, float, float, float]:
-    """RAdam's per-step scalars, as torch computes them: 1 − β₂ᵗ, its root, ρ_∞,
-    ρ_t and the rectification r_t (1 while ρ_t ≤ 5)."""
+def rectification(beta1: float, beta2: float,
+                  step: int) -> tuple[float, float, float, float, float, float]:
+    """RAdam's per-step scalars, as torch computes them: 1 − β₁ᵗ, 1 − β₂ᵗ, its root,
+    ρ_∞, ρ_t and the rectification r_t (1 while ρ_t ≤ 5)."""
+    bias_correction1 = bias_correction(beta1, step)
     bias_correction2 = bias_correction(beta2, step)
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
@@ -43,7 +45,7 @@ def rectification(beta2: float, step: int) -> tuple[float, float, float, float, 
     if rho_t > 5.0:
         rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                 / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-    return bias_correction2, bias_correction2**0.5, rho_inf, rho_t, rect
+    return bias_correction1, bias_correction2, bias_correction2**0.5, rho_inf, rho_t, rect
 
 
 class RAdam(Optimizer):
@@ -84,9 +86,9 @@ class RAdam(Optimizer):
         return bool(self.hp["decoupled_weight_decay"])
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        bc2, bc2_sqrt, rho_inf, rho_t, rect = self.each(rectification, step, c, "beta2")
-        return {**c, "bias_correction1": self.each(bias_correction, step, c, "beta1"),
-                "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt,
+        bc1, bc2, bc2_sqrt, rho_inf, rho_t, rect = self.each(rectification, step, c,
+                                                             "beta1", "beta2")
+        return {**c, "bias_correction1": bc1, "bias_correction2": bc2, "bias_correction2_sqrt": bc2_sqrt,
                 "rho_inf": rho_inf, "rho_t": rho_t, "rect": rect}
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: RAdamState,
@@ -136,7 +138,7 @@ class RAdam(Optimizer):
 
     def rectified(self, t: int) -> bool:
         """Whether step ``t`` takes the rectified adaptive step (ρ_t > 5)."""
-        return rectification(self.hp["beta2"], t)[3] > 5.0
+        return rectification(self.hp["beta1"], self.hp["beta2"], t)[4] > 5.0
 
     def rule(self, t: int | None) -> list[Rule]:
         eqs = gradient_rule(self, decoupled_ok=True)

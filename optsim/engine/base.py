@@ -194,6 +194,9 @@ class Optimizer:
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])
         live = set(self.live_fields())
         self._live: tuple[str, ...] = tuple(f for f in self._arrays if f in live)
+        #: (position in the state, name) of each live array
+        self._live_at: tuple[tuple[int, str], ...] = tuple(
+            (i + 1, f) for i, f in enumerate(self._arrays) if f in live)
 
     # -- declared interface -------------------------------------------------
     def check(self) -> None:
@@ -369,7 +372,10 @@ class Optimizer:
         over = None if lr is None and values is None else self._overrides(lr, values,
                                                                            params.shape[0])
         if given is None:
-            given = np.empty_like(params), {f: np.empty_like(params) for f in self._live}
+            fresh = {}
+            for f in self._live:
+                fresh[f] = np.empty_like(params)
+            given = np.empty_like(params), fresh
         if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
             step = state.step + 1
             c = self._coefficients(step, over)
@@ -428,9 +434,12 @@ class Optimizer:
         return out_params, self._new_state(step, state, out)
 
     def _new_state(self, step: int, state: Any, out: Out) -> Any:
-        """State ``step``: the arrays written in ``out``, the others as they were."""
-        return tuple.__new__(self.State, (step, *[out[f] if f in out else getattr(state, f)
-                                                  for f in self._arrays]))
+        """State ``step``: the live arrays from ``out``, the others as they were."""
+        values = list(state)
+        values[0] = step
+        for i, f in self._live_at:
+            values[i] = out[f]
+        return tuple.__new__(self.State, values)
 
     def _update_split(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any,
                       step: int, out_params: np.ndarray, out: Out) -> None:

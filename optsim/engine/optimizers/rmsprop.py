@@ -105,7 +105,8 @@ class RMSprop(Optimizer):
             np.divide(grad, avg, out=t)
             buf += t
             np.multiply(buf, -lr, out=out_params)
-            if not everywhere(on):  # the runs without: the plain step, the buffer kept at 0
+            if type(mu) is np.ndarray and not everywhere(on):
+                # the runs without momentum: the plain step, the buffer kept at 0
                 plain = grad * -lr
                 plain /= avg
                 np.copyto(out_params, plain, where=~on)

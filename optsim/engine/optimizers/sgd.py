@@ -96,9 +96,10 @@ class SGD(Optimizer):
                 direction += grad
             else:
                 direction = buf
-            off = mu == 0  # runs without momentum: the plain gradient, the buffer kept at 0
-            direction = select(off, grad, direction)
-            keep_rows(buf, state.momentum_buffer, off)
+            if type(mu) is np.ndarray:  # (one momentum: live means it is not 0)
+                off = mu == 0  # runs without momentum: the plain gradient, the buffer kept at 0
+                direction = select(off, grad, direction)
+                keep_rows(buf, state.momentum_buffer, off)
         np.multiply(direction, -lr, out=out_params)
         out_params += params
         if info is not None:

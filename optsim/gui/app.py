@@ -6,6 +6,31 @@ import argparse
 import gc
 import os
 import sys
+from pathlib import Path
+
+#: the app icon's file in a clone of the repository (``resources/``: not Python data)
+REPO_ICON = Path(__file__).resolve().parents[2] / "resources" / "optsim.svg"
+
+
+def icon_files() -> list[Path]:
+    """Where the app icon may be, best first: the repository's ``resources/`` (a
+    clone), then the copies an install puts under ``<prefix>/share/icons``."""
+    share = Path(sys.prefix) / "share" / "icons" / "hicolor"
+    return [REPO_ICON, REPO_ICON.with_suffix(".png"),
+            share / "scalable" / "apps" / "optsim.svg", share / "256x256" / "apps" / "optsim.png"]
+
+
+def app_icon():
+    """The window icon: the first icon file found, else the desktop theme's
+    ``optsim`` icon (installed with the ``.desktop`` file), else none (a null QIcon)."""
+    from PySide6.QtGui import QIcon
+
+    for path in icon_files():
+        if path.is_file():
+            icon = QIcon(str(path))
+            if not icon.isNull():
+                return icon
+    return QIcon.fromTheme("optsim")
 
 NO_DISPLAY = ("optsim: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the "
               "window cannot open; use 'optsim run --png out.png ...' to draw pictures "
@@ -51,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("optsim")
     app.setOrganizationName("optsim")
+    app.setDesktopFileName("optsim")  # resources/optsim.desktop, when installed
+    app.setWindowIcon(app_icon())
     from .main_window import MainWindow
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)

@@ -39,17 +39,32 @@ def test_the_icon_files_draw_the_icon(qapp):
 
 
 def test_the_window_gets_the_icon(qapp, monkeypatch):
-    monkeypatch.setattr(QApplication, "exec", lambda self: 0)
-    before = set(QApplication.topLevelWidgets())
-    assert app.main(["--fresh"]) == 0
+    """The start-up (app.main) identifies the application: the icon becomes every
+    window's icon."""
+    from optsim.gui.main_window import MainWindow
+
+    calls = []
+
+    def identify(a):
+        calls.append(a)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(app, "identify", identify)
+    with pytest.raises(SystemExit):
+        app.main(["--fresh"])  # stops right after identifying, before any window exists
+    assert calls == [QApplication.instance()]
+    monkeypatch.undo()
+    old = QApplication.windowIcon()
     try:
-        assert not QApplication.windowIcon().isNull()
+        app.identify(qapp)
         assert QApplication.desktopFileName() == "optsim"
         assert _has_colour(QApplication.windowIcon().pixmap(32, 32).toImage(), ORANGE)
+        w = MainWindow(restore=False)
+        assert _has_colour(w.windowIcon().pixmap(32, 32).toImage(), ORANGE)
+        w.close()
+        w.deleteLater()
     finally:
-        for w in set(QApplication.topLevelWidgets()) - before:
-            w.close()
-            w.deleteLater()
+        QApplication.setWindowIcon(old)
 
 
 def test_the_desktop_file_launches_optsim_with_its_icon():

@@ -20,6 +20,14 @@ def icon_files() -> list[Path]:
             share / "scalable" / "apps" / "optsim.svg", share / "256x256" / "apps" / "optsim.png"]
 
 
+def identify(app) -> None:
+    """The application's name, its desktop entry and its icon (every window's icon)."""
+    app.setApplicationName("optsim")
+    app.setOrganizationName("optsim")
+    app.setDesktopFileName("optsim")  # resources/optsim.desktop, when installed
+    app.setWindowIcon(app_icon())
+
+
 def app_icon():
     """The window icon: the first icon file found, else the desktop theme's
     ``optsim`` icon (installed with the ``.desktop`` file), else none (a null QIcon)."""
@@ -74,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pg.setConfigOptions(antialias=True)
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
-    app.setApplicationName("optsim")
-    app.setOrganizationName("optsim")
-    app.setDesktopFileName("optsim")  # resources/optsim.desktop, when installed
-    app.setWindowIcon(app_icon())
+    identify(app)
     from .main_window import MainWindow
 
     window = MainWindow(settings=args.settings, restore=not args.fresh)

@@ -36,17 +36,21 @@ import numpy as np
 from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
 from .functions import LossFunction, as_function
-from .simulation import Trajectory, advance_runs, check_memory, history_bytes
+from .simulation import (
+    MAX_COORD,
+    MAX_STEPS,
+    Trajectory,
+    advance_runs,
+    check_memory,
+    history_bytes,
+)
 from .style import run_colour
 
 #: the scenario file format written by this version of optsim
 VERSION = 1
 
-# limits, the same for files, the command line and the window
-#: steps of one run
-MAX_STEPS = 1_000_000
-#: |coordinate| of a start point or view bound
-MAX_COORD = 1e12
+# limits, the same for files, the command line and the window (MAX_STEPS and
+# MAX_COORD, shared with sweeps, are the simulation's)
 #: runs in one set
 MAX_RUNS = 64
 #: rows (start points) of one run

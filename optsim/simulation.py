@@ -17,6 +17,10 @@ from .functions import LossFunction, as_function
 
 #: a run that leaves the view window enlarged this many times around its centre diverged
 BOUND_SCALE = 1000.0
+#: the most steps of a run, and the largest |coordinate| of a start or view bound:
+#: the limits of run sets (files, the command line, the window) and sweeps alike
+MAX_STEPS = 1_000_000
+MAX_COORD = 1e12
 #: batches of at most this many coordinates (N x D) check for divergence once per
 #: chunk of at most UNCHECKED_CHUNK steps (redone step by step when a run diverged)
 SMALL_BATCH = 8

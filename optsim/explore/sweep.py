@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine import Optimizer, as_optimizer
 from ..functions import FUNCTIONS, LossFunction, as_function
+from ..simulation import MAX_STEPS
 from .axes import Axis, SweepInputError, as_axis, check_axis
 from .runner import (
     DEFAULT_TOL,
@@ -38,7 +39,6 @@ from .runner import (
 BLOCK_ROWS = 32768
 #: bytes kept per cell: six metrics, float64
 BYTES_PER_CELL = 6 * 8
-MAX_STEPS = 1_000_000
 
 Progress = Callable[[int, int], None]
 

@@ -14,6 +14,8 @@ path is:
 - a FIFO, a character device or a Unix socket: written directly (streamed), never
   renamed onto nor unlinked. A FIFO that nobody reads is waited for at most
   :data:`STREAM_WAIT` seconds, then refused ("no process is reading it");
+- ``/dev/stdout``, ``/dev/fd/N``, ``/proc/self/fd/N``: written to that descriptor of
+  this process, after whatever was printed (so ``> out.txt`` or ``| less`` get it);
 - a directory, a block device, or a path whose directory is missing or not
   writable: :class:`ExportError` before any work (:func:`check_writable`).
 
@@ -32,9 +34,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import socket
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +46,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+try:  # POSIX; elsewhere /dev/stdout and FIFOs do not exist anyway
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 #: how long a write waits for a process to open a FIFO for reading (seconds)
 STREAM_WAIT = 5.0
@@ -94,7 +105,8 @@ def _one_line(text: str) -> str:
 class Target:
     """Where a write to the user's ``path`` goes: ``real`` (symbolic links resolved)
     and its ``kind``: ``"file"`` (exists), ``"new"``, ``"fifo"``, ``"device"``
-    (a character device) or ``"socket"``."""
+    (a character device), ``"socket"`` or ``"fd"`` (``/dev/stdout``, ``/dev/fd/N``:
+    this process's descriptor, ``real`` is ``"fd:N"``)."""
 
     path: str
     real: str
@@ -104,7 +116,7 @@ class Target:
     @property
     def stream(self) -> bool:
         """Written directly (a FIFO, device or socket), not by renaming."""
-        return self.kind in ("fifo", "device", "socket")
+        return self.kind in ("fifo", "device", "socket", "fd")
 
 
 def resolve_output(path: str | os.PathLike) -> Target:
@@ -123,6 +135,9 @@ def resolve_output(path: str | os.PathLike) -> Target:
     def fail(reason: str) -> ExportError:
         return ExportError(f"cannot write {user!r}: {reason}")
 
+    fd = _own_fd(user)
+    if fd is not None:
+        return _fd_target(user, fd)
     real = os.path.realpath(user)
     link = "" if os.path.abspath(user) == real else f" (a link to {real!r})"
     try:
@@ -166,6 +181,36 @@ def resolve_output(path: str | os.PathLike) -> Target:
         raise fail(f"it is a directory{link}")
     raise fail(f"it is {_kind(mode)}; optsim writes only files, FIFOs, character "
                f"devices and sockets{link}")
+
+
+_FD_PATH = re.compile(r"/dev/std(in|out|err)|/dev/fd/(\d+)|/proc/(self|\d+)/fd/(\d+)")
+
+
+def _own_fd(path: str) -> int | None:
+    """The descriptor of this process that ``path`` names (``/dev/stdout``,
+    ``/dev/fd/N``, ``/proc/self/fd/N``), or None."""
+    m = _FD_PATH.fullmatch(os.path.abspath(path))
+    if m is None or fcntl is None:
+        return None
+    if m.group(1):
+        return ("in", "out", "err").index(m.group(1))
+    if m.group(2):
+        return int(m.group(2))
+    if m.group(3) != "self" and int(m.group(3)) != os.getpid():
+        return None  # another process's: whatever its link leads to
+    return int(m.group(4))
+
+
+def _fd_target(user: str, fd: int) -> Target:
+    """A write to one of this process's descriptors: streamed to it (the shell's
+    ``> file`` or ``| reader`` behind ``/dev/stdout``), after what was printed."""
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        raise ExportError(f"cannot write {user!r}: descriptor {fd} is not open") from None
+    if flags & os.O_ACCMODE == os.O_RDONLY:
+        raise ExportError(f"cannot write {user!r}: descriptor {fd} is open only for reading")
+    return Target(user, f"fd:{fd}", "fd")
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -222,6 +267,12 @@ def _open_stream(target: Target) -> tuple[Callable[[bytes], None], Callable[[], 
     """(write, close) for a FIFO, character device or socket; never blocks on
     opening: a FIFO is waited for at most :data:`STREAM_WAIT` seconds."""
     fail = lambda reason: ExportError(f"cannot write {target.path!r}: {reason}")  # noqa: E731
+    if target.kind == "fd":
+        for stream in (sys.stdout, sys.stderr):  # what was printed comes first
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.flush()
+        fd = os.dup(int(target.real.removeprefix("fd:")))
+        return (lambda data: _write_all(fd, data)), (lambda: os.close(fd))
     if target.kind == "socket":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(STREAM_WAIT)
@@ -236,7 +287,7 @@ def _open_stream(target: Target) -> tuple[Callable[[bytes], None], Callable[[], 
             raise fail(exc.strerror or str(exc)) from None
         sock.settimeout(None)
         return sock.sendall, sock.close
-    flags = os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     deadline = time.monotonic() + STREAM_WAIT
     while True:
         try:
@@ -250,7 +301,8 @@ def _open_stream(target: Target) -> tuple[Callable[[bytes], None], Callable[[], 
                     continue
                 raise fail(f"no process is reading the FIFO (waited {STREAM_WAIT:g} s)") from None
             raise fail(exc.strerror or str(exc)) from None
-    os.set_blocking(fd, True)
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
     return (lambda data: _write_all(fd, data)), (lambda: os.close(fd))
 
 
@@ -348,7 +400,8 @@ def _stage(path: str | os.PathLike, content: bytes | Writer, batch: list[_Staged
         try:
             if not target.stream:
                 mode = target.mode if target.kind == "file" else 0o666 & ~_umask()
-                os.fchmod(fd, mode)  # as a file written in place would be
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fd, mode)  # as a file written in place would be
             if isinstance(content, (bytes, bytearray, memoryview)):
                 _write_all(fd, content)
                 content = None
@@ -467,7 +520,7 @@ def read_bytes(path: str | os.PathLike, limit: int = MAX_READ_BYTES) -> bytes:
     st = check_readable(path)
     if st.st_size > limit:
         raise ReadError(path, f"the file is too large ({st.st_size} bytes, at most {limit})")
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
     except OSError as exc:

@@ -473,3 +473,46 @@ def test_an_interrupted_write_leaves_nothing(tmp_path):
         write_text(path, "x")
         raise KeyboardInterrupt
     assert os.listdir(tmp_path) == []
+
+
+# -- this process's descriptors ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["/dev/fd/{}", "/proc/self/fd/{}"])
+def test_a_descriptor_path_writes_to_that_descriptor(form):
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc here")
+    r, w = os.pipe()
+    try:
+        write_text(form.format(w), "to the pipe")
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as f:
+        assert f.read() == b"to the pipe"
+
+
+def test_a_descriptor_open_only_for_reading_is_refused():
+    r, w = os.pipe()
+    try:
+        with pytest.raises(ExportError, match=f"descriptor {r} is open only for reading"):
+            write_text(f"/dev/fd/{r}", "x")
+        with pytest.raises(ExportError, match="descriptor 987 is not open"):
+            check_writable("/dev/fd/987")
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_the_command_line_writes_dev_stdout_after_its_summary(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    out = subprocess.run([sys.executable, "-m", "optsim", "run", "--steps", "2", "-o", "sgd",
+                          "--csv", "/dev/stdout"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "rosenbrock: 2 steps" and lines[2].startswith("optimizer,step,x,y")
+    assert len(lines) == 2 + 4 + 1 and lines[-1] == "wrote /dev/stdout"
+    with open(tmp_path / "o.txt", "w") as f:  # a file behind stdout is written, not replaced
+        subprocess.run([sys.executable, "-m", "optsim", "run", "--steps", "2", "-o", "sgd",
+                        "--csv", "/dev/stdout"], stdout=f, env=env, timeout=120, check=True)
+    assert (tmp_path / "o.txt").read_text() == out.stdout

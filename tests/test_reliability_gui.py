@@ -145,3 +145,45 @@ def test_a_huge_recent_list_is_capped_on_reading(window, tmp_path):
     assert fa.recent_files() == [f"/tmp/f{i}.json" for i in range(MAX_RECENT)]
     fa._fill_recent()
     assert len([a for a in fa.recent_menu.actions() if a.text().startswith("&")]) == MAX_RECENT
+
+
+def test_a_settings_file_through_a_link_is_written_through(tmp_path):
+    from optsim.gui.settings import open_settings
+
+    real = tmp_path / "real.ini"
+    real.write_text("")
+    link = tmp_path / "link.ini"
+    link.symlink_to(real)
+    s = open_settings(str(link))
+    s.setValue("files/last_dir", "/x")
+    s.sync()
+    assert link.is_symlink() and "last_dir=/x" in real.read_text()
+
+
+def test_a_huge_settings_file_is_refused(tmp_path, monkeypatch):
+    from optsim.files import ReadError
+    from optsim.gui import settings
+
+    big = tmp_path / "big.ini"
+    big.write_bytes(b"[a]\n" + b"x" * 2000)
+    monkeypatch.setattr(settings, "MAX_SETTINGS_BYTES", 1000)
+    with pytest.raises(ReadError, match="the settings file is too large"):
+        settings.open_settings(str(big))
+
+
+def test_the_users_settings_as_a_fifo_are_left_alone(tmp_path, monkeypatch, capsys):
+    from optsim.gui import settings
+
+    fmt, scope = QSettings.Format.IniFormat, QSettings.Scope.UserScope
+    before = os.path.dirname(os.path.dirname(QSettings(fmt, scope, "o", "a").fileName()))
+    assert settings.user_settings_path() == QSettings(fmt, scope, "optsim", "optsim").fileName()
+    (tmp_path / "optsim").mkdir()
+    pipe = fifo(tmp_path / "optsim", "optsim.ini")
+    monkeypatch.delenv("OPTSIM_SETTINGS_ISOLATED", raising=False)
+    QSettings.setPath(fmt, scope, str(tmp_path))
+    try:
+        s = settings.open_settings()
+    finally:
+        QSettings.setPath(fmt, scope, before)
+    assert s.fileName() != str(pipe) and stat.S_ISFIFO(os.lstat(pipe).st_mode)
+    assert "FIFO (named pipe)" in capsys.readouterr().err

@@ -61,16 +61,25 @@ def open_settings(where: QSettings | str | os.PathLike | None = None) -> QSettin
         check_settings_file(iso)
         return QSettings(iso, QSettings.Format.IniFormat)
     if not iso:
-        user = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
         try:
-            check_settings_file(user.fileName())
-            return user
+            check_settings_file(user_settings_path())
+            return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
         except ReadError as exc:
             print(f"optsim: warning: {exc}; the settings are not kept this time",
                   file=sys.stderr)
     if _isolated_path is None:
         _isolated_path = os.path.join(tempfile.mkdtemp(prefix="optsim-settings-"), "optsim.ini")
     return QSettings(_isolated_path, QSettings.Format.IniFormat)
+
+
+def user_settings_path() -> str:
+    """The user's settings file, found without opening it (a QSettings made on it
+    reads it at once: a FIFO there would block): that of a store that does not exist,
+    in the same directory."""
+    probe = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      "optsim-no-such-organisation", "probe")
+    base = os.path.dirname(os.path.dirname(probe.fileName()))
+    return os.path.join(base, ORG, f"{APP}.ini")
 
 
 def check_settings_file(path: str | os.PathLike) -> None:

@@ -996,12 +996,16 @@ class MainWindow(QMainWindow):
             tb.converged_box.setChecked(pb["stop_when_converged"])
 
     def _restore_geometry(self) -> None:
-        geom = read_bytes(self.settings, KEY_GEOMETRY)
-        if geom is not None:
-            self.restoreGeometry(geom)
+        """The saved dock layout, then the saved geometry: the default layout's least
+        size (every dock shown) could be larger than a saved window with docks hidden,
+        and the window would open larger than it was left."""
         state = read_bytes(self.settings, KEY_STATE)
         if state is not None:
             self._state_restored = self.restoreState(state, STATE_VERSION)
+            self.layout().activate()  # (the least size of the restored layout, now)
+        geom = read_bytes(self.settings, KEY_GEOMETRY)
+        if geom is not None:
+            self.restoreGeometry(geom)
 
     def save_settings(self) -> None:
         self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())

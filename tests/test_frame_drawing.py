@@ -78,17 +78,14 @@ def test_arrow_key_never_covers_the_runs_legend(qtbot):
     ov.show([(traj, 2, 0, run_colour(0))])
     assert ov.legend.isVisible()
     vb = plot.getPlotItem().getViewBox()
-    for right in (False, True):
-        for top in (False, True):
-            plot.legend.anchor(itemPos=(int(right), 0 if top else 1),
-                               parentPos=(int(right), 0 if top else 1),
-                               offset=(-10 if right else 10, 10 if top else -10))
-            # (the key moves when the legend does: no refresh of the arrows needed)
-            legend = plot.legend.sceneBoundingRect()
-            key = ov.legend.sceneBoundingRect()
-            assert key.width() > 0 and legend.width() > 0
-            assert not key.intersects(legend), (right, top)
-            assert vb.sceneBoundingRect().contains(key)  # and the key stays on the plot
+    for pos in ([[-1.0, 1.0], [-0.5, 0.5]], [[0.9, 0.9], [0.5, 0.4]], [[-1.9, -1.9], [0, 0]]):
+        plot.update_run(0, np.array(pos))
+        plot.place_legend()  # (both move: the key keeps off the legend wherever it goes)
+        legend = plot.legend.sceneBoundingRect()
+        key = ov.legend.sceneBoundingRect()
+        assert key.width() > 0 and legend.width() > 0
+        assert not key.intersects(legend), pos
+        assert vb.sceneBoundingRect().contains(key)  # and the key stays on the plot
 
 
 def _playing_on_the_bowl(qtbot, widget, size: tuple[int, int]):

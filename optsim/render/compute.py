@@ -12,6 +12,7 @@ import math
 import re
 import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,12 @@ CLIP_SCALE = 50.0
 GRID_SIZE = 260
 GRID_MARGIN = 0.25
 CONTOUR_LEVELS = 14
+#: the colours and levels are logarithmic when a tenth of the grid lies below this
+#: share of the loss range (the range then spans decades where the runs move)
+LOG_DECADE_SHARE = 0.1
+#: on a log scale, the colours start at this quantile of the loss above its minimum
+#: (below it: the colour of the lowest, not six decades of one dark spot)
+LOG_FLOOR_QUANTILE = 0.002
 
 View = tuple[tuple[float, float], tuple[float, float]]
 
@@ -233,9 +240,10 @@ def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:
 def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
                   ) -> tuple[np.ndarray, bool, float]:
     """The values the heat map and contours show: ``z`` or, on a log scale,
-    ``log10(z - zmin + eps)``. ``log=None`` chooses log when the range is huge
-    (most of the grid squeezed into the lowest thousandth). Non-finite values are
-    replaced by the largest finite one. Returns (values, log_used, zmin)."""
+    ``log10(z - zmin + eps)``. ``log=None`` chooses log when the range spans decades:
+    a tenth of the grid lies in the lowest tenth of the range (a bowl's floor, a
+    valley), where evenly spaced levels would draw one or two lines. Non-finite
+    values are replaced by the largest finite one. Returns (values, log_used, zmin)."""
     finite = np.isfinite(z)
     if not finite.any():
         return np.zeros_like(z), False, 0.0
@@ -244,14 +252,31 @@ def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
     zmax = float(zf.max())
     span = zmax - zmin
     if log is None:
-        # the median by partition: np.median imports numpy.ma (~0.1 s at start-up)
-        mid = float(np.partition(zf, len(zf) // 2)[len(zf) // 2])
-        log = span > 0 and mid - zmin < 1e-3 * span
+        # a quantile by partition: np.quantile imports numpy.ma (~0.1 s at start-up)
+        k = len(zf) // 10
+        low = float(np.partition(zf, k)[k])
+        log = span > 0 and low - zmin < LOG_DECADE_SHARE * span
     z = np.where(finite, z, zmax)
     if not log or span <= 0:
         return z, False, zmin
     eps = span * 1e-6 + 1e-300
     return np.log10(z - zmin + eps), True, zmin
+
+
+def log_levels(lo: float, hi: float, target: int = CONTOUR_LEVELS) -> np.ndarray:
+    """Contour levels between ``10**lo`` and ``10**hi`` (exclusive) at round values
+    (1, 2, 5 times a power of ten; fewer per decade when the range spans many), about
+    ``target`` of them, as log10 values."""
+    if not (np.isfinite([lo, hi]).all() and hi > lo):
+        return np.empty(0)
+    decades = hi - lo
+    for mantissas in ((1, 1.5, 2, 3, 5, 7), (1, 2, 5), (1, 3), (1,)):
+        if len(mantissas) * decades <= target * 1.4:
+            break
+    step = max(1, int(np.ceil(decades / target))) if mantissas == (1,) else 1
+    powers = np.arange(np.floor(lo), np.ceil(hi) + 1, step)
+    vals = np.log10(np.outer(10.0 ** powers, mantissas).ravel())
+    return np.sort(vals[(vals > lo) & (vals < hi)])
 
 
 def contour_segments(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels) -> tuple[np.ndarray, np.ndarray]:
@@ -374,48 +399,94 @@ def resample(land: Landscape, view: View, size: int = GRID_SIZE) -> np.ndarray:
     return land.values[np.ix_(jj, ii)]
 
 
-#: the landscapes made last, by (id of the function, view, size): (the function, it)
+#: the landscapes made last, by (id of the function, view, size, extent): (the function, it)
 _LANDSCAPES: OrderedDict[tuple, tuple[weakref.ref, Landscape]] = OrderedDict()
 _KEPT_LANDSCAPES = 16
 
 
-def landscape(fn: LossFunction, view: View | None = None, size: int = GRID_SIZE) -> Landscape:
+def landscape(fn: LossFunction, view: View | None = None, size: int = GRID_SIZE,
+              extent: View | None = None) -> Landscape:
     """The :class:`Landscape` of 2D ``fn`` over ``view`` (default: its own), cached:
-    asking again for the same function object and view returns the same object."""
+    asking again for the same function object and view returns the same object.
+
+    ``extent``: the box the grid covers (default: the view and GRID_MARGIN around
+    it); a plot drawn 1:1 in a wide window shows more than the view. The colours and
+    contour levels are fitted to the view and its margin alone, so every picture of
+    a view colours it alike."""
     if fn.dim != 2:
         raise ValueError(f"{fn.name} is {fn.dim}D: a landscape needs a 2D function")
     view = as_view(view or fn.view)
-    key = (id(fn), view, int(size))
+    near = grid_extent(view)
+    extent = near if extent is None else as_view(extent)
+    key = (id(fn), view, int(size), extent)
     hit = _LANDSCAPES.get(key)
     if hit is not None and hit[0]() is fn:
         _LANDSCAPES.move_to_end(key)
         return hit[1]
-    made = _make_landscape(fn, view, int(size))
+    made = _make_landscape(fn, view, int(size), extent)
     _LANDSCAPES[key] = (weakref.ref(fn), made)
     while len(_LANDSCAPES) > _KEPT_LANDSCAPES:
         _LANDSCAPES.popitem(last=False)
     return made
 
 
-def _make_landscape(fn: LossFunction, view: View, size: int) -> Landscape:
+def grid_extent(view: View, shown: View | None = None) -> View:
+    """The box a landscape grid covers: the view and GRID_MARGIN around it, grown to
+    hold ``shown`` (the range a plot shows) in steps of half the view's size, so that
+    small changes of the plot's shape reuse the grid."""
     (x0, x1), (y0, y1) = view
     mx, my = (x1 - x0) * GRID_MARGIN, (y1 - y0) * GRID_MARGIN
-    xs = np.linspace(x0 - mx, x1 + mx, size)
-    ys = np.linspace(y0 - my, y1 + my, size)
+    box = [[x0 - mx, x1 + mx], [y0 - my, y1 + my]]
+    if shown is not None:
+        for axis, (lo, hi), step in ((0, shown[0], (x1 - x0) / 2), (1, shown[1], (y1 - y0) / 2)):
+            if lo < box[axis][0]:
+                box[axis][0] -= step * math.ceil((box[axis][0] - lo) / step)
+            if hi > box[axis][1]:
+                box[axis][1] += step * math.ceil((hi - box[axis][1]) / step)
+    return (box[0][0], box[0][1]), (box[1][0], box[1][1])
+
+
+def _make_landscape(fn: LossFunction, view: View, size: int, extent: View) -> Landscape:
+    near = grid_extent(view)
+    (ex0, ex1), (ey0, ey1) = extent
+    # cells about as wide as tall relative to the view (at most twice the points per axis)
+    ratio = ((ex1 - ex0) / (near[0][1] - near[0][0])) / ((ey1 - ey0) / (near[1][1] - near[1][0]))
+    nx = int(np.clip(round(size * math.sqrt(ratio)), size, 2 * size))
+    ny = int(np.clip(round(size / math.sqrt(ratio)), size, 2 * size))
+    xs = np.linspace(ex0, ex1, nx)
+    ys = np.linspace(ey0, ey1, ny)
     X, Y = np.meshgrid(xs, ys)
     with np.errstate(all="ignore"):
         z = np.asarray(fn.value(np.column_stack([X.ravel(), Y.ravel()])), dtype=np.float64)
     z = z.reshape(X.shape)
-    finite = z[np.isfinite(z)]
+    # what the colours are fitted to: the view and its margin
+    (nx0, nx1), (ny0, ny1) = near
+    inx = (xs >= nx0 - 1e-12 * abs(nx1 - nx0)) & (xs <= nx1 + 1e-12 * abs(nx1 - nx0))
+    iny = (ys >= ny0 - 1e-12 * abs(ny1 - ny0)) & (ys <= ny1 + 1e-12 * abs(ny1 - ny0))
+    zin = z[np.ix_(iny, inx)]
+    if not zin.size:
+        zin = z
+    finite = zin[np.isfinite(zin)]
     loss_range = (float(finite.min()), float(finite.max())) if finite.size else None
     known = [v for v, m in zip(fn.minimum_values, fn.minima, strict=False)
-             if x0 - mx <= m[0] <= x1 + mx and y0 - my <= m[1] <= y1 + my and np.isfinite(v)]
-    values, log, zmin = colour_values(z, True if fn.log_scale else None,
-                                      min(known) if known else None)
-    vmin, vmax = float(values.min()), float(values.max())
+             if nx0 <= m[0] <= nx1 and ny0 <= m[1] <= ny1 and np.isfinite(v)]
+    _, log, zmin = colour_values(zin, True if fn.log_scale else None,
+                                 min(known) if known else None)
+    every = z[np.isfinite(z)]
+    if every.size:
+        zmin = min(zmin, float(every.min()))  # the log's base: below every grid value
+    values, log, zmin = colour_values(z, log, zmin)
+    vin = values[np.ix_(iny, inx)] if zin is not z else values
+    vmin, vmax = float(vin.min()), float(vin.max())
+    if log and finite.size:
+        above = finite - zmin
+        above = above[above > 0]
+        if above.size:  # the lowest colour: a low quantile, not eps six decades down
+            k = int(len(above) * LOG_FLOOR_QUANTILE)
+            vmin = max(vmin, float(np.log10(np.partition(above, k)[k])))
     if vmax <= vmin:
         vmax = vmin + 1.0
-    levels = np.linspace(vmin, vmax, CONTOUR_LEVELS + 2)[1:-1]
+    levels = log_levels(vmin, vmax) if log else np.linspace(vmin, vmax, CONTOUR_LEVELS + 2)[1:-1]
     cx, cy = contour_segments(xs, ys, values, levels)
     minima = np.array([m for m in fn.minima if len(m) == 2], dtype=float).reshape(-1, 2)
     for a in (xs, ys, z, values, levels, cx, cy, minima):
@@ -426,6 +497,15 @@ def _make_landscape(fn: LossFunction, view: View, size: int) -> Landscape:
 #: a LossPlot's own title (a one-line plot label) is cut to this many characters;
 #: a Figure's title wraps instead
 TITLE_CHARS = 64
+
+
+#: the runs' legend cuts names to this many characters (the runs panel has them whole)
+LEGEND_CHARS = 30
+
+
+def short_name(name: str, limit: int = LEGEND_CHARS) -> str:
+    """``name`` cut to ``limit`` characters with an ellipsis (a run's legend entry)."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
 def title_text(fn: LossFunction, limit: int | None = None) -> str:
@@ -462,3 +542,284 @@ def loss_label(v: float) -> str:
         return f"{v:g}"
     return f"{v:.1g}".replace("e+0", "e").replace("e-0", "e-").replace("e+", "e")
 
+
+
+# ---------------------------------------------------------------------------
+# tick labels: one format per axis
+
+_SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+#: an axis shows plain decimals when all its labels lie in this range (or are 0)
+PLAIN_RANGE = (1e-3, 1e4)
+
+
+def _power(e: int) -> str:
+    return "10" + str(e).translate(_SUPER)
+
+
+def _sci(v: float) -> str:
+    """``v`` as a×10ⁿ (10ⁿ when a is 1), at most three significant digits."""
+    if v == 0:
+        return "0"
+    e = int(math.floor(math.log10(abs(v))))
+    m = float(f"{v / 10.0 ** e:.3g}")
+    if abs(m) >= 10:  # rounding carried into the next power
+        m, e = m / 10, e + 1
+    sign = "−" if m < 0 else ""
+    if abs(m) == 1:
+        return sign + _power(e)
+    return f"{sign}{abs(m):g}×{_power(e)}"
+
+
+def tick_strings(values, spacing: float | None = None, plain: bool | None = None) -> list[str]:
+    """Tick labels for ``values`` in one format for the whole axis: plain decimals
+    (places enough for ``spacing``) when every value lies in PLAIN_RANGE (or is 0),
+    otherwise a×10ⁿ for every one (no "0.0001" beside "10⁻⁵", no "1e4" beside
+    "1000"). A minus sign, not a hyphen. ``plain`` decides the format instead (an
+    axis decides it once for all its tick levels)."""
+    vals = [float(v) for v in values]
+    finite = [abs(v) for v in vals if math.isfinite(v) and v != 0]
+    if plain is None:
+        plain = plain_format(finite)
+    out = []
+    if plain:
+        if spacing is not None and spacing > 0 and math.isfinite(spacing):
+            places = max(0, int(math.ceil(-math.log10(spacing) - 1e-9)))
+        else:  # as many places as the finest value needs (up to 3 significant digits)
+            places = max((max(0, 2 - int(math.floor(math.log10(a)))) for a in finite), default=0)
+            places = min(places, 6)
+        for v in vals:
+            text = f"{v:.{places}f}"
+            if "." in text and spacing is None:
+                text = text.rstrip("0").rstrip(".")
+            out.append(text.replace("-", "−") if text not in ("-0", "-0.0") else "0")
+        # decimals that are all equal past their points: drop what all share ("1.0, 2.0")
+        if places and spacing is not None and all(t.endswith("0" * places) for t in out):
+            out = [t[: -(places + 1)] for t in out]
+        return out
+    return [_sci(v) if math.isfinite(v) else str(v) for v in vals]
+
+
+def plain_format(magnitudes) -> bool:
+    """Whether labels of these sizes (absolute values; zeros ignored) read well as
+    plain decimals: all within PLAIN_RANGE."""
+    return all(PLAIN_RANGE[0] <= a < PLAIN_RANGE[1] for a in magnitudes if a != 0)
+
+
+def log_tick_strings(exponents, plain: bool | None = None) -> list[str]:
+    """Labels of a log axis's ticks, given as log10 of the values (one format)."""
+    return tick_strings([10.0 ** float(e) for e in exponents], plain=plain)
+
+
+# ---------------------------------------------------------------------------
+# where legends go: the emptiest place, measured from what is drawn
+
+#: legends keep this many pixels from the plot's edges and from what they avoid
+LEGEND_MARGIN = 8.0
+
+
+def clip_spans(p0: np.ndarray, p1: np.ndarray, lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """The parameters (t0, t1) of the parts of segments p0→p1 (each (N, 2)) inside the
+    box lo..hi (Liang–Barsky); a segment missing the box has t0 > t1."""
+    p0, p1 = np.asarray(p0, dtype=np.float64), np.asarray(p1, dtype=np.float64)
+    d = p1 - p0
+    t0 = np.zeros(len(p0))
+    t1 = np.ones(len(p0))
+    with np.errstate(all="ignore"):
+        for axis in (0, 1):
+            for bound, sign in ((lo[axis], -1.0), (hi[axis], 1.0)):
+                # inside: sign * (p0 + t d - bound) <= 0
+                num = sign * (bound - p0[:, axis])
+                den = sign * d[:, axis]
+                t = num / den
+                parallel = den == 0
+                t0 = np.where(~parallel & (den < 0), np.maximum(t0, t), t0)
+                t1 = np.where(~parallel & (den > 0), np.minimum(t1, t), t1)
+                t1 = np.where(parallel & (num < 0), -1.0, t1)
+    return t0, t1
+
+
+def densify(pts: np.ndarray, step: float, lo=None, hi=None, limit: int = 200_000) -> np.ndarray:
+    """Points along the polyline ``pts`` (K, 2) at most ``step`` apart (the parts
+    inside the box lo..hi, when given), so that a box containing none of them is
+    crossed by no segment. Non-finite points break the line."""
+    pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    if len(pts) < 2:
+        return pts[np.isfinite(pts).all(axis=1)]
+    a, b = pts[:-1], pts[1:]
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    a, b = a[ok], b[ok]
+    if lo is not None:
+        t0, t1 = clip_spans(a, b, lo, hi)
+        inside = t0 <= t1
+        d = b[inside] - a[inside]
+        a, b = a[inside] + d * t0[inside, None], a[inside] + d * t1[inside, None]
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    n = np.maximum(1, np.ceil(length / max(step, 1e-12))).astype(np.int64)
+    total = int(n.sum())
+    if total > limit:  # (coarser rather than unbounded)
+        n = np.maximum(1, (n * (limit / total)).astype(np.int64))
+        total = int(n.sum())
+    idx = np.repeat(np.arange(len(d)), n)
+    first = np.repeat(np.cumsum(n) - n, n)
+    t = (np.arange(total) - first) / np.repeat(n, n)
+    out = a[idx] + d[idx] * t[:, None]
+    return np.concatenate([out, b, pts[np.isfinite(pts).all(axis=1)]])
+
+
+Rect = tuple[float, float, float, float]  # x, y, width, height (pixels, y down)
+#: a cell of a taken rectangle counts as this many points (legends never overlap
+#: while a place covering data instead exists)
+TAKEN_WEIGHT = 1_000_000
+
+
+def free_spot(points: np.ndarray, area: tuple[float, float], size: tuple[float, float],
+              pad: float = 10.0, taken: Sequence[Rect] = (), cell: float = 4.0,
+              margin: float = LEGEND_MARGIN) -> tuple[float, float] | None:
+    """The top-left corner of a box of ``size`` (w, h) inside ``area`` (w, h, from
+    0, 0; y down) that keeps ``pad`` pixels from every one of ``points`` (N, 2) and
+    clear of the ``taken`` rectangles, as near a corner of the area as can be (top
+    right first); None when there is no such place (see :func:`best_spot`)."""
+    spot = best_spot(points, area, size, pad, taken, cell, margin)
+    return None if spot is None or spot[2] else (spot[0], spot[1])
+
+
+def best_spot(points: np.ndarray, area: tuple[float, float], size: tuple[float, float],
+              pad: float = 10.0, taken: Sequence[Rect] = (), cell: float = 4.0,
+              margin: float = LEGEND_MARGIN) -> tuple[float, float, int] | None:
+    """As :func:`free_spot`, or where the box covers the fewest points (and taken
+    cells) when nowhere is free: (x, y, how many it covers); None when the box does
+    not fit in the area.
+
+    Counted on a grid of ``cell`` pixels with a summed-area table: every position
+    of the grid is tried at once."""
+    w, h = float(area[0]), float(area[1])
+    bw, bh = float(size[0]), float(size[1])
+    if not (bw + 2 * margin <= w and bh + 2 * margin <= h):
+        return None
+    gw, gh = int(math.ceil(w / cell)), int(math.ceil(h / cell))
+    occ = np.zeros((gh, gw), dtype=np.int32)
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts):
+        # a point counts in every cell within pad of it: its cell, widened below
+        ix = np.floor(pts[:, 0] / cell).astype(np.int64)
+        iy = np.floor(pts[:, 1] / cell).astype(np.int64)
+        r = int(math.ceil(pad / cell))
+        keep = (ix >= -r) & (ix < gw + r) & (iy >= -r) & (iy < gh + r)
+        big = np.zeros((gh + 2 * r, gw + 2 * r), dtype=np.int32)
+        np.add.at(big, (iy[keep] + r, ix[keep] + r), 1)
+        # widen by r cells each way (a box sum of the counts)
+        s = np.zeros((big.shape[0] + 1, big.shape[1] + 1), dtype=np.int64)
+        s[1:, 1:] = big.cumsum(0).cumsum(1)
+        k = 2 * r + 1
+        occ = (s[k:, k:] - s[:-k, k:] - s[k:, :-k] + s[:-k, :-k])[:gh, :gw]
+    for x, y, rw, rh in taken:
+        c0, c1 = int(math.floor((x - margin) / cell)), int(math.ceil((x + rw + margin) / cell))
+        r0, r1 = int(math.floor((y - margin) / cell)), int(math.ceil((y + rh + margin) / cell))
+        occ[max(r0, 0): max(r1, 0), max(c0, 0): max(c1, 0)] += TAKEN_WEIGHT
+    sat = np.zeros((gh + 1, gw + 1), dtype=np.int64)
+    sat[1:, 1:] = np.asarray(occ, dtype=np.int64).cumsum(0).cumsum(1)
+    cw, ch = int(math.ceil(bw / cell)), int(math.ceil(bh / cell))
+    lo_c = int(math.ceil(margin / cell))
+    hi_cx = int(math.floor((w - margin - bw) / cell))
+    hi_cy = int(math.floor((h - margin - bh) / cell))
+    if hi_cx < lo_c or hi_cy < lo_c:
+        return None
+    cx = np.arange(lo_c, hi_cx + 1)
+    cy = np.arange(lo_c, hi_cy + 1)
+    y0, x0 = cy[:, None], cx[None, :]
+    y1, x1 = np.minimum(y0 + ch, gh), np.minimum(x0 + cw, gw)
+    count = sat[y1, x1] - sat[y0, x1] - sat[y1, x0] + sat[y0, x0]
+    least = int(count.min())
+    free = count == least
+    # nearest a corner: the distance of the box's corner to the area's, in pixels
+    # gaps to the edges beyond the margin
+    px, py = x0 * cell - margin, y0 * cell - margin
+    right = w - margin - (x0 * cell + bw)
+    bottom = h - margin - (y0 * cell + bh)
+    corners = np.stack([np.hypot(right, py), np.hypot(px, py), np.hypot(right, bottom),
+                        np.hypot(px, bottom)])  # top right, top left, bottom right, bottom left
+    nearest = corners.argmin(axis=0)
+    # near a corner by a few cells counts as at it: then the corners' order decides
+    near = corners.min(axis=0)
+    score = np.floor(near / (3 * cell)) * 4 + nearest + near / 1e6
+    dist = np.where(free, score, np.inf)
+    j, i = np.unravel_index(int(np.argmin(dist)), dist.shape)
+    return float(cx[i] * cell), float(cy[j] * cell), least
+
+
+def default_range(view: View, points=(), margin: float = 0.06) -> View:
+    """The range a plot shows by default: the view window, grown so that every one
+    of ``points`` (the starts, the minima) lies at least ``margin`` of the view's size
+    inside its edges."""
+    (x0, x1), (y0, y1) = as_view(view)
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    # far-away points (a start set off the map) do not blow the view up
+    far = (np.abs(pts[:, 0] - (x0 + x1) / 2) > 2 * (x1 - x0)) \
+        | (np.abs(pts[:, 1] - (y0 + y1) / 2) > 2 * (y1 - y0))
+    pts = pts[~far]
+    if len(pts):
+        x0, x1 = min(x0, pts[:, 0].min() - mx), max(x1, pts[:, 0].max() + mx)
+        y0, y1 = min(y0, pts[:, 1].min() - my), max(y1, pts[:, 1].max() + my)
+    return (float(x0), float(x1)), (float(y0), float(y1))
+
+
+def fit_range(points, view: View, margin: float = 0.08) -> View | None:
+    """A range around ``points`` (N, 2) with ``margin`` of their extent around them
+    (at least a 50th of the view's size across); None without finite points."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if not len(pts):
+        return None
+    (vx0, vx1), (vy0, vy1) = as_view(view)
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    span = np.maximum(hi - lo, [(vx1 - vx0) / 50, (vy1 - vy0) / 50])
+    centre = (lo + hi) / 2
+    half = span * (0.5 + margin)
+    return ((float(centre[0] - half[0]), float(centre[0] + half[0])),
+            (float(centre[1] - half[1]), float(centre[1] + half[1])))
+
+
+# ---------------------------------------------------------------------------
+# step arrows: one stated scale when they are too short to see
+
+#: an arrow shorter than this (pixels) hides under the run's marker and its own head
+READABLE_ARROW_PX = 44.0
+#: arrows much shorter than the step's longest part do not set its scale
+NEGLIGIBLE_SHARE = 0.02
+
+
+def nice_up(x: float) -> float:
+    """The smallest of 1, 2, 5 × 10ⁿ at least ``x``."""
+    if not (math.isfinite(x) and x > 0):
+        return 1.0
+    e = math.floor(math.log10(x))
+    for m in (1.0, 2.0, 5.0, 10.0):
+        v = m * 10.0 ** e
+        if v >= x * (1 - 1e-12):
+            return v
+    return 10.0 ** (e + 1)
+
+
+def arrow_scale(lengths, readable: float = READABLE_ARROW_PX, limit: float = 1e6) -> float:
+    """One factor (1, 2, 5 × 10ⁿ, at least 1) for all the arrows of a step so that the
+    shortest of ``lengths`` (screen pixels of the parts that matter: the step taken,
+    momentum's part) reads at least ``readable`` long. Parts shorter than
+    NEGLIGIBLE_SHARE of the longest (a momentum term that has died out) are left
+    short rather than blowing the others up."""
+    ls = [float(v) for v in lengths if math.isfinite(v) and v > 0]
+    if not ls:
+        return 1.0
+    top = max(ls)
+    shortest = min(v for v in ls if v >= NEGLIGIBLE_SHARE * top)
+    if shortest >= readable:
+        return 1.0
+    return min(nice_up(readable / shortest), limit)
+
+
+def scale_label(factor: float) -> str:
+    """How the key states an arrow scale: "×20", "×1000", "×10⁵"."""
+    return "×" + (f"{factor:g}" if factor < 1e5 else _sci(factor))

@@ -7,20 +7,38 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
-from .compute import RunStyle
+from .compute import (
+    LEGEND_MARGIN,
+    PLAIN_RANGE,
+    RunStyle,
+    best_spot,
+    densify,
+    log_tick_strings,
+    plain_format,
+    tick_strings,
+)
 from .theme import FONT_PT, LABEL_PT, LINE_PX, MARKER_PX, TEXT_COLOUR
+
+#: how far the landscape's colours are lightened towards white (0: pyqtgraph's
+#: viridis as it is); the runs keep a dark casing, so they read on every colour
+COLORMAP_LIGHTEN = 0.22
+#: the dark casing under each 2D trail: its colour and how much wider than the line
+CASING_COLOUR = (32, 32, 32, 200)
+CASING_EXTRA_PX = 2.5
 
 
 def landscape_colormap() -> pg.ColorMap:
-    """Viridis lightened towards white, so runs in saturated Okabe-Ito colours stay
-    visible on top of it while low and high remain easy to tell apart."""
+    """Viridis from pyqtgraph's colour map library (perceptually uniform, readable
+    in grey and with colour-blindness), lightened a little so the contours show on
+    its dark end. Runs in Okabe-Ito colours stay readable over all of it by their
+    dark casing (no single map contrasts with every run colour)."""
     base = pg.colormap.get("viridis")
-    pos = np.linspace(0.0, 1.0, 9)
+    pos = np.linspace(0.0, 1.0, 17)
     rgba = base.map(pos, mode="float")
     light = rgba.copy()
-    light[:, :3] = 0.5 * rgba[:, :3] + 0.5
+    light[:, :3] = (1 - COLORMAP_LIGHTEN) * rgba[:, :3] + COLORMAP_LIGHTEN
     light[:, 3] = 1.0
     return pg.ColorMap(pos, (light * 255).astype(np.ubyte))
 
@@ -97,10 +115,51 @@ def no_si_prefix(axis: pg.AxisItem) -> pg.AxisItem:
     return axis
 
 
-def plain_axes() -> dict[str, pg.AxisItem]:
+class FormattedAxis(pg.AxisItem):
+    """An axis whose tick labels share one format (:func:`tick_strings`: plain
+    decimals, or a×10ⁿ for all of them, decided once for the whole shown range), and,
+    with ``integer=True``, ticks at whole numbers only (a step axis)."""
+
+    def __init__(self, orientation: str, integer: bool = False, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.integer = integer
+
+    def _plain(self) -> bool:
+        lo, hi = (float(v) for v in self.range)
+        if self.logMode:
+            return plain_format([10.0 ** lo, 10.0 ** hi])
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+            return True
+        return max(abs(lo), abs(hi)) < PLAIN_RANGE[1] and (hi - lo) >= 10 * PLAIN_RANGE[0]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
+        vals = [v * scale for v in values]
+        if self.logMode:
+            return log_tick_strings(vals, plain=self._plain())
+        return tick_strings(vals, spacing * scale, plain=self._plain())
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not self.integer:
+            return levels
+        whole = [(s, o) for s, o in levels if s >= 1 and float(s).is_integer()]
+        return whole or [(1.0, 0.0)]
+
+
+def one_format(axis: pg.AxisItem) -> pg.AxisItem:
+    """Give an axis made elsewhere (a colour bar's) :class:`FormattedAxis`'s labels."""
+    axis.integer = False
+    for name in ("_plain", "tickStrings"):
+        setattr(axis, name, getattr(FormattedAxis, name).__get__(axis))
+    return axis
+
+
+def plain_axes(integer_bottom: bool = False) -> dict[str, pg.AxisItem]:
     """A plot's four axes, without SI scaling from the start (the plot's own
-    set-up changes their range several times)."""
-    return {side: no_si_prefix(pg.AxisItem(side)) for side in ("left", "bottom", "top", "right")}
+    set-up changes their range several times), each labelled in one format
+    (``integer_bottom``: the bottom axis at whole numbers only)."""
+    return {side: no_si_prefix(FormattedAxis(side, integer=integer_bottom and side == "bottom"))
+            for side in ("left", "bottom", "top", "right")}
 
 
 
@@ -175,11 +234,17 @@ class RunItems:
                                                         QtCore.Qt.PenStyle.DashLine),
                                        antialias=True) \
             if dim == 1 else None
+        #: 2D: a dark line under the trail, so it reads on light and dark colours alike
+        self.casing = pg.PlotCurveItem(pen=cosmetic_pen(CASING_COLOUR, (LINE_PX + CASING_EXTRA_PX) * scale),
+                                       antialias=True) if dim == 2 else None
+        if self.casing is not None:
+            self.casing.setSegmentedLineMode("on")
+            self.casing.setZValue(19)
         self.marker.setZValue(30)
         self.trail.setZValue(20)
 
     def items(self) -> list[pg.GraphicsObject]:
-        return [i for i in (self.trail, self.tangent, self.marker) if i is not None]
+        return [i for i in (self.casing, self.trail, self.tangent, self.marker) if i is not None]
 
     def set_visible(self, visible: bool) -> None:
         for item in self.items():
@@ -188,6 +253,259 @@ class RunItems:
     def set_stood_in(self, stood_in: bool) -> None:
         """Leave the trail and marker unpainted while a PlaybackLayer draws them
         (transparent rather than hidden: the legend shows a hidden item as hidden)."""
-        for item in (self.trail, self.marker):
-            item.setOpacity(0.0 if stood_in else 1.0)
+        for item in (self.trail, self.marker, self.casing):
+            if item is not None:
+                item.setOpacity(0.0 if stood_in else 1.0)
 
+
+
+#: legends keep this many pixels from every drawn point (a marker's radius and a bit)
+LEGEND_PAD = 12.0
+
+#: legends go outside the plot area only if it keeps this share of its width or height
+OUTSIDE_KEEPS = 0.6
+
+#: what a source gives the placer: (points (K, 2) in view units, joined as a line?)
+Drawn = tuple[np.ndarray, bool]
+
+
+class LegendPlacer:
+    """Puts a plot's legend and keys (``add_box``, placed in that order) where they
+    cover nothing drawn: no trail, start, marker, minimum or arrow (``add_source``:
+    callables giving what is drawn). Each goes to the free place nearest a corner of
+    the plot, measured in screen pixels (:func:`optsim.render.compute.best_spot`);
+    when no place is free, where it covers least (``clear`` then is False).
+
+    One per PlotItem (:meth:`of`): the window's plot and its step overlay share it.
+    Placing costs a few milliseconds; it is done when something changes (a step, a
+    resize, a new key), not per frame of playback, where :meth:`check` only tests
+    the moving points against the placed boxes."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.vb = plot.getViewBox()
+        self.boxes: list[QtWidgets.QGraphicsItem] = []
+        self.sources: list = []
+        #: the placed boxes, (x, y, w, h) in the view box's pixels
+        self.rects: list[tuple[float, float, float, float]] = []
+        #: whether every box found a place covering nothing, at the last placing
+        self.clear = True
+        self._covered: list[int] = []
+        self._placing = False
+        #: when nowhere in the view is free, the legends may go above the plot area
+        self.allow_outside = True
+        #: whether they are there now
+        self.outside = False
+        #: when they fit neither in nor beside the plot (a small plot): cover data
+        #: (True), or leave out those that would (False: the runs panel names the
+        #: runs in the window; the legend is left out before the arrows' key)
+        self.allow_cover = False
+        self.vb.sigResized.connect(self.place)
+
+    @classmethod
+    def of(cls, plot: pg.PlotItem) -> LegendPlacer:
+        """``plot``'s placer (made on first use)."""
+        placer = getattr(plot, "_optsim_placer", None)
+        if placer is None:
+            placer = cls(plot)
+            plot._optsim_placer = placer
+        return placer
+
+    def add_box(self, item: QtWidgets.QGraphicsItem) -> None:
+        if item not in self.boxes:
+            self.boxes.append(item)
+
+    def add_source(self, source) -> None:
+        """``source()`` gives a list of :data:`Drawn` in view units."""
+        self.sources.append(source)
+
+    def _frame(self) -> tuple[float, float, float, float, float, float] | None:
+        w, h = float(self.vb.width()), float(self.vb.height())
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        if w <= 1 or h <= 1 or x1 <= x0 or y1 <= y0:
+            return None
+        return w, h, x0, x1, y0, y1
+
+    @staticmethod
+    def _to_px(pts: np.ndarray, frame) -> np.ndarray:
+        w, h, x0, x1, y0, y1 = frame
+        out = np.empty((len(pts), 2))
+        out[:, 0] = (pts[:, 0] - x0) * (w / (x1 - x0))
+        out[:, 1] = (y1 - pts[:, 1]) * (h / (y1 - y0))
+        return out
+
+    def drawn_pixels(self) -> np.ndarray:
+        """Every drawn point the boxes must keep off, in the view box's pixels (lines
+        sampled every few pixels, so that no segment can cross a free box)."""
+        frame = self._frame()
+        if frame is None:
+            return np.empty((0, 2))
+        w, h = frame[0], frame[1]
+        lo, hi = (-2 * LEGEND_PAD, -2 * LEGEND_PAD), (w + 2 * LEGEND_PAD, h + 2 * LEGEND_PAD)
+        out = [np.empty((0, 2))]
+        for source in self.sources:
+            for pts, joined in source():
+                pts = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+                if not len(pts):
+                    continue
+                px = self._to_px(pts, frame)
+                out.append(densify(px, 3.0, lo, hi) if joined and len(px) > 1 else px)
+        return np.concatenate(out)
+
+    @staticmethod
+    def _size(item) -> tuple[float, float]:
+        rect = item.mapRectToParent(item.boundingRect())
+        return rect.width(), rect.height()
+
+    def place(self, *_args) -> bool:
+        """Place every visible box; returns whether all are clear of the data."""
+        if self._placing:
+            return self.clear
+        frame = self._frame()
+        if frame is None:
+            return self.clear
+        self._placing = True
+        try:
+            if self.outside:  # try inside again, with the whole plot area
+                self._set_band(0.0)
+                frame = self._frame()
+            boxes = [(item, *self._size(item)) for item in self.boxes if item.isVisible()]
+            boxes = [b for b in boxes if b[1] > 0 and b[2] > 0]
+            for item, *_ in boxes:
+                item.setOpacity(1.0)
+            # all in the plot where they cover nothing; else all beside it; else (a
+            # small plot) the legend left out first, the rest in or beside the plot
+            spots = None
+            for drop in range(len(boxes) + 1):
+                rest = boxes[drop:]
+                spots = self._inside(rest, frame)
+                if spots is None and rest and self.allow_outside and self._place_outside(rest):
+                    for item, *_ in boxes[:drop]:
+                        item.setOpacity(0.0)
+                    self.clear = True
+                    return True
+                if spots is not None or self.allow_cover:
+                    break
+            if spots is None:  # (allow_cover) all of them, covering least
+                spots = self._inside(boxes, frame, best=True) or []
+            else:
+                for item, *_ in boxes[:drop]:
+                    item.setOpacity(0.0)
+                boxes = boxes[drop:]
+            for (item, *_), (x, y, *_) in zip(boxes, spots, strict=False):
+                self._move(item, x, y)
+            self.rects = spots
+            self.clear = all(covered == 0 for covered in self._covered)
+            return self.clear
+        finally:
+            self._placing = False
+
+    def _inside(self, boxes, frame, best: bool = False):
+        """Places in the view for ``boxes`` covering nothing (None if one has none),
+        or with ``best`` the least covering ones."""
+        pts = self.drawn_pixels()
+        taken: list[tuple[float, float, float, float]] = []
+        self._covered = []
+        for _item, bw, bh in boxes:
+            spot = best_spot(pts, frame[:2], (bw, bh), LEGEND_PAD, taken)
+            if spot is None:  # larger than the plot: its top-left corner
+                spot = (LEGEND_MARGIN, LEGEND_MARGIN, 1)
+            x, y, covered = spot
+            if covered and not best:
+                return None
+            self._covered.append(covered)
+            taken.append((x, y, bw, bh))
+        return taken
+
+    def _set_band(self, size: float, side: str = "top") -> None:
+        """A band of ``size`` pixels beside the plot area (left or above it) for the
+        legends (0: none), the legends moved back into the view box when it goes."""
+        layout = self.plot.layout
+        margins = [0.0, 0.0, 0.0, 0.0]
+        if size:
+            margins[0 if side == "left" else 1] = size
+        if list(layout.getContentsMargins()) != margins:
+            layout.setContentsMargins(*margins)
+            layout.activate()
+        if size == 0 and self.outside:
+            self.outside = False
+            for item in self.boxes:
+                item.setParentItem(self.vb)
+
+    def _place_outside(self, boxes) -> bool:
+        """Nowhere in the view is free: the legends go beside the plot area, left of
+        it (stacked) when it is wider than tall, else above it (side by side where
+        they fit). Not when that would leave the plot area less than
+        OUTSIDE_KEEPS of its size (a small plot): returns whether they went."""
+        gap = LEGEND_MARGIN
+        wide = self.vb.width() > self.vb.height() * 1.15
+        if wide:
+            band = max(b[1] for b in boxes) + 2 * gap
+            if band < (1 - OUTSIDE_KEEPS) * self.plot.width():
+                self._set_band(band, "left")
+                self.outside = True
+                y = float(self.vb.pos().y()) + gap
+                for item, _bw, bh in boxes:
+                    if item.parentItem() is not self.plot:
+                        item.setParentItem(self.plot)
+                    self._move(item, gap, y)
+                    y += bh + gap
+                self.rects = []
+                return True
+        width = float(self.plot.width())
+        rows: list[list] = [[]]
+        used = 0.0
+        for box in boxes:
+            if rows[-1] and used + gap + box[1] > width:
+                rows.append([])
+                used = 0.0
+            rows[-1].append(box)
+            used += box[1] + gap
+        heights = [max(b[2] for b in row) for row in rows]
+        band = sum(heights) + gap * (len(rows) + 1)
+        if band > (1 - OUTSIDE_KEEPS) * self.plot.height():
+            return False
+        self._set_band(band, "top")
+        self.outside = True
+        x0 = float(self.vb.pos().x())
+        y = gap
+        for row, h in zip(rows, heights, strict=True):
+            total = sum(b[1] for b in row) + gap * (len(row) - 1)
+            x = max(0.0, x0 + (float(self.vb.width()) - total) / 2)
+            for item, bw, _bh in row:
+                if item.parentItem() is not self.plot:
+                    item.setParentItem(self.plot)
+                self._move(item, x, y)
+                x += bw + gap
+            y += h + gap
+        self.rects = []  # (nothing in the view to check against)
+        return True
+
+    @staticmethod
+    def _move(item, x: float, y: float) -> None:
+        if isinstance(item, pg.LegendItem):
+            item.anchor(itemPos=(0, 0), parentPos=(0, 0), offset=(x, y))
+        else:
+            if hasattr(item, "setAnchor"):
+                item.setAnchor((0, 0))
+            if item.pos() != QtCore.QPointF(x, y):
+                item.setPos(x, y)
+
+    def check(self, pts: np.ndarray, joined: bool = False) -> None:
+        """Place the boxes again if any of ``pts`` (K, 2; view units; ``joined``: the
+        line through them) now lies under one (a run's newest points, an arrow)."""
+        if not self.rects or self._placing:
+            return
+        frame = self._frame()
+        if frame is None:
+            return
+        px = self._to_px(np.asarray(pts, dtype=np.float64).reshape(-1, 2), frame)
+        if joined and len(px) > 1:
+            px = densify(px, 3.0)
+        p = LEGEND_PAD
+        for x, y, bw, bh in self.rects:
+            inside = ((px[:, 0] > x - p) & (px[:, 0] < x + bw + p)
+                      & (px[:, 1] > y - p) & (px[:, 1] < y + bh + p))
+            if inside.any():
+                self.place()
+                return

@@ -28,12 +28,16 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from ..functions import LossFunction
+from .compute import READABLE_ARROW_PX, arrow_scale, clip_spans, scale_label
+from .items import LegendPlacer
 from .lines import ScreenScale, Shaft, pixel_of, screen_scale
 
 GRADIENT_COLOUR = "#303030"
 MOMENTUM_COLOUR = "#7B3294"
 HEAD_PX = 14
 FIELD_GRID = 17
+#: arrows that leave the view stop this many pixels inside its edge
+CLIP_INSET_PX = 10.0
 
 
 
@@ -181,10 +185,18 @@ class Arrow:
         self.line = Shaft(_pen(colour, width, dashed))
         self.head = pg.ArrowItem(angle=0, headLen=head, tipAngle=32, tailLen=None,
                                  pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
+        #: a second head behind the first: the arrow goes on beyond the view
+        self.more = pg.ArrowItem(angle=0, headLen=head * 0.8, tipAngle=32, tailLen=None,
+                                 pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
         self.line.setZValue(z)
         self.head.setZValue(z + 1)
+        self.more.setZValue(z + 1)
+        self.more.setVisible(False)
         plot.addItem(self.line, ignoreBounds=True)
         plot.addItem(self.head)
+        plot.addItem(self.more)
+        #: whether the arrow was cut at the view's edge (it continues beyond)
+        self.clipped = False
         #: (base x, base y, tip x, tip y) as drawn (None: hidden)
         self._ends: tuple[float, float, float, float] | None = None
         self._visible = True
@@ -193,14 +205,18 @@ class Arrow:
         self.hide()
 
     def set(self, base: Sequence[float], tip: Sequence[float],
-            screen: ScreenScale | None = None) -> None:
+            screen: ScreenScale | None = None, clipped: bool = False) -> None:
         """Draw from ``base`` to ``tip`` (view units). ``screen``: the view's
-        :func:`screen_scale`, when the caller has it for several arrows."""
+        :func:`screen_scale`, when the caller has it for several arrows; ``clipped``:
+        the arrow was cut at the view's edge (a second head says it goes on)."""
         ends = (float(base[0]), float(base[1]), float(tip[0]), float(tip[1]))
         if not all(map(math.isfinite, ends)):
             self.hide()
             return
         self._hidden = False
+        if clipped != self.clipped:
+            self.clipped = clipped
+            self._angle = None  # the second head is placed by orient
         if screen is None:
             screen = screen_scale(self.plot)
         if ends != self._ends:  # (unchanged: a finished or frozen run while playing)
@@ -224,14 +240,21 @@ class Arrow:
         dx, dy = tx - bx, ty - by
         m11, m12, m21, m22 = screen
         sx, sy = m11 * dx + m21 * dy, m12 * dx + m22 * dy  # the line on screen, in pixels
-        if math.hypot(sx, sy) < 1.0:  # shorter than a pixel: no direction to show
+        length = math.hypot(sx, sy)
+        if length < 1.0:  # shorter than a pixel: no direction to show
             self.head.setVisible(False)
+            self.more.setVisible(False)
             return
         angle = math.degrees(math.atan2(-sy, -sx))
         if angle != self._angle:  # the head, made at angle 0, is turned (setStyle(angle=)
             self._angle = angle   # rebuilt its path: ~0.2 ms an arrow a frame)
             self.head.setRotation(angle)
+            if self.clipped:
+                back = min(0.8 * HEAD_PX, 0.5 * length) / length
+                self.more.setPos(tx - back * dx, ty - back * dy)
+                self.more.setRotation(angle)
         self.head.setVisible(self._visible)
+        self.more.setVisible(self._visible and self.clipped)
 
     @property
     def angle(self) -> float | None:
@@ -246,12 +269,14 @@ class Arrow:
         self.line.setData([], [])
         self.line.setVisible(False)
         self.head.setVisible(False)
+        self.more.setVisible(False)
 
     def set_shown(self, shown: bool) -> None:
         self._visible = shown
         if not shown:
             self.line.setVisible(False)
             self.head.setVisible(False)
+            self.more.setVisible(False)
         elif self._ends is not None:
             self.line.setVisible(True)
             self.orient()
@@ -268,7 +293,7 @@ class Arrow:
         return np.array([xs[0], ys[0]]), np.array([xs[1], ys[1]])
 
     def items(self) -> list:
-        return [self.line, self.head]
+        return [self.line, self.head, self.more]
 
     def remove(self) -> None:
         for item in self.items():
@@ -296,6 +321,8 @@ class RunArrows:
         plot.addItem(self.ellipse)
         self.plot = plot
         self.vectors: StepVectors | None = None
+        #: the factor the arrows are drawn longer than the step by (1: true length)
+        self.factor = 1.0
 
     def arrows(self) -> list[Arrow]:
         return [self.gradient, self.momentum, self.step, self.gradient_x, self.gradient_y,
@@ -308,7 +335,8 @@ class RunArrows:
         for a in (self.step, self.step_x, self.step_y):
             a.line.setPen(_pen(colour, a.line.pen().widthF(),
                                a.line.pen().style() == QtCore.Qt.PenStyle.DashLine))
-            a.head.setStyle(pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
+            for head in (a.head, a.more):
+                head.setStyle(pen=pg.mkPen(colour, width=1), brush=pg.mkBrush(colour))
         self.ellipse.setPen(_pen(colour, 1.5, dashed=True))
 
     def hide(self) -> None:
@@ -360,20 +388,23 @@ class StepOverlay(QtCore.QObject):
         self._view = None
         self._entries: list = []
         self._screen: ScreenScale | None = None
-        # a key to the arrows, fixed to the view's bottom-left corner (one text item)
-        self.legend = pg.TextItem(anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 220),
+        # a key to the arrows (one text item), placed with the runs' legend where it
+        # covers no data (see LegendPlacer)
+        self.legend = pg.TextItem(anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 220),
                                   border=pg.mkPen("#888888"))
         self.legend.setParentItem(plot.getViewBox())
         self.legend.setZValue(100)
         self.legend.setVisible(False)
         self._legend_html = ""
-        self._key_spot: tuple | None = None
         #: the key's text size in points (set_scale changes it)
         self.key_pt = 10.0
-        plot.getViewBox().sigResized.connect(self._place_legend)
-        runs_legend = getattr(plot, "legend", None)  # the key keeps off it, wherever it goes
-        if runs_legend is not None:
-            runs_legend.geometryChanged.connect(self._place_legend)
+        #: arrows shorter than this many pixels are drawn longer, by one stated factor
+        self.readable_px = READABLE_ARROW_PX
+        #: the shown range's box arrows are clipped to (lo, hi), per refresh
+        self._box: tuple[np.ndarray, np.ndarray] | None = None
+        self.placer = LegendPlacer.of(plot)
+        self.placer.add_box(self.legend)
+        self.placer.add_source(self.drawn_arrows)
         plot.getViewBox().sigTransformChanged.connect(self._reorient)
         plot.getViewBox().sigResized.connect(self._reorient)
 
@@ -428,57 +459,87 @@ class StepOverlay(QtCore.QObject):
 
     def refresh(self) -> None:
         entries = self._entries
-        #: the view's screen scale for this refresh's arrows (one Qt call for all)
-        self._screen = screen_scale(self.plot)
+        self._frame()
         while len(self.runs) < len(entries):
             self.runs.append(RunArrows(self.plot, "#000000"))
         for arrows, entry in zip(self.runs, entries, strict=False):
             traj, k, r, colour = entry
             arrows.set_colour(colour)
-            self._draw(arrows, traj, k, r)
+            try:
+                arrows.vectors = step_vectors(traj, k, r)
+            except (IndexError, KeyError, ValueError):
+                arrows.vectors = None
+            self._layout(arrows)
         for arrows in self.runs[len(entries):]:
             arrows.hide()
         self._update_legend()
 
-    def _draw(self, arrows: RunArrows, traj, k: int, r: int) -> None:
-        try:
-            v = step_vectors(traj, k, r)
-        except (IndexError, KeyError, ValueError):
-            v = None
-        arrows.vectors = v
+    def _frame(self) -> None:
+        """The view's screen scale and the box arrows are clipped to, for this
+        refresh's arrows (one Qt call for all)."""
+        self._screen = screen_scale(self.plot)
+        (x0, x1), (y0, y1) = self.plot.getViewBox().viewRange()
+        px, py = pixel_of(self._screen)
+        ix, iy = CLIP_INSET_PX * px, CLIP_INSET_PX * py
+        if x1 - x0 > 2 * ix and y1 - y0 > 2 * iy:
+            x0, x1, y0, y1 = x0 + ix, x1 - ix, y0 + iy, y1 - iy
+        self._box = (np.array([x0, y0]), np.array([x1, y1]))
+
+    def _pixels(self, d) -> float:
+        """How long the vector ``d`` (view units) is on screen, in pixels."""
+        if self._screen is None:
+            return math.nan
+        m11, m12, m21, m22 = self._screen
+        return math.hypot(m11 * d[0] + m21 * d[1], m12 * d[0] + m22 * d[1])
+
+    def _layout(self, arrows: RunArrows) -> None:
+        """Draw ``arrows.vectors``: every arrow of the step longer by one factor when
+        the step (or momentum's part) is too short to read, clipped to the view."""
+        v = arrows.vectors
         if v is None:
             arrows.hide()
             return
         o = self.options
+        mom = v.momentum_step
         if self.dim == 2:
             w = v.position
-            self._place(arrows.gradient, o["gradient_step"], w, w + v.gradient_step)
-            self._place(arrows.step, o["actual_step"], w, w + v.actual_step)
-            mom = v.momentum_step
-            self._place(arrows.momentum, o["momentum"] and mom is not None, w,
-                        w + (mom if mom is not None else 0))
-            comps = o["components"] and v.adaptive
             gs, st = v.gradient_step, v.actual_step
-            self._place(arrows.gradient_x, comps, w, w + [gs[0], 0.0])
-            self._place(arrows.gradient_y, comps, w, w + [0.0, gs[1]])
-            self._place(arrows.step_x, comps, w, w + [st[0], 0.0])
-            self._place(arrows.step_y, comps, w, w + [0.0, st[1]])
+            mv = mom
+        else:  # horizontal arrows on the curve, at the loss
+            w = np.array([float(v.position[0]), v.loss])
+            gs = np.array([float(v.gradient_step[0]), 0.0])
+            st = np.array([float(v.actual_step[0]), 0.0])
+            mv = None if mom is None else np.array([float(mom[0]), 0.0])
+        lengths = []
+        if o["actual_step"]:
+            lengths.append(self._pixels(st))
+        if o["momentum"] and mv is not None:
+            lengths.append(self._pixels(mv))
+        if not lengths and o["gradient_step"]:
+            lengths.append(self._pixels(gs))
+        f = arrow_scale(lengths, self.readable_px) if self.readable_px > 0 else 1.0
+        arrows.factor = f
+        self._place(arrows.gradient, o["gradient_step"], w, w + f * gs)
+        self._place(arrows.step, o["actual_step"], w, w + f * st)
+        self._place(arrows.momentum, o["momentum"] and mv is not None, w,
+                    w + f * (mv if mv is not None else 0.0))
+        if self.dim == 2:
+            comps = o["components"] and v.adaptive
+            self._place(arrows.gradient_x, comps, w, w + f * np.array([gs[0], 0.0]))
+            self._place(arrows.gradient_y, comps, w, w + f * np.array([0.0, gs[1]]))
+            self._place(arrows.step_x, comps, w, w + f * np.array([st[0], 0.0]))
+            self._place(arrows.step_y, comps, w, w + f * np.array([0.0, st[1]]))
             _clear(arrows.tangent)
             ring = rescaling_ellipse(v) if o["ellipse"] and v.adaptive else None
             if ring is None:
                 _clear(arrows.ellipse)
             else:
-                _show(arrows.ellipse, *ring)
+                _show(arrows.ellipse, w[0] + f * (ring[0] - w[0]), w[1] + f * (ring[1] - w[1]))
         else:
-            x, y = float(v.position[0]), v.loss
-            self._place(arrows.gradient, o["gradient_step"], [x, y], [x + v.gradient_step[0], y])
-            self._place(arrows.step, o["actual_step"], [x, y], [x + v.actual_step[0], y])
-            mom = v.momentum_step
-            self._place(arrows.momentum, o["momentum"] and mom is not None, [x, y],
-                        [x + (float(mom[0]) if mom is not None else 0.0), y])
             for a in (arrows.gradient_x, arrows.gradient_y, arrows.step_x, arrows.step_y):
                 a.hide()
             _clear(arrows.ellipse)
+            x, y = float(w[0]), float(w[1])
             if o["tangent"] and np.isfinite(v.gradient[0]) and np.isfinite(y):
                 span = self._view[0][1] - self._view[0][0] if self._view else 2.0
                 h = 0.12 * span
@@ -486,19 +547,53 @@ class StepOverlay(QtCore.QObject):
                 _show(arrows.tangent, xs, y + v.gradient[0] * (xs - x))
             else:
                 _clear(arrows.tangent)
+        for a in (arrows.gradient, arrows.momentum, arrows.step):
+            if a.visible and a._ends is not None:  # the legends move off a new arrow
+                bx, by, tx, ty = a._ends
+                self.placer.check(np.array([[bx, by], [tx, ty]]), joined=True)
 
     def _place(self, arrow: Arrow, on: bool, base, tip) -> None:
-        if on:
-            arrow._visible = True
-            arrow.set(base, tip, self._screen)
-        else:
+        if not on:
             arrow.hide()
+            return
+        base = np.asarray(base, dtype=np.float64)
+        tip = np.asarray(tip, dtype=np.float64)
+        clipped = False
+        if self._box is not None and np.isfinite(base).all() and np.isfinite(tip).all():
+            t0, t1 = clip_spans(base[None], tip[None], *self._box)
+            t0, t1 = float(t0[0]), float(t1[0])
+            if t0 > t1:  # wholly outside the view
+                arrow.hide()
+                return
+            if t1 < 1.0 or t0 > 0.0:
+                d = tip - base
+                base, tip = base + t0 * d, base + t1 * d
+                clipped = t1 < 1.0
+        arrow._visible = True
+        arrow.set(base, tip, self._screen, clipped)
 
     def _reorient(self, *_args) -> None:
-        screen = screen_scale(self.plot)
+        """The view changed: the arrows are scaled and clipped for it again."""
+        if not any(a.vectors is not None for a in self.runs):
+            return
+        self._frame()
+        for arrows in self.runs:
+            if arrows.vectors is not None:
+                self._layout(arrows)
+        self._update_legend()
+
+    def drawn_arrows(self) -> list[tuple[np.ndarray, bool]]:
+        """The arrows as drawn (view units), for the legends to keep off."""
+        out = []
         for arrows in self.runs:
             for a in arrows.arrows():
-                a.orient(screen)
+                if a.visible and a._ends is not None:
+                    bx, by, tx, ty = a._ends
+                    out.append((np.array([[bx, by], [tx, ty]]), True))
+            xs, ys = arrows.ellipse.getData()
+            if xs is not None and len(xs):
+                out.append((np.column_stack([xs, ys]), True))
+        return out
 
     def _update_legend(self) -> None:
         rows = []
@@ -509,64 +604,38 @@ class StepOverlay(QtCore.QObject):
                 return (f"<span style='color:{colour}; font-weight:bold'>{mark}</span> "
                         f"<span style='color:#202020'>{text}</span>")
             if self.options["gradient_step"]:
-                rows.append(row(GRADIENT_COLOUR, "−α·∇f: where plain gradient "
-                                                 "descent would step"))
+                rows.append(row(GRADIENT_COLOUR, "−α·∇f: plain gradient step"))
             if self.options["momentum"] and v.momentum_step is not None:
-                rows.append(row(MOMENTUM_COLOUR, "the part of the step that momentum adds"))
+                rows.append(row(MOMENTUM_COLOUR, "momentum's part"))
             if self.options["actual_step"]:
-                rows.append(row(self.runs[0].colour, "the step this optimizer takes next"))
+                rows.append(row(self.runs[0].colour, "the step taken next"))
             if self.options["components"] and v.adaptive and self.dim == 2:
-                rows.append(row(self.runs[0].colour, "its x and y parts: each coordinate "
-                                                     "rescaled on its own", dashed=True))
+                rows.append(row(self.runs[0].colour, "x, y parts, each rescaled", dashed=True))
             if self.options["ellipse"] and v.adaptive and self.dim == 2:
                 rows.append(f"<span style='color:{self.runs[0].colour}; font-weight:bold'>"
-                            "( )</span> <span style='color:#202020'>its steps for a direction "
-                            "this long, turned every way</span>")
+                            "( )</span> <span style='color:#202020'>its steps, turned every "
+                            "way</span>")
+            factors = sorted({a.factor for a in self.runs[: len(self._entries)]
+                              if a.vectors is not None and a.factor != 1.0})
+            if factors:
+                rows.append("<span style='color:#202020'><b>arrows drawn "
+                            + ", ".join(scale_label(f) for f in factors)
+                            + "</b> (too short to see)</span>")
+            if any(a.clipped for arrows in self.runs[: len(self._entries)]
+                   for a in arrows.arrows() if a.visible):
+                rows.append(f"<span style='color:{GRADIENT_COLOUR}; font-weight:bold'>"
+                            "—▶▶</span> <span style='color:#202020'>goes on beyond the "
+                            "view</span>")
         page = (f"<div style='font-size:{self.key_pt:g}pt'>" + "<br>".join(rows) + "</div>"
                 if rows else "")
         if page == self._legend_html and self.legend.isVisible() == bool(page):
-            return  # (placed again when the view or the runs' legend moves: see __init__)
+            return
         if page != self._legend_html:
             self._legend_html = page
             if page:
                 self.legend.setHtml(page)
-                self._key_spot = None  # its size changed
         self.legend.setVisible(bool(page))
-        self._place_legend()
-
-    def _place_legend(self, *_args) -> None:
-        """Put the key in the first free corner of the view, bottom-left first: never
-        over the runs' legend (the plot's LegendItem, which moves to the emptiest
-        corner); when no corner is free, stacked next to that legend."""
-        if not self.legend.isVisible():
-            return
-        vb = self.plot.getViewBox()
-        w, h = vb.width(), vb.height()
-        size = self.legend.boundingRect()
-        kw, kh = size.width(), size.height()
-        runs = getattr(self.plot, "legend", None)
-        taken = None
-        if runs is not None and runs.isVisible() and runs.parentItem() is vb \
-                and runs.boundingRect().width() > 0:
-            taken = runs.mapRectToParent(runs.boundingRect()).adjusted(-4, -4, 4, 4)
-        m = 8.0
-        # (anchor x, anchor y, position) of each candidate, in the view's pixels
-        spots = [(0, 1, m, h - m), (1, 1, w - m, h - m), (0, 0, m, m), (1, 0, w - m, m)]
-        if taken is not None:
-            right = taken.center().x() > w / 2
-            ax, x = (1, w - m) if right else (0, m)
-            if taken.center().y() > h / 2:  # the legend at the bottom: the key above it
-                spots.append((ax, 1, x, taken.top() - 2))
-            else:
-                spots.append((ax, 0, x, taken.bottom() + 2))
-        for ax, ay, x, y in spots:
-            rect = QtCore.QRectF(x - ax * kw, y - ay * kh, kw, kh)
-            if taken is None or not rect.intersects(taken):
-                break
-        if (ax, ay, x, y) != self._key_spot:  # unchanged: no re-layout while playing
-            self._key_spot = (ax, ay, x, y)
-            self.legend.setAnchor((ax, ay))
-            self.legend.setPos(x, y)
+        self.placer.place()
 
     def legend_text(self) -> str:
         """The arrows' key as plain text."""

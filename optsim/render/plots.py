@@ -33,15 +33,20 @@ from .compute import (
     clip_rows,
     clip_segments,
     decimate,
+    default_range,
     drop_subpixel,
+    fit_range,
+    grid_extent,
     landscape,
-    loss_label,
     new_pixel_mask,
     resample,
+    short_name,
+    tick_strings,
     title_text,
 )
 from .items import (
     FixedScatter,
+    LegendPlacer,
     PixelSize,
     RunItems,
     cosmetic_pen,
@@ -49,6 +54,7 @@ from .items import (
     landscape_colormap,
     move_marker,
     no_si_prefix,
+    one_format,
     plain_axes,
     set_antialias,
     style_axes,
@@ -135,6 +141,32 @@ class LossPlot(PixelSize, pg.PlotWidget):
         # its samples then carry the legend's clip: Qt's SVG writer otherwise gives each
         # sample the clip of the label drawn before it, hiding it
         self.legend.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+        #: puts the legend (and the step arrows' key) where it covers no drawn data
+        self.placer = LegendPlacer.of(plot)
+        self.placer.add_box(self.legend)
+        self.placer.add_source(self.drawn_data)
+        #: draw x and y to one scale (a circle stays round), for 2D functions
+        self.aspect_locked = True
+        #: the view is the default one (no pan or zoom since): it follows the starts
+        self._auto_view = True
+        vb = plot.getViewBox()
+        vb.sigRangeChangedManually.connect(self._view_moved_by_user)
+        # the landscape grid grows (after a pause) when more than it covers is shown
+        self._extent_timer = QtCore.QTimer(self)
+        self._extent_timer.setSingleShot(True)
+        self._extent_timer.setInterval(150)
+        self._extent_timer.timeout.connect(self._ensure_extent)
+        vb.sigRangeChanged.connect(lambda *_: self._extent_timer.start())
+        #: per run (and "start"), the start the default view was made for
+        self._shown_starts: dict = {}
+        self._follow_timer = QtCore.QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(0)
+        self._follow_timer.timeout.connect(self._follow_starts)
+        self._place_timer = QtCore.QTimer(self)
+        self._place_timer.setSingleShot(True)
+        self._place_timer.setInterval(0)
+        self._place_timer.timeout.connect(self._place_later)
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # -- the function ---------------------------------------------------------
@@ -189,6 +221,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
 
     def _set_dim(self, dim: int) -> None:
         self._dim = dim
+        self.getPlotItem().getViewBox().setAspectLocked(self.aspect_locked and dim == 2, 1.0)
         self.image.setVisible(dim == 2)
         self.contours.setVisible(dim == 2)
         self.curve.setVisible(dim == 1)
@@ -198,8 +231,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         if self._runs:  # run items differ between 1D and 2D
             self.set_runs([r.style for r in self._runs])
 
-    def _draw_landscape(self, fn: LossFunction, view: View) -> None:
-        land = landscape(fn, view)
+    def _draw_landscape(self, fn: LossFunction, view: View, extent: View | None = None) -> None:
+        land = landscape(fn, view, extent=extent)
         self.landscape = land
         self.loss_range = land.loss_range
         self.image.setImage(land.values, levels=(land.vmin, land.vmax), autoLevels=False)
@@ -219,6 +252,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             axis.setPen(pg.mkPen(TEXT_COLOUR))
             for entry in self.colorbar.axes.values():
                 no_si_prefix(entry["item"])
+            one_format(axis)
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
@@ -230,10 +264,12 @@ class LossPlot(PixelSize, pg.PlotWidget):
             axis.setStyle(tickFont=font)
         label_pt = f"{FONT_PT * self.scale:g}pt"
         if log:
-            ticks = [(float(t), loss_label(zmin + 10.0 ** t))
-                     for t in range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1)]
-            if len(ticks) > 7:
-                ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
+            exps = list(range(int(np.ceil(vmin)), int(np.floor(vmax)) + 1))
+            if len(exps) > 7:
+                exps = exps[:: int(np.ceil(len(exps) / 7))]
+            # one format for every label (two significant digits: the bar is logarithmic)
+            values = [float(f"{zmin + 10.0 ** t:.2g}") for t in exps]
+            ticks = list(zip((float(t) for t in exps), tick_strings(values), strict=True))
             axis.setTicks([ticks])
             axis.setLabel("loss (log)", **{"font-size": label_pt, "color": TEXT_COLOUR})
             labels = [label for _, label in ticks]
@@ -258,30 +294,90 @@ class LossPlot(PixelSize, pg.PlotWidget):
     def _clip1(self, ys: np.ndarray) -> np.ndarray:
         return np.clip(ys, self._lo[1], self._hi[1])
 
-    def reset_view(self) -> None:
-        """Show the function's view window (with the aspect locked: all of it, the
-        plot padded along one axis)."""
-        if self.view is None:
-            return
-        (x0, x1), (y0, y1) = self.view
-        vb = self.getPlotItem().getViewBox()
-        vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
-        if self.aspect_locked:
-            self.cover_view()
-        self.place_legend()
-
-    @property
-    def aspect_locked(self) -> bool:
-        """Whether one unit of x is drawn as long as one unit of y."""
-        return bool(self.getPlotItem().getViewBox().state["aspectLocked"])
-
     def set_aspect_locked(self, locked: bool) -> None:
-        """Draw x and y at the same scale (circles stay circles), or stretch each axis
-        to fill the plot. Only in 2D: a 1D plot's y axis is the loss."""
-        locked = bool(locked) and self._dim == 2
-        if locked != self.aspect_locked:
-            self.getPlotItem().getViewBox().setAspectLocked(locked, ratio=1.0)
+        """Draw x and y to one scale (2D; the default) or let each fill the plot,
+        then show the default view."""
+        self.aspect_locked = bool(locked)
+        self.getPlotItem().getViewBox().setAspectLocked(self.aspect_locked and self._dim == 2, 1.0)
+        self.reset_view()
+
+    def _view_moved_by_user(self, *_args) -> None:
+        self._auto_view = False
+
+    def default_range(self) -> View | None:
+        """The range :meth:`reset_view` shows: the view window, grown so that the
+        starts and the minima in it lie inside a margin."""
+        if self.view is None:
+            return None
+        if self._dim != 2:  # the ball's start on the curve, off the border
+            data = self.start_marker.data
+            pts = np.column_stack([data["x"], data["y"]]).astype(float) if len(data) else ()
+            return default_range(self.view, pts, margin=0.04)
+        pts = [np.asarray(p, dtype=float).reshape(-1, 2) for p in self._starts().values()]
+        if self.landscape is not None and len(self.landscape.minima):
+            (x0, x1), (y0, y1) = self.view
+            m = self.landscape.minima
+            pts.append(m[(m[:, 0] >= x0) & (m[:, 0] <= x1) & (m[:, 1] >= y0) & (m[:, 1] <= y1)])
+        return default_range(self.view, np.concatenate(pts) if pts else ())
+
+    def _starts(self) -> dict:
+        """The start marker's point and each shown run's first point (2D)."""
+        out = {}
+        data = self.start_marker.data
+        if len(data):
+            out["start"] = tuple(zip(data["x"].tolist(), data["y"].tolist(), strict=True))
+        for i, (positions, _current, _losses) in self._shown.items():
+            if i < len(self._runs) and self._runs[i].style.visible and len(positions):
+                first = np.asarray(positions[0], dtype=float).reshape(-1)
+                if len(first) == 2:
+                    out[i] = (float(first[0]), float(first[1]))
+        return out
+
+    def _legends_follow(self, newest: np.ndarray) -> None:
+        """A run was drawn anew: while playing, the legends move only when its newest
+        points reach them (cheap, per frame); otherwise they are placed again once
+        the runs are drawn (a step, a pause: the whole paths are looked at)."""
+        if self.playing:
+            self.placer.check(newest, joined=True)
+        else:
+            self._place_timer.start()
+
+    def _follow_starts(self) -> None:
+        """Starts changed while the view is the default one: show the new default
+        (it keeps every start inside a margin)."""
+        if self.getPlotItem() is None:  # (closed: a timer fired late)
+            return
+        if self._auto_view and self._starts() != self._shown_starts:
             self.reset_view()
+
+    def reset_view(self) -> None:
+        """Show the default view: the function's view window with the starts and the
+        minima inside a margin, x and y to one scale unless unlocked; the legends go
+        where they cover nothing (the view grows to make room if they must)."""
+        rng = self.default_range()
+        if rng is None:
+            return
+        self._show_range(rng, padding=0.0 if self._dim == 2 else 0.02)
+        self._auto_view = True
+        self._shown_starts = self._starts()
+
+    def fit_to_paths(self) -> None:
+        """Show the visible runs' paths (to the shown step) and their starts, with a
+        margin, whole."""
+        pts = [d for d, _ in self.drawn_data(runs_only=True)]
+        rng = fit_range(np.concatenate(pts), self.view) if pts and self.view is not None else None
+        if rng is None:
+            self.reset_view()
+            return
+        self._show_range(rng, padding=0.0 if self._dim == 2 else 0.05)
+        self._auto_view = False
+
+    def _show_range(self, rng: View, padding: float) -> None:
+        vb = self.getPlotItem().getViewBox()
+        vb.setRange(xRange=rng[0], yRange=rng[1], padding=padding)
+        vb.updateMatrix()
+        self._ensure_extent()
+        self.place_legend()
 
     def crop_to_view(self) -> None:
         """Cut the heat map and the contour lines to the shown range (for an SVG:
@@ -301,62 +397,89 @@ class LossPlot(PixelSize, pg.PlotWidget):
 
     def cover_view(self) -> None:
         """Extend the landscape to the whole shown range when it shows more than the
-        landscape's grid (a locked aspect pads the view window along one axis)."""
-        land, fn = self.landscape, self.function
-        if land is None or fn is None or self._dim != 2:
-            return
-        vb = self.getPlotItem().getViewBox()
-        vb.updateMatrix()
-        (vx0, vx1), (vy0, vy1) = vb.viewRange()
-        gx, gy, gw, gh = land.rect
-        if vx0 >= gx and vx1 <= gx + gw and vy0 >= gy and vy1 <= gy + gh:
-            return
-        self._draw_landscape(fn, ((vx0, vx1), (vy0, vy1)))  # (its grid reaches past it)
+        landscape's grid (a locked aspect pads the view window along one axis); the
+        colours stay those of the view window."""
+        self._ensure_extent()
 
-    def place_legend(self) -> None:
-        """Move the legend to the corner of the view that hides the fewest drawn points
-        (run trails, markers and, in 1D, the curve)."""
-        vb = self.getPlotItem().getViewBox()
-        (x0, x1), (y0, y1) = vb.viewRange()
-        pts = [np.empty((0, 2))]
-        for run in self._runs:
-            if not run.trail.isVisible():
+    def _ensure_extent(self) -> None:
+        """Grow the landscape grid to the shown range when it shows more (a 1:1 plot
+        in a wide window, a pan or a zoom out)."""
+        land, fn = self.landscape, self.function
+        if self.getPlotItem() is None:  # (closed: a timer fired late)
+            return
+        if land is None or fn is None or fn.dim != 2 or self._dim != 2 or self.view is None:
+            return
+        (x0, x1), (y0, y1) = self.getPlotItem().getViewBox().viewRange()
+        if (x0 >= land.xs[0] and x1 <= land.xs[-1] and y0 >= land.ys[0] and y1 <= land.ys[-1]):
+            return
+        # no further than the clip box (a zoom far out shows the rest blank)
+        lo, hi = self._lo, self._hi
+        shown = ((max(x0, lo[0]), min(x1, hi[0])), (max(y0, lo[1]), min(y1, hi[1])))
+        if not (shown[0][1] > shown[0][0] and shown[1][1] > shown[1][0]):
+            return
+        extent = grid_extent(self.view, shown)
+        (vx0, vx1), (vy0, vy1) = self.view
+        # at most 8 view sizes each way: a grid stays as fine as a plot can show
+        extent = ((max(extent[0][0], vx0 - 8 * (vx1 - vx0)), min(extent[0][1], vx1 + 8 * (vx1 - vx0))),
+                  (max(extent[1][0], vy0 - 8 * (vy1 - vy0)), min(extent[1][1], vy1 + 8 * (vy1 - vy0))))
+        if (extent[0][0], extent[0][1], extent[1][0], extent[1][1]) == \
+                (land.xs[0], land.xs[-1], land.ys[0], land.ys[-1]):
+            return
+        self._draw_landscape(fn, self.view, extent)
+
+    def drawn_data(self, runs_only: bool = False) -> list[tuple[np.ndarray, bool]]:
+        """What the plot draws, in view units, as (points (K, 2), joined as a line?):
+        each visible run's path to its shown step, its start and current point, and
+        (unless ``runs_only``) the minima, the start marker and the 1D curve. The
+        legends keep off all of it."""
+        out: list[tuple[np.ndarray, bool]] = []
+        for i, (positions, current, losses) in self._shown.items():
+            if i >= len(self._runs) or not self._runs[i].style.visible:
                 continue
-            xs, ys = run.trail.getData()
-            if xs is not None and len(xs):
-                pts.append(np.column_stack([xs, ys]))
-            mx, my = run.marker.getData()
-            if len(mx):  # the current position matters most: weigh it as many points
-                pts.append(np.repeat([[mx[0], my[0]]], 200, axis=0))
-            if run.tangent is not None:
-                tx, ty = run.tangent.getData()
-                if tx is not None and len(tx) == 2:
-                    t = np.linspace(0, 1, 30)[:, None]
-                    pts.append(np.column_stack([tx[0] + t[:, 0] * (tx[1] - tx[0]),
-                                                ty[0] + t[:, 0] * (ty[1] - ty[0])]))
+            pos = np.asarray(positions, dtype=np.float64)
+            if pos.ndim == 1:
+                pos = pos[:, None]
+            k = len(pos) - 1 if current is None else min(int(current), len(pos) - 1)
+            if k < 0:
+                continue
+            idx = decimate(k + 1, k)
+            if self._dim == 2:
+                pts = self._clipped(pos[: k + 1][idx])
+            else:
+                xs = pos[: k + 1, 0][idx]
+                if losses is not None and len(losses) > k:
+                    ys = np.asarray(losses, dtype=np.float64)[: k + 1][idx]
+                else:
+                    with np.errstate(all="ignore"):
+                        ys = np.asarray(self.function.value(xs[:, None]), dtype=np.float64)
+                pts = np.column_stack([xs, self._clip1(np.nan_to_num(ys, nan=self._hi[1]))])
+            out.append((pts, self._dim == 2))
+            out.append((pts[[0, -1]], False))
+        if runs_only:
+            return out
+        for item in (self.minima, self.start_marker):
+            data = item.data
+            if len(data):
+                out.append((np.column_stack([data["x"], data["y"]]).astype(float), False))
         if self._dim == 1:
             xs, ys = self.curve.getData()
-            if xs is not None:
-                pts.append(np.column_stack([xs, ys]))
-        pts = np.concatenate(pts)
-        # the legend's box (plus its 10 px offset), as a fraction of the view
-        vb_w, vb_h = max(vb.width(), 1.0), max(vb.height(), 1.0)
-        rect = self.legend.boundingRect()
-        fx = min(1.0, (rect.width() + 20) / vb_w) if rect.width() > 0 else 0.38
-        fy = min(1.0, (rect.height() + 20) / vb_h) if rect.height() > 0 else 0.34
-        best, best_count = None, None
-        for right, top in ((True, True), (False, True), (True, False), (False, False)):
-            bx = (x1 - fx * (x1 - x0), x1) if right else (x0, x0 + fx * (x1 - x0))
-            by = (y1 - fy * (y1 - y0), y1) if top else (y0, y0 + fy * (y1 - y0))
-            inside = ((pts[:, 0] >= bx[0]) & (pts[:, 0] <= bx[1])
-                      & (pts[:, 1] >= by[0]) & (pts[:, 1] <= by[1]))
-            count = int(inside.sum())
-            if best_count is None or count < best_count:
-                best, best_count = (right, top), count
-        right, top = best
-        self.legend.anchor(itemPos=(1 if right else 0, 0 if top else 1),
-                           parentPos=(1 if right else 0, 0 if top else 1),
-                           offset=(-10 if right else 10, 10 if top else -10))
+            if xs is not None and len(xs):
+                out.append((np.column_stack([xs, ys]), True))
+        return out
+
+    def _place_later(self) -> None:
+        if self.getPlotItem() is not None:  # (not closed since)
+            self.place_legend()
+
+    def place_legend(self) -> bool:
+        """Move the legend (and the keys that share its placer) to where they cover
+        no drawn data, nearest a corner; returns whether that was possible."""
+        return self.placer.place()
+
+    def legend_rects(self) -> list[QtCore.QRectF]:
+        """The legend's and the keys' rectangles in scene coordinates."""
+        return [item.sceneBoundingRect() for item in self.placer.boxes if item.isVisible()
+                and item.opacity() > 0 and item.boundingRect().width() > 0]
 
     def set_start_marker(self, point) -> None:
         """Mark the start point, or several: ``point`` (D,) or (N, D) (``None``
@@ -372,6 +495,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
             p = np.column_stack([p[:, 0], y])
         p = np.clip(p[:, :2], self._lo, self._hi)
         self.start_marker.setData(pos=np.unique(p, axis=0))
+        if self._auto_view:
+            self._follow_timer.start()
 
     # -- runs -----------------------------------------------------------------
     def set_runs(self, styles: list[RunStyle]) -> None:
@@ -388,7 +513,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
             run = RunItems(style, dim, self.scale)
             for item in run.items():
                 plot.addItem(item)
-            self.legend.addItem(run.marker if dim == 1 else run.trail, style.name)
+            self.legend.addItem(run.marker if dim == 1 else run.trail,
+                                html.escape(short_name(style.name)))
             for item in self.legend.items[-1]:  # its own clip (see the legend's flag above)
                 item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsToShape)
                 if self._cache_static:
@@ -464,6 +590,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         k = len(pos) - 1 if current is None else int(current)
         if len(pos) == 0 or k < 0:
             run.trail.setData([], [])
+            if run.casing is not None:
+                run.casing.setData([], [])
             run.marker.setData(pos=np.empty((0, 2)))
             if self._layer_on:
                 self.layer.set_line(i, None)
@@ -472,8 +600,15 @@ class LossPlot(PixelSize, pg.PlotWidget):
             return
         k = min(k, len(pos) - 1)
         shown = pos[: k + 1]
+        if self._auto_view and self._dim == 2 and pos.shape[1] == 2:
+            first = (float(pos[0, 0]), float(pos[0, 1]))
+            if self._shown_starts.get(i) != first:  # a new start: the default view follows
+                self._shown_starts[i] = first
+                self._follow_timer.start()
         if self._layer_on and source is not None:
-            self.layer.set_line(i, self._thinned(i, shown, source), grown=self._thin[i].grew)
+            pts = self._thinned(i, shown, source)
+            self.layer.set_line(i, pts, grown=self._thin[i].grew)
+            self.placer.check(pts[-1:])  # the legends move off a run that reaches them
             return
         idx = decimate(len(shown), k, MAX_SYMBOL_POINTS if self._dim == 1 else MAX_DRAWN_POINTS)
         if self._dim == 1:
@@ -487,6 +622,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             ys = self._clip1(np.nan_to_num(ys, nan=self._hi[1]))
             run.trail.setData(xs, ys)
             move_marker(run.marker, float(xs[-1]), float(ys[-1]))
+            self._legends_follow(np.array([[xs[-1], ys[-1]]]))
             self._update_tangent(run, shown[k, 0])
         else:
             pts = self._clipped(shown[idx])
@@ -500,7 +636,9 @@ class LossPlot(PixelSize, pg.PlotWidget):
                 self.layer.set_line(i, pts)
                 return
             run.trail.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
+            run.casing.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             move_marker(run.marker, float(pts[-1, 0]), float(pts[-1, 1]))
+            self._legends_follow(pts[-2:])
 
     def update_bundle(self, i: int, paths: list[np.ndarray], current: int | None = None) -> None:
         """Show run ``i`` as many paths (one per start point, each (K, D) positions)
@@ -585,7 +723,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         scene_pos = ev.scenePos()
         if not vb.sceneBoundingRect().contains(scene_pos):
             return
-        if self.legend.isVisible() and self.legend.sceneBoundingRect().contains(scene_pos):
+        if self.legend.isVisible() and self.legend.opacity() > 0 \
+                and self.legend.sceneBoundingRect().contains(scene_pos):
             return
         p = vb.mapSceneToView(scene_pos)
         self.clicked.emit(float(p.x()), float(p.y()))
@@ -635,7 +774,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         # no context menus (each built a ViewBoxMenu at start-up, then was disabled)
         super().__init__(parent=parent, background="w", enableMenu=False,
-                         axisItems=plain_axes())
+                         axisItems=plain_axes(integer_bottom=True))
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         self._watch_pixel_size()

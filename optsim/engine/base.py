@@ -288,15 +288,19 @@ class Optimizer:
         if not any(type(v) is np.ndarray for v in values):
             return f(*values, step)
         cached = self._distinct.get(names)
-        if cached is None or any(a is not b for a, b in zip(cached[2], values, strict=True)):
+        # kept while each array is the same object and each number the same value (a
+        # sweep's Adam pairs a per-run beta1 with one beta2: recomputing the distinct
+        # rows every step cost more than the step itself)
+        if cached is None or any(
+                (a is not b) if type(b) is np.ndarray else (type(a) is np.ndarray or a != b)
+                for a, b in zip(cached[2], values, strict=True)):
             n = self.rows if self.rows is not None else next(
                 v.shape[0] for v in values if type(v) is np.ndarray)
             table = np.column_stack([np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(-1, 1),
                                                      (n, 1))[:, 0] for v in values])
             unique, inverse = np.unique(table, axis=0, return_inverse=True)
             cached = (unique.tolist(), inverse.reshape(-1), tuple(values))
-            if all(type(v) is np.ndarray for v in values):  # (numbers are not kept)
-                self._distinct[names] = cached
+            self._distinct[names] = cached
         unique, inverse = cached[0], cached[1]
         results = np.array([f(*row, step) for row in unique], dtype=np.float64)[inverse]
         if results.ndim == 1:

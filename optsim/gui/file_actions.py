@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..export.data import write_csv
+from ..runset import MAX_NOISE
 from ..scenarios import (
     Scenario,
     ScenarioError,
@@ -315,7 +316,7 @@ class FileActions(QObject):
         sigma, ok = QInputDialog.getDouble(
             self.window, "Gradient noise",
             "Standard deviation σ of the Gaussian noise added to every gradient\n"
-            "(0 = exact gradients; every run restarts):", m.noise, 0.0, 1e6, 4)
+            "(0 = exact gradients; every run restarts):", m.noise, 0.0, MAX_NOISE, 4)
         if not ok:
             return False
         seed, ok = QInputDialog.getInt(self.window, "Gradient noise",

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..simulation import MAX_STEPS
 from .model import CONVERGED_TOL, SimulationModel
 
 #: frame interval of the animation timer
@@ -209,7 +210,7 @@ class PlaybackToolBar(QToolBar):
         #: what presentation mode leaves out of the toolbar (see set_scale)
         self.secondary: list[QAction] = [self.addWidget(QLabel(" max steps "))]
         self.max_steps_spin = QSpinBox()
-        self.max_steps_spin.setRange(1, 10_000_000)
+        self.max_steps_spin.setRange(1, MAX_STEPS)  # a run's limit, as in files and the CLI
         self.max_steps_spin.setSingleStep(1000)
         self.max_steps_spin.setValue(c.max_steps)
         self.max_steps_spin.setKeyboardTracking(False)

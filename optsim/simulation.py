@@ -12,8 +12,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .dynamics import Dynamics
 from .engine import Info, Optimizer, as_optimizer
 from .functions import LossFunction, as_function
+from .gradients import parse_noise
+from .schedules import Schedule, split_spec
 
 #: a run that leaves the view window enlarged this many times around its centre diverged
 BOUND_SCALE = 1000.0
@@ -147,21 +150,34 @@ class Trajectory:
     ``numpy.random.default_rng(seed)``, one (N, D) draw per step: the same seed gives
     the same noise, however the steps are split into ``advance`` calls. The noisy
     gradients used are recorded, so ``explain`` shows the step that was taken.
+    ``noise`` may also be a noise model's spec (``"student:nu=3,sigma=0.5"``,
+    ``"minibatch:batch=8"``, see :mod:`optsim.gradients`).
+
+    ``schedule`` (or ``optimizer`` written ``"sgd:lr=0.1+steplr:step_size=30"``) is a
+    learning-rate schedule (:mod:`optsim.schedules`) and ``clip`` gradient clipping
+    (``"norm=1.0"``, ``"value=0.5"``), applied as a training loop does (see
+    :mod:`optsim.dynamics`); ``dynamics`` records each step's lr and where clipping
+    acted (``lr_at``, ``clipped_at``, ``history``).
     """
 
     def __init__(self, function: str | LossFunction, optimizer: str | Optimizer,
                  starts: Any, *, record_state: bool = True, bound_scale: float = BOUND_SCALE,
-                 capacity: int = 64, noise: float = 0.0, seed: int = 0) -> None:
-        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-                or not (np.isfinite(noise) and noise >= 0):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-        self.noise = float(noise)
+                 capacity: int = 64, noise: Any = 0.0, seed: int = 0,
+                 schedule: str | Schedule | None = None, clip: Any = None) -> None:
+        if isinstance(noise, bool):
+            raise ValueError(f"noise must be a finite number >= 0 or a noise spec, got {noise!r}")
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
                 or seed < 0:
             raise TypeError(f"seed must be a whole number >= 0, got {seed!r}")
         self.seed = int(seed)
-        self._rng = np.random.default_rng(self.seed) if self.noise > 0 else None
         self.function = as_function(function)
+        if isinstance(optimizer, str):
+            optimizer, from_spec = split_spec(optimizer)
+            if from_spec is not None:
+                if schedule is not None:
+                    raise ValueError("a schedule is given twice: in the spec after '+' "
+                                     "and as schedule=")
+                schedule = from_spec
         self.optimizer = as_optimizer(optimizer)
         starts = np.array(as_starts(starts), dtype=np.float64, copy=True)
         if starts.ndim == 1:
@@ -177,6 +193,16 @@ class Trajectory:
         if self.optimizer.rows is not None and self.optimizer.rows != self.n:
             raise ValueError(f"{self.optimizer.name}: its per-run hyperparameters are for "
                              f"{self.optimizer.rows} runs, got {self.n} starts")
+        self.dynamics = Dynamics(self.optimizer, self.n, schedule=schedule, noise=noise,
+                                 clip=clip, seed=self.seed, function=self.function,
+                                 capacity=capacity)
+        self.optimizer = self.dynamics.optimizer
+        self.schedule = self.dynamics.schedule
+        self.clip = self.dynamics.clip
+        self.noise_model = self.dynamics.noise
+        #: the Gaussian σ of the noise (0: none, or another noise model)
+        self.noise = self.noise_model.sigma if self.noise_model is not None else 0.0
+        self._rng = self.dynamics.rng
         (x0, x1), (y0, y1) = self.function.view
         spans = [x1 - x0, y1 - y0][: self.dim]
         centres = [(x0 + x1) / 2, (y0 + y1) / 2][: self.dim]
@@ -187,7 +213,7 @@ class Trajectory:
         self._params = starts
         self._state = self.optimizer.init(starts)
         self._state_fields = [f for f, v in self._state._asdict().items() if isinstance(v, np.ndarray)]
-        self._grads = self._noisy(self._gradient(starts))
+        self._grads = self._noisy(self._gradient(starts), starts)
         self._cap = max(2, capacity)
         #: with noise: the gradient used at each position (the step from it)
         self._used = np.empty((self._cap, self.n, self.dim)) if self._rng is not None else None
@@ -211,10 +237,10 @@ class Trajectory:
         with np.errstate(all="ignore"):
             return np.asarray(self.function.gradient(p), dtype=np.float64).reshape(self.n, self.dim)
 
-    def _noisy(self, g: np.ndarray) -> np.ndarray:
+    def _noisy(self, g: np.ndarray, params: np.ndarray) -> np.ndarray:
         if self._rng is None:
             return g
-        return g + self.noise * self._rng.standard_normal(g.shape)
+        return self.dynamics.noisy(g, self.function, params)
 
     def _value(self, p: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -229,6 +255,7 @@ class Trajectory:
             new = np.empty((cap,) + old.shape[1:])
             new[: self.steps + 1] = old[: self.steps + 1]
             setattr(self, name, new)
+        self.dynamics.grow(cap, self.steps + 1)
         for f, old in self._hist.items():
             new = self._history_array(f, cap)
             if f in self._live:
@@ -267,9 +294,18 @@ class Trajectory:
         lows, highs = self._lo.tolist() * n, self._hi.tolist() * n
         isfinite, le = math.isfinite, operator.le
         any_frozen = bool(self.diverged.any())
+        dyn = self.dynamics if self.dynamics.active else None
+        if dyn is not None:
+            dyn.check_steps(self.steps + steps)
         with np.errstate(all="ignore"):
             for _ in range(steps):
-                new, new_state = opt.step(params, grads, state)
+                if dyn is None:
+                    new, new_state = opt.step(params, grads, state)
+                else:
+                    k = self.steps + 1
+                    lr, values = dyn.values_for(k, losses)
+                    new, new_state = opt.step(params, dyn.clipped(k, grads), state, lr=lr,
+                                              values=values)
                 # as _value, already inside errstate
                 loss = np.asarray(fn.value(new), dtype=np.float64).reshape(n)
                 k = self.steps + 1
@@ -301,7 +337,7 @@ class Trajectory:
                 params, state = new, new_state
                 grads = np.asarray(fn.gradient(params), dtype=np.float64).reshape(n, dim)
                 if self._rng is not None:
-                    grads = self._noisy(grads)
+                    grads = self._noisy(grads, params)
                     used[k] = grads
                 self.steps = k
                 self._record(k, params, loss, state)
@@ -359,9 +395,37 @@ class Trajectory:
         return self._gradient(self._pos[self._check_step(k)])
 
     def gradient_used(self, k: int) -> np.ndarray:
-        """The gradient the step from position ``k`` uses (with noise: the noisy one)."""
+        """The gradient the step from position ``k`` uses (with noise: the noisy one),
+        before clipping (see :meth:`clipped_gradient`)."""
         k = self._check_step(k)
         return self._used[k].copy() if self._used is not None else self._gradient(self._pos[k])
+
+    def clipped_gradient(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The gradient the step from position ``k`` uses after clipping, and per run
+        whether clipping changed it (no clipping: the gradient, all False)."""
+        g = self.gradient_used(k)
+        if self.clip is None:
+            return g, np.zeros(self.n, dtype=bool)
+        return self.clip.apply(g)
+
+    def lr_at(self, k: int) -> np.ndarray:
+        """The learning rate of step ``k`` (1..steps; steps+1: the next one), per run."""
+        if not 1 <= k <= self.steps + 1:
+            raise IndexError(f"step {k} has no learning rate (1..{self.steps + 1})")
+        if self.schedule is None:
+            return np.broadcast_to(np.asarray(self.optimizer.hp["lr"], dtype=np.float64),
+                                   (self.n,)).copy()
+        if k == self.steps + 1:
+            self.dynamics.check_steps(k)
+            with np.errstate(all="ignore"):
+                self.dynamics.values_for(k, self._loss)
+        return self.dynamics.lr_at(k)
+
+    def clipped_at(self, k: int) -> np.ndarray:
+        """Per run: whether clipping changed the gradient of step ``k`` (1..steps)."""
+        if not 1 <= k <= self.steps:
+            raise IndexError(f"step {k} has no update (1..{self.steps})")
+        return self.dynamics.clipped_at(k)
 
     def explain(self, k: int) -> Info:
         """The intermediate quantities of step ``k`` (from position k−1 to k), by name,
@@ -373,18 +437,31 @@ class Trajectory:
         if not 1 <= k <= self.steps:
             raise IndexError(f"step {k} has no update (1..{self.steps})")
         p = self._pos[k - 1].copy()
+        dyn = self.dynamics
         with np.errstate(all="ignore"):
             used = self._gradient(p) if self._used is None else self._used[k - 1].copy()
-            _, _, info = self.optimizer.step_with_info(p, used, self.state_at(k - 1))
+            given = self.clip.apply(used)[0] if self.clip is not None else used
+            if dyn.active:
+                _, _, info = self.optimizer.step_with_info(p, given, self.state_at(k - 1),
+                                                           lr=dyn.lr_at(k),
+                                                           values=dyn.values_at(k))
+            else:
+                _, _, info = self.optimizer.step_with_info(p, given, self.state_at(k - 1))
         info["update"] = self._pos[k] - self._pos[k - 1]
         info["raw_grad"] = self._gradient(p)
+        if self.clip is not None:
+            info["unclipped_grad"] = used
+            info["clipped"] = dyn.clipped_at(k).astype(np.float64)[:, None] * np.ones((1, self.dim))
+        if self.schedule is not None:
+            info["lr_t"] = np.broadcast_to(dyn.lr_at(k)[:, None], p.shape).copy()
         return info
 
     def memory_bytes(self) -> int:
         """Bytes held by the history arrays."""
         return (self._pos.nbytes + self._loss.nbytes
                 + sum(self._hist[f].nbytes for f in self._live if f in self._hist)
-                + (self._used.nbytes if self._used is not None else 0))
+                + (self._used.nbytes if self._used is not None else 0)
+                + self.dynamics.memory_bytes())
 
 
 def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
@@ -404,7 +481,7 @@ def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
     groups: dict[int, list[Trajectory]] = {}
     for t in dict.fromkeys(trajectories):  # each once, however often it is listed
         t._grow(t.steps + steps + 1)
-        if t.n * t.dim > SMALL_BATCH or t.diverged.any():
+        if t.n * t.dim > SMALL_BATCH or t.diverged.any() or t.dynamics.active:
             t._advance_checked(steps)
         else:
             groups.setdefault(id(t.function), []).append(t)
@@ -475,7 +552,7 @@ def _advance_unchecked(group: list[Trajectory], steps: int) -> list[bool]:
             for t, cur, first, r in zip(group, current, firsts, rows, strict=True):
                 cur[2] = g if alone else g[r]
                 if t._rng is not None:
-                    cur[2] = t._noisy(cur[2])
+                    cur[2] = t._noisy(cur[2], cur[0])
                     t._used[first + j] = cur[2]
         done = []
         for t, cur, first, rng_state in zip(group, current, firsts, rng_states, strict=True):
@@ -502,7 +579,8 @@ class SimulationResult(NamedTuple):
 
 
 def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
-        steps: int, *, noise: float = 0.0, seed: int = 0) -> SimulationResult:
+        steps: int, *, noise: Any = 0.0, seed: int = 0, schedule: str | Schedule | None = None,
+        clip: Any = None, ensemble: int = 1) -> SimulationResult:
     """Like :func:`simulate`, also returning losses and divergence flags.
 
     Shapes follow ``start``: a (D,) start gives positions (steps+1, D), losses
@@ -512,16 +590,29 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
     allocated (ValueError saying both). Many runs are stepped in blocks (without
     noise: the numbers are the same, every run being independent), so the memory
     used on the way stays within about twice the result's.
+
+    With ``ensemble`` = K > 1 every start becomes K rows (members), start i's member j
+    at row i·K + j: one (D,) start gives (steps+1, K, D).
     """
     steps = check_steps(steps)
+    ensemble = _ensemble(ensemble)
     fn = as_function(function)
+    if isinstance(optimizer, str):
+        optimizer, from_spec = split_spec(optimizer)
+        if from_spec is not None:
+            if schedule is not None:
+                raise ValueError("a schedule is given twice: in the spec after '+' "
+                                 "and as schedule=")
+            schedule = from_spec
     opt = as_optimizer(optimizer)
     start_arr = as_starts(start)
-    single = start_arr.ndim <= 1
+    single = start_arr.ndim <= 1 and ensemble == 1
     if start_arr.ndim == 0:
         start_arr = start_arr.reshape(1)
     if start_arr.ndim == 1:
         start_arr = start_arr[None, :]
+    if ensemble > 1:
+        start_arr = np.repeat(start_arr, ensemble, axis=0)
     if start_arr.ndim != 2 or start_arr.shape[1] != fn.dim:
         raise ValueError(f"start must have {fn.dim} coordinate(s) per run for {fn.name}, "
                          f"got shape {np.shape(start)}")
@@ -534,11 +625,11 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
     # runs), the runs go in blocks of a bounded size, history and work together
     work = WORK_NUMBERS * dim * 8
     block = n
-    if not noise and n * work > max(BLOCK_BYTES, need // 2):
+    if parse_noise(noise) is None and n * work > max(BLOCK_BYTES, need // 2):
         block = max(1, max(BLOCK_BYTES, need // 8) // (history_bytes(1, dim, steps) + work))
     if block >= n:
         traj = Trajectory(fn, opt, start_arr, record_state=False, capacity=steps + 1,
-                          noise=noise, seed=seed)
+                          noise=noise, seed=seed, schedule=schedule, clip=clip)
         traj.advance(steps)
         # the history holds exactly these steps: returned as it is, not copied
         pos, loss = traj.positions, traj.losses
@@ -549,7 +640,7 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
         for a in range(0, n, block):
             b = min(n, a + block)
             traj = Trajectory(fn, opt, start_arr[a:b], record_state=False, capacity=steps + 1,
-                              seed=seed)
+                              seed=seed, schedule=schedule, clip=clip)
             traj.advance(steps)
             pos[:, a:b], loss[:, a:b] = traj.positions, traj.losses
             div[a:b], div_step[a:b] = traj.diverged, traj.diverged_step
@@ -559,14 +650,30 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
     return SimulationResult(pos, loss, div, div_step)
 
 
+#: the largest ensemble (members of one run)
+MAX_ENSEMBLE = 100_000
+
+
+def _ensemble(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_ENSEMBLE:
+        raise ValueError(f"ensemble must be a whole number in [1, {MAX_ENSEMBLE}], got {k!r}")
+    return int(k)
+
+
 def simulate(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
-             steps: int, *, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+             steps: int, *, noise: Any = 0.0, seed: int = 0,
+             schedule: str | Schedule | None = None, clip: Any = None,
+             ensemble: int = 1) -> np.ndarray:
     """Positions of an optimizer's run(s) on a function, float64.
 
     ``function``: a built-in name, a formula string or a LossFunction. ``optimizer``:
-    a spec string such as ``"adam:lr=0.01,beta1=0.8"`` or an Optimizer. ``start``:
-    shape (D,) for one run, giving (steps+1, D); or (N, D) for N runs, giving
-    (steps+1, N, D). Row 0 is the start. A run that diverges stops where it was.
-    ``noise``/``seed``: Gaussian gradient noise (see :class:`Trajectory`).
+    a spec string such as ``"adam:lr=0.01,beta1=0.8"`` or an Optimizer, optionally
+    followed by a schedule: ``"sgd:lr=0.1+onecyclelr:max_lr=0.5,total_steps=300"``.
+    ``start``: shape (D,) for one run, giving (steps+1, D); or (N, D) for N runs,
+    giving (steps+1, N, D). Row 0 is the start. A run that diverges stops where it was.
+    ``noise``/``seed``: gradient noise, a Gaussian σ or a noise spec such as
+    ``"student:nu=3,sigma=0.5"`` (see :class:`Trajectory`); ``clip``: ``"norm=1.0"`` or
+    ``"value=0.5"``; ``ensemble``: K noisy members per start (see :func:`run`).
     """
-    return run(function, optimizer, start, steps, noise=noise, seed=seed).positions
+    return run(function, optimizer, start, steps, noise=noise, seed=seed, schedule=schedule,
+               clip=clip, ensemble=ensemble).positions

@@ -52,7 +52,10 @@ class Dynamics:
         if self.schedule is not None:
             self.target = momentum_name(optimizer.hp)
             base = optimizer.hp[self.target] if self.target else None
-            self._sched = self.schedule.start(optimizer.hp["lr"], base)
+            lr = optimizer.hp["lr"]
+            if self.schedule.needs_loss:  # each run's lr follows its own losses
+                lr = np.full(n, lr, dtype=np.float64) if np.ndim(lr) == 0 else lr
+            self._sched = self.schedule.start(lr, base)
             if not self.schedule.cycles_momentum:
                 self.target = None
             elif np.any(np.asarray(base) == 0):

@@ -129,6 +129,18 @@ class Dynamics:
     def values_at(self, k: int) -> dict[str, Any] | None:
         return None if self._mom is None else {self.target: self._mom[k - 1].copy()}
 
+    def optimizer_at(self, k: int, run: int) -> Optimizer:
+        """Run ``run``'s optimizer as step ``k`` used it: its hyperparameters with that
+        step's learning rate (and cycled momentum/beta1) in, for the inspector."""
+        opt = self.optimizer.row(run) if hasattr(self.optimizer, "row") else self.optimizer
+        if self._lr is None:
+            return opt
+        values = {key: v for key, v in opt.hp.items() if key not in opt.tied}
+        values["lr"] = float(self._lr[k - 1, run])
+        if self._mom is not None:
+            values[self.target] = float(self._mom[k - 1, run])
+        return optimizer_kind(opt.name).create(**values)
+
     def clipped_at(self, k: int) -> np.ndarray:
         """Per run: whether clipping changed step ``k``'s gradient."""
         if self._clipped is None:

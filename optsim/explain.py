@@ -368,6 +368,22 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
     noisy = float(getattr(trajectory, "noise", 0.0) or 0.0) > 0
     if k >= 1:
         info = _run_rows(trajectory.explain(k), run)
+        dynamics = getattr(trajectory, "dynamics", None)
+        if dynamics is not None and dynamics.schedule is not None:
+            # this step's lr (and cycled momentum/beta1) in the equations and legend
+            opt = dynamics.optimizer_at(k, run)
+            rows.append(Row("lr_t", f"\u03b1<sub>{k}</sub>", "learning rate of this step",
+                            np.array([float(dynamics.lr_at(k)[run])]),
+                            f"from the schedule {dynamics.schedule.spec}", True))
+        if "unclipped_grad" in info:
+            # the step saw the clipped gradient: the equations start from it
+            clipped = bool(info["clipped"][0])
+            rows.append(Row("unclipped_grad", f"g<sup>raw</sup><sub>{k}</sub>",
+                            "gradient before clipping", _flat(info["unclipped_grad"]),
+                            f"{trajectory.clip.spec}: "
+                            + ("clipping acted on this step" if clipped else "not clipped")))
+            info["raw_grad"] = trajectory.clipped_gradient(k - 1)[0][run]
+            noisy = False
         if noisy and hasattr(trajectory, "gradient_used"):
             info["noise"] = trajectory.gradient_used(k - 1)[run] - info["raw_grad"]
         extra = [key for key in info if key not in _INFO_ROWS and key in q

@@ -36,6 +36,8 @@ import numpy as np
 from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
 from .functions import LossFunction, as_function
+from .gradients import parse_clip, parse_noise
+from .schedules import parse_schedule
 from .simulation import (
     MAX_COORD,
     MAX_STEPS,
@@ -57,6 +59,8 @@ MAX_RUNS = 64
 MAX_ROWS = 100_000
 #: characters of a text field (name, description, formula)
 MAX_TEXT = 10_000
+#: members of one run's ensemble
+MAX_ENSEMBLE = 100_000
 #: standard deviation of the gradient noise
 MAX_NOISE = 1e6
 #: noise seed
@@ -111,11 +115,18 @@ class Run:
     visible: bool = True
     start: Point | None = None
     starts: tuple[Point, ...] = ()
+    #: a learning-rate schedule's spec ("" = the optimizer's lr at every step), e.g.
+    #: ``onecyclelr:max_lr=0.5,total_steps=300`` (see :mod:`optsim.schedules`)
+    schedule: str = ""
+    #: gradient clipping, ``norm=C`` or ``value=C`` ("" = none; :mod:`optsim.gradients`)
+    clip: str = ""
+    #: K noisy members from the same start (an ensemble); 1 = one row
+    ensemble: int = 1
 
     @property
     def rows(self) -> int:
         """K, the number of rows stepped side by side."""
-        return max(1, len(self.starts))
+        return max(1, len(self.starts)) * self.ensemble
 
     def make_optimizer(self) -> Optimizer:
         """The validated optimizer this run uses."""
@@ -145,8 +156,9 @@ class Run:
 class RunSet:
     """What to simulate and show. ``view``/``start`` ``None`` take the function's own.
 
-    ``noise`` is the standard deviation of Gaussian noise added to every gradient,
-    drawn from a generator seeded with ``seed`` (see :class:`optsim.simulation.Trajectory`;
+    ``noise`` is the standard deviation of Gaussian noise added to every gradient (or
+    a noise model's spec, see :mod:`optsim.gradients`), drawn from a generator seeded
+    with ``seed`` (see :class:`optsim.simulation.Trajectory`;
     every run gets the same noise sequence, so runs are compared under the same noise).
     ``steps`` is how far the runs go; ``name`` and ``description`` tell its story.
     """
@@ -156,7 +168,7 @@ class RunSet:
     view: View | None = None
     start: Point | None = None
     steps: int = 100
-    noise: float = 0.0
+    noise: float | str = 0.0
     seed: int = 0
     name: str = ""
     description: str = ""
@@ -271,9 +283,10 @@ def trajectory_of(run: Run, function: LossFunction, start: Sequence[float], *,
     """``run`` at step 0 on ``function``: its K rows from its ``starts`` (else one from
     its own start, else from ``start``), with ``optimizer`` (default: the run's, built)."""
     points = run.starts or (run.start if run.start is not None else tuple(start),)
-    return Trajectory(function, optimizer or run.make_optimizer(),
-                      np.array(points, dtype=np.float64), record_state=record_state,
-                      capacity=capacity, noise=noise, seed=seed)
+    rows = np.repeat(np.array(points, dtype=np.float64), run.ensemble, axis=0)
+    return Trajectory(function, optimizer or run.make_optimizer(), rows,
+                      record_state=record_state, capacity=capacity, noise=noise, seed=seed,
+                      schedule=run.schedule or None, clip=run.clip or None)
 
 
 def make_trajectory(runs: RunSet, index: int, *, function: LossFunction | None = None,
@@ -329,7 +342,35 @@ def _point_or_none(p: Any) -> list[float] | None:
 RUN_FIELDS: dict[str, tuple[Any, Callable[..., Any], Callable[[Any], Any], Callable[[Any], Any]]] = {
     "starts": ((), lambda v, where, dim: _points(v, where, dim),
                lambda v: [list(p) for p in v], lambda v: tuple(tuple(p) for p in v)),
+    "schedule": ("", lambda v, where, dim: _spec(v, where, parse_schedule), str, str),
+    "clip": ("", lambda v, where, dim: _spec(v, where, parse_clip), str, str),
+    "ensemble": (1, lambda v, where, dim: _integer(v, where, 1, MAX_ENSEMBLE), int, int),
 }
+
+
+def _spec(v: Any, where: str, parse: Callable[[str], Any]) -> str:
+    """A schedule or clipping spec, checked and written canonically."""
+    if not isinstance(v, str):
+        raise _fail(where, f"must be a spec string, got {_type_name(v)}")
+    try:
+        parsed = parse(v)
+    except ValueError as e:
+        raise _fail(where, str(e)) from None
+    return parsed.spec if parsed is not None else ""
+
+
+def _noise(v: Any) -> float | str:
+    """The set's gradient noise: a Gaussian σ (a number, as always), or a noise
+    model's spec (``student:nu=3,sigma=0.5``, ``minibatch:batch=8``)."""
+    if isinstance(v, str):
+        try:
+            noise = parse_noise(v)
+        except ValueError as e:
+            raise _fail("noise", str(e)) from None
+        if noise is None:
+            return 0.0
+        return noise.sigma if noise.name == "gaussian" else noise.spec
+    return _number(v, "noise", 0.0, MAX_NOISE)
 _RUN_KEYS = ("name", "optimizer", "hyperparams", "colour", "visible", "start", *RUN_FIELDS)
 
 
@@ -543,7 +584,7 @@ def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
     start = d.get("start")
     out["start"] = _point(list(fn.start) if start is None else start, "start", fn.dim)
     out["steps"] = _integer(d.get("steps", 100), "steps", 0, MAX_STEPS)
-    out["noise"] = _number(d.get("noise", 0.0), "noise", 0.0, MAX_NOISE)
+    out["noise"] = _noise(d.get("noise", 0.0))
     out["seed"] = _integer(d.get("seed", 0), "seed", 0, MAX_SEED)
     runs = d.get("runs", [])
     if not isinstance(runs, list):

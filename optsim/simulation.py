@@ -507,13 +507,19 @@ def advance_runs(trajectories: Sequence[Trajectory], target: int, *,
     Trajectories that lack the same number of steps are stepped side by side
     (:func:`advance_together`). With ``stop_diverged`` (the window), a trajectory
     whose rows have all diverged computes nothing more, and the steps are taken in
-    chunks of ``chunk`` so that one that diverges stops soon after; otherwise a
-    diverged row stays frozen where it stopped for the remaining steps.
+    chunks of ``chunk`` so that one that diverges stops soon after, and one whose
+    learning-rate schedule ends (OneCycleLR's total_steps) stops there; otherwise a
+    diverged row stays frozen where it stopped for the remaining steps, and asking
+    for steps past a schedule's end is an error.
     """
     lacking: dict[int, list[Trajectory]] = {}
     for t in dict.fromkeys(trajectories):
-        if t.steps < target and not (stop_diverged and t.diverged.all()):
-            lacking.setdefault(target - t.steps, []).append(t)
+        goal = target
+        end = t.schedule.max_steps if t.schedule is not None else None
+        if stop_diverged and end is not None:  # the window: a schedule's end stops it
+            goal = min(target, end)
+        if t.steps < goal and not (stop_diverged and t.diverged.all()):
+            lacking.setdefault(goal - t.steps, []).append(t)
     for need, group in lacking.items():
         if not stop_diverged:
             advance_together(group, need)

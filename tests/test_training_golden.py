@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from optsim.simulation import Trajectory, run
 from optsim.schedules import split_spec
+from optsim.simulation import Trajectory, run
 
 GOLDEN = Path(__file__).parent / "golden" / "schedules"
 FILES = sorted(GOLDEN.glob("run__*.npz"))
@@ -114,3 +114,23 @@ def test_cyclic_schedule_on_adagrad_needs_cycle_momentum_off() -> None:
         Trajectory("bowl", "adagrad+onecyclelr:max_lr=0.1,total_steps=10", [[1.0, 1.0]])
     Trajectory("bowl", "adagrad+onecyclelr:max_lr=0.1,total_steps=10,cycle_momentum=false",
                [[1.0, 1.0]]).advance(10)
+
+
+def test_inspector_shows_the_steps_lr_and_the_raw_gradient() -> None:
+    from optsim.explain import explain_step
+
+    t = Trajectory("elongated-bowl", "adam:lr=0.05+onecyclelr:max_lr=0.1,total_steps=40",
+                   [[-1.0, 1.0]], clip="norm=0.5")
+    t.advance(20)
+    ex = explain_step(t, 10, digits=None)
+    rows = {r.key: r for r in ex.rows}
+    assert rows["lr_t"].value[0] == t.lr_at(10)[0]
+    assert "onecyclelr" in rows["lr_t"].hint
+    # the equations' alpha and beta1 are step 10's, and they reproduce the step
+    assert ex.optimizer.hp["lr"] == t.lr_at(10)[0]
+    assert ex.optimizer.hp["beta1"] == t.dynamics.values_at(10)["beta1"][0]
+    np.testing.assert_allclose(rows["unclipped_grad"].value, t.gradient_at(9)[0])
+    assert "acted" in rows["unclipped_grad"].hint
+    for sub in ex.substituted:
+        if sub.expected is not None:
+            np.testing.assert_allclose(sub.value, sub.expected, rtol=1e-9, atol=1e-12)

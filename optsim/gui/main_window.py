@@ -237,6 +237,10 @@ class StatusTable(QTableWidget):
             status = "converged"
         else:
             status = ""
+        if st.scheduled and st.lr == st.lr:  # the schedule's current lr, clipping acting
+            status = f"{status} lr {_num(st.lr)}".strip()
+        if st.clipped:
+            status = f"{status} clipped".strip()
         cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
         shown = self._shown.get(i)
         if shown is not None and shown[0] is not self.item(i, 0):
@@ -578,6 +582,8 @@ class MainWindow(QMainWindow):
         install_step_insight(self)  # inspector dock, step arrows, timeline slider
         from .sweep_dock import install as install_sweep
         install_sweep(self)  # the Sweep dock and the basins overlay
+        from .training import install as install_training
+        install_training(self)  # schedule and clipping editors, lr strip, clipped-step marks
 
         self.model.functionChanged.connect(self._function_changed)
         self.model.viewChanged.connect(self._view_changed)

@@ -36,6 +36,8 @@ from PySide6.QtCore import QObject, Signal
 from .. import runset
 from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
 from ..functions import LossFunction, as_function
+from ..gradients import Clip
+from ..schedules import Schedule
 from ..runset import RunSet
 from ..simulation import Trajectory, advance_runs
 from ..style import OKABE_ITO, run_colour
@@ -82,6 +84,16 @@ class Run:
     def start(self, point: Sequence[float] | None) -> None:
         self._set(start=None if point is None else tuple(float(c) for c in point), starts=())
 
+    @property
+    def schedule(self) -> Schedule | None:
+        """Its learning-rate schedule (None: the optimizer's lr at every step)."""
+        return self.trajectory.schedule
+
+    @property
+    def clip(self) -> Clip | None:
+        """Its gradient clipping (None: none)."""
+        return self.trajectory.clip
+
     def set_optimizer(self, optimizer: Optimizer) -> None:
         """Another optimizer (the spec follows); the caller restarts the trajectory."""
         self.optimizer = optimizer
@@ -117,6 +129,13 @@ class RunStatus:
     distance: float  # to the nearest known minimum (nan if none is known)
     diverged: bool
     converged: bool
+    #: the learning rate of the next step (torch's get_last_lr()); nan: unknown
+    lr: float = math.nan
+    #: whether clipping changed the gradient of the step that led here
+    clipped: bool = False
+    #: whether the run has a schedule (its lr changes) or clipping
+    scheduled: bool = False
+    clipping: bool = False
 
 
 def default_runs(function: LossFunction) -> list[tuple[str, dict]]:
@@ -295,6 +314,20 @@ class SimulationModel(QObject):
             r.trajectory.advance(self.shown_step)
         self.runChanged.emit(i)
 
+    def set_run_training(self, i: int, schedule: Schedule | None = None,
+                         clip: Clip | None = None) -> None:
+        """Give run ``i`` a learning-rate schedule and gradient clipping (None: none);
+        it restarts and is recomputed up to the shown step. Raises ValueError (and
+        changes nothing) if the schedule does not fit its optimizer."""
+        r = self.runs[self._check_index(i)]
+        spec = dataclasses.replace(r.spec, schedule=schedule.spec if schedule else "",
+                                   clip=clip.spec if clip else "")
+        trajectory = self._trajectory(spec, r.optimizer)  # raises before any change
+        r.spec, r.trajectory = spec, trajectory
+        if r.visible:
+            advance_runs([trajectory], self.shown_step, stop_diverged=True, chunk=ADVANCE_CHUNK)
+        self.runChanged.emit(i)
+
     def set_run_visible(self, i: int, visible: bool) -> None:
         r = self.runs[self._check_index(i)]
         if r.visible != bool(visible):
@@ -428,7 +461,9 @@ class SimulationModel(QObject):
         dist = min(math.dist(p, m) for m in minima) if minima else math.nan
         diverged = r.diverged_at(k)
         converged = (not diverged and k > 0 and g < CONVERGED_TOL and s < CONVERGED_TOL)
-        return RunStatus(k, loss, g, s, dist, diverged, converged)
+        lr, clipped = _training_status(t, k)
+        return RunStatus(k, loss, g, s, dist, diverged, converged, lr, clipped,
+                         t.schedule is not None, t.clip is not None)
 
     def all_converged(self, tol: float = CONVERGED_TOL) -> bool:
         """Whether every visible run that has not diverged has converged (gradient
@@ -446,8 +481,28 @@ class SimulationModel(QObject):
         return live
 
     def all_stopped(self) -> bool:
-        """Whether no visible run can advance any more (all diverged or hidden)."""
-        return not any(r.visible and not r.diverged for r in self.runs)
+        """Whether no visible run can advance any more (all diverged, hidden, or at
+        their schedule's end)."""
+        return not any(r.visible and not r.diverged and not _at_end(r.trajectory)
+                       for r in self.runs)
+
+
+def _at_end(t: Trajectory) -> bool:
+    """Whether the run's schedule has no learning rate for another step."""
+    end = t.schedule.max_steps if t.schedule is not None else None
+    return end is not None and t.steps >= end
+
+
+def _training_status(t: Trajectory, k: int) -> tuple[float, bool]:
+    """The lr of the step after ``k`` (that of step ``k`` at a schedule's end) and
+    whether clipping acted on step ``k``."""
+    lr = math.nan
+    try:
+        lr = float(t.lr_at(k + 1)[0])
+    except (ValueError, IndexError):  # past the schedule's end: the last lr
+        lr = float(t.lr_at(k)[0]) if k >= 1 else math.nan
+    clipped = bool(t.clipped_at(k)[0]) if t.clip is not None and k >= 1 else False
+    return lr, clipped
 
 
 def _as_view(view: Sequence[Sequence[float]]) -> View:

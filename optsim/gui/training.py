@@ -1,0 +1,147 @@
+"""The window's training-dynamics parts, installed into a MainWindow: the selected
+run's schedule and clipping editors (in the Optimizers dock), the learning-rate
+strip under the loss history, and the rings marking clipped steps on it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QVBoxLayout
+
+from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
+from .schedule_editor import ClipEditor, ScheduleEditor
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+#: the planned schedule is drawn this far when neither it nor the runs say further
+PLAN_STEPS = 100
+
+
+class Training:
+    """Keeps the editors, the strip and the marks in step with the model."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.model = model = window.model
+        panel = window.runs_panel
+        self.group = QGroupBox("Training: learning-rate schedule, clipping")
+        lay = QVBoxLayout(self.group)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.schedule_editor = ScheduleEditor()
+        lay.addWidget(self.schedule_editor)
+        form = QFormLayout()
+        self.clip_editor = ClipEditor()
+        form.addRow("clip gradient", self.clip_editor)
+        lay.addLayout(form)
+        outer = panel.layout()
+        outer.insertWidget(outer.indexOf(panel.error_label), self.group)
+
+        self.strip = LrStrip()
+        history = window.figure.history
+        splitter = window.figure.splitter
+        sizes = splitter.sizes()
+        splitter.addWidget(self.strip)
+        splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
+        if sum(sizes) > 0:  # the strip's height comes from the landscape, not the history
+            sizes[0] = max(sizes[0] - STRIP_HEIGHT, sizes[0] // 2)
+            splitter.setSizes(sizes + [STRIP_HEIGHT])
+        self.strip.link_to(history)
+        self.marks = ClipMarks(history)
+
+        self.schedule_editor.scheduleEdited.connect(self._schedule_edited)
+        self.schedule_editor.rejected.connect(panel.show_error)
+        self.clip_editor.clipEdited.connect(self._clip_edited)
+        model.selectionChanged.connect(self._show_selected)
+        model.runsChanged.connect(self._show_selected)
+        model.runChanged.connect(self._run_changed)
+        model.runsChanged.connect(self.refresh)
+        model.runChanged.connect(self.refresh)
+        model.stepChanged.connect(self._step_changed)
+        self._plans: dict[int, tuple] = {}
+        self._show_selected()
+        self.refresh()
+
+    # -- editors ----------------------------------------------------------------
+    def _show_selected(self, *_args) -> None:
+        i = self.model.selected
+        run = self.model.runs[i] if 0 <= i < len(self.model.runs) else None
+        self.group.setEnabled(run is not None)
+        self.schedule_editor.set_schedule(run.schedule if run else None)
+        self.clip_editor.set_clip(run.clip if run else None)
+
+    def _run_changed(self, i: int) -> None:
+        if i == self.model.selected:
+            self._show_selected()
+
+    def _apply(self, schedule, clip) -> None:
+        i = self.model.selected
+        if not 0 <= i < len(self.model.runs):
+            return
+        try:
+            self.model.set_run_training(i, schedule, clip)
+        except ValueError as exc:
+            self.window.runs_panel.show_error(str(exc))
+            return
+        self.window.runs_panel.clear_error()
+
+    def _schedule_edited(self, schedule) -> None:
+        i = self.model.selected
+        if 0 <= i < len(self.model.runs):
+            self._apply(schedule, self.model.runs[i].clip)
+
+    def _clip_edited(self, clip) -> None:
+        i = self.model.selected
+        if 0 <= i < len(self.model.runs):
+            self._apply(self.model.runs[i].schedule, clip)
+
+    # -- the strip and the marks --------------------------------------------------
+    def _plan(self, run) -> np.ndarray | None:
+        """The schedule's planned lrs (None: it needs the losses, or there is none)."""
+        if run.schedule is None or run.schedule.needs_loss:
+            return None
+        horizon = run.schedule.max_steps or max(PLAN_STEPS, self.model.computed_steps)
+        opt = run.trajectory.optimizer
+        key = (run.schedule, opt.spec, horizon)
+        cached = self._plans.get(id(run))
+        if cached is None or cached[0] != key:
+            target = run.trajectory.dynamics.target
+            try:
+                lrs, _ = run.schedule.lrs(float(np.ravel(opt.hp["lr"])[0]), horizon,
+                                          float(np.ravel(opt.hp[target])[0]) if target else None)
+            except ValueError:
+                lrs = None
+            cached = (key, lrs)
+            self._plans[id(run)] = cached
+        return cached[1]
+
+    def refresh(self, *_args) -> None:
+        runs = []
+        marks = []
+        for r in self.model.runs:
+            t = r.trajectory
+            used = t.dynamics.history(t.steps).get("lr")
+            if used is not None:
+                used = used[:, 0]
+            else:  # a constant lr: a flat line over the steps taken (two points)
+                lr = float(t.lr_at(1)[0])
+                used = np.array([[1.0, max(t.steps, 1)], [lr, lr]])
+            runs.append((r.colour, self._plan(r), used, r.visible))
+            if t.clip is not None and r.visible and t.steps:
+                flags = t.dynamics.history(t.steps)["clipped"][:, 0]
+                steps = np.nonzero(flags)[0] + 1
+                marks.append((steps.astype(np.float64), t.losses[steps, 0]))
+        self.strip.set_runs(runs)
+        self.marks.set_marks(marks)
+        self.strip.set_step(self.model.shown_step)
+
+    def _step_changed(self, k: int) -> None:
+        # new steps bring new lrs and clipped steps (cheap: a few arrays per run)
+        self.refresh()
+
+
+def install(window: MainWindow) -> Training:
+    """Add the training-dynamics parts to ``window`` (as ``window.training``)."""
+    window.training = Training(window)
+    return window.training

@@ -1,0 +1,94 @@
+"""The window's training dynamics: schedule and clipping editors generated from the
+declarations, the lr strip, clipped-step marks, the status's lr (qtbot, offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optsim.gradients import Clip
+from optsim.gui.main_window import MainWindow
+from optsim.gui.schedule_editor import ScheduleEditor
+from optsim.schedules import SCHEDULES, parse_schedule
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    return w
+
+
+def test_editor_is_built_from_the_declarations(qtbot) -> None:
+    ed = ScheduleEditor()
+    qtbot.addWidget(ed)
+    for name, kind in SCHEDULES.items():
+        ed.kind_combo.setCurrentText(name)
+        ed._kind_chosen(0)
+        for p in kind.params:
+            assert ed.editor(p.name).toolTip()
+    got = []
+    ed.scheduleEdited.connect(got.append)
+    ed.set_schedule(parse_schedule("multisteplr:milestones=[30;80],gamma=0.5"))
+    ed.editor("gamma").setValue(0.25)
+    assert got[-1].spec == "multisteplr:milestones=[30;80],gamma=0.25"
+    ed.editor("milestones").setText("[10;20;40]")
+    ed.editor("milestones").editingFinished.emit()
+    assert got[-1].values["milestones"] == (10, 20, 40)
+    errors = []
+    ed.rejected.connect(errors.append)
+    ed.editor("milestones").setText("[10;x]")
+    ed.editor("milestones").editingFinished.emit()
+    assert "not a number" in errors[-1] and got[-1].values["milestones"] == (10, 20, 40)
+
+
+def test_schedule_in_the_window(window, qtbot) -> None:
+    m = window.model
+    m.select(0)
+    t = window.training
+    t.schedule_editor.set_schedule(parse_schedule("onecyclelr:max_lr=0.1,total_steps=50"))
+    t.schedule_editor.scheduleEdited.emit(t.schedule_editor.schedule())
+    assert m.runs[0].schedule.name == "onecyclelr"
+    m.step_forward(20)
+    st = m.run_status(0)
+    assert st.scheduled and st.lr == pytest.approx(float(m.runs[0].trajectory.lr_at(21)[0]))
+    status = window.status_table.item(0, 5).text()
+    assert status.startswith("lr ")
+    curves = t.strip.curves()
+    plan = next(c for c in curves if len(c[0]) == 50)  # the planned schedule
+    assert plan[1].max() == pytest.approx(0.1)
+    used = next(c for c in curves if len(c[0]) == 20)
+    np.testing.assert_allclose(used[1], plan[1][:20])
+    # the run stops at the schedule's end; the others go on
+    m.step_forward(40)
+    assert m.runs[0].trajectory.steps == 50 and m.runs[1].trajectory.steps == 60
+
+
+def test_a_schedule_that_does_not_fit_is_refused(window) -> None:
+    m = window.model
+    i = next(k for k, r in enumerate(m.runs) if r.optimizer.name == "rmsprop")
+    m.select(i)
+    m.set_run_optimizer(i, "adagrad")
+    with pytest.raises(ValueError, match="cycle_momentum=false"):
+        m.set_run_training(i, parse_schedule("onecyclelr:max_lr=0.1,total_steps=10"))
+    assert m.runs[i].schedule is None
+    window.training._schedule_edited(parse_schedule("onecyclelr:max_lr=0.1,total_steps=10"))
+    assert window.runs_panel.error_label.isVisibleTo(window.runs_panel)
+
+
+def test_clipped_steps_are_marked(window) -> None:
+    m = window.model
+    m.set_function("steep-cliff")
+    m.select(0)
+    m.set_run_optimizer(0, "sgd:lr=0.1")
+    m.set_run_training(0, None, Clip("norm", 1.0))
+    m.step_forward(30)
+    flags = m.runs[0].trajectory.dynamics.history(30)["clipped"][:, 0]
+    assert flags.any()
+    assert window.training.marks.count() == int(flags.sum())
+    k = int(np.argmax(flags)) + 1
+    m.seek(k)
+    assert m.run_status(0).clipped
+    assert "clipped" in window.status_table.item(0, 5).text()

@@ -92,3 +92,12 @@ def test_clipped_steps_are_marked(window) -> None:
     m.seek(k)
     assert m.run_status(0).clipped
     assert "clipped" in window.status_table.item(0, 5).text()
+
+
+def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -> None:
+    qtbot.waitUntil(lambda: window.training._placed)
+    splitter = window.figure.splitter
+    assert splitter.indexOf(window.training.strip) == splitter.indexOf(window.history_plot) + 1
+    assert window.training.strip.isVisible()
+    sizes = splitter.sizes()
+    assert sizes[-1] >= 50 and sizes[1] >= sizes[0] / 4  # the history keeps its share

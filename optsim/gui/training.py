@@ -4,25 +4,24 @@ strip under the loss history, and the rings marking clipped steps on it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QVBoxLayout
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
 from .schedule_editor import ClipEditor, ScheduleEditor
 
-if TYPE_CHECKING:
-    from .main_window import MainWindow
-
 #: the planned schedule is drawn this far when neither it nor the runs say further
 PLAN_STEPS = 100
 
 
-class Training:
+class Training(QObject):
     """Keeps the editors, the strip and the marks in step with the model."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
         self.window = window
         self.model = model = window.model
         panel = window.runs_panel
@@ -40,13 +39,11 @@ class Training:
 
         self.strip = LrStrip()
         history = window.figure.history
-        splitter = window.figure.splitter
-        sizes = splitter.sizes()
-        splitter.addWidget(self.strip)
-        splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
-        if sum(sizes) > 0:  # the strip's height comes from the landscape, not the history
-            sizes[0] = max(sizes[0] - STRIP_HEIGHT, sizes[0] // 2)
-            splitter.setSizes(sizes + [STRIP_HEIGHT])
+        self.splitter = window.figure.splitter
+        # placed once the splitter has its sizes, below the history, its height taken
+        # from the landscape (so the history keeps its share)
+        self._placed = False
+        self.splitter.installEventFilter(self)
         self.strip.link_to(history)
         self.marks = ClipMarks(history)
 
@@ -62,6 +59,23 @@ class Training:
         self._plans: dict[int, tuple] = {}
         self._show_selected()
         self.refresh()
+
+    def _place_strip(self) -> None:
+        splitter = self.splitter
+        sizes = splitter.sizes()
+        if self._placed or sum(sizes) <= 0:
+            return
+        self._placed = True
+        splitter.removeEventFilter(self)
+        splitter.addWidget(self.strip)
+        splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
+        if sizes and sizes[0] > 2 * STRIP_HEIGHT:
+            splitter.setSizes([sizes[0] - STRIP_HEIGHT, *sizes[1:], STRIP_HEIGHT])
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.splitter and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
+            QTimer.singleShot(0, self._place_strip)
+        return False
 
     # -- editors ----------------------------------------------------------------
     def _show_selected(self, *_args) -> None:
@@ -141,7 +155,7 @@ class Training:
         self.refresh()
 
 
-def install(window: MainWindow) -> Training:
+def install(window: Any) -> Training:
     """Add the training-dynamics parts to ``window`` (as ``window.training``)."""
     window.training = Training(window)
     return window.training

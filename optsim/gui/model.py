@@ -37,8 +37,8 @@ from .. import runset
 from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
 from ..functions import LossFunction, as_function
 from ..gradients import Clip
-from ..schedules import Schedule
 from ..runset import RunSet
+from ..schedules import Schedule
 from ..simulation import Trajectory, advance_runs
 from ..style import OKABE_ITO, run_colour
 

@@ -40,6 +40,7 @@ from .gradients import parse_clip, parse_noise
 from .schedules import parse_schedule
 from .simulation import (
     MAX_COORD,
+    MAX_ENSEMBLE,
     MAX_STEPS,
     Trajectory,
     advance_runs,
@@ -59,8 +60,6 @@ MAX_RUNS = 64
 MAX_ROWS = 100_000
 #: characters of a text field (name, description, formula)
 MAX_TEXT = 10_000
-#: members of one run's ensemble
-MAX_ENSEMBLE = 100_000
 #: standard deviation of the gradient noise
 MAX_NOISE = 1e6
 #: noise seed

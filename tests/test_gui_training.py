@@ -95,9 +95,17 @@ def test_clipped_steps_are_marked(window) -> None:
 
 
 def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -> None:
-    qtbot.waitUntil(lambda: window.training._placed)
+    """Shown while a run has a schedule, its height from the landscape; the section
+    of editors opens by itself for a run with a schedule."""
+    t = window.training
+    assert not t._placed and not t.toggle.isChecked()
+    window.model.select(0)
+    window.model.set_run_training(0, parse_schedule("steplr:step_size=5"))
+    assert t._placed and t.toggle.isChecked() and t.group.isVisible()
     splitter = window.figure.splitter
     assert splitter.indexOf(window.training.strip) == splitter.indexOf(window.history_plot) + 1
     assert window.training.strip.isVisible()
     sizes = splitter.sizes()
     assert sizes[-1] >= 50 and sizes[1] >= 100  # the history keeps its share
+    window.model.set_run_training(0, None)
+    assert not window.training.strip.isVisible()

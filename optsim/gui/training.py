@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QVBoxLayout
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFormLayout, QToolButton, QVBoxLayout, QWidget
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
 from .schedule_editor import ClipEditor, ScheduleEditor
@@ -25,25 +25,39 @@ class Training(QObject):
         self.window = window
         self.model = model = window.model
         panel = window.runs_panel
-        self.group = QGroupBox("Training: learning-rate schedule, clipping")
+        # a section that opens with a click (and by itself for a run that has a
+        # schedule or clipping): closed, it costs the Optimizers dock one row
+        self.toggle = QToolButton()
+        self.toggle.setText("Learning-rate schedule, gradient clipping")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setToolTip("The selected run's learning-rate schedule (torch's "
+                               "lr_scheduler, step for step) and gradient clipping")
+        self.group = QWidget()
         lay = QVBoxLayout(self.group)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setContentsMargins(12, 0, 0, 0)
         self.schedule_editor = ScheduleEditor()
         lay.addWidget(self.schedule_editor)
         form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
         self.clip_editor = ClipEditor()
         form.addRow("clip gradient", self.clip_editor)
         lay.addLayout(form)
+        self.group.setVisible(False)
+        self.toggle.toggled.connect(self._open)
         outer = panel.layout()
-        outer.insertWidget(outer.indexOf(panel.error_label), self.group)
+        at = outer.indexOf(panel.error_label)
+        outer.insertWidget(at, self.toggle)
+        outer.insertWidget(at + 1, self.group)
 
+        # the strip is shown (below the history, its height taken from the
+        # landscape) while some run has a schedule
         self.strip = LrStrip()
         history = window.figure.history
         self.splitter = window.figure.splitter
-        # placed once the splitter has its sizes, below the history, its height taken
-        # from the landscape (so the history keeps its share)
         self._placed = False
-        self.splitter.installEventFilter(self)
         self.strip.link_to(history)
         self.marks = ClipMarks(history)
 
@@ -60,22 +74,22 @@ class Training(QObject):
         self._show_selected()
         self.refresh()
 
-    def _place_strip(self) -> None:
-        splitter = self.splitter
-        sizes = splitter.sizes()
-        if self._placed or sum(sizes) <= 0:
-            return
-        self._placed = True
-        splitter.removeEventFilter(self)
-        splitter.addWidget(self.strip)
-        splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
-        if sizes and sizes[0] > 2 * STRIP_HEIGHT:
-            splitter.setSizes([sizes[0] - STRIP_HEIGHT, *sizes[1:], STRIP_HEIGHT])
+    def _open(self, on: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.group.setVisible(on)
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if obj is self.splitter and event.type() in (QEvent.Type.Resize, QEvent.Type.Show):
-            QTimer.singleShot(0, self._place_strip)
-        return False
+    def _sync_strip(self, wanted: bool) -> None:
+        """Show the strip while some run has a schedule (placed the first time)."""
+        if wanted and not self._placed:
+            splitter = self.splitter
+            sizes = splitter.sizes()
+            self._placed = True
+            splitter.addWidget(self.strip)
+            splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
+            if sum(sizes) > 0 and sizes[0] > 2 * STRIP_HEIGHT:
+                splitter.setSizes([sizes[0] - STRIP_HEIGHT, *sizes[1:], STRIP_HEIGHT])
+        elif self._placed and self.strip.isVisibleTo(self.splitter) != wanted:
+            self.strip.setVisible(wanted)
 
     # -- editors ----------------------------------------------------------------
     def _show_selected(self, *_args) -> None:
@@ -84,6 +98,8 @@ class Training(QObject):
         self.group.setEnabled(run is not None)
         self.schedule_editor.set_schedule(run.schedule if run else None)
         self.clip_editor.set_clip(run.clip if run else None)
+        if run is not None and (run.schedule is not None or run.clip is not None):
+            self.toggle.setChecked(True)
 
     def _run_changed(self, i: int) -> None:
         if i == self.model.selected:
@@ -146,6 +162,7 @@ class Training(QObject):
                 flags = t.dynamics.history(t.steps)["clipped"][:, 0]
                 steps = np.nonzero(flags)[0] + 1
                 marks.append((steps.astype(np.float64), t.losses[steps, 0]))
+        self._sync_strip(any(r.schedule is not None for r in self.model.runs))
         self.strip.set_runs(runs)
         self.marks.set_marks(marks)
         self.strip.set_step(self.model.shown_step)

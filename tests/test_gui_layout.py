@@ -87,6 +87,20 @@ def test_nothing_is_cut_off(qtbot, tmp_path, size):
     assert tb.sizeHint().width() <= tb.width()
     ext = [b for b in tb.findChildren(QToolButton) if b.objectName() == "qt_toolbar_ext_button"]
     assert not any(b.isVisible() for b in ext)
+    # every panel's tab shows its whole title (five tabs share the column at 1280x720)
+    from PySide6.QtWidgets import QTabBar
+
+    column = w.centralWidget().geometry().right()  # (Qt keeps unused bars elsewhere)
+    bars = [b for b in w.findChildren(QTabBar)
+            if b.isVisible() and b.count() and b.geometry().x() > column]
+    assert bars
+    for bar in bars:
+        vertical = bar.shape() in (QTabBar.Shape.RoundedWest, QTabBar.Shape.RoundedEast)
+        for i in range(bar.count()):
+            rect, whole = bar.tabRect(i), bar.tabSizeHint(i)  # (its size unelided)
+            assert (rect.height() >= whole.height() if vertical
+                    else rect.width() >= whole.width()), bar.tabText(i)
+            assert bar.rect().contains(rect), bar.tabText(i)
     # the scenario's story reads whole in its panel (it was ~110 px tall and cut)
     fa = w.file_actions
     fa.story_dock.raise_()

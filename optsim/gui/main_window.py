@@ -555,8 +555,9 @@ class MainWindow(QMainWindow):
         for view in (self.plot, self.history_plot):
             view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setCentralWidget(self.figure)
-        # the docks share one column; its tabs are on top, where tabs are looked for
-        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.North)
+        # the docks share one column; its tabs run down its left side, where five
+        # titles (Optimizers ... Scenario) fit whole (on top they were cut to "Fun…")
+        self.setTabPosition(Qt.DockWidgetArea.AllDockWidgetAreas, QTabWidget.TabPosition.West)
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}

@@ -47,6 +47,11 @@ def test_the_contour_plot_keeps_half_of_the_window(qtbot, tmp_path, size):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_every_dock_keeps_a_usable_size(qtbot, tmp_path, size):
+    w = window_at(qtbot, tmp_path, (size[0], size[1]))
+    # without a preset: the optimizers in front, and in a tall window the inspector
+    assert not w.runs_dock.visibleRegion().isEmpty()
+    if size[1] > 900:
+        assert not w.step_insight.dock.visibleRegion().isEmpty()
     w = window_at(qtbot, tmp_path, size, preset="adam")
     docks = {d.objectName(): d for d in w.dock_widgets()}
     assert set(docks) >= {"runs_dock", "function_dock", "status_dock", "inspector_dock",

@@ -670,6 +670,8 @@ class MainWindow(QMainWindow):
         for d in docks:
             d.setVisible(d not in hidden)
         runs.raise_()
+        if inspector is not None and not compact:
+            inspector.raise_()  # (the front tab of its group, over later panels)
         width = min(max(round(self.width() * DOCK_COLUMN_FRACTION), DOCK_COLUMN_WIDTH[0]),
                     DOCK_COLUMN_WIDTH[1])
         self.resizeDocks([runs], [width], horizontal)

@@ -44,7 +44,7 @@ from .export.explore import (
     sweep_title,
     sweep_widget,
 )
-from .files import ExportError, atomic_write, atomic_write_text, check_writable
+from .files import ExportError, atomic_write, atomic_write_text, check_writable, transaction
 from .functions import LossFunction, as_function
 from .runset import unique_labels
 
@@ -159,18 +159,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     result = run_sweep_plan(plan, cluster=cluster)
     print_sweep_summary(result)
     written = []
-    if args.csv:
-        written.append(str(atomic_write_text(args.csv, sweep_csv(result))))
-    if args.npy:
-        values = np.ascontiguousarray(result.values)
+    with transaction():  # all the outputs, or none (see optsim.files)
+        if args.csv:
+            written.append(str(atomic_write_text(args.csv, sweep_csv(result))))
+        if args.npy:
+            values = np.ascontiguousarray(result.values)
 
-        def write_npy(tmp: str) -> None:
-            with open(tmp, "wb") as f:
-                np.save(f, values)
+            def write_npy(tmp: str) -> None:
+                with open(tmp, "wb") as f:
+                    np.save(f, values)
 
-        written.append(str(atomic_write(args.npy, write_npy)))
-    if args.png or args.svg:
-        written += save_pictures(sweep_widget(result, args.size), args.png, args.svg)
+            written.append(str(atomic_write(args.npy, write_npy)))
+        if args.png or args.svg:
+            written += save_pictures(sweep_widget(result, args.size), args.png, args.svg)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -248,10 +249,12 @@ def cmd_basins(args: argparse.Namespace) -> int:
         raise CliError(one_line(exc)) from None
     print_basins_summary(result)
     written = []
-    if args.csv:
-        written.append(str(atomic_write_text(args.csv, basins_csv(result))))
-    if args.png or args.svg:
-        written += save_pictures(basins_figure(result, args.size), args.png, args.svg, figure=True)
+    with transaction():
+        if args.csv:
+            written.append(str(atomic_write_text(args.csv, basins_csv(result))))
+        if args.png or args.svg:
+            written += save_pictures(basins_figure(result, args.size), args.png, args.svg,
+                                     figure=True)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -307,11 +310,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
         edge = "  (at the grid's edge: widen --lr)" if r.at_edge else ""
         print(f"  {label}: lr = {r.lr:.6g}, {r.criterion} = {r.value:.6g}{edge}")
     written = []
-    if args.csv:
-        written.append(str(atomic_write_text(args.csv, tune_csv(labels, results))))
-    if args.png or args.svg:
-        written += save_pictures(race_figure(fn, labels, results, args.size), args.png, args.svg,
-                                 figure=True)
+    with transaction():
+        if args.csv:
+            written.append(str(atomic_write_text(args.csv, tune_csv(labels, results))))
+        if args.png or args.svg:
+            written += save_pictures(race_figure(fn, labels, results, args.size), args.png,
+                                     args.svg, figure=True)
     for path in written:
         print(f"wrote {path}")
     return 0

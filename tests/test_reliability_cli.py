@@ -177,3 +177,16 @@ def test_a_preset_that_is_a_fifo_is_refused_at_once(tmp_path, monkeypatch):
     with pytest.raises(scenarios.ScenarioError,
                        match=r"preset odd: cannot read: it is a FIFO \(named pipe\)"):
         scenarios.load_preset("odd")
+
+
+def test_a_sweep_whose_picture_fails_leaves_no_csv(small_fs, tmp_path, capsys):
+    keep = tmp_path / "s.csv"
+    keep.write_text("old")
+    _fill(small_fs)
+    png = small_fs / "s.png"
+    assert main(["sweep", "-f", "quadratic", "--x", "lr=0.1:1.5:8", "--start", "2",
+                 "--steps", "20", "--metric", "diverged", "--csv", str(keep),
+                 "--png", str(png)]) == 2
+    assert one_line_error(capsys) == (f"optsim: error: cannot write {str(png)!r}: "
+                                      "No space left on device")
+    assert keep.read_text() == "old" and sorted(os.listdir(small_fs)) == ["filler"]

@@ -1,6 +1,6 @@
 """Pictures of explorations, drawn offscreen by :mod:`optsim.render.explore`: the sweep
 map (with the theory of quadratics), the basins of attraction over the landscape,
-and the race of tuned runs; saved as PNG or SVG (atomically)."""
+and the race of tuned runs; saved as PNG or SVG (through :mod:`optsim.files`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..explore.basins import BasinsResult
 from ..explore.sweep import SweepResult
 from ..explore.theory import map_theory
 from ..explore.tune import TuneResult, describe
-from ..files import ExportError, atomic_write
+from ..files import write_bytes
 from ..functions import LossFunction
 from ..style import run_colour
 from . import image
@@ -128,14 +128,9 @@ def save_pictures(widget: Any, png: str | os.PathLike | None = None,
     from PySide6 import QtGui
 
     written = []
-    if png:
+    if png:  # encoded in memory: a full disk is one error naming the file
         picture = widget.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
-
-        def write_png(tmp: str) -> None:
-            if not picture.save(tmp, "PNG"):
-                raise ExportError(f"cannot write {os.fspath(png)!r}: Qt could not save the PNG")
-
-        written.append(str(atomic_write(png, write_png)))
+        written.append(str(write_bytes(png, image.png_bytes(picture))))
     if svg:
         if figure:
             data = image.figure_svg(widget)
@@ -144,10 +139,5 @@ def save_pictures(widget: Any, png: str | os.PathLike | None = None,
             root = image._widget_svg(widget, "p0")
             image._flatten_strokes(root)
             data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-
-        def write_svg(tmp: str) -> None:
-            with open(tmp, "wb") as f:
-                f.write(data)
-
-        written.append(str(atomic_write(svg, write_svg)))
+        written.append(str(write_bytes(svg, data)))
     return written

@@ -90,7 +90,8 @@ def write_outputs(args: argparse.Namespace, runs: RunSet, results: list[Trajecto
     with transaction():
         if args.csv:
             write_csv(args.csv, runs.loss_function(),
-                      list(zip(runs.labels(), results, strict=True)))
+                      list(zip(runs.labels(), results, strict=True)),
+                      [r.ensemble for r in runs.runs])
             written.append(args.csv)
         if args.png or args.svg:
             from .export import image as render
@@ -125,6 +126,10 @@ def print_summary(runs: RunSet, results: list[Trajectory], out=None) -> None:
     out = out or sys.stdout
     print(f"{runs.loss_function().name}: {runs.steps} steps", file=out)
     for i, (name, res) in enumerate(zip(runs.labels(), results, strict=True)):
+        k = runs.runs[i].ensemble
+        if k > 1:  # an ensemble: one line per start, the members' spread
+            _print_ensemble(name, res, k, runs.steps, out)
+            continue
         n = res.positions.shape[1]
         starts = runs.run_starts(i) if n > 1 else None
         for j in range(n):
@@ -135,6 +140,19 @@ def print_summary(runs: RunSet, results: list[Trajectory], out=None) -> None:
             if bool(res.diverged[j]):
                 print(f"    {label} diverged at step {int(res.diverged_step[j])} "
                       f"(stopped there)", file=out)
+
+
+def _print_ensemble(name: str, res: Trajectory, k: int, steps: int, out) -> None:
+    """An ensemble's final losses (median, 10-90 % band) and mean final position."""
+    for s in range(res.positions.shape[1] // k):
+        rows = slice(s * k, (s + 1) * k)
+        loss = res.losses[-1, rows]
+        lo, med, hi = np.nanpercentile(loss, [10, 50, 90])
+        mean = np.nanmean(res.positions[-1, rows], axis=0)
+        diverged = int(res.diverged[rows].sum())
+        print(f"  {name}: ensemble of {k}, final loss median {med:.6g} "
+              f"(10-90 %: {lo:.6g} to {hi:.6g}), mean final {_fmt_point(mean)}, {steps} steps"
+              + (f"; {diverged} diverged" if diverged else ""), file=out)
 
 
 def _default_sizes(args: argparse.Namespace) -> None:
@@ -155,7 +173,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_outputs(args)
     cli_scenarios.print_story(runs, args)
     results = run_set(runs)
-    if runs.noise > 0:
+    if isinstance(runs.noise, str):
+        print(f"gradient noise: {runs.noise}, seed {runs.seed}")
+    elif runs.noise > 0:
         print(f"gradient noise: σ = {runs.noise:g}, seed {runs.seed}")
     print_summary(runs, results)
     for path in write_outputs(args, runs, results):
@@ -202,10 +222,35 @@ def list_optimizers(out=None) -> None:
                   f"in {p.range_text():<{range_w}}  {p.help}", file=out)
 
 
+def list_schedules(out=None) -> None:
+    """The learning-rate schedules (after the optimizer's spec with '+'), noise models
+    and clipping, from their declarations."""
+    from .gradients import CLIP_MODES, NOISE_KINDS
+    from .schedules import SCHEDULES, describe
+
+    out = out or sys.stdout
+    print("Learning-rate schedules (--optimizer SPEC+NAME:key=value,..., lists as [a;b]; "
+          "torch.optim.lr_scheduler's, step for step):", file=out)
+    for kind in SCHEDULES.values():
+        torch_name = f" (torch {kind.torch_name})" if kind.torch_name else ""
+        print(f"  {kind.name:<28} {kind.summary}{torch_name}", file=out)
+        for p in kind.params:
+            default = "required" if p.required else f"default {describe(p.default)}"
+            print(f"      {p.name:<16} {default:<18} in {p.range_text():<22} {p.help}", file=out)
+    print("Gradient noise (--noise NAME:key=value,..., or a bare Gaussian sigma):", file=out)
+    for kind in NOISE_KINDS.values():
+        params = ", ".join(f"{p.name}={_fmt_value(p.default)}" for p in kind.params)
+        print(f"  {kind.name:<16} {params:<18} {kind.summary}", file=out)
+    print("Gradient clipping (--clip MODE=C):", file=out)
+    for mode, p in CLIP_MODES.items():
+        print(f"  {mode:<16} {p.help}", file=out)
+
+
 #: sections of ``optsim list``; more can be added (e.g. presets) before main() runs
 LIST_SECTIONS: dict[str, Callable[..., None]] = {
     "functions": list_functions,
     "optimizers": list_optimizers,
+    "schedules": list_schedules,
     "presets": cli_scenarios.list_presets_section,
 }
 
@@ -260,7 +305,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="start point(s), e.g. -1.5,2 or '-1,1;0.5,2' "
                         "(default: the function's start; repeatable)")
     p.add_argument("--optimizer", "-o", action="append", metavar="SPEC",
-                   help="an optimizer, e.g. adam:lr=0.01,beta1=0.8 (repeatable; "
+                   help="an optimizer, e.g. adam:lr=0.01,beta1=0.8, optionally with a "
+                        "learning-rate schedule after '+': "
+                        "sgd:lr=0.1+onecyclelr:max_lr=0.5,total_steps=300 (repeatable; "
                         f"default: {', '.join(DEFAULT_OPTIMIZERS)})")
     p.add_argument("--steps", "-n",
                    help=f"number of steps (default: {DEFAULT_STEPS})")

@@ -37,9 +37,10 @@ from .cli_args import (
     parse_whole,
 )
 from .functions import as_function
+from .gradients import parse_clip, parse_noise
 from .runset import Run, RunSet, unique_labels
 from .scenarios import list_presets, load_preset, load_scenario, save_results_json, save_scenario
-from .simulation import SimulationResult, Trajectory
+from .simulation import MAX_ENSEMBLE, SimulationResult, Trajectory
 from .style import run_colour
 
 ANIMATION_SIZE = (960, 720)
@@ -58,10 +59,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="run a preset (see 'optsim list presets'); other flags override it")
     source.add_argument("--scenario", metavar="FILE",
                         help="run a scenario file (JSON); other flags override it")
-    g.add_argument("--noise", metavar="SIGMA",
-                   help="add Gaussian noise of this standard deviation to every gradient "
+    g.add_argument("--noise", metavar="SIGMA|MODEL",
+                   help="stochastic gradients: a Gaussian sigma (0.5), or a noise model: "
+                        "gaussian:sigma=0.5, multiplicative:sigma=0.3, "
+                        "student:nu=3,sigma=0.5, minibatch:batch=8 (data-fitting functions) "
                         "(stochastic gradients; default: the scenario's, else 0)")
     g.add_argument("--seed", metavar="N", help="seed of the gradient noise (default: 0)")
+    g.add_argument("--ensemble", metavar="K",
+                   help="K noisy members per run from the same start, seeded (the CSV's "
+                        "member column); default 1")
+    g.add_argument("--clip", metavar="norm=C|value=C",
+                   help="clip every gradient before the step, as torch.nn.utils."
+                        "clip_grad_norm_ (norm=C) or clip_grad_value_ (value=C)")
     g.add_argument("--save-scenario", metavar="FILE", dest="save_scenario",
                    help="write the scenario that ran (JSON), to run it again with --scenario")
     g = p.add_argument_group("animations and data")
@@ -81,7 +90,7 @@ OUTPUT_OPTIONS = [("--gif", "gif"), ("--mp4", "mp4"), ("--json", "json"),
                   ("--save-scenario", "save_scenario")]
 #: the option strings added here (so that a value is never mistaken for one)
 OPTION_STRINGS = {"--preset", "--scenario", "--save-scenario", "--gif", "--mp4", "--json",
-                  "--stride", "--fps", "--noise", "--seed"}
+                  "--stride", "--fps", "--noise", "--seed", "--ensemble", "--clip"}
 
 
 def _scenario_mode(args: argparse.Namespace) -> bool:
@@ -89,11 +98,23 @@ def _scenario_mode(args: argparse.Namespace) -> bool:
     save, noise): then several ``--start`` points make one run each, as a scenario
     file holds them; otherwise one run of several rows."""
     return any(getattr(args, key, None) is not None
-               for key in ("preset", "scenario", "save_scenario", "noise", "seed"))
+               for key in ("preset", "scenario", "save_scenario", "noise", "seed", "ensemble",
+                           "clip"))
 
 
 def _with_starts(run: Run, starts: tuple[tuple[float, ...], ...], colour: str) -> Run:
     return dataclasses.replace(run, start=None, starts=starts, colour=run.colour or colour)
+
+
+def _noise_arg(text: str) -> float | str:
+    """``--noise``: a bare number is the Gaussian sigma (as always); else a model's spec."""
+    try:
+        noise = parse_noise(text)
+    except ValueError as exc:
+        raise CliError(f"--noise: {one_line(exc)}") from None
+    if noise is None:
+        return 0.0
+    return noise.sigma if noise.name == "gaussian" else noise.spec
 
 
 def run_set_from_args(args: argparse.Namespace) -> RunSet:
@@ -153,7 +174,18 @@ def run_set_from_args(args: argparse.Namespace) -> RunSet:
     story = base is not None and same_function and not args.optimizer
     noise = base.noise if base else 0.0
     if getattr(args, "noise", None) is not None:
-        noise = parse_number(args.noise, "--noise")
+        noise = _noise_arg(args.noise)
+    if getattr(args, "ensemble", None) is not None:
+        k = parse_whole(args.ensemble, "--ensemble", 1)
+        if k > MAX_ENSEMBLE:
+            raise CliError(f"--ensemble: {k} is more than {MAX_ENSEMBLE:,} members")
+        runs = [dataclasses.replace(r, ensemble=k) for r in runs]
+    if getattr(args, "clip", None) is not None:
+        try:
+            clip = parse_clip(args.clip)
+        except ValueError as exc:
+            raise CliError(f"--clip: {one_line(exc)}") from None
+        runs = [dataclasses.replace(r, clip=clip.spec if clip else "") for r in runs]
     seed = base.seed if base else 0
     if getattr(args, "seed", None) is not None:
         seed = parse_whole(args.seed, "--seed", 0)

@@ -37,7 +37,7 @@ from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
 from .functions import LossFunction, as_function
 from .gradients import parse_clip, parse_noise
-from .schedules import parse_schedule
+from .schedules import parse_schedule, split_spec
 from .simulation import (
     MAX_COORD,
     MAX_ENSEMBLE,
@@ -141,6 +141,10 @@ class Run:
         """A run of an optimizer object or spec string (``"adam:lr=0.1"``)."""
         from .engine import as_optimizer
 
+        if isinstance(optimizer, str):  # "sgd:lr=0.1+steplr:step_size=30": a schedule too
+            optimizer, schedule = split_spec(optimizer)
+            if schedule is not None:
+                fields.setdefault("schedule", schedule.spec)
         opt = as_optimizer(optimizer)
         return cls(optimizer=opt.name, hyperparams=dict(opt.hp), **fields)
 

@@ -316,7 +316,8 @@ class FileActions(QObject):
         sigma, ok = QInputDialog.getDouble(
             self.window, "Gradient noise",
             "Standard deviation σ of the Gaussian noise added to every gradient\n"
-            "(0 = exact gradients; every run restarts):", m.noise, 0.0, MAX_NOISE, 4)
+            "(0 = exact gradients; every run restarts):",
+            m.noise if isinstance(m.noise, float) else 0.0, 0.0, MAX_NOISE, 4)
         if not ok:
             return False
         seed, ok = QInputDialog.getInt(self.window, "Gradient noise",

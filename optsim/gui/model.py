@@ -252,11 +252,14 @@ class SimulationModel(QObject):
         self.runsChanged.emit()
         self.stepChanged.emit(self.shown_step)
 
-    def set_noise(self, noise: float, seed: int = 0) -> None:
-        """Gaussian gradient noise for every run (0: none); every run restarts."""
+    def set_noise(self, noise: float | str, seed: int = 0) -> None:
+        """Gradient noise for every run: a Gaussian σ (0: none) or a noise model's spec
+        (``student:nu=3,sigma=0.5``); every run restarts."""
         probe = Trajectory(self.function, "sgd", self.start[None, :], record_state=False,
                            noise=noise, seed=seed)  # validates
-        self.noise, self.seed = probe.noise, probe.seed
+        model = probe.noise_model
+        self.noise = model.spec if model is not None and model.name != "gaussian" else probe.noise
+        self.seed = probe.seed
         self._restart_all()
         self.runsChanged.emit()
         self.stepChanged.emit(self.shown_step)

@@ -109,6 +109,12 @@ def _with_starts(run: Run, starts: tuple[tuple[float, ...], ...], colour: str) -
 def _noise_arg(text: str) -> float | str:
     """``--noise``: a bare number is the Gaussian sigma (as always); else a model's spec."""
     try:
+        float(text)
+    except ValueError:
+        pass
+    else:
+        return parse_number(text, "--noise")  # checked with the run set, as always
+    try:
         noise = parse_noise(text)
     except ValueError as exc:
         raise CliError(f"--noise: {one_line(exc)}") from None

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QTextOption
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -154,8 +155,16 @@ class InspectorPanel(QWidget):
                                   "pause to see the step shown in the toolbar")
         #: the model's shown step when the page was built (None: no page yet)
         self.page_step: int | None = None
+        #: a run of K > 1 rows: which row the status and this page show (item 0: the
+        #: mean, in the status; the page then shows row 1's step)
+        self.row_box = QComboBox(self)
+        self.row_box.setToolTip("A run of several rows (a fan of starts or an ensemble): "
+                                "the row the status and the inspector show, or their mean")
+        self.row_box.setVisible(False)
+        self.row_box.activated.connect(self._row_chosen)
         top = QHBoxLayout()
         top.addWidget(self.note_button)
+        top.addWidget(self.row_box)
         top.addWidget(self.lag_label, 1)
         top.addWidget(self.precision_button)
         layout = QVBoxLayout(self)
@@ -304,8 +313,29 @@ class InspectorPanel(QWidget):
             self.show_message("No runs: add an optimizer.")
             return
         r = m.runs[i]
-        self.show_step(r.trajectory, r.displayed_step(m.shown_step), 0, r.name, r.colour)
+        self._show_rows(r)
+        row = r.shown_row
+        name = r.name if r.rows == 1 else \
+            f"{r.name}, row {(row or 0) + 1} of {r.rows}" + (" (the status shows the mean)"
+                                                              if row is None else "")
+        self.show_step(r.trajectory, r.displayed_step(m.shown_step), row or 0, name, r.colour)
         self.page_step = m.shown_step
+
+    def _show_rows(self, r) -> None:
+        """The row chooser for run ``r``: hidden for one row; else mean, 1..K."""
+        self.row_box.setVisible(r.rows > 1)
+        if r.rows == 1:
+            return
+        if self.row_box.count() != r.rows + 1:
+            self.row_box.clear()
+            self.row_box.addItem(f"Mean of {r.rows} rows")
+            self.row_box.addItems([f"Row {j + 1}" for j in range(r.rows)])
+        self.row_box.setCurrentIndex(0 if r.shown_row is None else r.shown_row + 1)
+
+    def _row_chosen(self, index: int) -> None:
+        i = self.current_run()
+        if self.model is not None and i >= 0:
+            self.model.set_run_row(i, None if index <= 0 else index - 1)
 
 
 class InspectorDock(QDockWidget):

@@ -856,7 +856,7 @@ class MainWindow(QMainWindow):
         if not force and drawn is not None and drawn[0] is t and drawn[1] == k:
             return  # unchanged (hidden, diverged or already shown): no setData
         # losses up to the shown step only, like the trail: stepping back rewinds both
-        self.figure.update_run(i, t.positions[:, 0, :], k, t.losses[: k + 1, 0], source=t)
+        self.figure.update_rows(i, t.positions, k, t.losses[: k + 1], source=t)
         self._drawn[i] = (t, k)
 
     def redraw(self) -> None:

@@ -59,13 +59,27 @@ class Run:
     is a tuple, or None for the model's start).
     """
 
-    __slots__ = ("spec", "optimizer", "trajectory")
+    __slots__ = ("spec", "optimizer", "trajectory", "row")
 
     def __init__(self, spec: runset.Run, trajectory: Trajectory,
                  optimizer: Optimizer | None = None) -> None:
         self.spec = spec
         self.optimizer = optimizer if optimizer is not None else trajectory.optimizer
         self.trajectory = trajectory
+        #: the row the status and inspector show (None: the mean of the rows)
+        self.row: int | None = None
+
+    @property
+    def rows(self) -> int:
+        """K, the number of rows (starts or noise seeds) stepped side by side."""
+        return int(self.trajectory.positions.shape[1])
+
+    @property
+    def shown_row(self) -> int | None:
+        """The row shown: 0 for a run of one row; else the chosen one (None: the mean)."""
+        if self.rows == 1:
+            return 0
+        return None if self.row is None or self.row >= self.rows else self.row
 
     def _set(self, **fields) -> None:
         self.spec = dataclasses.replace(self.spec, **fields)
@@ -104,18 +118,25 @@ class Run:
         return min(shown_step, self.trajectory.steps)
 
     def diverged_at(self, step: int) -> bool:
-        """Whether the run has diverged by ``step`` (badged from that step on)."""
-        d = int(self.trajectory.diverged_step[0])
-        return d >= 0 and step >= d
+        """Whether the shown row (for the mean: every row) has diverged by ``step``
+        (badged from that step on)."""
+        row = self.shown_row
+        d = self.trajectory.diverged_step if row is None else self.trajectory.diverged_step[row:row + 1]
+        return bool(((d >= 0) & (step >= d)).all())
 
     @property
     def diverged(self) -> bool:
-        return bool(self.trajectory.diverged[0])
+        """Whether the shown row (for the mean: every row) has diverged."""
+        row = self.shown_row
+        return bool(self.trajectory.diverged.all() if row is None else self.trajectory.diverged[row])
 
     def position(self, step: int) -> np.ndarray:
-        """The position (D,) after ``step`` (clamped to the computed history)."""
+        """The shown row's position (D,) after ``step`` (clamped to the computed
+        history); for the mean, the rows' mean position."""
         k = min(max(step, 0), self.trajectory.steps)
-        return self.trajectory.positions[k, 0]
+        row = self.shown_row
+        return self.trajectory.positions[k].mean(axis=0) if row is None \
+            else self.trajectory.positions[k, row]
 
 
 @dataclass(frozen=True)
@@ -136,6 +157,18 @@ class RunStatus:
     #: whether the run has a schedule (its lr changes) or clipping
     scheduled: bool = False
     clipping: bool = False
+
+
+def fan_starts(centre: np.ndarray, rows: int, radius: float) -> tuple[tuple[float, ...], ...]:
+    """``rows`` start points around ``centre``: evenly on a circle of ``radius`` in 2D
+    (the first to the right), evenly over [centre - radius, centre + radius] in 1D."""
+    centre = np.asarray(centre, dtype=np.float64).reshape(-1)
+    if centre.shape[0] == 1:
+        pts = centre[0] + np.linspace(-radius, radius, rows)[:, None]
+    else:
+        a = 2 * np.pi * np.arange(rows) / rows
+        pts = centre + radius * np.column_stack([np.cos(a), np.sin(a)])
+    return tuple(tuple(float(c) for c in q) for q in pts)
 
 
 def default_runs(function: LossFunction) -> list[tuple[str, dict]]:
@@ -244,9 +277,14 @@ class SimulationModel(QObject):
             raise ValueError(f"start must have {self.function.dim} coordinate(s), got {p.shape[0]}")
         if not np.isfinite(p).all():
             raise ValueError("start must be finite")
+        shift = p - self.start if self.start.shape == p.shape else np.zeros_like(p)
         self.start = p
-        for r in self.runs:  # a new start point is every run's start
-            r.start = None
+        for r in self.runs:  # a new start point is every run's start; a fan moves along
+            if r.spec.starts:
+                r.spec = dataclasses.replace(r.spec, starts=tuple(
+                    tuple(float(c) for c in np.add(q, shift)) for q in r.spec.starts))
+            else:
+                r.start = None
         self._restart_all()
         self.startChanged.emit()
         self.runsChanged.emit()
@@ -331,6 +369,36 @@ class SimulationModel(QObject):
             advance_runs([trajectory], self.shown_step, stop_diverged=True, chunk=ADVANCE_CHUNK)
         self.runChanged.emit(i)
 
+    def set_run_row(self, i: int, row: int | None) -> None:
+        """Show row ``row`` of run ``i`` in the status and inspector (None: the mean)."""
+        r = self.runs[self._check_index(i)]
+        if row is not None and not 0 <= int(row) < r.rows:
+            raise IndexError(f"run {i} has rows 0..{r.rows - 1}, not {row}")
+        r.row = None if row is None else int(row)
+        self.runChanged.emit(i)
+
+    def set_run_fan(self, i: int, rows: int, radius: float) -> None:
+        """Give run ``i`` ``rows`` starts evenly spaced on a circle of ``radius``
+        around the start point (in 1D: on a segment of half-width ``radius``); one
+        row (or radius 0) makes it a single run from the start again. The run restarts
+        and is recomputed up to the shown step."""
+        r = self.runs[self._check_index(i)]
+        rows = int(rows)
+        if not 1 <= rows <= runset.MAX_ROWS:
+            raise ValueError(f"rows must be 1..{runset.MAX_ROWS}, got {rows}")
+        if not (math.isfinite(radius) and radius >= 0):
+            raise ValueError(f"radius must be a finite number >= 0, got {radius}")
+        centre = np.array(r.start if r.start is not None else self.start, dtype=np.float64)
+        starts = () if rows == 1 or radius == 0 else fan_starts(centre, rows, radius)
+        r.spec = dataclasses.replace(r.spec, starts=starts,
+                                     start=None if starts else r.spec.start)
+        r.row = None
+        r.trajectory = self._trajectory(r.spec, r.optimizer)
+        if r.visible:
+            advance_runs([r.trajectory], self.shown_step, stop_diverged=True,
+                         chunk=ADVANCE_CHUNK)
+        self.runChanged.emit(i)
+
     def set_run_visible(self, i: int, visible: bool) -> None:
         r = self.runs[self._check_index(i)]
         if r.visible != bool(visible):
@@ -384,10 +452,8 @@ class SimulationModel(QObject):
 
     def load_run_set(self, runs: RunSet) -> None:
         """Show a (validated) run set: its function, view, start, noise and runs, at
-        step 0. A run of K > 1 rows is shown as K runs, one per row
-        (:meth:`~optsim.runset.RunSet.split_rows`). Raises ValueError (then nothing
-        has changed) if a run's optimizer cannot be built."""
-        runs = runs.split_rows()
+        step 0 (a run of K > 1 rows stays one run: a fan with its mean path). Raises
+        ValueError (then nothing has changed) if a run's optimizer cannot be built."""
         for r in runs.runs:
             r.make_optimizer()  # raises before anything changes
         fn = as_function(runs.function)
@@ -455,11 +521,20 @@ class SimulationModel(QObject):
         k = r.displayed_step(self.shown_step)
         # plain floats: D is 1 or 2, and the status table asks for every run a few
         # times a second while playing (np.linalg.norm cost ~10 us a call)
-        p = t.positions[k, 0].tolist()
-        loss = float(t.losses[k, 0])
-        with np.errstate(all="ignore"):
-            g = math.hypot(*t.gradient_at(k)[0].tolist())
-        s = math.dist(p, t.positions[k - 1, 0].tolist()) if k > 0 else math.inf
+        row = r.shown_row
+        if row is None:  # the mean of the rows: mean position, loss, gradient and step norms
+            with np.errstate(all="ignore"):
+                p = t.positions[k].mean(axis=0).tolist()
+                loss = float(t.losses[k].mean())
+                g = float(np.linalg.norm(t.gradient_at(k), axis=1).mean())
+                s = float(np.linalg.norm(t.positions[k] - t.positions[k - 1], axis=1).mean()) \
+                    if k > 0 else math.inf
+        else:
+            p = t.positions[k, row].tolist()
+            loss = float(t.losses[k, row])
+            with np.errstate(all="ignore"):
+                g = math.hypot(*t.gradient_at(k)[row].tolist())
+            s = math.dist(p, t.positions[k - 1, row].tolist()) if k > 0 else math.inf
         minima = [m for m in self.function.minima if len(m) == len(p)]
         dist = min(math.dist(p, m) for m in minima) if minima else math.nan
         diverged = r.diverged_at(k)

@@ -45,6 +45,8 @@ HINT_STYLE = "color: #666666;"
 #: the runs list's selection: a light tint (the style's blue hid the sky-blue and
 #: blue runs' swatches), with dark text
 SELECTION_COLOUR = "#dde3ea"
+#: the most rows the panel gives a fan of starts (scenarios may hold more)
+MAX_FAN_ROWS = 1000
 
 
 def colour_icon(colour: str, size: int = 14) -> QIcon:
@@ -318,6 +320,23 @@ class RunsPanel(QWidget):
                                         Qt.ItemDataRole.ToolTipRole)
         self.kind_combo.setToolTip("The optimizer of the selected run")
         form.addRow("optimizer", self.kind_combo)
+        # a fan of starts: K rows from points around the start, drawn as thin paths
+        # with their mean path (1: a single run)
+        self.fan_rows = QSpinBox()
+        self.fan_rows.setRange(1, MAX_FAN_ROWS)
+        self.fan_rows.setToolTip("Rows of this run: 1 starts at the start point; K > 1 start on "
+                                 "a circle around it (a fan, drawn with its mean path)")
+        self.fan_radius = QDoubleSpinBox()
+        self.fan_radius.setDecimals(3)
+        self.fan_radius.setRange(0.0, 1e6)
+        self.fan_radius.setSingleStep(0.05)
+        self.fan_radius.setValue(0.25)
+        self.fan_radius.setToolTip("Radius of the circle of starts (in 1D: half-width)")
+        fan = QHBoxLayout()
+        fan.addWidget(self.fan_rows)
+        fan.addWidget(QLabel("radius"))
+        fan.addWidget(self.fan_radius, 1)
+        form.addRow("starts", fan)
         lay.addLayout(form)
         self.editor = HyperparamEditor()
         lay.addWidget(self.editor)
@@ -335,6 +354,8 @@ class RunsPanel(QWidget):
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.kind_combo.activated.connect(self._kind_chosen)
+        self.fan_rows.editingFinished.connect(self._fan_edited)
+        self.fan_radius.editingFinished.connect(self._fan_edited)
         self.editor.valuesEdited.connect(self._values_edited)
         self.editor.rejected.connect(self.show_error)
 
@@ -342,6 +363,8 @@ class RunsPanel(QWidget):
         model.runChanged.connect(self._run_changed)
         model.stepChanged.connect(self.refresh_badges)
         model.selectionChanged.connect(self._selection_changed)
+        #: the radius last set for a run's fan (a re-edit of the same values is no change)
+        self._fan_shown: dict[int, float] = {}
         self._editing_run = -2
         self.rebuild()
 
@@ -418,6 +441,7 @@ class RunsPanel(QWidget):
             self.editor.build((), {})
             self._editing_run = -1
             return
+        self._show_fan(i)
         opt = self.model.runs[i].optimizer
         key = (i, opt.name)
         if self._editing_run == key and self.editor.values() == opt.hp:
@@ -428,7 +452,32 @@ class RunsPanel(QWidget):
         self.editor.build(opt.declared, opt.hp)
         self.clear_error()
 
+    def _show_fan(self, i: int) -> None:
+        """The fan editors show run ``i``'s rows (and its circle's radius)."""
+        spec = self.model.runs[i].spec
+        with QSignalBlocker(self.fan_rows), QSignalBlocker(self.fan_radius):
+            self.fan_rows.setValue(spec.rows)
+            if len(spec.starts) > 1:
+                centre = np.mean(np.array(spec.starts), axis=0)
+                self.fan_radius.setValue(float(np.max(np.abs(np.array(spec.starts) - centre))
+                                         if len(centre) == 1 else
+                                         np.linalg.norm(np.array(spec.starts[0]) - centre)))
+
     # -- widgets -> model --------------------------------------------------------
+    def _fan_edited(self) -> None:
+        i = self.model.selected
+        if not 0 <= i < len(self.model.runs):
+            return
+        k, radius = self.fan_rows.value(), self.fan_radius.value()
+        if (k, radius) == (self.model.runs[i].spec.rows, self._fan_shown.get(i)):
+            return
+        try:
+            self.model.set_run_fan(i, k, radius)
+        except ValueError as e:
+            self.show_error(str(e))
+            return
+        self._fan_shown[i] = radius
+
     def _current_changed(self, cur: QTreeWidgetItem | None, _prev) -> None:
         self.model.select(self.tree.indexOfTopLevelItem(cur) if cur is not None else -1)
 

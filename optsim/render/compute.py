@@ -12,7 +12,7 @@ import math
 import re
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,6 +226,50 @@ class GrowingLosses:
         above = y[y > 0]
         if len(above):
             self.lo_positive = min(self.lo_positive, float(above.min()))
+
+
+class GrowingRowStats:
+    """Per-step statistics over a run's K rows, (steps, K, ...) -> (steps, ...), kept
+    up to date from the new steps alone while they come from the same ``source``
+    and only grow (playback): a step's statistic never changes once computed, and
+    reducing 64 rows x 10,000 steps anew cost ~1 ms per run per frame."""
+
+    def __init__(self, reduce: Callable[[np.ndarray], np.ndarray]) -> None:
+        self._reduce = reduce
+        self._buf: np.ndarray | None = None
+        self.n = 0
+        self.source: object = None
+
+    def update(self, rows: np.ndarray, source: object = None) -> np.ndarray:
+        """The statistic of every step of ``rows`` (steps first); only the steps
+        added since the last call from the same ``source`` are reduced."""
+        rows = np.asarray(rows, dtype=np.float64)
+        n = len(rows)
+        start = self.n if source is not None and source is self.source and n >= self.n else 0
+        new = np.asarray(self._reduce(rows[start:n]), dtype=np.float64)
+        if self._buf is None or start == 0 or n > len(self._buf) \
+                or self._buf.shape[1:] != new.shape[1:]:
+            buf = np.empty((max(n, 2 * (0 if self._buf is None else len(self._buf)), 64),
+                            *new.shape[1:]))
+            if start:
+                buf[:start] = self._buf[:start]
+            self._buf = buf
+        self._buf[start:n] = new
+        self.n, self.source = n, source
+        return self._buf[:n]
+
+
+def row_mean(rows: np.ndarray) -> np.ndarray:
+    """The mean over the rows of (steps, K, D) positions: (steps, D)."""
+    return rows.mean(axis=1)
+
+
+def row_percentiles(losses: np.ndarray) -> np.ndarray:
+    """The 10th, 50th and 90th percentiles over the rows of (steps, K) losses
+    (clipped as the history draws them): (steps, 3)."""
+    ys = np.fmax(np.fmin(losses, 1e150), -1e150)
+    with np.errstate(all="ignore"):
+        return np.percentile(ys, [10.0, 50.0, 90.0], axis=1).T
 
 
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:

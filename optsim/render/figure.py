@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..functions import LossFunction
-from .compute import RunStyle, View, title_text
+from .compute import GrowingRowStats, RunStyle, View, row_mean, row_percentiles, title_text
 from .plots import LossHistoryPlot, LossPlot
 from .theme import LABEL_PT, TEXT_COLOUR
 
@@ -25,6 +25,8 @@ class Figure(QtWidgets.QWidget):
         """``side_by_side``: the loss history right of the landscape instead of below
         it (for wide pictures, where a square landscape leaves room at its side)."""
         super().__init__(parent)
+        #: runs of K > 1 rows: their mean path and loss percentiles, kept growing
+        self._row_stats: dict[int, tuple[GrowingRowStats, GrowingRowStats]] = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -78,6 +80,7 @@ class Figure(QtWidgets.QWidget):
             self.history.set_loss_range(*self.loss_plot.loss_range)
 
     def set_runs(self, styles: list[RunStyle]) -> None:
+        self._row_stats.clear()
         self.loss_plot.set_runs(styles)
         if self.history is not None:
             self.history.set_runs(styles)
@@ -87,6 +90,30 @@ class Figure(QtWidgets.QWidget):
         self.loss_plot.update_run(i, positions, current, losses, source)
         if self.history is not None and losses is not None:
             self.history.update_run(i, losses, current, source)
+
+    def update_rows(self, i: int, positions: np.ndarray, current: int,
+                    losses: np.ndarray | None = None, source: object = None) -> None:
+        """Run ``i`` of K >= 1 rows: ``positions`` (steps, K, D), ``losses`` (steps',
+        K) up to the shown step. One row is drawn as by update_run; K > 1 rows as a
+        fan of thin paths with their mean path bold and, in the history, the median
+        loss with its 10-90 % band (statistics of new steps only while ``source``,
+        e.g. the Trajectory, stays the same)."""
+        k = positions.shape[1]
+        if k == 1:
+            self.loss_plot.update_fan(i, None)
+            if self.history is not None:
+                self.history.update_band(i, None)
+            self.update_run(i, positions[:, 0, :], current,
+                            None if losses is None else losses[:, 0], source)
+            return
+        stats = self._row_stats.setdefault(i, (GrowingRowStats(row_mean),
+                                               GrowingRowStats(row_percentiles)))
+        shown = positions[: current + 1]
+        mean = stats[0].update(shown, source)
+        self.loss_plot.update_fan(i, shown, current)
+        self.loss_plot.update_run(i, mean, current, None, None)
+        if self.history is not None and losses is not None:
+            self.history.update_band(i, stats[1].update(losses, source), current)
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self.loss_plot.set_run_visible(i, visible)

@@ -10,7 +10,7 @@ diverging run cannot blow it up.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -84,6 +84,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.function: LossFunction | None = None
         self.view: View | None = None
         self._runs: list[RunItems] = []
+        #: runs of K > 1 rows: their rows' paths and points (see update_fan)
+        self._fans: dict[int, tuple[pg.PlotDataItem, pg.ScatterPlotItem]] = {}
         #: per run, its trail's thinning while playing (see _thinned)
         self._thin: list[GrowingThinning] = []
         self._dim = 0
@@ -505,6 +507,10 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for run in self._runs:
             for item in run.items():
                 plot.removeItem(item)
+        for fan in self._fans.values():
+            for item in fan:
+                plot.removeItem(item)
+        self._fans = {}
         self.legend.clear()
         self._runs = []
         self._shown = {}
@@ -549,6 +555,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         run.style = RunStyle(run.style.name, run.style.colour, bool(visible))
         run.set_visible(visible)
         self.layer.set_visible(i, visible)
+        for item in self._fans.get(i, ()):
+            item.setVisible(visible)
 
     def set_playing(self, playing: bool) -> None:
         """While playing, trails are drawn without antialiasing and without a dot per
@@ -649,6 +657,72 @@ class LossPlot(PixelSize, pg.PlotWidget):
         (pyqtgraph's items and the legend cost O(items) each)."""
         run = self._runs[i]
         self._shown.pop(i, None)
+        pieces = self._path_pieces(paths, current)
+        if not pieces:
+            run.trail.setData([], [])
+            run.marker.setData(pos=np.empty((0, 2)))
+            return
+        pts, connect = _joined(pieces)
+        if self._dim == 2:
+            dots = run.fixed_dots if run.fixed_dots is not None else len(pts) <= MAX_SYMBOL_POINTS
+            symbol = "o" if dots else None
+            if run.trail.opts["symbol"] != symbol:
+                run.trail.setSymbol(symbol)
+        if len(pieces) > 4:  # many paths: see-through, where they crowd the colour deepens
+            run.trail.setPen(bundle_pen(run.style.colour))
+        run.trail.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
+        # many markers: smaller, so that they do not hide the paths and each other
+        size = MARKER_PX if len(pieces) <= 4 or self._dim == 1 else round(MARKER_PX * 0.6)
+        run.marker.setData(pos=np.array([q[-1] for q in pieces]), size=size)
+
+    def update_fan(self, i: int, rows: np.ndarray | None, current: int | None = None) -> None:
+        """Run ``i``'s K rows (``rows`` (steps, K, D): an ensemble's members or a fan
+        of starts) as thin see-through paths in ONE item, with their points at step
+        ``current`` in one scatter; the run's own trail and marker (update_run) show
+        the rows' mean path. ``None`` (a run of one row) hides the fan."""
+        if rows is None:
+            fan = self._fans.get(i)
+            if fan is not None:
+                fan[0].setData([], [])
+                fan[1].setData(pos=np.empty((0, 2)))
+            return
+        rows = np.asarray(rows, dtype=np.float64)
+        pieces = self._path_pieces([rows[:, r] for r in range(rows.shape[1])], current)
+        paths, dots = self._fan_items(i)
+        if not pieces:
+            paths.setData([], [])
+            dots.setData(pos=np.empty((0, 2)))
+            return
+        pts, connect = _joined(pieces)
+        paths.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
+        dots.setData(pos=np.array([q[-1] for q in pieces]))
+
+    def fan_items(self, i: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:
+        """Run ``i``'s fan items (paths, current points), or None if it has none."""
+        return self._fans.get(i)
+
+    def _fan_items(self, i: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem]:
+        """Run ``i``'s fan items, made once (below its trail and marker)."""
+        fan = self._fans.get(i)
+        if fan is None:
+            run = self._runs[i]
+            colour = QtGui.QColor(run.style.colour)
+            paths = pg.PlotDataItem(pen=bundle_pen(run.style.colour), antialias=True)
+            paths.setZValue(run.trail.zValue() - 1)
+            colour.setAlpha(170)
+            dots = pg.ScatterPlotItem(size=max(4, round(MARKER_PX * 0.45 * self.scale)),
+                                      pen=pg.mkPen(None), brush=pg.mkBrush(colour))
+            dots.setZValue(run.marker.zValue() - 1)
+            plot = self.getPlotItem()
+            for item in (paths, dots):
+                item.setVisible(run.style.visible)
+                plot.addItem(item)
+            fan = self._fans[i] = (paths, dots)
+        return fan
+
+    def _path_pieces(self, paths: Sequence[np.ndarray], current: int | None) -> list[np.ndarray]:
+        """Each path up to step ``current`` (default: its last), decimated and
+        clipped as drawn (in 1D: on the curve)."""
         pieces = []
         for p in paths:
             pos = np.asarray(p, dtype=np.float64)
@@ -665,24 +739,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             else:
                 shown = self._clipped(shown)
             pieces.append(shown)
-        if not pieces:
-            run.trail.setData([], [])
-            run.marker.setData(pos=np.empty((0, 2)))
-            return
-        pts = np.concatenate(pieces)
-        connect = np.ones(len(pts), dtype=bool)
-        connect[np.cumsum([len(q) for q in pieces]) - 1] = False  # no line between paths
-        if self._dim == 2:
-            dots = run.fixed_dots if run.fixed_dots is not None else len(pts) <= MAX_SYMBOL_POINTS
-            symbol = "o" if dots else None
-            if run.trail.opts["symbol"] != symbol:
-                run.trail.setSymbol(symbol)
-        if len(pieces) > 4:  # many paths: see-through, where they crowd the colour deepens
-            run.trail.setPen(bundle_pen(run.style.colour))
-        run.trail.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
-        # many markers: smaller, so that they do not hide the paths and each other
-        size = MARKER_PX if len(pieces) <= 4 or self._dim == 1 else round(MARKER_PX * 0.6)
-        run.marker.setData(pos=np.array([q[-1] for q in pieces]), size=size)
+        return pieces
 
     def _clipped(self, pts: np.ndarray) -> np.ndarray:
         """Positions as drawn: NaN to the right edge, everything into the clip box."""
@@ -740,6 +797,15 @@ WIDEST_LOSS_LABEL = "1e-300"
 STEP_RANGE_STRIDE = 256
 
 
+def _joined(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Several paths as one line's points and ``connect`` array (no line between
+    paths: False at the last point of each)."""
+    pts = np.concatenate(pieces)
+    connect = np.ones(len(pts), dtype=bool)
+    connect[np.cumsum([len(q) for q in pieces]) - 1] = False
+    return pts, connect
+
+
 def bundle_pen(colour: str) -> QtGui.QPen:
     """The line of a bundle of many paths: thinner and see-through."""
     c = QtGui.QColor(colour)
@@ -783,6 +849,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         self._style_axes()
         plot.showGrid(x=True, y=True, alpha=0.25)
         self._lines: list[pg.PlotDataItem] = []
+        self._bands: dict[int, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
         #: per run, its losses as drawn and their range, kept up to date from the new
         #: ones (see GrowingLosses): a frame's scale costs no reductions
         self._losses: list[GrowingLosses] = []
@@ -847,6 +914,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         plot = self.getPlotItem()
         for line in self._lines:
             plot.removeItem(line)
+        for band in self._bands.values():
+            for item in band:
+                plot.removeItem(item)
+        self._bands = {}
         self._lines = []
         self._losses = []
         self._drawn = []
@@ -888,6 +959,8 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
     def set_run_visible(self, i: int, visible: bool) -> None:
         self._lines[i].setVisible(visible)
         self.layer.set_visible(i, visible)
+        for item in self._bands.get(i, ()):
+            item.setVisible(visible)
         self._update_scale()
 
     def _draw_whole(self, i: int) -> None:
@@ -965,6 +1038,52 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
             self._batch["step"] = step
             return
         self._fit_axes(0 < grew <= STEP_RANGE_STRIDE, step)
+
+    def update_band(self, i: int, stats: np.ndarray | None, current: int | None = None,
+                    source: object = None) -> None:
+        """Run ``i`` of K > 1 rows: ``stats`` (steps, 3) are the 10th, 50th and 90th
+        percentiles of its rows' losses per step (compute.row_percentiles): its line
+        shows the median, a band the 10-90 % range. ``None`` (a run of one row)
+        hides the band. The band's edges are PlotDataItems, so the plot's log mode
+        applies to them as to the lines."""
+        if stats is None:
+            band = self._bands.get(i)
+            if band is not None:
+                band[0].setData([], [])
+                band[1].setData([], [])
+            return
+        stats = np.asarray(stats, dtype=np.float64)
+        lower, upper = self._band_items(i)
+        steps = np.arange(len(stats), dtype=np.float64)
+        lower.setData(steps, stats[:, 0])
+        upper.setData(steps, stats[:, 2])
+        self.update_run(i, stats[:, 1], current, source)
+        self._losses[i].include(stats[:, 0])
+        self._losses[i].include(stats[:, 2])
+
+    def band(self, i: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Run ``i``'s band edges as drawn (10th and 90th percentiles), or None."""
+        band = self._bands.get(i)
+        return None if band is None else (band[0].yData, band[1].yData)
+
+    def _band_items(self, i: int) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
+        """Run ``i``'s band: two edge lines and the fill between them, made once."""
+        band = self._bands.get(i)
+        if band is None:
+            line = self._lines[i]
+            colour = QtGui.QColor(line.opts["pen"].color())
+            edge = QtGui.QColor(colour)
+            edge.setAlpha(90)
+            lower, upper = (pg.PlotDataItem(pen=cosmetic_pen(edge, 1.0)) for _ in range(2))
+            colour.setAlpha(60)
+            fill = pg.FillBetweenItem(lower.curve, upper.curve, brush=pg.mkBrush(colour))
+            plot = self.getPlotItem()
+            for item in (fill, lower, upper):
+                item.setZValue(line.zValue() - 1)
+                item.setVisible(line.isVisible())
+                plot.addItem(item)
+            band = self._bands[i] = (lower, upper, fill)
+        return band[0], band[1]
 
     def update_bundle(self, i: int, losses: list[np.ndarray], current: int | None = None) -> None:
         """Show run ``i`` as many loss curves (one per start point) in its one line

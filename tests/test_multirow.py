@@ -55,6 +55,7 @@ def test_plot_draws_the_rows_as_one_fan_item_and_the_mean_path(fan_window):
     x, y = paths.xData, paths.yData
     assert len(x) == K * (STEPS + 1)
     np.testing.assert_array_equal(x.reshape(K, STEPS + 1), r.trajectory.positions[:, :, 0].T)
+    np.testing.assert_array_equal(y.reshape(K, STEPS + 1), r.trajectory.positions[:, :, 1].T)
     assert dots.data.shape == (K,)
     # the run's own trail is the rows' mean path
     trail = w.figure.loss_plot.run_items(0).trail

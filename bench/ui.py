@@ -102,7 +102,7 @@ def time_to_paint(code: str, args: list[str]) -> float:
     return elapsed
 
 
-def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE
+def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE, rows: int = 1
                  ) -> tuple[list[float], list[float], list[float], list[float]]:
     """Per frame: wall time, CPU time, one-step wall times, CPU time before the paint."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -126,6 +126,9 @@ def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE
     for spec in extra[: 8 - len(w.model.runs)]:
         w.model.add_run(spec)
     assert len(w.model.runs) == 8, len(w.model.runs)
+    if rows > 1:  # every run a fan of ``rows`` starts around the start point
+        for i in range(8):
+            w.model.set_run_fan(i, rows, 0.2)
     c = w.playback
     c.set_max_steps(steps)
     c.stop_when_converged = False
@@ -170,16 +173,18 @@ def main() -> None:
     ap.add_argument("--size", default="x".join(map(str, WINDOW_SIZE)),
                     help="the window's size for the frames, WxH (default %(default)s)")
     ap.add_argument("--runs", type=int, default=3, help="frame runs (default %(default)s)")
+    ap.add_argument("--rows", type=int, default=1,
+                    help="rows of each of the 8 runs: K > 1 draws fans (default %(default)s)")
     args = ap.parse_args()
     size = tuple(int(v) for v in args.size.lower().split("x"))
     p95s: list[float] = []
     if not args.startup_only:
         load = os.getloadavg()[0]
-        print(f"frames: {STEPS_PER_FRAME} steps x 8 runs a frame to step {args.steps}, window "
+        print(f"frames: {STEPS_PER_FRAME} steps x 8 runs x {args.rows} rows a frame to step {args.steps}, window "
               f"{size[0]}x{size[1]} (step + redraw + paint, offscreen); load average "
               f"{load:.1f} on {os.cpu_count()} CPUs")
         for r in range(args.runs):
-            frames, cpu, single, update_cpu = bench_frames(args.steps, size)
+            frames, cpu, single, update_cpu = bench_frames(args.steps, size, args.rows)
             med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
             p95s.append(p95)
             print(f"run {r + 1}: frame time median {med:.2f} ms, p95 {p95:.2f} ms, max "

@@ -569,6 +569,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.playing = playing
         for run in self._runs:
             set_antialias(run.trail, not playing)
+        for paths, _dots in self._fans.values():
+            set_antialias(paths, not playing)
         self._use_layer(playing)
         for i, args in list(self._shown.items()):
             if i < len(self._runs):
@@ -707,7 +709,11 @@ class LossPlot(PixelSize, pg.PlotWidget):
         if fan is None:
             run = self._runs[i]
             colour = QtGui.QColor(run.style.colour)
-            paths = pg.PlotDataItem(pen=bundle_pen(run.style.colour), antialias=True)
+            # one-pixel see-through lines: Qt draws wider antialiased ones of 64 paths
+            # at ~40 ms an item; antialiased only when stopped
+            colour.setAlpha(110)
+            paths = pg.PlotDataItem(pen=cosmetic_pen(colour, 1.0), antialias=not self.playing)
+            paths.curve.setSegmentedLineMode("on")
             paths.setZValue(run.trail.zValue() - 1)
             colour.setAlpha(170)
             dots = pg.ScatterPlotItem(size=max(4, round(MARKER_PX * 0.45 * self.scale)),

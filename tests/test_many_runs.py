@@ -34,9 +34,11 @@ def test_few_runs_are_not_bundled():
 def test_many_runs_are_bundled_by_colour_and_named_after_their_runs():
     runs = many(20)
     runs.append(("other (diverged at step 3)", "#e69f00", runs[0][2], None))
+    runs.append(("alone (diverged at step 3)", "#000000", runs[0][2], None))
     bundles = bundle_runs(FN, runs)
     assert [(b.name, b.colour, len(b.positions)) for b in bundles] == [
-        ("adam:lr=0.05 and 20 more", "#e69f00", 21), ("sgd:lr=0.0005 (20 runs)", "#56b4e9", 20)]
+        ("adam:lr=0.05 and 20 more", "#e69f00", 21), ("sgd:lr=0.0005 (20 runs)", "#56b4e9", 20),
+        ("alone (diverged at step 3)", "#000000", 1)]
     np.testing.assert_array_equal(bundles[1].losses[3], FN.value(runs[23][2]))
 
 

@@ -94,12 +94,15 @@ def bundle_runs(fn: LossFunction, runs: Sequence[RunData],
         pos, loss = run_arrays(fn, i, pos, loss)
         groups[key].positions.append(pos)
         groups[key].losses.append(loss)
-        names[key].append(re.split(r" from \(| \(diverged", str(name), maxsplit=1)[0])
+        names[key].append(str(name))
     for key, b in groups.items():
-        n, first = len(names[key]), names[key][0]
-        if n == 1:
-            b.name = first
-        elif all(x == first for x in names[key]):
+        n = len(names[key])
+        if n == 1:  # its own name, as without bundles
+            b.name = names[key][0]
+            continue
+        first = re.split(r" from \(| \(diverged", names[key][0], maxsplit=1)[0]
+        if all(re.split(r" from \(| \(diverged", x, maxsplit=1)[0] == first
+               for x in names[key]):
             b.name = f"{first} ({n:,} runs)"
         else:
             b.name = f"{first} and {n - 1:,} more"

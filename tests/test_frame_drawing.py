@@ -85,7 +85,8 @@ def test_arrow_key_never_covers_the_runs_legend(qtbot):
         key = ov.legend.sceneBoundingRect()
         assert key.width() > 0 and legend.width() > 0
         assert not key.intersects(legend), pos
-        assert vb.sceneBoundingRect().contains(key)  # and the key stays on the plot
+        view = vb.sceneBoundingRect()  # and the key is on the plot or beside it
+        assert view.contains(key) or not view.intersects(key)
 
 
 def _playing_on_the_bowl(qtbot, widget, size: tuple[int, int]):

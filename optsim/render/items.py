@@ -300,7 +300,13 @@ class LegendPlacer:
         #: (True), or leave out those that would (False: the runs panel names the
         #: runs in the window; the legend is left out before the arrows' key)
         self.allow_cover = False
+        #: the placed boxes in view units (see _boxes_in_view), None: to be worked out
+        self._view_boxes: list | None = None
+        #: the items ``rects`` belong to, in order
+        self.boxes_placed: list = []
         self.vb.sigResized.connect(self.place)
+        self.vb.sigResized.connect(self._forget_boxes)
+        self.vb.sigTransformChanged.connect(self._forget_boxes)
 
     @classmethod
     def of(cls, plot: pg.PlotItem) -> LegendPlacer:
@@ -354,8 +360,11 @@ class LegendPlacer:
 
     @staticmethod
     def _size(item) -> tuple[float, float]:
+        """The room ``item`` takes: its size, plus the room it asks to keep for
+        growing (``item.reserve``, pixels: a key whose rows come and go)."""
         rect = item.mapRectToParent(item.boundingRect())
-        return rect.width(), rect.height()
+        extra = getattr(item, "reserve", (0.0, 0.0))
+        return rect.width() + extra[0], rect.height() + extra[1]
 
     def place(self, *_args) -> bool:
         """Place every visible box; returns whether all are clear of the data."""
@@ -395,6 +404,8 @@ class LegendPlacer:
             for (item, *_), (x, y, *_) in zip(boxes, spots, strict=False):
                 self._move(item, x, y)
             self.rects = spots
+            self.boxes_placed = [item for item, *_ in boxes][: len(spots)]
+            self._view_boxes = None
             self.clear = all(covered == 0 for covered in self._covered)
             return self.clear
         finally:
@@ -491,21 +502,84 @@ class LegendPlacer:
             if item.pos() != QtCore.QPointF(x, y):
                 item.setPos(x, y)
 
-    def check(self, pts: np.ndarray, joined: bool = False) -> None:
+    def resized(self, item) -> None:
+        """``item``'s contents changed (a key's text): placed again only if it no
+        longer fits where it is, give or take half the pad it keeps from the data (a
+        key whose scale reads "×10" instead of "×5" stays put, frame after frame)."""
+        if item.isVisible() and not self.outside:
+            rect = item.mapRectToParent(item.boundingRect())
+            bw, bh = rect.width(), rect.height()
+            slack = LEGEND_PAD / 2
+            for i, (_x, _y, w, h) in enumerate(self.rects):
+                if self.boxes_placed[i] is item and bw <= w + slack and bh <= h + slack:
+                    return
+        self.place()
+
+    def _forget_boxes(self, *_args) -> None:
+        self._view_boxes = None
+
+    def _boxes_in_view(self) -> list[tuple[float, float, float, float]]:
+        """The placed boxes, padded, in view units (x0, y0, x1, y1): kept until the
+        view changes, so a frame's check is a few float comparisons."""
+        if self._view_boxes is None:
+            frame = self._frame()
+            boxes = []
+            if frame is not None:
+                w, h, x0, x1, y0, y1 = frame
+                sx, sy = (x1 - x0) / w, (y1 - y0) / h
+                p = LEGEND_PAD
+                for x, y, bw, bh in self.rects:
+                    boxes.append((x0 + (x - p) * sx, y1 - (y + bh + p) * sy,
+                                  x0 + (x + bw + p) * sx, y1 - (y - p) * sy))
+            self._view_boxes = boxes
+        return self._view_boxes
+
+    def check(self, pts, joined: bool = False) -> None:
         """Place the boxes again if any of ``pts`` (K, 2; view units; ``joined``: the
-        line through them) now lies under one (a run's newest points, an arrow)."""
+        line through them) now lies under one (a run's newest points, an arrow).
+        Per frame of playback: scalar comparisons only, no arrays."""
         if not self.rects or self._placing:
             return
-        frame = self._frame()
-        if frame is None:
+        boxes = self._boxes_in_view()
+        if not boxes:
             return
-        px = self._to_px(np.asarray(pts, dtype=np.float64).reshape(-1, 2), frame)
-        if joined and len(px) > 1:
-            px = densify(px, 3.0)
-        p = LEGEND_PAD
-        for x, y, bw, bh in self.rects:
-            inside = ((px[:, 0] > x - p) & (px[:, 0] < x + bw + p)
-                      & (px[:, 1] > y - p) & (px[:, 1] < y + bh + p))
-            if inside.any():
-                self.place()
-                return
+        pts = pts.tolist() if isinstance(pts, np.ndarray) else list(pts)
+        for bx0, by0, bx1, by1 in boxes:
+            for x, y in pts:
+                if bx0 < x < bx1 and by0 < y < by1:
+                    self.place()
+                    return
+            if joined:
+                for (ax, ay), (cx, cy) in zip(pts[:-1], pts[1:], strict=False):
+                    if _segment_meets(ax, ay, cx, cy, bx0, by0, bx1, by1):
+                        self.place()
+                        return
+
+
+def _segment_meets(ax: float, ay: float, cx: float, cy: float,
+                   x0: float, y0: float, x1: float, y1: float) -> bool:
+    """Whether the segment (ax, ay)-(cx, cy) meets the box x0..x1, y0..y1."""
+    return segment_span(ax, ay, cx, cy, x0, y0, x1, y1) is not None
+
+
+def segment_span(ax: float, ay: float, cx: float, cy: float,
+                 x0: float, y0: float, x1: float, y1: float) -> tuple[float, float] | None:
+    """The parameters (t0, t1) of the part of the segment (ax, ay)-(cx, cy) inside
+    the box x0..x1, y0..y1 (Liang–Barsky, plain floats: per arrow per frame), or
+    None when it misses the box."""
+    t0, t1 = 0.0, 1.0
+    for p, q in ((ax - cx, ax - x0), (cx - ax, x1 - ax), (ay - cy, ay - y0), (cy - ay, y1 - ay)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            if t > t1:
+                return None
+            t0 = max(t0, t)
+        else:
+            if t < t0:
+                return None
+            t1 = min(t1, t)
+    return (t0, t1) if t0 <= t1 else None

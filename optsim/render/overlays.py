@@ -28,8 +28,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
 from ..functions import LossFunction
-from .compute import READABLE_ARROW_PX, arrow_scale, clip_spans, scale_label
-from .items import LegendPlacer
+from .compute import READABLE_ARROW_PX, arrow_scale, scale_label
+from .items import LegendPlacer, segment_span
 from .lines import ScreenScale, Shaft, pixel_of, screen_scale
 
 GRADIENT_COLOUR = "#303030"
@@ -395,13 +395,16 @@ class StepOverlay(QtCore.QObject):
         self.legend.setParentItem(plot.getViewBox())
         self.legend.setZValue(100)
         self.legend.setVisible(False)
+        # room kept for a row or two and a longer scale, so the key stays put while
+        # playing as its scale or "goes on beyond the view" row comes and goes
+        self.legend.reserve = (30.0, 34.0)
         self._legend_html = ""
         #: the key's text size in points (set_scale changes it)
         self.key_pt = 10.0
         #: arrows shorter than this many pixels are drawn longer, by one stated factor
         self.readable_px = READABLE_ARROW_PX
         #: the shown range's box arrows are clipped to (lo, hi), per refresh
-        self._box: tuple[np.ndarray, np.ndarray] | None = None
+        self._box: tuple[tuple[float, float], tuple[float, float]] | None = None
         self.placer = LegendPlacer.of(plot)
         self.placer.add_box(self.legend)
         self.placer.add_source(self.drawn_arrows)
@@ -459,7 +462,10 @@ class StepOverlay(QtCore.QObject):
 
     def refresh(self) -> None:
         entries = self._entries
-        self._frame()
+        if self._box is None:
+            self._frame()
+        else:  # (the box is worked out again when the view changes: see _reorient)
+            self._screen = screen_scale(self.plot)
         while len(self.runs) < len(entries):
             self.runs.append(RunArrows(self.plot, "#000000"))
         for arrows, entry in zip(self.runs, entries, strict=False):
@@ -483,7 +489,7 @@ class StepOverlay(QtCore.QObject):
         ix, iy = CLIP_INSET_PX * px, CLIP_INSET_PX * py
         if x1 - x0 > 2 * ix and y1 - y0 > 2 * iy:
             x0, x1, y0, y1 = x0 + ix, x1 - ix, y0 + iy, y1 - iy
-        self._box = (np.array([x0, y0]), np.array([x1, y1]))
+        self._box = ((float(x0), float(y0)), (float(x1), float(y1)))
 
     def _pixels(self, d) -> float:
         """How long the vector ``d`` (view units) is on screen, in pixels."""
@@ -550,7 +556,7 @@ class StepOverlay(QtCore.QObject):
         for a in (arrows.gradient, arrows.momentum, arrows.step):
             if a.visible and a._ends is not None:  # the legends move off a new arrow
                 bx, by, tx, ty = a._ends
-                self.placer.check(np.array([[bx, by], [tx, ty]]), joined=True)
+                self.placer.check(((bx, by), (tx, ty)), joined=True)
 
     def _place(self, arrow: Arrow, on: bool, base, tip) -> None:
         if not on:
@@ -559,12 +565,14 @@ class StepOverlay(QtCore.QObject):
         base = np.asarray(base, dtype=np.float64)
         tip = np.asarray(tip, dtype=np.float64)
         clipped = False
-        if self._box is not None and np.isfinite(base).all() and np.isfinite(tip).all():
-            t0, t1 = clip_spans(base[None], tip[None], *self._box)
-            t0, t1 = float(t0[0]), float(t1[0])
-            if t0 > t1:  # wholly outside the view
+        bx, by, tx, ty = float(base[0]), float(base[1]), float(tip[0]), float(tip[1])
+        if self._box is not None and math.isfinite(bx + by + tx + ty):
+            (x0, y0), (x1, y1) = self._box
+            span = segment_span(bx, by, tx, ty, x0, y0, x1, y1)
+            if span is None:  # wholly outside the view
                 arrow.hide()
                 return
+            t0, t1 = span
             if t1 < 1.0 or t0 > 0.0:
                 d = tip - base
                 base, tip = base + t0 * d, base + t1 * d
@@ -574,6 +582,7 @@ class StepOverlay(QtCore.QObject):
 
     def _reorient(self, *_args) -> None:
         """The view changed: the arrows are scaled and clipped for it again."""
+        self._box = None
         if not any(a.vectors is not None for a in self.runs):
             return
         self._frame()
@@ -634,8 +643,12 @@ class StepOverlay(QtCore.QObject):
             self._legend_html = page
             if page:
                 self.legend.setHtml(page)
+        shown = self.legend.isVisible()
         self.legend.setVisible(bool(page))
-        self.placer.place()
+        if page and shown:  # the text changed: placed again if it no longer fits
+            self.placer.resized(self.legend)
+        else:
+            self.placer.place()
 
     def legend_text(self) -> str:
         """The arrows' key as plain text."""

@@ -121,6 +121,9 @@ class Run:
     clip: str = ""
     #: K noisy members from the same start (an ensemble); 1 = one row
     ensemble: int = 1
+    #: this run's own gradient noise, a noise spec ("" = the set's), e.g. a batch size
+    #: per run: ``minibatch:batch=32``
+    noise: str = ""
 
     @property
     def rows(self) -> int:
@@ -288,7 +291,8 @@ def trajectory_of(run: Run, function: LossFunction, start: Sequence[float], *,
     points = run.starts or (run.start if run.start is not None else tuple(start),)
     rows = np.repeat(np.array(points, dtype=np.float64), run.ensemble, axis=0)
     return Trajectory(function, optimizer or run.make_optimizer(), rows,
-                      record_state=record_state, capacity=capacity, noise=noise, seed=seed,
+                      record_state=record_state, capacity=capacity,
+                      noise=run.noise or noise, seed=seed,
                       schedule=run.schedule or None, clip=run.clip or None)
 
 
@@ -348,6 +352,7 @@ RUN_FIELDS: dict[str, tuple[Any, Callable[..., Any], Callable[[Any], Any], Calla
     "schedule": ("", lambda v, where, dim: _spec(v, where, parse_schedule), str, str),
     "clip": ("", lambda v, where, dim: _spec(v, where, parse_clip), str, str),
     "ensemble": (1, lambda v, where, dim: _integer(v, where, 1, MAX_ENSEMBLE), int, int),
+    "noise": ("", lambda v, where, dim: _spec(v, where, parse_noise), str, str),
 }
 
 

@@ -12,7 +12,9 @@ from optsim.functions import get_function
 from optsim.scenarios import list_presets, load_preset, preset_path, run_scenario
 
 EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valley", "adam",
-            "beale", "saddle", "himmelblau", "rastrigin", "himmelblau-basins", "cubic-escape"}
+            "beale", "saddle", "himmelblau", "rastrigin", "himmelblau-basins", "cubic-escape",
+            # training dynamics (their stories: tests/test_presets_training.py)
+            "warmup", "schedules-valley", "noise-floor", "batch-size", "clip-cliff"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -75,7 +77,7 @@ class _Broken:
 
 
 def test_unknown_preset_lists_the_known_ones() -> None:
-    with pytest.raises(scenarios.ScenarioError, match="unknown preset 'nope'; known: adam, beale"):
+    with pytest.raises(scenarios.ScenarioError, match="unknown preset 'nope'; known: adam, batch-size, beale"):
         load_preset("nope")
 
 

@@ -109,3 +109,14 @@ def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -
     assert sizes[-1] >= 50 and sizes[1] >= 100  # the history keeps its share
     window.model.set_run_training(0, None)
     assert not window.training.strip.isVisible()
+
+
+def test_training_presets_open_in_the_window_one_after_another(window) -> None:
+    from optsim.scenarios import load_preset
+
+    m = window.model
+    for name in ("warmup", "schedules-valley", "noise-floor", "batch-size", "clip-cliff"):
+        m.load_run_set(load_preset(name))
+        m.step_forward(20)
+        assert all(r.trajectory.steps == 20 for r in m.runs), name
+    assert m.runs[1].clip is not None and m.run_status(1).clipping

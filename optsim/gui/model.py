@@ -457,6 +457,9 @@ class SimulationModel(QObject):
         for r in runs.runs:
             r.make_optimizer()  # raises before anything changes
         fn = as_function(runs.function)
+        # the old runs and noise go first: they may not fit the new function (a batch
+        # size needs a data-fitting function)
+        self.runs, self.noise = [], 0.0
         self.set_function(fn)
         if runs.view is not None:
             self.set_view(runs.view)

@@ -1,6 +1,6 @@
 """The optimizer engine: declarations against torch's documented defaults, the
 cross-checks torch makes, the info identity update = −effective_lr · direction,
-purity, the two-thread split, and closed forms of the first steps."""
+purity, the one stepping path (apply), and closed forms of the first steps."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from optsim.engine import OPTIMIZERS, base, make_optimizer, parse_spec
+from optsim.engine import OPTIMIZERS, make_optimizer, parse_spec
 
 # torch.optim's documented defaults (torch 2.x signatures), betas split into beta1/beta2
 TORCH_DEFAULTS = {
@@ -163,39 +163,10 @@ def test_update_is_minus_effective_lr_times_direction(spec: str) -> None:
 
 
 @pytest.mark.parametrize("spec", VARIANTS)
-def test_the_two_thread_split_changes_nothing(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    opt = parse_spec(spec)
-    rng = np.random.default_rng(2)
-    params = rng.uniform(-2, 2, (9, 2))
-    grads = [_grads(rng, params.shape) for _ in range(4)]
-
-    def run(min_rows: int, threads: int = 2) -> tuple[np.ndarray, tuple]:
-        monkeypatch.setattr(base, "PARALLEL_MIN_ROWS", min_rows)
-        monkeypatch.setattr(base, "BLOCK_ROWS", 2)  # several blocks per thread
-        monkeypatch.setattr(base, "_THREADS", threads)
-        p, s = params, opt.init(params)
-        for g in grads:
-            p, s = opt.step(p, g, s)
-        return p, s
-
-    p_whole, s_whole = run(10**9)
-    for threads in (1, 2):
-        p_split, s_split = run(2, threads)
-        np.testing.assert_array_equal(p_split, p_whole)
-        for a, b in zip(s_split, s_whole, strict=True):
-            np.testing.assert_array_equal(a, b)
-    # and each row is the run it would be alone
-    for i in range(len(params)):
-        p, s = params[i : i + 1], opt.init(params[i : i + 1])
-        for g in grads:
-            p, s = opt.step(p, g[i : i + 1], s)
-        np.testing.assert_array_equal(p[0], p_whole[i])
-
-
-@pytest.mark.parametrize("spec", VARIANTS)
-def test_step_into_given_arrays_writes_and_returns_them_and_changes_nothing(spec: str) -> None:
-    """``out=``: the new parameters and live state land in the caller's arrays (rows
-    of a history), bit for bit what a step into fresh arrays gives."""
+def test_apply_writes_into_given_arrays_and_returns_them_and_changes_nothing(spec: str) -> None:
+    """``apply`` (the one path every step takes; the simulation passes rows of its
+    history): the new parameters and live state land in the caller's arrays, bit
+    for bit what ``step`` gives, the inputs untouched."""
     opt = parse_spec(spec)
     rng = np.random.default_rng(5)
     params = rng.uniform(-2, 2, (3, 2))
@@ -206,14 +177,18 @@ def test_step_into_given_arrays_writes_and_returns_them_and_changes_nothing(spec
     for k in range(5):
         g = _grads(rng, params.shape)
         p_fresh, s_fresh = opt.step(p_fresh, g, s_fresh)
-        p_given, s_given = opt.step(p_given, g, s_given, (rows[k], {f: a[k] for f, a in states.items()}))
+        before = (p_given.copy(), g.copy(), [np.copy(a) for a in s_given[1:]])
+        out = {f: a[k] for f, a in states.items()}
+        p_given, s_given = opt.apply(p_given, g, s_given, rows[k], out)
+        np.testing.assert_array_equal(before[1], g)
         assert np.shares_memory(p_given, rows[k])
         np.testing.assert_array_equal(rows[k], p_fresh)
-        for f, a in states.items():
-            assert np.shares_memory(getattr(s_given, f), a[k])
-            np.testing.assert_array_equal(a[k], getattr(s_fresh, f))
+        for f in states:
+            assert getattr(s_given, f) is out[f]
         for a, b in zip(s_given, s_fresh, strict=True):
             np.testing.assert_array_equal(a, b)
+        if k:
+            np.testing.assert_array_equal(rows[k - 1], before[0])
 
 
 @settings(max_examples=40, deadline=None)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optsim.engine import OPTIMIZERS, base, make_optimizer, optimizer_kind
+from optsim import simulation
+from optsim.engine import OPTIMIZERS, make_optimizer, optimizer_kind
 from optsim.explain import explain_step
 from optsim.simulation import Trajectory
 
@@ -125,24 +126,49 @@ def test_a_batch_with_per_row_hyperparameters_is_the_separate_runs_bit_for_bit(
                     np.testing.assert_allclose(ib[key][i], ia[key][0], rtol=1e-12, atol=1e-300)
 
 
+@pytest.mark.parametrize("record_state", [True, False])
 @pytest.mark.parametrize("name,flags", CONFIGS, ids=[f"{n}{''.join('+' + f for f in fl)}"
                                                       for n, fl in CONFIGS])
 def test_blocks_and_threads_split_per_row_hyperparameters_with_the_rows(
-        name, flags, monkeypatch: pytest.MonkeyPatch):
+        name, flags, record_state, monkeypatch: pytest.MonkeyPatch):
+    """A trajectory stepped in blocks of rows (each with its rows' hyperparameters),
+    in one thread or two, with chunks of one step or several, is the batch stepped
+    whole and each row the run alone, bit for bit, some rows diverging on the way."""
     values = _per_row(name, flags)
-    params, grads = _grads(steps=6, seed=1)
+    starts = _grads(seed=1)[0] * 0.2 + [0.0, 1.0]
     batch = make_optimizer(name, **values)
-    lrs = [np.array(ROW_VALUES["lr"]) * (1 + k) / 4 for k in range(len(grads))]
-    with np.errstate(all="ignore"):
-        whole, whole_states, _ = _run(batch, params, grads, lrs)
-        monkeypatch.setattr(base, "PARALLEL_MIN_ROWS", 2)
-        monkeypatch.setattr(base, "BLOCK_ROWS", 2)
-        for threads in (1, 2):
-            monkeypatch.setattr(base, "_THREADS", threads)
-            split, split_states, _ = _run(batch, params, grads, lrs)
-            _same(split, whole)
-            for a, b in zip(split_states[-1][1:], whole_states[-1][1:], strict=True):
-                _same(a, b)
+
+    def run(opt, start, **config):
+        for key, value in config.items():
+            monkeypatch.setattr(simulation, key, value)
+        # bounded by the view itself: the rows with a large lr leave it
+        t = Trajectory("rosenbrock", opt, start, record_state=record_state, bound_scale=1.0)
+        for steps in (1, 5, 30):
+            t.advance(steps)
+        return t
+
+    whole = run(batch, starts, THREAD_NUMBERS=10**9, BLOCK_NUMBERS=10**9, CHUNK=64)
+    assert not whole.diverged.all()
+    if name == "sgd":  # (frozen rows among the blocks)
+        assert whole.diverged.any()
+    fields = whole._live
+    for config in ({"BLOCK_NUMBERS": 4, "THREAD_NUMBERS": 2, "_THREADS": 2, "CHUNK_NUMBERS": 64},
+                   {"BLOCK_NUMBERS": 4, "THREAD_NUMBERS": 2, "_THREADS": 1, "CHUNK_NUMBERS": 8},
+                   {"BLOCK_NUMBERS": 6, "THREAD_NUMBERS": 2, "_THREADS": 2, "CHUNK_NUMBERS": 4},
+                   # a run per block: some blocks have no momentum at all
+                   {"BLOCK_NUMBERS": 2, "THREAD_NUMBERS": 2, "_THREADS": 2, "CHUNK_NUMBERS": 16}):
+        split = run(batch, starts, **config)
+        for got, want in ((split.positions, whole.positions), (split.losses, whole.losses),
+                          (split.diverged_step, whole.diverged_step), (split._grads, whole._grads),
+                          *((getattr(split.state, f), getattr(whole.state, f)) for f in fields),
+                          *((split._hist[f][:37], whole._hist[f][:37])
+                            for f in (fields if record_state else ()))):
+            _same(got, want)
+    for i in range(N):
+        alone = run(batch.row(i), starts[i:i + 1], THREAD_NUMBERS=10**9)
+        _same(alone.positions[:, 0], whole.positions[:, i])
+        _same(alone.losses[:, 0], whole.losses[:, i])
+        assert alone.diverged_step[0] == whole.diverged_step[i]
 
 
 def test_the_readme_example_sweeps_lr_and_momentum():

@@ -107,32 +107,99 @@ CHUNK_CASES = [
 ]
 
 
-def _checked_every_step(traj: Trajectory, steps: int) -> None:
-    traj._grow(traj.steps + steps + 1)
-    traj._advance_checked(steps)
+def _reference(t: Trajectory, steps: int) -> dict:
+    """What a trajectory like ``t`` (fresh) must hold after ``steps`` steps, computed
+    plainly: one ``optimizer.step`` at a time for all runs, a check after each; a run
+    that leaves the bound or whose loss is not finite is flagged with the step and
+    keeps its position, loss and state from then on (its gradient is still taken,
+    with fresh noise, at every step)."""
+    fn, opt = t.function, t.optimizer
+    rng = np.random.default_rng(t.seed) if t.noise else None
+
+    def gradient(p):
+        g = np.asarray(fn.gradient(p), dtype=np.float64).reshape(p.shape)
+        return g + t.noise * rng.standard_normal(g.shape) if rng is not None else g
+
+    with np.errstate(all="ignore"):
+        p = t.positions[0].copy()
+        s, g, loss = opt.init(p), gradient(p), fn.value(p)
+        out = {"positions": [p], "losses": [loss], "states": [s], "used": [g]}
+        div = np.full(len(p), -1)
+        for k in range(1, steps + 1):
+            new, new_state = opt.step(p, g, s)
+            new_loss = np.asarray(fn.value(new), dtype=np.float64).reshape(len(p))
+            bad = ~np.isfinite(new_loss) | ~((new >= t._lo) & (new <= t._hi)).all(axis=1)
+            div[bad & (div < 0)] = k
+            frozen = div >= 0
+            p = np.where(frozen[:, None], p, new)
+            loss = np.where(frozen, loss, new_loss)
+            s = type(s)(k, *[np.where(frozen[:, None], a, b) for a, b in zip(s[1:], new_state[1:],
+                                                                             strict=True)])
+            g = gradient(p)
+            for key, v in (("positions", p), ("losses", loss), ("states", s), ("used", g)):
+                out[key].append(v)
+    out["diverged_step"] = div
+    return out
+
+
+def _same_as_reference(t: Trajectory) -> None:
+    ref = _reference(t, t.steps)
+    np.testing.assert_array_equal(t.positions, np.stack(ref["positions"]))
+    np.testing.assert_array_equal(t.losses, np.stack(ref["losses"]))
+    np.testing.assert_array_equal(t.diverged_step, ref["diverged_step"])
+    np.testing.assert_array_equal(t.diverged, ref["diverged_step"] >= 0)
+    np.testing.assert_array_equal(t.params, ref["positions"][-1])
+    np.testing.assert_array_equal(t.gradient_used(t.steps), ref["used"][-1])
+    np.testing.assert_array_equal(t._grads, ref["used"][-1])  # the next step's
+    for i, f in enumerate(t.state._fields[1:]):
+        np.testing.assert_array_equal(getattr(t.state, f), ref["states"][-1][i + 1])
+        if t.record_state:
+            np.testing.assert_array_equal(t._hist[f][: t.steps + 1],
+                                          np.stack([s[i + 1] for s in ref["states"]]))
+    if t.noise:
+        np.testing.assert_array_equal(t._used[: t.steps + 1], np.stack(ref["used"]))
 
 
 @pytest.mark.parametrize("fn, spec, start, noise", CHUNK_CASES)
 @pytest.mark.parametrize("splits", [[1, 1, 5], [16, 16, 16, 16], [200], [63, 64, 65, 3]])
 def test_chunked_checks_give_exactly_the_step_by_step_history(fn, spec, start, noise, splits):
-    """The fast path (loss and divergence checked once per chunk) against the loop
-    that checks after every step: positions, losses, states, noise, the divergence
-    step, bit for bit, however the steps are split."""
+    """Losses and divergence checked once per chunk (a chunk in which a run diverged
+    taken again step by step) against the plain loop that checks after every step:
+    positions, losses, states, noise, the divergence step, bit for bit, however the
+    steps are split."""
     fast = Trajectory(fn, spec, [start], noise=noise, seed=7)
-    slow = Trajectory(fn, spec, [start], noise=noise, seed=7)
     for n in splits:
         fast.advance(n)
-        _checked_every_step(slow, n)
-    assert fast.steps == slow.steps == sum(splits)
-    np.testing.assert_array_equal(fast.positions, slow.positions)
-    np.testing.assert_array_equal(fast.losses, slow.losses)
-    np.testing.assert_array_equal(fast.diverged_step, slow.diverged_step)
-    for f in fast._state_fields:
-        np.testing.assert_array_equal(fast._hist[f][: fast.steps + 1], slow._hist[f][: slow.steps + 1])
-    np.testing.assert_array_equal(fast.params, slow.params)
-    np.testing.assert_array_equal(fast._grads, slow._grads)
-    if noise:
-        np.testing.assert_array_equal(fast.gradient_used(fast.steps), slow.gradient_used(slow.steps))
+    assert fast.steps == sum(splits)
+    _same_as_reference(fast)
+
+
+@pytest.mark.parametrize("record_state", [True, False])
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+@pytest.mark.parametrize("runs", [4, 150])
+def test_batches_in_chunks_blocks_and_threads_are_the_plain_loop(runs, noise, record_state,
+                                                                 monkeypatch):
+    """Runs diverging at different steps among others that do not: a few runs (one
+    array, chunks of several steps, frozen runs put back after each chunk) and many
+    (blocks of 16 runs in two threads, chunks of 2 steps; with noise, one array
+    checked step by step once a run froze), against the plain loop."""
+    from optsim import simulation
+
+    monkeypatch.setattr(simulation, "BLOCK_NUMBERS", 32)
+    monkeypatch.setattr(simulation, "THREAD_NUMBERS", 64)
+    monkeypatch.setattr(simulation, "CHUNK_NUMBERS", 128)
+    monkeypatch.setattr(simulation, "_THREADS", 2)
+    rng = np.random.default_rng(3)
+    # |1 - 18 lr| > 1 for lr > 1/9: y blows up, later the closer lr is to 1/9
+    opt = optsim.make_optimizer("sgd", lr=np.linspace(0.1 if runs < 10 else 0.08, 0.14, runs),
+                                momentum=np.where(np.arange(runs) % 3 == 0, 0.2, 0.0))
+    t = Trajectory("elongated-bowl", opt, rng.uniform(-1, 1, (runs, 2)), noise=noise, seed=5,
+                   record_state=record_state, bound_scale=3.0)
+    for n in (1, 7, 50, 12):
+        t.advance(n)
+    steps = t.diverged_step[t.diverged]
+    assert 0 < len(steps) < runs and len(set(steps.tolist())) > 1
+    _same_as_reference(t)
 
 
 def test_the_diverging_cases_do_diverge_inside_a_chunk():
@@ -160,19 +227,10 @@ def test_trajectories_stepped_together_are_exactly_as_if_stepped_alone():
             Trajectory("elongated-bowl", "sgd:lr=0.01", np.linspace(-1, 1, 20).reshape(10, 2)),  # many
         ]
 
-    together, alone = make(), make()
+    together = make()
     for n in (1, 16, 100, 3):
         advance_together(together, n)
-        for t in alone:
-            _checked_every_step(t, n)  # the reference: alone, checked after every step
     assert together[1].diverged[0] and 1 < together[1].diverged_step[0] < 120
-    for a, b in zip(together, alone, strict=True):
-        assert a.steps == b.steps == 120
-        np.testing.assert_array_equal(a.positions, b.positions)
-        np.testing.assert_array_equal(a.losses, b.losses)
-        np.testing.assert_array_equal(a.diverged_step, b.diverged_step)
-        np.testing.assert_array_equal(a._grads, b._grads)
-        for f in a._state_fields:
-            np.testing.assert_array_equal(a._hist[f][: a.steps + 1], b._hist[f][: b.steps + 1])
-        if a._used is not None:
-            np.testing.assert_array_equal(a._used[: a.steps + 1], b._used[: b.steps + 1])
+    for t in together:
+        assert t.steps == 120
+        _same_as_reference(t)  # alone, checked after every step

@@ -10,18 +10,16 @@ branch per row with masks, in torch's order of operations, and the per-step scal
 that need a power (bias corrections, ...) are computed in Python for each distinct
 value, as a separate run computes them.
 
-Speed: the step writes its results straight into freshly allocated output arrays
-(``out=`` ufuncs, few temporaries), and a large batch (N >= ``PARALLEL_MIN_ROWS``)
-is split into two halves stepped in two threads at once (NumPy releases the GIL in
-its loops). Both are invisible to the caller: inputs are never modified, and the
-result does not depend on the split (every operation is elementwise per row).
+Every step takes one path, :meth:`Optimizer.apply`: the rule writes the new
+parameters and state into given arrays (``out=`` ufuncs, few temporaries). ``step``
+gives it fresh arrays; ``optsim.simulation`` gives it rows of its history and
+reusable buffers, and splits big batches into blocks of rows and threads (every
+operation being elementwise per row, a block's rows are the runs they would be
+alone). Nothing here changes the process (no allocator settings, no threads).
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -33,9 +31,6 @@ from .hyperparams import HyperParam, Value, Values
 if TYPE_CHECKING:
     from .expr import Expr, Quantity
 
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
 Info = dict[str, np.ndarray]
 Out = dict[str, np.ndarray]
 #: a step's hyperparameters and per-step scalars: each one number (or flag), or one
@@ -44,62 +39,7 @@ Coefs = dict[str, Any]
 #: one line of an update rule: (quantity it defines, right-hand side, when it applies)
 Rule = tuple[str, "Expr", str]
 
-#: batches with at least this many runs are stepped in two threads, each taking
-#: half. Measured here (Adam, one thread -> two): 32,768 runs 351 -> 360 µs (a
-#: wash: the GIL hand-offs between a step's ~13 ufunc calls eat the second core),
-#: 65,536 runs 907 -> 597 µs, 262,144 runs 6.9 -> 3.4 ms.
-PARALLEL_MIN_ROWS = 65536
-#: rows per block within a thread's half. Each block costs a full pass of Python
-#: overhead (about 20 µs), so blocks must be big; 32,768 rows (256 KiB per array)
-#: keeps a block's temporaries in the cache for batches of 262,144 runs and up
-#: (1M runs: 21.6 ms unblocked, 12.2 ms in blocks of 32,768, 13.2 ms of 65,536,
-#: 16.5 ms of 131,072; blocks of 8,192 made 65,536 runs twice as slow).
-BLOCK_ROWS = 32768
 _F64 = np.dtype(np.float64)
-
-_executor: ThreadPoolExecutor | None = None
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-_THREADS = min(2, _cpus())
-
-
-def _keep_freed_memory_mapped() -> None:
-    """Serve large NumPy temporaries from the heap instead of fresh mmaps.
-
-    glibc maps every allocation above 128 KiB afresh and unmaps it on free, so each
-    step of a big batch page-faults its outputs and temporaries in again: measured
-    here, four 1 MiB outputs of a 65,536-run lerp took 5.1 ms with fresh maps and
-    0.49 ms from the heap. Raising the mmap and trim thresholds keeps freed blocks
-    for reuse (history arrays above 64 MiB are still mapped). Linux/glibc only;
-    set OPTSIM_NO_MALLOPT=1 to leave the allocator alone.
-    """
-    if os.environ.get("OPTSIM_NO_MALLOPT") or not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 64 * 2**20)   # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 256 * 2**20)  # M_TRIM_THRESHOLD
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-_keep_freed_memory_mapped()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:  # (imported here: ~10 ms, needed only for big batches)
-        from concurrent.futures import ThreadPoolExecutor
-
-        _executor = ThreadPoolExecutor(max_workers=_THREADS - 1, thread_name_prefix="optsim-step")
-    return _executor
 
 
 @dataclass(frozen=True)
@@ -316,14 +256,22 @@ class Optimizer:
                   for k, v in self.hp.items() if k not in self.tied}
         return type(self)(self.name, self._defaults, self.tied, **values)
 
+    def subset(self, rows: slice) -> Optimizer:
+        """The optimizer of runs ``rows`` (a slice; itself when every hyperparameter is
+        one number): stepping those rows with it is stepping them in the batch."""
+        if self.rows is None:
+            return self
+        values = {k: (v[rows] if isinstance(v, np.ndarray) else v)
+                  for k, v in self.hp.items() if k not in self.tied}
+        return type(self)(self.name, self._defaults, self.tied, **values)
+
     def value(self, name: str, i: int) -> Value:
         """Hyperparameter ``name`` of run ``i``."""
         v = self.hp[name]
         return v[i].item() if isinstance(v, np.ndarray) else v
 
     # -- public API ---------------------------------------------------------
-    def step(self, params: np.ndarray, grads: np.ndarray, state: Any,
-             out: tuple[np.ndarray, Out] | None = None, *, lr: Any = None,
+    def step(self, params: np.ndarray, grads: np.ndarray, state: Any, *, lr: Any = None,
              values: dict[str, Any] | None = None) -> tuple[np.ndarray, Any]:
         """One step: (params, grads, state) -> (new params, new state). Pure: the
         inputs are never modified.
@@ -331,14 +279,10 @@ class Optimizer:
         ``lr``: this step's learning rate, one number or one per run (default: the
         declared ``lr``), so that a schedule changes it without rebuilding the
         optimizer or its state (as setting torch's ``param_group["lr"]`` before
-        ``step()``).
-
-        ``out`` (optional), as a ufunc's ``out=``: ``(new_params, {field: array})``,
-        preallocated (N, D) float64 arrays, overlapping no input, for the new
-        parameters and every array of ``live_fields()``; the step writes into them
-        and returns them (a Trajectory passes rows of its history, saving an
-        allocation and a copy per array per step)."""
-        return self._step(params, grads, state, None, out, lr, values)
+        ``step()``). ``values``: other numeric hyperparameters for this step, by
+        name (a schedule cycling ``beta1``)."""
+        params, grads = self._checked(params, grads)
+        return self.apply(params, grads, state, *self._fresh(params), lr=lr, values=values)
 
     def step_with_info(self, params: np.ndarray, grads: np.ndarray, state: Any, *,
                        lr: Any = None, values: dict[str, Any] | None = None
@@ -353,14 +297,30 @@ class Optimizer:
         docstring for what both are), plus every intermediate of the rule.
         ``lr`` and ``values`` as in :meth:`step`.
         """
+        params, grads = self._checked(params, grads)
         info: Info = {}
-        new_params, new_state = self._step(params, grads, state, info, None, lr, values)
-        info["update"] = new_params - np.asarray(params, dtype=np.float64)
+        new_params, new_state = self.apply(params, grads, state, *self._fresh(params), lr=lr,
+                                           values=values, info=info)
+        info["update"] = new_params - params
         return new_params, new_state, info
 
-    def _step(self, params: Any, grads: Any, state: Any, info: Info | None,
-              given: tuple[np.ndarray, Out] | None = None, lr: Any = None,
-              values: dict[str, Any] | None = None) -> tuple[np.ndarray, Any]:
+    def apply(self, params: np.ndarray, grads: np.ndarray, state: Any, out_params: np.ndarray,
+              out: Out, *, lr: Any = None, values: dict[str, Any] | None = None,
+              info: Info | None = None) -> tuple[np.ndarray, Any]:
+        """The step every caller takes (``step``, ``step_with_info``, the simulation),
+        without the checks of :meth:`step`: ``params`` and ``grads`` are (N, D) float64
+        arrays, ``out_params`` and ``out[name]`` for each of ``live_fields()``
+        preallocated (N, D) float64 arrays that overlap no input, which the rule
+        writes and the result holds (the new state's other arrays are the old ones).
+        ``lr``, ``values`` as in :meth:`step`; ``info`` as in :meth:`step_with_info`."""
+        step = state.step + 1
+        c = self._coef if lr is None and values is None else {
+            **self._coef, **self._overrides(lr, values, params.shape[0])}
+        self.update(self.scalars(c, step), params, grads, state, step, out_params, out, info)
+        return out_params, self._new_state(step, state, out)
+
+    def _checked(self, params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``params`` and ``grads`` as (N, D) float64 arrays for this optimizer."""
         if type(params) is not np.ndarray or params.dtype != _F64:
             params = np.asarray(params, dtype=np.float64)
         if type(grads) is not np.ndarray or grads.dtype != _F64:
@@ -373,25 +333,18 @@ class Optimizer:
         if self.rows is not None and params.shape[0] != self.rows:
             raise ValueError(f"{self.name}: its per-run hyperparameters are for {self.rows} "
                              f"runs, got parameters for {params.shape[0]}")
-        over = None if lr is None and values is None else self._overrides(lr, values,
-                                                                           params.shape[0])
-        if given is None:
-            fresh = {}
-            for f in self._live:
-                fresh[f] = np.empty_like(params)
-            given = np.empty_like(params), fresh
-        if info is None and params.shape[0] >= PARALLEL_MIN_ROWS:
-            step = state.step + 1
-            c = self._coefficients(step, over)
-            self._update_split(c, params, grads, state, step, given[0], given[1])
-            return given[0], self._new_state(step, state, given[1])
-        return self._step_into(params, grads, state, given[0], given[1], info, over)
+        return params, grads
 
-    def _overrides(self, lr: Any, values: dict[str, Any] | None, n: int) -> Coefs | None:
+    def _fresh(self, params: np.ndarray) -> tuple[np.ndarray, Out]:
+        """New arrays for a step's results: parameters and each live state array."""
+        out: Out = {}
+        for f in self._live:
+            out[f] = np.empty_like(params)
+        return np.empty_like(params), out
+
+    def _overrides(self, lr: Any, values: dict[str, Any] | None, n: int) -> Coefs:
         """This step's values (lr, ``values``) as the rules take them: numbers, or
         (N, 1) columns; checked against the declarations."""
-        if lr is None and not values:
-            return None
         if type(lr) is float and 0.0 <= lr <= 1e3 and not values:
             return {"lr": lr}
         given = dict(values or {})
@@ -423,20 +376,6 @@ class Optimizer:
         """Refuse per-step values this configuration cannot follow (a momentum
         switched on for an optimizer made without one)."""
 
-    def _coefficients(self, step: int, over: Coefs | None) -> Coefs:
-        return self.scalars(self._coef if over is None else {**self._coef, **over}, step)
-
-    def _step_into(self, params: np.ndarray, grads: np.ndarray, state: Any,
-                   out_params: np.ndarray, out: Out, info: Info | None = None,
-                   over: Coefs | None = None) -> tuple[np.ndarray, Any]:
-        """The step without checks, for callers that made ``params`` and ``grads``
-        (N, D) float64 arrays, ``out`` as ``step`` asks and ``over`` (this step's lr
-        and values, if any) as ``_overrides`` returns it (a Trajectory)."""
-        step = state.step + 1
-        c = self.scalars(self._coef if over is None else {**self._coef, **over}, step)
-        self.update(c, params, grads, state, step, out_params, out, info)
-        return out_params, self._new_state(step, state, out)
-
     def _new_state(self, step: int, state: Any, out: Out) -> Any:
         """State ``step``: the live arrays from ``out``, the others as they were."""
         values = list(state)
@@ -444,30 +383,6 @@ class Optimizer:
         for i, f in self._live_at:
             values[i] = out[f]
         return tuple.__new__(self.State, values)
-
-    def _update_split(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any,
-                      step: int, out_params: np.ndarray, out: Out) -> None:
-        """Step a big batch in two threads (when there are two CPUs), each taking
-        half of it in blocks of ``BLOCK_ROWS`` rows, so that a block's temporaries
-        stay in the core's cache."""
-        n = params.shape[0]
-        per_row = [k for k, v in c.items() if type(v) is np.ndarray]
-
-        def blocks(lo: int, hi: int) -> None:
-            for a in range(lo, hi, BLOCK_ROWS):
-                sl = slice(a, min(a + BLOCK_ROWS, hi))
-                sub = self.State(state.step, *[getattr(state, f)[sl] for f in self._arrays])
-                cb = {**c, **{k: c[k][sl] for k in per_row}} if per_row else c
-                self.update(cb, params[sl], grads[sl], sub, step, out_params[sl],
-                            {f: o[sl] for f, o in out.items()}, None)
-
-        if _THREADS < 2:
-            blocks(0, n)
-            return
-        half = n // 2
-        future = _pool().submit(blocks, half, n)
-        blocks(0, half)
-        future.result()
 
     @property
     def spec(self) -> str:

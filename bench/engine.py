@@ -1,20 +1,28 @@
 """Benchmark: optsim's Adam against torch.optim.Adam on Rosenbrock (needs torch).
 
-Not a test. Both sides do the same work per step: one optimizer step plus one
-gradient. For torch the gradient is measured both ways, by autograd (``backward``)
-and analytically in torch ops, and the faster one is the reference. optsim's step
-is what ``simulate`` does per step: the engine's ``step`` plus the function's
-analytic gradient.
+Not a test. Both sides do the same work per step.
 
-(a) one run, 5,000 steps: per-step time; goal: optsim >= 5x faster.
-(b) 65,536 runs x 100 steps on (65536, 2) arrays; goal: optsim at least as fast
-    as torch on a (65536, 2) tensor (torch uses all cores; optsim splits big
-    batches over two threads).
+(a) one run, 5,000 steps: one optimizer step plus one gradient per step, optsim's
+    ``Optimizer.step`` and the function's analytic gradient against torch's step
+    with the gradient by autograd (``backward``) or analytic in torch ops, the
+    faster of the two being the reference; goal: optsim >= 5x faster.
+(b) 65,536 runs x 100 steps, positions kept on both sides: ``optsim.simulate``
+    (which also evaluates every loss and checks every run for divergence, and
+    steps big batches in blocks of rows shared out between two threads) against
+    torch.optim.Adam on a (65536, 2) tensor with the analytic gradient, each step's
+    positions copied into a preallocated (101, 65536, 2) history, run with torch's
+    default threads and with one thread: the faster of the two is the reference.
+    Goal: simulate >= 1.2x faster. For information, optsim's bare ``step`` +
+    gradient (one thread) and torch's step alone.
 
-Times are medians over repeats (the machine is noisy). The last line prints the
-speed-ups (torch time / optsim time).
+Times are medians over repeats, the cases interleaved so that load on the machine
+hits them alike; speed-ups are medians of the per-repeat ratios. ``--busy`` keeps
+one core busy with a process of the bench's own (a Python busy loop) while it
+measures: the conditions of a machine where something else runs.
 
-Usage: python bench/engine.py [--repeats 7]
+The last line prints the speed-ups (torch time / optsim time).
+
+Usage: python bench/engine.py [--repeats 7] [--busy]
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,9 +40,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import optsim  # noqa: E402
 from optsim.engine import make_optimizer  # noqa: E402
 from optsim.functions import get_function  # noqa: E402
-from optsim.simulation import Trajectory  # noqa: E402
 
 ROSEN = get_function("rosenbrock")
 LR = 1e-3
@@ -65,22 +74,12 @@ def optsim_step_and_grad(n: int):
     return run
 
 
-def optsim_step_only(n: int):
+def optsim_simulate(n: int):
     opt = make_optimizer("adam", lr=LR)
+    starts = _starts(n)
 
     def run(steps: int) -> None:
-        p = _starts(n)
-        s = opt.init(p)
-        g = ROSEN.gradient(p)
-        for _ in range(steps):
-            p, s = opt.step(p, g, s)
-    return run
-
-
-def optsim_trajectory(n: int):
-    def run(steps: int) -> None:
-        Trajectory(ROSEN, f"adam:lr={LR}", _starts(n), record_state=False,
-                   capacity=steps + 1).advance(steps)
+        optsim.simulate(ROSEN, opt, starts, steps)
     return run
 
 
@@ -116,6 +115,28 @@ def torch_analytic(n: int):
     return run
 
 
+def torch_kept(n: int, threads: int | None = None):
+    """torch's Adam with the analytic gradient, every step's positions kept."""
+    starts = _starts(n)
+
+    def run(steps: int) -> None:
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            p = torch.tensor(starts)
+            opt = torch.optim.Adam([p], lr=LR)
+            history = torch.empty((steps + 1, n, 2))
+            history[0] = p
+            for k in range(steps):
+                p.grad = _rosen_grad_torch(p)
+                opt.step()
+                history[k + 1].copy_(p)
+        finally:
+            torch.set_num_threads(before)
+    return run
+
+
 def torch_step_only(n: int):
     def run(steps: int) -> None:
         p = torch.tensor(_starts(n))
@@ -126,36 +147,13 @@ def torch_step_only(n: int):
     return run
 
 
-def torch_step_only_one_thread(n: int):
-    inner = torch_step_only(n)
-
-    def run(steps: int) -> None:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            inner(steps)
-        finally:
-            torch.set_num_threads(threads)
-    return run
-
-
 def _us(t: float) -> str:
     return f"{t * 1e6:9.2f} µs/step"
 
 
-def measure(n: int, steps: int, repeats: int) -> dict[str, list[float]]:
+def measure(cases: dict, steps: int, repeats: int) -> dict[str, list[float]]:
     """Per-step times of every case, ``repeats`` times, the cases interleaved so
     that load on the machine hits them alike."""
-    cases = {
-        "optsim step + gradient": optsim_step_and_grad(n),
-        "optsim step only": optsim_step_only(n),
-        "optsim Trajectory.advance": optsim_trajectory(n),
-        "torch step + backward": torch_backward(n),
-        "torch step + analytic grad": torch_analytic(n),
-        "torch step only": torch_step_only(n),
-        # less hurt than two threads when other processes load the machine
-        "torch step only, 1 thread": torch_step_only_one_thread(n),
-    }
     for fn in cases.values():  # warm up
         fn(min(steps, 50))
     times: dict[str, list[float]] = {name: [] for name in cases}
@@ -163,37 +161,52 @@ def measure(n: int, steps: int, repeats: int) -> dict[str, list[float]]:
         for name, fn in cases.items():
             times[name].append(_per_step(fn, steps))
     for name, ts in times.items():
-        print(f"  {name:28s} {_us(statistics.median(ts))}  (min {_us(min(ts)).strip()})",
+        print(f"  {name:36s} {_us(statistics.median(ts))}  (min {_us(min(ts)).strip()})",
               flush=True)
     return times
 
 
-def speedups(t: dict[str, list[float]]) -> tuple[float, float]:
-    """Median over repeats of torch/optsim: (step + gradient, step only). torch's
-    reference for step + gradient is the faster of backward and analytic."""
-    full = [min(b, a) / o for b, a, o in zip(t["torch step + backward"],
-                                             t["torch step + analytic grad"],
-                                             t["optsim step + gradient"], strict=True)]
-    only = [tt / o for tt, o in zip(t["torch step only"], t["optsim step only"], strict=True)]
-    return statistics.median(full), statistics.median(only)
+def _busy() -> subprocess.Popen:
+    """A process of the bench's own that keeps one core busy."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="optsim's Adam against torch.optim.Adam")
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--busy", action="store_true",
+                    help="keep one core busy with a process of the bench's own meanwhile")
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print("(a) one run, 5,000 steps")
-    a = measure(1, 5000, args.repeats)
-    print("(b) 65,536 runs x 100 steps")
-    b = measure(65536, 100, args.repeats)
-
-    ra, sa = speedups(a)
-    rb, sb = speedups(b)
-    print(f"speed-up vs torch.optim.Adam (step+grad; step only): one run {ra:.1f}x; {sa:.1f}x "
-          f"(goal >= 5x); 65536 runs {rb:.2f}x; {sb:.2f}x (goal >= 1x)")
+    busy = _busy() if args.busy else None
+    try:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy "
+              f"{np.__version__}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+              f"CPUs{'; one core kept busy by the bench' if busy else ''}")
+        print("(a) one run, 5,000 steps: step + gradient")
+        a = measure({"optsim step + gradient": optsim_step_and_grad(1),
+                     "torch step + backward": torch_backward(1),
+                     "torch step + analytic grad": torch_analytic(1)}, 5000, args.repeats)
+        n = 65536
+        print(f"(b) {n:,} runs x 100 steps, positions kept")
+        b = measure({"optsim simulate": optsim_simulate(n),
+                     "torch Adam + grad, kept": torch_kept(n),
+                     "torch Adam + grad, kept, 1 thread": torch_kept(n, threads=1),
+                     "optsim step + gradient (bare, 1 thread)": optsim_step_and_grad(n),
+                     "torch step only": torch_step_only(n)}, 100, args.repeats)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    one = statistics.median(min(bw, an) / o for bw, an, o in zip(
+        a["torch step + backward"], a["torch step + analytic grad"], a["optsim step + gradient"],
+        strict=True))
+    many = statistics.median(min(t2, t1) / o for t2, t1, o in zip(
+        b["torch Adam + grad, kept"], b["torch Adam + grad, kept, 1 thread"], b["optsim simulate"],
+        strict=True))
+    print(f"speed-up vs torch.optim.Adam: one run (step + grad) {one:.1f}x (goal >= 5x); "
+          f"simulate {n} runs x 100 steps, positions kept {many:.2f}x (goal >= 1.2x)"
+          f"{' [one core busy]' if busy else ''}")
 
 
 if __name__ == "__main__":

@@ -531,62 +531,71 @@ class _Lane:
     block of a big one), and where their stepping stands."""
 
     __slots__ = ("t", "rows", "whole", "numbers", "opt", "k", "params", "state", "grads",
-                 "bufs", "full", "ck", "fill", "frozen")
+                 "bufs", "full", "ck", "fill", "frozen", "hist", "pos")
 
     def __init__(self, t: Trajectory, rows: slice, bufs: list[dict[str, np.ndarray]] | None
                  ) -> None:
         self.t = t
         self.rows = rows
-        self.whole = rows.start == 0 and rows.stop == t.n
+        self.whole = whole = rows.start == 0 and rows.stop == t.n
         self.numbers = (rows.stop - rows.start) * t.dim
-        #: the optimizer of these rows (per-run hyperparameters cut to them)
-        self.opt = t.optimizer if self.whole else t.optimizer.subset(rows)
         self.k = t.steps
-        if self.whole:
-            self.params, self.state, self.grads = t._params, t._state, t._grads
-        else:
-            self.params, self.grads = t._params[rows], t._grads[rows]
-            s = t._state
-            self.state = type(s)(s[0], *[a[rows] for a in s[1:]])
-        #: without a recorded state: three sets of arrays for the live state, the
-        #: steps writing into two of them in turn while the third keeps the state the
-        #: chunk started from (``ck``; -1: none of them, the trajectory's own)
-        self.bufs = None if bufs is None else [{f: a[rows] for f, a in b.items()} for b in bufs]
-        self.full = bufs
         self.ck = -1
+        self.full = bufs
+        self.pos = t._pos
+        #: with recorded states: the history arrays of the live state (steps write them)
+        self.hist = [(f, t._hist[f]) for f in t._live] if t._hist else None
+        if whole:
+            self.opt = t.optimizer
+            self.params, self.state, self.grads = t._params, t._state, t._grads
+            self.frozen = t.diverged
+            self.fill: tuple[str, ...] = ()
+            #: without recorded states: three sets of arrays for the live state, the
+            #: steps writing into two of them in turn while the third keeps the state the
+            #: chunk started from (``ck``; -1: none of them, the trajectory's own)
+            self.bufs = bufs
+            return
+        #: the optimizer of these rows (per-run hyperparameters cut to them)
+        self.opt = t.optimizer.subset(rows)
+        self.params, self.grads = t._params[rows], t._grads[rows]
+        s = t._state
+        self.state = type(s)(s[0], *[a[rows] for a in s[1:]])
+        self.bufs = None if bufs is None else [{f: a[rows] for f, a in b.items()} for b in bufs]
         #: live state arrays of the trajectory that this block's optimizer leaves as
         #: they are (no momentum in any of its rows), copied on
         self.fill = tuple(f for f in t._live if f not in self.opt.live_fields())
         self.frozen = t.diverged[rows]
-
-    def outputs(self, k: int, j: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Where step ``k``, the ``j``-th (from 0) after the checkpoint, writes."""
-        t = self.t
-        out_p = t._pos[k] if self.whole else t._pos[k, self.rows]
-        if self.bufs is None:
-            if self.whole:
-                return out_p, {f: t._hist[f][k] for f in t._live}
-            return out_p, {f: t._hist[f][k, self.rows] for f in t._live}
-        ck = self.ck
-        w = (1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1)
-        return out_p, self.bufs[w[j & 1]]
 
     def buffer(self, j: int) -> int:
         """The buffer the ``j``-th step after the checkpoint writes (-1: history)."""
         if self.bufs is None:
             return -1
         ck = self.ck
-        w = (1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1)
-        return w[j & 1]
+        return ((1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1))[j & 1]
 
     def step(self, k: int, j: int, grads: np.ndarray, lr: Any = None,
              values: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
-        """Step ``k`` (the ``j``-th after the checkpoint) with ``grads``; returns the
-        arrays the live state went to."""
-        out_p, out = self.outputs(k, j)
+        """Step ``k`` (the ``j``-th after the checkpoint) with ``grads``, into the
+        history's row k (and, without recorded states, a set of buffers); returns
+        the arrays the live state went to."""
+        if self.whole:
+            out_p = self.pos[k]
+            if self.hist is not None:
+                out = {f: h[k] for f, h in self.hist}
+        else:
+            rows = self.rows
+            out_p = self.pos[k, rows]
+            if self.hist is not None:
+                out = {f: h[k, rows] for f, h in self.hist}
+        if self.hist is None:
+            ck = self.ck
+            out = self.bufs[((1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1))[j & 1]]
         old = self.state
-        self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out, lr=lr,
-                                                 values=values)
+        if lr is None and values is None:
+            self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out)
+        else:
+            self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out,
+                                                     lr=lr, values=values)
         if self.fill:
             for f in self.fill:
                 np.copyto(out[f], getattr(old, f))
@@ -643,7 +652,10 @@ def _chunk(lanes: list[_Lane], m: int, fn: LossFunction, dim: int) -> list[bool]
             lane = lanes[0]
             lane.step(lane.k + 1 + j, j, lane.grads)
             g = np.asarray(fn.gradient(lane.params), dtype=np.float64).reshape(-1, dim)
-            _take_gradient(lane, lane.k + 1 + j, g)
+            if lane.t._rng is None:
+                lane.grads = g
+            else:
+                _take_gradient(lane, lane.k + 1 + j, g)
             continue
         moved = []
         for lane in lanes:
@@ -651,7 +663,10 @@ def _chunk(lanes: list[_Lane], m: int, fn: LossFunction, dim: int) -> list[bool]
             moved.append(lane.params)
         g = np.asarray(fn.gradient(np.concatenate(moved)), dtype=np.float64).reshape(-1, dim)
         for lane, r in zip(lanes, parts, strict=True):
-            _take_gradient(lane, lane.k + 1 + j, g[r])
+            if lane.t._rng is None:
+                lane.grads = g[r]
+            else:
+                _take_gradient(lane, lane.k + 1 + j, g[r])
     done = []
     for lane, (params, state, grads, ck, rng_state) in zip(lanes, saved, strict=True):
         t, rows, k0 = lane.t, lane.rows, lane.k

@@ -41,7 +41,7 @@ from .cli_args import (  # noqa: F401 - the command line's values, also used fro
 from .engine import OPTIMIZERS
 from .export.data import write_csv
 from .files import ExportError, resolve_output, transaction
-from .functions import FUNCTIONS
+from .functions import groups as function_groups
 from .runset import RunSet, run_set
 from .simulation import Trajectory
 
@@ -196,16 +196,18 @@ def _fmt_value(v: Any) -> str:
 def list_functions(out=None) -> None:
     out = out or sys.stdout
     print("Functions (--function NAME, or a formula in x [and y]):", file=out)
-    for fn in FUNCTIONS.values():
-        minima = ", ".join(
-            f"{_fmt_point(np.array(m))} loss {v:.6g}"
-            for m, v in zip(fn.minima, fn.minimum_values, strict=False)
-        ) or "none known"
-        print(f"  {fn.name:<16} {fn.dim}D  {fn.formula}", file=out)
-        print(f"  {'':<16}     minima: {minima}; default start {_fmt_point(np.array(fn.start))}",
-              file=out)
-        if fn.description:
-            print(f"  {'':<16}     {fn.description}", file=out)
+    for title, fns in function_groups():
+        print(f" {title}:", file=out)
+        for fn in fns:
+            minima = ", ".join(
+                f"{_fmt_point(np.array(m))} loss {v:.6g}"
+                for m, v in zip(fn.minima, fn.minimum_values, strict=False)
+            ) or "none known"
+            print(f"  {fn.name:<16} {fn.dim}D  {fn.formula}", file=out)
+            print(f"  {'':<16}     minima: {minima}; default start "
+                  f"{_fmt_point(np.array(fn.start))}", file=out)
+            if fn.description:
+                print(f"  {'':<16}     {fn.description}", file=out)
 
 
 def list_optimizers(out=None) -> None:

@@ -58,6 +58,25 @@ class DataFitFunction(LossFunction):
             dterm = 2 * r
         return term, dterm
 
+    def hessian(self, points: np.ndarray) -> np.ndarray:
+        """The full-batch Hessian, (N, 2, 2): the mean over points of the term's second
+        derivative in the score times (x_i, 1)(x_i, 1)ᵀ (2 for least squares,
+        σ(m)(1 - σ(m)) for the logistic loss)."""
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        score = p[:, :1] * self.xs + p[:, 1:]
+        if self.logistic:
+            s = _sigmoid(-self.ys * score)
+            weight = s * (1 - s)
+        else:
+            weight = np.full_like(score, 2.0)
+        n = self.n_points
+        out = np.empty((p.shape[0], 2, 2))
+        # row sums, not matrix products: a row's result must not depend on the batch
+        out[:, 0, 0] = (weight * (self.xs * self.xs)).sum(axis=1) / n
+        out[:, 0, 1] = out[:, 1, 0] = (weight * self.xs).sum(axis=1) / n
+        out[:, 1, 1] = weight.sum(axis=1) / n
+        return out
+
     def batch_gradient(self, params: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """The mean gradient over the points ``idx`` (N, B) for each run (N, 2)."""
         xs = self.xs[idx]
@@ -127,7 +146,7 @@ _lin = _make("linear-regression", _LX, _LY, False,
              description=f"Least-squares line fit y = w₀x + w₁ to {N_POINTS} seeded points "
                          "(x: slope, y: intercept). A long tilted valley; with mini-batch noise "
                          "each step sees only B points, as in real training.",
-             category="convex")
+             category="convex", family="bowls and valleys")
 object.__setattr__(_lin, "minimum_values", (float(_lin.value(np.array([_LS]))[0]),))
 
 _GX, _GY = _logistic_data()
@@ -138,7 +157,7 @@ _log = _make("logistic-regression", _GX, _GY, True,
              description=f"Logistic regression (x: weight, y: bias) on {N_POINTS} seeded points "
                          "of two overlapping classes. Convex, flat far away; mini-batch "
                          "noise makes each step's gradient a sample.",
-             category="convex")
+             category="convex", family="bowls and valleys")
 _LW = _newton(_log, np.zeros(2))
 object.__setattr__(_log, "minima", ((float(_LW[0]), float(_LW[1])),))
 object.__setattr__(_log, "minimum_values", (float(_log.value(_LW[None, :])[0]),))

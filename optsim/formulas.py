@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .loss import LossFunction
+from .loss import LossFunction, gradient_differences
 
 #: longest formula accepted, in characters
 MAX_LENGTH = 500
@@ -202,16 +202,60 @@ def _parse_cached(text: str, dim: int | None, name: str | None) -> LossFunction:
         p = np.asarray(p, dtype=np.float64)
         return np.stack([f(p) for f in parts], axis=1)
 
+    hessian = _lazy_hessian(sympy, grads, args, gradient)
     normalised = " ".join(source.src.split())
     view, start = _window(value, gradient, dim)
     minima, values = find_minima(value, gradient, dim, view)
     variables = "x" if dim == 1 else "x and y"
     return LossFunction(
         name or normalised, dim, value=value, gradient=gradient, view=view, start=start,
-        minima=minima, minimum_values=values, formula=normalised,
+        minima=minima, minimum_values=values, formula=normalised, hessian_fn=hessian,
         description=f"A custom formula in {variables}; its gradient is derived symbolically.",
         minima_note="minima found numerically in the view; there may be others outside it",
     )
+
+
+def _lazy_hessian(sympy: Any, grads: list[Any], args: list[Any],
+                  gradient: Callable[[np.ndarray], np.ndarray]
+                  ) -> Callable[[np.ndarray], np.ndarray]:
+    """The Hessian, (N, D) -> (N, D, D), derived by sympy from the gradient and compiled
+    as it is, on first use (parsing a formula does not pay for it). Steps (from abs,
+    min, max) have second derivative 0. A Hessian sympy cannot derive or that is too
+    complex falls back to central differences of the gradient."""
+    compiled: list[Callable[[np.ndarray], np.ndarray] | None] = []
+
+    def derive() -> Callable[[np.ndarray], np.ndarray] | None:
+        parts: dict[tuple[int, int], Callable[[np.ndarray], np.ndarray]] = {}
+        try:
+            for i, g in enumerate(grads):
+                for j in range(i, len(args)):
+                    h = sympy.diff(g, args[j])
+                    h = h.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+                    h = h.replace(lambda e: isinstance(e, sympy.Heaviside),
+                                  lambda e: _min_max(sympy)["step"](e.args[0]))
+                    if h.has(sympy.Derivative):
+                        return None
+                    _check_expression(sympy, h, "its second derivative")
+                    parts[i, j] = _compile(sympy, h, args)
+        except (ValueError, NotImplementedError, ArithmeticError, TypeError, RecursionError):
+            return None
+
+        def hessian(p: np.ndarray) -> np.ndarray:
+            d = len(args)
+            out = np.empty((p.shape[0], d, d))
+            for (i, j), f in parts.items():
+                out[:, i, j] = out[:, j, i] = f(p)
+            return out
+
+        return hessian
+
+    def hessian(p: np.ndarray) -> np.ndarray:
+        if not compiled:
+            compiled.append(derive())
+        fn = compiled[0]
+        return fn(p) if fn is not None else gradient_differences(gradient, p)
+
+    return hessian
 
 
 def _syntax(source: _Source) -> ast.Expression:

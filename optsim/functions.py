@@ -11,21 +11,42 @@ refined to machine precision with Newton's method and checked to be minima
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
 
 import numpy as np
 
-from .loss import CATEGORIES, FUNCTIONS, Array, LossFunction  # noqa: F401 (theirs, here too)
+from . import derivatives as _derived
+from .loss import CATEGORIES, FAMILIES, FUNCTIONS, Array, LossFunction  # noqa: F401 (theirs, here too)
 
 
 def register(fn: LossFunction) -> LossFunction:
-    """Add a function to the registry under its (lower-case, hyphenated) name."""
+    """Add a function to the registry under its (lower-case, hyphenated) name. A
+    function without a Hessian whose formula is one of ``optsim.derivatives``'
+    gets the Hessian derived from it."""
     if fn.name != _key(fn.name):
         raise ValueError(f"registered names are lower-case and hyphenated, got {fn.name!r}")
+    if fn.hessian_fn is None and _derived.FORMULAS.get(fn.name) == fn.formula:
+        fn = dataclasses.replace(fn, hessian_fn=_derived_fn("hessian", fn.name))
     FUNCTIONS[fn.name] = fn
     return fn
+
+
+def _derived_fn(kind: str, name: str) -> Callable[[Array], Array]:
+    return getattr(_derived, f"{kind}_{name.replace('-', '_')}")
+
+
+def groups() -> list[tuple[str, list[LossFunction]]]:
+    """The registry grouped for menus and listings: "1D", then the 2D functions by
+    family (``FAMILIES`` order), each group in registration order."""
+    out: list[tuple[str, list[LossFunction]]] = [
+        ("1D", [f for f in FUNCTIONS.values() if f.dim == 1])]
+    for family in FAMILIES:
+        out.append((f"2D {family}", [f for f in FUNCTIONS.values()
+                                     if f.dim == 2 and (f.family or "other") == family]))
+    return [(title, fns) for title, fns in out if fns]
 
 
 def _key(name: str) -> str:
@@ -260,7 +281,7 @@ register(LossFunction(
     view=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.5, 1.5),
     minima=((0.0, 0.0),), minimum_values=(0.0,),
     formula="x**2 + y**2", description="A round bowl: every method heads straight for the centre.",
-    category="course",
+    category="course", family="bowls and valleys",
 ))
 
 _ELONGATED_SLOPES = np.array([2.0, 18.0])
@@ -274,7 +295,7 @@ register(LossFunction(
     formula="x**2 + 9*y**2",
     description="The course's elongated bowl: steep in y, shallow in x. Gradient descent curves in; "
                 "RMSProp rescales each coordinate and goes almost straight.",
-    category="course",
+    category="course", family="bowls and valleys",
 ))
 
 register(LossFunction(
@@ -287,7 +308,7 @@ register(LossFunction(
     description="The course's zig-zag bowl: 16 times steeper in y than in x. At lr = 0.1 each "
                 "gradient step overshoots in y and bounces across the valley while creeping along x; "
                 "above lr = 0.125 it diverges.",
-    category="course",
+    category="course", family="bowls and valleys",
 ))
 
 register(LossFunction(
@@ -300,7 +321,7 @@ register(LossFunction(
     description="A narrow valley along the diagonal (curvatures 3.8 and 0.2). Per-coordinate "
                 "methods such as RMSProp cannot straighten a diagonal valley as they do an "
                 "axis-aligned one.",
-    category="valley",
+    category="valley", family="bowls and valleys",
 ))
 
 
@@ -332,7 +353,7 @@ register(LossFunction(
     minima=((1.0, 1.0),), minimum_values=(0.0,),
     formula="(1 - x)**2 + 100*(y - x**2)**2",
     description="A curved, flat-bottomed valley: easy to find, hard to follow to the minimum at (1, 1).",
-    log_scale=True, category="valley",
+    log_scale=True, category="valley", family="bowls and valleys",
 ))
 
 
@@ -360,7 +381,7 @@ register(LossFunction(
     formula="(1.5 - x + x*y)**2 + (2.25 - x + x*y**2)**2 + (2.625 - x + x*y**3)**2",
     description="Flat in the middle with steep walls toward the corners; the minimum (3, 0.5) "
                 "sits at the end of a narrow curved valley.",
-    log_scale=True, category="valley",
+    log_scale=True, category="valley", family="other",
 ))
 
 
@@ -384,7 +405,7 @@ register(LossFunction(
     formula="(x**2 + y - 11)**2 + (x + y**2 - 7)**2",
     description="Four equally deep minima around a central hump: which one a run ends in depends "
                 "on where it starts and on the optimizer.",
-    log_scale=True, category="multimodal",
+    log_scale=True, category="multimodal", family="other",
 ))
 
 
@@ -400,7 +421,7 @@ register(LossFunction(
     formula="20 + x**2 - 10*cos(2*pi*x) + y**2 - 10*cos(2*pi*y)",
     description="An egg-crate: a bowl covered in regular bumps, with a local minimum near every "
                 "point of the integer grid. Only the one at the origin is global.",
-    category="multimodal",
+    category="multimodal", family="many local minima",
     minima_note="only the global minimum is listed; there is a local minimum near every integer "
                 "point (121 in view)",
 ))
@@ -423,7 +444,7 @@ register(LossFunction(
     minima=((1.0, 3.0),), minimum_values=(0.0,),
     formula="(x + 2*y - 7)**2 + (2*x + y - 5)**2",
     description="A convex quadratic whose valley runs diagonally; the minimum is at (1, 3).",
-    category="convex",
+    category="convex", family="plates",
 ))
 
 register(LossFunction(
@@ -434,7 +455,7 @@ register(LossFunction(
     formula="x**2 - y**2",
     description="A saddle: downhill in y, uphill in x, no minimum. Started just off the ridge, "
                 "gradient descent first slides to the flat centre and only slowly falls off it.",
-    unbounded_below=True, category="tricky",
+    unbounded_below=True, category="tricky", family="other",
     minima_note="no minimum: the saddle point (0, 0) is flat but not a minimum",
 ))
 
@@ -471,7 +492,7 @@ register(LossFunction(
             "*(30 + (2*x - 3*y)**2*(18 - 32*x + 12*x**2 + 48*y - 36*x*y + 27*y**2))",
     description="Values from 3 to about a million: a global minimum 3 at (0, -1) and three local "
                 "minima (30, 84 and 840) that trap plain gradient descent.",
-    log_scale=True, category="multimodal",
+    log_scale=True, category="multimodal", family="other",
 ))
 
 
@@ -497,7 +518,7 @@ register(LossFunction(
     formula="sin(x + y) + (x - y)**2 - 1.5*x + 2.5*y + 1",
     description="A tilted trough with a wavy floor: the global minimum of the usual window is "
                 "about -1.9133 at (-0.547, -1.547), with a local minimum up the trough.",
-    unbounded_below=True, category="multimodal",
+    unbounded_below=True, category="multimodal", family="plates",
     minima_note="the two minima in the view are listed; outside it the trough keeps falling, with "
                 "a local minimum every 2π along x + y",
 ))
@@ -527,7 +548,7 @@ register(LossFunction(
     formula="(4 - 2.1*x**2 + x**4/3)*x**2 + x*y + (-4 + 4*y**2)*y**2",
     description="Six local minima: two global ones at about (±0.09, ∓0.71) with value -1.0316, "
                 "and two pairs of shallower ones toward the sides that trap gradient descent.",
-    category="multimodal",
+    category="multimodal", family="bowls and valleys",
 ))
 
 
@@ -555,10 +576,242 @@ register(LossFunction(
     formula="-20*exp(-0.2*sqrt(0.5*(x**2 + y**2))) - exp(0.5*(cos(2*pi*x) + cos(2*pi*y))) + e + 20",
     description="A nearly flat, bumpy plain with one deep funnel at the origin (value 0): the "
                 "many small dips stop gradient descent long before the funnel.",
-    category="multimodal",
+    category="multimodal", family="many local minima",
     minima_note="only the global minimum is listed; the ripples make a local minimum near most "
                 "integer points",
 ))
+
+
+# ---------------------------------------------------------------------------
+# 2D functions from the literature: the definitions of Surjanovic & Bingham's Virtual
+# Library of Simulation Experiments (Jamil & Yang, 2013, for bird and leon), with the
+# literature's domains as views where they show the function's character. Value,
+# gradient and Hessian are the sympy-derived code of ``optsim.derivatives``.
+#
+# Non-differentiable points follow PyTorch's autograd: d|u|/du = sign(u), 0 at u = 0.
+# Where torch's chain rule gives NaN (0 times sqrt'(0) = inf: on Bukin's ridge, on
+# Schwefel's axes, on the Eggholder's two lines, at the origin under sqrt(x² + y²)),
+# the gradient and Hessian are 0 there instead.
+
+_KINK = "At its kinks the gradient follows PyTorch's autograd (d|u|/du = 0 at 0)"
+_ROOT = ("; where torch's sqrt'(0) = ∞ gives NaN, the gradient is 0")
+
+
+def _literature(name: str, view: tuple[tuple[float, float], tuple[float, float]],
+                start: tuple[float, float], minima: tuple[tuple[float, float], ...],
+                values: tuple[float, ...], description: str, family: str, category: str,
+                **kw) -> LossFunction:
+    return register(LossFunction(
+        name, 2, value=_derived_fn("value", name), gradient=_derived_fn("gradient", name),
+        hessian_fn=_derived_fn("hessian", name), view=view, start=start, minima=minima,
+        minimum_values=values, formula=_derived.FORMULAS[name], description=description,
+        family=family, category=category, **kw))
+
+
+_MANY = "many local minima"
+_S2 = math.sqrt(2)
+
+_literature(
+    "bukin6", ((-15.0, -5.0), (-3.0, 3.0)), (-6.0, -2.0), ((-10.0, 1.0),), (0.0,),
+    "Bukin N.6: a sharp, curved ridge of kinks along y = x²/100, falling gently to the minimum "
+    "0 at (-10, 1); gradients are huge beside the ridge and vanish on it. " + _KINK + _ROOT
+    + " (all of the ridge).",
+    _MANY, "tricky",
+    minima_note="the ridge y = x²/100 is not differentiable; along it the function falls "
+                "linearly to the one minimum")
+
+_CIT = 1.3494066171538956
+_literature(
+    "cross-in-tray", ((-10.0, 10.0), (-10.0, 10.0)), (-3.2, 2.2),
+    ((_CIT, _CIT), (_CIT, -_CIT), (-_CIT, _CIT), (-_CIT, -_CIT)), (-2.0626118708227397,) * 4,
+    "Cross-in-tray: a tray of bumps between two cross-shaped ridges on the axes; four global "
+    "minima -2.06261 at (±1.3491, ±1.3491). " + _KINK + ".",
+    _MANY, "multimodal",
+    minima_note="the four global minima are listed; 36 local minima lie in the view")
+
+_literature(
+    "drop-wave", ((-5.12, 5.12), (-5.12, 5.12)), (-1.4, 0.9), ((0.0, 0.0),), (-1.0,),
+    "Drop-wave: ripples in a pond: rings of local minima around the single global minimum "
+    "-1 at the origin, where sqrt(x² + y²) gives the gradient 0.",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; the rings around it are circles of "
+                "local minima")
+
+_literature(
+    "eggholder", ((-512.0, 512.0), (-512.0, 512.0)), (-200.0, 150.0),
+    ((482.35331046479365, 432.87899894548866),), (-956.9182316246657,),
+    "Eggholder: a rough, crumpled landscape over [-512, 512]²; the literature's global minimum "
+    "-959.6407 sits on the edge, at (512, 404.2319). " + _KINK + _ROOT + ".",
+    _MANY, "multimodal", unbounded_below=True,
+    minima_note="the deepest of the 74 local minima inside the view is listed; the literature's "
+                "global minimum -959.6407 at (512, 404.2319) is on the view's edge (not a "
+                "stationary point), and beyond the edge the function falls without bound")
+
+_literature(
+    "griewank", ((-20.0, 20.0), (-20.0, 20.0)), (13.0, -11.0), ((0.0, 0.0),), (0.0,),
+    "Griewank: a wide, shallow bowl with regular dimples (cos x·cos(y/√2)); the global "
+    "minimum 0 at the origin, with a nearly as deep local minimum at every dimple.",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; 59 local minima lie in the view")
+
+_HTX, _HTY = 8.055023475736567, 9.664590019241272
+_literature(
+    "holder-table", ((-10.0, 10.0), (-10.0, 10.0)), (-2.0, 3.0),
+    ((_HTX, _HTY), (_HTX, -_HTY), (-_HTX, _HTY), (-_HTX, -_HTY)), (-19.208502567886736,) * 4,
+    "Hölder table: a table with four deep legs; the global minima -19.2085 at "
+    "(±8.05502, ±9.66459) in the corners. " + _KINK + ".",
+    _MANY, "multimodal",
+    minima_note="the four global minima are listed; 42 local minima lie in the view")
+
+_literature(
+    "levy", ((-10.0, 10.0), (-10.0, 10.0)), (-6.5, 6.0), ((1.0, 1.0),), (0.0,),
+    "Lévy: a bowl with waves along both axes; the global minimum 0 at (1, 1).",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; 40 local minima lie in the view")
+
+_literature(
+    "levy13", ((-10.0, 10.0), (-10.0, 10.0)), (-6.0, 5.0), ((1.0, 1.0),), (0.0,),
+    "Lévy N.13: a valley along x = 1 under fine ripples (sin²3πx); the global minimum "
+    "0 at (1, 1), among about a thousand local minima in the view.",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; about 1,100 local minima lie in the view")
+
+_literature(
+    "schaffer2", ((-10.0, 10.0), (-10.0, 10.0)), (-3.3, 2.1), ((0.0, 0.0),), (0.0,),
+    "Schaffer N.2: concentric hyperbolic waves (sin²(x² − y²)) fading outward; the global "
+    "minimum 0 at the origin.",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; over 100 local minima lie in the view")
+
+_SC4 = 1.2531318314637332
+_literature(
+    "schaffer4", ((-10.0, 10.0), (-10.0, 10.0)), (-3.3, 2.1),
+    ((0.0, _SC4), (0.0, -_SC4), (_SC4, 0.0), (-_SC4, 0.0)), (0.29257863203598056,) * 4,
+    "Schaffer N.4: the waves of N.2 through cos(sin|x² − y²|); four global minima 0.292579 "
+    "at (0, ±1.25313) and (±1.25313, 0). " + _KINK + " on the diagonals.",
+    _MANY, "multimodal",
+    minima_note="the four global minima are listed; over 100 local minima lie in the view")
+
+_SW = 420.9687463599821
+_literature(
+    "schwefel", ((-500.0, 500.0), (-500.0, 500.0)), (-150.0, 100.0), ((_SW, _SW),),
+    (2.5455132458773733e-05,),
+    "Schwefel: a deceptive egg-box whose deepest minimum (0 to the constant's four decimals) "
+    "is at (420.9687, 420.9687), far from the next best. " + _KINK + _ROOT + " (the axes).",
+    _MANY, "multimodal",
+    minima_note="only the global minimum is listed; 49 local minima lie in the view")
+
+_SH = (-7.708313735499345, -7.0835064076515595, -1.425128428319761, -0.8003211004719731,
+       4.858056878859826, 5.482864206707613)
+#: the 18 global minima as index pairs into _SH (each coordinate one of six values)
+_SH_PAIRS = ((0, 5), (0, 3), (0, 1), (1, 0), (1, 2), (1, 4), (2, 1), (2, 3), (2, 5), (3, 0),
+             (3, 2), (3, 4), (4, 3), (4, 5), (4, 1), (5, 0), (5, 4), (5, 2))
+_literature(
+    "shubert", ((-10.0, 10.0), (-10.0, 10.0)), (0.3, 0.4),
+    tuple((_SH[i], _SH[j]) for i, j in _SH_PAIRS), (-186.7309088310238,) * 18,
+    "Shubert: a product of two trigonometric sums: a checkerboard of about 700 local minima "
+    "in the view, 18 of them global (-186.7309), in pairs.",
+    _MANY, "multimodal",
+    minima_note="the 18 global minima are listed; about 700 local minima lie in the view")
+
+_literature(
+    "bird", ((-2 * math.pi, 2 * math.pi), (-2 * math.pi, 2 * math.pi)), (0.0, 0.0),
+    ((-1.5821421769300335, -3.1302468034546562), (4.701043130249553, 3.15293850372493),
+     (-1.536662471846804, 3.1074587986417006), (4.655171399427281, -3.084375072632384),
+     (-5.617907679231665, -5.377666608332611), (0.6652776279479201, 0.9055186988469766)),
+    (-106.7645367492647, -106.7645367492647, -87.31088273300358, -48.40602343067042,
+     1.4870191265420762, 1.4870191265420762),
+    "Bird (Mishra): sines and cosines under exponentials: steep pits, two global minima "
+    "-106.7645 at (4.7010, 3.1529) and (-1.5821, -3.1302), among six in the view.",
+    _MANY, "multimodal")
+
+_literature(
+    "bohachevsky1", ((-2.0, 2.0), (-2.0, 2.0)), (-1.7, 1.3), ((0.0, 0.0),), (0.0,),
+    "Bohachevsky N.1: an elliptic bowl (x² + 2y²) with shallow cosine ripples; the minimum "
+    "0 at the origin, with small local minima on the ripples.",
+    "bowls and valleys", "multimodal",
+    minima_note="only the global minimum is listed; 25 local minima lie in the view")
+
+_literature(
+    "sum-squares", ((-10.0, 10.0), (-10.0, 10.0)), (-8.0, 6.0), ((0.0, 0.0),), (0.0,),
+    "Sum of squares (axis-parallel hyper-ellipsoid): x² + 2y², a convex bowl twice as steep "
+    "in y; the minimum 0 at the origin.",
+    "bowls and valleys", "convex")
+
+_literature(
+    "trid", ((-4.0, 4.0), (-4.0, 4.0)), (-3.0, 3.5), ((2.0, 2.0),), (-2.0,),
+    "Trid: a convex bowl tilted by the coupling -xy; the minimum -2 at (2, 2).",
+    "bowls and valleys", "convex")
+
+_literature(
+    "dixon-price", ((-2.0, 3.0), (-2.0, 2.0)), (-1.5, 1.5),
+    ((1.0, -1 / _S2), (1.0, 1 / _S2)), (0.0, 0.0),
+    "Dixon-Price: a curved parabolic valley 2(2y² - x)²; two global minima 0 at "
+    "(1, ±1/√2).",
+    "bowls and valleys", "valley", log_scale=True)
+
+_literature(
+    "zakharov", ((-5.0, 10.0), (-5.0, 10.0)), (-4.0, 8.0), ((0.0, 0.0),), (0.0,),
+    "Zakharov: a plate that bends up steeply (a quartic in x/2 + y) away from the "
+    "minimum 0 at the origin; convex, no local minima.",
+    "plates", "convex", log_scale=True)
+
+_literature(
+    "matyas", ((-10.0, 10.0), (-10.0, 10.0)), (-8.0, 3.0), ((0.0, 0.0),), (0.0,),
+    "Matyas: a nearly flat plate along the diagonal (curvatures 0.04 and 1): gradient "
+    "descent rushes to the diagonal, then crawls to the minimum 0 at the origin.",
+    "plates", "convex")
+
+_THC = (1.7475523458382370, 0.8737761729576086)
+_literature(
+    "three-hump-camel", ((-2.0, 2.0), (-2.0, 2.0)), (1.8, -1.6),
+    ((0.0, 0.0), (_THC[0], -_THC[1]), (-_THC[0], _THC[1])), (0.0, 0.2986384422368572,
+                                                               0.2986384422368572),
+    "Three-hump camel: a valley with a global minimum 0 at the origin and two side humps "
+    "holding local minima (0.2986) that trap gradient descent.",
+    "bowls and valleys", "multimodal")
+
+_EA = (1.3049954504376624, 4.978189856741955)
+_literature(
+    "easom", ((0.0, 6.0), (0.0, 6.0)), (1.6, 4.4),
+    ((math.pi, math.pi), (_EA[0], _EA[0]), (_EA[0], _EA[1]), (_EA[1], _EA[0]), (_EA[1], _EA[1])),
+    (-1.0, -8.110223891570078e-05, -8.110223891570072e-05, -8.110223891570072e-05,
+     -8.110223891570062e-05),
+    "Easom: a flat plain (gradient almost zero) with one narrow hole, the minimum -1 at "
+    "(π, π): a run must start near the hole to find it.",
+    "steep ridges", "tricky", unbounded_below=False)
+
+_literature(
+    "michalewicz", ((0.0, math.pi), (0.0, math.pi)), (1.0, 2.7),
+    ((2.2029055201868974, 1.5707963267948966), (2.2029055201868974, 2.7115714838430147)),
+    (-1.8013034100985534, -1.2140595156208176),
+    "Michalewicz (m = 10): flat plateaus cut by steep, narrow valleys; the global minimum "
+    "-1.8013 at (2.20, 1.57) where two valleys cross.",
+    "steep ridges", "tricky",
+    minima_note="the two minima inside the view are listed; the flat plateaus near the edges "
+                "have no strict minima")
+
+_literature(
+    "branin", ((-5.0, 10.0), (0.0, 15.0)), (0.0, 10.0),
+    ((-math.pi, 12.275), (math.pi, 2.275), (3 * math.pi, 2.475)), (5 / (4 * math.pi),) * 3,
+    "Branin (Branin-Hoo): a curved valley with three global minima 0.397887 at (-π, 12.275), "
+    "(π, 2.275) and (9.42478, 2.475).",
+    "other", "multimodal", log_scale=True)
+
+_STA, _STB = -2.903534027771177, 2.746802770990838
+_literature(
+    "styblinski-tang", ((-5.0, 5.0), (-5.0, 5.0)), (4.5, 4.5),
+    ((_STA, _STA), (_STA, _STB), (_STB, _STA), (_STB, _STB)),
+    (-78.33233140754284, -64.19561235905536, -64.19561235905536, -50.058893310567896),
+    "Styblinski-Tang: a quartic in each coordinate, four minima at the corners of a square; "
+    "the global one -78.3323 at (-2.9035, -2.9035).",
+    "other", "multimodal")
+
+_literature(
+    "leon", ((-1.2, 1.2), (-1.2, 1.2)), (-1.0, -0.8), ((1.0, 1.0),), (0.0,),
+    "Leon: Rosenbrock's banana bent along the cubic y = x³; the minimum 0 at (1, 1) at the "
+    "end of a narrow curved valley.",
+    "bowls and valleys", "valley", log_scale=True)
 
 
 # the data-fitting functions (finite sums, for mini-batch noise)

@@ -14,12 +14,18 @@ Array = np.ndarray
 #: the categories a function may be filed under (what it teaches)
 CATEGORIES = ("course", "convex", "valley", "multimodal", "tricky")
 
+#: the families of 2D test functions, as the literature groups them (Surjanovic &
+#: Bingham's Virtual Library of Simulation Experiments); menus and ``optsim list``
+#: group the 2D functions by these, in this order
+FAMILIES = ("bowls and valleys", "plates", "many local minima", "steep ridges", "other")
+
 
 @dataclass(frozen=True)
 class LossFunction:
     """A 1D or 2D loss function.
 
-    ``value`` maps an (N, D) array to (N,); ``gradient`` maps (N, D) to (N, D).
+    ``value`` maps an (N, D) array to (N,); ``gradient`` maps (N, D) to (N, D);
+    ``hessian_fn`` (optional) maps (N, D) to (N, D, D), see :meth:`hessian`.
     ``view`` is ``((xmin, xmax), (ymin, ymax))``: in 2D the plotted window, in 1D the
     x range and the y range of the curve's plot. ``minima`` lists known local and
     global minima as points, ``minimum_values`` their loss values.
@@ -43,6 +49,10 @@ class LossFunction:
     category: str = ""
     #: what the ``minima`` list leaves out, if anything (e.g. "121 local minima in view")
     minima_note: str = ""
+    #: the literature's family (one of ``FAMILIES``; "" for 1D and custom functions)
+    family: str = ""
+    #: the Hessian, (N, D) -> (N, D, D); None: central differences of the gradient
+    hessian_fn: Callable[[Array], Array] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):
@@ -56,12 +66,23 @@ class LossFunction:
             raise ValueError(f"{self.name}: every minimum must have {self.dim} coordinates")
         if self.category and self.category not in CATEGORIES:
             raise ValueError(f"{self.name}: unknown category {self.category!r}")
+        if self.family and self.family not in FAMILIES:
+            raise ValueError(f"{self.name}: unknown family {self.family!r}")
 
     def __call__(self, points: Array) -> Array:
         return self.value(np.asarray(points, dtype=np.float64).reshape(-1, self.dim))
 
     def grad(self, points: Array) -> Array:
         return self.gradient(np.asarray(points, dtype=np.float64).reshape(-1, self.dim))
+
+    def hessian(self, points: Array) -> Array:
+        """The Hessian at each of N points, (N, D, D): ``hessian_fn`` (analytic for the
+        built-ins, symbolic for typed formulas), else central differences of the
+        gradient (step 1e-5 scaled by each coordinate's size)."""
+        p = np.asarray(points, dtype=np.float64).reshape(-1, self.dim)
+        if self.hessian_fn is not None:
+            return self.hessian_fn(p)
+        return gradient_differences(self.gradient, p)
 
     @property
     def is_custom(self) -> bool:
@@ -88,3 +109,16 @@ class LossFunction:
 
 
 FUNCTIONS: dict[str, LossFunction] = {}
+
+
+def gradient_differences(gradient: Callable[[Array], Array], p: Array) -> Array:
+    """The Hessian at (N, D) points by central differences of ``gradient``,
+    symmetrised, (N, D, D)."""
+    n, d = p.shape
+    h = 1e-5 * np.maximum(1.0, np.abs(p))
+    out = np.empty((n, d, d))
+    for k in range(d):
+        e = np.zeros_like(p)
+        e[:, k] = h[:, k]
+        out[:, k, :] = (gradient(p + e) - gradient(p - e)) / (2 * h[:, k:k + 1])
+    return 0.5 * (out + out.transpose(0, 2, 1))

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..functions import FUNCTIONS, LossFunction
+from ..functions import LossFunction
+from ..functions import groups as function_groups
 from .model import SimulationModel
 from .runs_panel import ERROR_STYLE, HINT_STYLE, NumberSpinBox
 
@@ -133,17 +134,16 @@ class FunctionPanel(QWidget):
 
     # -- combo -----------------------------------------------------------------
     def _fill_combo(self) -> None:
-        for dim in (1, 2):
-            header = QStandardItem(f"— {dim}D —")
+        for title, fns in function_groups():  # 1D, then 2D by the literature's families
+            header = QStandardItem(f"— {title} —")
             header.setFlags(Qt.ItemFlag.NoItemFlags)  # a section header: not selectable
             header.setData(None, Qt.ItemDataRole.UserRole)
             self._items.appendRow(header)
-            for name, fn in FUNCTIONS.items():
-                if fn.dim == dim:
-                    item = QStandardItem(f"  {name}")
-                    item.setData(name, Qt.ItemDataRole.UserRole)
-                    item.setToolTip(f"{fn.formula}\n{fn.description}")
-                    self._items.appendRow(item)
+            for fn in fns:
+                item = QStandardItem(f"  {fn.name}")
+                item.setData(fn.name, Qt.ItemDataRole.UserRole)
+                item.setToolTip(f"{fn.formula}\n{fn.description}")
+                self._items.appendRow(item)
         header = QStandardItem("— typed —")
         header.setFlags(Qt.ItemFlag.NoItemFlags)
         self._items.appendRow(header)

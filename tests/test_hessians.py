@@ -1,12 +1,13 @@
 """Hessians of every function (analytic built-ins, symbolic typed formulas) against
 central differences of the gradient; the literature's functions against torch's
-autograd (tests/golden/functions.npz, made by tools/make_golden_functions.py) and
+autograd (tests/golden/functions/derivatives.npz, made by tools/make_golden_functions.py) and
 against the closed-form minima of the literature; the registry's grouping."""
 
 from __future__ import annotations
 
 import math
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from optsim.formulas import parse_formula
 from optsim.functions import FAMILIES, FUNCTIONS, LossFunction, groups
 from optsim.loss import gradient_differences
 
-GOLDEN = "tests/golden/functions.npz"
+GOLDEN = Path(__file__).parent / "golden" / "functions" / "derivatives.npz"
 LITERATURE_NAMES = ("bukin6", "cross-in-tray", "drop-wave", "eggholder", "griewank",
                     "holder-table", "levy", "levy13", "schaffer2", "schaffer4", "schwefel",
                     "shubert", "bohachevsky1", "sum-squares", "trid", "dixon-price", "zakharov",

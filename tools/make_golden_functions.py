@@ -1,4 +1,4 @@
-"""Make tests/golden/functions.npz: values, gradients and Hessians of the built-in 2D
+"""Make tests/golden/functions/derivatives.npz: values, gradients and Hessians of the built-in 2D
 functions at random points of their views, from PyTorch's autograd (needs torch).
 
 Each function is written here again in torch ops, independently of optsim's formula
@@ -7,7 +7,7 @@ text and of sympy; torch.func differentiates it (gradient: ``grad``, Hessian:
 from optsim only for each function's view. tests/test_hessians.py compares optsim's
 value, gradient and Hessian with these arrays, without torch.
 
-Usage: python tools/make_golden_functions.py [--out tests/golden/functions.npz]
+Usage: python tools/make_golden_functions.py [--out tests/golden/functions/derivatives.npz]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def points(name: str) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "tests" / "golden"
-                                          / "functions.npz"))
+                                          / "functions" / "derivatives.npz"))
     args = ap.parse_args()
     arrays = {}
     for name, f in TORCH.items():

@@ -138,6 +138,8 @@ def test_blocks_and_threads_split_per_row_hyperparameters_with_the_rows(
     starts = _grads(seed=1)[0] * 0.2 + [0.0, 1.0]
     batch = make_optimizer(name, **values)
 
+    monkeypatch.setattr(simulation, "_spare_cpu", lambda: True)
+
     def run(opt, start, **config):
         for key, value in config.items():
             monkeypatch.setattr(simulation, key, value)

@@ -189,6 +189,7 @@ def test_batches_in_chunks_blocks_and_threads_are_the_plain_loop(runs, noise, re
     monkeypatch.setattr(simulation, "THREAD_NUMBERS", 64)
     monkeypatch.setattr(simulation, "CHUNK_NUMBERS", 128)
     monkeypatch.setattr(simulation, "_THREADS", 2)
+    monkeypatch.setattr(simulation, "_spare_cpu", lambda: True)
     rng = np.random.default_rng(3)
     # |1 - 18 lr| > 1 for lr > 1/9: y blows up, later the closer lr is to 1/9
     opt = optsim.make_optimizer("sgd", lr=np.linspace(0.1 if runs < 10 else 0.08, 0.14, runs),

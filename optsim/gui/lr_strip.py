@@ -50,6 +50,9 @@ class LrStrip(pg.PlotWidget):
     def link_to(self, history: pg.PlotWidget) -> None:
         """Share the history's step axis, and line the plot areas up (the left axes
         as wide as each other, whatever the history's labels need)."""
+        # the history sets the steps shown; the strip's own auto-range (over no data,
+        # or its first steps) must not pull the linked history to [0.5, 1.5]
+        self.getPlotItem().enableAutoRange(x=False)
         self.getPlotItem().setXLink(history.getPlotItem())
         axis = history.getPlotItem().getAxis("left")
 

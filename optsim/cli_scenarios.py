@@ -278,10 +278,11 @@ def picture_runs(runs: RunSet, results: list[Trajectory]
             continue
         starts = runs.run_starts(i)
         n = r.positions.shape[1]
+        k = runs.runs[i].ensemble  # members of an ensemble share their start's name
         for j in range(n):
             name = label
-            if n > 1:
-                name += " from (" + ", ".join(f"{c:g}" for c in starts[j]) + ")"
+            if n > k:
+                name += " from (" + ", ".join(f"{c:g}" for c in starts[j // k]) + ")"
             if bool(r.diverged[j]):
                 name += f" (diverged at step {int(r.diverged_step[j])})"
             out.append((name, runs.run_colour(i), r.positions[:, j], r.losses[:, j]))

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     # after the plot's first paint (a timer alone fired before it), or after a second
     # if the plot is not painted by then
     call_after_first_paint(window.plot.viewport(), lambda: finish_start(window))
-    QTimer.singleShot(1000, lambda: finish_start(window))
+    # (owned by the window: a window closed and deleted within the second cancels it)
+    QTimer.singleShot(1000, window, lambda: finish_start(window))
     window.show()
     window.raise_()
     window.activateWindow()  # take the keyboard focus (also with no window manager)
@@ -125,12 +126,17 @@ def _check_inputs(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 def install_file_menus(window) -> None:
     """Add the File and Presets menus to ``window`` (idempotent), Quit last in File."""
+    from shiboken6 import isValid
+
     from . import file_actions
 
+    if not isValid(window):  # closed and deleted before its first paint
+        return
     actions = file_actions.install(window)
     quit_action = getattr(window, "quit_action", None)
     menu = getattr(actions, "file_menu", None)
-    if quit_action is not None and menu is not None and quit_action not in menu.actions():
+    if quit_action is not None and menu is not None and isValid(menu) and isValid(quit_action) \
+            and quit_action not in menu.actions():
         menu.addSeparator()
         menu.addAction(quit_action)
 

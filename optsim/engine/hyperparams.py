@@ -179,5 +179,16 @@ def beta_param(name: str, default: float, help: str, symbol: str = "") -> HyperP
     return HyperParam(name, float, default, help, low=0.0, high=1.0, high_open=True, symbol=symbol)
 
 
+def adam_params(lr: float, second: str = "running average of squared gradients"
+                ) -> tuple[HyperParam, ...]:
+    """The Adam family's shared declarations: lr, β₁, β₂ (decay of its ``second``
+    moment), ε = 1e-8 and weight decay, as torch declares them."""
+    return (lr_param(lr),
+            beta_param("beta1", 0.9, "β₁: decay of the running average of gradients (momentum)"),
+            beta_param("beta2", 0.999, f"β₂: decay of the {second}"),
+            eps_param(1e-8),
+            weight_decay_param())
+
+
 def flag_param(name: str, help: str, default: bool = False) -> HyperParam:
     return HyperParam(name, bool, default, help)

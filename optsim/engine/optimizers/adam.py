@@ -8,7 +8,7 @@ import numpy as np
 
 from ..base import Coefs, Info, Optimizer, Out, Rule
 from ..expr import Neg, Quantity, S, T, hat, maximum, sqrt, state_quantity
-from ..hyperparams import beta_param, eps_param, flag_param, lr_param, weight_decay_param
+from ..hyperparams import adam_params, flag_param
 from ..registry import OptimizerKind
 from ..transforms import (
     AMSGRAD_NOTE,
@@ -54,11 +54,7 @@ class Adam(Optimizer):
 
     algorithm = "adam"
     hyperparams = (
-        lr_param(1e-3),
-        beta_param("beta1", 0.9, "β₁: decay of the running average of gradients (momentum)"),
-        beta_param("beta2", 0.999, "β₂: decay of the running average of squared gradients"),
-        eps_param(1e-8),
-        weight_decay_param(),
+        *adam_params(1e-3),
         flag_param("amsgrad", "AMSGrad: divide by the largest v seen so far"),
     )
     State = AdamState

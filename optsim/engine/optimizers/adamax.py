@@ -8,7 +8,7 @@ import numpy as np
 
 from ..base import Coefs, Info, Optimizer, Out, Rule
 from ..expr import Neg, Quantity, S, absolute, maximum, state_quantity
-from ..hyperparams import beta_param, eps_param, lr_param, weight_decay_param
+from ..hyperparams import adam_params
 from ..registry import OptimizerKind
 from ..transforms import apply_rule, bias_correction, decay_note, ema, full, gradient_rule, l2, lerp
 from .adam import adam_quantities
@@ -38,11 +38,7 @@ class Adamax(Optimizer):
 
     algorithm = "adamax"
     hyperparams = (
-        lr_param(2e-3),
-        beta_param("beta1", 0.9, "β₁: decay of the running average of gradients (momentum)"),
-        beta_param("beta2", 0.999, "β₂: decay of the running maximum of |gradient|"),
-        eps_param(1e-8),
-        weight_decay_param(),
+        *adam_params(2e-3, "running maximum of |gradient|"),
     )
     State = AdamaxState
     rescales = True

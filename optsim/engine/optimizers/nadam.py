@@ -8,14 +8,7 @@ import numpy as np
 
 from ..base import Coefs, Info, Optimizer, Out, Rule
 from ..expr import Expr, Neg, Quantity, S, T, sqrt, state_quantity
-from ..hyperparams import (
-    HyperParam,
-    beta_param,
-    eps_param,
-    flag_param,
-    lr_param,
-    weight_decay_param,
-)
+from ..hyperparams import HyperParam, adam_params, flag_param
 from ..registry import OptimizerKind
 from ..transforms import (
     apply_rule,
@@ -70,11 +63,7 @@ class NAdam(Optimizer):
 
     algorithm = "nadam"
     hyperparams = (
-        lr_param(2e-3),
-        beta_param("beta1", 0.9, "β₁: decay of the running average of gradients (momentum)"),
-        beta_param("beta2", 0.999, "β₂: decay of the running average of squared gradients"),
-        eps_param(1e-8),
-        weight_decay_param(),
+        *adam_params(2e-3),
         HyperParam("momentum_decay", float, 4e-3, "ψ: how fast the momentum schedule warms up",
                    low=0.0, high=1e3, symbol="\u03c8"),
         flag_param("decoupled_weight_decay", "decoupled weight decay, as AdamW (NAdamW)"),

@@ -218,6 +218,18 @@ def test_list_reads_the_declarations(capsys):
     assert re.search(r"\n +momentum +default 0\.9 ", momentum)  # the variant's, not SGD's 0
 
 
+def test_list_names_each_optimizers_reference(capsys):
+    """Every optimizer names the implementation it matches (its golden data's source)."""
+    assert main(["list", "optimizers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for kind in OPTIMIZERS.values():
+        assert kind.reference, f"{kind.name} names no reference"
+        line = next(s for s in lines if s.startswith(f"  {kind.name} "))
+        assert line.endswith(f" [{kind.reference}]")
+    assert OPTIMIZERS["momentum"].reference == "torch.optim.SGD"
+    assert OPTIMIZERS["rmsprop"].reference == "torch.optim.RMSprop"
+
+
 def test_list_one_part(capsys):
     assert main(["list", "functions"]) == 0
     out = capsys.readouterr().out

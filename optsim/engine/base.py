@@ -58,7 +58,7 @@ class Optimizer:
     """Base class: one subclass per algorithm, in its own module under
     ``optsim.engine.optimizers``, holding everything about it.
 
-    A subclass declares ``algorithm``, ``hyperparams``, ``State`` (torch's names
+    A subclass declares ``algorithm``, ``reference``, ``hyperparams``, ``State`` (torch's names
     for the state arrays), its traits (``rescales``, ``momentum_fields``) and
     implements:
 
@@ -77,6 +77,10 @@ class Optimizer:
 
     #: the algorithm's name (the registry may expose variants under other names)
     algorithm: ClassVar[str]
+    #: the implementation this one matches step for step, as its users import it:
+    #: ``"torch.optim.Adam"``, ``"pytorch_optimizer.Lion"`` (empty: none; a plug-in
+    #: may name its own). ``optsim list`` shows it.
+    reference: ClassVar[str] = ""
     #: the declared hyperparameters, in display order
     hyperparams: ClassVar[tuple[HyperParam, ...]]
     #: the state's NamedTuple type; its fields use torch.optim's names

@@ -21,6 +21,13 @@ class OptimizerKind:
     tied: dict[str, str] = field(default_factory=dict)
     #: how lists and legends name it ("RMSProp"); default: the name
     title: str = ""
+    #: the implementation it matches step for step ("torch.optim.Adam",
+    #: "pytorch_optimizer.Lion"); default: the class's ``reference``
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            object.__setattr__(self, "reference", getattr(self.cls, "reference", ""))
 
     @property
     def display_name(self) -> str:

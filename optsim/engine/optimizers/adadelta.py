@@ -41,6 +41,7 @@ class Adadelta(Optimizer):
     """
 
     algorithm = "adadelta"
+    reference = "torch.optim.Adadelta"
     hyperparams = (
         lr_param(1.0),
         HyperParam("rho", float, 0.9, "ρ: decay of the running averages", low=0.0, high=1.0,

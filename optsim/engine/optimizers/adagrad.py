@@ -38,6 +38,7 @@ class Adagrad(Optimizer):
     """
 
     algorithm = "adagrad"
+    reference = "torch.optim.Adagrad"
     hyperparams = (
         lr_param(1e-2),
         HyperParam("lr_decay", float, 0.0,

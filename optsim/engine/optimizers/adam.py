@@ -53,6 +53,7 @@ class Adam(Optimizer):
     """
 
     algorithm = "adam"
+    reference = "torch.optim.Adam"
     hyperparams = (
         *adam_params(1e-3),
         flag_param("amsgrad", "AMSGrad: divide by the largest v seen so far"),

@@ -37,6 +37,7 @@ class Adamax(Optimizer):
     """
 
     algorithm = "adamax"
+    reference = "torch.optim.Adamax"
     hyperparams = (
         *adam_params(2e-3, "running maximum of |gradient|"),
     )

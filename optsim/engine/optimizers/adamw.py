@@ -27,6 +27,7 @@ class AdamW(Adam):
     """
 
     algorithm = "adamw"
+    reference = "torch.optim.AdamW"
     hyperparams = tuple(
         p.with_default(1e-2) if p.name == "weight_decay" else p for p in Adam.hyperparams
     )

@@ -62,6 +62,7 @@ class NAdam(Optimizer):
     """
 
     algorithm = "nadam"
+    reference = "torch.optim.NAdam"
     hyperparams = (
         *adam_params(2e-3),
         HyperParam("momentum_decay", float, 4e-3, "ψ: how fast the momentum schedule warms up",

@@ -70,6 +70,7 @@ class RAdam(Optimizer):
     """
 
     algorithm = "radam"
+    reference = "torch.optim.RAdam"
     hyperparams = (
         *adam_params(1e-3),
         flag_param("decoupled_weight_decay", "decoupled weight decay, as AdamW"),

@@ -57,6 +57,7 @@ class RMSprop(Optimizer):
     """
 
     algorithm = "rmsprop"
+    reference = "torch.optim.RMSprop"
     hyperparams = (
         lr_param(1e-2),
         HyperParam("alpha", float, 0.99, "smoothing constant α of the squared-gradient average",

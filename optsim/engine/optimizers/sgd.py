@@ -41,6 +41,7 @@ class SGD(Optimizer):
     """
 
     algorithm = "sgd"
+    reference = "torch.optim.SGD"
     hyperparams = (
         lr_param(1e-3),
         HyperParam("momentum", float, 0.0, "momentum factor μ: how much of the last step is kept",

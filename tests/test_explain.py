@@ -42,6 +42,15 @@ SPECS = sorted(OPTIMIZERS) + [
     "radam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true",
     "adadelta:weight_decay=0.1",
 ]
+SPECS += [  # pytorch-optimizer's (helper "practitioners")
+    "lion:lr=0.05,weight_decay=0.5", "lion:lr=0.05,weight_decay=0.5,fixed_decay=true",
+    "lion:lr=0.05,weight_decay=0.5,weight_decouple=false", "signsgd:lr=0.05,momentum=0",
+    "signsgd:lr=0.05,weight_decay=0.1,weight_decouple=false", "yogi:lr=0.05,weight_decay=0.1",
+    "adabelief:lr=0.05,ams_bound=true,weight_decay=0.1", "adabelief:lr=0.05,rectify=true",
+    "adabelief:lr=0.05,rectify=true,degenerated_to_sgd=false",
+    "qhadam:lr=0.05,nu1=0.7,nu2=0.5,weight_decay=0.1",
+    "qhadam:lr=0.05,weight_decay=0.1,weight_decouple=true",
+]
 CASES = [("elongated-bowl", [-1.0, 1.0]), ("himmelblau", [-0.5, -0.5]), ("cubic", [6.0])]
 STEPS = 8  # RAdam switches to its rectified step at t = 6 (beta2 = 0.999)
 

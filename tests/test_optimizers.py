@@ -33,6 +33,21 @@ TORCH_DEFAULTS = {
               "decoupled_weight_decay": False},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
 }
+# pytorch-optimizer 4.1.0's defaults (helper "practitioners")
+TORCH_DEFAULTS.update({
+    "lion": {"lr": 1e-4, "beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0,
+             "weight_decouple": True, "fixed_decay": False},
+    "signsgd": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0, "weight_decouple": True},
+    "yogi": {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "initial_accumulator": 1e-6,
+             "weight_decay": 0.0, "weight_decouple": True, "fixed_decay": False, "eps": 1e-3},
+    "adabelief": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0,
+                  "weight_decouple": True, "fixed_decay": False, "rectify": False,
+                  "n_sma_threshold": 5, "degenerated_to_sgd": True, "ams_bound": False,
+                  "eps": 1e-16},
+    "qhadam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "nu1": 1.0, "nu2": 1.0,
+               "weight_decay": 0.0, "weight_decouple": False, "fixed_decay": False,
+               "eps": 1e-8},
+})
 
 #: every registered name plus the non-default variants of each rule
 VARIANTS = sorted(OPTIMIZERS) + [
@@ -48,6 +63,14 @@ VARIANTS = sorted(OPTIMIZERS) + [
     "radam:weight_decay=0.1", "radam:weight_decay=0.1,decoupled_weight_decay=true",
     "radam:beta2=0.9",
     "adadelta:rho=0.5,weight_decay=0.1",
+]
+VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
+    "lion:lr=0.01,weight_decay=0.5", "lion:lr=0.01,weight_decay=0.5,fixed_decay=true",
+    "lion:lr=0.01,weight_decay=0.5,weight_decouple=false", "signsgd:momentum=0",
+    "signsgd:weight_decay=0.1,weight_decouple=false", "yogi:weight_decay=0.1",
+    "adabelief:ams_bound=true,weight_decay=0.1", "adabelief:rectify=true",
+    "adabelief:rectify=true,degenerated_to_sgd=false,weight_decouple=false,weight_decay=0.1",
+    "qhadam:nu1=0.7,nu2=0.5,weight_decay=0.1", "qhadam:weight_decay=0.1,weight_decouple=true",
 ]
 
 

@@ -34,12 +34,28 @@ ROW_VALUES: dict[str, list[float]] = {
     "initial_accumulator_value": [0.0, 0.1, 1.0, 0.0, 0.5, 2.0, 0.0],
     "momentum_decay": [4e-3, 0.1, 0.0, 1.0, 0.5, 4e-3, 2.0],
 }
+# pytorch-optimizer's (helper "practitioners")
+ROW_VALUES.update({
+    "initial_accumulator": [1e-6, 0.1, 0.0, 1.0, 0.5, 2.0, 1e-3],
+    "nu1": [1.0, 0.7, 0.0, 0.5, 1.0, 0.3, 0.9],
+    "nu2": [1.0, 0.0, 0.8, 1.0, 0.5, 0.99, 0.3],
+    "n_sma_threshold": [5, 4, 6, 1000, 5, 6, 4],
+})
 N = 7
 
 #: every registered name, and each one with every flag it has switched on
 CONFIGS: list[tuple[str, dict]] = [(name, {}) for name in sorted(OPTIMIZERS)] + [
     ("adam", {"amsgrad": True}), ("adamw", {"amsgrad": True}), ("rmsprop", {"centered": True}),
     ("nadam", {"decoupled_weight_decay": True}), ("radam", {"decoupled_weight_decay": True}),
+]
+CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
+    ("lion", {"fixed_decay": True}), ("lion", {"weight_decouple": False}),
+    ("signsgd", {"weight_decouple": False}), ("yogi", {"weight_decouple": False}),
+    ("yogi", {"fixed_decay": True}), ("adabelief", {"ams_bound": True}),
+    ("adabelief", {"rectify": True}), ("adabelief", {"rectify": True, "ams_bound": True,
+                                                    "degenerated_to_sgd": False}),
+    ("adabelief", {"weight_decouple": False}), ("qhadam", {"weight_decouple": True}),
+    ("qhadam", {"weight_decouple": True, "fixed_decay": True}),
 ]
 
 

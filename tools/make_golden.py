@@ -27,12 +27,23 @@ each start is a parameter group of its own whose lr is also multiplied by
 ``ROW_FACTORS[i]``: a learning rate per run and per step. The file stores both
 sequences; tests/test_parity.py replays them through ``opt.step(..., lr=...)``.
 
+Reference classes outside torch.optim (``pytorch_optimizer.Lion``: a module path and a
+class) are built as their users build them (their own defaults, no ``foreach``
+argument), with each start a 1-D parameter in a parameter group of its own: what
+such an optimizer computes over a whole tensor or group (a norm, a trust ratio, a
+distance estimate) is then computed per run, as optsim's runs are independent.
+
+``--only REGEX`` rewrites only the files of the configurations whose spec matches
+(the others, and their entries in index.json, stay as they are).
+
 Usage: python tools/make_golden.py [--out tests/golden] [--steps 100] [--set all|fixed|schedule]
+       [--only REGEX]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 from pathlib import Path
@@ -95,6 +106,49 @@ CONFIGS: list[tuple[str, str, dict]] = [
     ("adadelta", "Adadelta", {}),
     ("adadelta:lr=0.5,rho=0.5,eps=0.0001,weight_decay=0.1", "Adadelta",
      {"lr": 0.5, "rho": 0.5, "eps": 1e-4, "weight_decay": 0.1}),
+    # -- pytorch-optimizer 4.1.0 (issue 17, section 2: helper "practitioners") --------
+    ("lion", "pytorch_optimizer.Lion", {}),
+    ("lion:lr=0.01", "pytorch_optimizer.Lion", {"lr": 0.01}),
+    ("lion:lr=0.01,beta1=0.8,beta2=0.9,weight_decay=0.5", "pytorch_optimizer.Lion",
+     {"lr": 0.01, "betas": (0.8, 0.9), "weight_decay": 0.5}),
+    ("lion:lr=0.01,weight_decay=0.1,fixed_decay=true", "pytorch_optimizer.Lion",
+     {"lr": 0.01, "weight_decay": 0.1, "fixed_decay": True}),
+    ("lion:lr=0.01,weight_decay=0.5,weight_decouple=false", "pytorch_optimizer.Lion",
+     {"lr": 0.01, "weight_decay": 0.5, "weight_decouple": False}),
+    ("signsgd", "pytorch_optimizer.SignSGD", {}),
+    ("signsgd:lr=0.01,momentum=0.0", "pytorch_optimizer.SignSGD",
+     {"lr": 0.01, "momentum": 0.0}),
+    ("signsgd:lr=0.01,momentum=0.5,weight_decay=0.1,weight_decouple=false",
+     "pytorch_optimizer.SignSGD",
+     {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.1, "weight_decouple": False}),
+    ("yogi", "pytorch_optimizer.Yogi", {}),
+    ("yogi:lr=0.05,beta1=0.8,beta2=0.99,initial_accumulator=0.1,eps=1e-06,weight_decay=0.1",
+     "pytorch_optimizer.Yogi", {"lr": 0.05, "betas": (0.8, 0.99), "initial_accumulator": 0.1,
+                                "eps": 1e-6, "weight_decay": 0.1}),
+    ("yogi:lr=0.02,weight_decay=0.1,weight_decouple=false", "pytorch_optimizer.Yogi",
+     {"lr": 0.02, "weight_decay": 0.1, "weight_decouple": False}),
+    ("adabelief", "pytorch_optimizer.AdaBelief", {}),
+    ("adabelief:lr=0.02,beta1=0.8,beta2=0.99,weight_decay=0.1,eps=1e-08",
+     "pytorch_optimizer.AdaBelief",
+     {"lr": 0.02, "betas": (0.8, 0.99), "weight_decay": 0.1, "eps": 1e-8}),
+    ("adabelief:lr=0.02,ams_bound=true", "pytorch_optimizer.AdaBelief",
+     {"lr": 0.02, "ams_bound": True}),
+    ("adabelief:lr=0.02,weight_decay=0.1,weight_decouple=false,fixed_decay=true,rectify=true",
+     "pytorch_optimizer.AdaBelief",
+     {"lr": 0.02, "weight_decay": 0.1, "weight_decouple": False, "fixed_decay": True,
+      "rectify": True}),
+    ("adabelief:lr=0.02,beta2=0.9,weight_decay=0.1,fixed_decay=true,rectify=true,"
+     "degenerated_to_sgd=false", "pytorch_optimizer.AdaBelief",
+     {"lr": 0.02, "betas": (0.9, 0.9), "weight_decay": 0.1, "fixed_decay": True,
+      "rectify": True, "degenerated_to_sgd": False}),
+    ("qhadam", "pytorch_optimizer.QHAdam", {}),
+    ("qhadam:lr=0.02,beta1=0.999,nu1=0.7", "pytorch_optimizer.QHAdam",
+     {"lr": 0.02, "betas": (0.999, 0.999), "nus": (0.7, 1.0)}),
+    ("qhadam:lr=0.02,beta1=0.8,beta2=0.99,nu1=0.5,nu2=0.8,weight_decay=0.1,eps=1e-06",
+     "pytorch_optimizer.QHAdam", {"lr": 0.02, "betas": (0.8, 0.99), "nus": (0.5, 0.8),
+                                  "weight_decay": 0.1, "eps": 1e-6}),
+    ("qhadam:lr=0.02,weight_decay=0.1,weight_decouple=true", "pytorch_optimizer.QHAdam",
+     {"lr": 0.02, "weight_decay": 0.1, "weight_decouple": True}),
 ]
 
 ROSENBROCK_LR = {
@@ -110,6 +164,15 @@ ROSENBROCK_LR = {
     "radam:lr=0.02,beta2=0.9,weight_decay=0.1": 5e-4,
     "radam:lr=0.02,weight_decay=0.1,decoupled_weight_decay=true": 5e-4,
 }
+
+# pytorch-optimizer (helper "practitioners"): rectified AdaBelief's first steps are SGD
+# on the momentum, which leaves Rosenbrock's box at lr 0.02
+ROSENBROCK_LR.update({
+    "adabelief:lr=0.02,weight_decay=0.1,weight_decouple=false,fixed_decay=true,rectify=true":
+        5e-4,
+    "adabelief:lr=0.02,beta2=0.9,weight_decay=0.1,fixed_decay=true,rectify=true,"
+    "degenerated_to_sgd=false": 5e-4,
+})
 
 
 def for_function(spec: str, kwargs: dict, function: str) -> tuple[str, dict]:
@@ -149,8 +212,16 @@ FUNCTIONS = {
 }
 
 
+def reference_class(cls_name: str) -> type:
+    """The reference optimizer class: ``Adam`` (in torch.optim) or ``module.Class``."""
+    module, _, name = cls_name.rpartition(".")
+    return getattr(importlib.import_module(module) if module else torch.optim, name)
+
+
 def run_torch(cls_name: str, kwargs: dict, loss, starts: list, steps: int) -> np.ndarray:
     """Positions (k+1, N, D) of torch.optim's run, k <= steps (see BOX)."""
+    if "." in cls_name:  # each run its own parameter group (see the module's docstring)
+        return run_torch_schedule(cls_name, kwargs, loss, starts, steps, None)
     p = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     opt = getattr(torch.optim, cls_name)([p], foreach=False, **kwargs)
     out = [p.detach().clone().numpy()]
@@ -179,24 +250,30 @@ SCHEDULE_FUNCTION = "elongated-bowl"
 
 
 def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: int,
-                       rows: list[float]) -> np.ndarray:
+                       rows: list[float] | None) -> np.ndarray:
     """Positions (k+1, N, D) of torch.optim's run with the lr set before every step:
-    one parameter group per start, group i's lr = lr · factor(step) · rows[i]."""
-    params = [torch.tensor([s], dtype=torch.float64, requires_grad=True) for s in starts]
-    opt = getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,
-                                         **kwargs)
+    one parameter group per start, group i's lr = lr · factor(step) · rows[i]
+    (``rows`` None: the lr as configured)."""
+    if "." in cls_name:  # a 1-D parameter per run, the reference's own defaults
+        params = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
+        opt = reference_class(cls_name)([{"params": [p]} for p in params], **kwargs)
+    else:
+        params = [torch.tensor([s], dtype=torch.float64, requires_grad=True) for s in starts]
+        opt = getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,
+                                             **kwargs)
     base = opt.defaults["lr"]
     factors = lr_factors(steps)
 
     def now() -> np.ndarray:
-        return np.concatenate([p.detach().clone().numpy() for p in params])
+        return np.stack([p.detach().clone().reshape(-1).numpy() for p in params])
 
     out = [now()]
     for k in range(steps):
         opt.zero_grad()
-        loss(torch.cat(params)).sum().backward()
-        for group, row in zip(opt.param_groups, rows, strict=True):
-            group["lr"] = base * factors[k] * row
+        loss(torch.stack([p.reshape(-1) for p in params])).sum().backward()
+        if rows is not None:
+            for group, row in zip(opt.param_groups, rows, strict=True):
+                group["lr"] = base * factors[k] * row
         opt.step()
         pos = now()
         if not np.isfinite(pos).all() or np.abs(pos).max() > BOX:
@@ -205,14 +282,39 @@ def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: i
     return np.stack(out)
 
 
-def write_schedule_set(out: Path, steps: int) -> None:
+def selected(only: str | None) -> list[tuple[str, str, dict]]:
+    """The configurations to (re)write: all, or those whose spec matches ``only``."""
+    return [c for c in CONFIGS if only is None or re.search(only, c[0])]
+
+
+def clear(out: Path, only: str | None) -> None:
+    """Remove the files about to be rewritten: all of them without ``only``."""
+    if only is None:
+        for old in out.glob("*.npz"):
+            old.unlink()
+
+
+def write_index(out: Path, entries: list[dict], only: str | None, names: list[str]) -> None:
+    """index.json: the new entries; with ``only``, merged into the old ones in the
+    order a full run writes them (``names``), so that a partial run changes only
+    its own lines."""
+    path = out / "index.json"
+    if only is not None and path.exists():
+        by_file = {e["file"]: e for e in json.loads(path.read_text())}
+        by_file.update({e["file"]: e for e in entries})
+        order = {name: i for i, name in enumerate(names)}
+        entries = sorted((e for e in by_file.values() if (out / e["file"]).exists()),
+                         key=lambda e: order.get(e["file"], len(order)))
+    path.write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def write_schedule_set(out: Path, steps: int, only: str | None = None) -> None:
     """The lr-schedule golden files (see the module's docstring)."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npz"):
-        old.unlink()
+    clear(out, only)
     loss, one, batch = FUNCTIONS[SCHEDULE_FUNCTION]
     index = []
-    for spec, cls_name, kwargs in CONFIGS:
+    for spec, cls_name, kwargs in selected(only):
         data = {
             "positions_one": run_torch_schedule(cls_name, kwargs, loss, one, steps, [1.0]),
             "positions_batch": run_torch_schedule(cls_name, kwargs, loss, batch, steps,
@@ -230,7 +332,7 @@ def write_schedule_set(out: Path, steps: int) -> None:
         lengths = {k: len(v) - 1 for k, v in data.items() if k.startswith("positions")}
         index.append({"file": name, **meta, "steps": lengths})
         print(f"lr_schedule/{name}: {lengths}")
-    (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    write_index(out, index, only, [file_name(spec, SCHEDULE_FUNCTION) for spec, _, _ in CONFIGS])
 
 
 def file_name(spec: str, function: str) -> str:
@@ -243,18 +345,19 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=STEPS)
     ap.add_argument("--set", choices=("all", "fixed", "schedule"), default="all",
                     help="which files to write: the fixed-lr set, the lr-schedule set, or both")
+    ap.add_argument("--only", metavar="REGEX",
+                    help="rewrite only the configurations whose spec matches REGEX")
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
     out = Path(args.out)
     if args.set in ("all", "schedule"):
-        write_schedule_set(out / "lr_schedule", args.steps)
+        write_schedule_set(out / "lr_schedule", args.steps, args.only)
     if args.set == "schedule":
         return
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npz"):
-        old.unlink()
+    clear(out, args.only)
     index = []
-    for config, cls_name, config_kwargs in CONFIGS:
+    for config, cls_name, config_kwargs in selected(args.only):
         for fname, (loss, one, batch) in FUNCTIONS.items():
             spec, kwargs = for_function(config, config_kwargs, fname)
             data = {}
@@ -269,7 +372,8 @@ def main() -> None:
             steps = {k: len(v) - 1 for k, v in data.items()}
             index.append({"file": name, **meta, "steps": steps})
             print(f"{name}: {steps}")
-    (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
+    write_index(out, index, args.only, [file_name(for_function(c, kw, f)[0], f)
+                                        for c, _, kw in CONFIGS for f in FUNCTIONS])
     size = sum(f.stat().st_size for f in out.iterdir())
     print(f"{len(index)} files, {size / 1e6:.2f} MB in {out}")
 

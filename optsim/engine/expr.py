@@ -189,7 +189,7 @@ class Neg(Expr):
 
 @dataclass(frozen=True, eq=False)
 class Fn(Expr):
-    """``sqrt``, ``abs`` or ``max`` (elementwise)."""
+    """``sqrt``, ``abs``, ``sign``, ``f32`` or ``max`` (elementwise)."""
 
     name: str
     args: tuple[Expr, ...]
@@ -222,6 +222,16 @@ def maximum(a: Expr, b: Expr) -> Expr:
 def absolute(x: Expr) -> Expr:
     """|x|, elementwise."""
     return Fn("abs", (x,))
+
+
+def sign(x: Expr) -> Expr:
+    """sign(x), elementwise: −1, 0 or 1."""
+    return Fn("sign", (x,))
+
+
+def float32(x: Expr) -> Expr:
+    """x rounded to float32 (a reference that keeps a quantity in single precision)."""
+    return Fn("f32", (x,))
 
 
 S = Sym
@@ -303,6 +313,8 @@ def to_html(e: Expr, symbols: Mapping[str, str]) -> str:
                 return "\u221a(" + inner + ")"
             if n.name == "abs":
                 return "|" + r(n.args[0]) + "|"
+            if n.name == "f32":
+                return "fl<sub>32</sub>(" + r(n.args[0]) + ")"
             return f"{n.name}(" + ", ".join(r(a) for a in n.args) + ")"
         assert isinstance(n, Bin)
         p = _PREC[n.op]
@@ -320,7 +332,7 @@ def to_html(e: Expr, symbols: Mapping[str, str]) -> str:
 # the evaluator: parses the displayed text back (no eval)
 
 _TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)"
-                    r"|(sqrt|abs|max)|([-+*/^()\[\],]))")
+                    r"|(sqrt|abs|sign|f32|max)|([-+*/^()\[\],]))")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -338,7 +350,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 def evaluate(text: str) -> np.ndarray:
     """The value of a substituted expression's plain text (numbers, ``+ - * / ^``,
-    ``sqrt abs max``, parentheses, vectors ``[x, y]``), elementwise, in float64."""
+    ``sqrt abs sign f32 max``, parentheses, vectors ``[x, y]``), elementwise, in float64."""
     toks = _tokens(text)
     i = 0
 
@@ -399,6 +411,10 @@ def evaluate(text: str) -> np.ndarray:
                 return np.sqrt(args[0])
             if tok == "abs" and len(args) == 1:
                 return np.abs(args[0])
+            if tok == "sign" and len(args) == 1:
+                return np.sign(args[0])
+            if tok == "f32" and len(args) == 1:
+                return np.asarray(args[0]).astype(np.float32).astype(np.float64)
             if tok == "max" and len(args) == 2:
                 return np.maximum(args[0], args[1])
             raise ValueError(f"{tok} takes {'2 arguments' if tok == 'max' else '1 argument'}")
@@ -468,6 +484,13 @@ def bounds(e: Expr) -> tuple[np.ndarray, np.ndarray]:
                 lo, hi = args[0]
                 return (np.where(lo >= 0, lo, np.where(hi <= 0, -hi, 0.0)),
                         np.maximum(np.abs(lo), np.abs(hi)))
+            if n.name == "sign":  # monotone
+                lo, hi = args[0]
+                return np.sign(lo), np.sign(hi)
+            if n.name == "f32":  # rounding to the nearest float32 is monotone
+                lo, hi = args[0]
+                return (np.asarray(lo).astype(np.float32).astype(np.float64),
+                        np.asarray(hi).astype(np.float32).astype(np.float64))
             (alo, ahi), (blo, bhi) = args
             return np.maximum(alo, blo), np.maximum(ahi, bhi)
         assert isinstance(n, Bin)
@@ -538,5 +561,5 @@ def state_quantity(letter: str, name: str, hint: str = "",
 
 
 __all__ = ["Bin", "Expr", "Fn", "Neg", "Num", "Quantity", "S", "Sym", "T", "T1", "absolute",
-           "bounds", "evaluate", "fmt", "half_unit", "hat", "maximum", "number_html", "sqrt",
+           "bounds", "evaluate", "fmt", "half_unit", "hat", "maximum", "float32", "number_html", "sign", "sqrt",
            "state_quantity", "to_html", "to_text", "with_noise"]

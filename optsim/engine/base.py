@@ -43,6 +43,25 @@ _F64 = np.dtype(np.float64)
 
 
 @dataclass(frozen=True)
+class Stability:
+    """Where the next step stops being stable on the local quadratic model: the step
+    is stable (linearised, constant hyperparameters) while the sharpness
+    λmax(P⁻¹H) stays below ``threshold`` (Cohen et al., 2021 and 2022)."""
+
+    #: per run, the largest stable sharpness, (N,)
+    threshold: np.ndarray
+    #: per run, the diagonal of the preconditioner P, (N, D); None: P = I (plain sharpness)
+    preconditioner: np.ndarray | None
+    #: how the threshold is written, e.g. ``"2/lr"``
+    formula: str
+
+
+def per_run(value: Any, n: int) -> np.ndarray:
+    """A coefficient (a number or an (N, 1) column) as one float per run, (N,)."""
+    return np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (n,)).copy()
+
+
+@dataclass(frozen=True)
 class Traits:
     """What the overlays draw for an optimizer."""
 
@@ -200,6 +219,21 @@ class Optimizer:
     def traits(self) -> Traits:
         """What the overlays draw for this optimizer."""
         return Traits(self.has_momentum(), self.rescales, self.momentum_fields)
+
+    def stability(self, c: Coefs, state: Any, step: int) -> Stability | None:
+        """The edge of stability of step ``step`` taken from ``state`` with the
+        coefficients ``c`` (see :class:`Stability`); None where no threshold is known
+        (the default). Declared by the optimizer's own module."""
+        return None
+
+    def edge_of_stability(self, state: Any, n: int, *, lr: Any = None,
+                          values: dict[str, Any] | None = None) -> Stability | None:
+        """The :class:`Stability` of the next step from ``state`` (N = ``n`` runs), with
+        that step's ``lr`` and ``values`` as in :meth:`step`."""
+        step = state.step + 1
+        c = self._coef if lr is None and values is None else {
+            **self._coef, **self._overrides(lr, values, n)}
+        return self.stability(self.scalars(c, step), state, step)
 
     def unused_fields(self) -> set[str]:
         """State arrays this configuration never changes (not shown by the inspector)."""

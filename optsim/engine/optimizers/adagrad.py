@@ -6,7 +6,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..base import Coefs, Info, Optimizer, Out, Rule
+from ..base import Coefs, Info, Optimizer, Out, Rule, Stability, per_run
 from ..expr import Neg, Quantity, S, T, sqrt, state_quantity
 from ..hyperparams import HyperParam, eps_param, lr_param, weight_decay_param
 from ..registry import OptimizerKind
@@ -55,6 +55,16 @@ class Adagrad(Optimizer):
 
     def initial_values(self) -> dict[str, Any]:
         return {"sum": self._coef["initial_accumulator_value"]}
+
+    def stability(self, c: Coefs, state: AdagradState, step: int) -> Stability:
+        """With its denominator P = √(sum) + ε frozen, Adagrad is gradient descent on
+        P⁻¹H with the decayed rate lr_t: stable while λmax(P⁻¹H) < 2/lr_t. P comes from
+        the state before the step (a zero sum before the first step: NaN)."""
+        n = state.sum.shape[0]
+        clr = per_run(c["lr"], n) / (1 + (step - 1) * per_run(c["lr_decay"], n))
+        precond = np.sqrt(state.sum) + per_run(c["eps"], n)[:, None]
+        precond[(state.sum == 0).all(axis=1)] = np.nan
+        return Stability(2 / clr, precond, "2/lr\u209c")
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdagradState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

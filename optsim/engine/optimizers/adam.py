@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..base import Coefs, Info, Optimizer, Out, Rule
+from ..base import Coefs, Info, Optimizer, Out, Rule, Stability, per_run
 from ..expr import Neg, Quantity, S, T, hat, maximum, sqrt, state_quantity
 from ..hyperparams import adam_params, flag_param
 from ..registry import OptimizerKind
@@ -66,6 +66,22 @@ class Adam(Optimizer):
 
     def decoupled(self) -> bool:
         return self.decoupled_weight_decay
+
+    def stability(self, c: Coefs, state: AdamState, step: int) -> Stability:
+        """Cohen et al. (2022): Adam is stable on a quadratic while the preconditioned
+        sharpness λmax(P⁻¹H) < (2 + 2β₁)/((1 − β₁)·lr), with
+        P = (1 − β₁^t)·(√v̂ + ε) from the state before step t (v̂ = v/(1 − β₂^(t−1));
+        undefined before the first step: NaN)."""
+        n = state.exp_avg.shape[0]
+        lr, b1 = per_run(c["lr"], n), per_run(c["beta1"], n)
+        v = state.max_exp_avg_sq if self.hp["amsgrad"] else state.exp_avg_sq
+        with np.errstate(divide="ignore", invalid="ignore"):
+            done = per_run(self.each(lambda b2, k: 1 - b2 ** (k - 1), step, c, "beta2"), n)
+            v_hat = v / done[:, None] if step > 1 else np.full_like(v, np.nan)
+        bc1 = per_run(c["bias_correction1"], n)[:, None]
+        precond = bc1 * (np.sqrt(v_hat) + per_run(c["eps"], n)[:, None])
+        return Stability((2 + 2 * b1) / ((1 - b1) * lr), precond,
+                         "(2 + 2\u03b2\u2081)/((1 \u2212 \u03b2\u2081)\u00b7lr)")
 
     def live_fields(self) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..base import Coefs, Info, Optimizer, Out, Rule
+from ..base import Coefs, Info, Optimizer, Out, Rule, Stability, per_run
 from ..expr import Neg, Quantity, S, sqrt, state_quantity
 from ..hyperparams import HyperParam, eps_param, flag_param, lr_param, weight_decay_param
 from ..registry import OptimizerKind
@@ -86,6 +86,22 @@ class RMSprop(Optimizer):
         if "momentum" in values and self.hp.get("nesterov") and np.any(values["momentum"] <= 0):
             raise ValueError(f"{self.name}: Nesterov momentum needs a momentum in (0, 1) at "
                              "every step")
+
+    def stability(self, c: Coefs, state: RMSpropState, step: int) -> Stability:
+        """With its denominator P = √v + ε frozen, RMSProp is gradient descent (with
+        heavy-ball momentum μ) on P⁻¹H: stable while λmax(P⁻¹H) < (2 + 2μ)/lr. P comes
+        from the state before the step (undefined before the first step: NaN)."""
+        n = state.square_avg.shape[0]
+        lr, mu = per_run(c["lr"], n), per_run(c["momentum"], n)
+        avg = state.square_avg
+        if c["centered"]:
+            avg = avg - state.grad_avg * state.grad_avg
+        with np.errstate(invalid="ignore"):
+            precond = np.sqrt(avg) + per_run(c["eps"], n)[:, None]
+        if step == 1:
+            precond = np.full_like(precond, np.nan)
+        formula = "(2 + 2\u03bc)/lr" if self.has_momentum() else "2/lr"
+        return Stability((2 + 2 * mu) / lr, precond, formula)
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: RMSpropState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..base import Coefs, Info, Optimizer, Out, Rule
+from ..base import Coefs, Info, Optimizer, Out, Rule, Stability, per_run
 from ..expr import Neg, Quantity, S, state_quantity
 from ..hyperparams import HyperParam, flag_param, lr_param, weight_decay_param
 from ..registry import OptimizerKind
@@ -64,6 +64,19 @@ class SGD(Optimizer):
                 f"nesterov=true needs momentum in (0, 1) and dampening = 0, got "
                 f"momentum={mu.min():g}, dampening={tau.max():g}"
             )
+
+    def stability(self, c: Coefs, state: SGDState, step: int) -> Stability:
+        """Gradient descent is stable on a quadratic while lr·λ < 2; heavy-ball momentum
+        μ widens it to 2 + 2μ, dampening τ scales the step by 1 − τ, Nesterov's look-ahead
+        narrows it to (2 + 2μ)/(1 + 2μ); L2 decay λ_wd adds λ_wd to every curvature."""
+        n = state.momentum_buffer.shape[0]
+        lr, mu, tau = per_run(c["lr"], n), per_run(c["momentum"], n), per_run(c["dampening"], n)
+        if self.hp["nesterov"]:
+            limit, formula = (2 + 2 * mu) / (1 + 2 * mu) / lr, "(2 + 2\u03bc)/((1 + 2\u03bc)\u00b7lr)"
+        else:
+            limit = (2 + 2 * mu) / ((1 - tau) * lr)
+            formula = "2/lr" if not self.has_momentum() else "(2 + 2\u03bc)/((1 \u2212 \u03c4)\u00b7lr)"
+        return Stability(limit - per_run(c["weight_decay"], n), None, formula)
 
     def live_fields(self) -> tuple[str, ...]:
         return ("momentum_buffer",) if self.has_momentum() else ()

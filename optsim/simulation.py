@@ -199,7 +199,8 @@ class Trajectory:
     def __init__(self, function: str | LossFunction, optimizer: str | Optimizer,
                  starts: Any, *, record_state: bool = True, bound_scale: float = BOUND_SCALE,
                  capacity: int = 64, noise: Any = 0.0, seed: int = 0,
-                 schedule: str | Schedule | None = None, clip: Any = None) -> None:
+                 schedule: str | Schedule | None = None, clip: Any = None,
+                 keep_losses: bool = True) -> None:
         if isinstance(noise, bool):
             raise ValueError(f"noise must be a finite number >= 0 or a noise spec, got {noise!r}")
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) \
@@ -258,7 +259,12 @@ class Trajectory:
         if self._used is not None:
             self._used[0] = self._grads
         self._pos = np.empty((self._cap, self.n, self.dim))
-        self._loss = np.empty((self._cap, self.n))
+        #: whether every step's loss is kept (``losses``); if not, the two last are, in
+        #: the rows ``k & _lmask`` of a two-row ``_loss`` (a positions-only caller,
+        #: :func:`simulate`, spares the memory and its first-touch page faults)
+        self.keep_losses = bool(keep_losses) or self.dynamics.active
+        self._lmask = -1 if self.keep_losses else 1
+        self._loss = np.empty((self._cap if self.keep_losses else 2, self.n))
         #: the state arrays each step writes; the others keep their first values
         self._live = tuple(f for f in self.optimizer.live_fields() if f in self._state_fields)
         self._hist = {f: self._history_array(f, self._cap) for f in self._state_fields} \
@@ -288,7 +294,8 @@ class Trajectory:
         if need <= self._cap:
             return
         cap = max(need, self._cap * 2)
-        for name in ("_pos", "_loss") + (("_used",) if self._used is not None else ()):
+        kept = ("_loss",) if self.keep_losses else ()
+        for name in ("_pos", *kept) + (("_used",) if self._used is not None else ()):
             old = getattr(self, name)
             new = np.empty((cap,) + old.shape[1:])
             new[: self.steps + 1] = old[: self.steps + 1]
@@ -351,6 +358,8 @@ class Trajectory:
     @property
     def losses(self) -> np.ndarray:
         """Losses, shape (steps+1, N)."""
+        if not self.keep_losses:
+            raise ValueError("this trajectory keeps no losses (keep_losses=False)")
         return self._loss[: self.steps + 1]
 
     @property
@@ -459,9 +468,13 @@ def advance_together(trajectories: Sequence[Trajectory], steps: int) -> None:
 
     * grouping: trajectories of a few runs on one function (the window's, N = 1)
       are stepped side by side with one gradient evaluation per step for all;
-    * chunks: the losses of a chunk of steps are evaluated and its positions and
-      losses checked at once (a chunk in which a run newly diverged is taken again
-      from its start for that batch of rows, step by step with a check after each);
+    * chunks: the losses of a chunk of steps of a few runs are evaluated and its
+      positions and losses checked at once (a chunk in which a run newly diverged is
+      taken again from its start for that batch of rows, step by step with a check
+      after each); a batch or block of many runs is checked after every step, by
+      three reductions while the step's numbers are in cache (min and max of the
+      positions against the tightest bound, the sum of the losses), the run-by-run
+      test only when they fail;
     * blocks and threads: a big batch without noise is cut into blocks of rows,
       each stepped through all the steps on its own (its rows are the runs they
       would be alone: every operation is elementwise per row), the blocks shared
@@ -625,6 +638,12 @@ def _advance_group(group: list[_Lane], steps: int) -> None:
     longest = _longest(sum(lane.numbers for lane in group))
     left = steps
     with np.errstate(all="ignore"):
+        if longest == 1 and len(group) == 1:
+            # a big batch or block: step by step, each step's loss evaluated and its
+            # positions checked while they are in cache (a chunk would take one step
+            # anyway, and put back what a failed check needs from a copy)
+            _checked(group[0], steps, fn, dim)
+            return
         while left > 0:
             m = min(left, longest)
             chunked, checked = [], []
@@ -633,7 +652,8 @@ def _advance_group(group: list[_Lane], steps: int) -> None:
                 # (ReduceLROnPlateau follows the last loss); with noise and a frozen
                 # run, whose gradient takes fresh noise at every step (drawn for all)
                 t = lane.t
-                one = t.dynamics.active or (t._rng is not None and lane.frozen.any())
+                one = t.dynamics.active or (t._rng is not None and lane.frozen.any()) \
+                    or not t.keep_losses
                 (checked if one else chunked).append(lane)
             if chunked:
                 for lane, ok in zip(chunked, _chunk(chunked, m, fn, dim), strict=True):
@@ -740,13 +760,14 @@ def _refreeze(lane: _Lane, span: slice, state: Any, grads: np.ndarray) -> None:
 def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
     """Take ``m`` steps for ``lane``, checking every run for divergence after each:
     a run that diverges is frozen where it was (position, loss and state) and flagged
-    with the step."""
+    with the step. (A trajectory that keeps no losses holds the last two.)"""
     t, rows = lane.t, lane.rows
     n = rows.stop - rows.start
     # a few runs: the divergence check on Python floats (numpy's per-call overhead
     # dominates a step at N = 1); many: vectorised
     small = n * dim <= SMALL_BATCH
     lows, highs = t._lo.tolist() * n, t._hi.tolist() * n
+    lo_all, hi_all, lmask = t._lo_all, t._hi_all, t._lmask
     isfinite, le = math.isfinite, operator.le
     frozen = lane.frozen
     any_frozen = bool(frozen.any())
@@ -768,6 +789,8 @@ def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
             ok = isfinite(sum(loss.tolist())) and all(map(le, lows, flat)) \
                 and all(map(le, flat, highs))
             bad = None if ok else t._outside(new, loss)
+        elif lo_all <= new.min() and new.max() <= hi_all and isfinite(loss.sum()):
+            bad = None  # (three reductions; as in _chunk: NaN fails every comparison)
         else:
             bad = t._outside(new, loss)
             if not bad.any():
@@ -780,10 +803,10 @@ def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
                 any_frozen = True
             keep = frozen[:, None]
             np.copyto(new, params, where=keep)
-            loss = np.where(frozen, t._loss[k - 1, rows], loss)
+            loss = np.where(frozen, t._loss[(k - 1) & lmask, rows], loss)
             for f in t._live:
                 np.copyto(out[f], getattr(state, f), where=keep)
-        t._loss[k, rows] = loss
+        t._loss[k & lmask, rows] = loss
         g = np.asarray(fn.gradient(new), dtype=np.float64).reshape(n, dim)
         _take_gradient(lane, k, g)
         lane.k = k
@@ -860,6 +883,16 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
     With ``ensemble`` = K > 1 every start becomes K rows (members), start i's member j
     at row i·K + j: one (D,) start gives (steps+1, K, D).
     """
+    return _run(function, optimizer, start, steps, noise=noise, seed=seed, schedule=schedule,
+                clip=clip, ensemble=ensemble, keep_losses=True)
+
+
+def _run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
+         steps: int, *, noise: Any, seed: int, schedule: str | Schedule | None,
+         clip: Any, ensemble: int, keep_losses: bool) -> SimulationResult:
+    """:func:`run`; without ``keep_losses`` (:func:`simulate`) the result's losses are
+    None: every step's loss is still evaluated (a non-finite one is divergence), but
+    only the last two are kept."""
     steps = check_steps(steps)
     ensemble = _ensemble(ensemble)
     fn = as_function(function)
@@ -895,24 +928,31 @@ def run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
         block = max(1, max(BLOCK_BYTES, need // 8) // (history_bytes(1, dim, steps) + work))
     if block >= n:
         traj = Trajectory(fn, opt, start_arr, record_state=False, capacity=steps + 1,
-                          noise=noise, seed=seed, schedule=schedule, clip=clip)
+                          noise=noise, seed=seed, schedule=schedule, clip=clip,
+                          keep_losses=keep_losses)
         traj.advance(steps)
         # the history holds exactly these steps: returned as it is, not copied
-        pos, loss = traj.positions, traj.losses
+        pos = traj.positions
+        loss = traj.losses if traj.keep_losses else None
         div, div_step = traj.diverged, traj.diverged_step
     else:
-        pos, loss = np.empty((steps + 1, n, dim)), np.empty((steps + 1, n))
+        pos = np.empty((steps + 1, n, dim))
+        loss = np.empty((steps + 1, n)) if keep_losses else None
         div, div_step = np.empty(n, dtype=bool), np.empty(n, dtype=np.int64)
         for a in range(0, n, block):
             b = min(n, a + block)
             traj = Trajectory(fn, opt, start_arr[a:b], record_state=False, capacity=steps + 1,
-                              seed=seed, schedule=schedule, clip=clip)
+                              seed=seed, schedule=schedule, clip=clip,
+                              keep_losses=keep_losses)
             traj.advance(steps)
-            pos[:, a:b], loss[:, a:b] = traj.positions, traj.losses
+            pos[:, a:b] = traj.positions
+            if loss is not None:
+                loss[:, a:b] = traj.losses
             div[a:b], div_step[a:b] = traj.diverged, traj.diverged_step
             del traj
     if single:
-        return SimulationResult(pos[:, 0], loss[:, 0], div[0], div_step[0])
+        return SimulationResult(pos[:, 0], None if loss is None else loss[:, 0], div[0],
+                                div_step[0])
     return SimulationResult(pos, loss, div, div_step)
 
 
@@ -941,5 +981,5 @@ def simulate(function: str | LossFunction, optimizer: str | Optimizer, start: An
     ``"student:nu=3,sigma=0.5"`` (see :class:`Trajectory`); ``clip``: ``"norm=1.0"`` or
     ``"value=0.5"``; ``ensemble``: K noisy members per start (see :func:`run`).
     """
-    return run(function, optimizer, start, steps, noise=noise, seed=seed, schedule=schedule,
-               clip=clip, ensemble=ensemble).positions
+    return _run(function, optimizer, start, steps, noise=noise, seed=seed, schedule=schedule,
+                clip=clip, ensemble=ensemble, keep_losses=False).positions

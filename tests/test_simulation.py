@@ -176,18 +176,19 @@ def test_chunked_checks_give_exactly_the_step_by_step_history(fn, spec, start, n
 
 @pytest.mark.parametrize("record_state", [True, False])
 @pytest.mark.parametrize("noise", [0.0, 0.5])
-@pytest.mark.parametrize("runs", [4, 150])
-def test_batches_in_chunks_blocks_and_threads_are_the_plain_loop(runs, noise, record_state,
-                                                                 monkeypatch):
+@pytest.mark.parametrize("runs, chunk_numbers", [(4, 128), (150, 128), (150, 16), (4, 4)])
+def test_batches_in_chunks_blocks_and_threads_are_the_plain_loop(runs, chunk_numbers, noise,
+                                                                 record_state, monkeypatch):
     """Runs diverging at different steps among others that do not: a few runs (one
     array, chunks of several steps, frozen runs put back after each chunk) and many
     (blocks of 16 runs in two threads, chunks of 2 steps; with noise, one array
-    checked step by step once a run froze), against the plain loop."""
+    checked step by step once a run froze); with room for one step's numbers only,
+    batches and blocks checked after every step; against the plain loop."""
     from optsim import simulation
 
     monkeypatch.setattr(simulation, "BLOCK_NUMBERS", 32)
     monkeypatch.setattr(simulation, "THREAD_NUMBERS", 64)
-    monkeypatch.setattr(simulation, "CHUNK_NUMBERS", 128)
+    monkeypatch.setattr(simulation, "CHUNK_NUMBERS", chunk_numbers)
     monkeypatch.setattr(simulation, "_THREADS", 2)
     monkeypatch.setattr(simulation, "_spare_cpu", lambda: True)
     rng = np.random.default_rng(3)
@@ -201,6 +202,34 @@ def test_batches_in_chunks_blocks_and_threads_are_the_plain_loop(runs, noise, re
     steps = t.diverged_step[t.diverged]
     assert 0 < len(steps) < runs and len(set(steps.tolist())) > 1
     _same_as_reference(t)
+
+
+@pytest.mark.parametrize("block_bytes", [None, 4096])
+def test_simulate_keeps_no_losses_and_gives_runs_positions(block_bytes, monkeypatch):
+    """simulate keeps only the last two losses (a trajectory with keep_losses=False):
+    its positions are run's, bit for bit, with runs diverging part way, in one
+    trajectory or in blocks of runs."""
+    from optsim import simulation
+
+    if block_bytes is not None:
+        monkeypatch.setattr(simulation, "BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(simulation, "BLOCK_NUMBERS", 32)
+    rng = np.random.default_rng(4)
+    starts = rng.uniform(-1, 1, (300, 2))
+    opt = optsim.make_optimizer("sgd", lr=np.linspace(0.08, 0.14, 300))
+    full = optsim.run("elongated-bowl", opt, starts, 60)
+    assert 0 < full.diverged.sum() < 300
+    np.testing.assert_array_equal(optsim.simulate("elongated-bowl", opt, starts, 60),
+                                  full.positions)
+    t = Trajectory("elongated-bowl", opt, starts, keep_losses=False, record_state=False,
+                   capacity=61)
+    t.advance(60)
+    np.testing.assert_array_equal(t.positions, full.positions)
+    np.testing.assert_array_equal(t.diverged_step, full.diverged_step)
+    assert t.memory_bytes() < Trajectory("elongated-bowl", opt, starts, capacity=61,
+                                         record_state=False).memory_bytes()
+    with pytest.raises(ValueError, match="keeps no losses"):
+        t.losses  # noqa: B018
 
 
 def test_the_diverging_cases_do_diverge_inside_a_chunk():

@@ -33,10 +33,11 @@ CHUNK = 64
 #: (its positions are evaluated for their losses at once)
 CHUNK_NUMBERS = 2**14
 #: a big batch without noise is stepped in blocks of about this many coordinates
-#: (rows x D), each through all its steps on its own: blocks of 16,384 runs in 2D
-#: (256 KiB per array) stepped Adam on Rosenbrock at 1.16 ms per step for 65,536
-#: runs, 1.33 ms unblocked, 1.56 ms in blocks of 4,096 (one thread, loaded machine)
-BLOCK_NUMBERS = 32768
+#: (rows x D), each through all its steps on its own. Every block-step costs ~60 µs
+#: of calls besides ~11 ns per run (Adam on Rosenbrock, 2D): blocks of 4,096 runs
+#: took 1.7 ms per step for 65,536 runs; of 16,384 or 32,768 runs (512 KiB per
+#: array, two blocks: one per thread) the same (1.1 ms, CPU time, loaded machine)
+BLOCK_NUMBERS = 65536
 #: work of at least this many coordinates (rows x D) is shared out between two
 #: threads, when there are two CPUs
 THREAD_NUMBERS = 65536

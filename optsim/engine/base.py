@@ -320,7 +320,11 @@ class Optimizer:
         ``step()``). ``values``: other numeric hyperparameters for this step, by
         name (a schedule cycling ``beta1``)."""
         params, grads = self._checked(params, grads)
-        return self.apply(params, grads, state, *self._fresh(params), lr=lr, values=values)
+        shape = params.shape  # (spelled out: this runs once per step of a single run)
+        out = {f: np.empty(shape) for f in self._live}
+        if lr is None and values is None:
+            return self.apply(params, grads, state, np.empty(shape), out)
+        return self.apply(params, grads, state, np.empty(shape), out, lr=lr, values=values)
 
     def step_with_info(self, params: np.ndarray, grads: np.ndarray, state: Any, *,
                        lr: Any = None, values: dict[str, Any] | None = None
@@ -375,10 +379,8 @@ class Optimizer:
 
     def _fresh(self, params: np.ndarray) -> tuple[np.ndarray, Out]:
         """New arrays for a step's results: parameters and each live state array."""
-        out: Out = {}
-        for f in self._live:
-            out[f] = np.empty_like(params)
-        return np.empty_like(params), out
+        shape = params.shape  # (np.empty of a shape: half the cost of empty_like)
+        return np.empty(shape), {f: np.empty(shape) for f in self._live}
 
     def _overrides(self, lr: Any, values: dict[str, Any] | None, n: int) -> Coefs:
         """This step's values (lr, ``values``) as the rules take them: numbers, or

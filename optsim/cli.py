@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cli_explore, cli_scenarios
+from . import cli_explore, cli_scenarios, cli_surface
 from .cli_args import (  # noqa: F401 - the command line's values, also used from here
     DEFAULT_OPTIMIZERS,
     DEFAULT_SIZE,
@@ -108,12 +108,14 @@ def write_outputs(args: argparse.Namespace, runs: RunSet, results: list[Trajecto
 
 #: (option, attribute) of every file ``run`` writes: checked before running
 OUTPUT_OPTIONS: list[tuple[str, str]] = [("--csv", "csv"), ("--png", "png"), ("--svg", "svg"),
-                                         *cli_scenarios.OUTPUT_OPTIONS]
+                                         *cli_scenarios.OUTPUT_OPTIONS,
+                                         *cli_surface.OUTPUT_OPTIONS]
 #: more checks of ``run``'s arguments before anything is computed: f(args), raise CliError
-OUTPUT_CHECKS: list[Callable[[argparse.Namespace], None]] = [cli_scenarios.check_animation_args]
+OUTPUT_CHECKS: list[Callable[[argparse.Namespace], None]] = [cli_scenarios.check_animation_args,
+                                                             cli_surface.check_surface_args]
 #: more writers: f(args, run set, trajectories) -> paths written
 OUTPUT_WRITERS: list[Callable[[argparse.Namespace, RunSet, list[Trajectory]], list[str]]] = [
-    cli_scenarios.write_extra_outputs]
+    cli_scenarios.write_extra_outputs, cli_surface.write_surface_outputs]
 
 
 def _fmt_point(p: np.ndarray) -> str:
@@ -324,6 +326,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="picture size, e.g. 1920x1080 or 1280x720 for slides (instead of "
                         "--width/--height; text and lines grow with the picture)")
     cli_scenarios.add_arguments(p)
+    cli_surface.add_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,7 +375,8 @@ def join_negative_values(argv: Sequence[str], options=None) -> list[str]:
 
 
 #: option strings added by extensions (so a value is never mistaken for them)
-EXTRA_OPTION_STRINGS: set[str] = set(cli_scenarios.OPTION_STRINGS) | cli_explore.OPTION_STRINGS
+EXTRA_OPTION_STRINGS: set[str] = (set(cli_scenarios.OPTION_STRINGS) | cli_explore.OPTION_STRINGS
+                                   | cli_surface.OPTION_STRINGS)
 
 
 def _all_option_strings() -> set[str]:

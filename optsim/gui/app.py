@@ -81,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(antialias=True)
+    from ..render.qt_app import share_opengl_contexts
+
+    share_opengl_contexts()  # (the 3D view and its exports)
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     identify(app)
     from .main_window import MainWindow

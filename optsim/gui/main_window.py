@@ -90,6 +90,7 @@ SHORTCUTS = (
     ("Ctrl+R", "reset every run to the start point"),
     ("Home", "reset the view to the function's window"),
     ("F11", "presentation mode (Esc leaves it)"),
+    ("F3", "the 3D view (the surface with the runs on it)"),
     ("Ctrl+Q", "quit (the set-up is remembered)"),
     ("click on the plot", "set the start point (in 1D: x)"),
     ("drag / wheel on the plot", "pan / zoom"),
@@ -585,6 +586,8 @@ class MainWindow(QMainWindow):
         install_sweep(self)  # the Sweep dock and the basins overlay
         from .training import install as install_training
         install_training(self)  # schedule and clipping editors, lr strip, clipped-step marks
+        from .view3d import install as install_view3d
+        install_view3d(self)  # View > 3D view (its dock is made when first opened)
 
         self.model.functionChanged.connect(self._function_changed)
         self.model.viewChanged.connect(self._view_changed)

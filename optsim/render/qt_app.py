@@ -23,7 +23,23 @@ def ensure_app(offscreen_if_headless: bool = True):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         _quiet_offscreen_warnings()
+    share_opengl_contexts()
     return QApplication(sys.argv[:1] or ["optsim"])
+
+
+def share_opengl_contexts() -> None:
+    """Let every OpenGL context share its resources (before the QApplication exists):
+    pyqtgraph.opengl compiles its shaders once, so a second 3D view (an export beside
+    the window's view) otherwise draws with programs of a deleted context."""
+    from PySide6.QtCore import QCoreApplication, Qt
+
+    if QCoreApplication.instance() is None:
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts, True)
+
+
+def has_display() -> bool:
+    """Whether a desktop display is there to draw on (X11 or Wayland)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 #: messages the offscreen platform prints for every shown widget; they mean nothing here

@@ -50,6 +50,14 @@ SPECS += [  # pytorch-optimizer's (helper "practitioners")
     "adabelief:lr=0.05,rectify=true,degenerated_to_sgd=false",
     "qhadam:lr=0.05,nu1=0.7,nu2=0.5,weight_decay=0.1",
     "qhadam:lr=0.05,weight_decay=0.1,weight_decouple=true",
+    "adan:lr=0.05,weight_decay=0.1", "adan:lr=0.05,weight_decay=0.1,weight_decouple=true",
+    "ademamix:lr=0.05,t_alpha_beta3=5,weight_decay=0.1",
+    "ademamix:lr=0.05,weight_decay=0.1,weight_decouple=true,fixed_decay=true",
+    "lamb:lr=0.05,weight_decay=0.1", "lamb:lr=0.05,weight_decay=0.1,weight_decouple=false",
+    "lamb:lr=0.05,adam=true,grad_averaging=false",
+    "lamb:lr=0.05,beta2=0.9,rectify=true,degenerated_to_sgd=true",
+    "madgrad:lr=0.05,momentum=0,weight_decay=0.1",
+    "madgrad:lr=0.05,weight_decay=0.1,weight_decouple=true",
 ]
 CASES = [("elongated-bowl", [-1.0, 1.0]), ("himmelblau", [-0.5, -0.5]), ("cubic", [6.0])]
 STEPS = 8  # RAdam switches to its rectified step at t = 6 (beta2 = 0.999)

@@ -47,6 +47,17 @@ TORCH_DEFAULTS.update({
     "qhadam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "nu1": 1.0, "nu2": 1.0,
                "weight_decay": 0.0, "weight_decouple": False, "fixed_decay": False,
                "eps": 1e-8},
+    "adan": {"lr": 1e-3, "beta1": 0.98, "beta2": 0.92, "beta3": 0.99, "weight_decay": 0.0,
+             "weight_decouple": False, "eps": 1e-8},
+    "ademamix": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "beta3": 0.9999,
+                 "weight_decay": 0.0, "weight_decouple": False, "fixed_decay": False,
+                 "alpha": 5.0, "t_alpha_beta3": 0.0, "eps": 1e-8},  # t_alpha_beta3 None: 0
+    "lamb": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0.0,
+             "weight_decouple": True, "fixed_decay": False, "rectify": False,
+             "degenerated_to_sgd": False, "n_sma_threshold": 5, "grad_averaging": True,
+             "adam": False, "eps": 1e-6},
+    "madgrad": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0, "weight_decouple": False,
+                "eps": 1e-6},
 })
 
 #: every registered name plus the non-default variants of each rule
@@ -71,6 +82,13 @@ VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
     "adabelief:ams_bound=true,weight_decay=0.1", "adabelief:rectify=true",
     "adabelief:rectify=true,degenerated_to_sgd=false,weight_decouple=false,weight_decay=0.1",
     "qhadam:nu1=0.7,nu2=0.5,weight_decay=0.1", "qhadam:weight_decay=0.1,weight_decouple=true",
+    "adan:weight_decay=0.1", "adan:weight_decay=0.1,weight_decouple=true",
+    "ademamix:t_alpha_beta3=5,weight_decay=0.1", "ademamix:weight_decay=0.1,weight_decouple=true",
+    "lamb:weight_decay=0.1", "lamb:weight_decay=0.1,weight_decouple=false",
+    "lamb:adam=true,grad_averaging=false", "lamb:rectify=true,beta2=0.9",
+    "lamb:rectify=true,degenerated_to_sgd=true,beta2=0.9",
+    "madgrad:momentum=0,weight_decay=0.1", "madgrad:weight_decay=0.1,weight_decouple=true",
+    "madgrad:eps=0",
 ]
 
 

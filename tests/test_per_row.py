@@ -40,6 +40,8 @@ ROW_VALUES.update({
     "nu1": [1.0, 0.7, 0.0, 0.5, 1.0, 0.3, 0.9],
     "nu2": [1.0, 0.0, 0.8, 1.0, 0.5, 0.99, 0.3],
     "n_sma_threshold": [5, 4, 6, 1000, 5, 6, 4],
+    "beta3": [0.9999, 0.5, 0.9, 0.99, 0.7, 0.999, 0.3],
+    "t_alpha_beta3": [0.0, 10.0, 5.0, 0.0, 100.0, 3.0, 1.0],
 })
 N = 7
 
@@ -56,6 +58,12 @@ CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
                                                     "degenerated_to_sgd": False}),
     ("adabelief", {"weight_decouple": False}), ("qhadam", {"weight_decouple": True}),
     ("qhadam", {"weight_decouple": True, "fixed_decay": True}),
+    ("adan", {"weight_decouple": True}), ("ademamix", {"weight_decouple": True}),
+    ("ademamix", {"weight_decouple": True, "fixed_decay": True}),
+    ("lamb", {"weight_decouple": False}), ("lamb", {"fixed_decay": True}),
+    ("lamb", {"grad_averaging": False, "adam": True}), ("lamb", {"rectify": True}),
+    ("lamb", {"rectify": True, "degenerated_to_sgd": True}),
+    ("madgrad", {"weight_decouple": True}),
 ]
 
 

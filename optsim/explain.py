@@ -317,6 +317,9 @@ class StepExplanation:
     frozen: bool = False
     #: significant digits of the numbers shown (None: full precision)
     digits: int | None = DIGITS
+    #: what the optimizer adds about this step: (heading, plain lines), e.g. Newton's
+    #: curvature, L-BFGS's inner iterations (``Optimizer.step_notes``)
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
 def _run_rows(x: Any, run: int) -> Any:
@@ -356,7 +359,7 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
             np.array(trajectory.gradient_at(k)[run], dtype=np.float64)),
     ]
     state = _run_rows(trajectory.state_at(k), run)
-    unused = opt.unused_fields()
+    unused = opt.unused_fields() | set(opt.hidden_fields)
     for f, v in state._asdict().items():
         if f == "step" or f in unused:
             continue
@@ -364,6 +367,7 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
         rows.append(Row(f, qq.symbol.replace("<sub>t</sub>", f"<sub>{k}</sub>"), qq.name,
                         _flat(v), qq.hint, qq.scalar))
     subs: list[Substituted] = []
+    sections: list[tuple[str, list[str]]] = []
     frozen = False
     noisy = float(getattr(trajectory, "noise", 0.0) or 0.0) > 0
     if k >= 1:
@@ -393,6 +397,7 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
                 qq = q.get(key, Quantity(key, key))
                 rows.append(Row(key, qq.symbol.replace("<sub>t</sub>", f"<sub>{k}</sub>"),
                                 qq.name, _flat(info[key]), qq.hint, qq.scalar))
+        sections = opt.step_notes(info)
         previous = _run_rows(trajectory.state_at(k - 1), run)
         d = int(trajectory.diverged_step[run])
         if 0 <= d <= k:
@@ -406,7 +411,7 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
                                pos, digits=digits)
     return StepExplanation(opt, k, rows, equations(opt, noisy=noisy), subs,
                            hyperparameter_legend(opt, digits), teaching_note(opt), frozen,
-                           digits)
+                           digits, sections)
 
 
 # ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .dynamics import Dynamics
-from .engine import Info, Optimizer, as_optimizer
+from .engine import Closure, Info, Optimizer, as_optimizer
 from .functions import LossFunction, as_function
 from .gradients import parse_noise
 from .schedules import Schedule, split_spec
@@ -73,6 +73,12 @@ BLOCK_BYTES = 64 * 2**20
 #: numbers per coordinate a block's run uses besides its history (state, gradient,
 #: the function's temporaries), as measured on Adam and Rosenbrock
 WORK_NUMBERS = 40
+
+
+def function_closure(function: LossFunction) -> Closure:
+    """The loss as the optimizers that evaluate it themselves are given it (value,
+    gradient and Hessian at any points)."""
+    return Closure(function.value, function.gradient, function.hessian)
 
 
 def check_steps(steps: Any, name: str = "steps") -> int:
@@ -238,6 +244,15 @@ class Trajectory:
         self.schedule = self.dynamics.schedule
         self.clip = self.dynamics.clip
         self.noise_model = self.dynamics.noise
+        if self.optimizer.needs_closure and (self.noise_model is not None
+                                             or self.clip is not None):
+            raise ValueError(f"{self.optimizer.name} evaluates the loss itself (a closure, "
+                             "as torch's step(closure)): gradient noise and clipping do "
+                             "not apply to it")
+        #: the loss, for an optimizer that evaluates it itself (None: it only takes
+        #: the gradient)
+        self.closure = function_closure(self.function) if self.optimizer.needs_closure \
+            else None
         #: the Gaussian σ of the noise (0: none, or another noise model)
         self.noise = self.noise_model.sigma if self.noise_model is not None else 0.0
         self._rng = self.dynamics.rng
@@ -313,9 +328,10 @@ class Trajectory:
         """Room for ``cap`` steps of a state array: empty, for the steps to write,
         if the optimizer changes it; else its (constant) first value, repeated as a
         read-only view that takes no memory."""
+        first = getattr(self._state, field)
         if field in self._live:
-            return np.empty((cap, self.n, self.dim))
-        return np.broadcast_to(getattr(self._state, field), (cap, self.n, self.dim))
+            return np.empty((cap,) + first.shape)
+        return np.broadcast_to(first, (cap,) + first.shape)
 
     def _buffers(self, sets: int) -> list[dict[str, np.ndarray]] | None:
         """Without recorded states: ``sets`` sets of arrays for the live state, that
@@ -323,7 +339,8 @@ class Trajectory:
         history)."""
         if self._hist:
             return None
-        return [{f: np.empty((self.n, self.dim)) for f in self._live} for _ in range(sets)]
+        return [{f: np.empty(getattr(self._state, f).shape) for f in self._live}
+                for _ in range(sets)]
 
     def _record(self, k: int, params: np.ndarray, loss: np.ndarray, state: Any) -> None:
         self._pos[k] = params
@@ -440,9 +457,11 @@ class Trajectory:
             if dyn.active:
                 _, _, info = self.optimizer.step_with_info(p, given, self.state_at(k - 1),
                                                            lr=dyn.lr_at(k),
-                                                           values=dyn.values_at(k))
+                                                           values=dyn.values_at(k),
+                                                           closure=self.closure)
             else:
-                _, _, info = self.optimizer.step_with_info(p, given, self.state_at(k - 1))
+                _, _, info = self.optimizer.step_with_info(p, given, self.state_at(k - 1),
+                                                           closure=self.closure)
         info["update"] = self._pos[k] - self._pos[k - 1]
         info["raw_grad"] = self._gradient(p)
         if self.clip is not None:
@@ -559,7 +578,7 @@ class _Lane:
     block of a big one), and where their stepping stands."""
 
     __slots__ = ("t", "rows", "whole", "numbers", "opt", "k", "params", "state", "grads",
-                 "bufs", "full", "ck", "fill", "frozen", "hist", "pos")
+                 "bufs", "full", "ck", "fill", "frozen", "hist", "pos", "closure")
 
     def __init__(self, t: Trajectory, rows: slice, bufs: list[dict[str, np.ndarray]] | None
                  ) -> None:
@@ -571,6 +590,8 @@ class _Lane:
         self.ck = -1
         self.full = bufs
         self.pos = t._pos
+        #: the loss, for an optimizer that evaluates it itself (else None)
+        self.closure = t.closure
         #: with recorded states: the history arrays of the live state (steps write them)
         self.hist = [(f, t._hist[f]) for f in t._live] if t._hist else None
         if whole:
@@ -619,11 +640,11 @@ class _Lane:
             ck = self.ck
             out = self.bufs[((1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1))[j & 1]]
         old = self.state
-        if lr is None and values is None:
+        if lr is None and values is None and self.closure is None:
             self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out)
         else:
             self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out,
-                                                     lr=lr, values=values)
+                                                     lr=lr, values=values, closure=self.closure)
         if self.fill:
             for f in self.fill:
                 np.copyto(out[f], getattr(old, f))

@@ -16,7 +16,11 @@ import pytest
 from optsim import simulation
 from optsim.engine import OPTIMIZERS, make_optimizer, optimizer_kind
 from optsim.explain import explain_step
-from optsim.simulation import Trajectory
+from optsim.functions import get_function
+from optsim.simulation import Trajectory, function_closure
+
+#: the loss handed to the optimizers that evaluate it themselves (Newton, L-BFGS)
+CLOSURE = function_closure(get_function("himmelblau"))
 
 #: per-run values of every numeric hyperparameter, spanning each branch of the rules
 #: (lerp weight 1 − β below, at and above 0.5; zero and non-zero decays and momenta)
@@ -33,6 +37,10 @@ ROW_VALUES: dict[str, list[float]] = {
     "lr_decay": [0.0, 0.1, 0.0, 1.0, 0.01, 0.5, 0.0],
     "initial_accumulator_value": [0.0, 0.1, 1.0, 0.0, 0.5, 2.0, 0.0],
     "momentum_decay": [4e-3, 0.1, 0.0, 1.0, 0.5, 4e-3, 2.0],
+    # Newton (damped): Armijo constant, backtracking factor, most backtracks
+    "c1": [1e-4, 0.3, 0.1, 0.9, 1e-4, 0.5, 0.01],
+    "backtrack": [0.5, 0.1, 0.9, 0.5, 0.3, 0.7, 0.5],
+    "max_backtracks": [50, 0, 3, 1, 10, 2, 50],
 }
 # pytorch-optimizer's (helper "practitioners")
 ROW_VALUES.update({
@@ -48,6 +56,7 @@ N = 7
 #: every registered name, and each one with every flag it has switched on
 CONFIGS: list[tuple[str, dict]] = [(name, {}) for name in sorted(OPTIMIZERS)] + [
     ("adam", {"amsgrad": True}), ("adamw", {"amsgrad": True}), ("rmsprop", {"centered": True}),
+    ("newton", {"damped": True}),
     ("nadam", {"decoupled_weight_decay": True}), ("radam", {"decoupled_weight_decay": True}),
 ]
 CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
@@ -92,10 +101,10 @@ def _run(opt, params, grads, lrs=None, info=False):
     for k, g in enumerate(grads):
         lr = None if lrs is None else lrs[k]
         if info:
-            p, s, inf = opt.step_with_info(p, g, s, lr=lr)
+            p, s, inf = opt.step_with_info(p, g, s, lr=lr, closure=CLOSURE)
             infos.append(inf)
         else:
-            p, s = opt.step(p, g, s, lr=lr)
+            p, s = opt.step(p, g, s, lr=lr, closure=CLOSURE)
         path.append(p)
         states.append(s)
     return np.stack(path), states, infos

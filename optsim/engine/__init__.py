@@ -2,7 +2,7 @@
 under ``optimizers`` (found and registered at import); shared pieces of the rules
 are in ``transforms``, the equations' expression trees in ``expr``."""
 
-from .base import Info, Optimizer, Traits
+from .base import Closure, Info, Optimizer, Traits
 from .hyperparams import HyperParam
 from .optimizers import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 from .registry import (
@@ -15,6 +15,6 @@ from .registry import (
     register,
 )
 
-__all__ = ["Info", "Optimizer", "Traits", "HyperParam", "OPTIMIZERS", "OptimizerKind",
+__all__ = ["Closure", "Info", "Optimizer", "Traits", "HyperParam", "OPTIMIZERS", "OptimizerKind",
            "as_optimizer", "make_optimizer", "optimizer_kind", "parse_spec", "register",
            "SGD", "Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "NAdam", "RAdam", "RMSprop"]

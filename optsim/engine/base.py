@@ -10,6 +10,12 @@ branch per row with masks, in torch's order of operations, and the per-step scal
 that need a power (bias corrections, ...) are computed in Python for each distinct
 value, as a separate run computes them.
 
+An optimizer that evaluates the function itself (L-BFGS's line search, Newton's
+Hessian) declares ``needs_closure = True``: every caller of :meth:`Optimizer.apply`
+then hands it a :class:`Closure` (the loss, its gradient and Hessian at any points),
+as torch's ``optimizer.step(closure)`` is handed one; the step may evaluate it many
+times, row by row.
+
 Every step takes one path, :meth:`Optimizer.apply`: the rule writes the new
 parameters and state into given arrays (``out=`` ufuncs, few temporaries). ``step``
 gives it fresh arrays; ``optsim.simulation`` gives it rows of its history and
@@ -40,6 +46,45 @@ Coefs = dict[str, Any]
 Rule = tuple[str, "Expr", str]
 
 _F64 = np.dtype(np.float64)
+
+
+class Closure:
+    """The loss of the rows being stepped, for an optimizer that evaluates it itself
+    (``needs_closure``): its value (K,), gradient (K, D) and Hessian (K, D, D) at any
+    K points (K, D) of the function's space, with NaN and inf silenced (a point far
+    out is the optimizer's business, as in torch). ``evaluations`` counts the points
+    evaluated (value and gradient together count once)."""
+
+    __slots__ = ("_value", "_gradient", "_hessian", "evaluations")
+
+    def __init__(self, value: Callable[[np.ndarray], np.ndarray],
+                 gradient: Callable[[np.ndarray], np.ndarray],
+                 hessian: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        self._value, self._gradient, self._hessian = value, gradient, hessian
+        self.evaluations = 0
+
+    def value(self, points: np.ndarray) -> np.ndarray:
+        """f at each of K points, (K,)."""
+        with np.errstate(all="ignore"):
+            return np.asarray(self._value(points), dtype=np.float64).reshape(len(points))
+
+    def gradient(self, points: np.ndarray) -> np.ndarray:
+        """∇f at each of K points, (K, D)."""
+        with np.errstate(all="ignore"):
+            return np.asarray(self._gradient(points), dtype=np.float64).reshape(points.shape)
+
+    def value_and_gradient(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """f and ∇f at each of K points (one evaluation each, as a closure is)."""
+        self.evaluations += len(points)
+        return self.value(points), self.gradient(points)
+
+    def hessian(self, points: np.ndarray) -> np.ndarray:
+        """∇²f at each of K points, (K, D, D)."""
+        if self._hessian is None:
+            raise ValueError("this function has no Hessian")
+        k, d = points.shape
+        with np.errstate(all="ignore"):
+            return np.asarray(self._hessian(points), dtype=np.float64).reshape(k, d, d)
 
 
 @dataclass(frozen=True)
@@ -88,7 +133,8 @@ class Optimizer:
       ``out_params`` and each new state array named by ``live_fields()`` into
       ``out[name]`` (all preallocated, shape (N, D), float64). State arrays that are
       not live are carried over unchanged. When ``info`` is a dict it also fills it
-      with the step's intermediate quantities. It never modifies its inputs.
+      with the step's intermediate quantities. It never modifies its inputs. An
+      optimizer that ``needs_closure`` also takes ``closure=`` (a :class:`Closure`).
     * ``scalars(c, step)`` (optional): ``c`` plus the per-step scalars (bias
       corrections, ...), computed with :meth:`each` where they need more than + − × ÷.
     * ``rule(t)``, ``quantities()``, ``note()``: what the inspector shows.
@@ -108,6 +154,14 @@ class Optimizer:
     rescales: ClassVar[bool] = False
     #: trait: the state arrays that remember past gradients (empty: no momentum)
     momentum_fields: ClassVar[tuple[str, ...]] = ()
+    #: trait: the step evaluates the function itself: ``apply`` must be given a
+    #: :class:`Closure`, which ``update`` receives as ``closure=`` (L-BFGS, Newton)
+    needs_closure: ClassVar[bool] = False
+    #: the state arrays the inspector does not list as values (a history of vectors)
+    hidden_fields: ClassVar[tuple[str, ...]] = ()
+    #: info entries that are not one number per coordinate (N, D) (a Hessian (N, D·D),
+    #: the inner iterates of a step (N, K, D)): not drawn, not listed as values
+    extra_info: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str | None = None, defaults: dict[str, Value] | None = None,
                  tied: dict[str, str] | None = None, **values: Any) -> None:
@@ -155,6 +209,8 @@ class Optimizer:
         self._distinct: dict[tuple[str, ...], tuple[list, np.ndarray, tuple]] = {}
         self.check()
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])
+        #: some state arrays are not (N, D) (``widths``): fresh arrays are shaped as they are
+        self._wide = type(self).widths is not Optimizer.widths
         live = set(self.live_fields())
         self._live: tuple[str, ...] = tuple(f for f in self._arrays if f in live)
         #: (position in the state, name) of each live array
@@ -173,10 +229,18 @@ class Optimizer:
     def init(self, params: np.ndarray) -> NamedTuple:
         """The state before the first step, for parameters of shape (N, D): step 0 and
         every array at its initial value (zero unless ``initial_values`` says otherwise)."""
-        shape = np.shape(params)
+        n, d = np.shape(params)
         start = self.initial_values()
-        return self.State(0, *(np.full(shape, start.get(f, 0.0), dtype=np.float64)
+        widths = self.widths(d)
+        return self.State(0, *(np.full((n, widths.get(f, d)), start.get(f, 0.0),
+                                       dtype=np.float64)
                                for f in self.State._fields[1:]))
+
+    def widths(self, dim: int) -> dict[str, int]:
+        """Numbers per run of the state arrays that do not hold one per coordinate
+        (default: none; every array is (N, D)). An array of width K is (N, K): a
+        scalar per run (K = 1), or a history of vectors laid end to end."""
+        return {}
 
     def live_fields(self) -> tuple[str, ...]:
         """The state arrays this configuration updates (default: all of them)."""
@@ -238,6 +302,12 @@ class Optimizer:
     def unused_fields(self) -> set[str]:
         """State arrays this configuration never changes (not shown by the inspector)."""
         return set(self._arrays) - set(self._live)
+
+    def step_notes(self, info: Info) -> list[tuple[str, list[str]]]:
+        """What the inspector adds about one run's step (``info`` of that run, arrays
+        without the run axis): sections of (heading, plain lines), e.g. Newton's
+        curvature or L-BFGS's inner iterations (default: none)."""
+        return []
 
     # -- per-run hyperparameters ---------------------------------------------
     def each(self, f: Callable[..., Any], step: int, c: Coefs, *names: str) -> Any:
@@ -310,7 +380,8 @@ class Optimizer:
 
     # -- public API ---------------------------------------------------------
     def step(self, params: np.ndarray, grads: np.ndarray, state: Any, *, lr: Any = None,
-             values: dict[str, Any] | None = None) -> tuple[np.ndarray, Any]:
+             values: dict[str, Any] | None = None,
+             closure: Closure | None = None) -> tuple[np.ndarray, Any]:
         """One step: (params, grads, state) -> (new params, new state). Pure: the
         inputs are never modified.
 
@@ -318,8 +389,12 @@ class Optimizer:
         declared ``lr``), so that a schedule changes it without rebuilding the
         optimizer or its state (as setting torch's ``param_group["lr"]`` before
         ``step()``). ``values``: other numeric hyperparameters for this step, by
-        name (a schedule cycling ``beta1``)."""
+        name (a schedule cycling ``beta1``). ``closure``: the loss, for an optimizer
+        that ``needs_closure``."""
         params, grads = self._checked(params, grads)
+        if self._wide or closure is not None:  # state arrays of their own widths
+            return self.apply(params, grads, state, *self._fresh(params, state), lr=lr,
+                              values=values, closure=closure)
         shape = params.shape  # (spelled out: this runs once per step of a single run)
         out = {f: np.empty(shape) for f in self._live}
         if lr is None and values is None:
@@ -327,8 +402,8 @@ class Optimizer:
         return self.apply(params, grads, state, np.empty(shape), out, lr=lr, values=values)
 
     def step_with_info(self, params: np.ndarray, grads: np.ndarray, state: Any, *,
-                       lr: Any = None, values: dict[str, Any] | None = None
-                       ) -> tuple[np.ndarray, Any, Info]:
+                       lr: Any = None, values: dict[str, Any] | None = None,
+                       closure: Closure | None = None) -> tuple[np.ndarray, Any, Info]:
         """One step, plus its intermediate quantities by name.
 
         Every optimizer reports ``grad`` (the gradient as used, after L2 weight
@@ -337,28 +412,38 @@ class Optimizer:
         ``update == -effective_lr * direction`` up to rounding: ``effective_lr`` is
         the per-coordinate factor that multiplies ``direction`` (see each class's
         docstring for what both are), plus every intermediate of the rule.
-        ``lr`` and ``values`` as in :meth:`step`.
+        ``lr``, ``values`` and ``closure`` as in :meth:`step`.
         """
         params, grads = self._checked(params, grads)
         info: Info = {}
-        new_params, new_state = self.apply(params, grads, state, *self._fresh(params), lr=lr,
-                                           values=values, info=info)
+        new_params, new_state = self.apply(params, grads, state, *self._fresh(params, state),
+                                           lr=lr, values=values, info=info, closure=closure)
         info["update"] = new_params - params
         return new_params, new_state, info
 
     def apply(self, params: np.ndarray, grads: np.ndarray, state: Any, out_params: np.ndarray,
               out: Out, *, lr: Any = None, values: dict[str, Any] | None = None,
-              info: Info | None = None) -> tuple[np.ndarray, Any]:
+              info: Info | None = None, closure: Closure | None = None
+              ) -> tuple[np.ndarray, Any]:
         """The step every caller takes (``step``, ``step_with_info``, the simulation),
         without the checks of :meth:`step`: ``params`` and ``grads`` are (N, D) float64
         arrays, ``out_params`` and ``out[name]`` for each of ``live_fields()``
-        preallocated (N, D) float64 arrays that overlap no input, which the rule
-        writes and the result holds (the new state's other arrays are the old ones).
-        ``lr``, ``values`` as in :meth:`step`; ``info`` as in :meth:`step_with_info`."""
+        preallocated float64 arrays shaped as the state's that overlap no input, which
+        the rule writes and the result holds (the new state's other arrays are the old
+        ones). ``lr``, ``values``, ``closure`` as in :meth:`step`; ``info`` as in
+        :meth:`step_with_info`."""
         step = state.step + 1
         c = self._coef if lr is None and values is None else {
             **self._coef, **self._overrides(lr, values, params.shape[0])}
-        self.update(self.scalars(c, step), params, grads, state, step, out_params, out, info)
+        if self.needs_closure:
+            if closure is None:
+                raise ValueError(f"{self.name} evaluates the loss itself: step it with "
+                                 "closure= (the simulation and the window do)")
+            self.update(self.scalars(c, step), params, grads, state, step, out_params, out,
+                        info, closure=closure)
+        else:
+            self.update(self.scalars(c, step), params, grads, state, step, out_params, out,
+                        info)
         return out_params, self._new_state(step, state, out)
 
     def _checked(self, params: Any, grads: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -377,9 +462,11 @@ class Optimizer:
                              f"runs, got parameters for {params.shape[0]}")
         return params, grads
 
-    def _fresh(self, params: np.ndarray) -> tuple[np.ndarray, Out]:
+    def _fresh(self, params: np.ndarray, state: Any) -> tuple[np.ndarray, Out]:
         """New arrays for a step's results: parameters and each live state array."""
         shape = params.shape  # (np.empty of a shape: half the cost of empty_like)
+        if self._wide:
+            return np.empty(shape), {f: np.empty_like(getattr(state, f)) for f in self._live}
         return np.empty(shape), {f: np.empty(shape) for f in self._live}
 
     def _overrides(self, lr: Any, values: dict[str, Any] | None, n: int) -> Coefs:

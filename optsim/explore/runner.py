@@ -20,7 +20,7 @@ import numpy as np
 
 from ..engine import Optimizer, optimizer_kind
 from ..functions import LossFunction
-from ..simulation import BOUND_SCALE
+from ..simulation import BOUND_SCALE, function_closure
 
 #: the metrics a sweep can map (``rate`` needs a known minimum)
 METRICS = ("final-loss", "best-loss", "steps-to-tol", "rate", "diverged")
@@ -152,14 +152,17 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
         any_frozen = bool(diverged.any())
         half = params.copy() if half_step == 0 else None
         grads = np.asarray(function.gradient(params), dtype=np.float64).reshape(n, dim)
+        # an optimizer that evaluates the loss itself (L-BFGS, Newton) is handed it
+        closure = function_closure(function) if optimizer.needs_closure else None
         for k in range(1, steps + 1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             if schedule is None:
-                new, state = optimizer.step(params, grads, state)
+                new, state = optimizer.step(params, grads, state, closure=closure)
             else:
                 lr_t, cycled = schedule.current()
-                new, state = optimizer.step(params, grads, state, lr=lr_t, values=cycled)
+                new, state = optimizer.step(params, grads, state, lr=lr_t, values=cycled,
+                                            closure=closure)
                 if k < steps:  # (no lr is asked for past the last step)
                     schedule.step(loss)
             new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ..engine import OPTIMIZERS, HyperParam, Optimizer
 from ..engine.registry import optimizer_kind
+from ..simulation import function_closure
 from .model import SimulationModel
 
 ERROR_STYLE = "color: #B00020;"
@@ -639,7 +640,8 @@ def suited_lr(kind: str, model: SimulationModel) -> float | None:
     start = np.asarray(model.start, dtype=np.float64).reshape(1, -1)
     with np.errstate(all="ignore"):
         grad = np.asarray(model.function.gradient(start), dtype=np.float64)
-        new, _state = opt.step(start, grad, opt.init(start))
+        closure = function_closure(model.function) if opt.needs_closure else None
+        new, _state = opt.step(start, grad, opt.init(start), closure=closure)
         moved = float(np.linalg.norm(np.asarray(new) - start))
     spans = [hi - lo for lo, hi in model.view[: model.function.dim]]
     target = ADD_STEP_FRACTION * min(spans)

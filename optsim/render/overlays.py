@@ -99,12 +99,14 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
         if k < trajectory.steps and not (0 <= d <= k + 1):
             info = trajectory.explain(k + 1)
         else:
-            _, _, info = opt.step_with_info(pos, grads, state)
+            _, _, info = opt.step_with_info(pos, grads, state,
+                                            closure=getattr(trajectory, "closure", None))
         momentum = None
         if has_momentum(opt):
             zeroed = state._replace(**{f: np.zeros_like(getattr(state, f))
                                        for f in opt.traits.momentum_fields})
-            _, _, plain = opt.step_with_info(pos, grads, zeroed)
+            _, _, plain = opt.step_with_info(pos, grads, zeroed,
+                                             closure=getattr(trajectory, "closure", None))
             momentum = (info["update"] - plain["update"])[run]
     lr = float(opt.value("lr", run))
     g = grads[run]

@@ -519,7 +519,7 @@ class Optimizer:
             raise ValueError(f"{self.name}: per-run hyperparameters have no spec string; "
                              "use row(i).spec for one run's")
         changed = [
-            f"{p.name}={_spec_value(self.hp[p.name])}"
+            f"{p.name}={p.text(self.hp[p.name])}"
             for p in self.declared if self.hp[p.name] != p.default
         ]
         return self.name + (":" + ",".join(changed) if changed else "")
@@ -539,8 +539,3 @@ class Optimizer:
                      tuple((k, v.tobytes() if isinstance(v, np.ndarray) else v)
                            for k, v in self.hp.items())))
 
-
-def _spec_value(v: Value) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return repr(v) if isinstance(v, float) else str(v)

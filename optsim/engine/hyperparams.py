@@ -38,11 +38,14 @@ class HyperParam:
     high_open: bool = False
     log: bool = False
     symbol: str = ""
+    #: a flag's values as words, (false, true), e.g. ("none", "strong_wolfe") for
+    #: torch's ``line_search_fn``; specs read and write them (and true/false)
+    choices: tuple[str, str] = ()
 
     def range_text(self) -> str:
         """The valid range in interval notation, e.g. ``[0, 1)``."""
         if self.kind is bool:
-            return "true/false"
+            return "/".join(self.choices) if self.choices else "true/false"
         lo = "-inf" if self.low is None else _fmt(self.low)
         hi = "inf" if self.high is None else _fmt(self.high)
         left = "(" if self.low is None or self.low_open else "["
@@ -74,9 +77,13 @@ class HyperParam:
         if self.kind is bool:
             if isinstance(value, bool):
                 return value
+            if isinstance(value, str) and value in self.choices:
+                return value == self.choices[1]
+            if value is None and self.choices:  # torch's None
+                return False
             if isinstance(value, (int, float)) and value in (0, 1):
                 return bool(value)
-            raise ValueError(f"{where}{self.name} must be true or false, got {value!r}")
+            raise ValueError(f"{where}{self.name} must be {self._either()}, got {value!r}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}{self.name} must be a number in {self.range_text()}, got {value!r}")
         if self.kind is int:
@@ -133,16 +140,27 @@ class HyperParam:
         t = text.strip()
         if self.kind is bool:
             low = t.lower()
-            if low in ("true", "1", "yes", "on"):
+            if low in ("true", "1", "yes", "on") or (self.choices and low == self.choices[1]):
                 return True
-            if low in ("false", "0", "no", "off"):
+            if low in ("false", "0", "no", "off") or (self.choices and low == self.choices[0]):
                 return False
-            raise ValueError(f"{where}{self.name} must be true or false, got {text!r}")
+            raise ValueError(f"{where}{self.name} must be {self._either()}, got {text!r}")
         try:
             number = float(t)
         except ValueError:
             raise ValueError(f"{where}{self.name} must be a number, got {text!r}") from None
         return self.validate(number, owner)
+
+    def _either(self) -> str:
+        return " or ".join(self.choices) if self.choices else "true or false"
+
+    def text(self, value: Value) -> str:
+        """``value`` as a spec string writes it."""
+        if isinstance(value, bool):
+            if self.choices:
+                return self.choices[int(value)]
+            return "true" if value else "false"
+        return repr(value) if isinstance(value, float) else str(value)
 
     def with_default(self, default: Value) -> HyperParam:
         """The same declaration with another default (for named variants)."""

@@ -1,0 +1,205 @@
+"""The strong-Wolfe line search of torch.optim.LBFGS (torch 2.13's ``_strong_wolfe``
+and ``_cubic_interpolate``, themselves ported from minFunc's lswolfe and polyinterp),
+followed operation by operation for one run: L-BFGS and BFGS share it.
+
+torch's CPU kernels compute ``a.add(b, alpha=c)`` with one rounding per element (a
+fused multiply-add) and a dot product of a few numbers as the plain sum of the
+products in order: :func:`add` and :func:`dot` do the same, so that the runs match
+torch's to the last bit.
+
+Numbers that torch holds in 0-dim tensors (directional derivatives, step lengths
+from the interpolation) are NumPy float64 scalars here, so that a division by zero
+or an overflow gives inf or NaN as it does in torch instead of raising; Python's
+``min``/``max`` are used where torch's code uses them, with the same NaN behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+#: the objective along a direction: (x, t, d) -> (f(x + t·d), ∇f(x + t·d))
+Objective = Callable[[np.ndarray, Any, np.ndarray], tuple[Any, np.ndarray]]
+
+
+def fma(a: float, b: float, c: float) -> float:
+    """a·b + c rounded once (a fused multiply-add), exactly: in integers (every
+    finite float is an integer over a power of two), divided once (Python's int
+    division is correctly rounded). Non-finite inputs or an overflow: a·b + c."""
+    try:
+        na, da = a.as_integer_ratio()
+        nb, db = b.as_integer_ratio()
+        nc, dc = c.as_integer_ratio()
+        return (na * nb * dc + nc * da * db) / (da * db * dc)
+    except (OverflowError, ValueError):
+        return a * b + c
+
+
+def add(a: np.ndarray, b: np.ndarray, alpha: Any) -> np.ndarray:
+    """torch's ``a.add(b, alpha=alpha)`` on the CPU: a + alpha·b, each element rounded
+    once."""
+    alpha = float(alpha)
+    return np.array([fma(alpha, y, x) for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> np.float64:
+    """torch's ``a.dot(b)`` for a vector of a few numbers: the products summed in order."""
+    return np.multiply(a, b).sum()
+
+
+def cubic_interpolate(x1: Any, f1: Any, g1: Any, x2: Any, f2: Any, g2: Any,
+                      bounds: tuple[Any, Any] | None = None) -> Any:
+    """The minimiser of the cubic through (x1, f1, g1) and (x2, f2, g2), clamped to
+    ``bounds`` (default: between x1 and x2); their midpoint when the cubic has no
+    minimum (torch's ``_cubic_interpolate``)."""
+    if bounds is not None:
+        xmin_bound, xmax_bound = bounds
+    else:
+        xmin_bound, xmax_bound = (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1**2 - g1 * g2
+    if d2_square >= 0:
+        d2 = np.sqrt(d2_square)
+        if x1 <= x2:
+            min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(min_pos, xmin_bound), xmax_bound)
+    return (xmin_bound + xmax_bound) / 2.0
+
+
+def strong_wolfe(obj_func: Objective, x: np.ndarray, t: Any, d: np.ndarray, f: Any,
+                 g: np.ndarray, gtd: Any, c1: float = 1e-4, c2: float = 0.9,
+                 tolerance_change: float = 1e-9, max_ls: int = 25
+                 ) -> tuple[Any, np.ndarray, Any, int]:
+    """A step length along ``d`` from ``x`` that satisfies the strong Wolfe conditions
+    (sufficient decrease with ``c1``, curvature |∇f·d| ≤ ``c2``·|g·d|), by bracketing
+    and cubic zooming, with at most ``max_ls`` evaluations: torch's ``_strong_wolfe``.
+    Returns (f, g at the chosen step, the step length t, evaluations)."""
+    d_norm = np.abs(d).max()
+    g = g.copy()
+    # evaluate objective and gradient using initial step
+    f_new, g_new = obj_func(x, t, d)
+    ls_func_evals = 1
+    gtd_new = dot(g_new, d)
+
+    # bracket an interval containing a point satisfying the Wolfe criteria
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    done = False
+    ls_iter = 0
+    while ls_iter < max_ls:
+        # check conditions
+        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
+            bracket = [t_prev, t]
+            bracket_f = [f_prev, f_new]
+            bracket_g = [g_prev, g_new.copy()]
+            bracket_gtd = [gtd_prev, gtd_new]
+            break
+
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket = [t]
+            bracket_f = [f_new]
+            bracket_g = [g_new]
+            done = True
+            break
+
+        if gtd_new >= 0:
+            bracket = [t_prev, t]
+            bracket_f = [f_prev, f_new]
+            bracket_g = [g_prev, g_new.copy()]
+            bracket_gtd = [gtd_prev, gtd_new]
+            break
+
+        # interpolate
+        min_step = t + 0.01 * (t - t_prev)
+        max_step = t * 10
+        tmp = t
+        t = cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new,
+                              bounds=(min_step, max_step))
+
+        # next step
+        t_prev = tmp
+        f_prev = f_new
+        g_prev = g_new.copy()
+        gtd_prev = gtd_new
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = dot(g_new, d)
+        ls_iter += 1
+
+    # reached max number of iterations?
+    if ls_iter == max_ls:
+        bracket = [0, t]
+        bracket_f = [f, f_new]
+        bracket_g = [g, g_new]
+
+    # zoom phase: we now have a point satisfying the criteria, or a bracket around
+    # it; refine the bracket until the point satisfying the criteria is found
+    insuf_progress = False
+    # find high and low points in bracket
+    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        # line-search bracket is so small
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+
+        # compute new trial value
+        t = cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0],
+                              bracket[1], bracket_f[1], bracket_gtd[1])
+
+        # test that we are making sufficient progress: if t is close to the
+        # boundary, progress is insufficient; if it was insufficient in the last
+        # step too, or t is at the boundary, t moves 0.1·len(bracket) away from
+        # the nearest boundary point
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            # interpolation close to boundary
+            if insuf_progress or t >= max(bracket) or t <= min(bracket):
+                # evaluate at 0.1 away from boundary
+                if abs(t - max(bracket)) < abs(t - min(bracket)):
+                    t = max(bracket) - eps
+                else:
+                    t = min(bracket) + eps
+                insuf_progress = False
+            else:
+                insuf_progress = True
+        else:
+            insuf_progress = False
+
+        # Evaluate new point
+        f_new, g_new = obj_func(x, t, d)
+        ls_func_evals += 1
+        gtd_new = dot(g_new, d)
+        ls_iter += 1
+
+        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
+            # Armijo condition not satisfied or not lower than lowest point
+            bracket[high_pos] = t
+            bracket_f[high_pos] = f_new
+            bracket_g[high_pos] = g_new.copy()
+            bracket_gtd[high_pos] = gtd_new
+            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                # Wolfe conditions satisfied
+                done = True
+            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
+                # old high becomes new low
+                bracket[high_pos] = bracket[low_pos]
+                bracket_f[high_pos] = bracket_f[low_pos]
+                bracket_g[high_pos] = bracket_g[low_pos]
+                bracket_gtd[high_pos] = bracket_gtd[low_pos]
+
+            # new point becomes new low
+            bracket[low_pos] = t
+            bracket_f[low_pos] = f_new
+            bracket_g[low_pos] = g_new.copy()
+            bracket_gtd[low_pos] = gtd_new
+
+    # return stuff
+    t = bracket[low_pos]
+    f_new = bracket_f[low_pos]
+    g_new = bracket_g[low_pos]
+    return f_new, g_new, t, ls_func_evals

@@ -1,0 +1,408 @@
+r"""L-BFGS (torch.optim.LBFGS): one optsim step is one ``optimizer.step(closure)``."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..base import Closure, Coefs, Info, Optimizer, Out, Rule
+from ..expr import Quantity, S
+from ..hyperparams import HyperParam, lr_param
+from ..linesearch import add, dot, strong_wolfe
+from ..registry import OptimizerKind
+from ..transforms import gradient_rule
+
+#: why a step's inner loop ended (``info["stop"]``)
+STOPS = {
+    0: "the gradient was already below tolerance_grad: no iteration",
+    1: "max_iter inner iterations",
+    2: "max_eval function evaluations",
+    3: "the gradient fell below tolerance_grad",
+    4: "the step became shorter than tolerance_change",
+    5: "the loss changed by less than tolerance_change",
+    6: "the direction is no longer downhill (g·d > −tolerance_change)",
+}
+#: kinds of the recorded inner points (``info["inner_kinds"]``)
+TRIAL, ITERATE = 0.0, 1.0
+
+
+class LBFGSState(NamedTuple):
+    """torch's state, per run: ``d``, ``t``, ``old_dirs`` (the y's), ``old_stps``
+    (the s's), ``ro``, ``H_diag``, ``prev_flat_grad``, ``prev_loss``, the counters
+    ``n_iter`` and ``func_evals``, and ``num_old`` (how many (y, s) pairs are kept,
+    the first ones in ``old_dirs``/``old_stps``, oldest first)."""
+
+    step: int
+    d: np.ndarray
+    t: np.ndarray
+    old_dirs: np.ndarray
+    old_stps: np.ndarray
+    ro: np.ndarray
+    num_old: np.ndarray
+    H_diag: np.ndarray  # noqa: N815 (torch's name)
+    prev_flat_grad: np.ndarray
+    prev_loss: np.ndarray
+    n_iter: np.ndarray
+    func_evals: np.ndarray
+
+
+class _Row:
+    """One run's L-BFGS state as torch holds it (lists of vectors, scalars)."""
+
+    def __init__(self, s: LBFGSState, i: int, dim: int) -> None:
+        n_old = int(s.num_old[i, 0])
+        self.n_iter = int(s.n_iter[i, 0])
+        self.func_evals = int(s.func_evals[i, 0])
+        started = self.n_iter > 0
+        self.d = s.d[i].copy() if started else None
+        self.t = s.t[i, 0] if started else None
+        self.old_dirs = [s.old_dirs[i, j * dim:(j + 1) * dim].copy() for j in range(n_old)]
+        self.old_stps = [s.old_stps[i, j * dim:(j + 1) * dim].copy() for j in range(n_old)]
+        self.ro = [s.ro[i, j] for j in range(n_old)]
+        self.H_diag: Any = s.H_diag[i, 0] if started else None
+        self.prev_flat_grad = s.prev_flat_grad[i].copy() if started else None
+        self.prev_loss = s.prev_loss[i, 0] if started else None
+
+    def write(self, out: Out, i: int, dim: int) -> None:
+        for name in ("old_dirs", "old_stps", "ro"):
+            out[name][i] = 0.0
+        for j, (y, s, r) in enumerate(zip(self.old_dirs, self.old_stps, self.ro, strict=True)):
+            out["old_dirs"][i, j * dim:(j + 1) * dim] = y
+            out["old_stps"][i, j * dim:(j + 1) * dim] = s
+            out["ro"][i, j] = r
+        out["num_old"][i] = len(self.old_dirs)
+        out["n_iter"][i] = self.n_iter
+        out["func_evals"][i] = self.func_evals
+        started = self.n_iter > 0
+        out["d"][i] = self.d if started and self.d is not None else 0.0
+        out["t"][i] = self.t if started and self.t is not None else 0.0
+        out["H_diag"][i] = self.H_diag if started and self.H_diag is not None else 0.0
+        out["prev_flat_grad"][i] = self.prev_flat_grad if started and \
+            self.prev_flat_grad is not None else 0.0
+        out["prev_loss"][i] = self.prev_loss if started and self.prev_loss is not None else 0.0
+
+
+class LBFGS(Optimizer):
+    r"""L-BFGS as torch.optim.LBFGS (torch 2.13), one ``step(closure)`` per optsim step.
+
+    Each step evaluates the loss at the current point and runs up to ``max_iter``
+    inner iterations (at most ``max_eval`` evaluations in all): the direction
+    :math:`d = -\tilde H g` from the two-loop recursion over the last
+    ``history_size`` pairs :math:`(s, y)` (step, change of gradient), scaled by
+    :math:`H_{diag} = s^\top y / y^\top y`; then either a fixed step of length
+    ``lr`` (at the very first iteration ``min(1, 1/‖g‖₁)·lr``) or the strong-Wolfe
+    line search from that length (``line_search_fn=strong_wolfe``). The memory,
+    ``d``, ``t`` and the counters carry over from step to step as in torch.
+
+    Every run of a batch has its own inner loop (its own number of iterations and
+    evaluations): the rows are stepped one by one, each exactly as alone.
+
+    ``info`` holds the step's inner points: ``inner_points`` (N, K, D), their
+    losses ``inner_values`` (NaN: not evaluated), ``inner_kinds`` (1: an inner
+    iterate, 0: a line-search trial point) and ``inner_steps`` (the step length
+    t of each), padded with NaN; ``stop`` says why the inner loop ended (``STOPS``);
+    ``last_start``, ``last_t``, ``last_d``: the last inner step, from ``last_start``
+    along ``last_d`` by ``last_t``. No single learning rate multiplies the step (the
+    sum of the inner steps): ``effective_lr`` is 1 and ``direction`` is −update.
+    """
+
+    algorithm = "lbfgs"
+    reference = "torch.optim.LBFGS"
+    hyperparams = (
+        lr_param(1.0),
+        HyperParam("max_iter", int, 20, "maximal number of inner iterations per step",
+                   low=1, high=10_000),
+        HyperParam("max_eval", int, 0, "maximal number of function evaluations per step "
+                   "(0: max_iter·5//4, torch's default None)", low=0, high=100_000),
+        HyperParam("tolerance_grad", float, 1e-7, "stop when every |gradient| coordinate is "
+                   "at most this (first-order optimality)", low=0.0, high=1e3, log=True),
+        HyperParam("tolerance_change", float, 1e-9, "stop when the loss or the step changes "
+                   "by less than this", low=0.0, high=1e3, log=True),
+        HyperParam("history_size", int, 100, "how many (step, gradient change) pairs the "
+                   "inverse-Hessian estimate remembers", low=1, high=1000),
+        HyperParam("line_search_fn", bool, False, "strong_wolfe: search the step length "
+                   "until the strong Wolfe conditions hold (none: a fixed step lr)",
+                   choices=("none", "strong_wolfe")),
+    )
+    State = LBFGSState
+    needs_closure = True
+    hidden_fields = ("d", "t", "old_dirs", "old_stps", "ro", "num_old", "H_diag",
+                     "prev_flat_grad", "prev_loss", "n_iter", "func_evals")
+    extra_info = ("inner_points", "inner_values", "inner_kinds", "inner_steps", "stop")
+
+    def widths(self, dim: int) -> dict[str, int]:
+        m = int(np.max(self.hp["history_size"]))
+        return {"t": 1, "old_dirs": m * dim, "old_stps": m * dim, "ro": m, "num_old": 1,
+                "H_diag": 1, "prev_loss": 1, "n_iter": 1, "func_evals": 1}
+
+    def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: LBFGSState,
+               step: int, out_params: np.ndarray, out: Out, info: Info | None, *,
+               closure: Closure) -> None:
+        n, dim = params.shape
+        traces = []
+        with np.errstate(all="ignore"):
+            for i in range(n):
+                row = _Row(state, i, dim)
+                x, trace = self._step_row(_values(c, i), params[i].copy(), row, closure,
+                                          info is not None)
+                out_params[i] = x
+                row.write(out, i, dim)
+                traces.append(trace)
+        if info is not None:
+            _fill_info(info, params, out_params, grads, traces)
+
+    def _step_row(self, hp: dict[str, Any], x: np.ndarray, state: _Row, closure: Closure,
+                  record: bool) -> tuple[np.ndarray, dict[str, Any]]:
+        """torch's ``LBFGS.step(closure)`` for one run, from position ``x``: the new
+        position, and (``record``) the inner points and the reason it stopped."""
+        lr = hp["lr"]
+        max_iter = hp["max_iter"]
+        max_eval = hp["max_eval"] or max_iter * 5 // 4
+        tolerance_grad = hp["tolerance_grad"]
+        tolerance_change = hp["tolerance_change"]
+        history_size = hp["history_size"]
+        line_search = hp["line_search_fn"]
+        points: list[tuple[np.ndarray, Any, float, Any]] = []
+        trace: dict[str, Any] = {"points": points, "stop": 0, "last": (x.copy(), 0.0, None)}
+
+        def evaluate(p: np.ndarray) -> tuple[Any, np.ndarray]:
+            v, g = closure.value_and_gradient(p[None, :])
+            return v[0], g[0].copy()
+
+        # evaluate initial f(x) and df/dx
+        loss, flat_grad = evaluate(x)
+        current_evals = 1
+        state.func_evals += 1
+        opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+        # optimal condition
+        if opt_cond:
+            return x, trace
+
+        d, t = state.d, state.t
+        old_dirs, old_stps, ro = state.old_dirs, state.old_stps, state.ro
+        H_diag, prev_flat_grad = state.H_diag, state.prev_flat_grad  # noqa: N806
+        prev_loss = state.prev_loss
+
+        n_iter = 0
+        stop = 1
+        # optimize for a max of max_iter iterations
+        while n_iter < max_iter:
+            n_iter += 1
+            state.n_iter += 1
+
+            # compute gradient descent direction
+            if state.n_iter == 1:
+                d = -flat_grad
+                old_dirs, old_stps, ro = [], [], []
+                H_diag = 1  # noqa: N806
+            else:
+                # do lbfgs update (update memory)
+                y = flat_grad - prev_flat_grad
+                s = d * t
+                ys = dot(y, s)  # y*s
+                if ys > 1e-10:
+                    # updating memory
+                    if len(old_dirs) == history_size:
+                        # shift history by one (limited-memory)
+                        old_dirs.pop(0)
+                        old_stps.pop(0)
+                        ro.pop(0)
+                    # store new direction/step
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    # update scale of initial Hessian approximation
+                    H_diag = ys / dot(y, y)  # (y*y)  # noqa: N806
+
+                # compute the approximate (L-BFGS) inverse Hessian multiplied by the gradient
+                num_old = len(old_dirs)
+                al = [None] * num_old
+                # iteration in L-BFGS loop collapsed to use just one buffer
+                q = -flat_grad
+                for i in range(num_old - 1, -1, -1):
+                    al[i] = dot(old_stps[i], q) * ro[i]
+                    q = add(q, old_dirs[i], -al[i])
+                # multiply by initial Hessian; r/d is the final direction
+                d = r = q * H_diag
+                for i in range(num_old):
+                    be_i = dot(old_dirs[i], r) * ro[i]
+                    r[:] = add(r, old_stps[i], al[i] - be_i)
+
+            prev_flat_grad = flat_grad.copy()
+            prev_loss = loss
+
+            # compute step length: reset initial guess for step size
+            if state.n_iter == 1:
+                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+            else:
+                t = lr
+
+            # directional derivative
+            gtd = dot(flat_grad, d)  # g * d
+            # directional derivative is below tolerance
+            if gtd > -tolerance_change:
+                stop = 6
+                break
+
+            # optional line search
+            ls_func_evals = 0
+            start = x.copy()
+            if line_search:
+                def obj_func(x0: np.ndarray, step: Any, direction: np.ndarray
+                             ) -> tuple[Any, np.ndarray]:
+                    p = add(x0, direction, step)
+                    f, g = evaluate(p)
+                    if record:
+                        points.append((p, f, TRIAL, step))
+                    return f, g
+
+                loss, flat_grad, t, ls_func_evals = strong_wolfe(
+                    obj_func, x.copy(), t, d, loss, flat_grad, gtd,
+                    max_ls=max_eval - current_evals)
+                x = add(x, d, t)
+                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                if record:
+                    points.append((x.copy(), loss, ITERATE, t))
+            else:
+                # no line search, simply move with fixed-step
+                x = add(x, d, t)
+                value: Any = np.nan
+                if n_iter != max_iter:
+                    # re-evaluate function only if not in last iteration
+                    loss, flat_grad = evaluate(x)
+                    value = loss
+                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    ls_func_evals = 1
+                if record:
+                    points.append((x.copy(), value, ITERATE, t))
+            trace["last"] = (start, t, d.copy())
+
+            # update func eval
+            current_evals += ls_func_evals
+            state.func_evals += ls_func_evals
+
+            # check conditions
+            if n_iter == max_iter:
+                stop = 1
+                break
+            if current_evals >= max_eval:
+                stop = 2
+                break
+            # optimal condition
+            if opt_cond:
+                stop = 3
+                break
+            # lack of progress
+            if np.abs(d * t).max() <= tolerance_change:
+                stop = 4
+                break
+            if abs(loss - prev_loss) < tolerance_change:
+                stop = 5
+                break
+
+        state.d, state.t = d, t
+        state.old_dirs, state.old_stps, state.ro = old_dirs, old_stps, ro
+        state.H_diag, state.prev_flat_grad, state.prev_loss = H_diag, prev_flat_grad, prev_loss
+        trace["stop"] = stop
+        trace["evals"] = current_evals
+        trace["iterations"] = n_iter
+        return x, trace
+
+    # -- what the inspector shows ---------------------------------------------
+    def quantities(self) -> dict[str, Quantity]:
+        return {
+            "last_start": Quantity("v<sub>K\u22121</sub>", "inner iterate before the last "
+                                   "inner step", "v₀ = w_(t−1)"),
+            "last_t": Quantity("t<sub>K</sub>", "step length of the last inner step",
+                               "lr, or the line search's", scalar=True),
+            "last_d": Quantity("d<sub>K</sub>", "direction of the last inner step",
+                               "d = −H̃·g, H̃ the L-BFGS inverse-Hessian estimate"),
+            "effective_lr": Quantity("\u03b1<sup>eff</sup><sub>t</sub>", "effective learning rate",
+                                     "1: the step is the sum of the inner steps t·d",
+                                     scalar=True),
+            "direction": Quantity("d<sub>t</sub>", "direction of the step", "w_(t−1) − w_t"),
+            "iterations": Quantity("K", "inner iterations of this step", scalar=True),
+            "evaluations": Quantity("E", "function evaluations of this step", scalar=True),
+        }
+
+    def rule(self, t: int | None) -> list[Rule]:
+        eqs = gradient_rule(self)
+        eqs.append(("update", S("last_start") + S("last_t") * S("last_d") - S("w_prev"), "the step ends where its last inner step lands: "
+                    "v_K = v_(K−1) + t_K·d_K (the inner points are listed below)"))
+        eqs.append(("w", S("w_prev") + S("update"), ""))
+        return eqs
+
+    def note(self) -> str:
+        return ("L-BFGS builds an estimate of the inverse Hessian from the last few "
+                "steps and gradient changes, and steps along −H̃g, which bends the "
+                "gradient towards the bottom of the valley. One optsim step is one "
+                "torch step(closure): up to max_iter inner iterations, each evaluating "
+                "the loss, so a step can jump far. With line_search_fn=strong_wolfe each "
+                "inner step length is searched until the loss drops enough and the slope "
+                "flattens (the strong Wolfe conditions); the trial points are the small "
+                "dots. Without it every inner step has the fixed length lr.")
+
+    def step_notes(self, info: Info) -> list[tuple[str, list[str]]]:
+        pts = np.asarray(info["inner_points"])
+        vals = np.asarray(info["inner_values"]).reshape(-1)
+        kinds = np.asarray(info["inner_kinds"]).reshape(-1)
+        steps = np.asarray(info["inner_steps"]).reshape(-1)
+        stop = int(np.ravel(info["stop"])[0])
+        iters = int(np.ravel(info["iterations"])[0])
+        evals = int(np.ravel(info["evaluations"])[0])
+        lines = [f"{iters} inner iteration{'s' if iters != 1 else ''}, {evals} function "
+                 f"evaluation{'s' if evals != 1 else ''}; stopped: {STOPS.get(stop, '?')}"]
+        k = 0
+        for p, v, kind, t in zip(pts, vals, kinds, steps, strict=True):
+            if np.isnan(kind):
+                break
+            where = "(" + ", ".join(f"{x:.6g}" for x in p) + ")"
+            f = "not evaluated" if np.isnan(v) else f"f = {v:.6g}"
+            if kind == ITERATE:
+                k += 1
+                lines.append(f"iterate {k}: {where}, {f} (t = {t:.6g})")
+            else:
+                lines.append(f"   trial t = {t:.6g}: {where}, {f}")
+        return [("Inside this step", lines)]
+
+
+def _values(c: Coefs, i: int) -> dict[str, Any]:
+    """Row ``i``'s hyperparameters as Python numbers (an (N, 1) column gives row i)."""
+    out: dict[str, Any] = {}
+    for k, v in c.items():
+        if isinstance(v, np.ndarray):
+            v = v.reshape(-1)[i if v.size > 1 else 0].item()
+        out[k] = v
+    return out
+
+
+def _fill_info(info: Info, params: np.ndarray, new: np.ndarray, grads: np.ndarray,
+               traces: list[dict[str, Any]]) -> None:
+    n, dim = params.shape
+    k = max([len(t["points"]) for t in traces] + [1])
+    pts = np.full((n, k, dim), np.nan)
+    vals, kinds, steps = (np.full((n, k), np.nan) for _ in range(3))
+    start, t_last, d_last = (np.empty((n, dim)) for _ in range(3))
+    stop, iters, evals = (np.empty((n, dim)) for _ in range(3))
+    for i, tr in enumerate(traces):
+        for j, (p, v, kind, t) in enumerate(tr["points"]):
+            pts[i, j], vals[i, j], kinds[i, j], steps[i, j] = p, v, kind, t
+        s, t, d = tr["last"]
+        start[i] = s
+        t_last[i] = t
+        d_last[i] = d if d is not None else 0.0
+        stop[i] = tr["stop"]
+        iters[i] = tr.get("iterations", 0)
+        evals[i] = tr.get("evals", 1)
+    info.update(grad=grads, last_start=start, last_t=t_last, last_d=d_last,
+                # no single learning rate: the step is the sum of the inner steps
+                effective_lr=np.ones_like(params), direction=params - new,
+                iterations=iters, evaluations=evals, stop=stop, inner_points=pts,
+                inner_values=vals, inner_kinds=kinds, inner_steps=steps)
+
+
+ORDER = 210
+KINDS = (OptimizerKind("lbfgs", LBFGS,
+                       "L-BFGS: a quasi-Newton step per closure call, many evaluations inside "
+                       "(line_search_fn=strong_wolfe: searched step lengths)", title="L-BFGS"),)

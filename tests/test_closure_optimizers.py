@@ -180,3 +180,82 @@ def test_a_batch_of_newton_runs_is_the_runs_alone():
     for i, s in enumerate(starts):
         assert np.array_equal(simulate(fn, "newton:damped=true", s, 10), batch[:, i])
     assert math.isfinite(batch[-1].sum())
+
+
+# ---------------------------------------------------------------------------
+# BFGS (the strong-Wolfe line search of L-BFGS)
+
+
+def test_bfgs_on_the_bowl_by_hand():
+    """f = x² + y² from (−1.5, 1.5): g = (−3, 3), the first trial t = 1/‖g‖₁ = 1/6
+    lands on (−1, 1) and meets the strong Wolfe conditions; s = (0.5, −0.5),
+    y = (1, −1): H₀ is scaled to yᵀs/yᵀy = 1/2 and the update keeps H = I/2, the
+    true inverse Hessian, so the second step lands on the minimum."""
+    t = Trajectory("bowl", "bfgs", [[-1.5, 1.5]])
+    t.advance(2)
+    np.testing.assert_array_equal(t.positions[:, 0], [[-1.5, 1.5], [-1.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_array_equal(t.state_at(1).inverse_hessian[0], [0.5, 0.0, 0.0, 0.5])
+    info = t.explain(1)
+    assert info["alpha"][0, 0] == 1 / 6
+    np.testing.assert_array_equal(info["inverse_hessian"][0], [1.0, 0.0, 0.0, 1.0])
+    assert t.explain(2)["alpha"][0, 0] == 1.0
+
+
+@pytest.mark.parametrize("function, start", [("rosenbrock", [-1.5, 2.0]),
+                                             ("himmelblau", [-0.5, -0.5]),
+                                             ("elongated-bowl", [-1.0, 1.0]),
+                                             ("beale", [1.0, 1.0])])
+def test_bfgs_steps_meet_wolfe_and_the_update_is_the_textbook_one(function, start):
+    """Every step: the strong Wolfe conditions at the accepted point (c₁ = 1e-4,
+    c₂ = 0.9), the secant equation H_t y = s, and H_t against the inverse of the
+    direct update B_t = B − B s sᵀ B / sᵀB s + y yᵀ / yᵀs (N&W 6.19), B = H⁻¹."""
+    fn = get_function(function)
+    t = Trajectory(fn, "bfgs", [start])
+    t.advance(25)
+    checked = 0
+    for k in range(1, t.steps + 1):
+        w0, w1 = t.positions[k - 1, 0], t.positions[k, 0]
+        g0, g1 = fn.gradient(w0[None])[0], fn.gradient(w1[None])[0]
+        if np.abs(g0).max() <= 1e-7:
+            break
+        info = t.explain(k)
+        p = -info["direction"][0]
+        alpha = info["alpha"][0, 0]
+        f0, f1 = fn.value(w0[None])[0], fn.value(w1[None])[0]
+        assert f1 <= f0 + 1e-4 * alpha * (g0 @ p) + 1e-15 * abs(f0)
+        assert abs(g1 @ p) <= 0.9 * abs(g0 @ p) + 1e-12 * abs(g0 @ p)
+        s, y = w1 - w0, g1 - g0
+        h_old = t.state_at(k - 1).inverse_hessian[0].reshape(2, 2)
+        h_new = t.state_at(k).inverse_hessian[0].reshape(2, 2)
+        if y @ s <= 1e-10 or np.linalg.norm(s) < 1e-6:
+            continue
+        if k == 1:
+            h_old = np.eye(2) * (y @ s) / (y @ y)
+        np.testing.assert_allclose(h_new @ y, s, rtol=1e-7, atol=1e-12)
+        b = np.linalg.inv(h_old)
+        b_new = b - np.outer(b @ s, b @ s) / (s @ b @ s) + np.outer(y, y) / (y @ s)
+        np.testing.assert_allclose(h_new, np.linalg.inv(b_new), rtol=1e-6, atol=1e-12)
+        assert (np.linalg.eigvalsh(h_new) > 0).all()
+        checked += 1
+    assert checked >= 3
+
+
+def test_bfgs_reaches_the_minimum_of_rosenbrock_and_himmelblau():
+    path = simulate("rosenbrock", "bfgs", [-1.5, 2.0], 60)
+    assert np.linalg.norm(path[-1] - [1.0, 1.0]) < 1e-8
+    path = simulate("himmelblau", "bfgs", [0.0, 0.0], 30)
+    assert np.linalg.norm(path[-1] - [3.0, 2.0]) < 1e-8
+
+
+def test_bfgs_inspector_shows_h_its_eigenvalues_the_step_and_the_line_search():
+    t = Trajectory("rosenbrock", "bfgs", [[-1.5, 2.0]])
+    t.advance(3)
+    e = explain_step(t, 3)
+    (h1, curv), (h2, search) = e.sections
+    assert (h1, h2) == ("Curvature", "Line search")
+    h = t.state_at(2).inverse_hessian[0].reshape(2, 2)
+    assert curv[0].startswith("H (estimate of ∇²f⁻¹) = [[") and f"{h[0, 0]:.6g}" in curv[0]
+    assert curv[1].startswith("eigenvalues of H: (")
+    assert "solved step p = −H·g" in curv[3]
+    assert search[-1].startswith("iterate 1: ")
+    assert all(line.startswith("   trial t = ") for line in search[:-1])

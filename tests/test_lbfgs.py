@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from optsim.engine import make_optimizer, parse_spec
-from optsim.engine.linesearch import add, cubic_interpolate, dot, fma
-from optsim.engine.optimizers.lbfgs import ITERATE, TRIAL
+from optsim.engine.linesearch import ITERATE, TRIAL, add, cubic_interpolate, dot, fma
 from optsim.explain import explain_step
 from optsim.functions import get_function
 from optsim.simulation import Trajectory, simulate

@@ -47,6 +47,9 @@ ROW_VALUES: dict[str, list[float]] = {
     "tolerance_grad": [1e-7, 1e-3, 0.0, 1e-7, 0.1, 1e-5, 1e-7],
     "tolerance_change": [1e-9, 1e-3, 0.0, 1e-9, 1e-2, 1e-6, 1e-9],
     "history_size": [100, 1, 3, 2, 10, 5, 100],
+    # BFGS's line search: curvature constant, most iterations
+    "c2": [0.9, 0.1, 0.5, 0.99, 0.3, 0.9, 0.7],
+    "max_ls": [25, 1, 3, 10, 2, 25, 5],
 }
 # pytorch-optimizer's (helper "practitioners")
 ROW_VALUES.update({

@@ -14,7 +14,9 @@ from optsim.scenarios import list_presets, load_preset, preset_path, run_scenari
 EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valley", "adam",
             "beale", "saddle", "himmelblau", "rastrigin", "himmelblau-basins", "cubic-escape",
             # training dynamics (their stories: tests/test_presets_training.py)
-            "warmup", "schedules-valley", "noise-floor", "batch-size", "clip-cliff"}
+            "warmup", "schedules-valley", "noise-floor", "batch-size", "clip-cliff",
+            # second-order methods (their stories: tests/test_presets_secondorder.py)
+            "lbfgs-rosenbrock", "newton-bowl", "newton-saddle"}
 REPO = Path(__file__).resolve().parent.parent
 
 

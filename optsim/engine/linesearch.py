@@ -203,3 +203,51 @@ def strong_wolfe(obj_func: Objective, x: np.ndarray, t: Any, d: np.ndarray, f: A
     f_new = bracket_f[low_pos]
     g_new = bracket_g[low_pos]
     return f_new, g_new, t, ls_func_evals
+
+
+# ---------------------------------------------------------------------------
+# the inner points of a step (L-BFGS, BFGS): recorded per run, reported in ``info``
+
+#: kinds of the recorded inner points (``info["inner_kinds"]``)
+TRIAL, ITERATE = 0.0, 1.0
+#: one recorded point: (position, loss or NaN, kind, step length t)
+Point = tuple[np.ndarray, Any, float, Any]
+
+
+def inner_info(info: dict[str, np.ndarray], points: list[list[Point]], dim: int) -> None:
+    """Put each run's inner points into ``info``, padded with NaN: ``inner_points``
+    (N, K, D), ``inner_values`` (N, K; NaN: not evaluated), ``inner_kinds`` (N, K;
+    ``ITERATE`` or ``TRIAL``) and ``inner_steps`` (N, K; the step length t)."""
+    n = len(points)
+    k = max([len(p) for p in points] + [1])
+    pts = np.full((n, k, dim), np.nan)
+    vals, kinds, steps = (np.full((n, k), np.nan) for _ in range(3))
+    for i, row in enumerate(points):
+        for j, (p, v, kind, t) in enumerate(row):
+            pts[i, j], vals[i, j], kinds[i, j], steps[i, j] = p, v, kind, t
+    info.update(inner_points=pts, inner_values=vals, inner_kinds=kinds, inner_steps=steps)
+
+
+#: the info entries of :func:`inner_info` (not one number per coordinate)
+INNER_INFO = ("inner_points", "inner_values", "inner_kinds", "inner_steps")
+
+
+def inner_lines(info: dict[str, np.ndarray]) -> list[str]:
+    """One run's inner points as the inspector lists them, in order: each inner
+    iterate and, indented, the line search's trial points before it."""
+    lines = []
+    k = 0
+    for p, v, kind, t in zip(np.asarray(info["inner_points"]),
+                             np.asarray(info["inner_values"]).reshape(-1),
+                             np.asarray(info["inner_kinds"]).reshape(-1),
+                             np.asarray(info["inner_steps"]).reshape(-1), strict=True):
+        if np.isnan(kind):
+            break
+        where = "(" + ", ".join(f"{x:.6g}" for x in p) + ")"
+        f = "not evaluated" if np.isnan(v) else f"f = {v:.6g}"
+        if kind == ITERATE:
+            k += 1
+            lines.append(f"iterate {k}: {where}, {f} (t = {t:.6g})")
+        else:
+            lines.append(f"   trial t = {t:.6g}: {where}, {f}")
+    return lines

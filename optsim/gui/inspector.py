@@ -364,6 +364,7 @@ class StepInsight(QObject):
         ("ellipse", "Rescaling ellipse (adaptive methods)", False),
         ("field", "Downhill field \u2212\u2207f", False),
         ("tangent", "Tangent (1D)", False),
+        ("inner", "Inner iterations and line-search trials (L-BFGS, BFGS)", True),
     )
 
     def __init__(self, window) -> None:

@@ -372,13 +372,14 @@ class StepOverlay(QtCore.QObject):
     """
 
     OPTIONS = ("gradient_step", "momentum", "actual_step", "components", "ellipse", "field",
-               "tangent")
+               "tangent", "inner")
 
     def __init__(self, plot: pg.PlotItem) -> None:
         super().__init__()
         self.plot = plot
         self.options = {"gradient_step": True, "momentum": True, "actual_step": True,
-                        "components": True, "ellipse": False, "field": False, "tangent": True}
+                        "components": True, "ellipse": False, "field": False, "tangent": True,
+                        "inner": True}
         self.dim = 2
         self.runs: list[RunArrows] = []
         self.field = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((60, 60, 60, 70), width=1.2))
@@ -386,6 +387,9 @@ class StepOverlay(QtCore.QObject):
         self.field.setVisible(False)
         plot.addItem(self.field)
         self._field_key = None
+        #: the shown step's inner points (optimizers that evaluate the loss themselves:
+        #: L-BFGS's inner iterates, the line search's trial points), small dots
+        self.inner = InnerPoints(plot)
         self._function: LossFunction | None = None
         self._view = None
         self._entries: list = []
@@ -480,6 +484,7 @@ class StepOverlay(QtCore.QObject):
             self._layout(arrows)
         for arrows in self.runs[len(entries):]:
             arrows.hide()
+        self.inner.show(entries if self.options["inner"] else [], self._function)
         self._update_legend()
 
     def _frame(self) -> None:
@@ -626,6 +631,12 @@ class StepOverlay(QtCore.QObject):
                 rows.append(f"<span style='color:{self.runs[0].colour}; font-weight:bold'>"
                             "( )</span> <span style='color:#202020'>its steps, turned every "
                             "way</span>")
+            if self.inner.shown:
+                rows.append(f"<span style='color:{self.runs[0].colour}; font-weight:bold'>"
+                            "\u25cf</span> <span style='color:#202020'>inner iterates,</span> "
+                            f"<span style='color:{self.runs[0].colour}'>\u25cb</span> "
+                            f"<span style='color:#202020'>line-search trials "
+                            f"(step {self.inner.step})</span>")
             factors = sorted({a.factor for a in self.runs[: len(self._entries)]
                               if a.vectors is not None and a.factor != 1.0})
             if factors:
@@ -660,4 +671,86 @@ class StepOverlay(QtCore.QObject):
         self._entries = []
         for arrows in self.runs:
             arrows.hide()
+        self.inner.show([], None)
         self.legend.setVisible(False)
+
+
+def inner_points(trajectory, k: int, run: int = 0) -> tuple[np.ndarray, np.ndarray,
+                                                             np.ndarray] | None:
+    """The inner points of step ``k`` (from position k−1 to k) of run ``run``: the
+    positions (K, D), their losses (K,; NaN: not evaluated) and kinds (K,; 1: an
+    inner iterate, 0: a line-search trial point), starting with position k−1 as an
+    iterate. None if the optimizer records none (or there is no such step)."""
+    opt = trajectory.optimizer
+    if "inner_points" not in getattr(opt, "extra_info", ()) or not 1 <= k <= trajectory.steps:
+        return None
+    with np.errstate(all="ignore"):
+        info = trajectory.explain(k)
+    kinds = np.asarray(info["inner_kinds"][run], dtype=np.float64)
+    keep = ~np.isnan(kinds)
+    start = trajectory.positions[k - 1, run][None, :]
+    pts = np.concatenate([start, np.asarray(info["inner_points"][run])[keep]])
+    vals = np.concatenate([[trajectory.losses[k - 1, run]],
+                           np.asarray(info["inner_values"][run])[keep]])
+    return pts, vals, np.concatenate([[1.0], kinds[keep]])
+
+
+class InnerPoints:
+    """Small dots for the inner points of the shown step of each run shown (see
+    :func:`inner_points`): filled for the inner iterates, joined by a dotted line
+    from the step's start, hollow for the line search's trial points. In 1D they sit
+    on the curve, at their loss."""
+
+    SIZE = 8
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.path = pg.PlotCurveItem(connect="finite")
+        self.iterates = pg.ScatterPlotItem(size=self.SIZE, pxMode=True)
+        self.trials = pg.ScatterPlotItem(size=self.SIZE, pxMode=True)
+        for z, item in ((44, self.path), (46, self.trials), (47, self.iterates)):
+            item.setZValue(z)
+            plot.addItem(item, ignoreBounds=True)
+        #: whether any point is drawn, and the step they belong to
+        self.shown = False
+        self.step = 0
+
+    def show(self, entries: Sequence[tuple], fn: LossFunction | None) -> None:
+        """The points of ``(trajectory, step, run, colour)`` entries (none: hidden)."""
+        xs, ys, its, trs = [], [], [], []
+        self.shown = False
+        for traj, k, r, colour in entries:
+            try:
+                got = inner_points(traj, k, r)
+            except (IndexError, KeyError, ValueError):
+                got = None
+            if got is None:
+                continue
+            pts, vals, kinds = got
+            if pts.shape[1] == 1:  # 1D: on the curve
+                y = vals.copy()
+                if fn is not None and np.isnan(y).any():
+                    with np.errstate(all="ignore"):
+                        y[np.isnan(y)] = fn.value(pts[np.isnan(y)])
+                pts = np.column_stack([pts[:, 0], y])
+            ok = np.isfinite(pts).all(axis=1)
+            path = pts[(kinds == 1) & ok]
+            xs += [*path[:, 0], np.nan]
+            ys += [*path[:, 1], np.nan]
+            its += [{"pos": tuple(p), "brush": pg.mkBrush(colour), "pen": pg.mkPen("#202020")}
+                    for p in path[1:]]
+            trs += [{"pos": tuple(p), "brush": pg.mkBrush("#ffffff"),
+                     "pen": pg.mkPen(colour, width=1.5)} for p in pts[(kinds == 0) & ok]]
+            self.shown = self.shown or bool(len(its) or len(trs))
+            self.step = k
+        colour = entries[0][3] if entries else "#000000"
+        self.path.setPen(pg.mkPen(colour, width=1.2, style=QtCore.Qt.PenStyle.DotLine))
+        self.path.setData(np.array(xs, dtype=float), np.array(ys, dtype=float))
+        self.iterates.setData(its)
+        self.trials.setData(trs)
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The iterates and trial points drawn, (K, 2) each (for tests)."""
+        def of(item: pg.ScatterPlotItem) -> np.ndarray:
+            xs, ys = item.getData()
+            return np.column_stack([xs, ys]) if xs is not None and len(xs) else np.empty((0, 2))
+        return of(self.iterates), of(self.trials)

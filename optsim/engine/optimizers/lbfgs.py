@@ -9,7 +9,7 @@ import numpy as np
 from ..base import Closure, Coefs, Info, Optimizer, Out, Rule
 from ..expr import Quantity, S
 from ..hyperparams import HyperParam, lr_param
-from ..linesearch import add, dot, strong_wolfe
+from ..linesearch import INNER_INFO, ITERATE, TRIAL, add, dot, inner_info, inner_lines, strong_wolfe
 from ..registry import OptimizerKind
 from ..transforms import gradient_rule
 
@@ -23,8 +23,6 @@ STOPS = {
     5: "the loss changed by less than tolerance_change",
     6: "the direction is no longer downhill (g·d > −tolerance_change)",
 }
-#: kinds of the recorded inner points (``info["inner_kinds"]``)
-TRIAL, ITERATE = 0.0, 1.0
 
 
 class LBFGSState(NamedTuple):
@@ -129,7 +127,7 @@ class LBFGS(Optimizer):
     needs_closure = True
     hidden_fields = ("d", "t", "old_dirs", "old_stps", "ro", "num_old", "H_diag",
                      "prev_flat_grad", "prev_loss", "n_iter", "func_evals")
-    extra_info = ("inner_points", "inner_values", "inner_kinds", "inner_steps", "stop")
+    extra_info = (*INNER_INFO, "stop")
 
     def widths(self, dim: int) -> dict[str, int]:
         m = int(np.max(self.hp["history_size"]))
@@ -144,7 +142,7 @@ class LBFGS(Optimizer):
         with np.errstate(all="ignore"):
             for i in range(n):
                 row = _Row(state, i, dim)
-                x, trace = self._step_row(_values(c, i), params[i].copy(), row, closure,
+                x, trace = self._step_row(values_of_row(c, i), params[i].copy(), row, closure,
                                           info is not None)
                 out_params[i] = x
                 row.write(out, i, dim)
@@ -344,30 +342,15 @@ class LBFGS(Optimizer):
                 "dots. Without it every inner step has the fixed length lr.")
 
     def step_notes(self, info: Info) -> list[tuple[str, list[str]]]:
-        pts = np.asarray(info["inner_points"])
-        vals = np.asarray(info["inner_values"]).reshape(-1)
-        kinds = np.asarray(info["inner_kinds"]).reshape(-1)
-        steps = np.asarray(info["inner_steps"]).reshape(-1)
         stop = int(np.ravel(info["stop"])[0])
         iters = int(np.ravel(info["iterations"])[0])
         evals = int(np.ravel(info["evaluations"])[0])
         lines = [f"{iters} inner iteration{'s' if iters != 1 else ''}, {evals} function "
                  f"evaluation{'s' if evals != 1 else ''}; stopped: {STOPS.get(stop, '?')}"]
-        k = 0
-        for p, v, kind, t in zip(pts, vals, kinds, steps, strict=True):
-            if np.isnan(kind):
-                break
-            where = "(" + ", ".join(f"{x:.6g}" for x in p) + ")"
-            f = "not evaluated" if np.isnan(v) else f"f = {v:.6g}"
-            if kind == ITERATE:
-                k += 1
-                lines.append(f"iterate {k}: {where}, {f} (t = {t:.6g})")
-            else:
-                lines.append(f"   trial t = {t:.6g}: {where}, {f}")
-        return [("Inside this step", lines)]
+        return [("Inside this step", lines + inner_lines(info))]
 
 
-def _values(c: Coefs, i: int) -> dict[str, Any]:
+def values_of_row(c: Coefs, i: int) -> dict[str, Any]:
     """Row ``i``'s hyperparameters as Python numbers (an (N, 1) column gives row i)."""
     out: dict[str, Any] = {}
     for k, v in c.items():
@@ -380,14 +363,9 @@ def _values(c: Coefs, i: int) -> dict[str, Any]:
 def _fill_info(info: Info, params: np.ndarray, new: np.ndarray, grads: np.ndarray,
                traces: list[dict[str, Any]]) -> None:
     n, dim = params.shape
-    k = max([len(t["points"]) for t in traces] + [1])
-    pts = np.full((n, k, dim), np.nan)
-    vals, kinds, steps = (np.full((n, k), np.nan) for _ in range(3))
     start, t_last, d_last = (np.empty((n, dim)) for _ in range(3))
     stop, iters, evals = (np.empty((n, dim)) for _ in range(3))
     for i, tr in enumerate(traces):
-        for j, (p, v, kind, t) in enumerate(tr["points"]):
-            pts[i, j], vals[i, j], kinds[i, j], steps[i, j] = p, v, kind, t
         s, t, d = tr["last"]
         start[i] = s
         t_last[i] = t
@@ -398,8 +376,8 @@ def _fill_info(info: Info, params: np.ndarray, new: np.ndarray, grads: np.ndarra
     info.update(grad=grads, last_start=start, last_t=t_last, last_d=d_last,
                 # no single learning rate: the step is the sum of the inner steps
                 effective_lr=np.ones_like(params), direction=params - new,
-                iterations=iters, evaluations=evals, stop=stop, inner_points=pts,
-                inner_values=vals, inner_kinds=kinds, inner_steps=steps)
+                iterations=iters, evaluations=evals, stop=stop)
+    inner_info(info, [t["points"] for t in traces], dim)
 
 
 ORDER = 210

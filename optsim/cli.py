@@ -218,13 +218,15 @@ def list_optimizers(out=None) -> None:
           "step for step]):", file=out)
     kinds = list(OPTIMIZERS.values())
     name_w = max((len(p.name) for k in kinds for p in k.hyperparams), default=0)
-    value_w = max((len(_fmt_value(p.default)) for k in kinds for p in k.hyperparams), default=0)
+    value_w = max((len(p.text(p.default) if p.choices else _fmt_value(p.default))
+                   for k in kinds for p in k.hyperparams), default=0)
     range_w = max((len(p.range_text()) for k in kinds for p in k.hyperparams), default=0)
     for kind in kinds:
         reference = f" [{kind.reference}]" if kind.reference else ""
         print(f"  {kind.name:<14} {kind.summary}{reference}", file=out)
         for p in kind.hyperparams:
-            print(f"      {p.name:<{name_w}}  default {_fmt_value(p.default):<{value_w}}  "
+            shown = p.text(p.default) if p.choices else _fmt_value(p.default)
+            print(f"      {p.name:<{name_w}}  default {shown:<{value_w}}  "
                   f"in {p.range_text():<{range_w}}  {p.help}", file=out)
 
 

@@ -259,3 +259,47 @@ def test_bfgs_inspector_shows_h_its_eigenvalues_the_step_and_the_line_search():
     assert "solved step p = −H·g" in curv[3]
     assert search[-1].startswith("iterate 1: ")
     assert all(line.startswith("   trial t = ") for line in search[:-1])
+
+
+# ---------------------------------------------------------------------------
+# the window: the shown step's inner points as small dots
+
+
+def test_the_overlay_draws_the_inner_points_of_the_shown_step(qtbot):
+    import pyqtgraph as pg
+
+    from optsim.render.overlays import StepOverlay
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    plot = widget.getPlotItem()
+    fn = get_function("rosenbrock")
+    t = Trajectory(fn, "lbfgs:line_search_fn=strong_wolfe,max_iter=4", [[-1.5, 2.0]])
+    t.advance(6)
+    ov = StepOverlay(plot)
+    ov.set_function(fn)
+    ov.show([(t, 5, 0, "#0072B2")])
+    iterates, trials = ov.inner.points()
+    info = t.explain(5)
+    kinds, pts = info["inner_kinds"][0], info["inner_points"][0]
+    np.testing.assert_array_equal(iterates, pts[kinds == 1])
+    np.testing.assert_array_equal(trials, pts[kinds == 0])
+    np.testing.assert_array_equal(iterates[-1], t.positions[5, 0])  # the step's end
+    xs, ys = ov.inner.path.getData()
+    np.testing.assert_array_equal(np.column_stack([xs, ys])[0], t.positions[4, 0])  # its start
+    assert "line-search trials (step 5)" in ov.legend_text()
+    ov.set_option("inner", False)
+    assert all(len(p) == 0 for p in ov.inner.points())
+    ov.set_option("inner", True)
+    # gradient-only optimizers have no inner points
+    ov.show([(Trajectory(fn, "adam", [[-1.5, 2.0]]), 0, 0, "#000000")])
+    assert all(len(p) == 0 for p in ov.inner.points()) and "trials" not in ov.legend_text()
+
+
+def test_newton_curvature_is_in_the_window_inspector(qtbot):
+    from optsim.gui.inspector import explanation_html
+
+    t = Trajectory("saddle", "newton", [[1.0, 1.0]])
+    t.advance(1)
+    page = explanation_html(explain_step(t, 1))
+    assert "Curvature" in page and "saddle point" in page and "H = [[2, 0], [0, -2]]" in page

@@ -125,7 +125,8 @@ def _values(draw: st.DrawFn, name: str) -> dict:
             values[p.name] = draw(st.integers(int(p.low or 0), int(min(p.high or 1e6, 1e6))))
         else:
             hi = p.high if p.high is not None else 1e6
-            v = draw(st.floats(p.low or 0.0, hi, allow_nan=False, exclude_max=p.high_open))
+            v = draw(st.floats(p.low or 0.0, hi, allow_nan=False, exclude_min=p.low_open,
+                               exclude_max=p.high_open))
             values[p.name] = v
     return values
 

@@ -70,6 +70,10 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
     out.append("<p style='margin:2px 0 2px 10px; color:#555'>"
                + ", ".join(f"{sym} = {name} = {number_html(val)}" for sym, name, val in e.legend)
                + ("; " if e.legend else "") + "every operation is per coordinate</p>")
+    for heading, lines in e.sections:  # what the optimizer adds (curvature, inner steps)
+        out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>{html.escape(heading)}</h4>")
+        out.extend(f"<p style='margin:0 0 0 {24 if line.startswith(' ') else 10}px'>"
+                   f"{html.escape(line.strip())}</p>" for line in lines)
     if e.substituted:
         out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Step {e.step} with the "
                    "numbers in</h4>")
@@ -86,9 +90,6 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
                            f"{sub.html.split(' = ', 1)[1]}</p>")
     else:
         out.append("<p><i>No step taken yet: press Right (\u2192) to take step 1.</i></p>")
-    for heading, lines in e.sections:  # what the optimizer adds (curvature, inner steps)
-        out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>{html.escape(heading)}</h4>")
-        out.extend(f"<p style='margin:0 0 0 10px'>{html.escape(line)}</p>" for line in lines)
     out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Values after step {e.step}</h4>")
     out.append("<table cellspacing='0' cellpadding='2'>")
     for row in e.rows:

@@ -701,11 +701,11 @@ class InnerPoints:
     from the step's start, hollow for the line search's trial points. In 1D they sit
     on the curve, at their loss."""
 
-    SIZE = 8
+    SIZE = 10
 
     def __init__(self, plot: pg.PlotItem) -> None:
         self.path = pg.PlotCurveItem(connect="finite")
-        self.iterates = pg.ScatterPlotItem(size=self.SIZE, pxMode=True)
+        self.iterates = pg.ScatterPlotItem(size=self.SIZE - 1, pxMode=True)
         self.trials = pg.ScatterPlotItem(size=self.SIZE, pxMode=True)
         for z, item in ((44, self.path), (46, self.trials), (47, self.iterates)):
             item.setZValue(z)
@@ -739,7 +739,7 @@ class InnerPoints:
             its += [{"pos": tuple(p), "brush": pg.mkBrush(colour), "pen": pg.mkPen("#202020")}
                     for p in path[1:]]
             trs += [{"pos": tuple(p), "brush": pg.mkBrush("#ffffff"),
-                     "pen": pg.mkPen(colour, width=1.5)} for p in pts[(kinds == 0) & ok]]
+                     "pen": pg.mkPen(colour, width=2)} for p in pts[(kinds == 0) & ok]]
             self.shown = self.shown or bool(len(its) or len(trs))
             self.step = k
         colour = entries[0][3] if entries else "#000000"

@@ -326,8 +326,7 @@ class LBFGS(Optimizer):
 
     def rule(self, t: int | None) -> list[Rule]:
         eqs = gradient_rule(self)
-        eqs.append(("update", S("last_start") + S("last_t") * S("last_d") - S("w_prev"), "the step ends where its last inner step lands: "
-                    "v_K = v_(K−1) + t_K·d_K (the inner points are listed below)"))
+        eqs.append(("update", S("last_start") + S("last_t") * S("last_d") - S("w_prev"), "where the last inner step lands (the inner points: below)"))
         eqs.append(("w", S("w_prev") + S("update"), ""))
         return eqs
 

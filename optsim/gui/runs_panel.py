@@ -197,11 +197,12 @@ class HyperparamEditor(QWidget):
         self._sliders.clear()
         self._declared = declared
         for p in declared:
-            tip = f"<b>{p.name}</b> {p.range_text()}<br>{p.help}<br>default: {p.default}"
+            tip = f"<b>{p.name}</b> {p.range_text()}<br>{p.help}<br>default: " + (
+                p.text(p.default) if p.choices else str(p.default))
             label = QLabel(p.name)
             label.setToolTip(tip)
             if p.kind is bool:
-                box = QCheckBox()
+                box = QCheckBox(p.choices[1] if p.choices else "")  # line_search_fn
                 box.setChecked(bool(values.get(p.name, p.default)))
                 box.toggled.connect(self._emit)
                 box.setToolTip(tip)

@@ -15,7 +15,7 @@ from ..linesearch import (
     ITERATE,
     TRIAL,
     Point,
-    dot,
+    div,
     inner_info,
     inner_lines,
     strong_wolfe,
@@ -123,32 +123,36 @@ class BFGS(Optimizer):
         if np.abs(g).max() <= hp["tolerance_grad"]:
             return x, h, h, 0.0, np.zeros(d), trace, False
         p = -(h @ g)
-        gtd = dot(g, p)
+        gtd = g @ p
         if not gtd < 0:  # not downhill (or not finite): start again from H = I
             h = np.eye(d)
             p = -g
-            gtd = dot(g, p)
-        f = closure.value(x[None, :])[0]
-        t = min(1.0, 1.0 / np.abs(g).sum()) * hp["lr"] if updates == 0 else hp["lr"]
+            gtd = g @ p
+        f = float(closure.value(x[None, :])[0])
+        t = min(1.0, div(1.0, float(np.abs(g).sum()))) * hp["lr"] if updates == 0 else hp["lr"]
 
-        def obj_func(x0: np.ndarray, step: Any, direction: np.ndarray) -> tuple[Any, np.ndarray]:
-            trial = x0 + step * direction
+        def obj_func(x0: list[float], step: Any, direction: list[float]
+                     ) -> tuple[float, list[float]]:
+            trial = np.array(x0) + float(step) * np.array(direction)
             v, grad = closure.value_and_gradient(trial[None, :])
             trace.append((trial, v[0], TRIAL, step))
-            return v[0], grad[0].copy()
+            return float(v[0]), grad[0].tolist()
 
-        f_new, g_new, t, _ = strong_wolfe(obj_func, x, t, p, f, g, gtd, c1=hp["c1"],
-                                          c2=hp["c2"], tolerance_change=hp["tolerance_change"],
-                                          max_ls=hp["max_ls"])
+        f_new, g_list, t, _ = strong_wolfe(obj_func, x.tolist(), t, p.tolist(), f, g.tolist(),
+                                           float(gtd), c1=hp["c1"], c2=hp["c2"],
+                                           tolerance_change=hp["tolerance_change"],
+                                           max_ls=hp["max_ls"])
+        g_new = np.array(g_list)
+        t = float(t)
         new = x + t * p
         trace.append((new.copy(), f_new, ITERATE, t))
         s = new - x
         y = g_new - g
-        ys = dot(y, s)
+        ys = float(y @ s)
         if not ys > 1e-10:  # no curvature information: H is kept
             return new, h, h, t, p, trace, False
-        h0 = np.eye(d) * (ys / dot(y, y)) if updates == 0 else h  # N&W (6.20) at first
-        rho = 1.0 / ys
+        h0 = np.eye(d) * div(ys, float(y @ y)) if updates == 0 else h  # N&W (6.20) at first
+        rho = div(1.0, ys)
         left = np.eye(d) - rho * np.outer(s, y)
         return new, left @ h0 @ left.T + rho * np.outer(s, s), h, t, p, trace, True
 

@@ -2,6 +2,7 @@ r"""L-BFGS (torch.optim.LBFGS): one optsim step is one ``optimizer.step(closure)
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -9,7 +10,19 @@ import numpy as np
 from ..base import Closure, Coefs, Info, Optimizer, Out, Rule
 from ..expr import Quantity, S
 from ..hyperparams import HyperParam, lr_param
-from ..linesearch import INNER_INFO, ITERATE, TRIAL, add, dot, inner_info, inner_lines, strong_wolfe
+from ..linesearch import (
+    INNER_INFO,
+    ITERATE,
+    TRIAL,
+    Tensor0,
+    absmax,
+    add,
+    div,
+    dot,
+    inner_info,
+    inner_lines,
+    strong_wolfe,
+)
 from ..registry import OptimizerKind
 from ..transforms import gradient_rule
 
@@ -53,23 +66,26 @@ class _Row:
         self.n_iter = int(s.n_iter[i, 0])
         self.func_evals = int(s.func_evals[i, 0])
         started = self.n_iter > 0
-        self.d = s.d[i].copy() if started else None
-        self.t = s.t[i, 0] if started else None
-        self.old_dirs = [s.old_dirs[i, j * dim:(j + 1) * dim].copy() for j in range(n_old)]
-        self.old_stps = [s.old_stps[i, j * dim:(j + 1) * dim].copy() for j in range(n_old)]
-        self.ro = [s.ro[i, j] for j in range(n_old)]
-        self.H_diag: Any = s.H_diag[i, 0] if started else None
-        self.prev_flat_grad = s.prev_flat_grad[i].copy() if started else None
-        self.prev_loss = s.prev_loss[i, 0] if started else None
+        self.d: list[float] | None = s.d[i].tolist() if started else None
+        self.t: Any = float(s.t[i, 0]) if started else None
+        dirs, stps = s.old_dirs[i].tolist(), s.old_stps[i].tolist()
+        self.old_dirs = [dirs[j * dim:(j + 1) * dim] for j in range(n_old)]
+        self.old_stps = [stps[j * dim:(j + 1) * dim] for j in range(n_old)]
+        self.ro = s.ro[i, :n_old].tolist()
+        self.H_diag: Any = float(s.H_diag[i, 0]) if started else None
+        self.prev_flat_grad: list[float] | None = s.prev_flat_grad[i].tolist() if started \
+            else None
+        self.prev_loss: Any = float(s.prev_loss[i, 0]) if started else None
 
     def write(self, out: Out, i: int, dim: int) -> None:
+        n_old = len(self.old_dirs)
         for name in ("old_dirs", "old_stps", "ro"):
             out[name][i] = 0.0
-        for j, (y, s, r) in enumerate(zip(self.old_dirs, self.old_stps, self.ro, strict=True)):
-            out["old_dirs"][i, j * dim:(j + 1) * dim] = y
-            out["old_stps"][i, j * dim:(j + 1) * dim] = s
-            out["ro"][i, j] = r
-        out["num_old"][i] = len(self.old_dirs)
+        if n_old:
+            out["old_dirs"][i, :n_old * dim] = [x for y in self.old_dirs for x in y]
+            out["old_stps"][i, :n_old * dim] = [x for v in self.old_stps for x in v]
+            out["ro"][i, :n_old] = self.ro
+        out["num_old"][i] = n_old
         out["n_iter"][i] = self.n_iter
         out["func_evals"][i] = self.func_evals
         started = self.n_iter > 0
@@ -142,16 +158,16 @@ class LBFGS(Optimizer):
         with np.errstate(all="ignore"):
             for i in range(n):
                 row = _Row(state, i, dim)
-                x, trace = self._step_row(values_of_row(c, i), params[i].copy(), row, closure,
-                                          info is not None)
+                x, trace = self._step_row(values_of_row(c, i), params[i].tolist(), row,
+                                          closure, info is not None)
                 out_params[i] = x
                 row.write(out, i, dim)
                 traces.append(trace)
         if info is not None:
             _fill_info(info, params, out_params, grads, traces)
 
-    def _step_row(self, hp: dict[str, Any], x: np.ndarray, state: _Row, closure: Closure,
-                  record: bool) -> tuple[np.ndarray, dict[str, Any]]:
+    def _step_row(self, hp: dict[str, Any], x: list[float], state: _Row, closure: Closure,
+                  record: bool) -> tuple[list[float], dict[str, Any]]:
         """torch's ``LBFGS.step(closure)`` for one run, from position ``x``: the new
         position, and (``record``) the inner points and the reason it stopped."""
         lr = hp["lr"]
@@ -162,17 +178,17 @@ class LBFGS(Optimizer):
         history_size = hp["history_size"]
         line_search = hp["line_search_fn"]
         points: list[tuple[np.ndarray, Any, float, Any]] = []
-        trace: dict[str, Any] = {"points": points, "stop": 0, "last": (x.copy(), 0.0, None)}
+        trace: dict[str, Any] = {"points": points, "stop": 0, "last": (list(x), 0.0, None)}
 
-        def evaluate(p: np.ndarray) -> tuple[Any, np.ndarray]:
-            v, g = closure.value_and_gradient(p[None, :])
-            return v[0], g[0].copy()
+        def evaluate(p: list[float]) -> tuple[float, list[float]]:
+            v, g = closure.value_and_gradient(np.array([p]))
+            return float(v[0]), g[0].tolist()
 
         # evaluate initial f(x) and df/dx
         loss, flat_grad = evaluate(x)
         current_evals = 1
         state.func_evals += 1
-        opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+        opt_cond = absmax(flat_grad) <= tolerance_grad
         # optimal condition
         if opt_cond:
             return x, trace
@@ -191,13 +207,13 @@ class LBFGS(Optimizer):
 
             # compute gradient descent direction
             if state.n_iter == 1:
-                d = -flat_grad
+                d = [-v for v in flat_grad]
                 old_dirs, old_stps, ro = [], [], []
                 H_diag = 1  # noqa: N806
             else:
                 # do lbfgs update (update memory)
-                y = flat_grad - prev_flat_grad
-                s = d * t
+                y = [a - b for a, b in zip(flat_grad, prev_flat_grad, strict=True)]
+                s = [v * t for v in d]
                 ys = dot(y, s)  # y*s
                 if ys > 1e-10:
                     # updating memory
@@ -209,30 +225,32 @@ class LBFGS(Optimizer):
                     # store new direction/step
                     old_dirs.append(y)
                     old_stps.append(s)
-                    ro.append(1.0 / ys)
+                    ro.append(div(1.0, ys))
                     # update scale of initial Hessian approximation
-                    H_diag = ys / dot(y, y)  # (y*y)  # noqa: N806
+                    H_diag = div(ys, dot(y, y))  # (y*y)  # noqa: N806
 
                 # compute the approximate (L-BFGS) inverse Hessian multiplied by the gradient
                 num_old = len(old_dirs)
-                al = [None] * num_old
+                al = [0.0] * num_old
                 # iteration in L-BFGS loop collapsed to use just one buffer
-                q = -flat_grad
+                q = [-v for v in flat_grad]
                 for i in range(num_old - 1, -1, -1):
                     al[i] = dot(old_stps[i], q) * ro[i]
                     q = add(q, old_dirs[i], -al[i])
                 # multiply by initial Hessian; r/d is the final direction
-                d = r = q * H_diag
+                r = [v * H_diag for v in q]
                 for i in range(num_old):
                     be_i = dot(old_dirs[i], r) * ro[i]
-                    r[:] = add(r, old_stps[i], al[i] - be_i)
+                    r = add(r, old_stps[i], al[i] - be_i)
+                d = r
 
-            prev_flat_grad = flat_grad.copy()
+            prev_flat_grad = list(flat_grad)
             prev_loss = loss
 
             # compute step length: reset initial guess for step size
             if state.n_iter == 1:
-                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                # (1.0 / tensor: a tensor, which min keeps when it is below 1)
+                t = min(1.0, Tensor0(div(1.0, sum(abs(v) for v in flat_grad)))) * lr
             else:
                 t = lr
 
@@ -245,10 +263,10 @@ class LBFGS(Optimizer):
 
             # optional line search
             ls_func_evals = 0
-            start = x.copy()
+            start = list(x)
             if line_search:
-                def obj_func(x0: np.ndarray, step: Any, direction: np.ndarray
-                             ) -> tuple[Any, np.ndarray]:
+                def obj_func(x0: list[float], step: Any, direction: list[float]
+                             ) -> tuple[float, list[float]]:
                     p = add(x0, direction, step)
                     f, g = evaluate(p)
                     if record:
@@ -256,25 +274,25 @@ class LBFGS(Optimizer):
                     return f, g
 
                 loss, flat_grad, t, ls_func_evals = strong_wolfe(
-                    obj_func, x.copy(), t, d, loss, flat_grad, gtd,
+                    obj_func, list(x), t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - current_evals)
                 x = add(x, d, t)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                opt_cond = absmax(flat_grad) <= tolerance_grad
                 if record:
-                    points.append((x.copy(), loss, ITERATE, t))
+                    points.append((list(x), loss, ITERATE, t))
             else:
                 # no line search, simply move with fixed-step
                 x = add(x, d, t)
-                value: Any = np.nan
+                value: Any = math.nan
                 if n_iter != max_iter:
                     # re-evaluate function only if not in last iteration
                     loss, flat_grad = evaluate(x)
                     value = loss
-                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    opt_cond = absmax(flat_grad) <= tolerance_grad
                     ls_func_evals = 1
                 if record:
-                    points.append((x.copy(), value, ITERATE, t))
-            trace["last"] = (start, t, d.copy())
+                    points.append((list(x), value, ITERATE, t))
+            trace["last"] = (start, t, list(d))
 
             # update func eval
             current_evals += ls_func_evals
@@ -292,7 +310,7 @@ class LBFGS(Optimizer):
                 stop = 3
                 break
             # lack of progress
-            if np.abs(d * t).max() <= tolerance_change:
+            if absmax([v * t for v in d]) <= tolerance_change:
                 stop = 4
                 break
             if abs(loss - prev_loss) < tolerance_change:

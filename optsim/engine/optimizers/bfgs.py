@@ -23,7 +23,7 @@ from ..linesearch import (
 from ..registry import OptimizerKind
 from ..transforms import gradient_rule
 from .lbfgs import values_of_row
-from .newton import curvature_words, eigenvalues, matrix_text, vector_text
+from .newton import eigenvalues, matrix_text, vector_text
 
 
 class BFGSState(NamedTuple):
@@ -185,8 +185,8 @@ class BFGS(Optimizer):
         alpha = float(np.ravel(info["alpha"])[0])
         lines = [f"H (estimate of ∇²f⁻¹) = {matrix_text(h)}",
                  f"eigenvalues of H: {vector_text(lam)}",
-                 f"true Hessian ∇²f = {matrix_text(true)}: "
-                 + curvature_words(eigenvalues(true[None])[0]).split(":")[0],
+                 f"true Hessian ∇²f = {matrix_text(true)}, eigenvalues "
+                 f"{vector_text(eigenvalues(true[None])[0])}",
                  f"solved step p = −H·g = {vector_text(-np.asarray(info['direction']))}",
                  f"line search: α = {alpha:.6g}"]
         return [("Curvature", lines), ("Line search", inner_lines(info))]

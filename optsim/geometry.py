@@ -226,7 +226,10 @@ def _stability_at(t: Trajectory, k: int) -> Stability | None:
     lr = t.lr_at(k + 1) if t.schedule is not None else None
     try:
         state = t.state_at(k)
-    except ValueError:  # states not recorded: only the last one is known
-        return None
+    except ValueError:  # states not recorded: a threshold that needs no state still holds
+        state = t.optimizer.init(t.positions[k])._replace(step=k)
+        with np.errstate(all="ignore"):
+            found = t.optimizer.edge_of_stability(state, t.n, lr=lr)
+        return found if found is not None and found.preconditioner is None else None
     with np.errstate(all="ignore"):
         return t.optimizer.edge_of_stability(state, t.n, lr=lr)

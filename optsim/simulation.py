@@ -471,6 +471,28 @@ class Trajectory:
             info["lr_t"] = np.broadcast_to(dyn.lr_at(k)[:, None], p.shape).copy()
         return info
 
+    def next_update(self, k: int) -> np.ndarray:
+        """The step each run takes from position ``k`` (0..steps), (N, D): the recorded
+        one where it is computed, else (k = steps) the next step previewed from the
+        current state (the exact gradient, clipped as the run clips; with noise, the
+        noise-free step), without changing anything."""
+        k = self._check_step(k)
+        if k < self.steps:
+            return self._pos[k + 1] - self._pos[k]
+        p = self._pos[k].copy()
+        with np.errstate(all="ignore"):
+            g = self._gradient(p)
+            if self.clip is not None:
+                g = self.clip.apply(g)[0]
+            dyn = self.dynamics
+            if dyn.active:
+                lr = self.lr_at(k + 1)  # (brings the schedule to step k + 1)
+                new, _ = self.optimizer.step(p, g, self._state, lr=lr,
+                                             values=dyn.values_at(k + 1))
+            else:
+                new, _ = self.optimizer.step(p, g, self._state)
+        return new - p
+
     def memory_bytes(self) -> int:
         """Bytes held by the history arrays."""
         return (self._pos.nbytes + self._loss.nbytes

@@ -194,3 +194,22 @@ def test_edge_of_stability_follows_a_schedule_and_a_preconditioner():
     adam.advance(10)
     e = edge_of_stability(adam)
     assert e.preconditioned and np.isnan(e.sharpness[0, 0]) and np.isfinite(e.sharpness[1:]).all()
+
+
+def test_edge_of_stability_preset_tells_its_story():
+    """GD at lr 0.2 on the narrowing valley: the sharpness rises from ~1.5 to 2/lr = 10
+    and hovers there; at lr 0.1 it passes 10 on its way to the valley's narrow end."""
+    from optsim.scenarios import load_preset, run_scenario
+
+    runs = {run.name: t for run, t in run_scenario(load_preset("edge-of-stability"))}
+    fast = edge_of_stability(runs["GD, lr 0.2 (2/lr = 10)"])
+    slow = edge_of_stability(runs["GD, lr 0.1 (2/lr = 20)"])
+    s, limit = fast.sharpness[:, 0], fast.threshold[0, 0]
+    assert limit == pytest.approx(10.0) and s[0] < 2
+    late = s[300:]
+    assert abs(np.median(late) - limit) < 0.05 * limit  # hovers at 2/lr
+    assert late.max() < 1.2 * limit and late.min() > 0.75 * limit
+    assert slow.sharpness[-1, 0] > 1.2 * limit  # no edge at 10 for the slower run
+    assert (slow.sharpness[:, 0] < slow.threshold[:, 0]).all()  # it never reaches its 20
+    loss = runs["GD, lr 0.2 (2/lr = 10)"].losses[:, 0]
+    assert loss[-1] < loss[0] / 10 and (np.diff(loss[300:]) > 0).any()  # falls, not monotonically

@@ -16,7 +16,9 @@ EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valle
             # training dynamics (their stories: tests/test_presets_training.py)
             "warmup", "schedules-valley", "noise-floor", "batch-size", "clip-cliff",
             # second-order methods (their stories: tests/test_presets_secondorder.py)
-            "lbfgs-rosenbrock", "newton-bowl", "newton-saddle"}
+            "lbfgs-rosenbrock", "newton-bowl", "newton-saddle",
+            # geometry (its story: tests/test_geometry.py)
+            "edge-of-stability"}
 REPO = Path(__file__).resolve().parent.parent
 
 

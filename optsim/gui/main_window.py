@@ -91,6 +91,8 @@ SHORTCUTS = (
     ("Home", "reset the view to the function's window"),
     ("F11", "presentation mode (Esc leaves it)"),
     ("F3", "the 3D view (the surface with the runs on it)"),
+    ("Ctrl+T", "the Taylor model of the selected run at the shown step"),
+    ("Ctrl+G", "the Geometry dock: the loss along the next step, the edge of stability"),
     ("Ctrl+Q", "quit (the set-up is remembered)"),
     ("click on the plot", "set the start point (in 1D: x)"),
     ("drag / wheel on the plot", "pan / zoom"),
@@ -588,6 +590,8 @@ class MainWindow(QMainWindow):
         install_training(self)  # schedule and clipping editors, lr strip, clipped-step marks
         from .view3d import install as install_view3d
         install_view3d(self)  # View > 3D view (its dock is made when first opened)
+        from .geometry_dock import install as install_geometry
+        install_geometry(self)  # View > Taylor model, View > Geometry (slice, edge of stability)
 
         self.model.functionChanged.connect(self._function_changed)
         self.model.viewChanged.connect(self._view_changed)

@@ -177,7 +177,9 @@ class SlicePlot(pg.PlotWidget):
         if vals.size:
             lo, hi = float(vals.min()), float(vals.max())
             pad = 0.08 * (hi - lo or 1.0)
-            vb.setRange(xRange=(sl.s[0], sl.s[-1]), yRange=(lo - pad, hi + pad), padding=0)
+            span = sl.s[-1] - sl.s[0]  # (room for the markers at the ends)
+            vb.setRange(xRange=(sl.s[0] - 0.03 * span, sl.s[-1] + 0.03 * span),
+                        yRange=(lo - pad, hi + pad), padding=0)
 
 
 class StabilityPlot(pg.PlotWidget):

@@ -26,7 +26,7 @@ LIFT = 0.012
 #: landscape grid): software OpenGL draws 110 x 110 nodes in a few milliseconds
 MESH_NODES = 110
 #: the default camera
-CAMERA = {"distance": 3.6, "elevation": 34.0, "azimuth": -62.0}
+CAMERA = {"distance": 3.3, "elevation": 34.0, "azimuth": -62.0}
 
 _problem: str | None = None
 _checked = False

@@ -58,6 +58,8 @@ SPECS += [  # pytorch-optimizer's (helper "practitioners")
     "lamb:lr=0.05,beta2=0.9,rectify=true,degenerated_to_sgd=true",
     "madgrad:lr=0.05,momentum=0,weight_decay=0.1",
     "madgrad:lr=0.05,weight_decay=0.1,weight_decouple=true",
+    "prodigy:weight_decay=0.1", "prodigy:lr=0.5,beta3=0.9,growth_rate=1.5,d0=0.001",
+    "prodigy:weight_decay=0.1,bias_correction=true,safeguard_warmup=true,fixed_decay=true",
 ]
 CASES = [("elongated-bowl", [-1.0, 1.0]), ("himmelblau", [-0.5, -0.5]), ("cubic", [6.0])]
 STEPS = 8  # RAdam switches to its rectified step at t = 6 (beta2 = 0.999)

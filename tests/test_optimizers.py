@@ -64,6 +64,10 @@ TORCH_DEFAULTS.update({
              "adam": False, "eps": 1e-6},
     "madgrad": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0.0, "weight_decouple": False,
                 "eps": 1e-6},
+    "prodigy": {"lr": 1.0, "beta1": 0.9, "beta2": 0.999, "beta3": 0.0, "d0": 1e-6,
+                "d_coef": 1.0, "growth_rate": math.inf, "weight_decay": 0.0,
+                "weight_decouple": True, "fixed_decay": False, "bias_correction": False,
+                "safeguard_warmup": False, "eps": 1e-8},  # beta3 None: 0
 })
 
 #: every registered name plus the non-default variants of each rule
@@ -95,6 +99,8 @@ VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
     "lamb:rectify=true,degenerated_to_sgd=true,beta2=0.9",
     "madgrad:momentum=0,weight_decay=0.1", "madgrad:weight_decay=0.1,weight_decouple=true",
     "madgrad:eps=0",
+    "prodigy:weight_decay=0.1", "prodigy:beta3=0.9,growth_rate=1.5,d_coef=0.5",
+    "prodigy:weight_decay=0.1,bias_correction=true,safeguard_warmup=true,fixed_decay=true",
 ]
 
 

@@ -53,7 +53,8 @@ def test_golden_set_covers_every_optimizer_and_function() -> None:
     assert {"sgd", "adam", "adamw", "adagrad", "rmsprop", "adamax", "nadam", "radam",
             "adadelta"} <= specs
     assert len(FILES) >= 120
-    assert sum(f.stat().st_size for f in GOLDEN.iterdir()) < 2_000_000
+    # (about 12 kB a configuration and function: the optimizers of issue 17 double the set)
+    assert sum(f.stat().st_size for f in GOLDEN.iterdir()) < 4_000_000
 
 
 @pytest.mark.parametrize("batch", ["one", "batch"])

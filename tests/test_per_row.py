@@ -59,6 +59,9 @@ ROW_VALUES.update({
     "n_sma_threshold": [5, 4, 6, 1000, 5, 6, 4],
     "beta3": [0.9999, 0.5, 0.9, 0.99, 0.7, 0.999, 0.3],
     "t_alpha_beta3": [0.0, 10.0, 5.0, 0.0, 100.0, 3.0, 1.0],
+    "d0": [1e-6, 1e-3, 0.1, 1e-6, 1e-8, 1.0, 1e-4],
+    "d_coef": [1.0, 0.5, 2.0, 1.0, 0.1, 1.0, 10.0],
+    "growth_rate": [float("inf"), 1.02, 2.0, float("inf"), 1.0, 10.0, 0.5],
 })
 N = 7
 
@@ -82,6 +85,8 @@ CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
     ("lamb", {"grad_averaging": False, "adam": True}), ("lamb", {"rectify": True}),
     ("lamb", {"rectify": True, "degenerated_to_sgd": True}),
     ("madgrad", {"weight_decouple": True}),
+    ("prodigy", {"weight_decouple": False}), ("prodigy", {"fixed_decay": True}),
+    ("prodigy", {"bias_correction": True, "safeguard_warmup": True}),
 ]
 
 

@@ -182,6 +182,16 @@ CONFIGS: list[tuple[str, str, dict]] = [
     ("madgrad:lr=0.01,momentum=0.5,weight_decay=0.1,weight_decouple=true,eps=0.0",
      "pytorch_optimizer.MADGRAD", {"lr": 0.01, "momentum": 0.5, "weight_decay": 0.1,
                                    "weight_decouple": True, "eps": 0.0}),
+    ("prodigy", "pytorch_optimizer.Prodigy", {}),
+    ("prodigy:lr=0.5,beta1=0.8,beta2=0.99,beta3=0.9,d0=0.0001,d_coef=0.5,growth_rate=1.5,"
+     "eps=1e-06", "pytorch_optimizer.Prodigy",
+     {"lr": 0.5, "betas": (0.8, 0.99), "beta3": 0.9, "d0": 1e-4, "d_coef": 0.5,
+      "growth_rate": 1.5, "eps": 1e-6}),
+    ("prodigy:weight_decay=0.1,bias_correction=true,safeguard_warmup=true",
+     "pytorch_optimizer.Prodigy",
+     {"weight_decay": 0.1, "bias_correction": True, "safeguard_warmup": True}),
+    ("prodigy:weight_decay=0.1,fixed_decay=true", "pytorch_optimizer.Prodigy",
+     {"weight_decay": 0.1, "fixed_decay": True}),
 ]
 
 ROSENBROCK_LR = {
@@ -214,11 +224,23 @@ ROSENBROCK_LR.update({
 })
 
 
+#: configs that use another lr on the cubic (whose slope leads to −∞ left of x = 0):
+#: Prodigy's growing d carries the start at x = 7 over the hump at lr 1
+CUBIC_LR = {
+    "prodigy": 0.05,
+    "prodigy:weight_decay=0.1,fixed_decay=true": 0.1,
+}
+
+
 def for_function(spec: str, kwargs: dict, function: str) -> tuple[str, dict]:
-    """The config as used on ``function`` (see ROSENBROCK_LR)."""
-    if function == "rosenbrock" and spec in ROSENBROCK_LR:
-        lr = ROSENBROCK_LR[spec]
-        return re.sub(r"\blr=[^,]+", f"lr={lr!r}", spec), {**kwargs, "lr": lr}
+    """The config as used on ``function`` (see ROSENBROCK_LR and CUBIC_LR)."""
+    lrs = {"rosenbrock": ROSENBROCK_LR, "cubic": CUBIC_LR}.get(function, {})
+    if spec in lrs:
+        lr = lrs[spec]
+        if re.search(r"\blr=", spec):
+            return re.sub(r"\blr=[^,]+", f"lr={lr!r}", spec), {**kwargs, "lr": lr}
+        name, _, rest = spec.partition(":")
+        return f"{name}:lr={lr!r}" + (f",{rest}" if rest else ""), {**kwargs, "lr": lr}
     return spec, kwargs
 
 
@@ -249,6 +271,11 @@ FUNCTIONS = {
     "bowl": (bowl, [[-1.5, 1.5]], [[-1.5, 1.5], [1.0, 0.5], [0.0, -2.0], [1e-3, 2.0]]),
     "cubic": (cubic, [[7.0]], [[7.0], [5.0], [2.0], [4.5]]),
 }
+
+
+#: references whose state spans all parameter groups (Prodigy's d, from group 0, summed
+#: over every group): one optimizer per run
+SEPARATE = {"pytorch_optimizer.Prodigy"}
 
 
 def reference_class(cls_name: str) -> type:
@@ -295,12 +322,17 @@ def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: i
     (``rows`` None: the lr as configured)."""
     if "." in cls_name:  # a 1-D parameter per run, the reference's own defaults
         params = [torch.tensor(s, dtype=torch.float64, requires_grad=True) for s in starts]
-        opt = reference_class(cls_name)([{"params": [p]} for p in params], **kwargs)
+        cls = reference_class(cls_name)
+        if cls_name in SEPARATE:
+            opts = [cls([{"params": [p]}], **kwargs) for p in params]
+        else:
+            opts = [cls([{"params": [p]} for p in params], **kwargs)]
     else:
         params = [torch.tensor([s], dtype=torch.float64, requires_grad=True) for s in starts]
-        opt = getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,
-                                             **kwargs)
-    base = opt.defaults["lr"]
+        opts = [getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,
+                                               **kwargs)]
+    groups = [g for opt in opts for g in opt.param_groups]
+    base = opts[0].defaults["lr"]
     factors = lr_factors(steps)
 
     def now() -> np.ndarray:
@@ -308,12 +340,14 @@ def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: i
 
     out = [now()]
     for k in range(steps):
-        opt.zero_grad()
+        for opt in opts:
+            opt.zero_grad()
         loss(torch.stack([p.reshape(-1) for p in params])).sum().backward()
         if rows is not None:
-            for group, row in zip(opt.param_groups, rows, strict=True):
+            for group, row in zip(groups, rows, strict=True):
                 group["lr"] = base * factors[k] * row
-        opt.step()
+        for opt in opts:
+            opt.step()
         pos = now()
         if not np.isfinite(pos).all() or np.abs(pos).max() > BOX:
             break

@@ -219,6 +219,11 @@ def maximum(a: Expr, b: Expr) -> Expr:
     return Fn("max", (a, b))
 
 
+def minimum(a: Expr, b: Expr) -> Expr:
+    """min(a, b), elementwise."""
+    return Fn("min", (a, b))
+
+
 def absolute(x: Expr) -> Expr:
     """|x|, elementwise."""
     return Fn("abs", (x,))
@@ -332,7 +337,7 @@ def to_html(e: Expr, symbols: Mapping[str, str]) -> str:
 # the evaluator: parses the displayed text back (no eval)
 
 _TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|nan)"
-                    r"|(sqrt|abs|sign|f32|max)|([-+*/^()\[\],]))")
+                    r"|(sqrt|abs|sign|f32|max|min)|([-+*/^()\[\],]))")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -350,7 +355,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
 
 def evaluate(text: str) -> np.ndarray:
     """The value of a substituted expression's plain text (numbers, ``+ - * / ^``,
-    ``sqrt abs sign f32 max``, parentheses, vectors ``[x, y]``), elementwise, in float64."""
+    ``sqrt abs sign f32 max min``, parentheses, vectors ``[x, y]``), elementwise, in float64."""
     toks = _tokens(text)
     i = 0
 
@@ -417,7 +422,10 @@ def evaluate(text: str) -> np.ndarray:
                 return np.asarray(args[0]).astype(np.float32).astype(np.float64)
             if tok == "max" and len(args) == 2:
                 return np.maximum(args[0], args[1])
-            raise ValueError(f"{tok} takes {'2 arguments' if tok == 'max' else '1 argument'}")
+            if tok == "min" and len(args) == 2:
+                return np.minimum(args[0], args[1])
+            raise ValueError(f"{tok} takes "
+                             f"{'2 arguments' if tok in ('max', 'min') else '1 argument'}")
         if tok == "(":
             v = expr()
             take(")")
@@ -492,6 +500,8 @@ def bounds(e: Expr) -> tuple[np.ndarray, np.ndarray]:
                 return (np.asarray(lo).astype(np.float32).astype(np.float64),
                         np.asarray(hi).astype(np.float32).astype(np.float64))
             (alo, ahi), (blo, bhi) = args
+            if n.name == "min":
+                return np.minimum(alo, blo), np.minimum(ahi, bhi)
             return np.maximum(alo, blo), np.maximum(ahi, bhi)
         assert isinstance(n, Bin)
         a, b = r(n.a), r(n.b)
@@ -561,5 +571,5 @@ def state_quantity(letter: str, name: str, hint: str = "",
 
 
 __all__ = ["Bin", "Expr", "Fn", "Neg", "Num", "Quantity", "S", "Sym", "T", "T1", "absolute",
-           "bounds", "evaluate", "fmt", "half_unit", "hat", "maximum", "float32", "number_html", "sign", "sqrt",
-           "state_quantity", "to_html", "to_text", "with_noise"]
+           "bounds", "evaluate", "float32", "fmt", "half_unit", "hat", "maximum", "minimum",
+           "number_html", "sign", "sqrt", "state_quantity", "to_html", "to_text", "with_noise"]

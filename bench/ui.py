@@ -20,8 +20,14 @@
 Goals: p95 frame <= 16 ms; start-up <= 1.5x the bare window. The LAST line prints
 the ratios (median p95 of the runs / 16 ms, window start-up / bare start-up).
 
+With ``--views 3d,geometry,taylor`` the frames are timed with the 3D view, the Geometry
+dock (the slice along the step and the edge of stability) and the Taylor overlay open;
+the 3D view needs OpenGL, so run that under a virtual screen:
+``xvfb-run -a python bench/ui.py --frames-only --views 3d,geometry`` (Mesa's software
+OpenGL: what a machine without a graphics card draws with).
+
 Usage: python bench/ui.py [--steps 10000] [--runs 3] [--repeats 7] [--size 1520x950]
-       [--frames-only | --startup-only]
+       [--frames-only | --startup-only] [--views 3d,geometry,taylor]
 """
 
 from __future__ import annotations
@@ -102,13 +108,20 @@ def time_to_paint(code: str, args: list[str]) -> float:
     return elapsed
 
 
-def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE, rows: int = 1
+def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE, rows: int = 1,
+                 views: tuple[str, ...] = ()
                  ) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Per frame: wall time, CPU time, one-step wall times, CPU time before the paint."""
+    """Per frame: wall time, CPU time, one-step wall times, CPU time before the paint.
+    ``views``: "3d", "geometry", "taylor" are opened first."""
+    if "3d" in views and os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "xcb")  # OpenGL needs a (virtual) screen
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     sys.path.insert(0, ROOT)
     from PySide6.QtWidgets import QApplication
 
+    from optsim.render.qt_app import share_opengl_contexts
+
+    share_opengl_contexts()
     app = QApplication.instance() or QApplication([])
     from optsim.engine import OPTIMIZERS
     from optsim.gui.app import finish_start
@@ -129,6 +142,14 @@ def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE, rows: int = 1
     if rows > 1:  # every run a fan of ``rows`` starts around the start point
         for i in range(8):
             w.model.set_run_fan(i, rows, 0.2)
+    if "3d" in views:
+        w.view3d.action.setChecked(True)
+        if w.view3d.panel.problem is not None:
+            raise SystemExit(f"--views 3d: {w.view3d.panel.problem}")
+    if "geometry" in views:
+        w.geometry_view.action.setChecked(True)
+    if "taylor" in views:
+        w.geometry_view.taylor.action.setChecked(True)
     c = w.playback
     c.set_max_steps(steps)
     c.stop_when_converged = False
@@ -175,16 +196,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="frame runs (default %(default)s)")
     ap.add_argument("--rows", type=int, default=1,
                     help="rows of each of the 8 runs: K > 1 draws fans (default %(default)s)")
+    ap.add_argument("--views", default="",
+                    help="open these views for the frames: 3d, geometry, taylor (comma-separated)")
     args = ap.parse_args()
+    views = tuple(v.strip() for v in args.views.split(",") if v.strip())
     size = tuple(int(v) for v in args.size.lower().split("x"))
     p95s: list[float] = []
     if not args.startup_only:
         load = os.getloadavg()[0]
+        where = os.environ.get("QT_QPA_PLATFORM") or ("xcb" if "3d" in views else "offscreen")
         print(f"frames: {STEPS_PER_FRAME} steps x 8 runs x {args.rows} rows a frame to step {args.steps}, window "
-              f"{size[0]}x{size[1]} (step + redraw + paint, offscreen); load average "
+              f"{size[0]}x{size[1]} (step + redraw + paint, {where}); views open: "
+              f"{', '.join(views) or 'none'}; load average "
               f"{load:.1f} on {os.cpu_count()} CPUs")
         for r in range(args.runs):
-            frames, cpu, single, update_cpu = bench_frames(args.steps, size, args.rows)
+            frames, cpu, single, update_cpu = bench_frames(args.steps, size, args.rows, views)
             med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
             p95s.append(p95)
             print(f"run {r + 1}: frame time median {med:.2f} ms, p95 {p95:.2f} ms, max "

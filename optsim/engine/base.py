@@ -103,7 +103,9 @@ class Stability:
 
 def per_run(value: Any, n: int) -> np.ndarray:
     """A coefficient (a number or an (N, 1) column) as one float per run, (N,)."""
-    return np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (n,)).copy()
+    if type(value) is np.ndarray and value.size == n:
+        return value.astype(np.float64).reshape(n)
+    return np.full(n, float(np.asarray(value, dtype=np.float64).reshape(-1)[0]))
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from .throttle import Throttle
 
 #: the edge-of-stability plot computes at most this many steps per run (every k-th)
 MAX_EOS_POINTS = 1500
-#: while playing, the geometry redraws at most this often
-PLAYING_INTERVAL_MS = 120
+#: while playing, the geometry redraws at most this often (as the status read-outs: its
+#: numbers cannot be read faster, and a refresh costs milliseconds per run)
+PLAYING_INTERVAL_MS = 250
 
 
 def _selected(model: Any) -> int | None:

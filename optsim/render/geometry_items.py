@@ -202,12 +202,16 @@ class StabilityPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         self.sharp: list[pg.PlotDataItem] = []
         self.limit: list[pg.PlotDataItem] = []
+        self._colours: list[str] = []
         self.now = pg.InfiniteLine(pos=0, angle=90, pen=_dash((60, 60, 60), 1.0))
         self.addItem(self.now)
         self.setMinimumHeight(150)
 
     def set_runs(self, colours: Sequence[str]) -> None:
         """One solid and one dashed curve per run, in its colour (made once)."""
+        if list(colours) == self._colours:
+            return
+        self._colours = list(colours)
         while len(self.sharp) < len(colours):
             self.sharp.append(self.plot())
             self.limit.append(self.plot())

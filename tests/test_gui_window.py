@@ -715,6 +715,8 @@ def test_suited_lr_matches_closed_forms(window):
     window.function_panel.choose("bowl")
     m.set_start([0.0, 0.0])  # at the minimum nothing moves: no measure, no lr
     assert suited_lr("adam", m) is None
+    # Newton, BFGS and L-BFGS keep lr = 1: a step to the model's minimum, a first trial
+    assert all(suited_lr(k, m) is None for k in ("newton", "bfgs", "lbfgs"))
 
 
 def test_optimizers_list_shows_readable_labels(window):

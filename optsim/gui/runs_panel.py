@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 
 from ..engine import OPTIMIZERS, HyperParam, Optimizer
 from ..engine.registry import optimizer_kind
-from ..simulation import function_closure
 from .model import SimulationModel
 
 ERROR_STYLE = "color: #B00020;"
@@ -631,18 +630,20 @@ def suited_lr(kind: str, model: SimulationModel) -> float | None:
     step from the start point moves about ADD_STEP_FRACTION of the view's span,
     rounded down to 1, 2 or 5 times a power of ten and kept within the declared
     range. The first step is measured with the kind's default lr and scaled (it is
-    proportional to lr for every registered optimizer). None: no lr or no measure."""
+    proportional to lr for every optimizer that only takes the gradient). None: no lr
+    or no measure, or an optimizer that evaluates the loss itself (Newton, BFGS,
+    L-BFGS), whose lr = 1 is its natural step (the model's minimum, a line search's
+    first trial)."""
     k = optimizer_kind(kind)
     decl = {p.name: p for p in k.hyperparams}
-    if "lr" not in decl:
+    if "lr" not in decl or k.cls.needs_closure:
         return None
     default = float(decl["lr"].default)
     opt = k.create()
     start = np.asarray(model.start, dtype=np.float64).reshape(1, -1)
     with np.errstate(all="ignore"):
         grad = np.asarray(model.function.gradient(start), dtype=np.float64)
-        closure = function_closure(model.function) if opt.needs_closure else None
-        new, _state = opt.step(start, grad, opt.init(start), closure=closure)
+        new, _state = opt.step(start, grad, opt.init(start))
         moved = float(np.linalg.norm(np.asarray(new) - start))
     spans = [hi - lo for lo, hi in model.view[: model.function.dim]]
     target = ADD_STEP_FRACTION * min(spans)

@@ -174,3 +174,13 @@ def test_cubic_interpolation_finds_a_cubics_minimum():
     # clamped to the bounds; no minimum: the middle of them
     assert cubic_interpolate(0.0, f(0.0), g(0.0), 2.0, f(2.0), g(2.0), (1.5, 3.0)) == 1.5
     assert cubic_interpolate(0.0, 0.0, 2.0, 1.0, 4 / 3, 2.0, (0.0, 4.0)) == 2.0
+
+
+def test_the_fused_multiply_add_in_use_is_exact_on_random_numbers():
+    """libm's fma (when the C library has a correct one) against exact integers."""
+    from optsim.engine.linesearch import exact_fma
+
+    rng = np.random.default_rng(3)
+    for a, b, c in rng.standard_normal((2000, 3)) * 10.0 ** rng.integers(-30, 30, (2000, 3)):
+        a, b, c = float(a), float(b), float(c)
+        assert fma(a, b, c) == exact_fma(a, b, c)

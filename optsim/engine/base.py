@@ -133,7 +133,8 @@ class Optimizer:
       hyperparameter, one number or an (N, 1) column; the step's lr; the
       per-step scalars of ``scalars``), writes the new parameters into
       ``out_params`` and each new state array named by ``live_fields()`` into
-      ``out[name]`` (all preallocated, shape (N, D), float64). State arrays that are
+      ``out[name]`` (all preallocated float64, (N, D), or (N, K) for a state array of
+      width K, see ``widths``). State arrays that are
       not live are carried over unchanged. When ``info`` is a dict it also fills it
       with the step's intermediate quantities. It never modifies its inputs. An
       optimizer that ``needs_closure`` also takes ``closure=`` (a :class:`Closure`).

@@ -303,3 +303,27 @@ def test_newton_curvature_is_in_the_window_inspector(qtbot):
     t.advance(1)
     page = explanation_html(explain_step(t, 1))
     assert "Curvature" in page and "saddle point" in page and "H = [[2, 0], [0, -2]]" in page
+
+
+def test_the_window_steps_lbfgs_and_shows_its_inner_points(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    from optsim.gui.file_actions import apply_scenario
+    from optsim.scenarios import load_preset
+
+    apply_scenario(window, load_preset("lbfgs-rosenbrock"))
+    m = window.model
+    m.select(0)
+    window.playback.step(3)
+    QApplication.processEvents()
+    insight = window.step_insight
+    insight.refresh()
+    panel = insight.panel
+    panel.flush()
+    text = panel.text()
+    assert "Inside this step" in text and "trial t = " in text and "iterate 1:" in text
+    iterates, trials = insight.overlay.inner.points()
+    assert len(iterates) >= 2 and len(trials) >= 1
+    np.testing.assert_array_equal(iterates[-1], m.runs[0].trajectory.positions[3, 0])
+    insight.actions["inner"].setChecked(False)
+    assert all(len(p) == 0 for p in insight.overlay.inner.points())

@@ -488,9 +488,9 @@ class Trajectory:
             if dyn.active:
                 lr = self.lr_at(k + 1)  # (brings the schedule to step k + 1)
                 new, _ = self.optimizer.step(p, g, self._state, lr=lr,
-                                             values=dyn.values_at(k + 1))
+                                             values=dyn.values_at(k + 1), closure=self.closure)
             else:
-                new, _ = self.optimizer.step(p, g, self._state)
+                new, _ = self.optimizer.step(p, g, self._state, closure=self.closure)
         return new - p
 
     def memory_bytes(self) -> int:

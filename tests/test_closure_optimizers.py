@@ -327,3 +327,15 @@ def test_the_window_steps_lbfgs_and_shows_its_inner_points(window, qtbot):
     np.testing.assert_array_equal(iterates[-1], m.runs[0].trajectory.positions[3, 0])
     insight.actions["inner"].setChecked(False)
     assert all(len(p) == 0 for p in insight.overlay.inner.points())
+
+
+@pytest.mark.parametrize("spec", ["newton", "newton:damped=true", "bfgs",
+                                  "lbfgs:line_search_fn=strong_wolfe"])
+def test_the_next_step_previewed_is_the_step_taken(spec):
+    """Trajectory.next_update (the geometry views' step) hands the closure on."""
+    t = Trajectory("rosenbrock", spec, [[-1.5, 2.0]])
+    t.advance(2)
+    preview = t.next_update(2)
+    t.advance(1)
+    np.testing.assert_array_equal(preview, t.positions[3] - t.positions[2])
+    np.testing.assert_array_equal(t.next_update(1), t.positions[2] - t.positions[1])

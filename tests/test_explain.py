@@ -41,6 +41,12 @@ SPECS = sorted(OPTIMIZERS) + [
     "radam:lr=0.05,weight_decay=0.1",
     "radam:lr=0.05,weight_decay=0.1,decoupled_weight_decay=true",
     "adadelta:weight_decay=0.1",
+    # -- helper "torchrest" --
+    "asgd:lr=0.05,t0=2,lambd=0.01,weight_decay=0.1", "asgd:lr=0.05,alpha=0.5,t0=0",
+    "rprop:lr=0.1,eta_minus=0.3,eta_plus=1.5,step_size_min=0.01,step_size_max=0.3",
+    "adafactor:lr=0.1,weight_decay=0.1,eps2=0.5,beta2_decay=-0.5",
+    "muon:lr=0.05,nesterov=false,match_rms_adamw=true,weight_decay=0",
+    "muon:lr=0.05,momentum=0.5,ns_steps=8",
 ]
 SPECS += [  # pytorch-optimizer's (helper "practitioners")
     "lion:lr=0.05,weight_decay=0.5", "lion:lr=0.05,weight_decay=0.5,fixed_decay=true",

@@ -38,6 +38,16 @@ TORCH_DEFAULTS = {
     "radam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
               "decoupled_weight_decay": False},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+    # -- the rest of torch.optim (issue 17, section 1: helper "torchrest") --------------
+    "asgd": {"lr": 1e-2, "lambd": 1e-4, "alpha": 0.75, "t0": 1e6, "weight_decay": 0.0},
+    "rprop": {"lr": 1e-2, "eta_minus": 0.5, "eta_plus": 1.2, "step_size_min": 1e-6,
+              "step_size_max": 50.0},
+    # eps1: torch's None, the machine epsilon of float64
+    "adafactor": {"lr": 1e-2, "beta2_decay": -0.8, "eps1": 2.220446049250313e-16,
+                  "eps2": 1e-3, "d": 1.0, "weight_decay": 0.0},
+    "muon": {"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
+             "ns_a": 3.4445, "ns_b": -4.775, "ns_c": 2.0315, "eps": 1e-7, "ns_steps": 5,
+             "match_rms_adamw": False},
 }
 # pytorch-optimizer 4.1.0's defaults (helper "practitioners")
 TORCH_DEFAULTS.update({
@@ -84,6 +94,10 @@ VARIANTS = sorted(OPTIMIZERS) + [
     "radam:weight_decay=0.1", "radam:weight_decay=0.1,decoupled_weight_decay=true",
     "radam:beta2=0.9",
     "adadelta:rho=0.5,weight_decay=0.1",
+    # -- helper "torchrest" --
+    "asgd:t0=3,lambd=0.1,weight_decay=0.1", "rprop:lr=0.1,step_size_max=0.2",
+    "adafactor:weight_decay=0.1,eps2=0.5,d=1.5", "muon:nesterov=false,match_rms_adamw=true",
+    "muon:momentum=0,weight_decay=0,ns_steps=2",
 ]
 VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
     "lion:lr=0.01,weight_decay=0.5", "lion:lr=0.01,weight_decay=0.5,fixed_decay=true",

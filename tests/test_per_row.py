@@ -50,6 +50,22 @@ ROW_VALUES: dict[str, list[float]] = {
     # BFGS's line search: curvature constant, most iterations
     "c2": [0.9, 0.1, 0.5, 0.99, 0.3, 0.9, 0.7],
     "max_ls": [25, 1, 3, 10, 2, 25, 5],
+    # -- helper "torchrest": ASGD averaging from step 0, 3 or never; Rprop's bounds
+    # binding or not; Adafactor's decay rate and floors; Muon's Newton–Schulz per row
+    "lambd": [1e-4, 0.1, 0.0, 1.0, 0.01, 1e-4, 0.5],
+    "t0": [1e6, 0.0, 3.0, 1e6, 5.0, 1.0, 0.0],
+    "eta_minus": [0.5, 0.1, 0.9, 0.5, 0.3, 0.99, 0.5],
+    "eta_plus": [1.2, 2.0, 1.01, 1.2, 5.0, 1.5, 1.2],
+    "step_size_min": [1e-6, 0.01, 0.0, 0.1, 1e-6, 0.05, 1e-3],
+    "step_size_max": [50.0, 0.05, 1.0, 0.1, 0.5, 50.0, 1e-3],
+    "beta2_decay": [-0.8, -0.5, 0.0, -1.0, -0.3, -2.0, -0.8],
+    "eps1": [2.220446049250313e-16, 1e-3, 0.0, 0.1, 1e-8, 1.0, 1e-30],
+    "eps2": [1e-3, 0.0, 0.5, 1e-3, 2.0, 0.1, 1e-6],
+    "d": [1.0, 1.5, 1.0, 100.0, 1.0, 2.0, 1.1],
+    "ns_a": [3.4445, 2.0, 1.5, 3.4445, 0.0, -1.0, 3.0],
+    "ns_b": [-4.775, -1.5, 0.0, -4.775, 1.0, 0.5, -3.0],
+    "ns_c": [2.0315, 0.5, 0.0, 2.0315, -0.5, 0.0, 1.0],
+    "ns_steps": [5, 1, 0, 10, 3, 5, 2],
 }
 # pytorch-optimizer's (helper "practitioners")
 ROW_VALUES.update({
@@ -70,6 +86,7 @@ CONFIGS: list[tuple[str, dict]] = [(name, {}) for name in sorted(OPTIMIZERS)] + 
     ("adam", {"amsgrad": True}), ("adamw", {"amsgrad": True}), ("rmsprop", {"centered": True}),
     ("newton", {"damped": True}), ("lbfgs", {"line_search_fn": True}),
     ("nadam", {"decoupled_weight_decay": True}), ("radam", {"decoupled_weight_decay": True}),
+    ("muon", {"nesterov": False, "match_rms_adamw": True}),
 ]
 CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
     ("lion", {"fixed_decay": True}), ("lion", {"weight_decouple": False}),

@@ -192,7 +192,31 @@ CONFIGS: list[tuple[str, str, dict]] = [
      {"weight_decay": 0.1, "bias_correction": True, "safeguard_warmup": True}),
     ("prodigy:weight_decay=0.1,fixed_decay=true", "pytorch_optimizer.Prodigy",
      {"weight_decay": 0.1, "fixed_decay": True}),
+    # -- the rest of torch.optim (issue 17, section 1: helper "torchrest") --------------
+    ("asgd", "ASGD", {}),
+    ("asgd:lr=0.05,lambd=0.01,alpha=0.5,t0=5.0,weight_decay=0.1", "ASGD",
+     {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5.0, "weight_decay": 0.1}),
+    ("rprop", "Rprop", {}),
+    ("rprop:lr=0.1,eta_minus=0.3,eta_plus=1.5,step_size_min=0.001,step_size_max=0.2", "Rprop",
+     {"lr": 0.1, "etas": (0.3, 1.5), "step_sizes": (0.001, 0.2)}),
+    ("adafactor", "Adafactor", {}),
+    ("adafactor:lr=0.1", "Adafactor", {"lr": 0.1}),
+    ("adafactor:lr=0.05,beta2_decay=-0.5,eps1=0.001,eps2=0.01,d=1.2,weight_decay=0.1",
+     "Adafactor", {"lr": 0.05, "beta2_decay": -0.5, "eps": (1e-3, 0.01), "d": 1.2,
+                   "weight_decay": 0.1}),
+    ("muon", "Muon", {}),
+    ("muon:lr=0.02,momentum=0.9,nesterov=false,ns_steps=3,match_rms_adamw=true", "Muon",
+     {"lr": 0.02, "momentum": 0.9, "nesterov": False, "ns_steps": 3,
+      "adjust_lr_fn": "match_rms_adamw"}),
+    ("muon:lr=0.05,weight_decay=0.0,ns_a=2.0,ns_b=-1.5,ns_c=0.5,eps=0.001", "Muon",
+     {"lr": 0.05, "weight_decay": 0.0, "ns_coefficients": (2.0, -1.5, 0.5), "eps": 1e-3}),
 ]
+
+#: torch.optim classes whose step is not elementwise (a norm, a matrix product), stepped
+#: like the references outside torch.optim: each start a parameter in a group of its
+#: own, shaped as optsim sees one run. Adafactor: a vector (torch factors matrices);
+#: Muon: a 1×D matrix (it takes only matrices, and no ``foreach``).
+PER_RUN_SHAPE = {"Adafactor": "vector", "Muon": "matrix"}
 
 ROSENBROCK_LR = {
     "sgd:lr=0.01": 1e-4,
@@ -221,6 +245,17 @@ ROSENBROCK_LR.update({
     "adan:lr=0.01,beta1=0.9,beta2=0.8,beta3=0.95,weight_decay=0.1,eps=0.001": 2e-3,
     "adan:lr=0.02,weight_decay=0.1,weight_decouple=true": 2e-3,
     "lamb:lr=0.02": 2e-3,
+})
+
+
+# the rest of torch.optim (helper "torchrest"): ASGD is SGD with a slowly decaying lr
+ROSENBROCK_LR.update({
+    "asgd": 1e-4,
+    "asgd:lr=0.05,lambd=0.01,alpha=0.5,t0=5.0,weight_decay=0.1": 2e-4,
+    # Adafactor's relative steps zigzag across the valley at lr 0.01 and more, where
+    # ~1 ulp differences (torch's fused lerp) grow 2.3-fold a step from step 20 on
+    "adafactor": 2e-3,
+    "adafactor:lr=0.1": 3e-3,
 })
 
 
@@ -286,7 +321,7 @@ def reference_class(cls_name: str) -> type:
 
 def run_torch(cls_name: str, kwargs: dict, loss, starts: list, steps: int) -> np.ndarray:
     """Positions (k+1, N, D) of torch.optim's run, k <= steps (see BOX)."""
-    if "." in cls_name:  # each run its own parameter group (see the module's docstring)
+    if "." in cls_name or cls_name in PER_RUN_SHAPE:  # each run its own parameter group
         return run_torch_schedule(cls_name, kwargs, loss, starts, steps, None)
     p = torch.tensor(starts, dtype=torch.float64, requires_grad=True)
     opt = getattr(torch.optim, cls_name)([p], foreach=False, **kwargs)
@@ -327,6 +362,13 @@ def run_torch_schedule(cls_name: str, kwargs: dict, loss, starts: list, steps: i
             opts = [cls([{"params": [p]}], **kwargs) for p in params]
         else:
             opts = [cls([{"params": [p]} for p in params], **kwargs)]
+    elif cls_name in PER_RUN_SHAPE:  # (see PER_RUN_SHAPE)
+        vector = PER_RUN_SHAPE[cls_name] == "vector"
+        params = [torch.tensor(s if vector else [s], dtype=torch.float64, requires_grad=True)
+                  for s in starts]
+        opts = [getattr(torch.optim, cls_name)([{"params": [p]} for p in params],
+                                               **({"foreach": False} if vector else {}),
+                                               **kwargs)]
     else:
         params = [torch.tensor([s], dtype=torch.float64, requires_grad=True) for s in starts]
         opts = [getattr(torch.optim, cls_name)([{"params": [p]} for p in params], foreach=False,

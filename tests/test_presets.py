@@ -19,6 +19,8 @@ EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valle
             "lbfgs-rosenbrock", "newton-bowl", "newton-saddle",
             # geometry (its story: tests/test_geometry.py)
             "edge-of-stability"}
+# issue 17's optimizers, one line each (helper "torchrest": Muon)
+EXPECTED |= {"muon-vector"}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -224,3 +226,30 @@ def test_cubic_escape_strip_preset() -> None:
     assert (labels[x < 0] == -2).all()                     # left of the hump: falls off
     assert (labels[(x > 0.05) & (x < 6.5)] == 0).all()     # settles at 10/3
     assert (labels[x > 6.8] == -2).all()                   # the escape strip on the right
+
+
+def test_muon_on_a_vector_is_normalised_momentum() -> None:
+    """Muon's step is lr·κ·n (n: the normalised Nesterov momentum, κ ≈ 0.7 in
+    bfloat16): every step the same length, along n; momentum SGD's steps follow the
+    gradient's size, and it settles where Muon keeps stepping past the minimum."""
+    s = load_preset("muon-vector")
+    (muon_run, muon), (_, mom) = run_scenario(s)
+    assert muon_run.hyperparams["weight_decay"] == 0.0  # the step is O alone
+    lr = muon_run.hyperparams["lr"]
+    steps = np.linalg.norm(np.diff(muon.positions[:, 0], axis=0), axis=1)
+    assert np.all(np.abs(steps / lr - 0.696) < 0.03)   # every step 0.7·lr long
+    from optsim.simulation import Trajectory
+
+    inspected = Trajectory(s.function, muon_run.make_optimizer(), [s.start], record_state=True)
+    inspected.advance(s.steps)
+    np.testing.assert_array_equal(inspected.positions, muon.positions)
+    for k in (1, 10, 40, s.steps):
+        info = inspected.explain(k)
+        n = info["normalized"][0]
+        update = info["update"][0]
+        cos = update @ -n / np.linalg.norm(update)
+        assert cos > 1 - 1e-4, k                         # along the normalised momentum
+    mom_steps = np.linalg.norm(np.diff(mom.positions[:, 0], axis=0), axis=1)
+    assert mom_steps.max() > 20 * mom_steps.min()      # momentum: steps follow the gradient
+    # Muon cannot take the short steps the minimum needs; momentum settles in
+    assert np.linalg.norm(muon.positions[-1, 0]) > 0.1 > 5 * np.linalg.norm(mom.positions[-1, 0])

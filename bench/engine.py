@@ -26,6 +26,8 @@ The last line states the goal of issue #13 item 8 (b), met or not, then (a):
 ``GOAL simulate 65,536 runs x 100 steps: 1.31x torch.optim.Adam (goal >= 1.2x) MET ...``.
 
 Usage: python bench/engine.py [--repeats 7] [--busy]
+       python bench/engine.py --optimizers [--repeats 3]: (c) every registered optimizer's
+       per-step cost relative to Adam's (see ``optimizer_costs``)
 """
 
 from __future__ import annotations
@@ -247,5 +249,68 @@ def _counted(fn, threads: _Threads):
     return run
 
 
+# -- every registered optimizer beside Adam (issue 17) -------------------------------
+COST_FUNCTION = get_function("elongated-bowl")
+
+
+def optimizer_costs(repeats: int, steps: int = 2000, runs: int = 4096) -> None:
+    """Section (c), ``--optimizers``: the per-step cost of every registered optimizer
+    (its defaults) relative to Adam's on the elongated bowl, where no run diverges:
+    one run (``Optimizer.step`` + gradient, ``steps`` steps) and ``runs`` runs x 100
+    steps through ``optsim.simulate``. Medians over ``repeats``, each optimizer
+    measured right after Adam so that load hits both alike; short on purpose."""
+    from optsim.engine import OPTIMIZERS
+
+    rng = np.random.default_rng(0)
+    many = rng.uniform(-1, 1, (runs, 2))
+
+    def one_run(opt) -> float:
+        grad = COST_FUNCTION.gradient
+        p = np.array([[-1.0, 1.0]])
+        s = opt.init(p)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            p, s = opt.step(p, grad(p), s)
+        return (time.perf_counter() - t0) / steps
+
+    def batch(opt) -> float:
+        t0 = time.perf_counter()
+        optsim.simulate(COST_FUNCTION, opt, many, 100)
+        return (time.perf_counter() - t0) / 100
+
+    adam = make_optimizer("adam")
+    print(f"(c) every optimizer beside Adam (defaults, elongated bowl): per-step cost of one "
+          f"run (step + gradient, {steps:,} steps) and of {runs:,} runs (simulate, 100 steps)",
+          flush=True)
+    print(f"  {'optimizer':<20} {'reference':<34} {'one run':>16} {'x Adam':>7} "
+          f"{f'{runs:,} runs':>16} {'x Adam':>7}")
+    for name, kind in OPTIMIZERS.items():
+        try:
+            opt = kind.create()
+            one_run(opt)  # warm up (and fail here, not half-way)
+            batch(opt)
+        except Exception as err:  # an optimizer this loop cannot step (closure-based, ...)
+            print(f"  {name:<20} {kind.reference:<34} not measured: {err}".rstrip())
+            continue
+        ratios_one, ratios_many, t_one, t_many = [], [], [], []
+        for _ in range(repeats):
+            a1, o1 = one_run(adam), one_run(opt)
+            a2, o2 = batch(adam), batch(opt)
+            ratios_one.append(o1 / a1)
+            ratios_many.append(o2 / a2)
+            t_one.append(o1)
+            t_many.append(o2)
+        print(f"  {name:<20} {kind.reference:<34} {_us(statistics.median(t_one))} "
+              f"{statistics.median(ratios_one):7.2f} {_us(statistics.median(t_many))} "
+              f"{statistics.median(ratios_many):7.2f}", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    if "--optimizers" in sys.argv[1:]:
+        ap = argparse.ArgumentParser(description="every registered optimizer's per-step cost "
+                                                 "relative to Adam's (section (c) only)")
+        ap.add_argument("--optimizers", action="store_true", required=True)
+        ap.add_argument("--repeats", type=int, default=3)
+        optimizer_costs(ap.parse_args().repeats)
+    else:
+        main()

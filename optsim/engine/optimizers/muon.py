@@ -22,24 +22,36 @@ class MuonState(NamedTuple):
     momentum_buffer: np.ndarray
 
 
+def _round_bf16(f: np.ndarray) -> np.ndarray:
+    """Round a float32 array of our own to bfloat16 in place (round-to-nearest-even on
+    the bit pattern, c10's ``round_to_nearest_even``) and return it. Infinities stay;
+    a NaN whose payload fills the top mantissa bits would carry into the sign: callers
+    keep NaN out (:func:`bfloat16`) or only meet the default NaN of arithmetic."""
+    bits = f.view(np.uint32)
+    odd = bits >> 16
+    odd &= 1
+    odd += 0x7FFF
+    bits += odd
+    bits &= 0xFFFF0000
+    return f
+
+
 def bfloat16(x: np.ndarray) -> np.ndarray:
     """``x`` (float32 or float64) rounded to bfloat16 as torch rounds it, returned as
     float32: float64 is first rounded to float32, then the float32 bit pattern to its
-    top 16 bits, round-to-nearest-even (c10's ``round_to_nearest_even``); NaN stays
-    NaN."""
-    f = np.asarray(x, dtype=_F32)
-    bits = f.view(np.uint32)
-    rounded = bits + (0x7FFF + ((bits >> 16) & 1)).astype(np.uint32)
-    rounded &= np.uint32(0xFFFF0000)
-    out = rounded.view(_F32)
-    return np.where(np.isnan(f), f, out) if np.isnan(f).any() else out
+    top 16 bits, round-to-nearest-even; NaN stays NaN."""
+    f = _round_bf16(np.array(x, dtype=_F32))
+    nan = np.isnan(np.asarray(x, dtype=_F32))
+    if nan.any():
+        f[nan] = np.nan
+    return f
 
 
 def _rows_sum_of_squares(x: np.ndarray) -> np.ndarray:
     """Σⱼ xᵢⱼ² per row, accumulated in float32 from the first column on, as torch's
     CPU kernels accumulate a bfloat16 matrix product and norm (an (N, 1) column)."""
-    acc = np.zeros((x.shape[0], 1), dtype=_F32)
-    for j in range(x.shape[1]):
+    acc = x[:, :1] * x[:, :1]
+    for j in range(1, x.shape[1]):
         col = x[:, j:j + 1]
         acc += col * col
     return acc
@@ -51,19 +63,25 @@ def newton_schulz_bf16(update: np.ndarray, a: object, b: object, c: object, step
     bfloat16 as torch computes it on the CPU (float32 arithmetic, each result
     rounded to bfloat16): X = bf16(B̃); X /= max(‖X‖, ε); then ``steps`` times
     A = X Xᵀ, B = b·A + c·A·A, X = a·X + B·X. Coefficients and step counts are numbers
-    or (N, 1) columns. Returns float64 (N, D)."""
+    or (N, 1) columns. Returns float64 (N, D); a row with a non-finite entry is NaN
+    (as in torch, where its norm makes every entry NaN)."""
     a32, b32, c32 = (np.asarray(v, dtype=_F32) for v in (a, b, c))
     x = bfloat16(update)
-    norm = bfloat16(np.sqrt(_rows_sum_of_squares(x)))
-    norm = np.maximum(norm, bfloat16(np.asarray(eps, dtype=np.float64)))  # .clamp(min=eps)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        x = bfloat16(x / norm)
+        norm = _round_bf16(np.sqrt(_rows_sum_of_squares(x)))
+        norm = np.maximum(norm, bfloat16(np.asarray(eps, dtype=np.float64)))  # .clamp(min=eps)
+        x = _round_bf16(x / norm)
         most = int(np.max(steps))
         per_row = np.ndim(steps) > 0 and np.min(steps) != most
         for k in range(most):
-            gram = bfloat16(_rows_sum_of_squares(x))               # X @ X.T (1×1)
-            gram_update = bfloat16(c32 * (gram * gram) + b32 * gram)  # addmm(A, A, A, beta=b, alpha=c)
-            new = bfloat16(gram_update * x + a32 * x)              # addmm(X, B, X, beta=a)
+            gram = _round_bf16(_rows_sum_of_squares(x))  # X @ X.T (1×1)
+            gram_update = gram * gram                   # addmm(A, A, A, beta=b, alpha=c)
+            gram_update *= c32
+            gram_update += b32 * gram
+            _round_bf16(gram_update)
+            new = gram_update * x                       # addmm(X, B, X, beta=a)
+            new += a32 * x
+            _round_bf16(new)
             x = np.where(k < np.asarray(steps), new, x) if per_row else new
     return x.astype(np.float64)
 

@@ -63,6 +63,8 @@ class Rprop(Optimizer):
                    symbol="\u0394<sub>max</sub>"),
     )
     State = RpropState
+    #: sign(g)·Δ: each coordinate's gradient divided by its own size, times its own Δ
+    rescales = True
 
     def check(self) -> None:
         low, high = self.hp["step_size_min"], self.hp["step_size_max"]
@@ -134,7 +136,8 @@ NOTE = (
     "has a step size Δ of its own: it grows by η+ (1.2) while the gradient keeps its "
     "sign and shrinks by η− (0.5) when the sign flips, because then the last step "
     "jumped over a minimum. Where the sign flipped the coordinate waits one step. "
-    "It works well with full-batch gradients, as here, and badly with noisy ones."
+    "It works well with full-batch gradients, as here, and badly with noisy ones. "
+    "The learning rate is only the first step size Δ₀."
 )
 
 ORDER = 82

@@ -339,3 +339,22 @@ def test_the_next_step_previewed_is_the_step_taken(spec):
     t.advance(1)
     np.testing.assert_array_equal(preview, t.positions[3] - t.positions[2])
     np.testing.assert_array_equal(t.next_update(1), t.positions[2] - t.positions[1])
+
+
+def test_a_singular_hessian_stops_plain_newton_and_damped_newton_goes_on():
+    """x² + y⁴ at (1, 0): H = [[2, 0], [0, 0]] is singular, H⁻¹g undefined: plain Newton
+    is flagged at step 1 and stands still; damped Newton takes −g, and α = 1/2 after
+    one shrink lands on the minimum (x − 2x·α = 0)."""
+    t = Trajectory("x^2 + y^4", "newton", [[1.0, 0.0]])
+    with np.errstate(all="ignore"):
+        t.advance(2)
+    assert t.diverged[0] and t.diverged_step[0] == 1
+    np.testing.assert_array_equal(t.positions[:, 0], [[1.0, 0.0]] * 3)
+    with np.errstate(all="ignore"):
+        assert "singular" in " ".join(explain_step(t, 1).sections[0][1])
+    d = Trajectory("x^2 + y^4", "newton:damped=true", [[1.0, 0.0]])
+    d.advance(2)
+    assert not d.diverged[0]
+    np.testing.assert_array_equal(d.positions[1:, 0], [[0.0, 0.0]] * 2)
+    info = d.explain(1)
+    assert info["fallback"][0, 0] == 1.0 and info["alpha"][0, 0] == 0.5

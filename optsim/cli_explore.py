@@ -34,11 +34,11 @@ from .explore.basins import MAX_GRID, BasinsResult, basins
 from .explore.cluster import check_cluster
 from .explore.runner import DEFAULT_TOL, METRIC_LABELS
 from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan
-from .explore.theory import map_theory
 from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
 from .export.explore import (
     SWEEP_SIZE,
     basins_figure,
+    basins_spec,
     race_figure,
     save_pictures,
     sweep_title,
@@ -46,6 +46,7 @@ from .export.explore import (
 )
 from .files import ExportError, atomic_write, atomic_write_text, check_writable, transaction
 from .functions import LossFunction, as_function
+from .gradients import parse_clip
 from .runset import unique_labels
 
 DEFAULT_BASIN_GRID = 101
@@ -106,6 +107,17 @@ def _tol(text: str) -> float:
     return tol
 
 
+def _clip(args: argparse.Namespace) -> Any:
+    """``--clip norm=C|value=C`` as an ``optsim.gradients.Clip`` (None: not given)."""
+    text = getattr(args, "clip", None)
+    if text is None:
+        return None
+    try:
+        return parse_clip(text)
+    except ValueError as exc:
+        raise CliError(f"--clip: {one_line(exc)}") from None
+
+
 def _whole(text: str, what: str, lo: int, hi: int) -> int:
     v = parse_number(text, what)
     if v != int(v) or not lo <= v <= hi:
@@ -128,7 +140,7 @@ def build_sweep(args: argparse.Namespace) -> SweepPlan:
         x = Axis.parse(args.x)
         y = Axis.parse(args.y) if args.y else None
         return plan_sweep(fn, args.optimizer, x, y, start=starts, steps=steps,
-                          metric=args.metric, tol=tol)
+                          metric=args.metric, tol=tol, clip=_clip(args))
     except SweepInputError as exc:
         raise CliError(f"{one_line(exc)}") from None
     except ValueError as exc:
@@ -193,10 +205,7 @@ def print_sweep_summary(result: SweepResult) -> None:
     div = result.metrics["diverged"]
     if div.any():
         print(f"  {int(np.count_nonzero(div > 0))} of {cells} cells diverged (from some start)")
-    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
-    # (the theory is for a constant learning rate)
-    mt = None if result.schedule is not None else map_theory(result.function, result.optimizer,
-                                                                names)
+    mt = result.theory()
     if mt is not None:
         print(f"  theory: {mt.text}")
 
@@ -225,7 +234,7 @@ def basins_csv(result: BasinsResult) -> str:
 
 def print_basins_summary(result: BasinsResult) -> None:
     total = result.labels.size
-    print(f"{result.function.name}: {result.optimizer.spec}, {result.steps} steps from "
+    print(f"{result.function.name}: {basins_spec(result)}, {result.steps} steps from "
           f"{total} starts")
     counts = result.counts()
     for i, m in enumerate(result.function.minima):
@@ -244,7 +253,8 @@ def cmd_basins(args: argparse.Namespace) -> int:
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)
     try:
-        result = basins(fn, args.optimizer, grid=grid, steps=steps, cluster=cluster)
+        result = basins(fn, args.optimizer, grid=grid, steps=steps, clip=_clip(args),
+                        cluster=cluster)
     except SweepInputError as exc:
         raise CliError(one_line(exc)) from None
     print_basins_summary(result)
@@ -297,11 +307,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
             optimizers.append(parse_spec(spec))
         except ValueError as exc:
             raise CliError(f"--optimizer {spec!r}: {one_line(exc)}") from None
+    clip = _clip(args)
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)
     try:
         results = tune(fn, optimizers, steps=steps, start=start, starts=k, lr=lr,
-                       criterion=args.criterion, tol=_tol(args.tol), cluster=cluster)
+                       criterion=args.criterion, tol=_tol(args.tol), clip=clip,
+                       cluster=cluster)
     except SweepInputError as exc:
         raise CliError(one_line(exc)) from None
     labels = unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
@@ -335,6 +347,9 @@ def _common(p: argparse.ArgumentParser, pictures: bool = True) -> None:
         p.add_argument("--svg", metavar="FILE", help="write a picture (SVG)")
         p.add_argument("--width", default=str(SWEEP_SIZE[0]), help="picture width in pixels")
         p.add_argument("--height", default=str(SWEEP_SIZE[1]), help="picture height in pixels")
+    p.add_argument("--clip", metavar="norm=C|value=C",
+                   help="clip every gradient before the step, as torch.nn.utils."
+                        "clip_grad_norm_ (norm=C) or clip_grad_value_ (value=C); default: none")
     p.add_argument("--cluster", metavar="local:K|tcp://HOST:PORT",
                    help="compute the blocks on a Dask cluster (needs optsim[cluster])")
 
@@ -394,10 +409,10 @@ def add_commands(parser: argparse.ArgumentParser, sub: Any) -> None:
 
 #: options whose value may start with '-' (``--x lr=...`` never does, but ``--tol -1`` is
 #: reported as a bad tolerance, not as a missing value)
-VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts"}
+VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts", "--clip"}
 #: every option these commands add (a value is never mistaken for one of them)
 OPTION_STRINGS = {"--x", "--y", "--metric", "-m", "--tol", "--npy", "--grid", "--starts", "--lr",
-                  "--criterion", "--cluster"}
+                  "--criterion", "--cluster", "--clip"}
 
 __all__ = ["add_commands", "sweep_csv", "basins_csv", "tune_csv", "VALUE_OPTIONS",
            "OPTION_STRINGS"]

@@ -194,6 +194,36 @@ def test_tuned_lr_is_the_grid_optimum():
         assert r.value == np.nanmin(np.where(np.isfinite(r.curve), r.curve, np.inf))
 
 
+def test_clipped_sweep_basins_and_tune_equal_separate_clipped_runs():
+    """clip= clips every gradient as the simulation does (torch's clip_grad_*)."""
+    res = sweep("rosenbrock", "adam", x="lr=0.01:0.3:4:log", y="beta1=0.5:0.9:3",
+                start=(-1.5, 2.0), steps=40, clip="norm=1")
+    assert res.clip.spec == "norm=1" and res.theory() is None
+    for j, b1 in enumerate(res.y):
+        for i, lr in enumerate(res.x):
+            alone = run("rosenbrock", optsim.make_optimizer("adam", lr=float(lr), beta1=float(b1)),
+                        (-1.5, 2.0), 40, clip="norm=1")
+            assert res.metrics["final-loss"][j, i] == alone.losses[-1]
+    plain = sweep("rosenbrock", "adam", x="lr=0.01:0.3:4:log", start=(-1.5, 2.0), steps=40)
+    assert not np.array_equal(plain.values, res.metrics["final-loss"][0])
+    b = basins("himmelblau", "momentum:lr=0.01", grid=9, steps=200, clip="value=1")
+    for j, i in [(0, 0), (4, 4), (8, 3)]:
+        alone = run("himmelblau", "momentum:lr=0.01", (b.x[i], b.y[j]), 200, clip="value=1")
+        np.testing.assert_array_equal(b.ends[j, i], alone.positions[-1])
+    # GD on x² from 3 with |g| clipped to 1: x moves by lr while |2x| > 1, so the tuned
+    # lr is the grid's optimum of separately clipped runs, not the unclipped 0.5
+    (r,) = tune("quadratic", "sgd", steps=5, start=[3.0], lr="lr=0.1:0.9:9", clip="value=1")
+    finals = [run("quadratic", f"sgd:lr={float(lr)!r}", [3.0], 5, clip="value=1").losses[-1]
+              for lr in r.lrs]
+    assert r.lr == r.lrs[int(np.argmin(finals))] and r.value == min(finals)
+    assert r.lr != 0.5
+    from optsim.explore.tune import describe
+
+    assert describe([r]).endswith("gradients clipped (value=1)")
+    with pytest.raises(SweepInputError, match="clip must be"):
+        tune("quadratic", "sgd", clip="max=1")
+
+
 def test_sweep_over_a_schedule_matches_its_closed_form():
     from optsim.schedules import parse_schedule
 

@@ -110,6 +110,9 @@ def test_pictures(tmp_path):
     (["tune", "--starts", "0"], "--starts must be"),
     (["tune", "--lr", "1:0.1:5"], "LO must be below HI"),
     (["tune", "--criterion", "fastest"], "--criterion must be"),
+    (["tune", "--clip", "norm=-1"], "--clip:"),
+    (["sweep", "--x", "lr=0.1:0.5:5", "--clip", "max=1"], "--clip: clip must be"),
+    (["basins", "--clip", "value"], "--clip: clip must be"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     out = tmp_path / "never.csv"
@@ -153,3 +156,21 @@ def test_sweep_over_a_schedule_on_the_command_line(tmp_path):
     api = sweep("quadratic", "sgd:lr=0.3+steplr:step_size=5", x="gamma=0.1:0.9:5", start=[1.0],
                 steps=20)
     assert [float(r[1]) for r in rows[1:]] == api.values.tolist()
+
+
+def test_tune_with_clipping_on_the_command_line(tmp_path, capsys):
+    """--clip tunes (and races) every optimizer with clipped gradients, and says so."""
+    out, png = tmp_path / "t.csv", tmp_path / "t.png"
+    args = ["tune", "-f", "quadratic", "-o", "sgd", "--steps", "6", "--start", "3",
+            "--lr", "0.125:0.875:7:lin", "--csv", str(out)]
+    assert main(args + ["--clip", "value=0.5", "--png", str(png)]) == 0
+    text = capsys.readouterr().out
+    assert "gradients clipped (value=0.5)" in text
+    clipped = _rows(out)[1]
+    (api,) = tune("quadratic", "sgd", steps=6, start=[3.0], lr="lr=0.125:0.875:7",
+                  clip="value=0.5")
+    assert float(clipped[1]) == api.lr and float(clipped[2]) == api.value
+    assert main(args) == 0
+    assert "no clipping" in capsys.readouterr().out
+    # from x = 3 in 6 steps, clipping the gradient to 0.5 changes the best lr from 0.5
+    assert _rows(out)[1][1] == "0.5" and float(clipped[1]) != 0.5

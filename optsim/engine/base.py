@@ -353,10 +353,12 @@ class Optimizer:
             cached = (unique.tolist(), inverse.reshape(-1), tuple(values))
             self._distinct[names] = cached
         unique, inverse = cached[0], cached[1]
-        results = np.array([f(*row, step) for row in unique], dtype=np.float64)[inverse]
+        # np.take of each result's column: contiguous (N, 1) columns, several times
+        # faster than fancy indexing the (distinct, k) table (a sweep's every step)
+        results = np.array([f(*row, step) for row in unique], dtype=np.float64)
         if results.ndim == 1:
-            return results[:, None]
-        return tuple(results[:, j:j + 1] for j in range(results.shape[1]))
+            return np.take(results, inverse)[:, None]
+        return tuple(np.take(col, inverse)[:, None] for col in results.T)
 
     def row(self, i: int) -> Optimizer:
         """The optimizer of run ``i`` alone (itself when every hyperparameter is one

@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Optimizer, as_optimizer
+from ..engine import Optimizer
 from ..functions import LossFunction, as_function
 from .axes import SweepInputError
-from .sweep import BLOCK_ROWS, available_memory, check_steps, function_ref
+from .runner import ScheduledRows
+from .sweep import BLOCK_ROWS, as_clip, available_memory, check_steps, function_ref, split_optimizer
 
 #: a run whose end is within this fraction of the view's larger span from a known
 #: minimum has reached it
@@ -39,6 +40,9 @@ class BasinsResult:
     diverged: np.ndarray
     steps: int
     radius: float
+    #: the schedule and gradient clipping every run used (None: none)
+    schedule: Any = None
+    clip: Any = None
 
     def __iter__(self):
         return iter((self.labels, self.x, self.y))
@@ -78,28 +82,44 @@ def label_ends(function: LossFunction, ends: np.ndarray, diverged: np.ndarray,
 
 
 def _basin_block(function: Any, optimizer: Any, starts: np.ndarray, steps: int,
-                 cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    from .runner import run_rows
+                 clip: Any = None, cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    from .runner import ScheduledRows, run_rows
 
     fn = as_function(function)
-    res = run_rows(fn, as_optimizer(optimizer), starts, steps, np.empty(0), 0.0, cancel)
+    opt, schedule = split_optimizer(optimizer)
+    scheduled = None if schedule is None else ScheduledRows(schedule, {}, opt, len(starts))
+    res = run_rows(fn, opt, starts, steps, np.empty(0), 0.0, cancel, scheduled, as_clip(clip))
     return res.end, res.diverged
 
 
 def basins(function: str | LossFunction, optimizer: str | Optimizer, *, grid: int = 101,
            steps: int = 500, view: Any = None, radius: float | None = None,
+           schedule: Any = None, clip: Any = None,
            cluster: Any = None, workers: int | None = None,
            progress: Callable[[int, int], None] | None = None, cancel: Any = None) -> BasinsResult:
     """Run ``optimizer`` from every point of a ``grid`` × ``grid`` grid over the view
     (``grid`` points in 1D) for ``steps`` steps and label each start by the minimum
     reached. ``radius`` (default 1% of the view's larger span): how close to a
-    minimum the end must be. ``cluster``, ``workers``, ``progress``, ``cancel`` as
-    in :func:`optsim.sweep`."""
+    minimum the end must be. ``schedule`` (or ``optimizer`` written
+    ``"spec+schedule"``) and ``clip`` as in :func:`optsim.sweep`. ``cluster``,
+    ``workers``, ``progress``, ``cancel`` as in :func:`optsim.sweep`."""
     try:
         fn = as_function(function)
-        opt = as_optimizer(optimizer)
+        opt, schedule = split_optimizer(optimizer, schedule)
+    except SweepInputError:
+        raise
     except (ValueError, TypeError, SyntaxError) as exc:
         raise SweepInputError(str(exc)) from None
+    clip = as_clip(clip)
+    if schedule is not None:
+        end = schedule.max_steps
+        if end is not None and int(steps) > end:
+            raise SweepInputError(f"{schedule.name}: the schedule ends at step {end}, but "
+                                  f"{steps} steps were asked for")
+        try:
+            ScheduledRows(schedule, {}, opt, 1)
+        except ValueError as exc:
+            raise SweepInputError(str(exc)) from None
     if isinstance(grid, bool) or not isinstance(grid, (int, np.integer)) or not 2 <= grid <= MAX_GRID:
         raise SweepInputError(f"grid must be a whole number in [2, {MAX_GRID}], got {grid!r}")
     steps = check_steps(steps)
@@ -124,21 +144,23 @@ def basins(function: str | LossFunction, optimizer: str | Optimizer, *, grid: in
     xs, ys, starts = start_grid(fn, int(grid), view)
     blocks = [(lo, min(lo + BLOCK_ROWS, cells)) for lo in range(0, cells, BLOCK_ROWS)]
     args = [(starts[lo:hi], steps) for lo, hi in blocks]
-    fref, oref = function_ref(fn), opt.spec
+    spec = opt.spec + ("" if schedule is None else "+" + schedule.spec)
+    fref, cref = function_ref(fn), None if clip is None else clip.spec
+    args = [a + (cref,) for a in args]
     if cluster is not None:
         from .cluster import map_blocks
 
-        results = map_blocks(cluster, _basin_block, fref, oref, args, progress=progress,
+        results = map_blocks(cluster, _basin_block, fref, spec, args, progress=progress,
                              cancel=cancel, total=cells, sizes=[hi - lo for lo, hi in blocks])
     else:
         from .sweep import _Local
 
         results = _Local(workers, progress, cancel).map(
-            lambda a: _basin_block(fref, opt, *a, cancel=cancel), args,
+            lambda a: _basin_block(fref, spec, *a, cancel=cancel), args,
             [hi - lo for lo, hi in blocks], cells)
     ends = np.concatenate([r[0] for r in results])
     diverged = np.concatenate([r[1] for r in results])
     labels = label_ends(fn, ends, diverged, float(radius))
     shape = (grid,) if fn.dim == 1 else (grid, grid)
     return BasinsResult(fn, opt, xs, ys, labels.reshape(shape), ends.reshape(shape + (fn.dim,)),
-                        diverged.reshape(shape), steps, float(radius))
+                        diverged.reshape(shape), steps, float(radius), schedule, clip)

@@ -8,7 +8,19 @@ where the run diverged. Memory is a few (N, D) arrays, whatever the number of st
 
 A run diverges as in :class:`optsim.simulation.Trajectory`: a non-finite loss or
 position, or leaving the view enlarged ``BOUND_SCALE`` times. It is then frozen
-where it was (its position and loss stop changing).
+where it was (its position and loss stop changing). A step is taken as in the
+simulation's training loop (:mod:`optsim.dynamics`): the gradient, clipped if asked
+(``optsim.gradients.Clip``), then the optimizer's step with the schedule's lr.
+
+Why not :func:`optsim.simulation.advance_together` (the simulation's stepping
+path)? It keeps every position and loss (a history this does not need), and its
+(N, D) arrays are row-major, where per-row hyperparameters are (N, 1) columns that
+NumPy broadcasts with an inner loop of D = 2 numbers. Here the arrays are
+column-major (Fortran order): the same elementwise arithmetic, bit for bit, with
+each column contiguous, so a per-row column broadcasts over whole columns and the
+functions' ``p[:, 0]`` are contiguous. Measured on 32,768 runs × 100 steps of Adam
+with per-row lr and beta1 (one thread, best of 7): 23 ns per run-step here, 35 ns
+row-major, 36-43 ns through the simulation's path.
 """
 
 from __future__ import annotations
@@ -127,21 +139,33 @@ class Cancelled(Exception):
     """The computation was cancelled (``cancel.is_set()`` became true)."""
 
 
+def _gradient(function: LossFunction, params: np.ndarray, clip: Any) -> np.ndarray:
+    """The (clipped) gradient at ``params``, column-major (N, D)."""
+    g = np.asarray(function.gradient(params), dtype=np.float64).reshape(params.shape)
+    if clip is not None:
+        g = clip.apply(g)[0]
+    return np.asfortranarray(g)
+
+
 def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: int,
              targets: np.ndarray, tol: float, cancel: Any = None,
-             schedule: ScheduledRows | None = None) -> RowResults:
+             schedule: ScheduledRows | None = None, clip: Any = None) -> RowResults:
     """Step N runs ``steps`` steps from ``starts`` (N, D) and return their
     :class:`RowResults`. ``targets`` (K,) are the loss values f* whose first
     ``loss − f* < tol`` step is recorded (K may be 0). ``cancel``: an object whose
     ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled.
-    ``schedule``: each step's learning rate (and cycled momentum) per row."""
-    params = np.array(starts, dtype=np.float64, copy=True)
+    ``schedule``: each step's learning rate (and cycled momentum) per row.
+    ``clip``: gradient clipping (an ``optsim.gradients.Clip``, or None)."""
+    # column-major arrays throughout (see the module docstring)
+    params = np.array(starts, dtype=np.float64, copy=True, order="F")
     n, dim = params.shape
     lo, hi = bounds(function)
     targets = np.asarray(targets, dtype=np.float64).reshape(-1)
     half_step = steps // 2
     with np.errstate(all="ignore"):
         state = optimizer.init(params)
+        state = state._replace(**{f: np.asfortranarray(v) for f, v in state._asdict().items()
+                                  if isinstance(v, np.ndarray) and v.shape == params.shape})
         loss = np.asarray(function.value(params), dtype=np.float64).reshape(n)
         best = loss.copy()
         hit = np.full((n, len(targets)), np.inf)
@@ -151,7 +175,7 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
         diverged_step = np.where(diverged, 0, -1).astype(np.int64)
         any_frozen = bool(diverged.any())
         half = params.copy() if half_step == 0 else None
-        grads = np.asarray(function.gradient(params), dtype=np.float64).reshape(n, dim)
+        grads = _gradient(function, params, clip)
         # an optimizer that evaluates the loss itself (L-BFGS, Newton) is handed it
         closure = function_closure(function) if optimizer.needs_closure else None
         for k in range(1, steps + 1):
@@ -172,7 +196,7 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
                 diverged_step[fresh] = k
                 diverged |= bad
                 any_frozen = True
-                new = np.where(diverged[:, None], params, new)
+                new = np.asfortranarray(np.where(diverged[:, None], params, new))
                 new_loss = np.where(diverged, loss, new_loss)
             params, loss = new, new_loss
             np.minimum(best, loss, out=best)
@@ -183,10 +207,11 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
             if k == half_step:
                 half = params.copy()
             if k < steps:
-                grads = np.asarray(function.gradient(params), dtype=np.float64).reshape(n, dim)
+                grads = _gradient(function, params, clip)
     if half is None:  # pragma: no cover - steps >= 0 always sets it
         half = params.copy()
-    return RowResults(loss, best, hit, params, half, diverged, diverged_step)
+    return RowResults(loss, best, hit, np.ascontiguousarray(params), np.ascontiguousarray(half),
+                      diverged, diverged_step)
 
 
 def _inside(p: np.ndarray, loss: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

@@ -65,6 +65,8 @@ class SweepResult:
     axis_values: list[np.ndarray] | None = None
     #: the learning-rate schedule of every run (None: a constant lr)
     schedule: Any = None
+    #: the gradient clipping of every run (an ``optsim.gradients.Clip``; None: none)
+    clip: Any = None
 
     @property
     def spec(self) -> str:
@@ -79,6 +81,18 @@ class SweepResult:
         if self.schedule is not None and name in self.schedule.values:
             return float(self.schedule.values[name])
         return None
+
+    def theory(self) -> Any:
+        """The quadratic theory of this map (``optsim.explore.theory.MapTheory``:
+        stability boundary, optimal point), or None when it does not apply: not a
+        quadratic, not GD/heavy ball over lr (and momentum), or a schedule or
+        clipping (the theory is for a constant lr on the exact gradient)."""
+        from .theory import map_theory
+
+        if self.schedule is not None or self.clip is not None:
+            return None
+        names = [self.x_axis.name] + ([self.y_axis.name] if self.y_axis else [])
+        return map_theory(self.function, self.optimizer, names)
 
     @property
     def values(self) -> np.ndarray:
@@ -122,6 +136,8 @@ class SweepPlan:
     values: list[np.ndarray] = field(default_factory=list)
     #: the learning-rate schedule every run follows (``optsim.schedules``), or None
     schedule: Any = None
+    #: the gradient clipping of every run (``optsim.gradients.Clip``), or None
+    clip: Any = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -201,15 +217,31 @@ def check_steps(steps: Any) -> int:
     return int(steps)
 
 
-def split_optimizer(optimizer: str | Optimizer) -> tuple[Optimizer, Any]:
+def split_optimizer(optimizer: str | Optimizer, schedule: Any = None) -> tuple[Optimizer, Any]:
     """An optimizer and its schedule (or None) from ``"spec"``, ``"spec+schedule"``
-    (``sgd:lr=0.1+steplr:step_size=10``) or an Optimizer."""
-    from ..schedules import split_spec
+    (``sgd:lr=0.1+steplr:step_size=10``) or an Optimizer, and ``schedule`` (a spec
+    or an ``optsim.schedules.Schedule``; given once, in either place)."""
+    from ..schedules import as_schedule, split_spec
 
+    given = as_schedule(schedule) if schedule not in (None, "") else None
     if isinstance(optimizer, str):
-        spec, schedule = split_spec(optimizer)
-        return as_optimizer(spec), schedule
-    return as_optimizer(optimizer), None
+        spec, from_spec = split_spec(optimizer)
+        if from_spec is not None and given is not None:
+            raise SweepInputError("a schedule is given twice: in the spec after '+' and as "
+                                  "schedule=")
+        return as_optimizer(spec), from_spec or given
+    return as_optimizer(optimizer), given
+
+
+def as_clip(clip: Any) -> Any:
+    """An ``optsim.gradients.Clip`` from ``"norm=C"`` / ``"value=C"`` / a Clip, or
+    None (no clipping) from None or ""."""
+    from ..gradients import parse_clip
+
+    try:
+        return parse_clip(clip)
+    except (ValueError, TypeError) as exc:
+        raise SweepInputError(str(exc)) from None
 
 
 def schedule_param(schedule: Any, name: str) -> Any:
@@ -252,15 +284,17 @@ def _check_any_axis(axis: Axis, opt: Optimizer, schedule: Any) -> None:
 def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
                x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
                start: Any = None, steps: int = 100, metric: str = "final-loss",
-               tol: float = DEFAULT_TOL, memory: int | None = None) -> SweepPlan:
+               tol: float = DEFAULT_TOL, memory: int | None = None, schedule: Any = None,
+               clip: Any = None) -> SweepPlan:
     """Validate a sweep's inputs (raises SweepInputError with a one-line message)."""
     try:
         fn = as_function(function)
-        opt, schedule = split_optimizer(optimizer)
+        opt, schedule = split_optimizer(optimizer, schedule)
     except SweepInputError:
         raise
     except (ValueError, TypeError, SyntaxError) as exc:
         raise SweepInputError(str(exc)) from None
+    clip = as_clip(clip)
     axes = [as_axis(x)] + ([] if y is None else [as_axis(y)])
     if len(axes) == 2 and axes[0].name == axes[1].name:
         raise SweepInputError(f"both axes vary {axes[0].name}; choose two different hyperparameters")
@@ -293,7 +327,8 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
         _prepare(opt, schedule, corners, 4 if len(axes) == 2 else 2)
     except ValueError as exc:
         raise SweepInputError(str(exc)) from None
-    plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol), schedule=schedule)
+    plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol), schedule=schedule,
+                     clip=clip)
     need = plan.cells * BYTES_PER_CELL
     have = available_memory() if memory is None else memory
     if need > have / 2:
@@ -334,13 +369,15 @@ def _prepare(opt: Optimizer, schedule: Any, rows: dict[str, np.ndarray],
 
 def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
                   cell_values: dict[str, np.ndarray], starts: np.ndarray, steps: int,
-                  tol: float, fstar: float | None, cancel: Any = None
+                  tol: float, fstar: float | None, clip: Any = None, cancel: Any = None
                   ) -> tuple[dict[str, np.ndarray], float]:
     """The aggregated metrics of a block of cells (each cell: its hyperparameter
     values, run from every start), and the lowest loss any of its runs saw.
-    ``optimizer``: an Optimizer, or a spec with an optional ``+schedule``."""
+    ``optimizer``: an Optimizer, or a spec with an optional ``+schedule``; ``clip``:
+    gradient clipping (a spec or Clip; None: none)."""
     fn = as_function(function)
     opt, schedule = split_optimizer(optimizer)
+    clip = as_clip(clip)
     n_cells = len(next(iter(cell_values.values())))
     s = len(starts)
     rows = {k: np.repeat(np.asarray(v, dtype=np.float64), s) for k, v in cell_values.items()}
@@ -350,7 +387,7 @@ def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
     else:
         targets = np.asarray(fn.minimum_values, dtype=np.float64)
     rows_opt, scheduled = _prepare(opt, schedule, rows, len(batch_starts))
-    res = run_rows(fn, rows_opt, batch_starts, steps, targets, tol, cancel, scheduled)
+    res = run_rows(fn, rows_opt, batch_starts, steps, targets, tol, cancel, scheduled, clip)
     metrics = row_metrics(fn, res, steps, fstar)
     lowest = float(np.nanmin(res.best_loss)) if np.isfinite(res.best_loss).any() else math.inf
     return aggregate(metrics, s), lowest
@@ -371,7 +408,8 @@ def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None
     lowest loss seen."""
     blocks = _blocks(plan, block_rows)
     fref, oref = function_ref(plan.function), plan.spec
-    args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar)
+    clip = None if plan.clip is None else plan.clip.spec
+    args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar, clip)
             for lo, hi in blocks]
     if cluster is not None:
         from .cluster import map_blocks
@@ -429,7 +467,8 @@ class _Local:
 def sweep(function: str | LossFunction, optimizer: str | Optimizer,
           x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
           start: Any = None, steps: int = 100, metric: str = "final-loss",
-          tol: float = DEFAULT_TOL, cluster: Any = None, workers: int | None = None,
+          tol: float = DEFAULT_TOL, schedule: Any = None, clip: Any = None,
+          cluster: Any = None, workers: int | None = None,
           progress: Progress | None = None, cancel: Any = None,
           block_rows: int = BLOCK_ROWS) -> SweepResult:
     """Map ``metric`` over one or two hyperparameters of ``optimizer`` on ``function``.
@@ -445,6 +484,12 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
     All metrics are computed (``result.metrics``); a diverged run's final loss,
     steps-to-tol and rate are inf.
 
+    ``schedule``: a learning-rate schedule every run follows (a spec such as
+    ``"onecyclelr:max_lr=0.5,total_steps=100"``, or written after ``+`` in
+    ``optimizer``); an axis may then vary one of its numeric parameters
+    (``max_lr``, ``gamma``, ...). ``clip``: gradient clipping of every run,
+    ``"norm=C"`` or ``"value=C"`` (default: none).
+
     ``cluster``: None (in this process, ``workers`` threads), ``"local:K"`` (a
     local Dask cluster of K workers), ``"tcp://HOST:PORT"`` (a running Dask
     scheduler) or a ``distributed.Client``; needs ``optsim[cluster]``.
@@ -453,7 +498,8 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
     :class:`optsim.explore.Cancelled`. ``block_rows``: runs per block (a block is
     one task; the result does not depend on it).
     """
-    plan = plan_sweep(function, optimizer, x, y, start=start, steps=steps, metric=metric, tol=tol)
+    plan = plan_sweep(function, optimizer, x, y, start=start, steps=steps, metric=metric, tol=tol,
+                      schedule=schedule, clip=clip)
     return run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress, cancel=cancel,
                           block_rows=block_rows)
 
@@ -478,7 +524,7 @@ def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None 
     return SweepResult(plan.function, plan.optimizer, plan.axes[0],
                        plan.axes[1] if len(plan.axes) > 1 else None, plan.metric, maps,
                        plan.starts, plan.steps, plan.tol, fstar,
-                       [v.copy() for v in plan.values], plan.schedule)
+                       [v.copy() for v in plan.values], plan.schedule, plan.clip)
 
 
 def sweep_values(result: SweepResult) -> Sequence[np.ndarray]:

@@ -13,7 +13,7 @@ from ..engine import Optimizer, as_optimizer, optimizer_kind
 from ..functions import LossFunction, as_function
 from .axes import Axis, SweepInputError, as_axis
 from .runner import DEFAULT_TOL
-from .sweep import as_starts, plan_sweep, run_sweep_plan
+from .sweep import as_clip, as_starts, plan_sweep, run_sweep_plan
 
 #: criterion name -> the metric whose median over the starts is minimised
 CRITERIA = {
@@ -49,6 +49,8 @@ class TuneResult:
     curve: np.ndarray
     starts: np.ndarray
     steps: int
+    #: the gradient clipping of every run, tuned and raced (None: none)
+    clip: Any = None
 
     @property
     def at_edge(self) -> bool:
@@ -88,15 +90,18 @@ def tune_starts(function: LossFunction, start: Any, k: int) -> np.ndarray:
 
 def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | str | Optimizer, *,
          steps: int = 100, start: Any = None, starts: int = 1, lr: Any = None,
-         criterion: str = DEFAULT_CRITERION, tol: float = DEFAULT_TOL, cluster: Any = None,
-         workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+         criterion: str = DEFAULT_CRITERION, tol: float = DEFAULT_TOL, clip: Any = None,
+         cluster: Any = None, workers: int | None = None,
+         progress: Callable[[int, int], None] | None = None,
          cancel: Any = None) -> list[TuneResult]:
     """Tune the learning rate of each optimizer (every other setting kept) on
     ``function``: the same ``steps`` and the same ``starts`` start points for all,
     the lr minimising ``criterion`` (default: the median final loss over the
     starts; diverged runs count as inf) on the grid ``lr`` (an axis
     ``"lr=LO:HI:N:log"``; default 41 values over 6 decades around each optimizer's
-    lr). Nothing else changes: no gradient clipping."""
+    lr). No gradient clipping unless ``clip`` asks for it (``"norm=C"`` or
+    ``"value=C"``), and then every optimizer is tuned with it (and
+    :func:`describe` says so)."""
     try:
         fn = as_function(function)
         if isinstance(optimizers, (str, Optimizer)):
@@ -108,6 +113,7 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         raise SweepInputError("no optimizer to tune")
     if criterion not in CRITERIA:
         raise SweepInputError(f"unknown criterion {criterion!r}; known: {', '.join(CRITERIA)}")
+    clip = as_clip(clip)
     points = tune_starts(fn, start, starts)
     out = []
     for opt in opts:
@@ -117,7 +123,7 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         if axis.name != "lr":
             raise SweepInputError(f"the tuning axis must be lr, got {axis.name}")
         plan = plan_sweep(fn, opt, axis, start=points, steps=steps, metric=CRITERIA[criterion],
-                          tol=tol)
+                          tol=tol, clip=clip)
         res = run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress,
                              cancel=cancel)
         curve = res.values
@@ -128,7 +134,7 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         values = {p.name: opt.hp[p.name] for p in opt.declared}
         values["lr"] = best_lr
         out.append(TuneResult(opt, kind.create(**values), best_lr, float(curve[i]), criterion,
-                              res.x.copy(), curve.copy(), points, int(steps)))
+                              res.x.copy(), curve.copy(), points, int(steps), clip))
     return out
 
 
@@ -144,4 +150,5 @@ def describe(results: Sequence[TuneResult]) -> str:
     else:
         text = text.replace("the starts", f"{k} starts")
     grid = f"{len(r.lrs)} log-spaced lr"
-    return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}"
+    clipping = "no clipping" if r.clip is None else f"gradients clipped ({r.clip.spec})"
+    return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}, {clipping}"

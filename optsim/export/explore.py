@@ -11,7 +11,6 @@ from typing import Any
 
 from ..explore.basins import BasinsResult
 from ..explore.sweep import SweepResult
-from ..explore.theory import map_theory
 from ..explore.tune import TuneResult, describe
 from ..files import write_bytes
 from ..functions import LossFunction
@@ -25,7 +24,8 @@ def sweep_title(result: SweepResult) -> str:
     k = len(result.starts)
     where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
              else f"median over {k} starts")
-    return f"{result.function.name}: {result.spec}, {result.steps} steps, {where}"
+    clip = "" if result.clip is None else f", clipped {result.clip.spec}"
+    return f"{result.function.name}: {result.spec}{clip}, {result.steps} steps, {where}"
 
 
 def sweep_widget(result: SweepResult, size: tuple[int, int]):
@@ -55,10 +55,7 @@ def sweep_widget(result: SweepResult, size: tuple[int, int]):
 
 def apply_theory(widget: Any, result: SweepResult) -> str:
     """Draw the quadratic theory on ``widget`` when it applies; returns its text."""
-    names = [result.x_axis.name] + ([result.y_axis.name] if result.y_axis else [])
-    # (the theory is for a constant learning rate)
-    mt = None if result.schedule is not None else map_theory(result.function, result.optimizer,
-                                                                names)
+    mt = result.theory()
     if mt is None:
         widget.set_theory(None, None)
         return ""
@@ -67,13 +64,21 @@ def apply_theory(widget: Any, result: SweepResult) -> str:
     return mt.text
 
 
+def basins_spec(result: BasinsResult) -> str:
+    """The basin map's optimizer, with its ``+schedule`` and clipping if any."""
+    text = result.optimizer.spec
+    if result.schedule is not None:
+        text += "+" + result.schedule.spec
+    return text + ("" if result.clip is None else f", clipped {result.clip.spec}")
+
+
 def basins_figure(result: BasinsResult, size: tuple[int, int]):
     """The landscape with the basins overlaid and a key, laid out offscreen."""
 
     fig = image.build_figure(result.function, [], size, with_history=False)
     fig.loss_plot.legend.hide()  # (no runs)
     add_basins(fig.loss_plot, result)
-    fig.title.setText(f"Basins of attraction: {result.function.name}, {result.optimizer.spec}, "
+    fig.title.setText(f"Basins of attraction: {result.function.name}, {basins_spec(result)}, "
                       f"{result.steps} steps from each of {result.labels.size} starts")
     from ..render.qt_app import ensure_app
 
@@ -107,13 +112,13 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
     start = results[0].starts[0]
     runs = []
     for i, (label, r) in enumerate(zip(labels, results, strict=True)):
-        res = run(fn, r.tuned, start, r.steps)
+        res = run(fn, r.tuned, start, r.steps, clip=r.clip)
         name = f"{label} → lr {r.lr:.3g}"
         if bool(res.diverged):
             name += f" (diverged at step {int(res.diverged_step)})"
         runs.append((name, run_colour(i), res.positions, res.losses))
     fig = image.build_figure(fn, runs, size)
-    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}; no gradient clipping")
+    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}")
     from ..render.qt_app import ensure_app
 
     ensure_app().processEvents()

@@ -15,10 +15,12 @@ positions for the rate, divergence):
   torch ops, the loss and the running best each step (torch has one lr per param
   group, so it runs one lr for all rows: the same arithmetic, less bookkeeping).
 
-Each contender runs in a fresh subprocess, which reports its time (the median of
-``--repeats`` runs, after a warm-up that compiles numba) and its peak memory above the
-interpreter with its imports (ru_maxrss). The last line prints the ratios: optsim's
-time over numba's (goal <= 1.5), torch's time over optsim's (goal >= 1), optsim's peak
+Each contender runs in a fresh subprocess, which reports its time (after a warm-up
+that compiles numba) and its peak memory above the interpreter with its imports
+(ru_maxrss). The contenders take turns, one run each per round (``--repeats``
+rounds), so that a machine shared with other work slows them alike; the ratios are
+taken within each round. The last line prints their medians: optsim's time over
+numba's (goal <= 1.5), torch's time over optsim's (goal >= 1), and optsim's peak
 memory (goal <= 300 MB).
 
 Usage: python bench/sweep.py [--repeats 3] [--cells 1000000]
@@ -155,6 +157,7 @@ def run_numba(cells: int, repeats: int) -> dict:
 def run_torch(cells: int, repeats: int) -> dict:
     import torch
 
+    base = _peak_mb()
     best: dict = {}
     for threads in (2, 1):  # the faster of both (OpenMP's spinning threads suffer on a busy machine)
         torch.set_num_threads(threads)
@@ -162,6 +165,7 @@ def run_torch(cells: int, repeats: int) -> dict:
         r["threads"] = threads
         if not best or r["time"] < best["time"]:
             best = r
+    best["peak_mb"] = _peak_mb() - base  # (the peak of both)
     return best
 
 
@@ -211,7 +215,8 @@ def _child(which: str, cells: int, repeats: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="rounds: each runs every contender once, in turn")
     ap.add_argument("--cells", type=int, default=1_000_000)
     ap.add_argument("--child", choices=["optsim", "numba", "torch"])
     args = ap.parse_args()
@@ -220,14 +225,22 @@ def main() -> None:
         print(json.dumps(runners[args.child](args.cells, args.repeats)))
         return
     print(f"load average {os.getloadavg()[0]:.2f}; {args.cells:,} cells x {STEPS} steps, "
-          f"{args.repeats} repeats each")
+          f"{args.repeats} rounds")
+    # rounds: every contender once per round, in turn, so that a machine whose load
+    # changes slows them alike; the ratios are taken within each round
+    rounds: list[dict] = []
+    for _ in range(args.repeats):
+        rounds.append({which: _child(which, args.cells, 1)
+                       for which in ("optsim", "numba", "torch")})
     res = {}
     for which in ("optsim", "numba", "torch"):
-        res[which] = r = _child(which, args.cells, args.repeats)
-        times = ", ".join(f"{t:.2f}" for t in r["times"])
+        times = [r[which]["time"] for r in rounds]
+        res[which] = {**rounds[-1][which], "time": statistics.median(times), "times": times,
+                      "peak_mb": max(r[which]["peak_mb"] for r in rounds)}
+        r = res[which]
         extra = f", {r['threads']} thread(s)" if "threads" in r else ""
-        print(f"  {which:<7} {r['time']:7.2f} s (runs: {times}{extra}), "
-              f"peak memory +{r['peak_mb']:.0f} MB")
+        print(f"  {which:<7} {r['time']:7.2f} s (rounds: {', '.join(f'{t:.2f}' for t in times)}"
+              f"{extra}), peak memory +{r['peak_mb']:.0f} MB")
     import numpy as np
 
     a, b = np.array(res["optsim"]["sample"]), np.array(res["numba"]["sample"])
@@ -236,9 +249,13 @@ def main() -> None:
     same_inf = np.array_equal(np.isinf(a), np.isinf(b))
     print(f"  agreement optsim vs numba on {len(a)} sampled cells: {100 * close:.1f}% of the "
           f"final losses within 1e-6, divergence flags {'equal' if same_inf else 'differ'}")
-    o, nb, t = res["optsim"]["time"], res["numba"]["time"], res["torch"]["time"]
-    print(f"ratios: optsim/numba = {o / nb:.2f} (goal <= 1.5), torch/optsim = {t / o:.2f} "
-          f"(goal >= 1), optsim peak = {res['optsim']['peak_mb']:.0f} MB (goal <= 300)")
+    on = [r["optsim"]["time"] / r["numba"]["time"] for r in rounds]
+    to = [r["torch"]["time"] / r["optsim"]["time"] for r in rounds]
+    print("  per round: optsim/numba " + ", ".join(f"{x:.2f}" for x in on)
+          + "; torch/optsim " + ", ".join(f"{x:.2f}" for x in to))
+    print(f"ratios: optsim/numba = {statistics.median(on):.2f} (goal <= 1.5), torch/optsim = "
+          f"{statistics.median(to):.2f} (goal >= 1), optsim peak = "
+          f"{res['optsim']['peak_mb']:.0f} MB (goal <= 300)")
 
 
 if __name__ == "__main__":

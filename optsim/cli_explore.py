@@ -27,13 +27,12 @@ from .cli_args import (
     parse_steps,
     picture_size,
 )
-from .engine import parse_spec
 from .explore import METRICS, SweepInputError
 from .explore.axes import Axis
 from .explore.basins import MAX_GRID, BasinsResult, basins
 from .explore.cluster import check_cluster
 from .explore.runner import DEFAULT_TOL, METRIC_LABELS
-from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan
+from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan, split_optimizer
 from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
 from .export.explore import (
     SWEEP_SIZE,
@@ -304,9 +303,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
     optimizers = []
     for spec in specs:
         try:
-            optimizers.append(parse_spec(spec))
-        except ValueError as exc:
+            opt, schedule = split_optimizer(spec)
+        except (SweepInputError, ValueError, TypeError) as exc:
             raise CliError(f"--optimizer {spec!r}: {one_line(exc)}") from None
+        optimizers.append(opt if schedule is None else f"{opt.spec}+{schedule.spec}")
     clip = _clip(args)
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)

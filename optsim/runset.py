@@ -72,9 +72,15 @@ View = tuple[tuple[float, float], tuple[float, float]]
 
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TOP_KEYS = ("version", "name", "description", "function", "view", "start", "steps",
-             "noise", "seed", "runs", "overlays")
+             "noise", "seed", "runs", "overlays", "sweep")
 #: what the optional ``overlays`` list may turn on in the window
 OVERLAYS = ("basins",)
+#: the fields of the optional ``sweep`` object: the window's Sweep view settings
+#: (axes ``NAME=LO:HI:N[:log]``, the metric, steps and starts per cell); the
+#: window checks them against the selected run when it opens the file
+SWEEP_FIELDS = ("x", "y", "metric", "steps", "starts")
+_AXIS = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=[^:=]+:[^:=]+:[^:=]+(:\s*(log|lin)\s*)?$")
+_METRIC = re.compile(r"^[a-z][a-z-]{0,39}$")
 
 
 class ScenarioError(ValueError):
@@ -180,6 +186,8 @@ class RunSet:
     description: str = ""
     #: overlays the window turns on with this set (``"basins"``: basins of attraction)
     overlays: tuple[str, ...] = ()
+    #: the window's Sweep view settings (:data:`SWEEP_FIELDS`), or None
+    sweep: Mapping[str, Any] | None = None
 
     # -- conversion -----------------------------------------------------------
     def to_dict(self, *, validate: bool = True) -> dict[str, Any]:
@@ -400,6 +408,7 @@ def _raw(s: RunSet) -> dict[str, Any]:
         "steps": s.steps, "noise": s.noise, "seed": s.seed,
         "runs": [run(r) for r in s.runs],
         **({"overlays": list(s.overlays)} if s.overlays else {}),
+        **({"sweep": dict(s.sweep)} if s.sweep else {}),
     }
 
 
@@ -417,6 +426,7 @@ def _build(d: dict[str, Any]) -> RunSet:
         start=tuple(d["start"]), steps=d["steps"], noise=d["noise"], seed=d["seed"],
         name=d["name"], description=d["description"],
         overlays=tuple(d.get("overlays", ())),
+        sweep=dict(d["sweep"]) if d.get("sweep") else None,
     )
 
 
@@ -608,6 +618,32 @@ def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
             raise _fail("overlays", f"unknown overlay {o!r}; known: {', '.join(OVERLAYS)}")
     if overlays:  # written only when some are on (other files stay byte-identical)
         out["overlays"] = list(dict.fromkeys(overlays))
+    if d.get("sweep") is not None:
+        out["sweep"] = _sweep(d["sweep"])
+    return out
+
+
+def _sweep(v: Any) -> dict[str, Any]:
+    """The ``sweep`` object checked (its form; the window checks the names)."""
+    d = _obj(v, "sweep", SWEEP_FIELDS)
+    out: dict[str, Any] = {}
+    for key in ("x", "y"):
+        if key in d:
+            text = _text(d[key], f"sweep.{key}", empty=False)
+            if len(text) > 200 or not _AXIS.match(text):
+                raise _fail(f"sweep.{key}", f"must be NAME=LO:HI:N[:log], got {text[:60]!r}")
+            out[key] = text.strip()
+    if "x" not in out:
+        raise _fail("sweep.x", "is missing")
+    if "metric" in d:
+        metric = _text(d["metric"], "sweep.metric")
+        if not _METRIC.match(metric):
+            raise _fail("sweep.metric", f"must be a metric's name, got {metric[:40]!r}")
+        out["metric"] = metric
+    if "steps" in d:
+        out["steps"] = _integer(d["steps"], "sweep.steps", 1, MAX_STEPS)
+    if "starts" in d:
+        out["starts"] = _integer(d["starts"], "sweep.starts", 1, MAX_ROWS)
     return out
 
 

@@ -284,3 +284,22 @@ def test_the_readme_example_runs(capsys):
     exec(compile(block.group(1), "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "fastest: lr=" in out and "(101, 101)" in out
+
+
+@pytest.mark.parametrize("sweep_field, message", [
+    ({"y": "momentum=0:1:3"}, "sweep.x: is missing"),
+    ({"x": "lr"}, "sweep.x: must be NAME=LO:HI:N[:log]"),
+    ({"x": "lr=0.1:1:4", "steps": 0}, "sweep.steps: 0 is out of range"),
+    ({"x": "lr=0.1:1:4", "starts": 1.5}, "sweep.starts: must be a whole number"),
+    ({"x": "lr=0.1:1:4", "colour": "red"}, "sweep: unknown field 'colour'"),
+    ({"x": "lr=0.1:1:4", "metric": "Fast!"}, "sweep.metric: must be a metric's name"),
+])
+def test_a_scenarios_sweep_settings_are_checked(sweep_field, message):
+    from optsim.runset import RunSet, ScenarioError
+
+    base = {"version": 1, "function": "bowl", "runs": [{"optimizer": "sgd"}]}
+    good = RunSet.from_dict({**base, "sweep": {"x": "lr=0.1:1:4:log", "metric": "rate"}})
+    assert good.sweep == {"x": "lr=0.1:1:4:log", "metric": "rate"}
+    assert '"sweep"' in good.to_json() and '"sweep"' not in RunSet.from_dict(base).to_json()
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        RunSet.from_dict({**base, "sweep": sweep_field})

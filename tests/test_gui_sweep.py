@@ -168,3 +168,146 @@ def test_one_axis_is_a_curve_with_the_run_marked(qtbot, panel):
     assert panel.plot.curve.isVisible() and not panel.plot.image.isVisible()
     assert panel.plot.vlines[0].isVisible()
     assert panel.plot.vlines[0].value() == pytest.approx(np.log10(0.02))
+
+
+def test_sweep_over_a_schedule_parameter(qtbot, panel, window):
+    """A run with a schedule offers the schedule's numeric parameters as axes; the map
+    equals the API's, the run is marked, and a click adds the cell's schedule."""
+    from optsim.schedules import parse_schedule
+
+    window.model.set_run_training(0, parse_schedule("steplr:step_size=10,gamma=0.5"))
+    labels = [panel.x_row.name.itemText(i) for i in range(panel.x_row.name.count())]
+    assert "gamma (steplr)" in labels and "step_size (steplr)" in labels
+    assert panel.x_row.choose("gamma") and panel.y_row.choose("lr")
+    panel.x_row.set_range(0.1, 0.9, False)
+    panel.x_row.n.setValue(5)
+    panel.y_row.set_range(0.01, 0.3, True)
+    panel.y_row.n.setValue(4)
+    panel.metric_box.setCurrentText("final-loss")
+    panel.compute()
+    _wait_map(qtbot, panel)
+    api = sweep("elongated-bowl", "momentum:lr=0.02+steplr:step_size=10,gamma=0.5",
+                x="gamma=0.1:0.9:5", y="lr=0.01:0.3:4:log", start=(-1, 1), steps=30)
+    np.testing.assert_array_equal(panel.plot.values, api.values)
+    assert "+steplr:step_size=10,gamma=0.5" in panel.plot.title.text
+    x, y = panel.plot.marker.getData()
+    assert (x[0], y[0]) == pytest.approx((0.5, np.log10(0.02)))
+    i = panel.add_run_at({"gamma": 0.3, "lr": 0.05})
+    new = window.model.runs[i]
+    assert new.schedule.values["gamma"] == 0.3 and new.optimizer.hp["lr"] == 0.05
+    assert window.model.runs[0].schedule.values["gamma"] == 0.5  # the swept run is untouched
+    panel.replace_selected({"gamma": 0.7, "lr": 0.1})
+    assert window.model.runs[0].schedule.values["gamma"] == 0.7
+
+
+def test_median_over_several_starts(qtbot, panel, window):
+    """starts = K: each cell is the median over K starts (the run's start and K − 1
+    scattered around it; a fan's own starts), as the API computes it."""
+    from optsim.explore.tune import tune_starts
+
+    panel.starts.setValue(3)
+    panel.compute()
+    _wait_map(qtbot, panel)
+    points = tune_starts(window.model.function, window.model.start[None, :], 3)
+    api = sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                y="momentum=0:0.9:4", start=points, steps=30, metric="rate")
+    np.testing.assert_array_equal(panel.plot.values, api.values)
+    assert "median over 3 starts" in panel.plot.title.text
+    window.model.set_run_fan(0, 5, 0.2)  # a fan: its own five starts, by default
+    assert panel.starts.value() == 5
+    np.testing.assert_array_equal(panel.sweep_starts(window.model.runs[0]),
+                                  np.array(window.model.runs[0].spec.starts))
+    panel.compute()
+    _wait_map(qtbot, panel)
+    fan = sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                y="momentum=0:0.9:4", start=window.model.runs[0].spec.starts, steps=30,
+                metric="rate")
+    np.testing.assert_array_equal(panel.plot.values, fan.values)
+
+
+def test_tune_with_clipping(qtbot, window, panel):
+    """Ticking clip tunes and races every run with that clipping (and says so);
+    unticked, a run's own clipping is kept and used."""
+    from optsim.explore import tune
+    from optsim.gradients import parse_clip
+
+    window.model.set_function("quadratic")
+    window.model.replace_runs([(optsim.parse_spec("sgd"), "gd", "#E69F00", True),
+                               (optsim.parse_spec("adam"), "adam", "#56B4E9", True)])
+    panel.steps.setValue(6)
+    start = window.model.start.copy()
+    panel.tune_clip.setChecked(True)
+    panel.tune_clip_spec.setText("value=0.5")
+    with qtbot.waitSignal(panel.message, timeout=60000,
+                          check_params_cb=lambda m: m.startswith("tuned")) as sig:
+        panel.tune_runs()
+    expected = tune("quadratic", ["sgd", "adam"], steps=6, start=start, clip="value=0.5")
+    assert [r.optimizer.hp["lr"] for r in window.model.runs] == [e.lr for e in expected]
+    assert all(r.clip.spec == "value=0.5" for r in window.model.runs)
+    assert "clipped value=0.5" in sig.args[0]
+    window.playback.set_playing(False)
+    # unticked: no clipping unless a run has its own
+    panel.tune_clip.setChecked(False)
+    window.model.set_run_training(0, None, parse_clip("norm=0.25"))
+    window.model.set_run_training(1, None, None)
+    before = [r.optimizer for r in window.model.runs]  # (the grids centre on their lr)
+    with qtbot.waitSignal(panel.message, timeout=60000,
+                          check_params_cb=lambda m: m.startswith("tuned")):
+        panel.tune_runs()
+    (gd,) = tune("quadratic", before[0], steps=6, start=start, clip="norm=0.25")
+    (adam,) = tune("quadratic", before[1], steps=6, start=start)
+    assert window.model.runs[0].optimizer.hp["lr"] == gd.lr
+    assert window.model.runs[1].optimizer.hp["lr"] == adam.lr
+    assert window.model.runs[0].clip.spec == "norm=0.25" and window.model.runs[1].clip is None
+    window.playback.set_playing(False)
+    panel.tune_clip.setChecked(True)
+    panel.tune_clip_spec.setText("max=1")
+    with qtbot.waitSignal(panel.message) as sig:
+        panel.tune_runs()
+    assert sig.args[0].startswith("not tuned: clip must be")
+
+
+def test_scenario_keeps_the_basins_overlay_and_the_sweep_view(qtbot, panel, window, tmp_path):
+    """File > Save records the basins overlay and the Sweep view's settings; opening
+    the file turns the overlay on and computes the same map again."""
+    import json
+
+    from optsim.gui import file_actions
+
+    actions = file_actions.install(window)
+    panel.starts.setValue(2)
+    panel.compute()
+    _wait_map(qtbot, panel)
+    first = panel.plot.values.copy()
+    window.basins.action.setChecked(True)
+    path = tmp_path / "explore.json"
+    assert actions.save_as(str(path))
+    data = json.loads(path.read_text())
+    assert data["overlays"] == ["basins"]
+    assert data["sweep"] == {"x": "lr=0.01:0.3:6:log", "y": "momentum=0.0:0.9:4",
+                             "metric": "rate", "steps": 30, "starts": 2}
+    # another state, then the file again
+    window.basins.action.setChecked(False)
+    assert actions.open_preset("momentum-speedup")
+    assert actions.open_file(str(path))
+    assert window.basins.action.isChecked()
+    assert panel.x_row.axis().spec == "lr=0.01:0.3:6:log" and panel.starts.value() == 2
+    assert panel.metric_box.currentText() == "rate" and panel.steps.value() == 30
+    qtbot.waitUntil(lambda: panel.job is None and panel._result is not None
+                    and panel._result.values.shape == first.shape, timeout=30000)
+    np.testing.assert_array_equal(panel.plot.values, first)
+    # without a map computed or opened, nothing of the Sweep view is written
+    window.basins.action.setChecked(False)
+    assert actions.open_preset("momentum-speedup")
+    assert actions.save_as(str(tmp_path / "plain.json"))
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    assert "sweep" not in plain and "overlays" not in plain
+
+
+def test_a_scenario_sweep_that_does_not_fit_is_a_message(qtbot, panel, window):
+    with qtbot.waitSignal(panel.message) as sig:
+        assert not panel.apply_state({"x": "gamma=0.1:0.9:5"}, compute=False)
+    assert "has no parameter 'gamma'" in sig.args[0]
+    with qtbot.waitSignal(panel.message) as sig:
+        assert not panel.apply_state({"x": "lr=0.1:0.2:5", "metric": "speed"}, compute=False)
+    assert "unknown metric" in sig.args[0]

@@ -178,17 +178,28 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
         grads = _gradient(function, params, clip)
         # an optimizer that evaluates the loss itself (L-BFGS, Newton) is handed it
         closure = function_closure(function) if optimizer.needs_closure else None
+        # an engine optimizer steps into two sets of arrays in turn, shaped and laid
+        # out as the state's (made once: a fresh large array per step costs page faults)
+        engine = isinstance(optimizer, Optimizer)
+        if engine:
+            live = optimizer.live_fields()
+            sets = [(np.empty_like(params), {f: np.empty_like(getattr(state, f)) for f in live})
+                    for _ in range(2)]
+        lr_t = cycled = None
         for k in range(1, steps + 1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            if schedule is None:
-                new, state = optimizer.step(params, grads, state, closure=closure)
-            else:
+            if schedule is not None:
                 lr_t, cycled = schedule.current()
+            if engine:
+                out_p, out = sets[k & 1]
+                new, state = optimizer.apply(params, grads, state, out_p, out, lr=lr_t,
+                                             values=cycled, closure=closure)
+            else:
                 new, state = optimizer.step(params, grads, state, lr=lr_t, values=cycled,
                                             closure=closure)
-                if k < steps:  # (no lr is asked for past the last step)
-                    schedule.step(loss)
+            if schedule is not None and k < steps:  # (no lr is asked for past the last step)
+                schedule.step(loss)
             new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)
             bad = ~_inside(new, new_loss, lo, hi)
             if any_frozen or bad.any():

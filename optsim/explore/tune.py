@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Optimizer, as_optimizer, optimizer_kind
+from ..engine import Optimizer, optimizer_kind
 from ..functions import LossFunction, as_function
 from .axes import Axis, SweepInputError, as_axis
 from .runner import DEFAULT_TOL
-from .sweep import as_clip, as_starts, plan_sweep, run_sweep_plan
+from .sweep import as_clip, as_starts, plan_sweep, run_sweep_plan, split_optimizer
 
 #: criterion name -> the metric whose median over the starts is minimised
 CRITERIA = {
@@ -51,6 +51,8 @@ class TuneResult:
     steps: int
     #: the gradient clipping of every run, tuned and raced (None: none)
     clip: Any = None
+    #: the learning-rate schedule the runs follow (None: a constant lr)
+    schedule: Any = None
 
     @property
     def at_edge(self) -> bool:
@@ -60,6 +62,11 @@ class TuneResult:
     @property
     def label(self) -> str:
         return f"{self.optimizer.name} (tuned lr={self.lr:.3g})"
+
+    @property
+    def spec(self) -> str:
+        """The tuned optimizer's spec, with ``+schedule`` when it has one."""
+        return self.tuned.spec + ("" if self.schedule is None else "+" + self.schedule.spec)
 
 
 def default_lr_axis(optimizer: Optimizer) -> Axis:
@@ -99,14 +106,17 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
     the lr minimising ``criterion`` (default: the median final loss over the
     starts; diverged runs count as inf) on the grid ``lr`` (an axis
     ``"lr=LO:HI:N:log"``; default 41 values over 6 decades around each optimizer's
-    lr). No gradient clipping unless ``clip`` asks for it (``"norm=C"`` or
+    lr). An optimizer written ``"spec+schedule"`` follows that learning-rate
+    schedule (its base lr is tuned). No gradient clipping unless ``clip`` asks for it (``"norm=C"`` or
     ``"value=C"``), and then every optimizer is tuned with it (and
     :func:`describe` says so)."""
     try:
         fn = as_function(function)
         if isinstance(optimizers, (str, Optimizer)):
             optimizers = [optimizers]
-        opts = [as_optimizer(o) for o in optimizers]
+        opts = [split_optimizer(o) for o in optimizers]
+    except SweepInputError:
+        raise
     except (ValueError, TypeError, SyntaxError) as exc:
         raise SweepInputError(str(exc)) from None
     if not opts:
@@ -116,14 +126,14 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
     clip = as_clip(clip)
     points = tune_starts(fn, start, starts)
     out = []
-    for opt in opts:
+    for opt, schedule in opts:
         if "lr" not in {p.name for p in opt.declared}:
             raise SweepInputError(f"{opt.name} has no learning rate to tune")
         axis = default_lr_axis(opt) if lr is None else as_axis(lr)
         if axis.name != "lr":
             raise SweepInputError(f"the tuning axis must be lr, got {axis.name}")
         plan = plan_sweep(fn, opt, axis, start=points, steps=steps, metric=CRITERIA[criterion],
-                          tol=tol, clip=clip)
+                          tol=tol, schedule=schedule, clip=clip)
         res = run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress,
                              cancel=cancel)
         curve = res.values
@@ -134,7 +144,7 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         values = {p.name: opt.hp[p.name] for p in opt.declared}
         values["lr"] = best_lr
         out.append(TuneResult(opt, kind.create(**values), best_lr, float(curve[i]), criterion,
-                              res.x.copy(), curve.copy(), points, int(steps), clip))
+                              res.x.copy(), curve.copy(), points, int(steps), clip, schedule))
     return out
 
 

@@ -112,7 +112,7 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
     start = results[0].starts[0]
     runs = []
     for i, (label, r) in enumerate(zip(labels, results, strict=True)):
-        res = run(fn, r.tuned, start, r.steps, clip=r.clip)
+        res = run(fn, r.tuned, start, r.steps, schedule=r.schedule, clip=r.clip)
         name = f"{label} → lr {r.lr:.3g}"
         if bool(res.diverged):
             name += f" (diverged at step {int(res.diverged_step)})"

@@ -10,6 +10,7 @@ no half-written file.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 from pathlib import Path
@@ -273,6 +274,9 @@ class FileActions(QObject):
         basins = getattr(self.window, "basins", None)
         if basins is not None:
             basins.action.setChecked("basins" in scenario.overlays)
+        panel = getattr(self.window, "sweep_panel", None)
+        if panel is not None:
+            panel.apply_state(dict(scenario.sweep) if scenario.sweep else None)
         self.path = path
         self.name, self.description = scenario.name, scenario.description
         self.steps = scenario.steps
@@ -340,7 +344,13 @@ class FileActions(QObject):
         loaded scenario's when nothing has run yet)."""
         m = self.window.model
         steps = m.shown_step if m.shown_step > 0 else self.steps
-        return scenario_from_model(m, steps, self.name, self.description)
+        scenario = scenario_from_model(m, steps, self.name, self.description)
+        # the explore views as the user left them: the basins overlay, the Sweep view
+        basins = getattr(self.window, "basins", None)
+        panel = getattr(self.window, "sweep_panel", None)
+        overlays = ("basins",) if basins is not None and basins.action.isChecked() else ()
+        sweep = panel.state() if panel is not None else None
+        return dataclasses.replace(scenario, overlays=overlays, sweep=sweep).normalised()
 
     def save(self) -> bool:
         """File > Save: to the open file, else as Save As."""

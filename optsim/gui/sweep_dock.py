@@ -1,13 +1,17 @@
 """The window's Sweep view and basins overlay.
 
 - **Sweep** (a dock): the selected run's optimizer swept over one or two of its
-  hyperparameters (other settings as the run has them, from the window's start).
-  The map appears coarse first and is refined; it is computed off the GUI thread
-  with a progress bar and Cancel. Hover reads a cell out, a click adds that
-  configuration as a run, a double-click gives it to the selected run. On a
-  quadratic, the theory (stability boundary, optimal point) is drawn over it.
-  "Tune learning rates" searches every run's lr (same steps, same start, median
-  final loss) and gives each run its tuned lr.
+  hyperparameters or of its learning-rate schedule's parameters (other settings as
+  the run has them: its schedule and clipping; exact gradients), from the run's
+  start, or the median over several starts (the run's fan, or its start and more
+  scattered around it). The map appears coarse first and is refined; it is
+  computed off the GUI thread with a progress bar and Cancel. Hover reads a cell
+  out, a click adds that configuration as a run, a double-click gives it to the
+  selected run. On a quadratic, the theory (stability boundary, optimal point) is
+  drawn over it.
+  "Tune learning rates" searches every run's lr (same steps, same starts, median
+  final loss; each run with its schedule and clipping, or every run clipped when
+  "clip" is ticked) and gives each run its tuned lr.
 - **Basins of attraction** (View menu, a toggle): every start point of a grid over
   the view coloured by the minimum the selected run's optimizer reaches from it.
 """
@@ -19,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -39,13 +44,15 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import Optimizer, optimizer_kind
+from ..engine.hyperparams import HyperParam
 from ..explore import METRICS, Cancelled, SweepInputError
-from ..explore.axes import Axis, check_axis
+from ..explore.axes import Axis
 from ..explore.basins import basins
-from ..explore.sweep import plan_sweep, run_sweep_plan
-from ..explore.theory import map_theory
-from ..explore.tune import CRITERION_TEXT, DEFAULT_CRITERION, tune
+from ..explore.sweep import as_clip, plan_sweep, run_sweep_plan
+from ..explore.tune import CRITERION_TEXT, DEFAULT_CRITERION, tune, tune_starts
+from ..export.explore import sweep_title
 from ..render.explore import BasinsOverlay, MapAxis, SweepPlot
+from ..schedules import Schedule
 
 #: the first preview has at most this many values per axis; then 4x finer, then all
 PREVIEW_CELLS = 32
@@ -55,10 +62,36 @@ BASIN_GRID = 121
 BASIN_STEPS = 500
 
 
+#: the most starts the window's median takes
+MAX_SWEEP_STARTS = 256
+#: what the tune row's clipping field suggests
+DEFAULT_TUNE_CLIP = "norm=1"
+
+
 def default_range(optimizer: Optimizer, name: str) -> tuple[float, float, bool]:
     """A sensible (lo, hi, log) for an axis over ``name`` of ``optimizer``."""
     p = next(p for p in optimizer.declared if p.name == name)
-    v = float(optimizer.hp[name])
+    return param_range(p, float(optimizer.hp[name]))
+
+
+def schedule_params(schedule: Schedule | None) -> list[HyperParam]:
+    """The numeric parameters of ``schedule`` a sweep may vary (none for a
+    sequence of schedules)."""
+    if schedule is None or "schedulers" in schedule.values:
+        return []
+    return [p for p in schedule.kind.params if p.kind in (int, float) and not p.choices
+            and schedule.values.get(p.name) is not None]
+
+
+def param_range(p: HyperParam, v: float) -> tuple[float, float, bool]:
+    """A sensible (lo, hi, log) for an axis over ``p`` now at ``v``."""
+    if p.kind is int:  # whole numbers: from the lowest allowed to a few times v
+        lo = float(p.low) if p.low is not None else 0.0
+        lo = lo + 1 if p.low_open else lo
+        hi = max(lo + 4, 4 * v)
+        if p.high is not None:
+            hi = min(hi, float(p.high))
+        return lo, hi, False
     if p.log:
         centre = v if v > 0 else 1e-3
         lo, hi = centre / 100, centre * 100
@@ -144,8 +177,30 @@ class _AxisRow(QWidget):
             lay.addWidget(w)
         self.name.currentTextChanged.connect(lambda _text: self.changed.emit())
 
+    def param(self) -> str:
+        """The chosen parameter's name ("" or "(none)": none)."""
+        data = self.name.currentData()
+        return data if isinstance(data, str) else self.name.currentText()
+
+    def choose(self, name: str) -> bool:
+        """Choose parameter ``name`` (False if it is not offered)."""
+        i = self.name.findData(name)
+        if i < 0:
+            i = self.name.findText(name)
+        if i >= 0:
+            self.name.setCurrentIndex(i)
+        return i >= 0
+
+    def set_items(self, items: list[tuple[str, str]]) -> None:
+        """The offered parameters, as (label, name), without signalling."""
+        self.name.blockSignals(True)
+        self.name.clear()
+        for label, name in items:
+            self.name.addItem(label, name)
+        self.name.blockSignals(False)
+
     def axis(self) -> Axis | None:
-        name = self.name.currentText()
+        name = self.param()
         if not name or name == "(none)":
             return None
         try:
@@ -184,23 +239,44 @@ class SweepPanel(QWidget):
         self.steps = QSpinBox()
         self.steps.setRange(1, 100_000)
         self.steps.setValue(100)
+        self.starts = QSpinBox()
+        self.starts.setRange(1, MAX_SWEEP_STARTS)
+        self.starts.setToolTip("Starts per cell: 1 = the run's start; K > 1 = the median over "
+                               "K starts (a fan's own starts, else the run's start and K − 1 "
+                               "more scattered around it, the same for every cell)")
         row = QHBoxLayout()
         row.addWidget(self.metric_box)
         row.addWidget(QLabel("steps"))
         row.addWidget(self.steps)
+        row.addWidget(QLabel("starts"))
+        row.addWidget(self.starts)
         form.addRow("Metric:", row)
         lay.addLayout(form)
         buttons = QHBoxLayout()
         self.compute_button = QPushButton("Compute map")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
+        for b in (self.compute_button, self.cancel_button):
+            buttons.addWidget(b)
+        lay.addLayout(buttons)
+        tune_row = QHBoxLayout()
         self.tune_button = QPushButton("Tune learning rates")
         self.tune_button.setToolTip("For every run: the lr with the lowest "
                                     f"{CRITERION_TEXT[DEFAULT_CRITERION]} (41 values over 6 "
-                                    "decades, the same steps and start), then race them")
-        for b in (self.compute_button, self.cancel_button, self.tune_button):
-            buttons.addWidget(b)
-        lay.addLayout(buttons)
+                                    "decades, the same steps and starts, each run with its "
+                                    "schedule and clipping), then race them")
+        self.tune_clip = QCheckBox("clip")
+        self.tune_clip.setToolTip("Tune and race every run with its gradients clipped as "
+                                  "written on the right (norm=C: clip_grad_norm_, value=C: "
+                                  "clip_grad_value_); unticked: each run's own clipping, "
+                                  "none unless it has some")
+        self.tune_clip_spec = QLineEdit(DEFAULT_TUNE_CLIP)
+        self.tune_clip_spec.setMaximumWidth(90)
+        self.tune_clip_spec.setToolTip(self.tune_clip.toolTip())
+        for w in (self.tune_button, self.tune_clip, self.tune_clip_spec):
+            tune_row.addWidget(w)
+        tune_row.addStretch(1)
+        lay.addLayout(tune_row)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         lay.addWidget(self.progress)
@@ -215,6 +291,8 @@ class SweepPanel(QWidget):
         self.job: _Job | None = None
         self._generation = 0
         self._result = None
+        #: settings were opened from a scenario (kept when it is saved again)
+        self._restored = False
         self._pending_click: dict | None = None
         self._click_timer = QTimer(self)
         self._click_timer.setSingleShot(True)
@@ -231,7 +309,8 @@ class SweepPanel(QWidget):
         self.model.selectionChanged.connect(lambda _i: self._run_changed())
         self.model.runChanged.connect(lambda _i: self._run_changed(keep_axes=True))
         self.model.runsChanged.connect(lambda: self._run_changed(keep_axes=True))
-        self._optimizer_name = ""
+        self._optimizer_name: Any = ""
+        self._fan: tuple[int, int] = (0, 0)
         self._run_changed()
         app = QApplication.instance()
         if app is not None:
@@ -248,6 +327,20 @@ class SweepPanel(QWidget):
     def _numeric(self, opt: Optimizer) -> list[str]:
         return [p.name for p in opt.declared if p.kind is not bool]
 
+    def _parameters(self, run: Any) -> list[tuple[str, str]]:
+        """(label, name) of every parameter an axis may vary: the optimizer's numeric
+        hyperparameters, then its schedule's numeric parameters."""
+        items = [(n, n) for n in self._numeric(run.optimizer)]
+        sch = run.schedule
+        items += [(f"{p.name} ({sch.name})", p.name) for p in schedule_params(sch)
+                  if p.name not in run.optimizer.hp]
+        return items
+
+    def _run_key(self, run: Any) -> tuple:
+        sch = run.schedule
+        return (run.optimizer.name, None if sch is None else sch.name,
+                tuple(p.name for p in schedule_params(sch)))
+
     def _run_changed(self, keep_axes: bool = False) -> None:
         run = self.current_run()
         if run is None:
@@ -255,39 +348,137 @@ class SweepPanel(QWidget):
             self.compute_button.setEnabled(False)
             return
         self.compute_button.setEnabled(self.job is None)
-        opt = run.optimizer
-        self.run_label.setText(f"{run.name}: {opt.spec}")
-        if not keep_axes or opt.name != self._optimizer_name:
-            self._optimizer_name = opt.name
-            names = self._numeric(opt)
-            for row, extra in ((self.x_row, []), (self.y_row, ["(none)"])):
-                row.name.blockSignals(True)
-                row.name.clear()
-                row.name.addItems(extra + names)
-                row.name.blockSignals(False)
-            self.x_row.name.setCurrentText("lr")
+        self.run_label.setText(self.run_text(run))
+        key = self._run_key(run)
+        if not keep_axes or key != self._optimizer_name:
+            self._optimizer_name = key
+            items = self._parameters(run)
+            names = [n for _, n in items]
+            self.x_row.set_items(items)
+            self.y_row.set_items([("(none)", "(none)")] + items)
+            self.x_row.choose("lr")
             second = "momentum" if "momentum" in names else \
                 ("beta1" if "beta1" in names else "(none)")
-            self.y_row.name.setCurrentText(second)
+            self.y_row.choose(second)
             self.x_row.n.setValue(DEFAULT_CELLS[0])
             self.y_row.n.setValue(DEFAULT_CELLS[1])
             self._axis_changed(self.x_row)
             self._axis_changed(self.y_row)
+        fan = (id(run), len(run.spec.starts))
+        if not keep_axes or fan != self._fan:  # a new run, or its fan changed: its starts
+            self._fan = fan
+            self.starts.setValue(max(1, len(run.spec.starts)))
         self._mark_current()
+
+    @staticmethod
+    def run_text(run: Any) -> str:
+        """The run as the sweep takes it: optimizer, schedule, clipping."""
+        text = f"{run.name}: {run.optimizer.spec}"
+        if run.schedule is not None:
+            text += f"+{run.schedule.spec}"
+        if run.clip is not None:
+            text += f", clipped {run.clip.spec}"
+        return text
+
+    def _setting(self, run: Any, name: str) -> tuple[HyperParam, float] | None:
+        """The declaration and the run's value of parameter ``name`` (None: unknown)."""
+        if name in run.optimizer.hp:
+            p = next((q for q in run.optimizer.declared if q.name == name), None)
+            return None if p is None else (p, float(run.optimizer.hp[name]))
+        for p in schedule_params(run.schedule):
+            if p.name == name:
+                return p, float(run.schedule.values[name])
+        return None
 
     def _axis_changed(self, row: _AxisRow) -> None:
         run = self.current_run()
-        name = row.name.currentText()
+        name = row.param()
         if run is None or not name or name == "(none)":
             return
-        row.set_range(*default_range(run.optimizer, name))
+        found = self._setting(run, name)
+        if found is not None:
+            row.set_range(*param_range(*found))
 
     def _mark_current(self) -> None:
         run = self.current_run()
         if run is None or not self.plot.axes:
             return
-        self.plot.set_current({a.name: float(run.optimizer.hp[a.name]) for a in self.plot.axes
-                               if a.name in run.optimizer.hp})
+        current = {}
+        for a in self.plot.axes:
+            found = self._setting(run, a.name)
+            if found is not None:
+                current[a.name] = found[1]
+        self.plot.set_current(current)
+
+    def sweep_starts(self, run: Any) -> np.ndarray:
+        """The starts of every cell: the run's start (1), its fan's starts (as many as
+        it has), else its start and K − 1 more scattered around it (seed 0)."""
+        k = self.starts.value()
+        fan = run.spec.starts
+        if fan and len(fan) == k:
+            return np.array(fan, dtype=np.float64)
+        base = run.start if run.start is not None else self.model.start
+        if fan and run.start is None:
+            base = np.mean(np.array(fan, dtype=np.float64), axis=0)
+        base = np.asarray(base, dtype=np.float64).reshape(1, -1)
+        return base if k == 1 else tune_starts(self.model.function, base, k)
+
+    # -- the settings a scenario file keeps ------------------------------------------
+    def state(self) -> dict[str, Any] | None:
+        """The Sweep view's settings (the scenario's ``sweep`` object) once a map has
+        been computed or settings were opened; else None (nothing to keep)."""
+        if self._result is None and not self._restored:
+            return None
+        try:
+            x, y = self.x_row.axis(), self.y_row.axis()
+        except SweepInputError:
+            return None
+        if x is None:
+            return None
+        out: dict[str, Any] = {"x": x.spec}
+        if y is not None:
+            out["y"] = y.spec
+        out.update(metric=self.metric_box.currentText(), steps=self.steps.value(),
+                   starts=self.starts.value())
+        return out
+
+    def apply_state(self, state: dict[str, Any] | None, compute: bool = True) -> bool:
+        """Set the view from a scenario's ``sweep`` object (and compute the map);
+        settings that do not fit the selected run are said on the status bar and
+        the run's defaults kept. Returns whether they were applied."""
+        self._restored = False
+        if not state:  # another scenario: a map computed before is not its own
+            self._result = None
+            return False
+        run = self.current_run()
+        try:
+            if run is None:
+                raise SweepInputError("no run to sweep")
+            axes = [Axis.parse(state["x"])] + ([Axis.parse(state["y"])] if state.get("y") else [])
+            for a in axes:
+                if self._setting(run, a.name) is None:
+                    raise SweepInputError(f"{run.name} has no parameter {a.name!r} to sweep")
+            metric = state.get("metric", self.metric_box.currentText())
+            if metric not in METRICS:
+                raise SweepInputError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+        except SweepInputError as exc:
+            self.message.emit(f"the scenario's sweep settings were not used: {exc}")
+            return False
+        rows = [(self.x_row, axes[0]), (self.y_row, axes[1] if len(axes) > 1 else None)]
+        for row, a in rows:
+            if a is None:
+                row.choose("(none)")
+                continue
+            row.choose(a.name)  # (sets the default range first)
+            row.set_range(a.lo, a.hi, a.log)
+            row.n.setValue(min(a.n, MAX_CELLS))
+        self.metric_box.setCurrentText(metric)
+        self.steps.setValue(int(state.get("steps", self.steps.value())))
+        self.starts.setValue(int(state.get("starts", self.starts.value())))
+        self._restored = True
+        if compute:
+            self.compute()
+        return True
 
     # -- computing ------------------------------------------------------------------
     def plan(self):
@@ -298,12 +489,9 @@ class SweepPanel(QWidget):
         x, y = self.x_row.axis(), self.y_row.axis()
         if x is None:
             raise SweepInputError("choose a hyperparameter for the x axis")
-        for a in (x, y):
-            if a is not None:
-                check_axis(a, run.optimizer)
-        start = run.start if run.start is not None else self.model.start
-        return plan_sweep(self.model.function, run.optimizer, x, y, start=start,
-                          steps=self.steps.value(), metric=self.metric_box.currentText())
+        return plan_sweep(self.model.function, run.optimizer, x, y, start=self.sweep_starts(run),
+                          steps=self.steps.value(), metric=self.metric_box.currentText(),
+                          schedule=run.schedule, clip=run.clip)
 
     def compute(self) -> None:
         """Compute the map: a coarse preview first, then finer, then every cell."""
@@ -366,7 +554,7 @@ class SweepPanel(QWidget):
         generation, result, final = payload
         if generation != self._generation:
             return
-        if isinstance(result, list):  # tuning
+        if isinstance(result, tuple):  # tuning: (runs, results, forced clipping)
             self._apply_tuning(result)
             return
         self._result = result
@@ -387,9 +575,8 @@ class SweepPanel(QWidget):
         axes = [MapAxis(r.x_axis.name, r.x, r.x_axis.log)]
         if r.y_axis is not None:
             axes.append(MapAxis(r.y_axis.name, r.y, r.y_axis.log))
-        title = f"{r.function.name}: {r.optimizer.spec}, {r.steps} steps"
-        self.plot.set_map(r.values, axes, r.metric, r.steps, title)
-        mt = map_theory(r.function, r.optimizer, [a.name for a in axes])
+        self.plot.set_map(r.values, axes, r.metric, r.steps, sweep_title(r))
+        mt = r.theory()
         if mt is None:
             self.plot.set_theory(None, None)
         else:
@@ -402,15 +589,25 @@ class SweepPanel(QWidget):
             self.draw()
 
     # -- clicks on the map ------------------------------------------------------------
-    def _configured(self, values: dict[str, float]) -> Optimizer | None:
+    def _configured(self, values: dict[str, float]) -> tuple[Optimizer, Schedule | None] | None:
+        """The selected run's optimizer and schedule with a cell's ``values`` in
+        (None, said on the status bar, if they do not go together)."""
         run = self.current_run()
         if run is None:
             return None
-        opt = run.optimizer
+        opt, sch = run.optimizer, run.schedule
         hp = {p.name: opt.hp[p.name] for p in opt.declared}
-        hp.update(values)
+        own = {k: v for k, v in values.items() if k in hp}
+        hp.update(own)
         try:
-            return optimizer_kind(opt.name).create(**hp)
+            new = optimizer_kind(opt.name).create(**hp)
+            if sch is not None and len(own) < len(values):
+                kind = sch.kind
+                changed = {k: kind.param(k).validate(int(round(v)) if kind.param(k).kind is int
+                                                     else float(v), kind.name)
+                           for k, v in values.items() if k not in hp}
+                sch = Schedule(kind, {**sch.values, **changed})
+            return new, sch
         except ValueError as exc:
             self.message.emit(str(exc))
             return None
@@ -427,11 +624,17 @@ class SweepPanel(QWidget):
 
     def add_run_at(self, values: dict[str, float]) -> int | None:
         """Add the configuration of a cell as a new run; returns its index."""
-        opt = self._configured(values)
-        if opt is None:
+        run, made = self.current_run(), self._configured(values)
+        if made is None:
             return None
+        opt, sch = made
         name = f"{opt.name} " + ", ".join(f"{k}={v:.3g}" for k, v in values.items())
         i = self.model.add_run(opt, name=name)
+        if sch is not None or run.clip is not None:
+            try:
+                self.model.set_run_training(i, sch, run.clip)
+            except ValueError as exc:
+                self.message.emit(f"{name}: {exc}")
         self.message.emit(f"added {name}")
         return i
 
@@ -442,47 +645,87 @@ class SweepPanel(QWidget):
 
     def replace_selected(self, values: dict[str, float]) -> None:
         """Give the selected run the settings of a cell."""
-        opt = self._configured(values)
+        made = self._configured(values)
         i = self.model.selected if 0 <= self.model.selected < len(self.model.runs) else 0
-        if opt is None or not self.model.runs:
+        if made is None or not self.model.runs:
             return
-        self.model.set_run_optimizer(i, opt)
-        self.message.emit(f"{self.model.runs[i].name} now runs {opt.spec}")
+        opt, sch = made
+        run = self.model.runs[i]
+        if sch is not None and sch != run.schedule:
+            try:  # the schedule first: it is checked against the new optimizer's settings
+                self.model.set_run_optimizer(i, opt)
+                self.model.set_run_training(i, sch, run.clip)
+            except ValueError as exc:
+                self.message.emit(str(exc))
+                return
+        else:
+            self.model.set_run_optimizer(i, opt)
+        self.message.emit(f"{run.name} now runs {self.run_text(self.model.runs[i])}")
 
     # -- tuning -----------------------------------------------------------------------
+    def tune_clipping(self) -> Any:
+        """The clipping the tune row asks for (None: each run's own), or raises
+        SweepInputError."""
+        if not self.tune_clip.isChecked():
+            return None
+        clip = as_clip(self.tune_clip_spec.text())
+        if clip is None:
+            raise SweepInputError("clip: write norm=C or value=C, or untick clip")
+        return clip
+
     def tune_runs(self) -> None:
         """Tune every run's learning rate (off the GUI thread), then set it."""
         runs = [r for r in self.model.runs if "lr" in r.optimizer.hp]
         if not runs:
             return
+        try:
+            forced = self.tune_clipping()
+        except SweepInputError as exc:
+            self.message.emit(f"not tuned: {exc}")
+            return
         self.cancel()
         self._generation += 1
         generation = self._generation
-        fn, start, steps = self.model.function, self.model.start.copy(), self.steps.value()
-        optimizers = [r.optimizer for r in runs]
+        fn, steps = self.model.function, self.steps.value()
+        selected = self.current_run()
+        starts = self.sweep_starts(selected if selected is not None else runs[0])
+        jobs = [(r.optimizer, r.schedule, forced if forced is not None else r.clip)
+                for r in runs]
 
         def work(progress, cancel) -> None:
-            results = tune(fn, optimizers, steps=steps, start=start, progress=None, cancel=cancel)
-            self.bridge.result.emit((generation, results, True))
+            results = []
+            for k, (opt, sch, clip) in enumerate(jobs):
+                spec = opt if sch is None else f"{opt.spec}+{sch.spec}"
+                (res,) = tune(fn, spec, steps=steps, start=starts, starts=len(starts), clip=clip,
+                              cancel=cancel)
+                results.append(res)
+                progress(k + 1, len(jobs))
+            self.bridge.result.emit((generation, (runs, results, forced), True))
 
         self._start(work)
-        self.progress.setMaximum(0)  # busy
 
-    def _apply_tuning(self, results: list) -> None:
+    def _apply_tuning(self, payload: tuple) -> None:
+        runs, results, forced = payload
         self.progress.setMaximum(1)
         self.progress.setValue(1)
         parts = []
-        by_optimizer = {id(r.optimizer): r for r in results}
-        for i, run in enumerate(list(self.model.runs)):
-            r = by_optimizer.get(id(run.optimizer))
-            if r is None:
+        for run, r in zip(runs, results, strict=True):
+            if run not in self.model.runs:
                 continue
+            i = self.model.runs.index(run)
             base = run.name.split(" (tuned")[0]
             self.model.set_run_optimizer(i, r.tuned)
+            if forced is not None and run.clip != forced:
+                self.model.set_run_training(i, run.schedule, forced)
             self.model.rename_run(i, f"{base} (tuned lr={r.lr:.3g})")
-            parts.append(f"{base}: lr={r.lr:.3g}" + (" (grid edge)" if r.at_edge else ""))
-        text = CRITERION_TEXT[DEFAULT_CRITERION].replace("median ", "").replace(
-            " over the starts", " from the start")
+            clip = f", clipped {r.clip.spec}" if r.clip is not None else ""
+            parts.append(f"{base}: lr={r.lr:.3g}{clip}" + (" (grid edge)" if r.at_edge else ""))
+        k = len(results[0].starts) if results else 1
+        text = CRITERION_TEXT[DEFAULT_CRITERION]
+        text = text.replace("median ", "").replace(" over the starts", " from the start") \
+            if k == 1 else text.replace("the starts", f"{k} starts")
+        if not any(r.clip is not None for r in results):
+            text += ", no clipping"
         self.message.emit(f"tuned for the lowest {text} in {self.steps.value()} steps: "
                           + "; ".join(parts) + "; racing them")
         playback = getattr(self.main_window, "playback", None)

@@ -189,7 +189,7 @@ def test_sweep_over_a_schedule_parameter(qtbot, panel, window):
     api = sweep("elongated-bowl", "momentum:lr=0.02+steplr:step_size=10,gamma=0.5",
                 x="gamma=0.1:0.9:5", y="lr=0.01:0.3:4:log", start=(-1, 1), steps=30)
     np.testing.assert_array_equal(panel.plot.values, api.values)
-    assert "+steplr:step_size=10,gamma=0.5" in panel.plot.title.text
+    assert "+steplr:step_size=10,gamma=0.5" in panel.plot.toolTip()
     x, y = panel.plot.marker.getData()
     assert (x[0], y[0]) == pytest.approx((0.5, np.log10(0.02)))
     i = panel.add_run_at({"gamma": 0.3, "lr": 0.05})

@@ -20,10 +20,14 @@ from . import image
 SWEEP_SIZE = (1000, 800)
 
 
-def sweep_title(result: SweepResult) -> str:
+def sweep_title(result: SweepResult, spec: bool = True) -> str:
+    """The map's title: function, optimizer (``spec``: with its schedule and
+    clipping), steps and starts."""
     k = len(result.starts)
     where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
              else f"median over {k} starts")
+    if not spec:
+        return f"{result.steps} steps, {where}"
     clip = "" if result.clip is None else f", clipped {result.clip.spec}"
     return f"{result.function.name}: {result.spec}{clip}, {result.steps} steps, {where}"
 

@@ -274,13 +274,13 @@ class FileActions(QObject):
         basins = getattr(self.window, "basins", None)
         if basins is not None:
             basins.action.setChecked("basins" in scenario.overlays)
-        panel = getattr(self.window, "sweep_panel", None)
-        if panel is not None:
-            panel.apply_state(dict(scenario.sweep) if scenario.sweep else None)
         self.path = path
         self.name, self.description = scenario.name, scenario.description
         self.steps = scenario.steps
         self._show_story()
+        panel = getattr(self.window, "sweep_panel", None)
+        if panel is not None:  # (after the story: a saved Sweep view is shown on top)
+            panel.apply_state(dict(scenario.sweep) if scenario.sweep else None)
         self._update_title()
         self.status(f"opened {source}" + (f": {scenario.name}" if scenario.name else ""))
         return True

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -155,26 +157,35 @@ def _emit(signal: Any, *args: Any) -> None:
 
 
 class _AxisRow(QWidget):
-    """NAME [lo] [hi] [n] [log] for one axis."""
+    """NAME [log] over [lo] [hi] [n] for one axis (two lines: the dock stays narrow
+    enough for a 1280-pixel-wide window)."""
 
     changed = Signal()
 
     def __init__(self, optional: bool) -> None:
         super().__init__()
-        lay = QHBoxLayout(self)
+        lay = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setVerticalSpacing(2)
         self.name = QComboBox()
+        self.name.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.name.setMinimumContentsLength(10)
         self.optional = optional
         self.lo, self.hi = QLineEdit(), QLineEdit()
         for w in (self.lo, self.hi):
             w.setMaximumWidth(80)
+            w.setMinimumWidth(50)
         self.n = QSpinBox()
         self.n.setRange(2, MAX_CELLS)
         self.log = QCheckBox("log")
         for w, tip in ((self.name, "the hyperparameter on this axis"), (self.lo, "from"),
                        (self.hi, "to"), (self.n, "values"), (self.log, "log spacing")):
             w.setToolTip(tip)
-            lay.addWidget(w)
+        lay.addWidget(self.name, 0, 0, 1, 2)
+        lay.addWidget(self.log, 0, 2)
+        lay.addWidget(self.lo, 1, 0)
+        lay.addWidget(self.hi, 1, 1)
+        lay.addWidget(self.n, 1, 2)
         self.name.currentTextChanged.connect(lambda _text: self.changed.emit())
 
     def param(self) -> str:
@@ -225,7 +236,12 @@ class SweepPanel(QWidget):
         super().__init__()
         self.main_window = window
         self.model = window.model
-        lay = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        # the settings scroll on their own above the map, a splitter between them: on a
+        # 720-pixel-high screen the map keeps its room
+        settings = QWidget()
+        lay = QVBoxLayout(settings)
         form = QFormLayout()
         self.run_label = QLabel()
         self.run_label.setWordWrap(True)
@@ -244,13 +260,13 @@ class SweepPanel(QWidget):
         self.starts.setToolTip("Starts per cell: 1 = the run's start; K > 1 = the median over "
                                "K starts (a fan's own starts, else the run's start and K − 1 "
                                "more scattered around it, the same for every cell)")
+        form.addRow("Metric:", self.metric_box)
         row = QHBoxLayout()
-        row.addWidget(self.metric_box)
-        row.addWidget(QLabel("steps"))
         row.addWidget(self.steps)
         row.addWidget(QLabel("starts"))
         row.addWidget(self.starts)
-        form.addRow("Metric:", row)
+        row.addStretch(1)
+        form.addRow("Steps:", row)
         lay.addLayout(form)
         buttons = QHBoxLayout()
         self.compute_button = QPushButton("Compute map")
@@ -258,7 +274,6 @@ class SweepPanel(QWidget):
         self.cancel_button.setEnabled(False)
         for b in (self.compute_button, self.cancel_button):
             buttons.addWidget(b)
-        lay.addLayout(buttons)
         tune_row = QHBoxLayout()
         self.tune_button = QPushButton("Tune learning rates")
         self.tune_button.setToolTip("For every run: the lr with the lowest "
@@ -273,16 +288,39 @@ class SweepPanel(QWidget):
         self.tune_clip_spec = QLineEdit(DEFAULT_TUNE_CLIP)
         self.tune_clip_spec.setMaximumWidth(90)
         self.tune_clip_spec.setToolTip(self.tune_clip.toolTip())
-        for w in (self.tune_button, self.tune_clip, self.tune_clip_spec):
-            tune_row.addWidget(w)
+        tune_row.addWidget(self.tune_button)
+        tune_row.addWidget(self.tune_clip)
+        tune_row.addWidget(self.tune_clip_spec)
         tune_row.addStretch(1)
         lay.addLayout(tune_row)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        lay.addWidget(self.progress)
+        self.progress.setMinimumWidth(60)
+        buttons.addWidget(self.progress, 1)
+        scroll = QScrollArea()
+        scroll.setWidget(settings)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(60)
+        top = QWidget()  # the settings (scrolling), then Compute, Cancel and the progress
+        top_lay = QVBoxLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.addWidget(scroll, 1)
+        strip = QHBoxLayout()
+        strip.setContentsMargins(9, 0, 9, 0)
+        strip.addLayout(buttons)
+        top_lay.addLayout(strip)
         self.plot = SweepPlot()
-        self.plot.setMinimumSize(280, 240)
-        lay.addWidget(self.plot, 1)
+        self.plot.setMinimumSize(240, 240)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.plot)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([200, 100_000])  # (in proportion: the map takes the room)
+        outer.addWidget(self.splitter)
         self.bridge = _Bridge()
         self.bridge.result.connect(self._show_result)
         self.bridge.progress.connect(self._show_progress)
@@ -476,6 +514,11 @@ class SweepPanel(QWidget):
         self.steps.setValue(int(state.get("steps", self.steps.value())))
         self.starts.setValue(int(state.get("starts", self.starts.value())))
         self._restored = True
+        dock = getattr(self.main_window, "sweep_dock", None)
+        if dock is not None:  # the settings were saved from a Sweep view in use: show it
+            dock.show()
+            dock.raise_()
+            QTimer.singleShot(0, dock.raise_)  # (also when the window is not shown yet)
         if compute:
             self.compute()
         return True
@@ -575,7 +618,9 @@ class SweepPanel(QWidget):
         axes = [MapAxis(r.x_axis.name, r.x, r.x_axis.log)]
         if r.y_axis is not None:
             axes.append(MapAxis(r.y_axis.name, r.y, r.y_axis.log))
-        self.plot.set_map(r.values, axes, r.metric, r.steps, sweep_title(r))
+        # (the optimizer is on the Run line above: a title a narrow dock can show)
+        self.plot.set_map(r.values, axes, r.metric, r.steps, sweep_title(r, spec=False))
+        self.plot.setToolTip(sweep_title(r))
         mt = r.theory()
         if mt is None:
             self.plot.set_theory(None, None)

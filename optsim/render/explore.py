@@ -145,9 +145,10 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         self.plot.setMenuEnabled(False)
         self.plot.getViewBox().setMouseEnabled(False, False)
         style_axes(self.plot, "", "")
-        self.readout = self._label(2, FONT_PT)
+        # (left-justified: in a narrow dock a long line is cut at its end, not both ends)
+        self.readout = self._label(2, FONT_PT, "left")
         #: the theory's key and what grey cells mean
-        self.note = self._label(3, FONT_PT - 1)
+        self.note = self._label(3, FONT_PT - 1, "left")
         self.cmap = pg.colormap.get("viridis")
         self.background = QtWidgets.QGraphicsRectItem()
         self.background.setBrush(pg.mkBrush(NO_VALUE_COLOUR))
@@ -198,8 +199,8 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
 
-    def _label(self, row: int, points: int) -> _Label:
-        label = _Label("&nbsp;", size=f"{points}pt", color=TEXT_COLOUR)
+    def _label(self, row: int, points: int, justify: str = "center") -> _Label:
+        label = _Label("&nbsp;", size=f"{points}pt", color=TEXT_COLOUR, justify=justify)
         self.addItem(label, row=row, col=0)
         return label
 

@@ -122,7 +122,10 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
             name += f" (diverged at step {int(res.diverged_step)})"
         runs.append((name, run_colour(i), res.positions, res.losses))
     fig = image.build_figure(fn, runs, size)
-    fig.title.setText(f"{fn.name}: tuned race. {describe(results)}")
+    # (the clipping is one phrase: it is never split over two lines)
+    text = describe(results).replace("no clipping", "no\u00a0clipping").replace(
+        "gradients clipped", "gradients\u00a0clipped")
+    fig.title.setText(f"{fn.name}: tuned race. {text}")
     from ..render.qt_app import ensure_app
 
     ensure_app().processEvents()

@@ -181,11 +181,13 @@ class _AxisRow(QWidget):
         for w, tip in ((self.name, "the hyperparameter on this axis"), (self.lo, "from"),
                        (self.hi, "to"), (self.n, "values"), (self.log, "log spacing")):
             w.setToolTip(tip)
+        self.n.setMaximumWidth(80)
         lay.addWidget(self.name, 0, 0, 1, 2)
         lay.addWidget(self.log, 0, 2)
         lay.addWidget(self.lo, 1, 0)
         lay.addWidget(self.hi, 1, 1)
         lay.addWidget(self.n, 1, 2)
+        lay.setColumnStretch(3, 1)
         self.name.currentTextChanged.connect(lambda _text: self.changed.emit())
 
     def param(self) -> str:
@@ -319,7 +321,10 @@ class SweepPanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([200, 100_000])  # (in proportion: the map takes the room)
+        self.settings_pane = top
+        #: the user moved the splitter: it stays where they put it
+        self._user_split = False
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "_user_split", True))
         outer.addWidget(self.splitter)
         self.bridge = _Bridge()
         self.bridge.result.connect(self._show_result)
@@ -353,6 +358,20 @@ class SweepPanel(QWidget):
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.cancel)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if not self._user_split:
+            QTimer.singleShot(0, self._fit_split)
+
+    def _fit_split(self) -> None:
+        """The settings as tall as they need, up to 45% of the height; the map the
+        rest (until the user moves the splitter between them)."""
+        total = sum(self.splitter.sizes())
+        if total <= 0 or self._user_split:
+            return
+        top = min(self.settings_pane.sizeHint().height(), int(0.45 * total))
+        self.splitter.setSizes([top, total - top])
 
     # -- the run whose optimizer is swept ----------------------------------------
     def current_run(self) -> Any:

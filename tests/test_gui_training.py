@@ -101,7 +101,7 @@ def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -
     assert not t._placed and not t.toggle.isChecked()
     window.model.select(0)
     window.model.set_run_training(0, parse_schedule("steplr:step_size=5"))
-    assert t._placed and t.toggle.isChecked() and t.group.isVisible()
+    assert t._placed and t.toggle.isChecked() and t.scroll.isVisible()
     splitter = window.figure.splitter
     assert splitter.indexOf(window.training.strip) == splitter.indexOf(window.history_plot) + 1
     assert window.training.strip.isVisible()
@@ -120,3 +120,30 @@ def test_training_presets_open_in_the_window_one_after_another(window) -> None:
         m.step_forward(20)
         assert all(r.trajectory.steps == 20 for r in m.runs), name
     assert m.runs[1].clip is not None and m.run_status(1).clipping
+
+
+def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
+    """At 1280x720 the schedule section keeps readable rows (each editor at least its
+    own least height, a few rows shown) and scrolls to the rest; the loss history
+    keeps a fifth of the centre's height beside the lr strip."""
+    from optsim.gui import file_actions
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    file_actions.open_from_command_line(w, None, "schedules-valley")
+    w.resize(1280, 690)  # a 1280x720 screen less the window's frame
+    w.show()
+    w.apply_default_layout()
+    w.model.select(3)  # one-cycle: twelve parameters
+    t = w.training
+    qtbot.waitUntil(lambda: t.scroll.isVisible()
+                    and t.scroll.height() >= t.scroll.minimumSizeHint().height())
+    editors = [t.schedule_editor.editor(p.name) for p in t.schedule_editor._params]
+    assert len(editors) == 12
+    for e in editors:  # not squashed into slivers
+        assert e.height() >= e.minimumSizeHint().height() - 1, e
+    assert t.scroll.height() >= 3 * editors[0].height()
+    bar = t.scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # the rest is a scroll away
+    sizes = w.figure.splitter.sizes()
+    assert len(sizes) == 3 and sizes[1] >= 0.18 * sum(sizes) and sizes[2] > 0

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.hyperparams import HyperParam
 from ..gradients import CLIP_MODES, Clip
 from ..schedules import SCHEDULES, Schedule, ScheduleParam, make_schedule
 from .runs_panel import NumberSpinBox, spin_limits
@@ -31,6 +32,21 @@ from .runs_panel import NumberSpinBox, spin_limits
 #: the combo's entry for "no schedule"
 CONSTANT = "constant"
 HINT_STYLE = "color: #666; font-size: 85%;"
+
+
+def short_range(p: ScheduleParam) -> str:
+    """A parameter's range as the hint beside its editor, short enough for a narrow
+    dock (the tooltip has the full text): ``≥ 1`` rather than ``[1, 1e+09]``, ``[a;b;...]``
+    for lists, nothing for choices."""
+    if p.choices:
+        return ""
+    if p.kind is list:
+        return "[a;b;...]"
+    if p.kind is Schedule:
+        return "[s;s;...]"
+    if p.kind in (int, float) and (p.high is None or p.high >= 1e9) and p.low is not None:
+        return ("> " if p.low_open else "≥ ") + f"{p.low:g}"
+    return HyperParam.range_text(p)
 
 
 class ScheduleEditor(QWidget):
@@ -124,8 +140,8 @@ class ScheduleEditor(QWidget):
             row = QHBoxLayout()
             row.setSpacing(4)
             row.addWidget(w, 1)
-            if not isinstance(w, QCheckBox):
-                hint = QLabel(p.range_text())
+            if not isinstance(w, QCheckBox) and short_range(p):
+                hint = QLabel(short_range(p))
                 hint.setStyleSheet(HINT_STYLE)
                 hint.setToolTip(tip)
                 row.addWidget(hint)

@@ -7,14 +7,63 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFormLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
 from .schedule_editor import ClipEditor, ScheduleEditor
 
 #: the planned schedule is drawn this far when neither it nor the runs say further
 PLAN_STEPS = 100
+#: rows of the schedule section kept visible however short the dock (the rest scrolls)
+LEAST_ROWS = 4
+
+
+class FittedScroll(QScrollArea):
+    """A frameless vertical scroll area as tall as its widget needs (never taller):
+    in a short dock it shrinks to LEAST_ROWS rows and scrolls, instead of squashing
+    its rows into unreadable slivers."""
+
+    def __init__(self, widget: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidget(widget)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        widget.installEventFilter(self)
+        self._fit()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            QTimer.singleShot(0, self._fit)  # after the widget's layout has settled
+        return False
+
+    def _fit(self) -> None:
+        w = self.widget()
+        if w is None:
+            return
+        self.setMaximumHeight(w.sizeHint().height() + 2 * self.frameWidth())
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        w = self.widget()
+        hint = w.sizeHint() if w is not None else QSize(0, 0)
+        bar = self.verticalScrollBar().sizeHint().width()
+        return QSize(hint.width() + bar, hint.height() + 2 * self.frameWidth())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        row = self.fontMetrics().height() + 12
+        return QSize(super().minimumSizeHint().width(),
+                     min(self.sizeHint().height(), LEAST_ROWS * row))
 
 
 class Training(QObject):
@@ -45,12 +94,14 @@ class Training(QObject):
         self.clip_editor = ClipEditor()
         form.addRow("clip gradient", self.clip_editor)
         lay.addLayout(form)
-        self.group.setVisible(False)
+        # in a scroll area as tall as it needs: a short dock (1280x720) scrolls it
+        self.scroll = FittedScroll(self.group)
+        self.scroll.setVisible(False)
         self.toggle.toggled.connect(self._open)
         outer = panel.layout()
         at = outer.indexOf(panel.error_label)
         outer.insertWidget(at, self.toggle)
-        outer.insertWidget(at + 1, self.group)
+        outer.insertWidget(at + 1, self.scroll, 1)
 
         # the strip is shown (below the history, its height taken from the
         # landscape) while some run has a schedule
@@ -76,20 +127,44 @@ class Training(QObject):
 
     def _open(self, on: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.group.setVisible(on)
+        self.scroll.setVisible(on)
 
     def _sync_strip(self, wanted: bool) -> None:
-        """Show the strip while some run has a schedule (placed the first time)."""
+        """Show the strip while some run has a schedule (placed the first time, its
+        height taken from the landscape, not from the loss history)."""
         if wanted and not self._placed:
             splitter = self.splitter
-            sizes = splitter.sizes()
             self._placed = True
             splitter.addWidget(self.strip)
             splitter.setStretchFactor(splitter.indexOf(self.strip), 0)
-            if sum(sizes) > 0 and sizes[0] > 2 * STRIP_HEIGHT:
-                splitter.setSizes([sizes[0] - STRIP_HEIGHT, *sizes[1:], STRIP_HEIGHT])
+            self._size_strip()
+            # placed before the window is laid out (a preset opened at start-up):
+            # sized again once the splitter has its height
+            splitter.installEventFilter(self)
         elif self._placed and self.strip.isVisibleTo(self.splitter) != wanted:
             self.strip.setVisible(wanted)
+
+    def _size_strip(self) -> bool:
+        """Give the strip STRIP_HEIGHT from the landscape; the loss history keeps at
+        least a fifth of the height. False while the splitter has no height yet."""
+        splitter = self.splitter
+        sizes = splitter.sizes()
+        total = sum(sizes)
+        if total <= 0 or len(sizes) != 3 or total < 4 * STRIP_HEIGHT:
+            return False
+        history = max(sizes[1], round(0.2 * total))
+        splitter.setSizes([total - history - STRIP_HEIGHT, history, STRIP_HEIGHT])
+        return True
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.splitter and event.type() == QEvent.Type.Resize:
+            # (the splitter lays its parts out after its resize event)
+            QTimer.singleShot(0, self._size_strip_once)
+        return False
+
+    def _size_strip_once(self) -> None:
+        if self.strip.isVisibleTo(self.splitter) and self._size_strip():
+            self.splitter.removeEventFilter(self)  # once: then the user's sizes stay
 
     # -- editors ----------------------------------------------------------------
     def _show_selected(self, *_args) -> None:

@@ -222,25 +222,32 @@ class Training(QObject):
         return cached[1]
 
     def refresh(self, *_args) -> None:
-        runs = []
+        """Redraw the strip (while shown) and the clipped-step marks (when some run
+        clips, or to clear them): nothing at all for runs without either."""
+        shown = any(r.schedule is not None for r in self.model.runs)
+        self._sync_strip(shown)
+        if shown:
+            runs = []
+            for r in self.model.runs:
+                t = r.trajectory
+                used = t.dynamics.history(t.steps).get("lr")
+                if used is not None:
+                    used = used[:, 0]
+                else:  # a constant lr: a flat line over the steps taken (two points)
+                    lr = float(t.lr_at(1)[0])
+                    used = np.array([[1.0, max(t.steps, 1)], [lr, lr]])
+                runs.append((r.colour, self._plan(r), used, r.visible))
+            self.strip.set_runs(runs)
+            self.strip.set_step(self.model.shown_step)
         marks = []
         for r in self.model.runs:
             t = r.trajectory
-            used = t.dynamics.history(t.steps).get("lr")
-            if used is not None:
-                used = used[:, 0]
-            else:  # a constant lr: a flat line over the steps taken (two points)
-                lr = float(t.lr_at(1)[0])
-                used = np.array([[1.0, max(t.steps, 1)], [lr, lr]])
-            runs.append((r.colour, self._plan(r), used, r.visible))
             if t.clip is not None and r.visible and t.steps:
                 flags = t.dynamics.history(t.steps)["clipped"][:, 0]
                 steps = np.nonzero(flags)[0] + 1
                 marks.append((steps.astype(np.float64), t.losses[steps, 0]))
-        self._sync_strip(any(r.schedule is not None for r in self.model.runs))
-        self.strip.set_runs(runs)
-        self.marks.set_marks(marks)
-        self.strip.set_step(self.model.shown_step)
+        if marks or self.marks.count():
+            self.marks.set_marks(marks)
 
     def _step_changed(self, k: int) -> None:
         # new steps bring new lrs and clipped steps (cheap: a few arrays per run)

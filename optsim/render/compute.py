@@ -267,9 +267,19 @@ def row_mean(rows: np.ndarray) -> np.ndarray:
 def row_percentiles(losses: np.ndarray) -> np.ndarray:
     """The 10th, 50th and 90th percentiles over the rows of (steps, K) losses
     (clipped as the history draws them): (steps, 3)."""
-    ys = np.fmax(np.fmin(losses, 1e150), -1e150)
-    with np.errstate(all="ignore"):
-        return np.percentile(ys, [10.0, 50.0, 90.0], axis=1).T
+    ys = np.sort(np.fmax(np.fmin(losses, 1e150), -1e150), axis=1)
+    # np.percentile's linear rule, on the sorted rows (its wrapper cost ~0.3 ms a call,
+    # per run per frame)
+    k = ys.shape[1]
+    out = np.empty((len(ys), 3))
+    for j, q in enumerate((0.1, 0.5, 0.9)):
+        pos = q * (k - 1)
+        lo = int(np.floor(pos))
+        hi = min(lo + 1, k - 1)
+        frac = pos - lo
+        with np.errstate(all="ignore"):
+            out[:, j] = ys[:, lo] + (ys[:, hi] - ys[:, lo]) * frac if frac else ys[:, lo]
+    return out
 
 
 def clip_box(view: View) -> tuple[np.ndarray, np.ndarray]:

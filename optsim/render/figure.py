@@ -110,10 +110,10 @@ class Figure(QtWidgets.QWidget):
                                                GrowingRowStats(row_percentiles)))
         shown = positions[: current + 1]
         mean = stats[0].update(shown, source)
-        self.loss_plot.update_fan(i, shown, current)
-        self.loss_plot.update_run(i, mean, current, None, None)
+        self.loss_plot.update_fan(i, shown, current, source)
+        self.loss_plot.update_run(i, mean, current, None, source)
         if self.history is not None and losses is not None:
-            self.history.update_band(i, stats[1].update(losses, source), current)
+            self.history.update_band(i, stats[1].update(losses, source), current, source)
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self.loss_plot.set_run_visible(i, visible)

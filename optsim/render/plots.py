@@ -44,6 +44,7 @@ from .compute import (
     tick_strings,
     title_text,
 )
+from .fans import BandItem, FanLayer, GrowingBand
 from .items import (
     FixedScatter,
     LegendPlacer,
@@ -95,6 +96,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.cached_axes = False
         #: per run, the last update_run arguments (to redraw when playback stops)
         self._shown: dict[int, tuple] = {}
+        #: per run with a fan, the last update_fan arguments (likewise)
+        self._fan_shown: dict[int, tuple] = {}
         #: (min, max) of the loss over the drawn window (2D) or the y range (1D)
         self.loss_range: tuple[float, float] | None = None
         #: the 2D function's landscape as drawn (None in 1D)
@@ -135,6 +138,13 @@ class LossPlot(PixelSize, pg.PlotWidget):
         #: paint static items from a cache (the window's plot; see cache_static_items)
         self._cache_static = False
         plot.addItem(self.layer, ignoreBounds=True)
+        #: while playing in 2D, every run's fan of rows in one item (see update_fan)
+        self.fan_layer = FanLayer(self._clipped, dot_px=max(4, round(MARKER_PX * 0.45)))
+        self.fan_layer.setZValue(24)
+        self.fan_layer.setVisible(False)
+        #: per run with a fan: (source, shown steps, clip box) of what the fan layer has
+        self._fan_source: dict[int, tuple] = {}
+        plot.addItem(self.fan_layer, ignoreBounds=True)
         self.colorbar: pg.ColorBarItem | None = None
         self.legend = plot.addLegend(offset=(-10, 10), labelTextSize=f"{FONT_PT}pt",
                                      brush=pg.mkBrush(255, 255, 255, 215),
@@ -511,6 +521,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             for item in fan:
                 plot.removeItem(item)
         self._fans = {}
+        self._fan_shown = {}
         self.legend.clear()
         self._runs = []
         self._shown = {}
@@ -530,9 +541,12 @@ class LossPlot(PixelSize, pg.PlotWidget):
             self._runs.append(run)
         self.layer.set_runs([cosmetic_pen(s.colour, LINE_PX * self.scale) for s in styles],
                             [s.colour for s in styles])
+        self.fan_layer.set_runs([s.colour for s in styles])
+        self._fan_source = {}
         self._thin = [GrowingThinning() for _ in styles]
         for i, style in enumerate(styles):
             self.layer.set_visible(i, style.visible)
+            self.fan_layer.set_visible(i, style.visible)
         self._use_layer(self.playing)
         if self.view is not None:
             self.place_legend()
@@ -555,6 +569,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
         run.style = RunStyle(run.style.name, run.style.colour, bool(visible))
         run.set_visible(visible)
         self.layer.set_visible(i, visible)
+        self.fan_layer.set_visible(i, visible)
         for item in self._fans.get(i, ()):
             item.setVisible(visible)
 
@@ -575,6 +590,9 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for i, args in list(self._shown.items()):
             if i < len(self._runs):
                 self.update_run(i, *args)
+        for i, fan in list(self._fan_shown.items()):  # drawn by the other items now
+            if i < len(self._runs):
+                self.update_fan(i, *fan)
 
     def _use_layer(self, on: bool) -> None:
         on = on and self._dim == 2
@@ -582,8 +600,11 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for run in self._runs:
             run.set_stood_in(on)
         self.layer.setVisible(on)
+        self.fan_layer.setVisible(on)
         if not on:
             self.layer.clear()
+            self.fan_layer.clear()
+            self._fan_source = {}
 
     def update_run(self, i: int, positions: np.ndarray, current: int | None = None,
                    losses: np.ndarray | None = None, source: object = None) -> None:
@@ -677,20 +698,44 @@ class LossPlot(PixelSize, pg.PlotWidget):
         size = MARKER_PX if len(pieces) <= 4 or self._dim == 1 else round(MARKER_PX * 0.6)
         run.marker.setData(pos=np.array([q[-1] for q in pieces]), size=size)
 
-    def update_fan(self, i: int, rows: np.ndarray | None, current: int | None = None) -> None:
+    def update_fan(self, i: int, rows: np.ndarray | None, current: int | None = None,
+                   source: object = None) -> None:
         """Run ``i``'s K rows (``rows`` (steps, K, D): an ensemble's members or a fan
         of starts) as thin see-through paths in ONE item, with their points at step
         ``current`` in one scatter; the run's own trail and marker (update_run) show
-        the rows' mean path. ``None`` (a run of one row) hides the fan."""
+        the rows' mean path. ``None`` (a run of one row) hides the fan.
+
+        While playing in 2D the fans are drawn by the FanLayer instead, which adds
+        only the new steps' segments to what it has drawn while ``source`` (e.g. the
+        run's Trajectory) and the clip box stay the same."""
         if rows is None:
+            self._fan_shown.pop(i, None)
             fan = self._fans.get(i)
             if fan is not None:
                 fan[0].setData([], [])
                 fan[1].setData(pos=np.empty((0, 2)))
+            if self._fan_source.pop(i, None) is not None:
+                self.fan_layer.set_fan(i, None)
             return
         rows = np.asarray(rows, dtype=np.float64)
+        self._fan_shown[i] = (rows, current)
+        if self._layer_on and rows.ndim == 3 and rows.shape[2] == 2:
+            k = len(rows) - 1 if current is None else min(int(current), len(rows) - 1)
+            shown = rows[: k + 1]
+            before = self._fan_source.get(i)
+            grown = source is not None and before is not None and before[0] is source \
+                and before[2] == self._clip_key and before[1] <= len(shown)
+            self._fan_source[i] = (source, len(shown), self._clip_key)
+            self.fan_layer.set_fan(i, shown, grown=grown)
+            fan = self._fans.get(i)
+            if fan is not None and fan[0].isVisible():  # (shown again when stopped)
+                for item in fan:
+                    item.setVisible(False)
+            return
         pieces = self._path_pieces([rows[:, r] for r in range(rows.shape[1])], current)
         paths, dots = self._fan_items(i)
+        for item in (paths, dots):
+            item.setVisible(self._runs[i].style.visible)
         if not pieces:
             paths.setData([], [])
             dots.setData(pos=np.empty((0, 2)))
@@ -855,7 +900,11 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         self._style_axes()
         plot.showGrid(x=True, y=True, alpha=0.25)
         self._lines: list[pg.PlotDataItem] = []
-        self._bands: dict[int, tuple[pg.PlotDataItem, pg.PlotDataItem, pg.FillBetweenItem]] = {}
+        #: runs of K > 1 rows: their band item and its edges' values (steps, 3)
+        self._bands: dict[int, BandItem] = {}
+        self._band_stats: dict[int, np.ndarray] = {}
+        self._band_source: dict[int, object] = {}
+        self._band_thin: dict[int, GrowingBand] = {}
         #: per run, its losses as drawn and their range, kept up to date from the new
         #: ones (see GrowingLosses): a frame's scale costs no reductions
         self._losses: list[GrowingLosses] = []
@@ -921,9 +970,11 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         for line in self._lines:
             plot.removeItem(line)
         for band in self._bands.values():
-            for item in band:
-                plot.removeItem(item)
+            plot.removeItem(band)
         self._bands = {}
+        self._band_stats = {}
+        self._band_source = {}
+        self._band_thin = {}
         self._lines = []
         self._losses = []
         self._drawn = []
@@ -961,12 +1012,14 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         if not self.playing:
             self.layer.clear()
             self._update_scale()  # the exact range again
+            for i in self._bands:  # not thinned to pixels
+                self._show_band(i)
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self._lines[i].setVisible(visible)
         self.layer.set_visible(i, visible)
-        for item in self._bands.get(i, ()):
-            item.setVisible(visible)
+        if i in self._bands:
+            self._bands[i].setVisible(visible)
         self._update_scale()
 
     def _draw_whole(self, i: int) -> None:
@@ -1049,47 +1102,59 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
                     source: object = None) -> None:
         """Run ``i`` of K > 1 rows: ``stats`` (steps, 3) are the 10th, 50th and 90th
         percentiles of its rows' losses per step (compute.row_percentiles): its line
-        shows the median, a band the 10-90 % range. ``None`` (a run of one row)
-        hides the band. The band's edges are PlotDataItems, so the plot's log mode
-        applies to them as to the lines."""
+        shows the median, a band the 10-90 % range (one BandItem; while playing
+        thinned to a point per pixel column). ``None`` (a run of one row) hides the
+        band. ``source``: as for update_run (the median's new steps alone are
+        thinned while playing)."""
         if stats is None:
-            band = self._bands.get(i)
-            if band is not None:
-                band[0].setData([], [])
-                band[1].setData([], [])
+            if self._band_stats.pop(i, None) is not None:
+                self._bands[i].set_band(np.empty(0), np.empty(0), np.empty(0))
             return
         stats = np.asarray(stats, dtype=np.float64)
-        lower, upper = self._band_items(i)
-        steps = np.arange(len(stats), dtype=np.float64)
-        lower.setData(steps, stats[:, 0])
-        upper.setData(steps, stats[:, 2])
+        self._band_stats[i] = stats
+        self._band_source[i] = source
         self.update_run(i, stats[:, 1], current, source)
         self._losses[i].include(stats[:, 0])
         self._losses[i].include(stats[:, 2])
+        self._show_band(i)
+
+    def _show_band(self, i: int) -> None:
+        """Draw run ``i``'s band from its statistics, in the y axis' scale: while
+        playing thinned to the pixel columns, from its new steps alone while its
+        source, the pixel width and the scale stay the same."""
+        stats = self._band_stats.get(i)
+        if stats is None:
+            return
+        band = self._band_item(i)
+
+        def chunk(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return (np.arange(a, b, dtype=np.float64), self._shown_y(clip_losses(stats[a:b, 0])),
+                    self._shown_y(clip_losses(stats[a:b, 2])))
+
+        pixel = self.pixel_size()[0] if self.playing else None
+        if pixel is None or not (np.isfinite(pixel) and pixel > 0):
+            band.set_band(*chunk(0, len(stats)))
+            return
+        thin = self._band_thin.setdefault(i, GrowingBand())
+        source = self._band_source.get(i)
+        key = (source if source is not None else object(), pixel, self._log)
+        band.set_band(*thin.points(key, len(stats), chunk, pixel))
 
     def band(self, i: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Run ``i``'s band edges as drawn (10th and 90th percentiles), or None."""
-        band = self._bands.get(i)
-        return None if band is None else (band[0].yData, band[1].yData)
+        """Run ``i``'s band edges (10th and 90th percentiles per step), or None."""
+        stats = self._band_stats.get(i)
+        return None if stats is None else (stats[:, 0], stats[:, 2])
 
-    def _band_items(self, i: int) -> tuple[pg.PlotDataItem, pg.PlotDataItem]:
-        """Run ``i``'s band: two edge lines and the fill between them, made once."""
+    def _band_item(self, i: int) -> BandItem:
+        """Run ``i``'s band, made once (below its line)."""
         band = self._bands.get(i)
         if band is None:
             line = self._lines[i]
-            colour = QtGui.QColor(line.opts["pen"].color())
-            edge = QtGui.QColor(colour)
-            edge.setAlpha(90)
-            lower, upper = (pg.PlotDataItem(pen=cosmetic_pen(edge, 1.0)) for _ in range(2))
-            colour.setAlpha(60)
-            fill = pg.FillBetweenItem(lower.curve, upper.curve, brush=pg.mkBrush(colour))
-            plot = self.getPlotItem()
-            for item in (fill, lower, upper):
-                item.setZValue(line.zValue() - 1)
-                item.setVisible(line.isVisible())
-                plot.addItem(item)
-            band = self._bands[i] = (lower, upper, fill)
-        return band[0], band[1]
+            band = self._bands[i] = BandItem(line.opts["pen"].color())
+            band.setZValue(line.zValue() - 1)
+            band.setVisible(line.isVisible())
+            self.getPlotItem().addItem(band, ignoreBounds=True)
+        return band
 
     def update_bundle(self, i: int, losses: list[np.ndarray], current: int | None = None) -> None:
         """Show run ``i`` as many loss curves (one per start point) in its one line
@@ -1188,6 +1253,8 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
             if self.playing:  # the layer's lines were in the other scale
                 for i in range(len(self._lines)):
                     self._show_line(i)
+            for i in self._bands:
+                self._show_band(i)
             # setLogMode turns auto-range back on: the steps would follow the data
             # (re-laid out every frame) instead of _fit_steps
             plot.disableAutoRange()

@@ -306,8 +306,10 @@ class FanLayer(pg.GraphicsObject):
         return self._stamps
 
     def _paint_vectors(self, p: QtGui.QPainter) -> None:
-        """On anything but the window (an exported picture): every segment as vectors."""
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        """On anything but the window (a grab of it while playing): every segment as
+        vectors, drawn as on the canvas (exported pictures are never playing: the
+        plots' own items draw their fans)."""
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         for fan in self._fans:
             if fan.visible and fan.rows is not None and self._segments(fan.rows):
                 p.setPen(fan.pen)
@@ -391,11 +393,10 @@ def thin_band(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, pixel: float
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A band over increasing ``x`` as one point per ``pixel``-wide column (columns
     ``floor(x / pixel)``): the column's first x, its lowest lower and highest upper
-    edge (so the thinned band covers the band), and the last point exactly."""
+    edge (so the thinned band covers the band), and the last point exactly (again,
+    when it is a column of its own)."""
     cols = np.floor(x / pixel)
     starts = np.flatnonzero(np.concatenate(([True], cols[1:] != cols[:-1])))
-    if len(starts) >= len(x) - 1:
-        return x, lower, upper
     xs = x[starts]
     lo = np.minimum.reduceat(lower, starts)
     hi = np.maximum.reduceat(upper, starts)

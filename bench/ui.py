@@ -26,8 +26,13 @@ the 3D view needs OpenGL, so run that under a virtual screen:
 ``xvfb-run -a python bench/ui.py --frames-only --views 3d,geometry`` (Mesa's software
 OpenGL: what a machine without a graphics card draws with).
 
+``--rows 64`` makes each of the 8 runs a fan of 64 rows (an ensemble's frame cost:
+fans, mean paths, median and 10-90 % bands); ``--reference`` also times a bare
+pyqtgraph window before each run, to tell the machine's load from optsim's cost.
+
 Usage: python bench/ui.py [--steps 10000] [--runs 3] [--repeats 7] [--size 1520x950]
-       [--frames-only | --startup-only] [--views 3d,geometry,taylor]
+       [--frames-only | --startup-only] [--views 3d,geometry,taylor] [--rows K]
+       [--reference]
 """
 
 from __future__ import annotations
@@ -180,6 +185,39 @@ def bench_frames(steps: int, size: tuple[int, int] = WINDOW_SIZE, rows: int = 1,
     return times, cpu, single, update_cpu
 
 
+def bench_reference(steps: int, size: tuple[int, int] = WINDOW_SIZE) -> list[float]:
+    """A bare pyqtgraph window of the same size, stepped the same way: 8 curves grow
+    by STEPS_PER_FRAME points a frame (a random walk each) to ``steps`` points, each
+    frame sets their data and paints. Its frame times, measured in the same minutes
+    as optsim's, tell how loaded the machine is (the other helpers' work)."""
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    w = pg.PlotWidget()
+    w.resize(*size)
+    w.show()
+    app.processEvents()
+    rng = np.random.default_rng(0)
+    walks = np.cumsum(rng.standard_normal((8, steps + 1, 2)), axis=1)
+    curves = [w.plot(pen=pg.intColor(i)) for i in range(8)]
+    w.getPlotItem().disableAutoRange()
+    w.getPlotItem().setRange(xRange=(walks[..., 0].min(), walks[..., 0].max()),
+                             yRange=(walks[..., 1].min(), walks[..., 1].max()))
+    times = []
+    n = 1
+    while n < steps:
+        n = min(steps, n + STEPS_PER_FRAME)
+        t0 = time.perf_counter()
+        for c, walk in zip(curves, walks, strict=True):
+            c.setData(walk[:n, 0], walk[:n, 1])
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    w.close()
+    return times
+
+
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
@@ -198,6 +236,9 @@ def main() -> None:
                     help="rows of each of the 8 runs: K > 1 draws fans (default %(default)s)")
     ap.add_argument("--views", default="",
                     help="open these views for the frames: 3d, geometry, taylor (comma-separated)")
+    ap.add_argument("--reference", action="store_true",
+                    help="also time a bare pyqtgraph window (8 growing curves) before each "
+                         "run, as a gauge of the machine's load")
     args = ap.parse_args()
     views = tuple(v.strip() for v in args.views.split(",") if v.strip())
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -210,6 +251,11 @@ def main() -> None:
               f"{', '.join(views) or 'none'}; load average "
               f"{load:.1f} on {os.cpu_count()} CPUs")
         for r in range(args.runs):
+            if args.reference:
+                ref = bench_reference(args.steps, size)
+                print(f"reference {r + 1} (bare pyqtgraph, 8 curves growing {STEPS_PER_FRAME} "
+                      f"points a frame): median {statistics.median(ref) * 1000:.2f} ms, p95 "
+                      f"{pct(ref, 0.95) * 1000:.2f} ms; load average {os.getloadavg()[0]:.1f}")
             frames, cpu, single, update_cpu = bench_frames(args.steps, size, args.rows, views)
             med, p95 = statistics.median(frames) * 1000, pct(frames, 0.95) * 1000
             p95s.append(p95)

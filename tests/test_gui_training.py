@@ -101,7 +101,7 @@ def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -
     assert not t._placed and not t.toggle.isChecked()
     window.model.select(0)
     window.model.set_run_training(0, parse_schedule("steplr:step_size=5"))
-    assert t._placed and t.toggle.isChecked() and t.scroll.isVisible()
+    assert t._placed and t.toggle.isChecked() and t.group.isVisible()
     splitter = window.figure.splitter
     assert splitter.indexOf(window.training.strip) == splitter.indexOf(window.history_plot) + 1
     assert window.training.strip.isVisible()
@@ -123,9 +123,10 @@ def test_training_presets_open_in_the_window_one_after_another(window) -> None:
 
 
 def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
-    """At 1280x720 the schedule section keeps readable rows (each editor at least its
-    own least height, a few rows shown) and scrolls to the rest; the loss history
-    keeps a fifth of the centre's height beside the lr strip."""
+    """At 1280x720 the Optimizers panel scrolls as a whole: every row keeps at least
+    its least height (none squashed into a sliver) and the schedule section is
+    scrolled into view when it opens; the loss history keeps a fifth of the
+    centre's height beside the lr strip."""
     from optsim.gui import file_actions
 
     w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
@@ -136,14 +137,23 @@ def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
     w.apply_default_layout()
     w.model.select(3)  # one-cycle: twelve parameters
     t = w.training
-    qtbot.waitUntil(lambda: t.scroll.isVisible()
-                    and t.scroll.height() >= t.scroll.minimumSizeHint().height())
+    qtbot.waitUntil(lambda: t.group.isVisible())
+    panel = w.runs_panel
     editors = [t.schedule_editor.editor(p.name) for p in t.schedule_editor._params]
-    assert len(editors) == 12
-    for e in editors:  # not squashed into slivers
-        assert e.height() >= e.minimumSizeHint().height() - 1, e
-    assert t.scroll.height() >= 3 * editors[0].height()
-    bar = t.scroll.verticalScrollBar()
+    editors += [panel.editor.editor(name) for name in ("lr", "momentum")]
+    assert len(editors) == 14
+    qtbot.waitUntil(lambda: all(e.height() >= e.minimumSizeHint().height() for e in editors))
+    bar = panel.scroll.verticalScrollBar()
     assert bar.maximum() > 0  # the rest is a scroll away
+    t.toggle.setChecked(False)
+    t.toggle.setChecked(True)
+    kind = t.schedule_editor.kind_combo  # opened: scrolled to
+    view = panel.scroll.viewport()
+
+    def kind_in_view() -> bool:
+        y = kind.mapTo(view, kind.rect().topLeft()).y()
+        return 0 <= y and y + kind.height() <= view.height()
+
+    qtbot.waitUntil(kind_in_view)
     sizes = w.figure.splitter.sizes()
     assert len(sizes) == 3 and sizes[1] >= 0.18 * sum(sizes) and sizes[2] > 0

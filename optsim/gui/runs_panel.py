@@ -13,7 +13,7 @@ import functools
 import math
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap, QValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,9 +22,11 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -267,6 +269,37 @@ class HyperparamEditor(QWidget):
         self.valuesEdited.emit(self.values())
 
 
+class VerticalScroll(QScrollArea):
+    """A frameless scroll area that scrolls only up and down: as wide as its widget
+    needs (the dock keeps the width its rows need), as short as the dock makes it."""
+
+    def __init__(self, widget: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(widget)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.updateGeometry()  # its rows changed: the width they need may too
+        return False
+
+    def _width(self, hint: QSize) -> int:
+        return hint.width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        w = self.widget()
+        base = super().minimumSizeHint()
+        return base if w is None else QSize(self._width(w.minimumSizeHint()), base.height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        w = self.widget()
+        base = super().sizeHint()
+        return base if w is None else QSize(self._width(w.sizeHint()), base.height())
+
+
 class RunsPanel(QWidget):
     """The runs list and the selected run's optimizer editor."""
 
@@ -275,8 +308,18 @@ class RunsPanel(QWidget):
     def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        # the panel's parts in a scroll area: a short dock (1280x720, or the inspector
+        # below it) scrolls them instead of squashing every row into a sliver
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        body = QWidget()
+        self.scroll = VerticalScroll(body)
+        outer.addWidget(self.scroll)
+        lay = QVBoxLayout(body)
+        # (narrow sides: the rows fit the 300 px dock of 1280x720 beside a scroll bar)
+        lay.setContentsMargins(3, 6, 3, 6)
+        #: the layout the panel's parts are in (other parts insert theirs)
+        self.content_layout = lay
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(2)

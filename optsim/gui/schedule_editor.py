@@ -60,6 +60,8 @@ class ScheduleEditor(QWidget):
         self._form = QFormLayout(self)
         self._form.setContentsMargins(0, 0, 0, 0)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # a narrow dock (300 px at 1280x720): long names above their editors
+        self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.kind_combo = QComboBox()
         self.kind_combo.addItem(CONSTANT)
         self.kind_combo.setItemData(0, "the optimizer's own learning rate at every step",

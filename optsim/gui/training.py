@@ -7,65 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QFrame,
-    QScrollArea,
-    QSizePolicy,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QFormLayout, QToolButton, QVBoxLayout, QWidget
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
 from .schedule_editor import ClipEditor, ScheduleEditor
 
 #: the planned schedule is drawn this far when neither it nor the runs say further
 PLAN_STEPS = 100
-#: rows of the schedule section kept visible however short the dock (the rest scrolls)
-LEAST_ROWS = 4
-
-
-class FittedScroll(QScrollArea):
-    """A frameless vertical scroll area as tall as its widget needs (never taller):
-    in a short dock it shrinks to LEAST_ROWS rows and scrolls, instead of squashing
-    its rows into unreadable slivers."""
-
-    def __init__(self, widget: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidget(widget)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        widget.installEventFilter(self)
-        self._fit()
-
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
-        if obj is self.widget() and event.type() == QEvent.Type.LayoutRequest:
-            QTimer.singleShot(0, self._fit)  # after the widget's layout has settled
-        return False
-
-    def _fit(self) -> None:
-        w = self.widget()
-        if w is None:
-            return
-        self.setMaximumHeight(w.sizeHint().height() + 2 * self.frameWidth())
-        self.updateGeometry()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        w = self.widget()
-        hint = w.sizeHint() if w is not None else QSize(0, 0)
-        bar = self.verticalScrollBar().sizeHint().width()
-        return QSize(hint.width() + bar, hint.height() + 2 * self.frameWidth())
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
-        row = self.fontMetrics().height() + 12
-        return QSize(super().minimumSizeHint().width(),
-                     min(self.sizeHint().height(), LEAST_ROWS * row))
-
-
 class Training(QObject):
     """Keeps the editors, the strip and the marks in step with the model."""
 
@@ -77,7 +26,7 @@ class Training(QObject):
         # a section that opens with a click (and by itself for a run that has a
         # schedule or clipping): closed, it costs the Optimizers dock one row
         self.toggle = QToolButton()
-        self.toggle.setText("Learning-rate schedule, gradient clipping")
+        self.toggle.setText("lr schedule, gradient clipping")
         self.toggle.setCheckable(True)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
@@ -86,7 +35,7 @@ class Training(QObject):
                                "lr_scheduler, step for step) and gradient clipping")
         self.group = QWidget()
         lay = QVBoxLayout(self.group)
-        lay.setContentsMargins(12, 0, 0, 0)
+        lay.setContentsMargins(2, 0, 0, 0)
         self.schedule_editor = ScheduleEditor()
         lay.addWidget(self.schedule_editor)
         form = QFormLayout()
@@ -94,14 +43,13 @@ class Training(QObject):
         self.clip_editor = ClipEditor()
         form.addRow("clip gradient", self.clip_editor)
         lay.addLayout(form)
-        # in a scroll area as tall as it needs: a short dock (1280x720) scrolls it
-        self.scroll = FittedScroll(self.group)
-        self.scroll.setVisible(False)
+        self.group.setVisible(False)
         self.toggle.toggled.connect(self._open)
-        outer = panel.layout()
+        # (the panel scrolls as a whole in a short dock: the rows keep their height)
+        outer = getattr(panel, "content_layout", None) or panel.layout()
         at = outer.indexOf(panel.error_label)
         outer.insertWidget(at, self.toggle)
-        outer.insertWidget(at + 1, self.scroll, 1)
+        outer.insertWidget(at + 1, self.group)
 
         # the strip is shown (below the history, its height taken from the
         # landscape) while some run has a schedule
@@ -127,7 +75,10 @@ class Training(QObject):
 
     def _open(self, on: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
-        self.scroll.setVisible(on)
+        self.group.setVisible(on)
+        if on:  # shown in a short dock: scrolled into view
+            QTimer.singleShot(0, lambda: self.window.runs_panel.scroll.ensureWidgetVisible(
+                self.group, 0, 0))
 
     def _sync_strip(self, wanted: bool) -> None:
         """Show the strip while some run has a schedule (placed the first time, its

@@ -3,7 +3,9 @@
 At the shown point of a run, arrows for the *next* step (pressing Right moves the
 ball to the tip of the "step taken" arrow):
 
-* the plain gradient step −α·∇f (where vanilla gradient descent would go);
+* the plain gradient step −α·∇f (where vanilla gradient descent would go); with
+  gradient clipping, on a step where it acts, two: the clipped one −α·clip(∇f)
+  (solid: what the optimizer is given) and the raw one (faint, dashed);
 * the momentum contribution, for methods with a memory (the part of the step that
   comes from the remembered momentum/first moment);
 * the step the optimizer actually takes;
@@ -33,6 +35,8 @@ from .items import LegendPlacer, segment_span
 from .lines import ScreenScale, Shaft, pixel_of, screen_scale
 
 GRADIENT_COLOUR = "#303030"
+#: the gradient step before clipping (drawn faint and dashed beside the clipped one)
+RAW_GRADIENT_COLOUR = "#8a8a8a"
 MOMENTUM_COLOUR = "#7B3294"
 HEAD_PX = 14
 FIELD_GRID = 17
@@ -60,6 +64,11 @@ class StepVectors:
     effective_lr: np.ndarray
     adaptive: bool
     direction: np.ndarray | None = None  # actual_step == -effective_lr * direction
+    #: with gradient clipping that acts on this step: the gradient after clipping
+    #: (``gradient`` is the one before) and the plain step of the one before,
+    #: −α·∇f (``gradient_step`` is then −α·clip(∇f)); None when clipping did not act
+    clipped_gradient: np.ndarray | None = None
+    raw_gradient_step: np.ndarray | None = None
 
 
 def rescaling_ellipse(v: StepVectors, n: int = 97) -> tuple[np.ndarray, np.ndarray] | None:
@@ -91,9 +100,16 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
         return None
     opt = trajectory.optimizer
     pos = np.array(trajectory.positions[k], dtype=np.float64)  # (N, D)
-    # the gradient the next step will use (with gradient noise: the noisy one, already drawn)
+    # the gradient the next step will use (with gradient noise: the noisy one, already
+    # drawn), and what clipping makes of it (the optimizer is given that)
     used = getattr(trajectory, "gradient_used", trajectory.gradient_at)
-    grads = np.asarray(used(k), dtype=np.float64)
+    raw = np.asarray(used(k), dtype=np.float64)
+    clip = getattr(trajectory, "clip", None)
+    if clip is not None:
+        grads, acted = clip.apply(raw)
+        grads = np.asarray(grads, dtype=np.float64)
+    else:
+        grads, acted = raw, np.zeros(len(raw), dtype=bool)
     state = trajectory.state_at(k)
     with np.errstate(all="ignore"):
         if k < trajectory.steps and not (0 <= d <= k + 1):
@@ -109,13 +125,20 @@ def step_vectors(trajectory, k: int, run: int = 0) -> StepVectors | None:
                                              closure=getattr(trajectory, "closure", None))
             momentum = (info["update"] - plain["update"])[run]
     lr = float(opt.value("lr", run))
+    if getattr(trajectory, "schedule", None) is not None:  # the lr of the next step
+        try:
+            lr = float(trajectory.lr_at(k + 1)[run])
+        except (IndexError, ValueError):
+            pass
     g = grads[run]
     eff = np.asarray(info.get("effective_lr", np.full_like(pos, lr)), dtype=np.float64)[run]
     direction = info.get("direction")
-    return StepVectors(k, pos[run], float(trajectory.losses[k, run]), g, lr, -lr * g,
+    clipped = bool(acted[run])
+    return StepVectors(k, pos[run], float(trajectory.losses[k, run]), raw[run], lr, -lr * g,
                        np.asarray(info["update"][run], dtype=np.float64), momentum, eff,
                        opt.traits.rescales,
-                       None if direction is None else np.asarray(direction[run], dtype=np.float64))
+                       None if direction is None else np.asarray(direction[run], dtype=np.float64),
+                       g.copy() if clipped else None, -lr * raw[run] if clipped else None)
 
 
 def field_segments(fn: LossFunction, view, n: int = FIELD_GRID) -> tuple[np.ndarray, np.ndarray]:
@@ -309,6 +332,9 @@ class RunArrows:
     def __init__(self, plot: pg.PlotItem, colour: str) -> None:
         self.colour = colour
         self.gradient = Arrow(plot, GRADIENT_COLOUR, 3.0, z=52, name="gradient")
+        #: the gradient step before clipping, where clipping acts (faint, dashed)
+        self.raw_gradient = Arrow(plot, RAW_GRADIENT_COLOUR, 2.5, dashed=True, head=12, z=51.5,
+                                  name="raw gradient")
         self.momentum = Arrow(plot, MOMENTUM_COLOUR, 3.0, z=53, name="momentum")
         self.step = Arrow(plot, colour, 4.0, z=54, name="step")
         self.gradient_x = Arrow(plot, GRADIENT_COLOUR, 2.0, dashed=True, head=10, z=51)
@@ -327,8 +353,8 @@ class RunArrows:
         self.factor = 1.0
 
     def arrows(self) -> list[Arrow]:
-        return [self.gradient, self.momentum, self.step, self.gradient_x, self.gradient_y,
-                self.step_x, self.step_y]
+        return [self.gradient, self.raw_gradient, self.momentum, self.step, self.gradient_x,
+                self.gradient_y, self.step_x, self.step_y]
 
     def set_colour(self, colour: str) -> None:
         if colour == self.colour:
@@ -514,6 +540,7 @@ class StepOverlay(QtCore.QObject):
             return
         o = self.options
         mom = v.momentum_step
+        raw = v.raw_gradient_step
         if self.dim == 2:
             w = v.position
             gs, st = v.gradient_step, v.actual_step
@@ -523,6 +550,7 @@ class StepOverlay(QtCore.QObject):
             gs = np.array([float(v.gradient_step[0]), 0.0])
             st = np.array([float(v.actual_step[0]), 0.0])
             mv = None if mom is None else np.array([float(mom[0]), 0.0])
+            raw = None if raw is None else np.array([float(raw[0]), 0.0])
         lengths = []
         if o["actual_step"]:
             lengths.append(self._pixels(st))
@@ -533,6 +561,9 @@ class StepOverlay(QtCore.QObject):
         f = arrow_scale(lengths, self.readable_px) if self.readable_px > 0 else 1.0
         arrows.factor = f
         self._place(arrows.gradient, o["gradient_step"], w, w + f * gs)
+        # (by the same factor: the raw step is the longer, often beyond the view)
+        self._place(arrows.raw_gradient, o["gradient_step"] and raw is not None, w,
+                    w + f * (raw if raw is not None else 0.0))
         self._place(arrows.step, o["actual_step"], w, w + f * st)
         self._place(arrows.momentum, o["momentum"] and mv is not None, w,
                     w + f * (mv if mv is not None else 0.0))
@@ -560,7 +591,7 @@ class StepOverlay(QtCore.QObject):
                 _show(arrows.tangent, xs, y + v.gradient[0] * (xs - x))
             else:
                 _clear(arrows.tangent)
-        for a in (arrows.gradient, arrows.momentum, arrows.step):
+        for a in (arrows.gradient, arrows.raw_gradient, arrows.momentum, arrows.step):
             if a.visible and a._ends is not None:  # the legends move off a new arrow
                 bx, by, tx, ty = a._ends
                 self.placer.check(((bx, by), (tx, ty)), joined=True)
@@ -619,7 +650,12 @@ class StepOverlay(QtCore.QObject):
                 mark = "- - ▶" if dashed else "—▶"
                 return (f"<span style='color:{colour}; font-weight:bold'>{mark}</span> "
                         f"<span style='color:#202020'>{text}</span>")
-            if self.options["gradient_step"]:
+            clipped = any(a.vectors is not None and a.vectors.raw_gradient_step is not None
+                          for a in self.runs[: len(self._entries)])
+            if self.options["gradient_step"] and clipped:  # clipping acts on this step
+                rows.append(row(RAW_GRADIENT_COLOUR, "−α·∇f before clipping", dashed=True))
+                rows.append(row(GRADIENT_COLOUR, "−α·clip(∇f): clipped gradient step"))
+            elif self.options["gradient_step"]:
                 rows.append(row(GRADIENT_COLOUR, "−α·∇f: plain gradient step"))
             if self.options["momentum"] and v.momentum_step is not None:
                 rows.append(row(MOMENTUM_COLOUR, "momentum's part"))
@@ -652,6 +688,11 @@ class StepOverlay(QtCore.QObject):
                 if rows else "")
         if page == self._legend_html and self.legend.isVisible() == bool(page):
             return
+        scene = self.legend.scene()
+        # where the key was: repainted after the change (a key that grew a row and
+        # moved left its old last row on the window's screen)
+        old = self.legend.sceneBoundingRect() if scene is not None and self.legend.isVisible() \
+            else None
         if page != self._legend_html:
             self._legend_html = page
             if page:
@@ -662,6 +703,8 @@ class StepOverlay(QtCore.QObject):
             self.placer.resized(self.legend)
         else:
             self.placer.place()
+        if old is not None:
+            scene.update(old.adjusted(-2, -2, 2, 2))
 
     def legend_text(self) -> str:
         """The arrows' key as plain text."""

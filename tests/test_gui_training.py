@@ -157,3 +157,30 @@ def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
     qtbot.waitUntil(kind_in_view)
     sizes = w.figure.splitter.sizes()
     assert len(sizes) == 3 and sizes[1] >= 0.18 * sum(sizes) and sizes[2] > 0
+
+
+def test_a_clipped_step_in_the_window_shows_both_gradients(window, qtbot) -> None:
+    """The clip-cliff preset at step 9, its clipped run selected: the arrows show the
+    raw gradient step (faint, dashed, going on beyond the view) and the clipped one,
+    the key names both, the status says "clipped" and the inspector shows the
+    gradient before clipping beside the clipped one its equations use."""
+    from optsim.gui import file_actions
+
+    file_actions.open_from_command_line(window, None, "clip-cliff")
+    m = window.model
+    m.select(1)
+    m.step_forward(9)  # the next step's raw gradient is ~20: clipped to 1
+    ins = window.step_insight
+    ins.panel.flush()
+    arrows = ins.overlay.runs[0]
+    assert arrows.vectors is not None and arrows.vectors.raw_gradient_step is not None
+    assert arrows.raw_gradient.visible and arrows.raw_gradient.clipped  # beyond the view
+    assert arrows.gradient.visible
+    key = ins.overlay.legend_text()
+    assert "before clipping" in key and "clipped gradient step" in key
+    assert "clipped" in window.status_table.item(1, 5).text()
+    rows = {row.key: row for row in ins.panel.explanation.rows}
+    assert "unclipped_grad" in rows
+    m.select(0)  # the run without clipping: one gradient arrow
+    ins.panel.flush()
+    assert not ins.overlay.runs[0].raw_gradient.visible

@@ -310,3 +310,48 @@ def test_step_vectors_of_a_per_run_batch_use_each_runs_traits_and_lr():
             assert w.momentum_step is None and not np.any(v.momentum_step)
         else:
             np.testing.assert_allclose(v.momentum_step, w.momentum_step, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k,advance", [(2, 5), (5, 5)])  # recorded, and the next one
+@pytest.mark.parametrize("spec", ["sgd:lr=0.05", "momentum:lr=0.02", "adam:lr=0.1"])
+def test_clipped_steps_show_the_raw_and_the_clipped_gradient_step(plot, spec, k, advance):
+    """With clip_grad_norm_ at 1 on x² + 9y² from (-1, 1) (‖∇f‖ ≈ 18) the arrows show
+    two gradient steps: −α·clip(∇f) solid, as long as α (torch's rule: g·1/(‖g‖ +
+    1e-6)), and the raw −α·∇f faint and dashed, 18 times longer; the step taken is
+    the optimizer's on the clipped gradient (where the ball goes next); the key
+    names both."""
+    f = get_function("elongated-bowl")
+    ov = StepOverlay(plot)
+    ov.readable_px = 0
+    ov.set_function(f)
+    traj = Trajectory(f, spec, [[-1.0, 1.0]], clip="norm=1")
+    traj.advance(advance)
+    ov.show([(traj, k, 0, "#E69F00")])
+    arrows = ov.runs[0]
+    w = traj.positions[k, 0]
+    g = grad_elongated(w)
+    assert np.linalg.norm(g) > 1.5  # clipping acts
+    lr = traj.optimizer.hp["lr"]
+    clipped = g / (np.linalg.norm(g) + 1e-6)
+    v = arrows.vectors
+    np.testing.assert_allclose(v.clipped_gradient, clipped, rtol=1e-12)
+    np.testing.assert_allclose(v.gradient_step, -lr * clipped, rtol=1e-12)
+    np.testing.assert_allclose(v.raw_gradient_step, -lr * g, rtol=1e-12)
+    assert_drawn_towards(ov, arrows.gradient, w, w - lr * clipped)
+    assert_drawn_towards(ov, arrows.raw_gradient, w, w - lr * g)
+    other = Trajectory(f, spec, [[-1.0, 1.0]], clip="norm=1")
+    other.advance(k + 1)
+    assert_drawn_towards(ov, arrows.step, w, other.positions[k + 1, 0])
+    assert arrows.raw_gradient.visible and arrows.gradient.visible
+    pen = arrows.raw_gradient.line.pen()
+    assert pen.style() == QtCore.Qt.PenStyle.DashLine  # faint and dashed, the clipped solid
+    assert arrows.gradient.line.pen().style() == QtCore.Qt.PenStyle.SolidLine
+    key = ov.legend_text()
+    assert "−α·∇f before clipping" in key and "−α·clip(∇f): clipped gradient step" in key
+    # where clipping does not act (a threshold above the gradient): one gradient arrow
+    loose = Trajectory(f, spec, [[-1.0, 1.0]], clip="norm=100")
+    loose.advance(advance)
+    ov.show([(loose, k, 0, "#E69F00")])
+    assert ov.runs[0].vectors.raw_gradient_step is None
+    assert not ov.runs[0].raw_gradient.visible
+    assert "plain gradient step" in ov.legend_text() and "before clipping" not in ov.legend_text()

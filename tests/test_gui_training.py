@@ -184,3 +184,79 @@ def test_a_clipped_step_in_the_window_shows_both_gradients(window, qtbot) -> Non
     m.select(0)  # the run without clipping: one gradient arrow
     ins.panel.flush()
     assert not ins.overlay.runs[0].raw_gradient.visible
+
+
+def test_noise_control_sets_every_runs_noise_from_the_declarations(window) -> None:
+    """The Function dock's noise control: every model of optsim.gradients with its
+    declared parameters; a choice restarts every run with that noise (the same seed,
+    the same noise as the API's)."""
+    from optsim.gradients import NOISE_KINDS
+    from optsim.simulation import Trajectory
+
+    t = window.training
+    ed = t.noise_editor
+    names = [ed.kind_combo.itemText(i) for i in range(ed.kind_combo.count())]
+    assert names == ["none", *NOISE_KINDS]
+    ed.kind_combo.setCurrentText("student")
+    ed._kind_chosen(0)
+    assert {p.name for p in NOISE_KINDS["student"].params} == {"nu", "sigma"}
+    ed.editor("nu").setValue(4.0)
+    ed.seed.setValue(7)
+    m = window.model
+    assert m.noise == "student:nu=4,sigma=0.5" and m.seed == 7
+    m.step_forward(5)
+    r = m.runs[0]
+    alone = Trajectory(m.function, r.optimizer.spec, [list(m.start)], noise="student:nu=4,sigma=0.5",
+                       seed=7)
+    alone.advance(5)
+    np.testing.assert_array_equal(r.trajectory.positions[:, 0], alone.positions[:, 0])
+    ed.kind_combo.setCurrentText("none")
+    ed._kind_chosen(0)
+    assert m.noise == 0.0 and not ed.message.isVisible()
+
+
+def test_minibatch_noise_and_a_function_without_data_say_so_at_the_noise_control(window) -> None:
+    """Mini-batch noise needs a data-fitting function. Chosen for one without data,
+    it is refused at the noise control (red, the model untouched); a function
+    without data chosen while it is on turns it off, said at the noise control (not
+    as a function error), with every run and the function panel consistent."""
+    m = window.model
+    fp = window.function_panel
+    ed = window.training.noise_editor
+    before = (m.function.name, m.noise, [r.trajectory for r in m.runs])
+    ed.kind_combo.setCurrentText("minibatch")
+    ed._kind_chosen(0)
+    assert ed.message.isVisible() and "data-fitting function" in ed.message.text()
+    assert "#B00020" in ed.message.styleSheet()  # a refusal
+    assert (m.function.name, m.noise, [r.trajectory for r in m.runs]) == before
+    assert ed.kind_combo.currentText() == "none"  # the control shows the model's noise
+    fp.choose("linear-regression")
+    assert not ed.message.isVisible()
+    ed.kind_combo.setCurrentText("minibatch")
+    ed._kind_chosen(0)
+    ed.editor("batch").setValue(4)
+    assert m.noise == "minibatch:batch=4" and not ed.message.isVisible()
+    m.step_forward(3)
+    fp.choose("rosenbrock")  # no data points
+    assert m.function.name == "rosenbrock" and m.noise == 0.0
+    assert ed.kind_combo.currentText() == "none"
+    assert ed.message.isVisible() and "turned off" in ed.message.text()
+    assert "rosenbrock has no data points" in ed.message.text()
+    assert not fp.formula_error.isVisible() and not window.runs_panel.error_label.isVisible()
+    assert all(r.trajectory.noise_model is None for r in m.runs)
+    m.step_forward(3)  # steps on, exact gradients
+    assert m.shown_step == 3
+    fp.choose("elongated-bowl")  # the note goes with the next change of function
+    assert not ed.message.isVisible()
+
+
+def test_a_runs_own_minibatch_noise_is_turned_off_by_a_function_without_data(window) -> None:
+    from optsim.gui import file_actions
+
+    file_actions.open_from_command_line(window, None, "batch-size")  # per-run minibatch
+    m = window.model
+    assert all(r.spec.noise.startswith("minibatch") for r in m.runs)
+    window.function_panel.choose("beale")
+    assert all(not r.spec.noise for r in m.runs)
+    text = window.training.noise_editor.message.text()
+    assert "turned off" in text and m.runs[0].name in text

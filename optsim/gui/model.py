@@ -36,7 +36,8 @@ from PySide6.QtCore import QObject, Signal
 from .. import runset
 from ..engine import OPTIMIZERS, Optimizer, as_optimizer, make_optimizer
 from ..functions import LossFunction, as_function
-from ..gradients import Clip
+from ..gradients import Clip, parse_noise
+from ..loss import FUNCTIONS
 from ..runset import RunSet
 from ..schedules import Schedule
 from ..simulation import Trajectory, advance_runs
@@ -196,6 +197,9 @@ class SimulationModel(QObject):
     runChanged = Signal(int)
     stepChanged = Signal(int)
     selectionChanged = Signal(int)
+    #: the gradient noise changed; the text says why when the user did not ask for
+    #: it (mini-batch noise turned off by a function without data), else ""
+    noiseChanged = Signal(str)
 
     def __init__(self, function: str | LossFunction = "elongated-bowl",
                  parent: QObject | None = None) -> None:
@@ -251,7 +255,13 @@ class SimulationModel(QObject):
         taken and every run restarts. Raises ValueError on a bad name or formula and
         then changes nothing."""
         fn = as_function(function)
+        dropped = self._unfit_noise(fn)  # (checked before anything changes)
         self.function = fn
+        if dropped is not None:  # mini-batch noise needs data: the gradients are exact now
+            if dropped[0]:
+                self.noise = 0.0
+            for i in dropped[1]:
+                self.runs[i]._set(noise="")
         for r in self.runs:  # per-run starts belong to the old function
             r.start = None
         self.view = _as_view(fn.view)
@@ -262,7 +272,35 @@ class SimulationModel(QObject):
         self.startChanged.emit()
         self.runsChanged.emit()
         self.stepChanged.emit(self.shown_step)
+        if dropped is not None:
+            self.noiseChanged.emit(dropped[2])
 
+    def _unfit_noise(self, fn: LossFunction) -> tuple[bool, list[int], str] | None:
+        """The noise that ``fn`` cannot take (mini-batch noise on a function without
+        data points): (the set's, the runs' indices, a message), or None if it fits."""
+        def unfit(spec) -> bool:
+            try:
+                noise = parse_noise(spec)
+            except ValueError:
+                return False
+            if noise is None:
+                return False
+            try:
+                noise.check_function(fn)
+            except ValueError:
+                return True
+            return False
+
+        whole = unfit(self.noise)
+        runs = [i for i, r in enumerate(self.runs) if r.spec.noise and unfit(r.spec.noise)]
+        if not whole and not runs:
+            return None
+        fits = ", ".join(name for name, f in FUNCTIONS.items() if hasattr(f, "batch_gradient"))
+        which = "" if whole and not runs else (
+            " of " + ", ".join(self.runs[i].name for i in runs) if not whole else
+            " (and of " + ", ".join(self.runs[i].name for i in runs) + ")")
+        return whole, runs, (f"Mini-batch noise{which} turned off: {fn.name} has no data "
+                             f"points (only {fits} have).")
     def set_view(self, view: Sequence[Sequence[float]]) -> None:
         """Set the plotted window ((xmin, xmax), (ymin, ymax)); min < max, finite."""
         v = _as_view(view)
@@ -301,6 +339,7 @@ class SimulationModel(QObject):
         self._restart_all()
         self.runsChanged.emit()
         self.stepChanged.emit(self.shown_step)
+        self.noiseChanged.emit("")
 
     def _restart_all(self) -> None:
         for r in self.runs:

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFormLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QToolButton, QVBoxLayout, QWidget
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
-from .schedule_editor import ClipEditor, ScheduleEditor
+from .schedule_editor import ClipEditor, NoiseEditor, ScheduleEditor
 
 #: the planned schedule is drawn this far when neither it nor the runs say further
 PLAN_STEPS = 100
@@ -50,6 +50,19 @@ class Training(QObject):
         at = outer.indexOf(panel.error_label)
         outer.insertWidget(at, self.toggle)
         outer.insertWidget(at + 1, self.group)
+
+        # the gradient noise of every run, in the Function dock (the problem's side):
+        # its messages (a model the function cannot take) are said there
+        self.noise_box = QGroupBox("Gradient noise (every run)")
+        box = QVBoxLayout(self.noise_box)
+        self.noise_editor = NoiseEditor()
+        box.addWidget(self.noise_editor)
+        fp = window.function_panel.layout()
+        fp.insertWidget(max(fp.count() - 1, 0), self.noise_box)  # (above the stretch)
+        self.noise_editor.set_noise(model.noise, model.seed)
+        self.noise_editor.noiseEdited.connect(self._noise_edited)
+        model.noiseChanged.connect(self._noise_changed)
+        model.functionChanged.connect(lambda: self.noise_editor.show_message(""))
 
         # the strip is shown (below the history, its height taken from the
         # landscape) while some run has a schedule
@@ -141,6 +154,23 @@ class Training(QObject):
             self.window.runs_panel.show_error(str(exc))
             return
         self.window.runs_panel.clear_error()
+
+    def _noise_edited(self, spec, seed: int) -> None:
+        """The noise control changed: every run restarts with it, or, if the
+        function cannot take it, nothing changes and the control says why."""
+        try:
+            self.model.set_noise(spec, seed)
+        except ValueError as exc:
+            self.noise_editor.set_noise(self.model.noise, self.model.seed)
+            self.noise_editor.show_message(str(exc), error=True)
+            return
+        self.noise_editor.show_message("")
+
+    def _noise_changed(self, why: str) -> None:
+        self.noise_editor.set_noise(self.model.noise, self.model.seed)
+        if why:  # not asked for (a function without data turned mini-batch noise off)
+            self.noise_editor.show_message(why)
+            self.window.statusBar().showMessage(why, 8000)
 
     def _schedule_edited(self, schedule) -> None:
         i = self.model.selected

@@ -260,3 +260,31 @@ def test_a_runs_own_minibatch_noise_is_turned_off_by_a_function_without_data(win
     assert all(not r.spec.noise for r in m.runs)
     text = window.training.noise_editor.message.text()
     assert "turned off" in text and m.runs[0].name in text
+
+
+def test_a_runs_ensemble_and_own_noise_in_the_window(window) -> None:
+    """The selected run's ensemble K and own noise: it becomes K seeded members (a
+    fan with its band), stepped as the run set's API steps them; mini-batch noise
+    on a function without data is refused at that control, the run unchanged."""
+    from optsim.runset import trajectory_of
+
+    m = window.model
+    m.select(1)
+    t = window.training
+    t.toggle.setChecked(True)
+    t.run_noise.kind_combo.setCurrentText("gaussian")
+    t.run_noise._kind_chosen(0)
+    t.ensemble.setValue(8)
+    r = m.runs[1]
+    assert r.spec.ensemble == 8 and r.spec.noise == "gaussian:sigma=0.5" and r.rows == 8
+    m.step_forward(6)
+    want = trajectory_of(r.spec, m.function, m.start, noise=m.noise, seed=m.seed)
+    want.advance(6)
+    np.testing.assert_array_equal(r.trajectory.positions, want.positions)
+    assert window.figure.history.band(1) is not None  # drawn as a fan with its band
+    before = r.trajectory
+    t.run_noise.kind_combo.setCurrentText("minibatch")
+    t.run_noise._kind_chosen(0)
+    assert "data-fitting function" in t.run_noise.message.text()
+    assert m.runs[1].trajectory is before and m.runs[1].spec.noise == "gaussian:sigma=0.5"
+    assert t.run_noise.kind_combo.currentText() == "gaussian"

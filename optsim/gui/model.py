@@ -408,6 +408,27 @@ class SimulationModel(QObject):
             advance_runs([trajectory], self.shown_step, stop_diverged=True, chunk=ADVANCE_CHUNK)
         self.runChanged.emit(i)
 
+    def set_run_noise(self, i: int, noise: str = "", ensemble: int = 1) -> None:
+        """Give run ``i`` its own gradient noise (a spec; "": the set's) and
+        ``ensemble`` seeded members per start; it restarts and is recomputed up to
+        the shown step. Raises ValueError (and changes nothing) if the function
+        cannot take the noise or K is out of range."""
+        r = self.runs[self._check_index(i)]
+        k = int(ensemble)
+        if not 1 <= k <= runset.MAX_ENSEMBLE:
+            raise ValueError(f"ensemble must be 1..{runset.MAX_ENSEMBLE}, got {ensemble}")
+        model = parse_noise(noise) if noise else None
+        spec = dataclasses.replace(r.spec, noise=model.spec if model is not None else "",
+                                   ensemble=k)
+        if spec.rows > runset.MAX_ROWS:
+            raise ValueError(f"{spec.rows} rows (starts × ensemble) is more than "
+                             f"{runset.MAX_ROWS}")
+        trajectory = self._trajectory(spec, r.optimizer)  # raises before any change
+        r.spec, r.trajectory, r.row = spec, trajectory, None
+        if r.visible:
+            advance_runs([trajectory], self.shown_step, stop_diverged=True, chunk=ADVANCE_CHUNK)
+        self.runChanged.emit(i)
+
     def set_run_row(self, i: int, row: int | None) -> None:
         """Show row ``row`` of run ``i`` in the status and inspector (None: the mean)."""
         r = self.runs[self._check_index(i)]

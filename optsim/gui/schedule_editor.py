@@ -237,16 +237,21 @@ class NoiseEditor(QWidget):
 
     noiseEdited = Signal(object, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, with_seed: bool = True,
+                 none_label: str = NO_NOISE, none_tip: str = "exact gradients",
+                 label: str = "noise") -> None:
+        """``with_seed=False``, ``none_label``: a run's own noise (its first entry
+        keeps the set's noise; the set's seed is used)."""
         super().__init__(parent)
+        self._none = none_label
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self._form = QFormLayout()
         self._form.setContentsMargins(0, 0, 0, 0)
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.kind_combo = QComboBox()
-        self.kind_combo.addItem(NO_NOISE)
-        self.kind_combo.setItemData(0, "exact gradients", Qt.ItemDataRole.ToolTipRole)
+        self.kind_combo.addItem(none_label)
+        self.kind_combo.setItemData(0, none_tip, Qt.ItemDataRole.ToolTipRole)
         for name, kind in NOISE_KINDS.items():
             self.kind_combo.addItem(name)
             self.kind_combo.setItemData(self.kind_combo.count() - 1, kind.summary,
@@ -262,9 +267,12 @@ class NoiseEditor(QWidget):
         row = QHBoxLayout()
         row.setSpacing(4)
         row.addWidget(self.kind_combo, 1)
-        row.addWidget(QLabel("seed"))
-        row.addWidget(self.seed)
-        self._form.addRow("noise", row)
+        if with_seed:
+            row.addWidget(QLabel("seed"))
+            row.addWidget(self.seed)
+        else:
+            self.seed.setVisible(False)
+        self._form.addRow(label, row)
         outer.addLayout(self._form)
         self._rows = DeclaredRows(self._form, keep=1)
         self.message = QLabel("")
@@ -284,7 +292,7 @@ class NoiseEditor(QWidget):
         """Show ``noise`` (a σ, a spec, a Noise or None) and ``seed``, sending nothing."""
         model = parse_noise(noise)
         with QSignalBlocker(self.kind_combo), QSignalBlocker(self.seed):
-            self.kind_combo.setCurrentText(model.name if model is not None else NO_NOISE)
+            self.kind_combo.setCurrentText(model.name if model is not None else self._none)
             self.seed.setValue(int(seed))
         if model is None:
             self._rows.build((), {})
@@ -294,7 +302,7 @@ class NoiseEditor(QWidget):
     def spec(self):
         """The noise the editors show: a spec, or 0.0 for none."""
         name = self.kind_combo.currentText()
-        if name == NO_NOISE:
+        if name == self._none:
             return 0.0
         return make_noise(name, **self._rows.values(name)).spec
 

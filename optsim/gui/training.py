@@ -7,14 +7,24 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .lr_strip import STRIP_HEIGHT, ClipMarks, LrStrip
 from .schedule_editor import ClipEditor, NoiseEditor, ScheduleEditor
 
 #: the planned schedule is drawn this far when neither it nor the runs say further
 PLAN_STEPS = 100
+#: the most members the window's ensemble control offers (the API and scenarios
+#: take more; the window draws every member)
+MAX_ENSEMBLE_ROWS = 1000
 class Training(QObject):
     """Keeps the editors, the strip and the marks in step with the model."""
 
@@ -26,13 +36,14 @@ class Training(QObject):
         # a section that opens with a click (and by itself for a run that has a
         # schedule or clipping): closed, it costs the Optimizers dock one row
         self.toggle = QToolButton()
-        self.toggle.setText("lr schedule, gradient clipping")
+        self.toggle.setText("lr schedule, clipping, noise")
         self.toggle.setCheckable(True)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.toggle.setAutoRaise(True)
         self.toggle.setToolTip("The selected run's learning-rate schedule (torch's "
-                               "lr_scheduler, step for step) and gradient clipping")
+                               "lr_scheduler, step for step), gradient clipping, "
+                               "ensemble and own gradient noise")
         self.group = QWidget()
         lay = QVBoxLayout(self.group)
         lay.setContentsMargins(2, 0, 0, 0)
@@ -42,7 +53,21 @@ class Training(QObject):
         form.setContentsMargins(0, 0, 0, 0)
         self.clip_editor = ClipEditor()
         form.addRow("clip gradient", self.clip_editor)
+        # an ensemble: K members from the same start, each with its own noise seed
+        self.ensemble = QSpinBox()
+        self.ensemble.setRange(1, MAX_ENSEMBLE_ROWS)
+        self.ensemble.setKeyboardTracking(False)
+        self.ensemble.setToolTip("Members of this run: K seeded copies stepped with "
+                                 "different noise, drawn as a fan with their mean path "
+                                 "and, in the loss history, the median and 10-90 % band")
+        form.addRow("ensemble", self.ensemble)
         lay.addLayout(form)
+        self.run_noise = NoiseEditor(with_seed=False, none_label="as set",
+                                     none_tip="the noise of every run (Function dock)",
+                                     label="own noise")
+        self.run_noise.kind_combo.setToolTip("This run's own gradient noise (e.g. its "
+                                             "batch size), instead of every run's")
+        lay.addWidget(self.run_noise)
         self.group.setVisible(False)
         self.toggle.toggled.connect(self._open)
         # (the panel scrolls as a whole in a short dock: the rows keep their height)
@@ -76,6 +101,8 @@ class Training(QObject):
         self.schedule_editor.scheduleEdited.connect(self._schedule_edited)
         self.schedule_editor.rejected.connect(panel.show_error)
         self.clip_editor.clipEdited.connect(self._clip_edited)
+        self.ensemble.valueChanged.connect(self._run_noise_edited)
+        self.run_noise.noiseEdited.connect(self._run_noise_edited)
         model.selectionChanged.connect(self._show_selected)
         model.runsChanged.connect(self._show_selected)
         model.runChanged.connect(self._run_changed)
@@ -137,7 +164,11 @@ class Training(QObject):
         self.group.setEnabled(run is not None)
         self.schedule_editor.set_schedule(run.schedule if run else None)
         self.clip_editor.set_clip(run.clip if run else None)
-        if run is not None and (run.schedule is not None or run.clip is not None):
+        with QSignalBlocker(self.ensemble):
+            self.ensemble.setValue(run.spec.ensemble if run else 1)
+        self.run_noise.set_noise(run.spec.noise if run else "", 0)
+        if run is not None and (run.schedule is not None or run.clip is not None
+                                or run.spec.ensemble > 1 or run.spec.noise):
             self.toggle.setChecked(True)
 
     def _run_changed(self, i: int) -> None:
@@ -171,6 +202,21 @@ class Training(QObject):
         if why:  # not asked for (a function without data turned mini-batch noise off)
             self.noise_editor.show_message(why)
             self.window.statusBar().showMessage(why, 8000)
+
+    def _run_noise_edited(self, *_args) -> None:
+        """The selected run's ensemble or own noise changed: it restarts with them,
+        or nothing changes and the control says why."""
+        i = self.model.selected
+        if not 0 <= i < len(self.model.runs):
+            return
+        try:
+            spec = self.run_noise.spec()
+            self.model.set_run_noise(i, "" if spec == 0.0 else spec, self.ensemble.value())
+        except ValueError as exc:
+            self._show_selected()
+            self.run_noise.show_message(str(exc), error=True)
+            return
+        self.run_noise.show_message("")
 
     def _schedule_edited(self, schedule) -> None:
         i = self.model.selected

@@ -497,10 +497,11 @@ class RunsPanel(QWidget):
         self.clear_error()
 
     def _show_fan(self, i: int) -> None:
-        """The fan editors show run ``i``'s rows (and its circle's radius)."""
+        """The fan editors show run ``i``'s starts (and its circle's radius); an
+        ensemble's members are its own editor's (the training section)."""
         spec = self.model.runs[i].spec
         with QSignalBlocker(self.fan_rows), QSignalBlocker(self.fan_radius):
-            self.fan_rows.setValue(spec.rows)
+            self.fan_rows.setValue(max(1, len(spec.starts)))
             if len(spec.starts) > 1:
                 centre = np.mean(np.array(spec.starts), axis=0)
                 self.fan_radius.setValue(float(np.max(np.abs(np.array(spec.starts) - centre))
@@ -513,7 +514,7 @@ class RunsPanel(QWidget):
         if not 0 <= i < len(self.model.runs):
             return
         k, radius = self.fan_rows.value(), self.fan_radius.value()
-        if (k, radius) == (self.model.runs[i].spec.rows, self._fan_shown.get(i)):
+        if (k, radius) == (max(1, len(self.model.runs[i].spec.starts)), self._fan_shown.get(i)):
             return
         try:
             self.model.set_run_fan(i, k, radius)

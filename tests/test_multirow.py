@@ -114,3 +114,19 @@ def test_one_row_again_and_a_scenario_round_trip(fan_window):
     assert fan_window.figure.history.band(0) is None or \
         len(fan_window.figure.history.band(0)[0] if fan_window.figure.history.band(0)[0]
             is not None else []) == 0
+
+
+def test_the_status_shows_the_rows_spread(fan_window):
+    """A run of K rows shown as its mean: the status says how far they spread (the
+    RMS distance of the rows from their mean position, by NumPy); one chosen row
+    or a run of one row: no spread."""
+    w = fan_window
+    m = w.model
+    pos = m.runs[0].trajectory.positions[STEPS]
+    want = np.sqrt(((pos - pos.mean(axis=0)) ** 2).sum(axis=1).mean())
+    assert m.run_status(0).spread == pytest.approx(want, rel=1e-12)
+    w.status_table.refresh()
+    assert "±" in w.status_table.item(0, 5).text()
+    assert np.isnan(m.run_status(1).spread)
+    m.set_run_row(0, 2)
+    assert np.isnan(m.run_status(0).spread)

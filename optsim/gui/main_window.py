@@ -195,6 +195,10 @@ class StatusTable(QTableWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
+        self.horizontalHeaderItem(5).setToolTip(
+            "diverged, converged or hidden; the schedule's lr; clipped: clipping changed "
+            "this step's gradient; ±s: a fan's or ensemble's spread (the RMS distance of "
+            "its rows from their mean position)")
         # long run names are elided at their end ("momentum (PyT…") so that the
         # numbers keep their room; numbers are never elided (their columns always fit
         # them, with a scroll bar rather than a cut when the dock is too narrow); the
@@ -244,6 +248,8 @@ class StatusTable(QTableWidget):
             status = f"{status} lr {_num(st.lr)}".strip()
         if st.clipped:
             status = f"{status} clipped".strip()
+        if st.spread == st.spread:  # the rows' spread (a fan or an ensemble, as its mean)
+            status = f"{status} ±{_num(st.spread)}".strip()
         cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
         shown = self._shown.get(i)
         if shown is not None and shown[0] is not self.item(i, 0):

@@ -158,6 +158,9 @@ class RunStatus:
     #: whether the run has a schedule (its lr changes) or clipping
     scheduled: bool = False
     clipping: bool = False
+    #: a run of K > 1 rows shown as their mean: how far the rows spread, the root
+    #: mean square distance of their positions from the mean position (nan: one row)
+    spread: float = math.nan
 
 
 def fan_starts(centre: np.ndarray, rows: int, radius: float) -> tuple[tuple[float, ...], ...]:
@@ -585,9 +588,12 @@ class SimulationModel(QObject):
         # plain floats: D is 1 or 2, and the status table asks for every run a few
         # times a second while playing (np.linalg.norm cost ~10 us a call)
         row = r.shown_row
+        spread = math.nan
         if row is None:  # the mean of the rows: mean position, loss, gradient and step norms
             with np.errstate(all="ignore"):
-                p = t.positions[k].mean(axis=0).tolist()
+                centre = t.positions[k].mean(axis=0)
+                spread = float(np.sqrt(np.mean(np.sum((t.positions[k] - centre) ** 2, axis=1))))
+                p = centre.tolist()
                 loss = float(t.losses[k].mean())
                 g = float(np.linalg.norm(t.gradient_at(k), axis=1).mean())
                 s = float(np.linalg.norm(t.positions[k] - t.positions[k - 1], axis=1).mean()) \
@@ -604,7 +610,7 @@ class SimulationModel(QObject):
         converged = (not diverged and k > 0 and g < CONVERGED_TOL and s < CONVERGED_TOL)
         lr, clipped = _training_status(t, k)
         return RunStatus(k, loss, g, s, dist, diverged, converged, lr, clipped,
-                         t.schedule is not None, t.clip is not None)
+                         t.schedule is not None, t.clip is not None, spread)
 
     def all_converged(self, tol: float = CONVERGED_TOL) -> bool:
         """Whether every visible run that has not diverged has converged (gradient

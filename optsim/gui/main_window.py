@@ -249,7 +249,7 @@ class StatusTable(QTableWidget):
         if st.clipped:
             status = f"{status} clipped".strip()
         if st.spread == st.spread:  # the rows' spread (a fan or an ensemble, as its mean)
-            status = f"{status} ±{_num(st.spread)}".strip()
+            status = f"{status} ±{st.spread:.2g}".strip()  # (two digits: the column is narrow)
         cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
         shown = self._shown.get(i)
         if shown is not None and shown[0] is not self.item(i, 0):

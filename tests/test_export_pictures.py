@@ -265,20 +265,35 @@ def test_window_export_has_the_window_overlays_and_all_paths(window, tmp_path):
         assert _near(b, r.colour, 30).sum() > 50, r.name
 
 
-def test_trails_stay_while_an_export_dialog_is_open(window):
+@pytest.mark.parametrize("playing", [False, True], ids=["paused", "playing"])
+def test_trails_stay_while_an_export_dialog_is_open(window, playing):
+    """Defect 8: paused (each run's own items) and playing (one PlaybackLayer draws
+    every trail from a canvas), the trails stay while either dialog is open and
+    a step is taken under it."""
     from PySide6.QtWidgets import QApplication
 
     from optsim.gui.export_dialog import AnimationExportDialog, ImageExportDialog
 
+    c = window.playback
+    if playing:
+        c.set_playing(True)
+        c.timer.stop()  # frames driven here
+    for _ in range(20):
+        c.step(1)
+        QApplication.processEvents()
     before = _pixels(window.figure.grab().toImage())
     for dialog in (ImageExportDialog(window), AnimationExportDialog(12, window)):
         dialog.show()
+        for _ in range(3):
+            QApplication.processEvents()
+        c.step(1)
         QApplication.processEvents()
         during = _pixels(window.figure.grab().toImage())
         for r in window.model.runs:
             assert _near(during, r.colour, 30).sum() >= 0.8 * _near(before, r.colour, 30).sum()
         dialog.close()
         dialog.deleteLater()
+    c.set_playing(False)
 
 
 def test_gif_background_is_pure_white_and_the_step_is_in_the_title(tmp_path):
@@ -330,3 +345,72 @@ def test_every_runs_start_is_marked():
     finally:
         fig.hide()
         fig.deleteLater()
+
+
+def _tick_labels(widget, side: str = "left") -> list:
+    """A PlotWidget's tick labels on one axis: (value text, rect in its viewport)."""
+    from PySide6 import QtGui
+
+    axis = widget.getPlotItem().getAxis(side)
+    image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [(text, widget.mapFromScene(axis.mapRectToScene(rect)).boundingRect())
+            for rect, _flags, text in specs[2]]
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.6], ids=["window", "presentation"])
+def test_a_tick_label_on_the_top_edge_stays_whole(scale):
+    """A tick at the plot's top edge has its label centred on the edge: its upper
+    half was cut off (the batch-size preset's "3", the history's "10¹"). Both
+    plots of a picture, and of the window at presentation mode's scale."""
+    from PySide6.QtWidgets import QApplication
+
+    runs = _runs("himmelblau", ["sgd:lr=0.01", "adam:lr=0.1"], (-1.0, 1.0), 40)
+    fig = build_figure("himmelblau", runs, size=(1280, 960))
+    fig.loss_plot.set_aspect_locked(False)
+    for plot in (fig.loss_plot, fig.history):
+        plot.set_scale(scale)
+        vb = plot.getPlotItem().getViewBox()
+        lo, hi = vb.viewRange()[1]
+        axis = plot.getPlotItem().getAxis("left")
+        top = max(v for level in axis.tickValues(lo, hi, vb.height()) for v in level[1])
+        vb.setYRange(lo, top, padding=0)  # a tick right at the top edge
+        for _ in range(3):
+            QApplication.processEvents()
+        plot.grab()  # (pyqtgraph lays the axes out as it paints)
+        labels = _tick_labels(plot)
+        highest = min(labels, key=lambda t: t[1].top())
+        assert highest[1].top() >= 0, (highest[0], highest[1].top())
+        assert plot.viewport().rect().contains(highest[1]), highest
+    fig.deleteLater()
+
+
+def test_side_by_side_title_stands_over_the_landscape():
+    """Side by side (wide pictures), the title names the landscape's function and is
+    centred over the landscape's plot, not over the gap between the two plots; a
+    long formula moves right rather than wrap onto a second line."""
+    for fn, start in (("rosenbrock", (-1.0, 1.0)), ("beale", (1.0, 1.5))):
+        runs = _runs(fn, ["adam:lr=0.05"], start, 30)
+        fig = build_figure(fn, runs, (1920, 1080))
+        try:
+            assert fig.side_by_side
+            title = fig.title
+            box = title.contentsRect()
+            text_w = title.fontMetrics().horizontalAdvance(title.text())
+            assert box.width() >= text_w  # one line
+            assert title.height() < 2.2 * title.fontMetrics().height() + 12
+            vb = fig.loss_plot.getPlotItem().getViewBox()
+            rect = fig.loss_plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+            plot_centre = fig.loss_plot.mapTo(fig, rect.center()).x()
+            text_centre = title.x() + box.center().x()
+            if fn == "rosenbrock":  # short: right over the landscape
+                assert abs(text_centre - plot_centre) < 8, (text_centre, plot_centre)
+            else:  # long: as near as the edge allows
+                assert box.left() <= 16
+            assert text_centre < fig.width() / 2  # left of the middle, over the landscape
+        finally:
+            fig.deleteLater()

@@ -180,6 +180,7 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
         fig.splitter.setSizes([left, lw - left])
     app.processEvents()
     fig.reset_view()
+    fig.centre_title()
     fig.overlay = None
     if overlay is not None:
         from ..render.overlays import StepOverlay

@@ -145,10 +145,15 @@ def install_file_menus(window) -> None:
 
 
 def finish_start(window) -> None:
-    """After the first paint: the File and Presets menus, then every object made so
+    """After the first paint: the parts not seen yet (the Sweep dock, the training
+    editors), the File and Presets menus, then every object made so
     far (modules, widgets, pyqtgraph's items) is moved out of the garbage
     collector's sight. A full collection scanned all ~70,000 of them, 37 ms here:
     a visible hitch in playback whenever one came due. Idempotent."""
+    from shiboken6 import isValid
+
+    if isValid(window):
+        window.install_later_parts()  # the Sweep dock, the training editors
     install_file_menus(window)
     gc.freeze()
 

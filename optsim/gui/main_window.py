@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QPlainTextEdit,
+    QTabBar,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -74,6 +75,10 @@ HISTORY_FRACTION_TALL = 0.21
 #: every dock's least width and height (the status table's least height is its
 #: header and two rows)
 MIN_DOCK_SIZE = (300, 90)
+#: attributes set by parts built just after the first paint -> their part (asking
+#: for one builds its part at once: see MainWindow.install_later_parts)
+LATER_PARTS = {"sweep_panel": "sweep", "sweep_dock": "sweep", "basins": "sweep",
+               "training": "training"}
 #: presentation mode's text, lines and markers, as a multiple of their usual size
 PRESENTATION_SCALE = 1.6
 #: presentation mode's share of the centre for the loss history
@@ -590,10 +595,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from .inspector import install as install_step_insight
         install_step_insight(self)  # inspector dock, step arrows, timeline slider
-        from .sweep_dock import install as install_sweep
-        install_sweep(self)  # the Sweep dock and the basins overlay
-        from .training import install as install_training
-        install_training(self)  # schedule and clipping editors, lr strip, clipped-step marks
+        # the Sweep dock and the training parts are built after the first paint
+        # (install_later_parts) or when first asked for, whichever comes first
+        self._later_parts: set[str] = set()
         from .view3d import install as install_view3d
         install_view3d(self)  # View > 3D view (its dock is made when first opened)
         from .geometry_dock import install as install_geometry
@@ -629,6 +633,44 @@ class MainWindow(QMainWindow):
         # last: an application-wide event filter sees every event from here on, so
         # it is not run for the thousands of events of building the window
         self._install_shortcut_guard()
+        self._later_parts_ready = True
+
+    def __getattr__(self, name: str):
+        """A part built later (see :data:`LATER_PARTS`) is built when first asked for."""
+        part = LATER_PARTS.get(name)
+        if part is not None and self.__dict__.get("_later_parts_ready"):
+            self.install_later_parts(part)
+            if name in self.__dict__:
+                return self.__dict__[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def install_later_parts(self, *parts: str) -> None:
+        """Build the parts not seen at the first paint (all by default, idempotent):
+        ``"sweep"`` the Sweep dock (tabbed behind the inspector) and the basins
+        overlay, ``"training"`` the schedule and clipping editors, the learning-rate
+        strip and the clipped-step marks (~130 ms of the start-up together)."""
+        for part in parts or ("sweep", "training"):
+            if part in self._later_parts:
+                continue
+            self._later_parts.add(part)
+            if part == "sweep":
+                from .sweep_dock import install as install_sweep
+
+                # a dock added now neither comes to the front nor moves another tab
+                # there (the layout and a preset's story were placed already)
+                titles = {bar.tabText(bar.currentIndex())
+                          for bar in self.findChildren(QTabBar) if bar.count()}
+                front = [d for d in self.dock_widgets() if d.windowTitle() in titles]
+                self._adding_quietly = True
+                try:
+                    install_sweep(self)
+                finally:
+                    self._adding_quietly = False
+                for dock in front:
+                    dock.raise_()
+            elif part == "training":
+                from .training import install as install_training
+                install_training(self)
 
     def _initial_size(self) -> None:
         """See :func:`initial_geometry` (a saved geometry replaces it); 1500 x 940
@@ -730,9 +772,10 @@ class MainWindow(QMainWindow):
             restored = getattr(self, "_state_restored", False) and self.restoreDockWidget(dock)
             if not restored and insight is not None:
                 self.tabifyDockWidget(insight.dock, dock)
-            dock.toggleViewAction().toggled.connect(
-                lambda on, d=dock: on and not self._restoring_layout
-                and QTimer.singleShot(0, d.raise_))
+            if not getattr(self, "_adding_quietly", False):
+                dock.toggleViewAction().toggled.connect(
+                    lambda on, d=dock: on and not self._restoring_layout
+                    and QTimer.singleShot(0, d.raise_))
         return dock
 
     def add_menu(self, title: str) -> QMenu:

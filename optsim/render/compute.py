@@ -664,6 +664,42 @@ def log_tick_strings(exponents, plain: bool | None = None) -> list[str]:
     return tick_strings([10.0 ** float(e) for e in exponents], plain=plain)
 
 
+def spaced_log_labels(exponents, px_per_decade: float, need_px: float,
+                      taken=()) -> list[bool]:
+    """Which ticks of a log axis (``exponents``: log10 of 1..9 × 10ⁿ) keep their
+    label: each kept label is ``need_px`` from every other and from ``taken`` (the
+    major ticks' exponents, labelled already), chosen decades first, then 5 × 10ⁿ,
+    2, 3 and the rest, lower first (all of 0.9, 0.8, 0.7 were printed over each
+    other). A value among ``taken`` is left to its major tick's label."""
+    exps = [float(e) for e in exponents]
+    if not exps or px_per_decade <= 0:
+        return [True] * len(exps)
+    taken = [float(t) for t in taken]
+    rank = {1: 0, 10: 0, 5: 1, 2: 2, 3: 3}
+    keep = [False] * len(exps)
+    for i in sorted(range(len(exps)),
+                    key=lambda i: (rank.get(round(10 ** (exps[i] % 1.0)), 4), exps[i])):
+        if all(abs(exps[i] - t) * px_per_decade >= need_px for t in taken):
+            keep[i] = True
+            taken.append(exps[i])
+    return keep
+
+
+def readable_spacing(spacing: float, px_per_unit: float, need_px: float) -> float:
+    """``spacing``, or the least 1, 2 or 5 × 10ⁿ above it whose ticks lie
+    ``need_px`` apart (a plot ~90 px tall printed 3.8, 4.0 and 4.2 over each other)."""
+    if not (px_per_unit > 0 and math.isfinite(px_per_unit) and spacing > 0) \
+            or spacing * px_per_unit >= need_px:
+        return spacing
+    first = math.floor(math.log10(spacing))
+    for n in range(first, first + 30):
+        for m in (1.0, 2.0, 5.0):
+            s = m * 10.0 ** n
+            if s >= spacing * (1 - 1e-9) and s * px_per_unit >= need_px:
+                return s
+    return spacing
+
+
 # ---------------------------------------------------------------------------
 # where legends go: the emptiest place, measured from what is drawn
 

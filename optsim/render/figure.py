@@ -15,6 +15,9 @@ from .compute import GrowingRowStats, RunStyle, View, row_mean, row_percentiles,
 from .plots import LossHistoryPlot, LossPlot
 from .theme import LABEL_PT, TEXT_COLOUR
 
+#: the title's padding: top, right, bottom, left (pixels)
+TITLE_PADDING = (10, 8, 2, 8)
+
 
 class Figure(QtWidgets.QWidget):
     """A :class:`LossPlot` above a :class:`LossHistoryPlot` (optional), as the window
@@ -40,8 +43,7 @@ class Figure(QtWidgets.QWidget):
         font = self.title.font()
         font.setPointSize(LABEL_PT)
         self.title.setFont(font)
-        self.title.setStyleSheet(f"QLabel {{ color: {TEXT_COLOUR}; background: white; "
-                                 "padding: 10px 8px 2px 8px; }")
+        self._pad_title(*TITLE_PADDING)
         self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                  QtWidgets.QSizePolicy.Policy.Preferred)
         self.title.hide()
@@ -157,6 +159,28 @@ class Figure(QtWidgets.QWidget):
 
     def place_legend(self) -> None:
         self.loss_plot.place_legend()
+
+    def centre_title(self) -> None:
+        """Side by side, centre the title over the landscape's plot area: centred on
+        the whole picture it stood over the gap between the two plots, the title of
+        neither (it names the function the landscape draws). Otherwise centred on
+        the whole width, which the landscape spans. Call once the plots are laid out."""
+        if not self.side_by_side:
+            return
+        vb = self.loss_plot.getPlotItem().getViewBox()
+        rect = self.loss_plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        left = self.loss_plot.mapTo(self, rect.topLeft()).x()
+        centre, width = left + rect.width() / 2 - self.title.x(), self.title.width()
+        # on one line, as near that centre as the picture's edges allow (a long
+        # formula moves right rather than wrap)
+        top, right, bottom, left = TITLE_PADDING
+        text = self.title.fontMetrics().horizontalAdvance(self.title.text()) + left + right + 8
+        start = round(min(max(centre - text / 2, 0), width - text)) if text < width else 0
+        self._pad_title(top, max(0, width - start - text) + right, bottom, start + left)
+
+    def _pad_title(self, top: int, right: int, bottom: int, left: int) -> None:
+        self.title.setStyleSheet(f"QLabel {{ color: {TEXT_COLOUR}; background: white; "
+                                 f"padding: {top}px {right}px {bottom}px {left}px; }}")
 
     def prepare_export(self) -> None:
         """Make the figure a picture rather than a window part: the splitter between

@@ -17,6 +17,8 @@ from .compute import (
     densify,
     log_tick_strings,
     plain_format,
+    readable_spacing,
+    spaced_log_labels,
     tick_strings,
 )
 from .theme import FONT_PT, LABEL_PT, LINE_PX, MARKER_PX, TEXT_COLOUR
@@ -103,7 +105,20 @@ def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) ->
         axis.setLabel(text, **{"font-size": f"{LABEL_PT * scale:g}pt", "color": TEXT_COLOUR})
     for side in ("top", "right"):  # (given all four, pyqtgraph shows them all)
         plot.hideAxis(side)
+    # a tick at the plot's top edge has its label centred on that edge: the upper
+    # half lay outside the plot's widget and was cut off (window and pictures)
+    left, _top, right, bottom = plot.layout.getContentsMargins()
+    plot.layout.setContentsMargins(left, top_label_room(font), right, bottom)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
+
+
+#: tick labels along a vertical axis keep this many lines of text apart (centre to centre)
+LABEL_GAP = 1.1
+
+
+def top_label_room(font: QtGui.QFont) -> int:
+    """Pixels above a plot that keep a tick label centred on its top edge whole."""
+    return int(math.ceil(QtGui.QFontMetricsF(font).height() / 2)) + 1
 
 
 def no_si_prefix(axis: pg.AxisItem) -> pg.AxisItem:
@@ -123,6 +138,8 @@ class FormattedAxis(pg.AxisItem):
     def __init__(self, orientation: str, integer: bool = False, **kwargs) -> None:
         super().__init__(orientation, **kwargs)
         self.integer = integer
+        #: on a log axis, the labelled major ticks of the drawing under way
+        self._major_exponents: list[float] = []
 
     def _plain(self) -> bool:
         lo, hi = (float(v) for v in self.range)
@@ -132,14 +149,40 @@ class FormattedAxis(pg.AxisItem):
             return True
         return max(abs(lo), abs(hi)) < PLAIN_RANGE[1] and (hi - lo) >= 10 * PLAIN_RANGE[0]
 
+    def _label_room(self, size: float, span: float) -> tuple[float, float]:
+        """(pixels per unit, pixels a label needs) along a vertical axis; (0, 0)
+        along a horizontal one (its labels are spaced by pyqtgraph)."""
+        if self.orientation not in ("left", "right") or span <= 0 or size <= 0:
+            return 0.0, 0.0
+        font = self.style.get("tickFont") or self.font()
+        return size / span, QtGui.QFontMetricsF(font).height() * LABEL_GAP
+
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
         vals = [v * scale for v in values]
         if self.logMode:
-            return log_tick_strings(vals, plain=self._plain())
+            strings = log_tick_strings(vals, plain=self._plain())
+            if spacing is not None and spacing >= 1:  # the decades' level, drawn first
+                self._major_exponents = vals
+            else:  # the minor ticks' labels: kept apart, and from the decades'
+                lo, hi = (float(v) for v in self.range)
+                px, need = self._label_room(self.geometry().height(), hi - lo)
+                if need:
+                    keep = spaced_log_labels(vals, px, need, self._major_exponents)
+                    strings = [t if k else "" for t, k in zip(strings, keep, strict=True)]
+                self._major_exponents = []
+            return strings
         return tick_strings(vals, spacing * scale, plain=self._plain())
 
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
         levels = super().tickSpacing(minVal, maxVal, size)
+        px, need = self._label_room(size, maxVal - minVal)
+        if need and levels:
+            # the labelled ticks a line of text apart, however short the axis: the
+            # finest level if it has room, else one level as fine as has room
+            finest = min(spacing for spacing, _ in levels)
+            spacing = readable_spacing(finest, px, need)
+            if spacing != finest:
+                levels = [(spacing, 0.0)]
         if not self.integer:
             return levels
         whole = [(s, o) for s, o in levels if s >= 1 and float(s).is_integer()]
@@ -149,7 +192,8 @@ class FormattedAxis(pg.AxisItem):
 def one_format(axis: pg.AxisItem) -> pg.AxisItem:
     """Give an axis made elsewhere (a colour bar's) :class:`FormattedAxis`'s labels."""
     axis.integer = False
-    for name in ("_plain", "tickStrings"):
+    axis._major_exponents = []
+    for name in ("_plain", "_label_room", "tickStrings"):
         setattr(axis, name, getattr(FormattedAxis, name).__get__(axis))
     return axis
 

@@ -506,7 +506,10 @@ class LossPlot(PixelSize, pg.PlotWidget):
                 y = np.asarray(self.function.value(p[:, :1]), dtype=float).reshape(-1)
             p = np.column_stack([p[:, 0], y])
         p = np.clip(p[:, :2], self._lo, self._hi)
-        self.start_marker.setData(pos=np.unique(p, axis=0))
+        # each point once (a dict keeps the order; np.unique(axis=0) imports numpy.ma,
+        # ~30 ms of the window's start-up)
+        self.start_marker.setData(pos=np.array(list(dict.fromkeys(map(tuple, p.tolist()))),
+                                               dtype=float).reshape(-1, 2))
         if self._auto_view:
             self._follow_timer.start()
 
@@ -844,6 +847,9 @@ MIN_STEP_RANGE = 10.0
 MIN_PLAYING_STEP_RANGE = 64.0
 #: the widest tick label the loss axis shows (a log scale reaches 1e-300)
 WIDEST_LOSS_LABEL = "1e-300"
+#: a loss history less tall than this (pixels, times the scale) leaves out the step
+#: axis' name
+SHORT_HISTORY_PX = 150
 #: histories that grow by at most this many steps at a time are being played
 STEP_RANGE_STRIDE = 256
 
@@ -935,7 +941,13 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
 
     def _style_axes(self) -> None:
         plot = self.getPlotItem()
-        style_axes(plot, "step", "loss", self.scale)
+        style_axes(plot, "step", "loss (log)" if getattr(self, "_log", False) else "loss",
+                   self.scale)
+        # a short plot (the window at 1280x720: ~94 px) gives the step axis' name's
+        # line to the plot (its numbers say steps; the timeline below is "step"):
+        # with it the plot area was ~35 px, room for one readable tick label
+        self._short = self.height() < SHORT_HISTORY_PX * self.scale
+        plot.getAxis("bottom").showLabel(not self._short)
         # the loss axis keeps one width, that of its widest labels ("1e-300"): fitted
         # to its labels, it widened a frame after a range change brought wider ones,
         # laying the whole plot out again a second time (and moved on every change)
@@ -943,6 +955,13 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         font = axis.style.get("tickFont") or axis.font()
         wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
         axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if "_short" not in self.__dict__:  # (called while pyqtgraph builds the view)
+            return
+        if (self.height() < SHORT_HISTORY_PX * self.scale) != self._short:
+            self._style_axes()
 
     def set_scale(self, scale: float) -> None:
         """Fonts and lines ``scale`` times their theme size (presentation mode); the

@@ -99,7 +99,8 @@ def write_outputs(args: argparse.Namespace, runs: RunSet, results: list[Trajecto
             pictures = picture_runs(runs, results)
             for path, fn in ((args.png, render.render_png), (args.svg, render.render_svg)):
                 if path:
-                    fn(path, runs.loss_function(), pictures, size=args.size, view=runs.view)
+                    fn(path, runs.loss_function(), pictures, size=args.size, view=runs.view,
+                       aspect_locked=None if runs.aspect == "equal" else False)
                     written.append(path)
         for writer in OUTPUT_WRITERS:
             written.extend(writer(args, runs, results))

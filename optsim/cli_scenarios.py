@@ -199,6 +199,8 @@ def run_set_from_args(args: argparse.Namespace) -> RunSet:
         function=function, runs=tuple(runs), view=view, start=start, steps=steps,
         noise=noise, seed=seed,
         name=base.name if base else "", description=base.description if story else "",
+        # (a function of one's own is drawn at the default aspect)
+        aspect=base.aspect if base is not None and same_function else "equal",
     )
     if scenario_mode:
         runs_set = runs_set.split_rows().normalised()
@@ -309,7 +311,8 @@ def write_extra_outputs(args: argparse.Namespace, runs: RunSet,
                 write_animation(path, runs.loss_function(), picture_runs(runs, results),
                                 stride=args.stride,
                                 fps=args.fps, size=args.animation_size, view=runs.view,
-                                progress=ProgressBar(f"writing {path}"))
+                                progress=ProgressBar(f"writing {path}"),
+                                aspect_locked=None if runs.aspect == "equal" else False)
                 written.append(path)
     return written
 

@@ -72,7 +72,7 @@ View = tuple[tuple[float, float], tuple[float, float]]
 
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TOP_KEYS = ("version", "name", "description", "function", "view", "start", "steps",
-             "noise", "seed", "runs", "overlays", "sweep")
+             "noise", "seed", "runs", "overlays", "sweep", "aspect")
 #: what the optional ``overlays`` list may turn on in the window
 OVERLAYS = ("basins",)
 #: the fields of the optional ``sweep`` object: the window's Sweep view settings
@@ -81,6 +81,9 @@ OVERLAYS = ("basins",)
 SWEEP_FIELDS = ("x", "y", "metric", "steps", "starts")
 _AXIS = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=[^:=]+:[^:=]+:[^:=]+(:\s*(log|lin)\s*)?$")
 _METRIC = re.compile(r"^[a-z][a-z-]{0,39}$")
+#: the optional ``aspect``: x and y at one scale (the default, left out of files) or
+#: each filling the plot (functions stretched along one axis)
+ASPECTS = ("equal", "free")
 
 
 class ScenarioError(ValueError):
@@ -188,6 +191,8 @@ class RunSet:
     overlays: tuple[str, ...] = ()
     #: the window's Sweep view settings (:data:`SWEEP_FIELDS`), or None
     sweep: Mapping[str, Any] | None = None
+    #: "equal": x and y drawn at one scale (2D); "free": each fills the plot
+    aspect: str = "equal"
 
     # -- conversion -----------------------------------------------------------
     def to_dict(self, *, validate: bool = True) -> dict[str, Any]:
@@ -409,6 +414,7 @@ def _raw(s: RunSet) -> dict[str, Any]:
         "runs": [run(r) for r in s.runs],
         **({"overlays": list(s.overlays)} if s.overlays else {}),
         **({"sweep": dict(s.sweep)} if s.sweep else {}),
+        **({"aspect": s.aspect} if s.aspect != "equal" else {}),
     }
 
 
@@ -426,7 +432,7 @@ def _build(d: dict[str, Any]) -> RunSet:
         start=tuple(d["start"]), steps=d["steps"], noise=d["noise"], seed=d["seed"],
         name=d["name"], description=d["description"],
         overlays=tuple(d.get("overlays", ())),
-        sweep=dict(d["sweep"]) if d.get("sweep") else None,
+        sweep=dict(d["sweep"]) if d.get("sweep") else None, aspect=d.get("aspect", "equal"),
     )
 
 
@@ -618,6 +624,11 @@ def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
             raise _fail("overlays", f"unknown overlay {o!r}; known: {', '.join(OVERLAYS)}")
     if overlays:  # written only when some are on (other files stay byte-identical)
         out["overlays"] = list(dict.fromkeys(overlays))
+    aspect = d.get("aspect", "equal")
+    if aspect not in ASPECTS:
+        raise _fail("aspect", f"must be one of {', '.join(map(repr, ASPECTS))}, got {aspect!r}")
+    if aspect != "equal":  # (likewise)
+        out["aspect"] = aspect
     if d.get("sweep") is not None:
         out["sweep"] = _sweep(d["sweep"])
     return out
@@ -660,7 +671,7 @@ def salvage(data: Any) -> RunSet | None:
         _normalise(base, fn)
     except (ScenarioError, TypeError, ValueError, RecursionError):
         return None
-    for key in ("name", "description", "view", "start", "steps", "noise", "seed"):
+    for key in ("name", "description", "view", "start", "steps", "noise", "seed", "aspect"):
         if key in data:
             try:
                 _normalise({**base, key: data[key]}, fn)

@@ -326,3 +326,78 @@ def test_fit_to_paths_shows_every_path_whole(window, qtbot):
         p = r.trajectory.positions[: r.displayed_step(window.model.shown_step) + 1, 0]
         assert (p[:, 0] >= x0).all() and (p[:, 0] <= x1).all()
         assert (p[:, 1] >= y0).all() and (p[:, 1] <= y1).all()
+
+
+def test_the_aspect_toggle_is_kept_in_scenarios_and_settings(qtbot, tmp_path):
+    """Equal x and y scales off: saved in a scenario ("aspect": "free", left out
+    when on, so other files stay as they were) and in the window's settings, and
+    restored from each; a scenario's aspect also reaches its CLI picture."""
+    import json
+
+    from optsim.gui import file_actions
+    from optsim.gui.main_window import MainWindow
+    from optsim.runset import ScenarioError
+    from optsim.scenarios import load_scenario
+
+    ini = str(tmp_path / "s.ini")
+    w = MainWindow(settings=ini, restore=False)
+    qtbot.addWidget(w)
+    fa = file_actions.install(w)
+    assert w.plot.aspect_locked
+    on = tmp_path / "on.json"
+    assert fa.save_as(str(on))
+    assert "aspect" not in json.loads(on.read_text())
+    w.aspect_action.setChecked(False)
+    assert not w.plot.aspect_locked
+    off = tmp_path / "off.json"
+    assert fa.save_as(str(off))
+    assert json.loads(off.read_text())["aspect"] == "free"
+    assert load_scenario(off).aspect == "free"
+    # opening a scenario sets the toggle both ways
+    assert fa.open_file(str(on)) and w.aspect_action.isChecked() and w.plot.aspect_locked
+    assert fa.open_file(str(off)) and not w.aspect_action.isChecked()
+    assert not w.plot.getPlotItem().getViewBox().state["aspectLocked"]
+    # the settings: the next window (restoring) starts with it off, then on again
+    w.save_settings()
+    w2 = MainWindow(settings=ini, restore=True)
+    qtbot.addWidget(w2)
+    assert not w2.aspect_action.isChecked() and not w2.plot.aspect_locked
+    w2.aspect_action.setChecked(True)
+    w2.save_settings()
+    w3 = MainWindow(settings=ini, restore=True)
+    qtbot.addWidget(w3)
+    assert w3.aspect_action.isChecked() and w3.plot.aspect_locked
+    # a fresh start ignores it
+    w.save_settings()
+    w4 = MainWindow(settings=ini, restore=False)
+    qtbot.addWidget(w4)
+    assert w4.aspect_action.isChecked()
+    # a bad value is one clear error
+    data = json.loads(off.read_text())
+    data["aspect"] = "wide"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ScenarioError, match="aspect"):
+        load_scenario(bad)
+
+
+def test_a_scenario_with_free_aspect_exports_stretched(tmp_path):
+    """optsim run --scenario with "aspect": "free": x and y each fill the plot."""
+    import json
+
+    from PIL import Image
+
+    from optsim.cli import main
+
+    scen = {"version": 1, "function": "elongated-bowl", "steps": 20,
+            "runs": [{"optimizer": "sgd", "hyperparams": {"lr": 0.01}}], "aspect": "free"}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scen))
+    out_free, out_equal = tmp_path / "free.png", tmp_path / "equal.png"
+    assert main(["run", "--scenario", str(path), "--png", str(out_free), "--size", "960x720"]) == 0
+    del scen["aspect"]
+    path.write_text(json.dumps(scen))
+    assert main(["run", "--scenario", str(path), "--png", str(out_equal), "--size", "960x720"]) == 0
+    a = np.asarray(Image.open(out_free).convert("RGB"))
+    b = np.asarray(Image.open(out_equal).convert("RGB"))
+    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() > 5

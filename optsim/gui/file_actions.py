@@ -274,6 +274,9 @@ class FileActions(QObject):
         basins = getattr(self.window, "basins", None)
         if basins is not None:
             basins.action.setChecked("basins" in scenario.overlays)
+        action = getattr(self.window, "aspect_action", None)
+        if action is not None:
+            action.setChecked(scenario.aspect != "free")
         self.path = path
         self.name, self.description = scenario.name, scenario.description
         self.steps = scenario.steps
@@ -350,7 +353,11 @@ class FileActions(QObject):
         panel = getattr(self.window, "sweep_panel", None)
         overlays = ("basins",) if basins is not None and basins.action.isChecked() else ()
         sweep = panel.state() if panel is not None else None
-        return dataclasses.replace(scenario, overlays=overlays, sweep=sweep).normalised()
+        # and x and y at one scale or each filling the plot
+        action = getattr(self.window, "aspect_action", None)
+        aspect = "free" if action is not None and not action.isChecked() else "equal"
+        return dataclasses.replace(scenario, overlays=overlays, sweep=sweep,
+                                   aspect=aspect).normalised()
 
     def save(self) -> bool:
         """File > Save: to the open file, else as Save As."""

@@ -462,6 +462,8 @@ class TextDialog(QDialog):
 
 #: the settings key that remembers the first-run hint was used (it is not shown again)
 KEY_HINT_DONE = "hints/first_run_done"
+#: the View menu's "Equal x and y scales" (kept between runs of the program)
+KEY_ASPECT = "view/equal_aspect"
 
 
 class FirstRunHint(QLabel):
@@ -622,6 +624,8 @@ class MainWindow(QMainWindow):
             self._restore_geometry()
         self._apply_playback_settings(playback)
         self._function_changed()  # draws the function and the runs, once
+        if restore and str(self.settings.value(KEY_ASPECT, "true")).lower() in ("false", "0"):
+            self.aspect_action.setChecked(False)  # (x and y each fill the plot)
         self.statusBar().showMessage(
             "Right: one step · Space: run/pause · click the plot to move the start point", 0)
         self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -1084,6 +1088,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue(KEY_GEOMETRY, self.saveGeometry())
         self.settings.setValue(KEY_STATE, self.saveState(STATE_VERSION))
         save_session(self.settings, self.model, self.playback_settings())
+        self.settings.setValue(KEY_ASPECT, bool(self.aspect_action.isChecked()))
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

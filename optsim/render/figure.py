@@ -194,6 +194,9 @@ class Figure(QtWidgets.QWidget):
         self.splitter.setStyleSheet("QSplitter { background: white; } "
                                     "QSplitter::handle { background: white; image: none; }")
         if self.history is not None:  # its loss axis as wide as its labels (no playback here)
+            self.history.drop_step_name_when_short = False
+            self.history.getPlotItem().getAxis("bottom").showLabel(True)
+            self.history._short = False
             axis = self.history.getPlotItem().getAxis("left")
             axis.setStyle(autoExpandTextSpace=True, tickTextWidth=24)
         for plot in [self.loss_plot] + ([self.history] if self.history is not None else []):

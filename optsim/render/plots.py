@@ -894,6 +894,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
     The y axis is logarithmic when every loss is positive and they span more than
     two decades, linear otherwise (losses can be negative)."""
 
+    #: a short plot in the window leaves out the step axis' name (a picture keeps it:
+    #: no timeline under it says "step")
+    drop_step_name_when_short = True
+
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         # no context menus (each built a ViewBoxMenu at start-up, then was disabled)
         super().__init__(parent=parent, background="w", enableMenu=False,
@@ -946,7 +950,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         # a short plot (the window at 1280x720: ~94 px) gives the step axis' name's
         # line to the plot (its numbers say steps; the timeline below is "step"):
         # with it the plot area was ~35 px, room for one readable tick label
-        self._short = self.height() < SHORT_HISTORY_PX * self.scale
+        self._short = self.height() < SHORT_HISTORY_PX * self.scale and self.drop_step_name_when_short
         plot.getAxis("bottom").showLabel(not self._short)
         # the loss axis keeps one width, that of its widest labels ("1e-300"): fitted
         # to its labels, it widened a frame after a range change brought wider ones,
@@ -960,7 +964,8 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         super().resizeEvent(event)
         if "_short" not in self.__dict__:  # (called while pyqtgraph builds the view)
             return
-        if (self.height() < SHORT_HISTORY_PX * self.scale) != self._short:
+        if (self.height() < SHORT_HISTORY_PX * self.scale and self.drop_step_name_when_short) \
+                != self._short:
             self._style_axes()
 
     def set_scale(self, scale: float) -> None:

@@ -148,3 +148,33 @@ def test_the_first_run_hint_also_goes_at_a_click_or_run(qtbot, tmp_path):
             w.playback.set_playing(True)
             w.playback.set_playing(False)
         assert w.first_run_hint is None
+
+
+def test_the_sweep_and_training_parts_are_built_after_the_first_paint(qtbot, tmp_path):
+    """Start-up: the Sweep dock and the training editors (not seen at the first
+    paint) are built by finish_start, or at once when something asks for them; a
+    preset without the basins overlay does not build them early (built before the
+    window showed, the Sweep part put the inspector in front of the preset's story)."""
+    from optsim.gui import app, file_actions
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    assert not w.has_part("sweep") and not w.has_part("training")
+    assert file_actions.open_from_command_line(w, None, "elongated-valley")
+    assert not w.has_part("sweep")
+    w.show()
+    qtbot.waitExposed(w)
+    app.finish_start(w)
+    assert w.has_part("sweep") and w.has_part("training")
+    assert w.sweep_dock.objectName() == "sweep_dock" and w.basins.action.text()
+    assert w.view_menu.actions().count(w.sweep_dock.toggleViewAction()) >= 1
+    app.finish_start(w)  # idempotent
+    assert len([d for d in w.dock_widgets() if d.objectName() == "sweep_dock"]) == 1
+    # asked for before: built at once, once
+    w2 = MainWindow(settings=str(tmp_path / "s2.ini"), restore=False)
+    qtbot.addWidget(w2)
+    assert w2.training is w2.training and w2.has_part("training") and not w2.has_part("sweep")
+    assert file_actions.open_from_command_line(w2, None, "himmelblau-basins")
+    assert w2.has_part("sweep") and w2.basins.action.isChecked()
+    with pytest.raises(AttributeError):
+        w2.no_such_part  # noqa: B018

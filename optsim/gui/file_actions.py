@@ -271,9 +271,13 @@ class FileActions(QObject):
             self.error("Cannot open scenario", f"{source}: {exc}" if source not in str(exc)
                        else str(exc))
             return False
-        basins = getattr(self.window, "basins", None)
-        if basins is not None:
-            basins.action.setChecked("basins" in scenario.overlays)
+        # (the Sweep part, built after the first paint, is built now only if the
+        # scenario turns its basins on: built before, it took the front tab)
+        has_part = getattr(self.window, "has_part", lambda _part: True)
+        if "basins" in scenario.overlays or has_part("sweep"):
+            basins = getattr(self.window, "basins", None)
+            if basins is not None:
+                basins.action.setChecked("basins" in scenario.overlays)
         action = getattr(self.window, "aspect_action", None)
         if action is not None:
             action.setChecked(scenario.aspect != "free")

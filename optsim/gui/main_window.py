@@ -648,6 +648,10 @@ class MainWindow(QMainWindow):
                 return self.__dict__[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
+    def has_part(self, part: str) -> bool:
+        """Whether a part built later (``"sweep"``, ``"training"``) is built yet."""
+        return part in self._later_parts
+
     def install_later_parts(self, *parts: str) -> None:
         """Build the parts not seen at the first paint (all by default, idempotent):
         ``"sweep"`` the Sweep dock (tabbed behind the inspector) and the basins
@@ -664,7 +668,8 @@ class MainWindow(QMainWindow):
                 # there (the layout and a preset's story were placed already)
                 titles = {bar.tabText(bar.currentIndex())
                           for bar in self.findChildren(QTabBar) if bar.count()}
-                front = [d for d in self.dock_widgets() if d.windowTitle() in titles]
+                front = [d for d in self.dock_widgets() if d.windowTitle() in titles] \
+                    if self.isVisible() else [self.runs_dock]  # (as the layout has it)
                 self._adding_quietly = True
                 try:
                     install_sweep(self)

@@ -177,11 +177,10 @@ class FormattedAxis(pg.AxisItem):
         levels = super().tickSpacing(minVal, maxVal, size)
         px, need = self._label_room(size, maxVal - minVal)
         if need and levels:
-            # the labelled ticks a line of text apart, however short the axis: the
-            # finest level if it has room, else one level as fine as has room
-            finest = min(spacing for spacing, _ in levels)
-            spacing = readable_spacing(finest, px, need)
-            if spacing != finest:
+            # the major ticks' labels a line of text apart, however short the axis
+            # (pyqtgraph labels the finer levels only where they have room)
+            spacing = readable_spacing(levels[0][0], px, need)
+            if spacing != levels[0][0]:
                 levels = [(spacing, 0.0)]
         if not self.integer:
             return levels

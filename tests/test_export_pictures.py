@@ -414,3 +414,29 @@ def test_side_by_side_title_stands_over_the_landscape():
             assert text_centre < fig.width() / 2  # left of the middle, over the landscape
         finally:
             fig.deleteLater()
+
+
+def test_the_top_tick_label_stays_whole_in_presentation_mode(window):
+    """The window's plot in presentation mode (placing the legends resets the
+    plot's margins: the top label's room is kept)."""
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(1280, 720)
+    window.set_presentation(True)
+    try:
+        plot = window.plot
+        plot.set_aspect_locked(False)
+        vb = plot.getPlotItem().getViewBox()
+        lo, hi = vb.viewRange()[1]
+        axis = plot.getPlotItem().getAxis("left")
+        top = max(v for level in axis.tickValues(lo, hi, vb.height()) for v in level[1])
+        vb.setYRange(lo, top, padding=0)
+        plot.place_legend()
+        for _ in range(3):
+            QApplication.processEvents()
+        plot.grab()
+        highest = min(_tick_labels(plot), key=lambda t: t[1].top())
+        assert highest[1].top() >= 0, highest
+    finally:
+        window.set_presentation(False)
+        window.plot.set_aspect_locked(True)

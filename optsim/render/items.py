@@ -107,8 +107,9 @@ def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) ->
         plot.hideAxis(side)
     # a tick at the plot's top edge has its label centred on that edge: the upper
     # half lay outside the plot's widget and was cut off (window and pictures)
+    plot.top_label_room = top_label_room(font)
     left, _top, right, bottom = plot.layout.getContentsMargins()
-    plot.layout.setContentsMargins(left, top_label_room(font), right, bottom)
+    plot.layout.setContentsMargins(left, plot.top_label_room, right, bottom)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
 
 
@@ -475,9 +476,14 @@ class LegendPlacer:
         """A band of ``size`` pixels beside the plot area (left or above it) for the
         legends (0: none), the legends moved back into the view box when it goes."""
         layout = self.plot.layout
-        margins = [0.0, 0.0, 0.0, 0.0]
+        # (above the plot, room for half of a tick label on its top edge: style_axes)
+        room = float(getattr(self.plot, "top_label_room", 0))
+        margins = [0.0, room, 0.0, 0.0]
         if size:
-            margins[0 if side == "left" else 1] = size
+            if side == "left":
+                margins[0] = size
+            else:
+                margins[1] = max(size, room)
         if list(layout.getContentsMargins()) != margins:
             layout.setContentsMargins(*margins)
             layout.activate()

@@ -285,7 +285,8 @@ class FileActions(QObject):
         self.name, self.description = scenario.name, scenario.description
         self.steps = scenario.steps
         self._show_story()
-        panel = getattr(self.window, "sweep_panel", None)
+        panel = getattr(self.window, "sweep_panel", None) \
+            if scenario.sweep or has_part("sweep") else None
         if panel is not None:  # (after the story: a saved Sweep view is shown on top)
             panel.apply_state(dict(scenario.sweep) if scenario.sweep else None)
         self._update_title()

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from .engine.hyperparams import HyperParam, _fmt
+from .engine.registry import is_wrapper
 
 Number = Any  # a float, or a float64 array of shape (N,)
 
@@ -371,7 +372,8 @@ def split_plus(spec: str) -> list[str]:
 
 
 def split_spec(spec: str) -> tuple[str, Schedule | None]:
-    """``"opt-spec+schedule-spec"`` -> (the optimizer's spec, the schedule or None)."""
+    """``"opt-spec+schedule-spec"`` -> (the optimizer's spec, the schedule or None).
+    Wrappers (``+lookahead:k=5``) stay with the optimizer's spec, wherever they are."""
     if not isinstance(spec, str):
         raise TypeError(f"expected a spec string, got {type(spec).__name__}")
     parts = split_plus(spec)
@@ -379,7 +381,9 @@ def split_spec(spec: str) -> tuple[str, Schedule | None]:
         return parts[0], None
     if not all(parts):
         raise ValueError(f"malformed spec {spec.strip()!r}: empty part around '+'")
-    return parts[0], parse_schedule("+".join(parts[1:]))
+    optimizer = "+".join([parts[0], *(p for p in parts[1:] if is_wrapper(p))])
+    schedules = [p for p in parts[1:] if not is_wrapper(p)]
+    return optimizer, parse_schedule("+".join(schedules)) if schedules else None
 
 
 def as_schedule(schedule: str | Schedule | None) -> Schedule | None:

@@ -22,8 +22,11 @@ from optsim.explain import (
 )
 from optsim.simulation import Trajectory
 
+#: registry entries whose default lr leaves these functions at once (Schedule-Free
+#: SGD's 1.0): shown with a smaller one
+STABLE_LR = {"schedulefree-sgd": "schedulefree-sgd:lr=0.02"}
 #: every registry entry plus the variants whose equations differ
-SPECS = sorted(OPTIMIZERS) + [
+SPECS = [STABLE_LR.get(n, n) for n in sorted(OPTIMIZERS)] + [
     "sgd:lr=0.01,momentum=0.5,dampening=0.3",
     "sgd:lr=0.01,weight_decay=0.3",
     "momentum:lr=0.01,weight_decay=0.2",
@@ -47,6 +50,8 @@ SPECS = sorted(OPTIMIZERS) + [
     "adafactor:lr=0.1,weight_decay=0.1,eps2=0.5,beta2_decay=-0.5",
     "muon:lr=0.05,nesterov=false,match_rms_adamw=true,weight_decay=0",
     "muon:lr=0.05,momentum=0.5,ns_steps=8",
+    "schedulefree-sgd:lr=0.02,warmup_steps=4,r=1,weight_lr_power=1,weight_decay=0.1",
+    "schedulefree-adamw:lr=0.05,warmup_steps=4,r=0.5,weight_decay=0.1",
 ]
 SPECS += [  # pytorch-optimizer's (helper "practitioners")
     "lion:lr=0.05,weight_decay=0.5", "lion:lr=0.05,weight_decay=0.5,fixed_decay=true",

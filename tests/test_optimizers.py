@@ -48,6 +48,12 @@ TORCH_DEFAULTS = {
     "muon": {"lr": 1e-3, "weight_decay": 0.1, "momentum": 0.95, "nesterov": True,
              "ns_a": 3.4445, "ns_b": -4.775, "ns_c": 2.0315, "eps": 1e-7, "ns_steps": 5,
              "match_rms_adamw": False},
+    # schedulefree 1.4.1 (SGDScheduleFree, AdamWScheduleFree)
+    "schedulefree-sgd": {"lr": 1.0, "momentum": 0.9, "weight_decay": 0.0, "warmup_steps": 0,
+                         "r": 0.0, "weight_lr_power": 2.0},
+    "schedulefree-adamw": {"lr": 0.0025, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                           "weight_decay": 0.0, "warmup_steps": 0, "r": 0.0,
+                           "weight_lr_power": 2.0},
 }
 # pytorch-optimizer 4.1.0's defaults (helper "practitioners")
 TORCH_DEFAULTS.update({
@@ -98,6 +104,8 @@ VARIANTS = sorted(OPTIMIZERS) + [
     "asgd:t0=3,lambd=0.1,weight_decay=0.1", "rprop:lr=0.1,step_size_max=0.2",
     "adafactor:weight_decay=0.1,eps2=0.5,d=1.5", "muon:nesterov=false,match_rms_adamw=true",
     "muon:momentum=0,weight_decay=0,ns_steps=2",
+    "schedulefree-sgd:lr=0.1,warmup_steps=5,r=1,weight_lr_power=1,weight_decay=0.1",
+    "schedulefree-adamw:lr=0.1,warmup_steps=5,r=0.5,weight_lr_power=0,weight_decay=0.1",
 ]
 VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
     "lion:lr=0.01,weight_decay=0.5", "lion:lr=0.01,weight_decay=0.5,fixed_decay=true",

@@ -66,6 +66,17 @@ ROW_VALUES: dict[str, list[float]] = {
     "ns_b": [-4.775, -1.5, 0.0, -4.775, 1.0, 0.5, -3.0],
     "ns_c": [2.0315, 0.5, 0.0, 2.0315, -0.5, 0.0, 1.0],
     "ns_steps": [5, 1, 0, 10, 3, 5, 2],
+    # Schedule-Free: warm-up ending before, within and after the steps; weights of the
+    # average by step and by lr, or not
+    "warmup_steps": [0, 3, 0, 20, 1, 5, 0],
+    "r": [0.0, 1.0, 0.5, 0.0, 2.0, 0.0, 0.25],
+    "weight_lr_power": [2.0, 0.0, 1.0, 2.0, 0.5, 3.0, 2.0],
+}
+#: values for kinds whose range leaves out some of ROW_VALUES (Schedule-Free's
+#: interpolation must lie strictly between 0 and 1)
+KIND_ROW_VALUES: dict[str, dict[str, list[float]]] = {
+    "schedulefree-sgd": {"momentum": [0.9, 0.3, 0.5, 0.1, 0.6, 0.99, 0.45]},
+    "schedulefree-adamw": {"beta1": [0.9, 0.3, 0.5, 0.1, 0.6, 0.99, 0.45]},
 }
 # pytorch-optimizer's (helper "practitioners")
 ROW_VALUES.update({
@@ -111,7 +122,8 @@ def _per_row(name: str, flags: dict) -> dict:
     """Every numeric hyperparameter of ``name`` per row; Nesterov keeps its needs
     (momentum > 0, no dampening) in every row."""
     kind = optimizer_kind(name)
-    values = {p.name: np.array(ROW_VALUES[p.name]) for p in kind.hyperparams if p.kind is not bool}
+    values = {p.name: np.array(KIND_ROW_VALUES.get(name, {}).get(p.name, ROW_VALUES[p.name]))
+              for p in kind.hyperparams if p.kind is not bool}
     nesterov = flags.get("nesterov", kind.defaults.get("nesterov", False))
     if nesterov:
         values["momentum"] = np.array([0.9, 0.5, 0.1, 0.99, 0.3, 0.8, 0.6])

@@ -26,7 +26,7 @@ alone). Nothing here changes the process (no allocator settings, no threads).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -118,6 +118,21 @@ class Traits:
     rescales: bool
     #: the state arrays holding that memory (zeroed to take the momentum part out)
     momentum_fields: tuple[str, ...]
+    #: points it keeps besides the parameters, drawn as second markers with thin paths
+    #: (Schedule-Free's averaged x, Lookahead's slow weights)
+    points: tuple[Point, ...] = ()
+
+
+@dataclass(frozen=True)
+class Point:
+    """A point an optimizer keeps besides the parameters (where the gradient is
+    taken): the window draws it as a second marker with a thin path, the inspector
+    lists it. ``key`` names it in :meth:`Optimizer.points`."""
+
+    key: str
+    #: its symbol in the inspector (rich text) and what it is
+    symbol: str
+    name: str
 
 
 class Optimizer:
@@ -165,6 +180,8 @@ class Optimizer:
     #: info entries that are not one number per coordinate (N, D) (a Hessian (N, D·D),
     #: the inner iterates of a step (N, K, D)): not drawn, not listed as values
     extra_info: ClassVar[tuple[str, ...]] = ()
+    #: trait: points kept besides the parameters, computed by :meth:`points`
+    extra_points: ClassVar[tuple[Point, ...]] = ()
 
     def __init__(self, name: str | None = None, defaults: dict[str, Value] | None = None,
                  tied: dict[str, str] | None = None, **values: Any) -> None:
@@ -278,6 +295,12 @@ class Optimizer:
         adding λ·w to the gradient (L2)."""
         return False
 
+    def points(self, params: np.ndarray, state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each of ``extra_points`` by key, from the parameters (..., N, D) and the
+        state arrays by name (the same shape: one step, or a whole history of steps,
+        broadcasting the per-run hyperparameters over the rows)."""
+        return {}
+
     def has_momentum(self) -> bool:
         """Whether the step has a memory of past gradients (in some run)."""
         return bool(self.momentum_fields)
@@ -285,7 +308,8 @@ class Optimizer:
     @property
     def traits(self) -> Traits:
         """What the overlays draw for this optimizer."""
-        return Traits(self.has_momentum(), self.rescales, self.momentum_fields)
+        return Traits(self.has_momentum(), self.rescales, self.momentum_fields,
+                      self.extra_points)
 
     def stability(self, c: Coefs, state: Any, step: int) -> Stability | None:
         """The edge of stability of step ``step`` taken from ``state`` with the

@@ -1,9 +1,16 @@
 """Optimizers by name, including named variants (``momentum`` = SGD with
-momentum 0.9), and the spec strings that name them: ``"adam:lr=0.01,beta1=0.8"``."""
+momentum 0.9), and the spec strings that name them: ``"adam:lr=0.01,beta1=0.8"``.
+
+Wrappers (``lookahead``) modify any optimizer, written after it with ``+`` as the
+schedules are: ``"adam:lr=0.01+lookahead:k=5,alpha=0.5"``. The wrapped optimizer is
+a kind of its own, named ``adam+lookahead``, whose hyperparameters are the
+optimizer's and the wrapper's (prefixed: ``lookahead_k``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from .base import Optimizer
 from .hyperparams import HyperParam, Value, Values
@@ -47,19 +54,85 @@ class OptimizerKind:
         return self.cls(name=self.name, defaults=self.defaults, tied=self.tied, **values)
 
 
+@dataclass(frozen=True)
+class WrapperKind:
+    """A wrapper the user can write after an optimizer (``+lookahead:k=5``): its
+    parameters as typed in specs, and ``wrap``, which makes the class of a wrapped
+    optimizer from the optimizer's class. In the wrapped optimizer a parameter
+    ``k`` is the hyperparameter ``<name>_k``."""
+
+    name: str
+    summary: str
+    params: tuple[HyperParam, ...]
+    wrap: Callable[[type[Optimizer]], type[Optimizer]]
+    title: str = ""
+    reference: str = ""
+
+    def key(self, param: str) -> str:
+        """The wrapped optimizer's name for the parameter ``param``."""
+        return f"{self.name}_{param}"
+
+    @property
+    def hyperparams(self) -> tuple[HyperParam, ...]:
+        """The declarations as the wrapped optimizer holds them (prefixed names)."""
+        return tuple(_renamed(p, self.key(p.name)) for p in self.params)
+
+
+def _renamed(p: HyperParam, name: str) -> HyperParam:
+    return replace(p, name=name)
+
+
 OPTIMIZERS: dict[str, OptimizerKind] = {}
+WRAPPERS: dict[str, WrapperKind] = {}
+#: wrapped kinds made so far (``adam+lookahead``), not listed with the others
+_WRAPPED: dict[str, OptimizerKind] = {}
 
 
 def register(kind: OptimizerKind) -> OptimizerKind:
     OPTIMIZERS[kind.name] = kind
+    _WRAPPED.clear()
+    return kind
+
+
+def register_wrapper(kind: WrapperKind) -> WrapperKind:
+    WRAPPERS[kind.name] = kind
+    _WRAPPED.clear()
     return kind
 
 
 def optimizer_kind(name: str) -> OptimizerKind:
+    """The kind registered as ``name``, or a wrapped kind ``base+wrapper+...``."""
     key = name.strip().lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[key]
+    if key in OPTIMIZERS:
+        return OPTIMIZERS[key]
+    if "+" in key:
+        return _wrapped_kind(key)
+    raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+
+
+def _wrapped_kind(key: str) -> OptimizerKind:
+    """``adam+lookahead``: the optimizer's kind with each wrapper around it in turn."""
+    if key in _WRAPPED:
+        return _WRAPPED[key]
+    base_name, *names = [n.strip() for n in key.split("+")]
+    base = optimizer_kind(base_name)
+    if "+" in base.name:
+        raise ValueError(f"unknown optimizer {base_name!r}")
+    cls = base.cls
+    titles = [base.display_name]
+    for w in names:
+        if w not in WRAPPERS:
+            known = ", ".join(WRAPPERS) or "none"
+            raise ValueError(f"unknown wrapper {w!r} after {base.name!r}; wrappers: {known}")
+        if names.count(w) > 1:
+            raise ValueError(f"{base.name}: {w} is given twice")
+        cls = WRAPPERS[w].wrap(cls)
+        titles.append(WRAPPERS[w].title or w)
+    kind = OptimizerKind("+".join([base.name, *names]), cls,
+                         f"{base.summary}, wrapped in " + " and ".join(names),
+                         base.defaults, base.tied, " + ".join(titles))
+    _WRAPPED[key] = kind
+    return kind
 
 
 def make_optimizer(name: str, **values: Values) -> Optimizer:
@@ -76,26 +149,60 @@ def parse_spec(spec: str) -> Optimizer:
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ValueError("empty optimizer spec; expected e.g. 'adam:lr=0.01'")
-    name, _, rest = spec.partition(":")
+    first, *wrappers = split_wrappers(spec)
+    name, _, rest = first.partition(":")
     kind = optimizer_kind(name)
-    declared = {p.name: p for p in kind.hyperparams}
+    if "+" in name:
+        raise ValueError(f"malformed optimizer spec {spec!r}: write a wrapper after the "
+                         "optimizer's values, e.g. 'adam:lr=0.01+lookahead:k=5'")
     values: dict[str, Value] = {}
-    if rest.strip():
-        for item in rest.split(","):
-            key, eq, text = item.partition("=")
-            key = key.strip()
-            if not eq or not key:
-                raise ValueError(
-                    f"malformed optimizer spec {spec!r}: expected key=value, got {item.strip()!r}"
-                )
-            if key not in declared:
-                raise ValueError(
-                    f"{kind.name}: unknown hyperparameter {key!r}; known: {', '.join(declared)}"
-                )
-            if key in values:
-                raise ValueError(f"{kind.name}: {key} given twice in {spec!r}")
-            values[key] = declared[key].parse(text, kind.name)
+    _parse_values(spec, rest, kind.name, {p.name: p for p in kind.hyperparams}, values)
+    names = []
+    for part in wrappers:
+        wname, _, wrest = part.partition(":")
+        wname = wname.strip().lower()
+        if wname not in WRAPPERS:
+            known = ", ".join(WRAPPERS) or "none"
+            raise ValueError(f"unknown wrapper {wname!r} in {spec!r}; wrappers: {known}")
+        w = WRAPPERS[wname]
+        own: dict[str, Value] = {}
+        _parse_values(spec, wrest, w.name, {p.name: p for p in w.params}, own)
+        values.update({w.key(k): v for k, v in own.items()})
+        names.append(wname)
+    if names:
+        kind = optimizer_kind("+".join([kind.name, *names]))
     return kind.create(**values)
+
+
+def _parse_values(spec: str, rest: str, owner: str, declared: dict[str, HyperParam],
+                  values: dict[str, Value]) -> None:
+    """The ``key=value`` items of ``rest`` into ``values``, checked against ``declared``."""
+    if not rest.strip():
+        return
+    for item in rest.split(","):
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise ValueError(
+                f"malformed optimizer spec {spec!r}: expected key=value, got {item.strip()!r}"
+            )
+        if key not in declared:
+            raise ValueError(
+                f"{owner}: unknown hyperparameter {key!r}; known: {', '.join(declared)}"
+            )
+        if key in values:
+            raise ValueError(f"{owner}: {key} given twice in {spec!r}")
+        values[key] = declared[key].parse(text, owner)
+
+
+def split_wrappers(spec: str) -> list[str]:
+    """A spec split at the ``+`` signs that start a new name (``lr=1e+3`` is a number)."""
+    return [p.strip() for p in re.split(r"\+(?=\s*[A-Za-z])", spec)]
+
+
+def is_wrapper(part: str) -> bool:
+    """Whether a spec's part after ``+`` names a wrapper (not a schedule)."""
+    return part.partition(":")[0].strip().lower() in WRAPPERS
 
 
 def as_optimizer(optimizer: str | Optimizer) -> Optimizer:

@@ -1,6 +1,7 @@
 """The optimizers: one module each, holding everything about one algorithm (its
 hyperparameters, state, update rule, equations, note and traits) and the names it
-is registered under (``KINDS``, listed in ``ORDER``).
+is registered under (``KINDS``, listed in ``ORDER``); a wrapper module
+(``lookahead``) lists ``WRAPPERS`` instead.
 
 Modules are found here at import: adding an optimizer is adding one module (and
 its golden data, see CONTRIBUTING.md).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from ..registry import register
+from ..registry import register, register_wrapper
 
 _MODULES = sorted((importlib.import_module(f"{__name__}.{m.name}")
                    for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")),
@@ -19,6 +20,8 @@ _MODULES = sorted((importlib.import_module(f"{__name__}.{m.name}")
 for _module in _MODULES:
     for _kind in _module.KINDS:
         register(_kind)
+    for _wrapper in getattr(_module, "WRAPPERS", ()):
+        register_wrapper(_wrapper)
 
 from .adadelta import Adadelta, AdadeltaState  # noqa: E402
 from .adagrad import Adagrad, AdagradState  # noqa: E402

@@ -229,6 +229,29 @@ def list_optimizers(out=None) -> None:
             shown = p.text(p.default) if p.choices else _fmt_value(p.default)
             print(f"      {p.name:<{name_w}}  default {shown:<{value_w}}  "
                   f"in {p.range_text():<{range_w}}  {p.help}", file=out)
+    list_wrappers(out)
+
+
+def list_wrappers(out=None) -> None:
+    """The wrappers, written after any optimizer's spec with '+'; plug-ins' files."""
+    from .engine import WRAPPERS
+    from .plugins import plugin_source
+
+    out = out or sys.stdout
+    print("Wrappers (--optimizer SPEC+NAME:key=value,..., around any optimizer, e.g. "
+          "adam:lr=0.01+lookahead:k=5,alpha=0.5):", file=out)
+    for kind in WRAPPERS.values():
+        reference = f" [{kind.reference}]" if kind.reference else ""
+        print(f"  {kind.name:<14} {kind.summary}{reference}", file=out)
+        for p in kind.params:
+            print(f"      {p.name:<8}  default {_fmt_value(p.default):<8}  "
+                  f"in {p.range_text():<10}  {p.help}", file=out)
+    plugins = [(n, plugin_source(n)) for n in OPTIMIZERS if plugin_source(n)]
+    if plugins:
+        print("Plug-ins (your own code, loaded with --plugin FILE.py or from installed "
+              "packages):", file=out)
+        for name, source in plugins:
+            print(f"  {name:<14} {source}", file=out)
 
 
 def list_schedules(out=None) -> None:
@@ -330,6 +353,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "--width/--height; text and lines grow with the picture)")
     cli_scenarios.add_arguments(p)
     cli_surface.add_arguments(p)
+    add_plugin_argument(p)
+
+
+def add_plugin_argument(p: argparse.ArgumentParser) -> None:
+    """``--plugin FILE.py`` (read before the other options, see load_plugins)."""
+    p.add_argument("--plugin", action="append", metavar="FILE.py",
+                   help="load your own optimizer from a Python file (repeatable; it runs as "
+                        "your own code); see README 'Your own optimizer'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "hyperparameters (default, range, meaning).")
     p_list.add_argument("what", nargs="?", choices=list(LIST_SECTIONS),
                         help="only this part")
+    add_plugin_argument(p_list)
     p_list.set_defaults(handler=cmd_list)
     for hook in PARSER_HOOKS:
         hook(parser, sub)
@@ -391,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        argv = load_plugins(argv)
         args = build_parser().parse_args(join_negative_values(argv))
         return int(args.handler(args) or 0)
     except CliError as exc:
@@ -415,6 +448,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: internal error ({type(exc).__name__}): {one_line(exc)} "
               "(set OPTSIM_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def load_plugins(argv: list[str]) -> list[str]:
+    """Load every ``--plugin FILE.py`` (anywhere on the command line, for any
+    command) and the installed packages' optimizers; returns the other arguments.
+    A plug-in that fails raises its one-line PluginError (exit 2)."""
+    from .plugins import entry_point_problems, load_plugin
+
+    for problem in entry_point_problems():
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+    rest, files = [], []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            rest.extend(argv[i:])
+            break
+        if tok == "--plugin":
+            if i + 1 >= len(argv):
+                raise CliError("--plugin needs a file: --plugin FILE.py")
+            files.append(argv[i + 1])
+            i += 2
+            continue
+        if tok.startswith("--plugin="):
+            files.append(tok.split("=", 1)[1])
+        else:
+            rest.append(tok)
+        i += 1
+    for f in files:
+        load_plugin(f)
+    return rest
 
 
 def _fail(message: str) -> int:

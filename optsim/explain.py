@@ -351,8 +351,11 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
         raise IndexError(f"step {k} is not recorded (0..{trajectory.steps})")
     q = quantities(opt)
     pos = trajectory.positions[k, run]
+    own = opt.quantities().get("w")  # (Schedule-Free: the parameters are y)
     rows = [
-        Row("position", f"w<sub>{k}</sub>", "position", np.array(pos, dtype=np.float64)),
+        Row("position", own.symbol.replace("<sub>t</sub>", f"<sub>{k}</sub>") if own
+            else f"w<sub>{k}</sub>", f"position: {own.name}" if own else "position",
+            np.array(pos, dtype=np.float64)),
         Row("loss", f"f(w<sub>{k}</sub>)", "loss", np.array([trajectory.losses[k, run]]),
             scalar=True),
         Row("gradient", f"\u2207f(w<sub>{k}</sub>)", "gradient at this position",
@@ -366,6 +369,14 @@ def explain_step(trajectory: Any, k: int, run: int = 0,
         qq = q.get(f, Quantity(f, f))
         rows.append(Row(f, qq.symbol.replace("<sub>t</sub>", f"<sub>{k}</sub>"), qq.name,
                         _flat(v), qq.hint, qq.scalar))
+    # points the optimizer keeps besides the parameters (Schedule-Free's x)
+    fields = {f: v[None, :] for f, v in state._asdict().items() if isinstance(v, np.ndarray)}
+    with np.errstate(all="ignore"):
+        points = opt.points(np.asarray(pos, dtype=np.float64)[None, :], fields)
+    for point in opt.extra_points:
+        if point.key in points and point.key not in fields:
+            rows.append(Row(point.key, point.symbol.replace("<sub>t</sub>", f"<sub>{k}</sub>"),
+                            point.name, _flat(points[point.key])))
     subs: list[Substituted] = []
     sections: list[tuple[str, list[str]]] = []
     frozen = False

@@ -37,6 +37,7 @@ from .engine import Optimizer, optimizer_kind
 from .engine.hyperparams import Value
 from .functions import LossFunction, as_function
 from .gradients import parse_clip, parse_noise
+from .plugins import PluginError, ensure_plugin, plugin_source
 from .schedules import parse_schedule, split_spec
 from .simulation import (
     MAX_COORD,
@@ -72,7 +73,7 @@ View = tuple[tuple[float, float], tuple[float, float]]
 
 _COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 _TOP_KEYS = ("version", "name", "description", "function", "view", "start", "steps",
-             "noise", "seed", "runs", "overlays", "sweep", "aspect")
+             "noise", "seed", "runs", "overlays", "sweep", "aspect", "plugins")
 #: what the optional ``overlays`` list may turn on in the window
 OVERLAYS = ("basins",)
 #: the fields of the optional ``sweep`` object: the window's Sweep view settings
@@ -193,6 +194,9 @@ class RunSet:
     sweep: Mapping[str, Any] | None = None
     #: "equal": x and y drawn at one scale (2D); "free": each fills the plot
     aspect: str = "equal"
+    #: the plug-in files its runs' optimizers come from (see :mod:`optsim.plugins`);
+    #: filled in from the runs when written, loaded (if not yet) when read
+    plugins: tuple[str, ...] = ()
 
     # -- conversion -----------------------------------------------------------
     def to_dict(self, *, validate: bool = True) -> dict[str, Any]:
@@ -415,7 +419,14 @@ def _raw(s: RunSet) -> dict[str, Any]:
         **({"overlays": list(s.overlays)} if s.overlays else {}),
         **({"sweep": dict(s.sweep)} if s.sweep else {}),
         **({"aspect": s.aspect} if s.aspect != "equal" else {}),
+        **({"plugins": plugins} if (plugins := _plugins_of(s)) else {}),
     }
+
+
+def _plugins_of(s: RunSet) -> list[str]:
+    """The set's plug-in files: its own and those its runs' optimizers come from."""
+    found = [plugin_source(r.optimizer) for r in s.runs]
+    return list(dict.fromkeys([*s.plugins, *(f for f in found if f)]))
 
 
 def _build(d: dict[str, Any]) -> RunSet:
@@ -431,7 +442,7 @@ def _build(d: dict[str, Any]) -> RunSet:
         view=(tuple(d["view"][0]), tuple(d["view"][1])),
         start=tuple(d["start"]), steps=d["steps"], noise=d["noise"], seed=d["seed"],
         name=d["name"], description=d["description"],
-        overlays=tuple(d.get("overlays", ())),
+        overlays=tuple(d.get("overlays", ())), plugins=tuple(d.get("plugins", ())),
         sweep=dict(d["sweep"]) if d.get("sweep") else None, aspect=d.get("aspect", "equal"),
     )
 
@@ -610,6 +621,16 @@ def _normalise(d: Any, fn: LossFunction | None = None) -> dict[str, Any]:
     out["steps"] = _integer(d.get("steps", 100), "steps", 0, MAX_STEPS)
     out["noise"] = _noise(d.get("noise", 0.0))
     out["seed"] = _integer(d.get("seed", 0), "seed", 0, MAX_SEED)
+    plugins = d.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+        raise _fail("plugins", f"must be a list of plug-in files, got {_type_name(plugins)}")
+    for path in plugins:  # (before the runs: they may name the plug-ins' optimizers)
+        try:
+            ensure_plugin(path)
+        except PluginError as e:
+            raise _fail("plugins", str(e)) from None
+    if plugins:
+        out["plugins"] = list(dict.fromkeys(plugins))
     runs = d.get("runs", [])
     if not isinstance(runs, list):
         raise _fail("runs", f"must be a list of runs, got {_type_name(runs)}")

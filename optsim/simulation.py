@@ -14,6 +14,7 @@ import numpy as np
 
 from .dynamics import Dynamics
 from .engine import Closure, Info, Optimizer, as_optimizer
+from .engine.base import OptimizerFailed
 from .functions import LossFunction, as_function
 from .gradients import parse_noise
 from .schedules import Schedule, split_spec
@@ -285,6 +286,8 @@ class Trajectory:
         self._live = tuple(f for f in self.optimizer.live_fields() if f in self._state_fields)
         self._hist = {f: self._history_array(f, self._cap) for f in self._state_fields} \
             if record_state else {}
+        #: the error that stopped every run (a plug-in that raised), or None
+        self.failure: OptimizerFailed | None = None
         self.diverged = np.zeros(self.n, dtype=bool)
         #: the step at which each run diverged (-1: never)
         self.diverged_step = np.full(self.n, -1, dtype=np.int64)
@@ -402,6 +405,31 @@ class Trajectory:
             raise ValueError("this trajectory does not record optimizer states")
         init = self.optimizer.init(self._pos[0])
         return init._replace(step=k, **{f: self._hist[f][k].copy() for f in self._state_fields})
+
+    def fail(self, error: OptimizerFailed) -> None:
+        """Stop every run here: the optimizer's own code raised (``error``, at its
+        step). The runs count as diverged at that step; ``failure`` keeps the error."""
+        self.failure = error
+        self.diverged[:] = True
+        self.diverged_step[self.diverged_step < 0] = error.step or self.steps + 1
+
+    def extra_paths(self) -> dict[str, np.ndarray]:
+        """The optimizer's extra points (its trait ``extra_points``: Schedule-Free's
+        averaged x, Lookahead's slow weights) at every step, by key: (steps+1, N, D)
+        each; empty if it keeps none. Needs the recorded states."""
+        opt = self.optimizer
+        if not opt.extra_points:
+            return {}
+        if not self.record_state:
+            raise ValueError("this trajectory does not record optimizer states")
+        n = self.steps + 1
+        cached = getattr(self, "_paths", None)
+        if cached is not None and cached[0] == n:
+            return cached[1]
+        with np.errstate(all="ignore"):
+            paths = opt.points(self._pos[:n], {f: self._hist[f][:n] for f in self._state_fields})
+        self._paths = (n, paths)
+        return paths
 
     def gradient_at(self, k: int) -> np.ndarray:
         """The gradient at the position after step ``k``."""
@@ -662,11 +690,16 @@ class _Lane:
             ck = self.ck
             out = self.bufs[((1, 2) if ck == 0 else (0, 2) if ck == 1 else (0, 1))[j & 1]]
         old = self.state
-        if lr is None and values is None and self.closure is None:
-            self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out)
-        else:
-            self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out,
-                                                     lr=lr, values=values, closure=self.closure)
+        try:
+            if lr is None and values is None and self.closure is None:
+                self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out)
+            else:
+                self.params, self.state = self.opt.apply(self.params, grads, old, out_p, out,
+                                                         lr=lr, values=values,
+                                                         closure=self.closure)
+        except OptimizerFailed as e:  # (a plug-in's code raised: whose run it was)
+            e.trajectory = self.t
+            raise
         if self.fill:
             for f in self.fill:
                 np.copyto(out[f], getattr(old, f))
@@ -901,7 +934,28 @@ def advance_runs(trajectories: Sequence[Trajectory], target: int, *,
             advance_together(group, need)
             continue
         for done in range(0, need, chunk):
-            advance_together([t for t in group if not t.diverged.all()], min(chunk, need - done))
+            _advance_or_fail([t for t in group if not t.diverged.all()], min(chunk, need - done))
+
+
+def _advance_or_fail(group: list[Trajectory], steps: int) -> None:
+    """``advance_together``; a trajectory whose optimizer raises (a plug-in) is stopped
+    at that step (``Trajectory.fail``) and the others are advanced without it."""
+    while group:
+        try:
+            advance_together(group, steps)
+            return
+        except OptimizerFailed as e:
+            failed = e.trajectory
+            if failed not in group:
+                raise
+            group = [t for t in group if t is not failed]
+            good = (e.step or 0) - 1 - failed.steps  # the steps before it went well
+            if good > 0:
+                try:
+                    advance_together([failed], good)
+                except OptimizerFailed:
+                    pass
+            failed.fail(e)
 
 
 class SimulationResult(NamedTuple):

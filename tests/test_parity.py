@@ -33,13 +33,27 @@ def _load(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
+#: optimizers whose golden files are in a folder of their own, with their tests
+#: (tests/golden/schedulefree, tests/test_wrappers.py: they also hold the averaged x)
+ELSEWHERE = {"schedulefree-sgd": "schedulefree", "schedulefree-adamw": "schedulefree"}
+
+
+def _registered() -> set[str]:
+    """The algorithms of the registered built-ins (not plug-ins a test loaded), but
+    for those with golden files elsewhere: Schedule-Free's (ELSEWHERE) and the
+    optimizers that evaluate the loss themselves (tests/test_closure_optimizers.py)."""
+    return {kind.cls.algorithm for kind in OPTIMIZERS.values()
+            if not getattr(kind.cls, "plugin", False) and not kind.cls.needs_closure} \
+        - set(ELSEWHERE)
+
+
 def test_golden_set_covers_every_optimizer_and_function() -> None:
     metas = [_load(f)[0] for f in FILES]
     algorithms = {parse_spec(m["spec"]).algorithm for m in metas}
-    # (the optimizers that evaluate the loss themselves have golden files of their own:
-    # tests/test_closure_optimizers.py)
-    assert algorithms == {kind.cls.algorithm for kind in OPTIMIZERS.values()
-                          if not kind.cls.needs_closure}
+    assert algorithms == _registered()
+    for algorithm, folder in ELSEWHERE.items():
+        assert any(_load(f)[0]["spec"].startswith(algorithm)
+                   for f in (GOLDEN / folder).glob("*.npz")), algorithm
     assert {m["function"] for m in metas} >= {"rosenbrock", "elongated-bowl", "cubic", "bowl"}
     # every configuration on every function: as many files for each function
     per_function = {f: sum(m["function"] == f for m in metas) for f in {m["function"] for m in metas}}
@@ -84,8 +98,7 @@ def test_lr_schedule_set_covers_every_configuration() -> None:
     metas = [_load(f)[0] for f in SCHEDULE_FILES]
     assert {m["spec"] for m in metas} == {_load(f)[0]["spec"] for f in FILES
                                           if _load(f)[0]["function"] == "bowl"}
-    assert {parse_spec(m["spec"]).algorithm for m in metas} == \
-        {kind.cls.algorithm for kind in OPTIMIZERS.values() if not kind.cls.needs_closure}
+    assert {parse_spec(m["spec"]).algorithm for m in metas} == _registered()
 
 
 @pytest.mark.parametrize("batch", ["one", "batch"])

@@ -87,6 +87,18 @@ class Closure:
             return np.asarray(self._hessian(points), dtype=np.float64).reshape(k, d, d)
 
 
+class OptimizerFailed(ValueError):
+    """An optimizer's own code (a plug-in's) raised: ``str()`` says where in one
+    line, ``step`` is the step it failed at (None: before any), ``details`` its
+    traceback. The simulation sets ``trajectory`` to the run's trajectory."""
+
+    def __init__(self, message: str, step: int | None = None, details: str = "") -> None:
+        super().__init__(message)
+        self.step = step
+        self.details = details
+        self.trajectory: Any = None
+
+
 @dataclass(frozen=True)
 class Stability:
     """Where the next step stops being stable on the local quadratic model: the step
@@ -279,8 +291,9 @@ class Optimizer:
     def rule(self, t: int | None) -> list[Rule]:
         """The update rule as equations ``(key, rhs, note)`` in order, ending with
         ``update`` and ``w``; with ``t``, the form that applies at step t. One
-        configuration: call it on a single-row optimizer (:meth:`row`)."""
-        raise NotImplementedError
+        configuration: call it on a single-row optimizer (:meth:`row`). Optional (a
+        plug-in may leave it out): none, the inspector lists the numbers only."""
+        return []
 
     def quantities(self) -> dict[str, Quantity]:
         """Symbols and names of the quantities of this rule (state and intermediates)."""

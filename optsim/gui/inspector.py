@@ -64,6 +64,9 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
         out.append("<p style='color:#b00000'>This run diverged and stands still; the "
                    "equations show the step it would have taken.</p>")
     out.append(f"<h4 style='color:{HEAD}; margin:6px 0 2px 0'>Update rule</h4>")
+    if not e.equations:
+        out.append("<p style='margin:2px 0 2px 10px; color:#555'><i>This optimizer declares "
+                   "no equations; below are the numbers it keeps and reports.</i></p>")
     for eq in e.equations:
         note = f" &nbsp;<span style='color:#777'>{html.escape(eq.note)}</span>" if eq.note else ""
         out.append(f"<p style='margin:2px 0 2px 10px'>{eq.html}{note}</p>")
@@ -88,7 +91,7 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
             else:
                 out.append(f"<p style='margin:4px 0 0 10px'>{lhs} = "
                            f"{sub.html.split(' = ', 1)[1]}</p>")
-    else:
+    elif e.step == 0:
         out.append("<p><i>No step taken yet: press Right (\u2192) to take step 1.</i></p>")
     out.append(f"<h4 style='color:{HEAD}; margin:8px 0 2px 0'>Values after step {e.step}</h4>")
     out.append("<table cellspacing='0' cellpadding='2'>")

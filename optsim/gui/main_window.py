@@ -577,6 +577,8 @@ class MainWindow(QMainWindow):
         self._styles: list[RunStyle] = []
         #: per run index, the (trajectory, step) last drawn, to skip unchanged runs
         self._drawn: dict[int, tuple] = {}
+        #: runs whose extra points (second markers) are drawn
+        self._with_points: set[int] = set()
         # while playing, the status table and the step counter (text, costly to lay
         # out) refresh at most every READOUT_INTERVAL_MS; paused, at once
         self._readouts = Throttle(self._refresh_readouts_now, READOUT_INTERVAL_MS, self)
@@ -922,7 +924,19 @@ class MainWindow(QMainWindow):
             return  # unchanged (hidden, diverged or already shown): no setData
         # losses up to the shown step only, like the trail: stepping back rewinds both
         self.figure.update_rows(i, t.positions, k, t.losses[: k + 1], source=t)
+        if t.optimizer.extra_points or i in self._with_points:
+            self._draw_points(i, t, k)
         self._drawn[i] = (t, k)
+
+    def _draw_points(self, i: int, t, k: int) -> None:
+        """The extra points of run ``i``'s optimizer (Schedule-Free's x, Lookahead's
+        slow weights) as second markers with thin paths: a run of one row only."""
+        paths = t.extra_paths() if t.n == 1 else {}
+        self.figure.update_points(i, {key: p[:, 0] for key, p in paths.items()}, k)
+        if paths:
+            self._with_points.add(i)
+        else:
+            self._with_points.discard(i)
 
     def redraw(self) -> None:
         """Show the shown step: every run's trail and marker, the loss lines, the

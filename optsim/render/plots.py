@@ -87,6 +87,9 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._runs: list[RunItems] = []
         #: runs of K > 1 rows: their rows' paths and points (see update_fan)
         self._fans: dict[int, tuple[pg.PlotDataItem, pg.ScatterPlotItem]] = {}
+        #: the extra points some optimizers keep (Schedule-Free's x, Lookahead's slow
+        #: weights): per run and point, a thin path and a hollow marker (see update_points)
+        self._points: dict[tuple[int, str], tuple[pg.PlotDataItem, pg.ScatterPlotItem]] = {}
         #: per run, its trail's thinning while playing (see _thinned)
         self._thin: list[GrowingThinning] = []
         self._dim = 0
@@ -520,11 +523,12 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for run in self._runs:
             for item in run.items():
                 plot.removeItem(item)
-        for fan in self._fans.values():
+        for fan in (*self._fans.values(), *self._points.values()):
             for item in fan:
                 plot.removeItem(item)
         self._fans = {}
         self._fan_shown = {}
+        self._points = {}
         self.legend.clear()
         self._runs = []
         self._shown = {}
@@ -575,6 +579,10 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.fan_layer.set_visible(i, visible)
         for item in self._fans.get(i, ()):
             item.setVisible(visible)
+        for (j, _key), pair in self._points.items():
+            if j == i:
+                for item in pair:
+                    item.setVisible(visible)
 
     def set_playing(self, playing: bool) -> None:
         """While playing, trails are drawn without antialiasing and without a dot per
@@ -746,6 +754,53 @@ class LossPlot(PixelSize, pg.PlotWidget):
         pts, connect = _joined(pieces)
         paths.setData(pts[:, 0], pts[:, 1], connect=connect, skipFiniteCheck=True)
         dots.setData(pos=np.array([q[-1] for q in pieces]))
+
+    def update_points(self, i: int, paths: dict[str, np.ndarray],
+                      current: int | None = None) -> None:
+        """Run ``i``'s extra points (``paths``: key -> (steps, D) positions, e.g.
+        Schedule-Free's averaged x): each a thin dashed path up to step ``current``
+        and a hollow marker there, in the run's colour, under its own marker. A key
+        not given is hidden."""
+        for (j, key), (path, marker) in self._points.items():
+            if j == i and key not in paths:
+                path.setData([], [])
+                marker.setData(pos=np.empty((0, 2)))
+        for n, (key, positions) in enumerate(paths.items()):
+            path, marker = self._point_items(i, key, n)
+            pieces = self._path_pieces([positions], current)
+            if not pieces:
+                path.setData([], [])
+                marker.setData(pos=np.empty((0, 2)))
+                continue
+            pts = pieces[0]
+            path.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
+            marker.setData(pos=pts[-1:])
+
+    def point_items(self, i: int, key: str) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:
+        """Run ``i``'s items of its extra point ``key`` (path, marker), if drawn."""
+        return self._points.get((i, key))
+
+    def _point_items(self, i: int, key: str, n: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem]:
+        pair = self._points.get((i, key))
+        if pair is None:
+            run = self._runs[i]
+            colour = QtGui.QColor(run.style.colour)
+            path = pg.PlotDataItem(pen=cosmetic_pen(colour, 1.5 * self.scale,
+                                                    QtCore.Qt.PenStyle.DashLine),
+                                   antialias=True)
+            path.setZValue(run.trail.zValue() - 0.5)
+            # hollow: a ring in the run's colour around white (a square for a second point)
+            marker = pg.ScatterPlotItem(size=round(MARKER_PX * 0.85 * self.scale),
+                                        symbol="os"[n % 2], brush=pg.mkBrush("#ffffff"),
+                                        pen=pg.mkPen(colour, width=3 * self.scale),
+                                        antialias=True)
+            marker.setZValue(run.marker.zValue() - 0.5)
+            plot = self.getPlotItem()
+            for item in (path, marker):
+                item.setVisible(run.style.visible)
+                plot.addItem(item)
+            pair = self._points[(i, key)] = (path, marker)
+        return pair
 
     def fan_items(self, i: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:
         """Run ``i``'s fan items (paths, current points), or None if it has none."""

@@ -133,8 +133,7 @@ class ScheduleFree(Optimizer):
         info.update(scheduled_lr=full(params, lr), weight=full(params, weight),
                     ckp1=full(params, ckp1), weight_sum=out["weight_sum"].copy(),
                     lr_max=out["lr_max"].copy(), z=out["z"], effective_lr=eff,
-                    direction=-update / eff,
-                    x=self.points(out_params, {"z": out["z"]})["x"])
+                    direction=-update / eff)
 
     def points(self, params: np.ndarray, state: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         r"""x, as ``optimizer.eval()`` computes it: ``y.lerp(z, 1 − 1/β)``."""

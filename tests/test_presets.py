@@ -21,6 +21,7 @@ EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valle
             "edge-of-stability"}
 # issue 17's optimizers, one line each (helper "torchrest": Muon)
 EXPECTED |= {"muon-vector"}
+EXPECTED |= {"schedulefree"}  # (its story: tests/test_gui_wrappers.py)
 REPO = Path(__file__).resolve().parent.parent
 
 

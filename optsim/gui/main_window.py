@@ -10,6 +10,7 @@ parts (inspector, export, presets) plug in without touching the rest.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -47,10 +48,13 @@ from .playback import PlaybackController, PlaybackToolBar
 from .runs_panel import RunsPanel
 from .settings import (
     KEY_GEOMETRY,
+    KEY_PLUGINS,
     KEY_STATE,
+    load_remembered_plugins,
     load_session_dict,
     open_settings,
     read_bytes,
+    remembered_plugins,
     restore_session,
     save_session,
 )
@@ -242,7 +246,7 @@ class StatusTable(QTableWidget):
         r = self.model.runs[i]
         st = self.model.run_status(i)
         if st.diverged:
-            status = "diverged"
+            status = "failed" if r.trajectory.failure is not None else "diverged"
         elif not r.visible:
             status = "hidden"
         elif st.converged:
@@ -551,6 +555,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.setObjectName("optsim_main_window")
         self.settings = open_settings(settings)
+        # the plug-ins loaded before (their runs may be in the session) and installed ones
+        plugin_problems = load_remembered_plugins(self.settings)
         self.model = SimulationModel(parent=self)
         self.playback = PlaybackController(self.model, self)
         # the session first, while nothing observes the model (one drawing at the end)
@@ -618,6 +624,11 @@ class MainWindow(QMainWindow):
         self.function_panel.formulaRejected.connect(
             lambda m: self.statusBar().showMessage(f"formula not used: {m}", 8000))
         self.runs_panel.editor.rejected.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.runs_panel.pluginLoaded.connect(self._remember_plugin)
+        #: trajectories whose failure (a plug-in that raised) was already reported
+        self._failures_shown: set[int] = set()
+        if plugin_problems:
+            self.statusBar().showMessage("; ".join(plugin_problems), 15000)
 
         self._initial_size()
         self.apply_default_layout()
@@ -924,15 +935,34 @@ class MainWindow(QMainWindow):
             return  # unchanged (hidden, diverged or already shown): no setData
         # losses up to the shown step only, like the trail: stepping back rewinds both
         self.figure.update_rows(i, t.positions, k, t.losses[: k + 1], source=t)
+        if t.failure is not None and id(t) not in self._failures_shown:
+            self._failures_shown.add(id(t))
+            self._report_failure(r.name, t)
         if t.optimizer.extra_points or i in self._with_points:
             self._draw_points(i, t, k)
         self._drawn[i] = (t, k)
+
+    def _report_failure(self, name: str, t) -> None:
+        """A run whose optimizer raised (a plug-in): say so, with its traceback under
+        "Show Details…", without blocking the window (the run stays, failed)."""
+        e = t.failure
+        QTimer.singleShot(0, lambda: self.runs_panel.show_failure(
+            "Optimizer failed", f"Run {name!r} stopped: {e}. The other runs go on.",
+            e.details))
+        self.statusBar().showMessage(f"run {name!r} failed at step {e.step}: {e}", 15000)
+
+    def _remember_plugin(self, path: str) -> None:
+        """Keep a loaded plug-in's file for the next session (QSettings)."""
+        files = remembered_plugins(self.settings)
+        if path not in files:
+            self.settings.setValue(KEY_PLUGINS, json.dumps([*files, path]))
 
     def _draw_points(self, i: int, t, k: int) -> None:
         """The extra points of run ``i``'s optimizer (Schedule-Free's x, Lookahead's
         slow weights) as second markers with thin paths: a run of one row only."""
         paths = t.extra_paths() if t.n == 1 else {}
-        self.figure.update_points(i, {key: p[:, 0] for key, p in paths.items()}, k)
+        labels = {p.key: p.name.split(":")[0].split(" (")[0] for p in t.optimizer.extra_points}
+        self.figure.update_points(i, {key: p[:, 0] for key, p in paths.items()}, k, labels)
         if paths:
             self._with_points.add(i)
         else:

@@ -121,6 +121,8 @@ class Run:
     def diverged_at(self, step: int) -> bool:
         """Whether the shown row (for the mean: every row) has diverged by ``step``
         (badged from that step on)."""
+        if self.trajectory.failure is not None and step >= self.trajectory.steps:
+            return True  # its optimizer raised at the next step (a plug-in): it stops here
         row = self.shown_row
         d = self.trajectory.diverged_step if row is None else self.trajectory.diverged_step[row:row + 1]
         return bool(((d >= 0) & (step >= d)).all())

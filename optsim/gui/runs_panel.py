@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -36,8 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import OPTIMIZERS, HyperParam, Optimizer
+from ..engine import OPTIMIZERS, WRAPPERS, HyperParam, Optimizer
 from ..engine.registry import optimizer_kind
+from ..plugins import PluginError, load_plugin
 from .model import SimulationModel
 
 ERROR_STYLE = "color: #B00020;"
@@ -304,6 +307,8 @@ class RunsPanel(QWidget):
     """The runs list and the selected run's optimizer editor."""
 
     COL_NAME, COL_STATUS = 0, 1
+    #: a plug-in file was loaded (its path): the window remembers it
+    pluginLoaded = Signal(str)
 
     def __init__(self, model: SimulationModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -358,12 +363,27 @@ class RunsPanel(QWidget):
 
         form = QFormLayout()
         self.kind_combo = QComboBox()
-        for name, kind in OPTIMIZERS.items():
-            self.kind_combo.addItem(name)
-            self.kind_combo.setItemData(self.kind_combo.count() - 1, kind.summary,
-                                        Qt.ItemDataRole.ToolTipRole)
+        self._fill_kinds()
         self.kind_combo.setToolTip("The optimizer of the selected run")
-        form.addRow("optimizer", self.kind_combo)
+        self.load_button = QPushButton("Load optimizer\u2026")
+        self.load_button.setToolTip("Load your own optimizer from a Python file (a plug-in: "
+                                    "your own code, run as you); remembered for next time")
+        kind_row = QHBoxLayout()
+        kind_row.addWidget(self.kind_combo, 1)
+        kind_row.addWidget(self.load_button)
+        form.addRow("optimizer", kind_row)
+        # wrappers around the selected run's optimizer (Lookahead), each a check box
+        self.wrapper_boxes: dict[str, QCheckBox] = {}
+        wrap_row = QHBoxLayout()
+        for name, wrapper in WRAPPERS.items():
+            box = QCheckBox(wrapper.title or name)
+            box.setToolTip(wrapper.summary)
+            box.toggled.connect(self._wrapper_toggled)
+            self.wrapper_boxes[name] = box
+            wrap_row.addWidget(box)
+        wrap_row.addStretch(1)
+        if self.wrapper_boxes:
+            form.addRow("wrapped in", wrap_row)
         # a fan of starts: K rows from points around the start, drawn as thin paths
         # with their mean path (1: a single run)
         self.fan_rows = QSpinBox()
@@ -398,6 +418,7 @@ class RunsPanel(QWidget):
         self.tree.itemChanged.connect(self._item_changed)
         self.tree.currentItemChanged.connect(self._current_changed)
         self.kind_combo.activated.connect(self._kind_chosen)
+        self.load_button.clicked.connect(self._load_clicked)
         self.fan_rows.editingFinished.connect(self._fan_edited)
         self.fan_radius.editingFinished.connect(self._fan_edited)
         self.editor.valuesEdited.connect(self._values_edited)
@@ -447,7 +468,9 @@ class RunsPanel(QWidget):
                 continue
             k = r.displayed_step(self.model.shown_step)
             if r.diverged_at(k):
-                text, colour = "diverged", "#B00020"
+                failure = r.trajectory.failure
+                text = f"failed at step {failure.step}" if failure is not None else "diverged"
+                colour = "#B00020"
             elif not r.visible:
                 text, colour = "hidden", "#777777"
             else:
@@ -480,6 +503,8 @@ class RunsPanel(QWidget):
         i = self.model.selected
         enabled = 0 <= i < len(self.model.runs)
         self.kind_combo.setEnabled(enabled)
+        for box in self.wrapper_boxes.values():
+            box.setEnabled(enabled)
         self.editor.setEnabled(enabled)
         if not enabled:
             self.editor.build((), {})
@@ -491,8 +516,12 @@ class RunsPanel(QWidget):
         if self._editing_run == key and self.editor.values() == opt.hp:
             return
         self._editing_run = key
+        base, *wrappers = opt.name.split("+")
         with QSignalBlocker(self.kind_combo):
-            self.kind_combo.setCurrentText(opt.name)
+            self.kind_combo.setCurrentText(base)
+        for name, box in self.wrapper_boxes.items():
+            with QSignalBlocker(box):
+                box.setChecked(name in wrappers)
         self.editor.build(opt.declared, opt.hp)
         self.clear_error()
 
@@ -560,12 +589,66 @@ class RunsPanel(QWidget):
         if c.isValid():
             self.model.set_run_colour(i, c.name())
 
+    def _fill_kinds(self) -> None:
+        """The optimizer list: every registered kind (built-ins and plug-ins)."""
+        with QSignalBlocker(self.kind_combo):
+            current = self.kind_combo.currentText()
+            self.kind_combo.clear()
+            for name, kind in OPTIMIZERS.items():
+                self.kind_combo.addItem(name)
+                self.kind_combo.setItemData(self.kind_combo.count() - 1, kind.summary,
+                                            Qt.ItemDataRole.ToolTipRole)
+            if current:
+                self.kind_combo.setCurrentText(current)
+
+    def _wrapped_name(self) -> str:
+        """The kind the combo and the wrapper boxes name: ``adam+lookahead``."""
+        wrappers = [n for n, box in self.wrapper_boxes.items() if box.isChecked()]
+        return "+".join([self.kind_combo.currentText(), *wrappers])
+
+    def _wrapper_toggled(self, _on: bool) -> None:
+        self._kind_chosen(self.kind_combo.currentIndex())
+
+    def _load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load optimizer (a plug-in: your own code)",
+                                              "", "Python files (*.py)")
+        if path:
+            self.load_plugin_file(path)
+
+    def load_plugin_file(self, path: str, add_run: bool = True) -> bool:
+        """Load the plug-in ``path`` (its optimizers join the list); on success add a run
+        of its first optimizer and emit ``pluginLoaded``; on failure show why, with the
+        plug-in's traceback under "Show Details…" (the window stays usable)."""
+        try:
+            kinds = load_plugin(path)
+        except PluginError as e:
+            self.show_failure("Could not load the optimizer", str(e), e.details)
+            return False
+        self._fill_kinds()
+        self.pluginLoaded.emit(str(path))
+        if add_run and kinds:
+            i = self.model.add_run(new_run_optimizer(self.model, kinds[0].name))
+            self.model.select(i)
+        return True
+
+    def show_failure(self, title: str, message: str, details: str = "") -> QMessageBox:
+        """A warning that does not block the window, with ``details`` (a traceback)
+        under "Show Details…"."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok,
+                          self)
+        if details:
+            box.setDetailedText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.failure_box = box
+        return box
+
     def _kind_chosen(self, _index: int) -> None:
         i = self.model.selected
         if i < 0:
             return
         old = self.model.runs[i].optimizer
-        name = self.kind_combo.currentText()
+        name = self._wrapped_name()
         if name == old.name:
             return
         kind = optimizer_kind(name)
@@ -578,12 +661,12 @@ class RunsPanel(QWidget):
                     carried[p.name] = new_decl[p.name].validate(old.hp[p.name])
                 except ValueError:
                     pass
-        auto = is_auto_name(self.model.runs[i].name, old.name)
+        auto = is_auto_name(self.model.runs[i].name, old.name.split("+")[0])
         if self.apply(i, lambda: _create(kind.name, carried)) and auto:
             # a name the window gave ("sgd", "adam 2") follows the new type; a name
             # the user typed stays
             others = {r.name for j, r in enumerate(self.model.runs) if j != i}
-            self.model.rename_run(i, fresh_name(kind.name, others))
+            self.model.rename_run(i, fresh_name(kind.name.split("+")[0], others))
 
     def _values_edited(self, values: dict) -> None:
         i = self.model.selected
@@ -639,12 +722,22 @@ def _create(name: str, values: dict) -> Optimizer:
 DISPLAY_NAMES = {name: kind.display_name for name, kind in OPTIMIZERS.items()}
 
 
+def _display_name(name: str) -> str:
+    """How lists name a kind: a built-in's title, a wrapped or plug-in kind's own."""
+    if name in DISPLAY_NAMES:
+        return DISPLAY_NAMES[name]
+    try:
+        return optimizer_kind(name).display_name
+    except ValueError:
+        return name
+
+
 @functools.lru_cache(maxsize=512)  # asked for every run on every step shown
 def readable(opt: Optimizer) -> str:
     """A short label for an optimizer: its kind, its learning rate and any other
     hyperparameter that differs from the kind's default, e.g. ``"SGD, lr 0.01"`` or
     ``"Adam, lr 0.05, amsgrad"`` (the spec string stays in the tooltip)."""
-    parts = [DISPLAY_NAMES.get(opt.name, opt.name)]
+    parts = [_display_name(opt.name)]
     for p in opt.declared:
         v = opt.hp[p.name]
         if p.name != "lr" and v == p.default:

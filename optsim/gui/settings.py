@@ -26,6 +26,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from ..engine import parse_spec
 from ..files import ReadError, check_readable
 from ..functions import FUNCTIONS
+from ..plugins import PluginError, ensure_plugin, entry_point_problems
 from ..runset import salvage
 from .model import SimulationModel
 
@@ -33,6 +34,8 @@ ORG, APP = "optsim", "optsim"
 KEY_SESSION = "session/state"
 KEY_GEOMETRY = "window/geometry"
 KEY_STATE = "window/state"
+#: the plug-in files loaded with "Load optimizer…" (a JSON list of paths)
+KEY_PLUGINS = "plugins/files"
 #: the session's layout: 2 holds the run set in the scenario files' form; 1 (read
 #: only) held the function, view, start, noise and runs as spec strings
 SCHEMA = 2
@@ -91,6 +94,27 @@ def check_settings_file(path: str | os.PathLike) -> None:
     if st.st_size > MAX_SETTINGS_BYTES:
         raise ReadError(path, f"the settings file is too large ({st.st_size} bytes, "
                         f"at most {MAX_SETTINGS_BYTES})")
+
+
+def remembered_plugins(settings: QSettings) -> list[str]:
+    """The plug-in files the window loaded before (none if the store holds garbage)."""
+    try:
+        files = json.loads(str(settings.value(KEY_PLUGINS, "[]")))
+    except (TypeError, ValueError):
+        return []
+    return [f for f in files if isinstance(f, str)] if isinstance(files, list) else []
+
+
+def load_remembered_plugins(settings: QSettings) -> list[str]:
+    """Load the remembered plug-in files and the installed packages' optimizers;
+    returns one line for each that failed (the window starts without it)."""
+    problems = list(entry_point_problems())
+    for path in remembered_plugins(settings):
+        try:
+            ensure_plugin(path)
+        except PluginError as e:
+            problems.append(str(e))
+    return problems
 
 
 def session_dict(model: SimulationModel, playback: dict[str, Any] | None = None) -> dict:

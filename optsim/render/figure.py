@@ -117,9 +117,10 @@ class Figure(QtWidgets.QWidget):
         if self.history is not None and losses is not None:
             self.history.update_band(i, stats[1].update(losses, source), current, source)
 
-    def update_points(self, i: int, paths: dict[str, np.ndarray], current: int) -> None:
+    def update_points(self, i: int, paths: dict[str, np.ndarray], current: int,
+                      labels: dict[str, str] | None = None) -> None:
         """Run ``i``'s extra points (key -> (steps, D) path; see LossPlot.update_points)."""
-        self.loss_plot.update_points(i, paths, current)
+        self.loss_plot.update_points(i, paths, current, labels)
 
     def set_run_visible(self, i: int, visible: bool) -> None:
         self.loss_plot.set_run_visible(i, visible)

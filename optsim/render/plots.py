@@ -526,6 +526,9 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for fan in (*self._fans.values(), *self._points.values()):
             for item in fan:
                 plot.removeItem(item)
+        for path, marker in self._points.values():
+            plot.removeItem(path.casing)
+            plot.removeItem(marker.disc)
         self._fans = {}
         self._fan_shown = {}
         self._points = {}
@@ -581,7 +584,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             item.setVisible(visible)
         for (j, _key), pair in self._points.items():
             if j == i:
-                for item in pair:
+                for item in (*pair, pair[0].casing, pair[1].disc):
                     item.setVisible(visible)
 
     def set_playing(self, playing: bool) -> None:
@@ -756,7 +759,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
         dots.setData(pos=np.array([q[-1] for q in pieces]))
 
     def update_points(self, i: int, paths: dict[str, np.ndarray],
-                      current: int | None = None) -> None:
+                      current: int | None = None, labels: dict[str, str] | None = None) -> None:
         """Run ``i``'s extra points (``paths``: key -> (steps, D) positions, e.g.
         Schedule-Free's averaged x): each a thin dashed path up to step ``current``
         and a hollow marker there, in the run's colour, under its own marker. A key
@@ -764,42 +767,68 @@ class LossPlot(PixelSize, pg.PlotWidget):
         for (j, key), (path, marker) in self._points.items():
             if j == i and key not in paths:
                 path.setData([], [])
+                path.casing.setData([], [])
                 marker.setData(pos=np.empty((0, 2)))
+                marker.disc.setData(pos=np.empty((0, 2)))
         for n, (key, positions) in enumerate(paths.items()):
-            path, marker = self._point_items(i, key, n)
+            path, marker = self._point_items(i, key, n, (labels or {}).get(key, key))
             pieces = self._path_pieces([positions], current)
             if not pieces:
                 path.setData([], [])
+                path.casing.setData([], [])
                 marker.setData(pos=np.empty((0, 2)))
+                marker.disc.setData(pos=np.empty((0, 2)))
                 continue
             pts = pieces[0]
             path.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
+            path.casing.setData(pts[:, 0], pts[:, 1], skipFiniteCheck=True)
             marker.setData(pos=pts[-1:])
+            marker.disc.setData(pos=pts[-1:])
 
     def point_items(self, i: int, key: str) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:
         """Run ``i``'s items of its extra point ``key`` (path, marker), if drawn."""
         return self._points.get((i, key))
 
-    def _point_items(self, i: int, key: str, n: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem]:
+    def _point_items(self, i: int, key: str, n: int,
+                     label: str) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem]:
         pair = self._points.get((i, key))
         if pair is None:
             run = self._runs[i]
             colour = QtGui.QColor(run.style.colour)
-            path = pg.PlotDataItem(pen=cosmetic_pen(colour, 1.5 * self.scale,
+            # above the trails (it is what one evaluates, often calmer than the steps):
+            # dashes in the run's colour over a white casing, so they read on the trails
+            casing = pg.PlotCurveItem(pen=cosmetic_pen("#ffffff", 4.5 * self.scale),
+                                      antialias=True)
+            casing.setZValue(run.trail.zValue() + 4)
+            path = pg.PlotDataItem(pen=cosmetic_pen(colour, 2.5 * self.scale,
                                                     QtCore.Qt.PenStyle.DashLine),
                                    antialias=True)
-            path.setZValue(run.trail.zValue() - 0.5)
-            # hollow: a ring in the run's colour around white (a square for a second point)
-            marker = pg.ScatterPlotItem(size=round(MARKER_PX * 0.85 * self.scale),
-                                        symbol="os"[n % 2], brush=pg.mkBrush("#ffffff"),
-                                        pen=pg.mkPen(colour, width=3 * self.scale),
+            path.setZValue(run.trail.zValue() + 5)
+            # hollow: a white disc with a dark edge (it reads on any colour) holding a
+            # ring in the run's colour (a square for a second point)
+            symbol = "os"[n % 2]
+            disc = pg.ScatterPlotItem(size=round(MARKER_PX * 1.1 * self.scale), symbol=symbol,
+                                      brush=pg.mkBrush("#ffffff"),
+                                      pen=pg.mkPen("#202020", width=2 * self.scale),
+                                      antialias=True)
+            marker = pg.ScatterPlotItem(size=round(MARKER_PX * 0.6 * self.scale), symbol=symbol,
+                                        brush=pg.mkBrush(None),
+                                        pen=pg.mkPen(colour, width=3.5 * self.scale),
                                         antialias=True)
-            marker.setZValue(run.marker.zValue() - 0.5)
+            # above the minima's stars: an average often ends on one
+            disc.setZValue(self.minima.zValue() + 1)
+            marker.setZValue(self.minima.zValue() + 2)
+            marker.disc = disc
+            path.casing = casing
             plot = self.getPlotItem()
-            for item in (path, marker):
+            for item in (casing, path, disc, marker):
                 item.setVisible(run.style.visible)
                 plot.addItem(item)
             pair = self._points[(i, key)] = (path, marker)
+            # the legend says what the hollow marker is, under its run
+            self.legend.addItem(marker, html.escape(f"{short_name(run.style.name)}: {label}"))
+            if self.view is not None:
+                self.place_legend()
         return pair
 
     def fan_items(self, i: int) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:

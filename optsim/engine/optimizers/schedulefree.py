@@ -193,6 +193,9 @@ class ScheduleFree(Optimizer):
                           "optimizer.eval() moves the parameters here")
         q["w_prev"] = Quantity("y<sub>t\u22121</sub>", "y: where the gradient is taken (previous)")
         q["w"] = Quantity(f"y{T}", "y: where the gradient is taken")
+        q["raw_grad"] = Quantity("\u2207f(y<sub>t\u22121</sub>)",
+                                 "gradient of the loss at y, the previous position")
+        q["update"] = Quantity(f"\u0394y{T}", "update actually applied", "y_t − y_(t−1)")
         return q
 
 

@@ -214,6 +214,10 @@ def list_functions(out=None) -> None:
 
 
 def list_optimizers(out=None) -> None:
+    from .plugins import entry_point_problems
+
+    for problem in entry_point_problems():  # the installed packages' optimizers too
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
     out = out or sys.stdout
     print("Optimizers (--optimizer NAME:key=value,...; [the implementation each matches "
           "step for step]):", file=out)
@@ -454,10 +458,8 @@ def load_plugins(argv: list[str]) -> list[str]:
     """Load every ``--plugin FILE.py`` (anywhere on the command line, for any
     command) and the installed packages' optimizers; returns the other arguments.
     A plug-in that fails raises its one-line PluginError (exit 2)."""
-    from .plugins import entry_point_problems, load_plugin
+    from .plugins import load_plugin
 
-    for problem in entry_point_problems():
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
     rest, files = [], []
     i = 0
     while i < len(argv):

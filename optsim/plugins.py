@@ -35,6 +35,7 @@ import numpy as np
 
 from .engine import OPTIMIZERS, HyperParam, Optimizer, OptimizerKind, register
 from .engine.base import OptimizerFailed
+from .engine.registry import MISSING
 
 #: the entry-point group installed packages register optimizers under
 ENTRY_POINT_GROUP = "optsim.optimizers"
@@ -279,8 +280,16 @@ def load_entry_points() -> list[str]:
 
 @functools.cache
 def entry_point_problems() -> tuple[str, ...]:
-    """:func:`load_entry_points`, once per process."""
+    """:func:`load_entry_points`, once per process (when a name is not known, for
+    lists, and in the window after its first paint: the scan takes ~0.5 s)."""
     return tuple(load_entry_points())
+
+
+def _look_in_packages(_name: str) -> None:
+    entry_point_problems()
+
+
+MISSING.append(_look_in_packages)
 
 
 def plugin_source(name: str) -> str | None:

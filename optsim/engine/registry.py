@@ -84,6 +84,9 @@ def _renamed(p: HyperParam, name: str) -> HyperParam:
 
 OPTIMIZERS: dict[str, OptimizerKind] = {}
 WRAPPERS: dict[str, WrapperKind] = {}
+#: called with a name no kind has, before it is refused: each may register it (the
+#: installed packages' plug-ins are looked for only then: a scan costs ~0.5 s)
+MISSING: list[Callable[[str], None]] = []
 #: wrapped kinds made so far (``adam+lookahead``), not listed with the others
 _WRAPPED: dict[str, OptimizerKind] = {}
 
@@ -107,6 +110,10 @@ def optimizer_kind(name: str) -> OptimizerKind:
         return OPTIMIZERS[key]
     if "+" in key:
         return _wrapped_kind(key)
+    for hook in MISSING:
+        hook(key)
+        if key in OPTIMIZERS:
+            return OPTIMIZERS[key]
     raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
 
 

@@ -629,6 +629,8 @@ class MainWindow(QMainWindow):
         self._failures_shown: set[int] = set()
         if plugin_problems:
             self.statusBar().showMessage("; ".join(plugin_problems), 15000)
+        # the installed packages' optimizers: after the first paint (a scan takes ~0.5 s)
+        QTimer.singleShot(3000, self, self._load_installed_plugins)
 
         self._initial_size()
         self.apply_default_layout()
@@ -950,6 +952,15 @@ class MainWindow(QMainWindow):
             "Optimizer failed", f"Run {name!r} stopped: {e}. The other runs go on.",
             e.details))
         self.statusBar().showMessage(f"run {name!r} failed at step {e.step}: {e}", 15000)
+
+    def _load_installed_plugins(self) -> None:
+        """Register the installed packages' optimizers (entry points) in the list."""
+        from ..plugins import entry_point_problems
+
+        problems = entry_point_problems()
+        self.runs_panel.fill_kinds()
+        if problems:
+            self.statusBar().showMessage("; ".join(problems), 15000)
 
     def _remember_plugin(self, path: str) -> None:
         """Keep a loaded plug-in's file for the next session (QSettings)."""

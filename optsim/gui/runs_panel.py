@@ -363,7 +363,7 @@ class RunsPanel(QWidget):
 
         form = QFormLayout()
         self.kind_combo = QComboBox()
-        self._fill_kinds()
+        self.fill_kinds()
         self.kind_combo.setToolTip("The optimizer of the selected run")
         self.load_button = QPushButton("Load optimizer\u2026")
         self.load_button.setToolTip("Load your own optimizer from a Python file (a plug-in: "
@@ -589,7 +589,7 @@ class RunsPanel(QWidget):
         if c.isValid():
             self.model.set_run_colour(i, c.name())
 
-    def _fill_kinds(self) -> None:
+    def fill_kinds(self) -> None:
         """The optimizer list: every registered kind (built-ins and plug-ins)."""
         with QSignalBlocker(self.kind_combo):
             current = self.kind_combo.currentText()
@@ -624,7 +624,7 @@ class RunsPanel(QWidget):
         except PluginError as e:
             self.show_failure("Could not load the optimizer", str(e), e.details)
             return False
-        self._fill_kinds()
+        self.fill_kinds()
         self.pluginLoaded.emit(str(path))
         if add_run and kinds:
             i = self.model.add_run(new_run_optimizer(self.model, kinds[0].name))

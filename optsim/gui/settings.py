@@ -26,7 +26,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from ..engine import parse_spec
 from ..files import ReadError, check_readable
 from ..functions import FUNCTIONS
-from ..plugins import PluginError, ensure_plugin, entry_point_problems
+from ..plugins import PluginError, ensure_plugin
 from ..runset import salvage
 from .model import SimulationModel
 
@@ -106,9 +106,9 @@ def remembered_plugins(settings: QSettings) -> list[str]:
 
 
 def load_remembered_plugins(settings: QSettings) -> list[str]:
-    """Load the remembered plug-in files and the installed packages' optimizers;
-    returns one line for each that failed (the window starts without it)."""
-    problems = list(entry_point_problems())
+    """Load the remembered plug-in files; returns one line for each that failed (the
+    window starts without it). (The installed packages' are looked for later.)"""
+    problems = []
     for path in remembered_plugins(settings):
         try:
             ensure_plugin(path)

@@ -56,17 +56,23 @@ def _sf_params(lr: float) -> tuple[HyperParam, ...]:
 
 def _weights(step: int, lr_max: Any, r: Any, power: Any) -> Any:
     """``((k+1) ** r) * (lr_max ** weight_lr_power)`` as the reference computes it, in
-    Python floats: once per distinct (lr_max, r, power) of the rows (so that a row
-    of a batch is the run alone to the last bit)."""
-    if type(lr_max) is not np.ndarray and type(r) is not np.ndarray \
-            and type(power) is not np.ndarray:
-        return (step ** r) * (lr_max ** power)
+    Python floats: once when every row has the same values (a float), else once per
+    distinct (lr_max, r, power) of the rows, as an (N, 1) column (so that a row of a
+    batch is the run alone to the last bit)."""
+    values = []
+    for a in (lr_max, r, power):
+        if type(a) is np.ndarray:
+            flat = a.reshape(-1)
+            if not (flat == flat[0]).all():
+                break
+            a = flat[0].item()
+        values.append(a)
+    else:
+        lm, rr, pw = values
+        return (step ** rr) * (lm ** pw)
     n = max(np.shape(a)[0] for a in (lr_max, r, power) if type(a) is np.ndarray)
     table = np.column_stack([np.broadcast_to(np.asarray(a, dtype=np.float64).reshape(-1, 1),
                                              (n, 1))[:, 0] for a in (lr_max, r, power)])
-    if n == 1:
-        lm, rr, pw = table[0].tolist()
-        return np.array([[(step ** rr) * (lm ** pw)]])
     unique, inverse = np.unique(table, axis=0, return_inverse=True)
     values = np.array([(step ** rr) * (lm ** pw) for lm, rr, pw in unique.tolist()])
     return values[inverse.reshape(-1)][:, None]
@@ -106,6 +112,20 @@ class ScheduleFree(Optimizer):
         else:
             sched = (k + 1) / warmup if k < warmup else 1.0
         lr = c["lr"] * sched
+        r, power = c["r"], c["weight_lr_power"]
+        if type(lr) is not np.ndarray and type(r) is not np.ndarray \
+                and type(power) is not np.ndarray:
+            # every row alike (a single run, or a batch of one configuration): Python
+            # floats, as the reference computes them (the same numbers as below)
+            lm_col, ws_col = state.lr_max[:, 0], state.weight_sum[:, 0]
+            lm, ws = lm_col[0].item(), ws_col[0].item()
+            if len(lm_col) == 1 or ((lm_col == lm).all() and (ws_col == ws).all()):
+                lm = max(lr, lm)
+                weight = (step ** r) * (lm ** power)
+                ws += weight
+                out["lr_max"].fill(lm)
+                out["weight_sum"].fill(ws)
+                return lr, weight, weight / ws if ws != 0 else 0.0
         lr_max = np.maximum(lr, _column(state.lr_max))  # max(lr, group['lr_max'])
         weight = _weights(step, lr_max, c["r"], c["weight_lr_power"])
         weight_sum = _column(state.weight_sum) + weight

@@ -68,10 +68,13 @@ class Lookahead(Optimizer):
     def scalars(self, c: Coefs, step: int) -> Coefs:
         return self.base.scalars(c, step)
 
+    def widths(self, dim: int) -> dict[str, int]:
+        return self.base.widths(dim)
+
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: Any, step: int,
-               out_params: np.ndarray, out: Out, info: Info | None) -> None:
+               out_params: np.ndarray, out: Out, info: Info | None, **closure: Any) -> None:
         base_state = tuple.__new__(self.base.State, state[:-1])
-        self.base.update(c, params, grads, base_state, step, out_params, out, info)
+        self.base.update(c, params, grads, base_state, step, out_params, out, info, **closure)
         slow = out["slow_params"]
         np.copyto(slow, state.slow_params)
         sync = step % c[K] == 0  # the counter reaching k (per run)
@@ -169,6 +172,8 @@ def wrap(base: type[Optimizer]) -> type[Optimizer]:
         "State": state,
         "rescales": base.rescales,
         "momentum_fields": base.momentum_fields,
+        **{trait: getattr(base, trait) for trait in ("needs_closure", "hidden_fields",
+                                                     "extra_info") if hasattr(base, trait)},
         "extra_points": (*Lookahead.extra_points, *base.extra_points),
         "__module__": __name__,
     })

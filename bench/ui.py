@@ -86,7 +86,9 @@ import sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from optsim.gui.main_window import MainWindow
-w = MainWindow(settings=sys.argv[1], restore=False)
+# as the program (optsim.gui.app.main) makes it: the parts not seen at the first
+# paint are built just after it
+w = MainWindow(settings=sys.argv[1], restore=False, defer_parts=True)
 w.resize({}, {})
 probe = _Probe(w.plot.viewport())
 w.plot.viewport().installEventFilter(probe)

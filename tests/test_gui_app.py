@@ -157,7 +157,7 @@ def test_the_sweep_and_training_parts_are_built_after_the_first_paint(qtbot, tmp
     window showed, the Sweep part put the inspector in front of the preset's story)."""
     from optsim.gui import app, file_actions
 
-    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False, defer_parts=True)
     qtbot.addWidget(w)
     assert not w.has_part("sweep") and not w.has_part("training")
     assert file_actions.open_from_command_line(w, None, "elongated-valley")
@@ -171,10 +171,14 @@ def test_the_sweep_and_training_parts_are_built_after_the_first_paint(qtbot, tmp
     app.finish_start(w)  # idempotent
     assert len([d for d in w.dock_widgets() if d.objectName() == "sweep_dock"]) == 1
     # asked for before: built at once, once
-    w2 = MainWindow(settings=str(tmp_path / "s2.ini"), restore=False)
+    w2 = MainWindow(settings=str(tmp_path / "s2.ini"), restore=False, defer_parts=True)
     qtbot.addWidget(w2)
     assert w2.training is w2.training and w2.has_part("training") and not w2.has_part("sweep")
     assert file_actions.open_from_command_line(w2, None, "himmelblau-basins")
     assert w2.has_part("sweep") and w2.basins.action.isChecked()
     with pytest.raises(AttributeError):
         w2.no_such_part  # noqa: B018
+    # made for a test or a tool: every part at once
+    w3 = MainWindow(settings=str(tmp_path / "s3.ini"), restore=False)
+    qtbot.addWidget(w3)
+    assert w3.has_part("sweep") and w3.has_part("training")

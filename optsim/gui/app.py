@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     identify(app)
     from .main_window import MainWindow
 
-    window = MainWindow(settings=args.settings, restore=not args.fresh)
+    window = MainWindow(settings=args.settings, restore=not args.fresh, defer_parts=True)
     if args.scenario or args.preset:
         # opened before the first paint, so the first screen is the scenario's; a
         # file that cannot be read (a FIFO, a device, missing) is said over the window

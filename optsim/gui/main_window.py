@@ -543,14 +543,18 @@ class FirstRunHint(QLabel):
 class MainWindow(QMainWindow):
     """The desktop window. ``settings``: a QSettings or an INI file path (default:
     the user's store, or an isolated one when ``OPTSIM_SETTINGS_ISOLATED`` is set);
-    ``restore=False`` starts from the defaults."""
+    ``restore=False`` starts from the defaults. ``defer_parts=True`` (the program,
+    :func:`optsim.gui.app.main`) leaves the parts not seen at the first paint (the
+    Sweep dock, the training editors) to :meth:`install_later_parts`, called just
+    after it, or to the first use of one of their attributes."""
 
     #: the status table and step counter were just refreshed (while playing, a few
     #: times a second): other costly text (the inspector's page) refreshes with them
     readoutsRefreshed = Signal()
 
     def __init__(self, settings: QSettings | str | os.PathLike | None = None,
-                 restore: bool = True, parent: QWidget | None = None) -> None:
+                 restore: bool = True, parent: QWidget | None = None,
+                 defer_parts: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle(TITLE)
         self.setObjectName("optsim_main_window")
@@ -605,9 +609,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         from .inspector import install as install_step_insight
         install_step_insight(self)  # inspector dock, step arrows, timeline slider
-        # the Sweep dock and the training parts are built after the first paint
-        # (install_later_parts) or when first asked for, whichever comes first
+        # the Sweep dock and the training parts: now, or (the program) after the
+        # first paint or when first asked for, whichever comes first
         self._later_parts: set[str] = set()
+        if not defer_parts:
+            self.install_later_parts()
         from .view3d import install as install_view3d
         install_view3d(self)  # View > 3D view (its dock is made when first opened)
         from .geometry_dock import install as install_geometry

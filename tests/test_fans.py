@@ -109,3 +109,25 @@ def test_playing_fans_leaves_nothing_stale_on_screen(window):
         whole = _pixels(plot.viewport().grab(box).toImage())
         assert shown.shape == whole.shape and shown.shape[0] > 50
         assert _differing(shown, whole) <= 30, type(plot).__name__
+
+
+def test_fans_survive_presentation_mode_and_take_its_size(window):
+    """F11's scale draws the runs again: the fans too (stopped and playing), their
+    points larger, in the runs' colours."""
+    w = window
+    w.model.set_run_fan(0, 12, 0.3)
+    w.model.step_forward(20)
+    plot = w.figure.loss_plot
+    plot.set_scale(1.6)
+    paths, _dots = plot.fan_items(0)
+    assert len(paths.xData) == 12 * 21
+    small = plot.fan_layer.dot_px
+    _play(w, 3)
+    assert plot.fan_layer.fan(0).shape == (w.model.shown_step + 1, 12, 2)
+    plot.set_scale(1.0)
+    assert plot.fan_layer.fan(0) is not None and plot.fan_layer.dot_px < small
+    QtWidgets.QApplication.processEvents()
+    stamp = plot.fan_layer._stamps[0].toImage()
+    centre = stamp.pixelColor(stamp.width() // 2, stamp.height() // 2)
+    colour = plot.run_items(0).style.colour
+    assert centre.name().lower() == colour.lower()

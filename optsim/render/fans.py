@@ -84,7 +84,8 @@ class FanLayer(pg.GraphicsObject):
         self._fragments = pg.Qt.internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
         #: per fan, its dot drawn once on a pixmap, for one device pixel ratio
         self._stamps: list[QtGui.QPixmap] = []
-        self._stamp_ratio: float | None = None
+        #: (device pixel ratio, dot size) the stamps were drawn for
+        self._stamp_ratio: tuple[float, float] | None = None
 
     # -- data -------------------------------------------------------------------
     def set_runs(self, colours: list[str]) -> None:
@@ -102,6 +103,7 @@ class FanLayer(pg.GraphicsObject):
             dot.setCosmetic(True)
             dot.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
             self._fans.append(_Fan(pen=pen, dot_pen=dot))
+        self._stamp_ratio = None  # (the dots' pictures, in these colours)
         self._redraw_all()
 
     def set_fan(self, i: int, rows: np.ndarray | None, grown: bool = False) -> None:
@@ -286,7 +288,7 @@ class FanLayer(pg.GraphicsObject):
         p.setTransform(transform)
 
     def _dot_stamps(self, ratio: float) -> list[QtGui.QPixmap]:
-        if self._stamp_ratio != ratio or len(self._stamps) != len(self._fans):
+        if self._stamp_ratio != (ratio, self.dot_px) or len(self._stamps) != len(self._fans):
             side = int(np.ceil(self.dot_px)) + 2
             self._stamps = []
             for fan in self._fans:
@@ -302,7 +304,7 @@ class FanLayer(pg.GraphicsObject):
                 painter.drawEllipse(QtCore.QPointF(c, c), r, r)
                 painter.end()
                 self._stamps.append(pixmap)
-            self._stamp_ratio = ratio
+            self._stamp_ratio = (ratio, self.dot_px)
         return self._stamps
 
     def _paint_vectors(self, p: QtGui.QPainter) -> None:

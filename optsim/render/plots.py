@@ -225,14 +225,18 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self.start_marker.setSize(13 * scale)
         self.start_marker.setPen(pg.mkPen("k", width=2 * scale))
         self.layer.marker_px = MARKER_PX * scale
+        self.fan_layer.dot_px = max(4, round(MARKER_PX * 0.45 * scale))
         if self.colorbar is not None and self.landscape is not None:
             land = self.landscape
             self._update_colorbar(land.vmin, land.vmax, land.log, land.zmin)
-        shown = dict(self._shown)
+        shown, fans = dict(self._shown), dict(self._fan_shown)
         self.set_runs([r.style for r in self._runs])
         for i, args in shown.items():
             if i < len(self._runs):
                 self.update_run(i, *args)
+        for i, args in fans.items():  # (the fans too: made again at the new size)
+            if i < len(self._runs):
+                self.update_fan(i, *args)
 
     def _set_dim(self, dim: int) -> None:
         self._dim = dim

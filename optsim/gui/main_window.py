@@ -257,7 +257,7 @@ class StatusTable(QTableWidget):
             status = f"{status} lr {_num(st.lr)}".strip()
         if st.clipped:
             status = f"{status} clipped".strip()
-        if st.spread == st.spread:  # the rows' spread (a fan or an ensemble, as its mean)
+        if st.spread > 0:  # the rows' spread (a fan or an ensemble, as its mean; nan: one row)
             status = f"{status} ±{st.spread:.2g}".strip()  # (two digits: the column is narrow)
         cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
         shown = self._shown.get(i)

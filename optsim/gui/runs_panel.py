@@ -273,14 +273,16 @@ class HyperparamEditor(QWidget):
 
 
 class VerticalScroll(QScrollArea):
-    """A frameless scroll area that scrolls only up and down: as wide as its widget
-    needs (the dock keeps the width its rows need), as short as the dock makes it."""
+    """A frameless scroll area for a panel of rows: as wide as its widget needs (a
+    dock that keeps that width never scrolls sideways), as short as the dock makes
+    it (its rows keep their height and scroll)."""
 
     def __init__(self, widget: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # (rows wider than the dock, e.g. a narrow column, scroll rather than being cut)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setWidget(widget)
         widget.installEventFilter(self)
 

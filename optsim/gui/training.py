@@ -116,9 +116,17 @@ class Training(QObject):
     def _open(self, on: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.group.setVisible(on)
-        if on:  # shown in a short dock: scrolled into view
-            QTimer.singleShot(0, lambda: self.window.runs_panel.scroll.ensureWidgetVisible(
-                self.group, 0, 0))
+        if on:  # shown in a short dock: scrolled into view (up and down only)
+            QTimer.singleShot(0, self._scroll_to_group)
+
+    def _scroll_to_group(self) -> None:
+        scroll = self.window.runs_panel.scroll
+        bar = scroll.verticalScrollBar()
+        top = self.toggle.mapTo(scroll.widget(), self.toggle.rect().topLeft()).y()
+        bottom = self.group.mapTo(scroll.widget(), self.group.rect().bottomLeft()).y()
+        view = scroll.viewport().height()
+        if top < bar.value() or bottom > bar.value() + view:  # (not already in view)
+            bar.setValue(min(top, max(bottom - view, bar.value())))
 
     def _sync_strip(self, wanted: bool) -> None:
         """Show the strip while some run has a schedule (placed the first time, its

@@ -53,6 +53,8 @@ from optsim.functions import get_function  # noqa: E402
 
 ROSEN = get_function("rosenbrock")
 LR = 1e-3
+#: seconds of rest before each timed case (see ``measure``)
+SETTLE = 0.05
 
 
 def _starts(n: int) -> np.ndarray:
@@ -160,12 +162,15 @@ def _us(t: float) -> str:
 
 def measure(cases: dict, steps: int, repeats: int) -> dict[str, list[float]]:
     """Per-step times of every case, ``repeats`` times, the cases interleaved so
-    that load on the machine hits them alike."""
+    that load on the machine hits them alike. Each case starts after a pause of
+    SETTLE seconds: torch's OpenMP threads spin for a while after a parallel
+    region, and would otherwise still take a core when the next case starts."""
     for fn in cases.values():  # warm up
         fn(min(steps, 50))
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeats):
         for name, fn in cases.items():
+            time.sleep(SETTLE)
             times[name].append(_per_step(fn, steps))
     for name, ts in times.items():
         print(f"  {name:36s} {_us(statistics.median(ts))}  (min {_us(min(ts)).strip()})",

@@ -347,8 +347,29 @@ def _rosen_grad(p: Array) -> Array:
     return out
 
 
+def _rosen_value_and_grad(p: Array) -> tuple[Array, Array]:
+    # _rosen_value and _rosen_grad with 1 - x and y - x² computed once: the same
+    # operations on the same operands (products commuted), so bit for bit the same
+    x, y = p[:, 0], p[:, 1]
+    a = 1 - x
+    r = x * x
+    np.subtract(y, r, out=r)
+    value = a * a
+    t = r * r
+    t *= 100
+    value += t
+    a *= -2
+    np.multiply(400, x, out=t)
+    t *= r
+    out = np.empty(p.shape)
+    np.subtract(a, t, out=out[:, 0])
+    np.multiply(200, r, out=out[:, 1])
+    return value, out
+
+
 register(LossFunction(
     "rosenbrock", 2, value=_rosen_value, gradient=_rosen_grad,
+    value_and_gradient=_rosen_value_and_grad,
     view=((-2.0, 2.0), (-1.0, 3.0)), start=(-1.5, 2.0),
     minima=((1.0, 1.0),), minimum_values=(0.0,),
     formula="(1 - x)**2 + 100*(y - x**2)**2",

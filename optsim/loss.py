@@ -26,6 +26,9 @@ class LossFunction:
 
     ``value`` maps an (N, D) array to (N,); ``gradient`` maps (N, D) to (N, D);
     ``hessian_fn`` (optional) maps (N, D) to (N, D, D), see :meth:`hessian`.
+    ``value_and_gradient`` (optional) maps (N, D) to both at once, sharing the
+    terms they have in common; it must give ``value`` and ``gradient`` bit for bit
+    (the simulation takes it for big batches; a test checks every one given).
     ``view`` is ``((xmin, xmax), (ymin, ymax))``: in 2D the plotted window, in 1D the
     x range and the y range of the curve's plot. ``minima`` lists known local and
     global minima as points, ``minimum_values`` their loss values.
@@ -53,6 +56,9 @@ class LossFunction:
     family: str = ""
     #: the Hessian, (N, D) -> (N, D, D); None: central differences of the gradient
     hessian_fn: Callable[[Array], Array] | None = field(default=None, repr=False, compare=False)
+    #: the value and the gradient at once, (N, D) -> ((N,), (N, D)); None: separately
+    value_and_gradient: Callable[[Array], tuple[Array, Array]] | None = field(
+        default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):

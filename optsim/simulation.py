@@ -845,6 +845,10 @@ def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
     small = n * dim <= SMALL_BATCH
     lows, highs = t._lo.tolist() * n, t._hi.tolist() * n
     lo_all, hi_all, lmask = t._lo_all, t._hi_all, t._lmask
+    # many runs: the loss and the gradient at once where the function shares their
+    # terms (Rosenbrock: 1 - x and y - x²), bit for bit the separate ones
+    fused = None if small else fn.value_and_gradient
+    noisy = t._rng is not None
     isfinite, le = math.isfinite, operator.le
     frozen = lane.frozen
     any_frozen = bool(frozen.any())
@@ -858,7 +862,11 @@ def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
             lr, values = dyn.values_for(k, t._loss)
             out = lane.step(k, 0, dyn.clipped(k, lane.grads), lr, values)
         new = lane.params
-        loss = np.asarray(fn.value(new), dtype=np.float64).reshape(n)
+        g_fused = None
+        if fused is not None:
+            loss, g_fused = fused(new)
+        else:
+            loss = np.asarray(fn.value(new), dtype=np.float64).reshape(n)
         if small:
             # a sum is finite only if every loss is (a finite sum that overflows is
             # sorted out by _outside); NaN fails both <=
@@ -879,12 +887,18 @@ def _checked(lane: _Lane, m: int, fn: LossFunction, dim: int) -> None:
                 frozen |= bad
                 any_frozen = True
             keep = frozen[:, None]
+            if g_fused is not None:  # a frozen run's gradient: at its old place, the
+                if noisy:  # one it had (with noise: taken again, apart from now on)
+                    g_fused = fused = None
+                else:
+                    np.copyto(g_fused, lane.grads, where=keep)
             np.copyto(new, params, where=keep)
             loss = np.where(frozen, t._loss[(k - 1) & lmask, rows], loss)
             for f in t._live:
                 np.copyto(out[f], getattr(state, f), where=keep)
         t._loss[k & lmask, rows] = loss
-        g = np.asarray(fn.gradient(new), dtype=np.float64).reshape(n, dim)
+        g = g_fused if g_fused is not None else \
+            np.asarray(fn.gradient(new), dtype=np.float64).reshape(n, dim)
         _take_gradient(lane, k, g)
         lane.k = k
         lane.ck = lane.buffer(0)

@@ -264,3 +264,60 @@ def test_trajectories_stepped_together_are_exactly_as_if_stepped_alone():
     for t in together:
         assert t.steps == 120
         _same_as_reference(t)  # alone, checked after every step
+
+
+# -- the loss and the gradient at once -------------------------------------------
+
+
+def test_every_fused_value_and_gradient_is_the_separate_ones_bit_for_bit():
+    """A function's value_and_gradient (taken by the simulation for big batches)
+    gives its value and gradient to the last bit, in and far beyond its view, at
+    overflowing and non-finite points too."""
+    from optsim.loss import FUNCTIONS
+
+    fused = [f for f in FUNCTIONS.values() if f.value_and_gradient is not None]
+    assert "rosenbrock" in [f.name for f in fused]
+    rng = np.random.default_rng(11)
+    for f in fused:
+        (x0, x1), (y0, y1) = f.view
+        lo, hi = np.array([x0, y0][: f.dim]), np.array([x1, y1][: f.dim])
+        p = np.concatenate([
+            rng.uniform(lo, hi, (2000, f.dim)),
+            rng.uniform(-1, 1, (2000, f.dim)) * 10.0 ** rng.integers(-8, 200, (2000, 1)),
+            rng.choice([0.0, -0.0, 1.0, np.inf, -np.inf, np.nan, 1e300, -1e-300], (64, f.dim)),
+        ])
+        with np.errstate(all="ignore"):
+            value, grad = f.value_and_gradient(p)
+            np.testing.assert_array_equal(value, f.value(p), err_msg=f.name)
+            np.testing.assert_array_equal(grad, f.gradient(p), err_msg=f.name)
+        assert value.shape == (len(p),) and grad.shape == p.shape
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_big_batches_with_the_fused_function_are_the_plain_loop(noise, monkeypatch):
+    """Rosenbrock stepped in blocks, checked after every step, taking the loss and
+    the gradient at once, with runs diverging part way (their gradient put back):
+    the plain loop's history, and the function without its fused form's."""
+    import dataclasses
+
+    from optsim import simulation
+    from optsim.functions import get_function
+
+    monkeypatch.setattr(simulation, "BLOCK_NUMBERS", 64)
+    monkeypatch.setattr(simulation, "CHUNK_NUMBERS", 16)
+    rosen = get_function("rosenbrock")
+    apart = dataclasses.replace(rosen, value_and_gradient=None)
+    rng = np.random.default_rng(8)
+    starts = rng.uniform((-2, -1), (2, 3), (200, 2))
+    opt = optsim.make_optimizer("sgd", lr=np.geomspace(1e-4, 3e-3, 200))
+    runs = []
+    for fn in (rosen, apart):
+        t = Trajectory(fn, opt, starts, noise=noise, seed=2, bound_scale=2.0)
+        for n in (1, 30, 9):
+            t.advance(n)
+        runs.append(t)
+    steps = runs[0].diverged_step[runs[0].diverged]
+    assert 0 < len(steps) < 200 and len(set(steps.tolist())) > 1
+    _same_as_reference(runs[0])
+    for name in ("positions", "losses", "diverged_step", "params"):
+        np.testing.assert_array_equal(getattr(runs[0], name), getattr(runs[1], name))

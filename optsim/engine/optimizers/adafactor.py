@@ -9,7 +9,7 @@ import numpy as np
 
 from ..base import Coefs, Info, Optimizer, Out, Rule
 from ..expr import Neg, Num, Quantity, S, T, maximum, minimum, sqrt, state_quantity
-from ..hyperparams import HyperParam, lr_param, weight_decay_param
+from ..hyperparams import HyperParam, lr_param
 from ..registry import OptimizerKind
 from ..transforms import apply_rule, full, lerp, set_direction
 
@@ -77,7 +77,9 @@ class Adafactor(Optimizer):
                    low=0.0, high=1e3, log=True, symbol="\u03b5<sub>2</sub>"),
         HyperParam("d", float, 1.0, "clipping threshold: the update's RMS is at most d",
                    low=1.0, high=1e6, symbol="d"),
-        weight_decay_param(),
+        HyperParam("weight_decay", float, 0.0,
+                   "decoupled weight decay: shrinks the weights by lr·weight_decay·w",
+                   low=0.0, high=1e3, symbol="\u03bb"),
     )
     State = AdafactorState
     rescales = True
@@ -143,7 +145,7 @@ class Adafactor(Optimizer):
                     "relative to the weights' size"))
         eqs.append(("variance", S("variance_prev")
                     + S("one_minus_beta2_t") * (S("grad") ** 2 - S("variance_prev")), ""))
-        eqs.append(("u", S("grad") / sqrt(maximum(S("variance"), S("eps1") ** 2)), ""))
+        eqs.append(("u", S("grad") / sqrt(maximum(S("variance"), S("eps1") * S("eps1"))), ""))
         eqs.append(("denom", maximum(Num.of(1), S("update_rms")), "clip the update's RMS to d"))
         step = Neg(S("alpha") / S("denom") * S("u"))
         return eqs + apply_rule(self, step, decoupled_ok=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..base import Coefs, Info, Optimizer, Out, Rule
 from ..expr import Neg, Quantity, S, T, state_quantity
-from ..hyperparams import HyperParam, eps_param, flag_param, lr_param
+from ..hyperparams import HyperParam, flag_param, lr_param
 from ..registry import OptimizerKind
 from ..transforms import apply_rule, ema, full, lerp, set_direction
 
@@ -136,7 +136,8 @@ class Muon(Optimizer):
                    low=-100.0, high=100.0, symbol="b"),
         HyperParam("ns_c", float, 2.0315, "Newton–Schulz coefficient c (ns_coefficients[2])",
                    low=-100.0, high=100.0, symbol="c"),
-        eps_param(1e-7),
+        HyperParam("eps", float, 1e-7, "ε: the least length B\u0303 is divided by (for stability)",
+                   low=0.0, high=1.0, log=True, symbol="\u03b5"),
         HyperParam("ns_steps", int, 5, "number of Newton–Schulz steps", low=0, high=99,
                    symbol="k"),
         flag_param("match_rms_adamw",

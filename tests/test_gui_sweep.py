@@ -311,3 +311,21 @@ def test_a_scenario_sweep_that_does_not_fit_is_a_message(qtbot, panel, window):
     with qtbot.waitSignal(panel.message) as sig:
         assert not panel.apply_state({"x": "lr=0.1:0.2:5", "metric": "speed"}, compute=False)
     assert "unknown metric" in sig.args[0]
+
+
+def test_basins_overlay_follows_the_runs_clipping(qtbot, window):
+    """The overlay is the selected run as configured: with its gradient clipping."""
+    from optsim.gradients import parse_clip
+
+    window.model.set_function("himmelblau")
+    window.model.replace_runs([(optsim.parse_spec("momentum:lr=0.01"), "hb", "#E69F00", True)])
+    window.model.set_run_training(0, None, parse_clip("value=1"))
+    toggle = window.basins
+    toggle.action.setChecked(True)
+    qtbot.waitUntil(lambda: toggle.result is not None, timeout=60000)
+    api = basins("himmelblau", "momentum:lr=0.01", grid=toggle.result.labels.shape[0],
+                 steps=toggle.result.steps, view=window.model.view, clip="value=1")
+    np.testing.assert_array_equal(toggle.result.labels, api.labels)
+    assert toggle.result.clip.spec == "value=1"
+    assert "clipped value=1" in window.statusBar().currentMessage()
+    toggle.action.setChecked(False)

@@ -52,7 +52,7 @@ from ..explore.axes import Axis
 from ..explore.basins import basins
 from ..explore.sweep import as_clip, plan_sweep, run_sweep_plan
 from ..explore.tune import CRITERION_TEXT, DEFAULT_CRITERION, tune, tune_starts
-from ..export.explore import sweep_title
+from ..export.explore import basins_spec, sweep_title
 from ..render.explore import BasinsOverlay, MapAxis, SweepPlot
 from ..schedules import Schedule
 
@@ -815,6 +815,8 @@ class BasinsToggle(QObject):
         self.main_window.plot.getPlotItem().addItem(self.overlay, ignoreBounds=True)
         self.bridge = _Bridge()
         self.bridge.result.connect(self._show)
+        self.bridge.failed.connect(
+            lambda text: self.main_window.statusBar().showMessage(f"basins: {text}", 10000))
         self.job: _Job | None = None
         self._generation = 0
         self.result = None
@@ -853,7 +855,12 @@ class BasinsToggle(QObject):
             self.overlay.setVisible(False)
             return
         i = self.model.selected if 0 <= self.model.selected < len(runs) else 0
-        opt, fn, view = runs[i].optimizer, self.model.function, self.model.view
+        run = runs[i]
+        opt, fn, view = run.optimizer, self.model.function, self.model.view
+        # the run as it is configured: its schedule (up to its end) and clipping
+        schedule, clip = run.schedule, run.clip
+        end = schedule.max_steps if schedule is not None else None
+        steps = BASIN_STEPS if end is None else min(BASIN_STEPS, end)
         if self.job is not None:
             self.job.stop()
         self._generation += 1
@@ -861,7 +868,7 @@ class BasinsToggle(QObject):
 
         def work(progress, cancel) -> None:
             res = basins(fn, opt, grid=BASIN_GRID if fn.dim == 2 else 4 * BASIN_GRID,
-                         steps=BASIN_STEPS, view=view, cancel=cancel)
+                         steps=steps, view=view, schedule=schedule, clip=clip, cancel=cancel)
             self.bridge.result.emit((generation, res, True))
 
         self.main_window.statusBar().showMessage(f"computing the basins of {opt.spec}…", 4000)
@@ -886,7 +893,7 @@ class BasinsToggle(QObject):
             parts.append(f"diverged: {100 * counts[-2] / total:.0f}%")
         if counts.get(-1):
             parts.append(f"none: {100 * counts[-1] / total:.0f}%")
-        self.main_window.statusBar().showMessage(f"basins of {res.optimizer.spec}: " + ", ".join(parts),
+        self.main_window.statusBar().showMessage(f"basins of {basins_spec(res)}: " + ", ".join(parts),
                                             0)
 
 

@@ -303,3 +303,20 @@ def test_a_scenarios_sweep_settings_are_checked(sweep_field, message):
     assert '"sweep"' in good.to_json() and '"sweep"' not in RunSet.from_dict(base).to_json()
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
         RunSet.from_dict({**base, "sweep": sweep_field})
+
+
+@pytest.mark.parametrize("clip, lrs", [(None, "lr=0.0001:0.01:6:log"),
+                                       ("norm=50", "lr=0.001:100:6:log")])
+def test_runs_that_diverge_among_others_equal_separate_runs(clip, lrs):
+    """Rosenbrock (its loss and gradient computed at once): the runs that diverge are
+    frozen while the others go on, each as it runs alone (with or without clipping)."""
+    res = sweep("rosenbrock", "sgd", x=lrs, start=(-1.5, 2.0), steps=60, clip=clip)
+    assert 0 < res.metrics["diverged"].sum() < 6
+    for i, lr in enumerate(res.x):
+        alone = run("rosenbrock", f"sgd:lr={float(lr)!r}", (-1.5, 2.0), 60, clip=clip)
+        assert bool(res.metrics["diverged"][i]) == bool(alone.diverged)
+        assert res.metrics["best-loss"][i] == alone.losses.min()
+        if not alone.diverged:
+            assert res.metrics["final-loss"][i] == alone.losses[-1]
+        else:
+            assert res.metrics["diverged-step"][i] == alone.diverged_step

@@ -217,6 +217,9 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
             live = optimizer.live_fields()
             sets = [(np.empty_like(params), {f: np.empty_like(getattr(state, f)) for f in live})
                     for _ in range(2)]
+        # the loss and the gradient at once where the function shares their terms
+        # (Rosenbrock: 1 − x and y − x²), bit for bit the separate ones
+        fused = getattr(function, "value_and_gradient", None)
         lr_t = cycled = None
         for k in range(1, steps + 1):
             if cancel is not None and cancel.is_set():
@@ -232,7 +235,11 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
                                             closure=closure)
             if schedule is not None and k < steps:  # (no lr is asked for past the last step)
                 schedule.step(loss)
-            new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)
+            if fused is not None:
+                new_loss, g_new = fused(new)
+                new_loss = np.asarray(new_loss, dtype=np.float64).reshape(n)
+            else:
+                new_loss = np.asarray(function.value(new), dtype=np.float64).reshape(n)
             # every coordinate within the tightest bound and a finite sum of the losses:
             # every run is inside (three reductions; NaN fails the comparisons)
             if any_frozen or not (lo_all <= new.min() and new.max() <= hi_all
@@ -256,7 +263,14 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
             if k == half_step:
                 half = params.copy()
             if k < steps:
-                grads = _gradient(function, params, clip)
+                if fused is None:
+                    grads = _gradient(function, params, clip)
+                else:
+                    g_new = np.asarray(g_new, dtype=np.float64).reshape(n, dim)
+                    g_new = np.asfortranarray(g_new if clip is None else clip.apply(g_new)[0])
+                    if any_frozen:  # a frozen run stays where it was: its gradient too
+                        np.copyto(g_new, grads, where=diverged[:, None])
+                    grads = g_new
     if half is None:  # pragma: no cover - steps >= 0 always sets it
         half = params.copy()
     return RowResults(loss, best, hit, np.ascontiguousarray(params), np.ascontiguousarray(half),

@@ -262,8 +262,9 @@ COST_FUNCTION = get_function("elongated-bowl")
 def optimizer_costs(repeats: int, steps: int = 2000, runs: int = 4096) -> None:
     """Section (c), ``--optimizers``: the per-step cost of every registered optimizer
     (its defaults) relative to Adam's on the elongated bowl, where no run diverges:
-    one run (``Optimizer.step`` + gradient, ``steps`` steps) and ``runs`` runs x 100
-    steps through ``optsim.simulate``. Medians over ``repeats``, each optimizer
+    one run (``steps`` steps) and ``runs`` runs x 100 steps, both through
+    ``optsim.simulate`` (which steps the optimizers that evaluate the loss themselves,
+    L-BFGS, Newton, with their closure: their cost includes those evaluations). Medians over ``repeats``, each optimizer
     measured right after Adam so that load hits both alike; short on purpose."""
     from optsim.engine import OPTIMIZERS
 
@@ -271,12 +272,8 @@ def optimizer_costs(repeats: int, steps: int = 2000, runs: int = 4096) -> None:
     many = rng.uniform(-1, 1, (runs, 2))
 
     def one_run(opt) -> float:
-        grad = COST_FUNCTION.gradient
-        p = np.array([[-1.0, 1.0]])
-        s = opt.init(p)
         t0 = time.perf_counter()
-        for _ in range(steps):
-            p, s = opt.step(p, grad(p), s)
+        optsim.simulate(COST_FUNCTION, opt, [[-1.0, 1.0]], steps)
         return (time.perf_counter() - t0) / steps
 
     def batch(opt) -> float:
@@ -286,7 +283,7 @@ def optimizer_costs(repeats: int, steps: int = 2000, runs: int = 4096) -> None:
 
     adam = make_optimizer("adam")
     print(f"(c) every optimizer beside Adam (defaults, elongated bowl): per-step cost of one "
-          f"run (step + gradient, {steps:,} steps) and of {runs:,} runs (simulate, 100 steps)",
+          f"run ({steps:,} steps) and of {runs:,} runs (100 steps), both by simulate",
           flush=True)
     print(f"  {'optimizer':<20} {'reference':<34} {'one run':>16} {'x Adam':>7} "
           f"{f'{runs:,} runs':>16} {'x Adam':>7}")

@@ -67,7 +67,9 @@ def run_optsim(cells: int, repeats: int) -> dict:
     import numpy as np
 
     import optsim
+    from optsim.explore.runner import keep_freed_memory
 
+    keep_freed_memory()  # as the optsim programs do
     base = _peak_mb()
     side = int(round(math.sqrt(cells)))
     times = []

@@ -31,7 +31,7 @@ from .explore import METRICS, SweepInputError
 from .explore.axes import Axis
 from .explore.basins import MAX_GRID, BasinsResult, basins
 from .explore.cluster import check_cluster
-from .explore.runner import DEFAULT_TOL, METRIC_LABELS
+from .explore.runner import DEFAULT_TOL, METRIC_LABELS, keep_freed_memory
 from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan, split_optimizer
 from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
 from .export.explore import (
@@ -164,6 +164,7 @@ def sweep_csv(result: SweepResult) -> str:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    keep_freed_memory()  # the program's choice (see the function)
     plan = build_sweep(args)
     _check_paths(args, ("--csv", "--npy", "--png", "--svg"))
     cluster = _cluster(args)
@@ -246,6 +247,7 @@ def print_basins_summary(result: BasinsResult) -> None:
 
 
 def cmd_basins(args: argparse.Namespace) -> int:
+    keep_freed_memory()  # the program's choice (see the function)
     fn = _function(args.function)
     grid = _whole(args.grid, "--grid", 2, MAX_GRID)
     steps = parse_steps(args.steps)
@@ -284,6 +286,7 @@ def tune_csv(labels: Sequence[str], results: Sequence[TuneResult]) -> str:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    keep_freed_memory()  # the program's choice (see the function)
     fn = _function(args.function)
     steps = parse_steps(args.steps)
     k = _whole(args.starts, "--starts", 1, 10_000)

@@ -145,7 +145,9 @@ _kept = False
 def keep_freed_memory() -> None:
     """Let glibc's allocator keep up to :data:`KEEP_FREED` bytes of freed memory
     instead of returning it to the system at once (once per process; elsewhere
-    nothing). A step of a block allocates and frees a few arrays of half a megabyte;
+    nothing). This changes the whole process, so the library never calls it by
+    itself: the programs do (``optsim sweep/basins/tune``, the window, bench/sweep.py),
+    and an API user may. A step of a block allocates and frees a few arrays of half a megabyte;
     by default glibc gives such memory back and page-faults it in again the next
     step: measured on 32,768 runs of Adam, 28-37 ns per run-step against 23-24 with
     the memory kept (the arithmetic is the same; only the page faults go)."""
@@ -184,7 +186,6 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
     ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled.
     ``schedule``: each step's learning rate (and cycled momentum) per row.
     ``clip``: gradient clipping (an ``optsim.gradients.Clip``, or None)."""
-    keep_freed_memory()
     # column-major arrays throughout (see the module docstring)
     params = np.array(starts, dtype=np.float64, copy=True, order="F")
     n, dim = params.shape

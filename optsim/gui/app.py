@@ -62,6 +62,9 @@ def no_display() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Open the window and run the event loop until it closes (exit status 2, one
     line, when there is no display)."""
+    from ..explore.runner import keep_freed_memory
+
+    keep_freed_memory()  # the program's choice for its sweeps (see the function)
     parser = argparse.ArgumentParser(prog="optsim-gui", description="optsim — optimizer visualizer")
     parser.add_argument("--settings", metavar="FILE.ini",
                         help="keep the window's settings in this INI file")

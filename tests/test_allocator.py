@@ -26,8 +26,8 @@ def test_api_sweep_leaves_the_allocator_alone_and_the_cli_chooses_it(tmp_path):
         print("api", len(calls), r._kept)
         from optsim.cli import main
         main(["sweep", "--function", "bowl", "--optimizer", "sgd", "--x", "lr=0.001:0.1:3",
-              "--steps", "3", "--csv", %r])
+              "--steps", "3", "--csv", CSV])
         print("cli", len(calls), r._kept)
-    """ % str(tmp_path / "s.csv"))
+    """.replace("CSV", repr(str(tmp_path / "s.csv"))))
     assert "api 0 False" in out, out
     assert "cli 2 True" in out, out

@@ -71,6 +71,8 @@ SPECS += [  # pytorch-optimizer's (helper "practitioners")
     "madgrad:lr=0.05,weight_decay=0.1,weight_decouple=true",
     "prodigy:weight_decay=0.1", "prodigy:lr=0.5,beta3=0.9,growth_rate=1.5,d0=0.001",
     "prodigy:weight_decay=0.1,bias_correction=true,safeguard_warmup=true,fixed_decay=true",
+    "soap:lr=0.05,precondition_frequency=3,shampoo_beta=0.5", "soap:lr=0.05,precondition_1d=false",
+    "soap:lr=0.05,normalize_gradient=true,correct_bias=false,weight_decay=0",
 ]
 CASES = [("elongated-bowl", [-1.0, 1.0]), ("himmelblau", [-0.5, -0.5]), ("cubic", [6.0])]
 STEPS = 8  # RAdam switches to its rectified step at t = 6 (beta2 = 0.999)

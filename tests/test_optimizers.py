@@ -84,6 +84,11 @@ TORCH_DEFAULTS.update({
                 "d_coef": 1.0, "growth_rate": math.inf, "weight_decay": 0.0,
                 "weight_decouple": True, "fixed_decay": False, "bias_correction": False,
                 "safeguard_warmup": False, "eps": 1e-8},  # beta3 None: 0
+    # shampoo_beta None: 0; optsim's soap preconditions a run: precondition_1d true
+    "soap": {"lr": 3e-3, "beta1": 0.95, "beta2": 0.95, "shampoo_beta": 0.0,
+             "weight_decay": 1e-2, "precondition_frequency": 10, "max_precondition_dim": 10000,
+             "precondition_1d": True, "correct_bias": True, "normalize_gradient": False,
+             "eps": 1e-8},
 })
 
 #: every registered name plus the non-default variants of each rule
@@ -123,6 +128,8 @@ VARIANTS += [  # pytorch-optimizer's (helper "practitioners")
     "madgrad:eps=0",
     "prodigy:weight_decay=0.1", "prodigy:beta3=0.9,growth_rate=1.5,d_coef=0.5",
     "prodigy:weight_decay=0.1,bias_correction=true,safeguard_warmup=true,fixed_decay=true",
+    "soap:precondition_frequency=2,shampoo_beta=0.5", "soap:precondition_1d=false",
+    "soap:normalize_gradient=true,correct_bias=false,weight_decay=0",
 ]
 
 

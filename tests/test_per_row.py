@@ -89,6 +89,9 @@ ROW_VALUES.update({
     "d0": [1e-6, 1e-3, 0.1, 1e-6, 1e-8, 1.0, 1e-4],
     "d_coef": [1.0, 0.5, 2.0, 1.0, 0.1, 1.0, 10.0],
     "growth_rate": [float("inf"), 1.02, 2.0, float("inf"), 1.0, 10.0, 0.5],
+    "shampoo_beta": [0.0, 0.9, 0.3, 0.99, 0.0, 0.5, 0.7],
+    "precondition_frequency": [10, 1, 3, 2, 10, 5, 1],
+    "max_precondition_dim": [10000, 1, 2, 10000, 1, 3, 2],
 })
 N = 7
 
@@ -115,6 +118,8 @@ CONFIGS += [  # pytorch-optimizer's flags (helper "practitioners")
     ("madgrad", {"weight_decouple": True}),
     ("prodigy", {"weight_decouple": False}), ("prodigy", {"fixed_decay": True}),
     ("prodigy", {"bias_correction": True, "safeguard_warmup": True}),
+    ("soap", {"precondition_1d": False}), ("soap", {"normalize_gradient": True}),
+    ("soap", {"correct_bias": False}),
 ]
 
 

@@ -210,6 +210,16 @@ CONFIGS: list[tuple[str, str, dict]] = [
       "adjust_lr_fn": "match_rms_adamw"}),
     ("muon:lr=0.05,weight_decay=0.0,ns_a=2.0,ns_b=-1.5,ns_c=0.5,eps=0.001", "Muon",
      {"lr": 0.05, "weight_decay": 0.0, "ns_coefficients": (2.0, -1.5, 0.5), "eps": 1e-3}),
+    # optsim's soap preconditions a run (a vector) by default: precondition_1d=True
+    ("soap", "pytorch_optimizer.SOAP", {"precondition_1d": True}),
+    ("soap:lr=0.02", "pytorch_optimizer.SOAP", {"lr": 0.02, "precondition_1d": True}),
+    ("soap:lr=0.02,beta1=0.9,beta2=0.99,shampoo_beta=0.9,weight_decay=0.0,"
+     "precondition_frequency=3,normalize_gradient=true", "pytorch_optimizer.SOAP",
+     {"lr": 0.02, "betas": (0.9, 0.99), "shampoo_beta": 0.9, "weight_decay": 0.0,
+      "precondition_frequency": 3, "normalize_gradient": True, "precondition_1d": True}),
+    ("soap:lr=0.02,max_precondition_dim=1,correct_bias=false", "pytorch_optimizer.SOAP",
+     {"lr": 0.02, "max_precondition_dim": 1, "correct_bias": False, "precondition_1d": True}),
+    ("soap:lr=0.02,precondition_1d=false", "pytorch_optimizer.SOAP", {"lr": 0.02}),
 ]
 
 #: torch.optim classes whose step is not elementwise (a norm, a matrix product), stepped

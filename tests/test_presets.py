@@ -22,6 +22,7 @@ EXPECTED = {"local-minimum", "momentum-speedup", "zigzag-bowl", "elongated-valle
 # issue 17's optimizers, one line each (helper "torchrest": Muon)
 EXPECTED |= {"muon-vector"}
 EXPECTED |= {"schedulefree"}  # (its story: tests/test_gui_wrappers.py)
+EXPECTED |= {"lion-coordinates"}  # (its story: tests/test_presets_practitioners.py)
 REPO = Path(__file__).resolve().parent.parent
 
 

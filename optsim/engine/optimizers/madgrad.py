@@ -60,7 +60,9 @@ class MADGRAD(Optimizer):
     )
     State = MADGRADState
     rescales = True
-    momentum_fields = ("s",)
+    #: none: its memory is the dual average s, anchored at the start; zeroing s would
+    #: send the step back towards x₀, not show a momentum's share
+    momentum_fields = ()
 
     def decoupled(self) -> bool:
         return pto.decoupled(self)

@@ -118,3 +118,19 @@ def test_soap_eigenvectors_and_float32_qr() -> None:
     np.testing.assert_allclose(qr @ np.transpose(qr, (0, 2, 1)), np.eye(2)[None].repeat(200, 0),
                                atol=1e-6)
     assert qr.dtype == np.float64 and (qr == qr.astype(np.float32)).all()
+
+
+def test_an_infinite_default_is_edited_as_infinity(qtbot) -> None:
+    """Prodigy's growth_rate defaults to ∞: the window's editor shows and keeps it."""
+    from optsim.engine import optimizer_kind
+    from optsim.gui.runs_panel import NumberSpinBox, spin_limits
+
+    p = next(q for q in optimizer_kind("prodigy").hyperparams if q.name == "growth_rate")
+    spin = NumberSpinBox()
+    qtbot.addWidget(spin)
+    spin.setRange(*spin_limits(p))
+    spin.setValue(p.default)
+    assert spin.value() == float("inf") and spin.text() == "inf"
+    assert spin.validate("inf", 3)[0].name == "Acceptable"
+    spin.setValue(1.5)
+    assert spin.value() == 1.5

@@ -76,9 +76,12 @@ def _open_nudge(bound: float) -> float:
 
 def spin_limits(p: HyperParam) -> tuple[float, float]:
     """The spin box's minimum and maximum for a declaration: the declared bounds,
-    moved just inside an open bound, and ±1e9 where unbounded."""
+    moved just inside an open bound, and ±1e9 where unbounded (∞ above when the default
+    is ∞: Prodigy's growth_rate)."""
     lo = -1e9 if p.low is None else p.low + (_open_nudge(p.low) if p.low_open else 0.0)
     hi = 1e9 if p.high is None else p.high - (_open_nudge(p.high) if p.high_open else 0.0)
+    if p.high is None and p.default == math.inf:
+        hi = math.inf
     return lo, hi
 
 
@@ -114,7 +117,7 @@ class NumberSpinBox(QDoubleSpinBox):
             v = float(t)
         except ValueError:
             return QValidator.State.Invalid, text, pos
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not (v == math.inf == self.maximum()):
             return QValidator.State.Invalid, text, pos
         if v < self.minimum() or v > self.maximum():
             self.outOfRange.emit(t)

@@ -224,7 +224,7 @@ class Prodigy(Optimizer):
         eqs.append(("exp_avg", S("beta1") * S("exp_avg_prev")
                     + S("d_prev") * (1 - S("beta1")) * S("grad"), ""))
         eqs.append(("exp_avg_sq", S("beta2") * S("exp_avg_sq_prev")
-                    + S("d_prev") ** 2 * (1 - S("beta2")) * S("grad") ** 2, ""))
+                    + S("d_prev") * S("d_prev") * (1 - S("beta2")) * S("grad") ** 2, ""))
         w = S("d_prev") if hp["safeguard_warmup"] else S("d_lr")
         eqs.append(("s", b3 * S("s_prev") + scale * w * S("grad"), ""))
         eqs.append(("d_hat", S("d_coef") * S("d_numerator") / S("d_de_nom"),

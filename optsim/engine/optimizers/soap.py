@@ -352,7 +352,8 @@ class SOAP(Optimizer):
             factor = S("bias_factor") if hp["correct_bias"] else 1
             step = Neg(S("lr") * factor * S("norm_grad"))
             if hp["weight_decay"]:
-                new = (S("w_prev") + step) * (1 - S("lr") * S("weight_decay"))
+                new = (S("w_prev") - S("lr") * factor * S("norm_grad")) \
+                    * (1 - S("lr") * S("weight_decay"))
                 upd = ("update", new - S("w_prev"), "decoupled weight decay after the step")
             else:
                 upd = ("update", step, "")

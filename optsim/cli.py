@@ -222,18 +222,27 @@ def list_optimizers(out=None) -> None:
     print("Optimizers (--optimizer NAME:key=value,...; [the implementation each matches "
           "step for step]):", file=out)
     kinds = list(OPTIMIZERS.values())
+    kind_w = kind_name_width()
     name_w = max((len(p.name) for k in kinds for p in k.hyperparams), default=0)
     value_w = max((len(p.text(p.default) if p.choices else _fmt_value(p.default))
                    for k in kinds for p in k.hyperparams), default=0)
     range_w = max((len(p.range_text()) for k in kinds for p in k.hyperparams), default=0)
     for kind in kinds:
         reference = f" [{kind.reference}]" if kind.reference else ""
-        print(f"  {kind.name:<14} {kind.summary}{reference}", file=out)
+        print(f"  {kind.name:<{kind_w}} {kind.summary}{reference}", file=out)
         for p in kind.hyperparams:
             shown = p.text(p.default) if p.choices else _fmt_value(p.default)
             print(f"      {p.name:<{name_w}}  default {shown:<{value_w}}  "
                   f"in {p.range_text():<{range_w}}  {p.help}", file=out)
     list_wrappers(out)
+
+
+def kind_name_width() -> int:
+    """The width of the name column of the optimizers and wrappers: the longest name
+    (``schedulefree-adamw``), so that every summary starts in the same column."""
+    from .engine import WRAPPERS
+
+    return max((len(n) for n in (*OPTIMIZERS, *WRAPPERS)), default=14)
 
 
 def list_wrappers(out=None) -> None:
@@ -244,9 +253,10 @@ def list_wrappers(out=None) -> None:
     out = out or sys.stdout
     print("Wrappers (--optimizer SPEC+NAME:key=value,..., around any optimizer, e.g. "
           "adam:lr=0.01+lookahead:k=5,alpha=0.5):", file=out)
+    kind_w = kind_name_width()
     for kind in WRAPPERS.values():
         reference = f" [{kind.reference}]" if kind.reference else ""
-        print(f"  {kind.name:<14} {kind.summary}{reference}", file=out)
+        print(f"  {kind.name:<{kind_w}} {kind.summary}{reference}", file=out)
         for p in kind.params:
             print(f"      {p.name:<8}  default {_fmt_value(p.default):<8}  "
                   f"in {p.range_text():<10}  {p.help}", file=out)
@@ -255,7 +265,7 @@ def list_wrappers(out=None) -> None:
         print("Plug-ins (your own code, loaded with --plugin FILE.py or from installed "
               "packages):", file=out)
         for name, source in plugins:
-            print(f"  {name:<14} {source}", file=out)
+            print(f"  {name:<{kind_w}} {source}", file=out)
 
 
 def list_schedules(out=None) -> None:

@@ -228,6 +228,10 @@ def test_list_names_each_optimizers_reference(capsys):
         assert line.endswith(f" [{kind.reference}]")
     assert OPTIMIZERS["momentum"].reference == "torch.optim.SGD"
     assert OPTIMIZERS["rmsprop"].reference == "torch.optim.RMSprop"
+    # the summaries start in one column, also after the longest names (schedulefree-adamw)
+    starts = {line.index(kind.summary) for kind in OPTIMIZERS.values()
+              for line in lines if line.startswith(f"  {kind.name} ")}
+    assert len(starts) == 1
 
 
 def test_list_one_part(capsys):

@@ -176,3 +176,23 @@ def test_next_update_preview_with_a_schedule_and_clipping():
     t.advance(1)
     np.testing.assert_array_equal(t.positions[5] - t.positions[4], preview)
     np.testing.assert_array_equal(t.next_update(2), t.positions[3] - t.positions[2])
+
+
+def test_taylor_labels_sit_inside_the_view_towards_its_centre(qapp):
+    """The λ labels go at the end of each eigen-axis farther inside the view, the text
+    running towards the centre: near a corner of the view they stay inside it, away from
+    the corners where the legend sits (they were at the +v end, the text always to the
+    upper right: off the view or under the legend near the top right)."""
+    from optsim.functions import get_function
+    from optsim.geometry import local_model
+    from optsim.render.geometry_items import TaylorOverlay
+
+    view = ((-2.0, 2.0), (-1.0, 1.0))
+    ov = TaylorOverlay()
+    for point in ([1.4, 0.6], [-1.4, 0.6], [1.4, -0.6], [-1.4, -0.6]):
+        ov.show_model(local_model(get_function("tilted-bowl"), point), view)
+        for label in ov.labels:
+            x, y = label.pos().x(), label.pos().y()
+            assert -2 < x < 2 and -1 < y < 1                         # inside the view
+            ax, ay = label.anchor.x(), label.anchor.y()
+            assert (ax == 0.0) == (x < 0) and (ay == 1.0) == (y < 0)  # text runs inwards

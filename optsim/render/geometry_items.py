@@ -23,6 +23,8 @@ MODEL_GRID = 90
 FIRST_ORDER_COLOUR = (90, 90, 90)
 SECOND_ORDER_COLOUR = (200, 30, 30)
 EIGEN_COLOUR = (20, 20, 20)
+#: the backing of the eigenvalue labels (as the legends': pale, slightly see-through)
+LABEL_FILL = (255, 255, 255, 200)
 
 
 def _dash(colour, width: float = 1.6) -> QtGui.QPen:
@@ -43,7 +45,9 @@ class TaylorOverlay(pg.ItemGroup):
         self.eigen = pg.PlotCurveItem(pen=cosmetic_pen(EIGEN_COLOUR, 2.2))
         self.target = pg.ScatterPlotItem(symbol="x", size=15, pen=pg.mkPen(SECOND_ORDER_COLOUR,
                                                                            width=3), brush=None)
-        self.labels = [pg.TextItem(color=TEXT_COLOUR, anchor=(0, 1)) for _ in range(2)]
+        # on a pale backing: readable over the contours and paths
+        self.labels = [pg.TextItem(color=TEXT_COLOUR, anchor=(0, 1), fill=LABEL_FILL)
+                       for _ in range(2)]
         #: what the overlay shows, in words (the window puts it in the status bar and
         #: the Geometry dock; on the plot it would cover data)
         self.description = ""
@@ -73,6 +77,8 @@ class TaylorOverlay(pg.ItemGroup):
             item.setData(cx, cy, connect="pairs")
         w, lam, vec = model.point, model.eigenvalues, model.eigenvectors
         half = 0.18 * min(x1 - x0, y1 - y0)
+        lo, hi = np.array([x0, y0], dtype=np.float64), np.array([x1, y1], dtype=np.float64)
+        span = hi - lo
         ends = []
         for j in range(2):
             d = vec[:, j] * half
@@ -80,9 +86,16 @@ class TaylorOverlay(pg.ItemGroup):
         ex = np.array([ends[0][0][0], ends[0][1][0], ends[1][0][0], ends[1][1][0]])
         ey = np.array([ends[0][0][1], ends[0][1][1], ends[1][0][1], ends[1][1][1]])
         self.eigen.setData(ex, ey, connect="pairs")
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         for j, label in enumerate(self.labels):
-            tip = ends[j][1]
+            # at the end of the axis farther inside the view, the text running towards
+            # the centre: away from the view's edges and corners, where the legend and
+            # the arrows' key sit
+            tip = max(ends[j], key=lambda e: float(np.min(
+                np.concatenate([e - lo, hi - e]) / np.concatenate([span, span]))))
             label.setText(f"\u03bb{chr(0x2081 + j)} = {lam[j]:.4g}")
+            label.setAnchor((0.0 if tip[0] <= centre[0] else 1.0,
+                             1.0 if tip[1] <= centre[1] else 0.0))
             label.setPos(float(tip[0]), float(tip[1]))
         target = model.newton_target
         if target is not None:

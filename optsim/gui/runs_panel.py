@@ -369,7 +369,8 @@ class RunsPanel(QWidget):
         form = QFormLayout()
         self.kind_combo = QComboBox()
         self.fill_kinds()
-        self.kind_combo.setToolTip("The optimizer of the selected run")
+        self.kind_combo.setToolTip("The optimizer of the selected run (type its first "
+                                   "letters to jump to it)")
         self.load_button = QPushButton("Load optimizer\u2026")
         self.load_button.setToolTip("Load your own optimizer from a Python file (a plug-in: "
                                     "your own code, run as you); remembered for next time")
@@ -605,6 +606,9 @@ class RunsPanel(QWidget):
                                             Qt.ItemDataRole.ToolTipRole)
             if current:
                 self.kind_combo.setCurrentText(current)
+            # the whole list at once (~35 kinds) as far as the screen allows, not Qt's 10
+            # in a scrolled popup where most optimizers are out of sight
+            self.kind_combo.setMaxVisibleItems(max(10, self.kind_combo.count()))
 
     def _wrapped_name(self) -> str:
         """The kind the combo and the wrapper boxes name: ``adam+lookahead``."""

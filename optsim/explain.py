@@ -62,7 +62,7 @@ def quantities(optimizer: Optimizer) -> dict[str, Quantity]:
         "raw_grad": Quantity(f"\u2207f(w{T1})", "gradient of the loss at the previous position"),
         "grad": Quantity(f"g{T}", "gradient used by the step",
                          "after weight decay" if opt.hp.get("weight_decay") else ""),
-        "update": Quantity(f"\u0394w{T}", "update actually applied", "w_t − w_(t−1)"),
+        "update": Quantity(f"\u0394w{T}", "update actually applied", "wₜ − wₜ₋₁"),
         "effective_lr": Quantity(f"\u03b1<sup>eff</sup>{T}",
                                  "effective learning rate, per coordinate",
                                  "the factor multiplying the direction"),
@@ -440,7 +440,7 @@ def note_html(note: str) -> str:
     text = html.escape(note)
     for letter in "mv":
         text = text.replace(f"{letter}\u0302", hat(letter))
-    # short formulas (1 − β₁ᵗ, ρ_t &gt; 5) stay on one line
+    # short formulas (1 − β₁ᵗ, ρₜ &gt; 5) stay on one line
     for op in (" \u2212 ", " &gt; ", " = "):
         text = text.replace(op, op.replace(" ", "&nbsp;"))
     return text

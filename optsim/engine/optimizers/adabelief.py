@@ -24,7 +24,7 @@ class AdaBeliefState(NamedTuple):
 
 
 def rectify(beta2: float, threshold: float, degenerated: float, step: int) -> tuple[float, float]:
-    """``get_rectify_step_size``'s factor r_t of the lr and ρ_t (n_sma)."""
+    """``get_rectify_step_size``'s factor r_t of the lr and ρₜ (n_sma)."""
     n_sma_max = 2.0 / (1.0 - beta2) - 1.0
     beta2_t = beta2 ** step
     n_sma = n_sma_max - 2 * step * beta2_t / (1.0 - beta2_t)
@@ -69,7 +69,7 @@ class AdaBelief(Optimizer):
         *pto.decay_params(),
         flag_param("rectify", "RAdam's rectification: no adaptive step until the variance "
                    "estimate is reliable"),
-        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρ_t of the average from "
+        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρₜ of the average from "
                    "which on the adaptive step is taken (below 4 the reference fails)", low=4,
                    high=1000),
         flag_param("degenerated_to_sgd", "rectify: before the threshold, step along m "
@@ -194,9 +194,9 @@ class AdaBelief(Optimizer):
             step = Neg(S("lr") / bc1 * S("exp_avg"))
         else:
             step = Neg(S("lr") * 0 * S("exp_avg"))
-        note = {"rectified": "rectified: ρ_t has reached the threshold",
-                "sgd": "ρ_t below the threshold: SGD with momentum",
-                "none": "ρ_t below the threshold: no step"}.get(regime, "")
+        note = {"rectified": "rectified: ρₜ has reached the threshold",
+                "sgd": "ρₜ below the threshold: SGD with momentum",
+                "none": "ρₜ below the threshold: no step"}.get(regime, "")
         rules = eqs + pto.apply_rule(self, step)
         if note:
             key, rhs, old = rules[-2]

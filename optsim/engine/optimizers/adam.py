@@ -158,7 +158,7 @@ def adam_quantities() -> dict[str, Quantity]:
     q["exp_avg"], q["exp_avg_prev"] = state_quantity(
         "m", "first moment m: moving average of gradients (momentum)")
     q["exp_avg_sq"], q["exp_avg_sq_prev"] = state_quantity(
-        "v", "second moment v: moving average of squared gradients", "the course's d_t")
+        "v", "second moment v: moving average of squared gradients", "the course's dₜ")
     q["max_exp_avg_sq"], q["max_exp_avg_sq_prev"] = state_quantity(
         "v", "largest v so far (AMSGrad)", sup="max")
     q["exp_avg_hat"] = Quantity(f"{hat('m')}{T}", "bias-corrected first moment m\u0302",

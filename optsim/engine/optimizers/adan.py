@@ -123,7 +123,7 @@ class Adan(Optimizer):
     def quantities(self) -> dict[str, Quantity]:
         q = adam_quantities()
         q["exp_avg_diff"], q["exp_avg_diff_prev"] = state_quantity(
-            "n", "moving average of gradient differences g_t − g_{t−1}")
+            "n", "moving average of gradient differences gₜ − gₜ₋₁")
         q["previous_grad"], q["previous_grad_prev"] = state_quantity(
             "\u2212g", "the gradient, negated (kept for the next difference)")
         q["grad_diff"] = Quantity(f"g{T} \u2212 g<sub>t\u22121</sub>", "gradient difference")
@@ -171,9 +171,9 @@ class Adan(Optimizer):
 
 NOTE = (
     "Adan (adaptive Nesterov momentum) adds to Adam a second momentum n of the "
-    "gradient differences g_t − g_{t−1}: the step is the bias-corrected m plus β₂ times "
+    "gradient differences gₜ − gₜ₋₁: the step is the bias-corrected m plus β₂ times "
     "the bias-corrected n, which anticipates where the gradient is going. Its second "
-    "moment v averages the square of the look-ahead gradient g + β₂(g − g_{t−1}). The "
+    "moment v averages the square of the look-ahead gradient g + β₂(g − gₜ₋₁). The "
     "defaults β = (0.98, 0.92, 0.99) keep long memories."
 )
 

@@ -66,7 +66,7 @@ class Lamb(Optimizer):
         flag_param("rectify", "RAdam's rectification of the step size"),
         flag_param("degenerated_to_sgd", "rectify: before the threshold, step along m "
                    "instead of not at all"),
-        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρ_t of the average from "
+        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρₜ of the average from "
                    "which on the adaptive step is taken (below 4 the reference fails)",
                    low=4, high=1000),
         flag_param("grad_averaging", "m averages the gradients (weight 1 − β₁); off: m "

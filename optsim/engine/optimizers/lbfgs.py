@@ -329,7 +329,7 @@ class LBFGS(Optimizer):
     def quantities(self) -> dict[str, Quantity]:
         return {
             "last_start": Quantity("v<sub>K\u22121</sub>", "inner iterate before the last "
-                                   "inner step", "v₀ = w_(t−1)"),
+                                   "inner step", "v₀ = wₜ₋₁"),
             "last_t": Quantity("t<sub>K</sub>", "step length of the last inner step",
                                "lr, or the line search's", scalar=True),
             "last_d": Quantity("d<sub>K</sub>", "direction of the last inner step",
@@ -337,7 +337,7 @@ class LBFGS(Optimizer):
             "effective_lr": Quantity("\u03b1<sup>eff</sup><sub>t</sub>", "effective learning rate",
                                      "1: the step is the sum of the inner steps t·d",
                                      scalar=True),
-            "direction": Quantity("d<sub>t</sub>", "direction of the step", "w_(t−1) − w_t"),
+            "direction": Quantity("d<sub>t</sub>", "direction of the step", "wₜ₋₁ − wₜ"),
             "iterations": Quantity("K", "inner iterations of this step", scalar=True),
             "evaluations": Quantity("E", "function evaluations of this step", scalar=True),
         }

@@ -141,7 +141,7 @@ class MADGRAD(Optimizer):
         hp = self.hp
         eqs = pto.gradient_rule(self)
         eqs.append(("grad_sum_sq", S("grad_sum_sq_prev") + S("lamb") * S("grad") ** 2,
-                    "λ_t = (α + ε)·√t: later gradients weigh more"))
+                    "λₜ = (α + ε)·√t: later gradients weigh more"))
         eqs.append(("s", S("s_prev") + S("lamb") * S("grad"), ""))
         eqs.append(("rms", S("grad_sum_sq") ** (1 / 3) + S("eps"), ""))
         anchor = S("x0")
@@ -169,7 +169,7 @@ class MADGRAD(Optimizer):
 NOTE = (
     "MADGRAD is dual averaging: it never adds a step to the current position but "
     "computes where to be from the start x₀ and the sum s of all gradients so far, "
-    "each weighted by a growing λ_t = α·√t. That sum is divided by the cube root of "
+    "each weighted by a growing λₜ = α·√t. That sum is divided by the cube root of "
     "the weighted sum of squared gradients ν (not a square root, as in Adagrad). The "
     "momentum μ moves the point only part of the way towards z, so the path is smooth."
 )

@@ -122,7 +122,7 @@ class NAdam(Optimizer):
     def quantities(self) -> dict[str, Quantity]:
         q = adam_quantities()
         q["mu_product"], q["mu_product_prev"] = state_quantity(
-            "\u03a0", "product of the momentum coefficients μ_1…μ_t")
+            "\u03a0", "product of the momentum coefficients μ₁…μₜ")
         q["mu_product"] = Quantity(q["mu_product"].symbol, q["mu_product"].name, scalar=True)
         q["mu"] = Quantity(f"\u03bc{T}", "momentum coefficient of this step", scalar=True)
         q["mu_next"] = Quantity("\u03bc<sub>t+1</sub>", "momentum coefficient of the next step",

@@ -151,18 +151,18 @@ class RAdam(Optimizer):
                        / (sqrt(S("exp_avg_sq")) + S("eps")))
         plain = Neg(S("lr") * S("exp_avg_hat"))
         if t is None:
-            eqs.append(("rect", rect_rule, "when ρ_t > 5"))
-            eqs.append(("update", adaptive, "when ρ_t > 5: rectified adaptive step"))
-            eqs.append(("update", plain, "when ρ_t ≤ 5 (the first steps): momentum only"))
+            eqs.append(("rect", rect_rule, "when ρₜ > 5"))
+            eqs.append(("update", adaptive, "when ρₜ > 5: rectified adaptive step"))
+            eqs.append(("update", plain, "when ρₜ ≤ 5 (the first steps): momentum only"))
             eqs.append(("w", S("w_prev") + S("update"), ""))
             if self.hp["weight_decay"] and self.decoupled():
                 eqs[-3:-1] = [(k, Neg(S("lr") * S("weight_decay") * S("w_prev")) + e, n)
                               for k, e, n in eqs[-3:-1]]
             return eqs
         if self.rectified(t):
-            eqs.append(("rect", rect_rule, "ρ_t > 5: the variance estimate is usable"))
+            eqs.append(("rect", rect_rule, "ρₜ > 5: the variance estimate is usable"))
             return eqs + apply_rule(self, adaptive, decoupled_ok=True)
-        return eqs + [(k, e, n or "ρ_t ≤ 5: too few steps to trust v, momentum only")
+        return eqs + [(k, e, n or "ρₜ ≤ 5: too few steps to trust v, momentum only")
                       for k, e, n in apply_rule(self, plain, decoupled_ok=True)]
 
     def note(self) -> str:
@@ -172,9 +172,9 @@ class RAdam(Optimizer):
 NOTE = (
     "RAdam (rectified Adam) fixes Adam's unreliable first steps: when only a few "
     "squared gradients have been averaged, v is a poor estimate, so RAdam takes "
-    "plain momentum steps (m\u0302 times α). Once the estimate is trustworthy (ρ_t > 5) it "
+    "plain momentum steps (m\u0302 times α). Once the estimate is trustworthy (ρₜ > 5) it "
     "switches to Adam's per-coordinate scaling, multiplied by a rectification "
-    "factor r_t that grows towards 1. So it starts like SGD with momentum and "
+    "factor rₜ that grows towards 1. So it starts like SGD with momentum and "
     "ends up like Adam, without a hand-tuned warm-up."
 )
 

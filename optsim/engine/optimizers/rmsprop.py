@@ -147,7 +147,7 @@ class RMSprop(Optimizer):
     def quantities(self) -> dict[str, Quantity]:
         q: dict[str, Quantity] = {}
         q["square_avg"], q["square_avg_prev"] = state_quantity(
-            "v", "running average of squared gradients", "the course's d_t")
+            "v", "running average of squared gradients", "the course's dₜ")
         q["grad_avg"], q["grad_avg_prev"] = state_quantity(
             "\u1e21", "running average of gradients", "centered RMSProp")
         q["momentum_buffer"], q["momentum_buffer_prev"] = state_quantity(

@@ -182,7 +182,7 @@ class ScheduleFree(Optimizer):
             ("weight", S("t") ** S("r") * S("lr_max") ** S("weight_lr_power"),
              "weight of this step in the average"),
             ("weight_sum", S("weight_sum_prev") + S("weight"), ""),
-            ("ckp1", S("weight") / S("weight_sum"), "x_t is the weighted average of z_1..z_t"),
+            ("ckp1", S("weight") / S("weight_sum"), "xₜ is the weighted average of z₁…zₜ"),
         ]
 
     def y_rule(self, d: str, beta: str) -> list[Rule]:
@@ -207,15 +207,15 @@ class ScheduleFree(Optimizer):
         q["scheduled_lr"] = Quantity(f"\u03b3{T}", "lr of this step (after the warm-up)",
                                      scalar=True)
         q["weight"] = Quantity(f"\u03c9{T}", "weight of this step in the average", scalar=True)
-        q["ckp1"] = Quantity(f"c{T}", "averaging coefficient ω_t / Σω",
-                             "x_t = (1 − c_t) x_(t−1) + c_t z_t", scalar=True)
+        q["ckp1"] = Quantity(f"c{T}", "averaging coefficient ωₜ / Σω",
+                             "xₜ = (1 − cₜ)·xₜ₋₁ + cₜ·zₜ", scalar=True)
         q["x"] = Quantity(f"x{T}", "averaged point x: what you evaluate",
                           "optimizer.eval() moves the parameters here")
         q["w_prev"] = Quantity("y<sub>t\u22121</sub>", "y: where the gradient is taken (previous)")
         q["w"] = Quantity(f"y{T}", "y: where the gradient is taken")
         q["raw_grad"] = Quantity("\u2207f(y<sub>t\u22121</sub>)",
                                  "gradient of the loss at y, the previous position")
-        q["update"] = Quantity(f"\u0394y{T}", "update actually applied", "y_t − y_(t−1)")
+        q["update"] = Quantity(f"\u0394y{T}", "update actually applied", "yₜ − yₜ₋₁")
         return q
 
 

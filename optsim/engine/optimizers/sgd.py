@@ -130,7 +130,7 @@ class SGD(Optimizer):
     def quantities(self) -> dict[str, Quantity]:
         if self._is_ema():
             now, prev = state_quantity("m", "momentum: moving average of past gradients",
-                                       "the course's m_t")
+                                       "the course's mₜ")
         else:
             now, prev = state_quantity("b", "momentum buffer (velocity)",
                                        "sum of past gradients, each decayed by μ")

@@ -52,6 +52,9 @@ HINT_STYLE = "color: #666666;"
 SELECTION_COLOUR = "#dde3ea"
 #: the most rows the panel gives a fan of starts (scenarios may hold more)
 MAX_FAN_ROWS = 1000
+#: the letters the optimizer list is at least wide enough for (longer names widen it
+#: where the dock has room)
+KIND_COMBO_LETTERS = 9
 
 
 def colour_icon(colour: str, size: int = 14) -> QIcon:
@@ -371,13 +374,21 @@ class RunsPanel(QWidget):
         self.fill_kinds()
         self.kind_combo.setToolTip("The optimizer of the selected run (type its first "
                                    "letters to jump to it)")
+        # as narrow as a short name where the dock is narrow, not the longest name's
+        # width (a plug-in's may be long)
+        self.kind_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind_combo.setMinimumContentsLength(KIND_COMBO_LETTERS)
         self.load_button = QPushButton("Load optimizer\u2026")
         self.load_button.setToolTip("Load your own optimizer from a Python file (a plug-in: "
                                     "your own code, run as you); remembered for next time")
-        kind_row = QHBoxLayout()
-        kind_row.addWidget(self.kind_combo, 1)
-        kind_row.addWidget(self.load_button)
-        form.addRow("optimizer", kind_row)
+        form.addRow("optimizer", self.kind_combo)
+        # on its own line: beside the list it made the panel wider than a 1280x720
+        # window's dock (its right side cut off)
+        load_row = QHBoxLayout()
+        load_row.addWidget(self.load_button)
+        load_row.addStretch(1)
+        form.addRow("", load_row)
         # wrappers around the selected run's optimizer (Lookahead), each a check box
         self.wrapper_boxes: dict[str, QCheckBox] = {}
         wrap_row = QHBoxLayout()
@@ -402,6 +413,10 @@ class RunsPanel(QWidget):
         self.fan_radius.setSingleStep(0.05)
         self.fan_radius.setValue(0.25)
         self.fan_radius.setToolTip("Radius of the circle of starts (in 1D: half-width)")
+        # room for a radius such as 12.500, not for the range's 1000000.000: that width
+        # made the panel wider than a 1280x720 window's dock (its right side cut off)
+        self.fan_radius.setMinimumWidth(self.fan_radius.fontMetrics().horizontalAdvance("00.000")
+                                        + 40)
         fan = QHBoxLayout()
         fan.addWidget(self.fan_rows)
         fan.addWidget(QLabel("radius"))

@@ -230,6 +230,11 @@ def test_simulate_keeps_no_losses_and_gives_runs_positions(block_bytes, monkeypa
                                          record_state=False).memory_bytes()
     with pytest.raises(ValueError, match="keeps no losses"):
         t.losses  # noqa: B018
+    # a schedule that follows the losses (ReduceLROnPlateau) keeps them all
+    kept = Trajectory("elongated-bowl", "sgd:lr=0.05+reducelronplateau", starts[:3],
+                      keep_losses=False)
+    kept.advance(5)
+    assert kept.keep_losses and kept.losses.shape == (6, 3)
 
 
 def test_the_diverging_cases_do_diverge_inside_a_chunk():

@@ -12,7 +12,8 @@ from optsim.explain import explain_step
 from optsim.simulation import Trajectory
 
 #: a letter followed by _t, _(t..., _{t..., _1: TeX or code written into plain words
-CODE_SUBSCRIPT = re.compile(r"[A-Za-z\u0370-\u03ff]_(?:[({]?t\b|\d)")
+#: (not a hyperparameter's name such as precondition_1d)
+CODE_SUBSCRIPT = re.compile(r"[A-Za-z\u0370-\u03ff]_(?:[({]?t\b|\d\b)")
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

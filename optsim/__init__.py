@@ -7,9 +7,19 @@ Public API::
 """
 
 from .engine import OPTIMIZERS, Optimizer, make_optimizer, parse_spec
-from .explore import basins, sweep, tune
 from .functions import FUNCTIONS, LossFunction, as_function, get_function
 from .simulation import SimulationResult, Trajectory, run, simulate
+
+
+def __getattr__(name: str):
+    """``optsim.sweep``, ``basins`` and ``tune`` are imported when first used (the
+    window's start-up does not need them)."""
+    if name in ("sweep", "basins", "tune"):
+        from . import explore
+
+        return getattr(explore, name)
+    raise AttributeError(f"module 'optsim' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

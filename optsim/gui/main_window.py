@@ -356,6 +356,12 @@ def distinct_elided(names: list[str], metrics, room: int) -> list[str]:
         common = len(os.path.commonprefix([names[i], *same]))
         head = names[i][: min(3, common)]
         out[i] = metrics.elidedText(f"{head}…{names[i][common:].lstrip()}", right, room)
+    # too narrow for even that ("GD from (1, 1)" and "GD from (1, −1)" both "GD …1,…"):
+    # keep the ends, where such names differ, elided in the middle, else the end alone
+    for mode in (Qt.TextElideMode.ElideMiddle, Qt.TextElideMode.ElideLeft):
+        for i, text in enumerate(out):
+            if any(t == text and names[j] != names[i] for j, t in enumerate(out)):
+                out[i] = metrics.elidedText(names[i], mode, room)
     return out
 
 

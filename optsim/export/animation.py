@@ -93,6 +93,22 @@ def _qimage_to_array(image, size: tuple[int, int]) -> np.ndarray:
     return buf.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).copy()
 
 
+def checked_runs(function: LossFunction, runs: Sequence[RunData]) -> list[RunData]:
+    """``runs`` with positions as (K, D) float arrays and losses as (K,) (computed where
+    None); a run with no positions or a loss count that differs is a ValueError."""
+    out = []
+    for i, (name, colour, pos, loss) in enumerate(runs):
+        pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
+        if loss is None:
+            with np.errstate(all="ignore"):
+                loss = function.value(pos)
+        loss = np.asarray(loss, dtype=np.float64).reshape(-1)
+        if len(loss) != len(pos) or len(pos) == 0:
+            raise ValueError(f"run {i}: {len(pos)} positions but {len(loss)} losses")
+        out.append((name, colour, pos, loss))
+    return out
+
+
 class FrameRenderer:
     """The figure of ``runs`` on ``function``, drawn at any step as an (H, W, 3) array."""
 
@@ -109,16 +125,7 @@ class FrameRenderer:
         self._bundle_curves, self._clip_losses = bundle_curves, clip_losses
         self.function = as_function(function)
         self.size = _check_size(size)
-        self.runs = []
-        for i, (name, colour, pos, loss) in enumerate(runs):
-            pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
-            if loss is None:
-                with np.errstate(all="ignore"):
-                    loss = self.function.value(pos)
-            loss = np.asarray(loss, dtype=np.float64).reshape(-1)
-            if len(loss) != len(pos) or len(pos) == 0:
-                raise ValueError(f"run {i}: {len(pos)} positions but {len(loss)} losses")
-            self.runs.append((name, colour, pos, loss))
+        self.runs = checked_runs(self.function, runs)
         #: the last step of the longest run
         self.steps = max((len(p) - 1 for _, _, p, _ in self.runs), default=0)
         self.overlay = overlay

@@ -22,6 +22,7 @@ from .animation import (
     _gif_writer,
     _mp4_writer,
     check_options,
+    checked_runs,
     frame_steps,
 )
 from .image import RunData, _check_size, png_bytes
@@ -58,16 +59,7 @@ class SurfaceRenderer:
             raise ValueError(f"{self.function.name} is {self.function.dim}D: the 3D view "
                              "shows 2D functions")
         self.size = _check_size(size)
-        self.runs = []
-        for i, (name, colour, pos, loss) in enumerate(runs):
-            pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
-            if loss is None:
-                with np.errstate(all="ignore"):
-                    loss = self.function.value(pos)
-            loss = np.asarray(loss, dtype=np.float64).reshape(-1)
-            if len(loss) != len(pos) or len(pos) == 0:
-                raise ValueError(f"run {i}: {len(pos)} positions but {len(loss)} losses")
-            self.runs.append((name, colour, pos, loss))
+        self.runs = checked_runs(self.function, runs)
         self.steps = max((len(p) - 1 for _, _, p, _ in self.runs), default=0)
         self.scene = SurfaceScene()
         w = self.scene.widget

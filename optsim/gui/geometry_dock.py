@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from ..geometry import EdgeOfStability, edge_of_stability, local_model, step_slice
 from ..render.compute import landscape
 from ..render.geometry_items import SlicePlot, StabilityPlot, TaylorOverlay
+from .lazy_dock import LazyDock
 from .throttle import Throttle
 
 #: the edge-of-stability plot computes at most this many steps per run (every k-th)
@@ -235,46 +236,17 @@ class GeometryPanel(QWidget):
         return eos
 
 
-class Geometry:
-    """View > Geometry: its dock (made on first use) and the Taylor overlay's toggle."""
+class Geometry(LazyDock):
+    """View > Geometry (Ctrl+G): its dock (made on first use); and the Taylor overlay's
+    toggle."""
 
     def __init__(self, window: Any) -> None:
-        self.window = window
+        super().__init__(window, "&Geometry: slice and edge of stability", "Ctrl+G",
+                         "The loss along the selected run's next step, and each run's "
+                         "sharpness against its stability threshold", "Geometry",
+                         "geometry_dock", lambda: GeometryPanel(window),
+                         lambda panel: panel.refresh())
         self.taylor = TaylorToggle(window)
-        self.panel: GeometryPanel | None = None
-        self.dock = None
-        self.action = QAction("&Geometry: slice and edge of stability", window)
-        self.action.setCheckable(True)
-        self.action.setShortcut(QKeySequence("Ctrl+G"))
-        self.action.setToolTip("The loss along the selected run's next step, and each run's "
-                               "sharpness against its stability threshold")
-        self.action.toggled.connect(self.set_shown)
-        window.addAction(self.action)
-
-    def set_shown(self, on: bool) -> None:
-        if on and self.dock is None:
-            self.panel = GeometryPanel(self.window)
-            self.dock = self.window.add_dock("Geometry", self.panel,
-                                             Qt.DockWidgetArea.RightDockWidgetArea, "geometry_dock")
-            self.window.view_menu.removeAction(self.dock.toggleViewAction())
-            self.dock.toggleViewAction().toggled.connect(self._sync)
-            insight = getattr(self.window, "step_insight", None)
-            if insight is not None and getattr(insight, "dock", None) is not None:
-                self.window.tabifyDockWidget(insight.dock, self.dock)
-            self.dock.show()
-            self.dock.raise_()
-            self.panel.refresh()
-            return
-        if self.dock is not None:
-            self.dock.setVisible(on)
-            if on:
-                self.dock.raise_()
-
-    def _sync(self, shown: bool) -> None:
-        if self.action.isChecked() != shown:
-            self.action.blockSignals(True)
-            self.action.setChecked(shown)
-            self.action.blockSignals(False)
 
 
 def install(window: Any) -> Geometry:

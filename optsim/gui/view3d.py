@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..files import ExportError
 from ..render.compute import landscape
+from .lazy_dock import LazyDock
 
 #: degrees per tick of the slow orbit (30 ticks a second: a turn in about 24 s)
 ORBIT_STEP = 0.5
@@ -233,46 +234,15 @@ def _rows_joined(pos: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, np.ndar
     return pts, vals
 
 
-class View3D:
-    """The View menu's "3D view" toggle and its dock, made on first use."""
+class View3D(LazyDock):
+    """The View menu's "3D view" toggle (F3) and its dock, made on first use."""
 
     def __init__(self, window: Any) -> None:
-        self.window = window
-        self.panel: View3DPanel | None = None
-        self.dock = None
-        self.action = QAction("&3D view", window)
-        self.action.setCheckable(True)
-        self.action.setShortcut(QKeySequence(Qt.Key.Key_F3))
-        self.action.setToolTip("The function's surface with the runs on it (OpenGL)")
-        self.action.toggled.connect(self.set_shown)
-        window.addAction(self.action)
-
-    def set_shown(self, on: bool) -> None:
-        if on and self.dock is None:
-            self.panel = View3DPanel(self.window)
-            self.dock = self.window.add_dock("3D view", self.panel,
-                                             Qt.DockWidgetArea.RightDockWidgetArea, "view3d_dock")
-            self.window.view_menu.removeAction(self.dock.toggleViewAction())  # (ours is there)
-            # closed with its own button: the menu's tick follows (the dock's own
-            # toggle action is checked while the dock is not hidden, tabbed away or not)
-            self.dock.toggleViewAction().toggled.connect(self._sync)
-            insight = getattr(self.window, "step_insight", None)
-            if insight is not None and getattr(insight, "dock", None) is not None:
-                self.window.tabifyDockWidget(insight.dock, self.dock)
-            self.dock.show()
-            self.dock.raise_()
-            self.window.plot.setFocus()  # Right and Space keep stepping and running
-            return
-        if self.dock is not None:
-            self.dock.setVisible(on)
-            if on:
-                self.dock.raise_()
-
-    def _sync(self, shown: bool) -> None:
-        if self.action.isChecked() != shown:
-            self.action.blockSignals(True)
-            self.action.setChecked(shown)
-            self.action.blockSignals(False)
+        super().__init__(window, "&3D view", "F3",
+                         "The function's surface with the runs on it (OpenGL)", "3D view",
+                         "view3d_dock", lambda: View3DPanel(window),
+                         # Right and Space keep stepping and running
+                         lambda _panel: window.plot.setFocus())
 
 
 def install(window: Any) -> View3D:

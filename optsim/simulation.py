@@ -17,6 +17,7 @@ from .engine import Closure, Info, Optimizer, as_optimizer
 from .engine.base import OptimizerFailed
 from .functions import LossFunction, as_function
 from .gradients import parse_noise
+from .history_memory import empty as history_empty
 from .schedules import Schedule, split_spec
 
 #: a run that leaves the view window enlarged this many times around its centre diverged
@@ -272,16 +273,16 @@ class Trajectory:
         self._grads = self._noisy(self._gradient(starts), starts)
         self._cap = max(2, capacity)
         #: with noise: the gradient used at each position (the step from it)
-        self._used = np.empty((self._cap, self.n, self.dim)) if self._rng is not None else None
+        self._used = history_empty((self._cap, self.n, self.dim)) if self._rng is not None else None
         if self._used is not None:
             self._used[0] = self._grads
-        self._pos = np.empty((self._cap, self.n, self.dim))
+        self._pos = history_empty((self._cap, self.n, self.dim))
         #: whether every step's loss is kept (``losses``); if not, the two last are, in
         #: the rows ``k & _lmask`` of a two-row ``_loss`` (a positions-only caller,
         #: :func:`simulate`, spares the memory and its first-touch page faults)
         self.keep_losses = bool(keep_losses) or self.dynamics.active
         self._lmask = -1 if self.keep_losses else 1
-        self._loss = np.empty((self._cap if self.keep_losses else 2, self.n))
+        self._loss = history_empty((self._cap if self.keep_losses else 2, self.n))
         #: the state arrays each step writes; the others keep their first values
         self._live = tuple(f for f in self.optimizer.live_fields() if f in self._state_fields)
         self._hist = {f: self._history_array(f, self._cap) for f in self._state_fields} \
@@ -316,7 +317,7 @@ class Trajectory:
         kept = ("_loss",) if self.keep_losses else ()
         for name in ("_pos", *kept) + (("_used",) if self._used is not None else ()):
             old = getattr(self, name)
-            new = np.empty((cap,) + old.shape[1:])
+            new = history_empty((cap,) + old.shape[1:])
             new[: self.steps + 1] = old[: self.steps + 1]
             setattr(self, name, new)
         self.dynamics.grow(cap, self.steps + 1)
@@ -333,7 +334,7 @@ class Trajectory:
         read-only view that takes no memory."""
         first = getattr(self._state, field)
         if field in self._live:
-            return np.empty((cap,) + first.shape)
+            return history_empty((cap,) + first.shape)
         return np.broadcast_to(first, (cap,) + first.shape)
 
     def _buffers(self, sets: int) -> list[dict[str, np.ndarray]] | None:
@@ -1048,8 +1049,8 @@ def _run(function: str | LossFunction, optimizer: str | Optimizer, start: Any,
         loss = traj.losses if traj.keep_losses else None
         div, div_step = traj.diverged, traj.diverged_step
     else:
-        pos = np.empty((steps + 1, n, dim))
-        loss = np.empty((steps + 1, n)) if keep_losses else None
+        pos = history_empty((steps + 1, n, dim))
+        loss = history_empty((steps + 1, n)) if keep_losses else None
         div, div_step = np.empty(n, dtype=bool), np.empty(n, dtype=np.int64)
         for a in range(0, n, block):
             b = min(n, a + block)

@@ -298,6 +298,29 @@ def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray
     yield from rest
 
 
+def plan_animation(path: str | os.PathLike, runs: Sequence[RunData], size: tuple[int, int],
+                   stride: int, fps: float, format: str | None
+                   ) -> tuple[str, tuple[int, int], list[int], int, float]:
+    """An animation's checked options: its format (``gif``/``mp4``, from the suffix
+    unless given), size (even for MP4: H.264 needs it), the steps its frames show,
+    stride and fps; ``path`` checked writable. Raises ValueError for bad options,
+    ExportError for an unwritable path (shared by the 2D and 3D animations)."""
+    fmt = (format or Path(path).suffix.lstrip(".")).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"animation format must be one of {', '.join(FORMATS)} "
+                         f"(from the file name or format=), got {fmt or 'none'!r}")
+    if not runs:
+        raise ValueError("nothing to animate: no runs")
+    w, h = _check_size(size)
+    if fmt == "mp4":
+        w, h = w - w % 2, h - h % 2
+    longest = max(len(r[2]) for r in runs) - 1
+    steps = frame_steps(max(longest, 0), stride)
+    stride, fps = check_options(stride, fps, len(steps))
+    check_writable(path)
+    return fmt, (w, h), steps, stride, fps
+
+
 def write_animation(path: str | os.PathLike, function: str | LossFunction,
                     runs: Sequence[RunData], *, stride: int = 1, fps: float = 20.0,
                     size: tuple[int, int] = DEFAULT_SIZE, with_history: bool = True,
@@ -315,21 +338,9 @@ def write_animation(path: str | os.PathLike, function: str | LossFunction,
     Returns ``True`` when written, ``False`` when ``progress`` cancelled (nothing is
     left behind). Raises ValueError for bad options, ExportError for unwritable paths.
     """
-    fmt = (format or Path(path).suffix.lstrip(".")).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"animation format must be one of {', '.join(FORMATS)} "
-                         f"(from the file name or format=), got {fmt or 'none'!r}")
-    if not runs:
-        raise ValueError("nothing to animate: no runs")
-    w, h = _check_size(size)
-    if fmt == "mp4":
-        w, h = w - w % 2, h - h % 2
     if not (hold >= 0 and math.isfinite(hold)):
         raise ValueError(f"hold must be a finite number of seconds >= 0, got {hold!r}")
-    longest = max(len(r[2]) for r in runs) - 1
-    steps = frame_steps(max(longest, 0), stride)
-    stride, fps = check_options(stride, fps, len(steps))
-    check_writable(path)
+    fmt, (w, h), steps, stride, fps = plan_animation(path, runs, size, stride, fps, format)
     with FrameRenderer(function, runs, (w, h), with_history, view, aspect_locked,
                        overlay) as renderer:
         frames = iter_frames(renderer, steps, progress)

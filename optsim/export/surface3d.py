@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,14 +15,12 @@ import numpy as np
 from ..files import ExportError, atomic_write, check_writable, write_bytes
 from ..functions import LossFunction, as_function
 from .animation import (
-    FORMATS,
     ExportCancelled,
     Progress,
     _gif_writer,
     _mp4_writer,
-    check_options,
     checked_runs,
-    frame_steps,
+    plan_animation,
 )
 from .image import RunData, _check_size, png_bytes
 
@@ -159,19 +156,7 @@ def write_3d_animation(path: str | os.PathLike, function: str | LossFunction,
     """A GIF or MP4 of the runs growing on the surface, atomically; with ``orbit`` the
     camera turns once around over the animation. Returns False when ``progress``
     cancelled (nothing left behind)."""
-    fmt = (format or Path(path).suffix.lstrip(".")).lower()
-    if fmt not in FORMATS:
-        raise ValueError(f"animation format must be one of {', '.join(FORMATS)} "
-                         f"(from the file name or format=), got {fmt or 'none'!r}")
-    if not runs:
-        raise ValueError("nothing to animate: no runs")
-    w, h = _check_size(size)
-    if fmt == "mp4":
-        w, h = w - w % 2, h - h % 2
-    longest = max(len(r[2]) for r in runs) - 1
-    steps = frame_steps(max(longest, 0), stride)
-    stride, fps = check_options(stride, fps, len(steps))
-    check_writable(path)
+    fmt, (w, h), steps, stride, fps = plan_animation(path, runs, size, stride, fps, format)
     turns = np.linspace(0.0, ORBIT_DEGREES, len(steps), endpoint=False) if orbit \
         else np.zeros(len(steps))
     with SurfaceRenderer(function, runs, (w, h), view) as r:

@@ -124,5 +124,44 @@ def debias_sqrt(beta: float, step: int) -> float:
     return math.sqrt(1.0 - math.pow(beta, step))
 
 
+def rectify(beta2: float, threshold: float, degenerated: float, step: int) -> tuple[float, float]:
+    """``get_rectify_step_size``'s factor r_t of the lr and ρₜ (n_sma)."""
+    n_sma_max = 2.0 / (1.0 - beta2) - 1.0
+    beta2_t = beta2 ** step
+    n_sma = n_sma_max - 2 * step * beta2_t / (1.0 - beta2_t)
+    if n_sma >= threshold:
+        rt = math.sqrt((1.0 - beta2_t) * (n_sma - 4) / (n_sma_max - 4) * (n_sma - 2) / n_sma
+                       * n_sma_max / (n_sma_max - 2))
+    elif degenerated:
+        rt = 1.0
+    else:
+        rt = -1.0
+    return rt, n_sma
+
+
+def rectify_params(degenerated_to_sgd: bool) -> tuple[HyperParam, ...]:
+    """RAdam's rectification as the references declare it (AdaBelief, Lamb):
+    ``rectify``, ``n_sma_threshold``, ``degenerated_to_sgd`` (its default differs)."""
+    return (
+        flag_param("rectify", "RAdam's rectification: no adaptive step until the variance "
+                   "estimate is reliable"),
+        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρₜ of the average from "
+                   "which on the adaptive step is taken (below 4 the reference fails)", low=4,
+                   high=1000),
+        flag_param("degenerated_to_sgd", "rectify: before the threshold, step along m "
+                   "(SGD with momentum) instead of not at all", degenerated_to_sgd),
+    )
+
+
+def rectified(opt: Optimizer, c: Coefs, step: int, out: Coefs) -> Coefs:
+    """``out`` with this step's rectification factor ``rect`` and ρₜ ``n_sma`` per run,
+    when ``rectify`` is on (see :func:`rectify`)."""
+    if c["rectify"]:
+        c = {**c, "_degenerated": 1.0 if c["degenerated_to_sgd"] else 0.0}
+        out["rect"], out["n_sma"] = opt.each(rectify, step, c, "beta2", "n_sma_threshold",
+                                             "_degenerated")
+    return out
+
+
 def empty(like: np.ndarray) -> np.ndarray:
     return np.empty_like(like)

@@ -2,7 +2,6 @@ r"""AdaBelief (pytorch_optimizer.AdaBelief, pytorch-optimizer 4.1.0)."""
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -21,21 +20,6 @@ class AdaBeliefState(NamedTuple):
     exp_avg: np.ndarray
     exp_avg_var: np.ndarray
     max_exp_avg_var: np.ndarray
-
-
-def rectify(beta2: float, threshold: float, degenerated: float, step: int) -> tuple[float, float]:
-    """``get_rectify_step_size``'s factor r_t of the lr and ρₜ (n_sma)."""
-    n_sma_max = 2.0 / (1.0 - beta2) - 1.0
-    beta2_t = beta2 ** step
-    n_sma = n_sma_max - 2 * step * beta2_t / (1.0 - beta2_t)
-    if n_sma >= threshold:
-        rt = math.sqrt((1.0 - beta2_t) * (n_sma - 4) / (n_sma_max - 4) * (n_sma - 2) / n_sma
-                       * n_sma_max / (n_sma_max - 2))
-    elif degenerated:
-        rt = 1.0
-    else:
-        rt = -1.0
-    return rt, n_sma
 
 
 class AdaBelief(Optimizer):
@@ -67,13 +51,7 @@ class AdaBelief(Optimizer):
     hyperparams = (
         *adam_params(1e-3, "running variance of the gradient around m")[:3],
         *pto.decay_params(),
-        flag_param("rectify", "RAdam's rectification: no adaptive step until the variance "
-                   "estimate is reliable"),
-        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρₜ of the average from "
-                   "which on the adaptive step is taken (below 4 the reference fails)", low=4,
-                   high=1000),
-        flag_param("degenerated_to_sgd", "rectify: before the threshold, step along m "
-                   "(SGD with momentum) instead of not at all", True),
+        *pto.rectify_params(degenerated_to_sgd=True),
         flag_param("ams_bound", "divide by the largest s so far (as AMSGrad)"),
         HyperParam("eps", float, 1e-16, "added to s and to the denominator",
                    low=0.0, high=1.0, log=True, symbol="\u03b5"),
@@ -91,11 +69,7 @@ class AdaBelief(Optimizer):
     def scalars(self, c: Coefs, step: int) -> Coefs:
         out = {**c, "bias_correction1": self.each(pto.debias, step, c, "beta1"),
                "bias_correction2_sqrt": self.each(pto.debias_sqrt, step, c, "beta2")}
-        if c["rectify"]:
-            c = {**c, "_degenerated": 1.0 if c["degenerated_to_sgd"] else 0.0}
-            out["rect"], out["n_sma"] = self.each(rectify, step, c, "beta2", "n_sma_threshold",
-                                                  "_degenerated")
-        return out
+        return pto.rectified(self, c, step, out)
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: AdaBeliefState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:
@@ -166,7 +140,7 @@ class AdaBelief(Optimizer):
             return "adam"
         if t is None:
             return "rectified"
-        rt, n_sma = rectify(hp["beta2"], hp["n_sma_threshold"],
+        rt, n_sma = pto.rectify(hp["beta2"], hp["n_sma_threshold"],
                             1.0 if hp["degenerated_to_sgd"] else 0.0, t)
         if n_sma >= hp["n_sma_threshold"]:
             return "rectified"

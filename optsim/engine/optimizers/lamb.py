@@ -12,7 +12,6 @@ from ..hyperparams import HyperParam, adam_params, flag_param
 from ..registry import OptimizerKind
 from ..transforms import full, select
 from . import _pytorch_optimizer as pto
-from .adabelief import rectify
 from .adam import adam_quantities
 
 #: ``Lamb.clamp``: the weight norm is capped at this
@@ -63,12 +62,7 @@ class Lamb(Optimizer):
     hyperparams = (
         *adam_params(1e-3)[:3],
         *pto.decay_params(),
-        flag_param("rectify", "RAdam's rectification of the step size"),
-        flag_param("degenerated_to_sgd", "rectify: before the threshold, step along m "
-                   "instead of not at all"),
-        HyperParam("n_sma_threshold", int, 5, "rectify: the length ρₜ of the average from "
-                   "which on the adaptive step is taken (below 4 the reference fails)",
-                   low=4, high=1000),
+        *pto.rectify_params(degenerated_to_sgd=False),
         flag_param("grad_averaging", "m averages the gradients (weight 1 − β₁); off: m "
                    "sums them (weight 1)", True),
         flag_param("adam", "trust ratio 1: plain Adam without LAMB's layer-wise scaling"),
@@ -84,11 +78,7 @@ class Lamb(Optimizer):
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
         out = {**c, "bias_correction1": self.each(pto.debias, step, c, "beta1")}
-        if c["rectify"]:
-            c = {**c, "_degenerated": 1.0 if c["degenerated_to_sgd"] else 0.0}
-            out["rect"], out["n_sma"] = self.each(rectify, step, c, "beta2", "n_sma_threshold",
-                                                  "_degenerated")
-        return out
+        return pto.rectified(self, c, step, out)
 
     def update(self, c: Coefs, params: np.ndarray, grads: np.ndarray, state: LambState,
                step: int, out_params: np.ndarray, out: Out, info: Info | None) -> None:
@@ -230,7 +220,7 @@ def _regime(opt: Optimizer, t: int | None) -> str:
     hp = opt.hp
     if t is None:
         return "rectified"
-    rt, n_sma = rectify(hp["beta2"], hp["n_sma_threshold"],
+    rt, n_sma = pto.rectify(hp["beta2"], hp["n_sma_threshold"],
                         1.0 if hp["degenerated_to_sgd"] else 0.0, t)
     if n_sma >= hp["n_sma_threshold"]:
         return "rectified"

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
+
+from .canvas_layer import CanvasLayer
 
 #: extra room, in screen pixels, around what a frame repaints
 _SLACK_PX = 3.0
@@ -58,7 +60,7 @@ class _Fan:
     dots: np.ndarray | None = None
 
 
-class FanLayer(pg.GraphicsObject):
+class FanLayer(CanvasLayer):
     """Every run's K paths and K current points, painted in one item, growing on a
     canvas (see the module docstring). ``clip(points)`` makes (M, 2) positions
     drawable (finite, inside the clip box): the caller's rule, applied here to the
@@ -70,16 +72,10 @@ class FanLayer(pg.GraphicsObject):
         this many steps of each row (evenly spaced, the last included); the steps
         that follow are drawn in full again."""
         super().__init__()
-        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._clip = clip
         self.dot_px = float(dot_px)
         self.redraw_steps = int(redraw_steps)
         self._fans: list[_Fan] = []
-        self._rect = QtCore.QRectF()
-        self._canvas: QtGui.QImage | None = None
-        self._canvas_key: tuple | None = None
-        self._from_device: QtGui.QTransform | None = None
-        self._pad: tuple[float, float] | None = None
         self._lines = _qlines()
         self._fragments = pg.Qt.internals.PrimitiveArray(QtGui.QPainter.PixmapFragment, 10)
         #: per fan, its dot drawn once on a pixmap, for one device pixel ratio
@@ -141,88 +137,14 @@ class FanLayer(pg.GraphicsObject):
             fan.rows, fan.dots = None, None
         self._redraw_all()
 
-    def _redraw_all(self) -> None:
-        self._canvas_key = None
-        for fan in self._fans:
-            fan.on_canvas = 0
-        self.update()
+    def _drawn(self) -> list[_Fan]:
+        return self._fans
 
-    def _repaint_around(self, pts: np.ndarray, also: np.ndarray | None = None) -> None:
-        if self._pad is None:
-            self.update()
-            return
-        if also is not None and len(also):
-            pts = np.concatenate([pts, also])
-        lo, hi = pts.min(axis=0), pts.max(axis=0)  # (clipped: finite)
-        if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            self.update()
-            return
-        mx, my = self._pad
-        self.update(QtCore.QRectF(lo[0] - mx, lo[1] - my, hi[0] - lo[0] + 2 * mx,
-                                  hi[1] - lo[1] + 2 * my))
+    def _margin(self) -> float:
+        return self.dot_px / 2 + _SLACK_PX
 
-    # -- the view ----------------------------------------------------------------
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        self._fit_rect()
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        super().viewTransformChanged()
-        self._fit_rect()
-
-    def _fit_rect(self) -> None:
-        """The item covers its view box's range (see PlaybackLayer._fit_rect)."""
-        vb = self.getViewBox()
-        if vb is None:
-            return
-        rect = QtCore.QRectF(vb.viewRect())
-        dx, dy = rect.width() * 0.05, rect.height() * 0.05
-        rect.adjust(-dx, -dy, dx, dy)
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = rect
-
-    def boundingRect(self) -> QtCore.QRectF:
-        if self._rect.isEmpty():
-            self._fit_rect()
-        return QtCore.QRectF(self._rect)
-
-    # -- painting ----------------------------------------------------------------
-    def paint(self, p: QtGui.QPainter, *args) -> None:
-        view = self.getViewWidget()
-        device = p.device()
-        if view is None or device is not view.viewport():
-            self._paint_vectors(p)
-            return
-        transform = QtWidgets.QGraphicsObject.deviceTransform(self, view.viewportTransform())
-        ratio = device.devicePixelRatioF()
-        key = (transform, device.width(), device.height(), ratio)
-        if self._canvas is None or key != self._canvas_key:
-            self._new_canvas(key)
-        self._draw_new_segments()
-        painter_transform = p.transform()
-        if painter_transform == transform:
-            p.resetTransform()
-        else:
-            p.setTransform(self._from_device * painter_transform)
-        p.drawImage(QtCore.QPointF(0, 0), self._canvas)
-        p.setTransform(painter_transform)
+    def _paint_live(self, p: QtGui.QPainter, option, ratio: float) -> None:
         self._paint_dots(p)
-
-    def _new_canvas(self, key: tuple) -> None:
-        transform, width, height, ratio = key
-        size = QtCore.QSize(max(1, round(width * ratio)), max(1, round(height * ratio)))
-        if self._canvas is None or self._canvas.size() != size:
-            self._canvas = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        self._canvas.setDevicePixelRatio(ratio)
-        self._canvas.fill(QtCore.Qt.GlobalColor.transparent)
-        self._canvas_key = key
-        self._from_device = transform.inverted()[0]
-        sx, sy = abs(transform.m11()), abs(transform.m22())
-        margin = self.dot_px / 2 + _SLACK_PX
-        self._pad = (margin / sx, margin / sy) \
-            if sx > 0 and sy > 0 and transform.m12() == 0 and transform.m21() == 0 else None
-        for fan in self._fans:
-            fan.on_canvas = 0
 
     def _segments(self, rows: np.ndarray) -> int:
         """Fill the line buffer with the segments between consecutive steps of every

@@ -28,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
+
+from .canvas_layer import CanvasLayer
 
 #: extra room, in screen pixels, around what a frame repaints (Qt's own margin is 2)
 _SLACK_PX = 2.0
@@ -58,7 +60,7 @@ def _polygon(points: np.ndarray) -> QtGui.QPolygonF:
     return polygon
 
 
-class PlaybackLayer(pg.GraphicsObject):
+class PlaybackLayer(CanvasLayer):
     """Polylines, one per run, and optionally a round marker at each line's last
     point (``marker_px`` across, in screen pixels), painted in one call.
 
@@ -70,22 +72,11 @@ class PlaybackLayer(pg.GraphicsObject):
 
     def __init__(self, marker_px: float = 0.0, outline: str = "#202020") -> None:
         super().__init__()
-        # paint() is told the area to repaint (option.exposedRect)
-        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
         self._lines: list[_Line] = []
-        self._rect = QtCore.QRectF()
         self.marker_px = float(marker_px)
         self._outline = pg.mkPen(outline, width=2)
         self._outline.setCosmetic(True)
-        #: the pixels of the lines drawn so far, and what they were drawn for
-        self._canvas: QtGui.QImage | None = None
-        self._canvas_key: tuple | None = None
-        #: device pixels -> item, as of the canvas (its key holds item -> device)
-        self._from_device: QtGui.QTransform | None = None
-        #: screen pixels around a line's points that its drawing may cover, and
-        #: that margin in the item's units as of the canvas (None: repaint it all)
         self._margin_px = _SLACK_PX
-        self._pad: tuple[float, float] | None = None
         #: each line's marker as a picture, for one device pixel ratio
         self._stamp_key: float | None = None
         self._stamp_list: list[QtGui.QPixmap] = []
@@ -152,81 +143,14 @@ class PlaybackLayer(pg.GraphicsObject):
             line.points = None
         self._redraw_all()
 
-    def _redraw_all(self) -> None:
-        """Forget the canvas: the next paint draws every line on it anew."""
-        self._canvas_key = None
-        for line in self._lines:
-            line.on_canvas = 0
-        self.update()
+    def _drawn(self) -> list[_Line]:
+        return self._lines
 
-    def _repaint_around(self, pts: np.ndarray, also: np.ndarray | None = None) -> None:
-        """Repaint the screen area of these points' lines and markers (and of the
-        one or two points ``also``)."""
-        if self._pad is None:
-            self.update()
-            return
-        (x0, y0), (x1, y1) = pts.min(axis=0).tolist(), pts.max(axis=0).tolist()
-        for x, y in ([] if also is None else also.tolist()):
-            x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
-        mx, my = self._pad
-        self.update(QtCore.QRectF(x0 - mx, y0 - my, x1 - x0 + 2 * mx, y1 - y0 + 2 * my))
-
-    # -- the view ----------------------------------------------------------------
-    def viewRangeChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        self._fit_rect()
-
-    def viewTransformChanged(self) -> None:  # noqa: N802 (pyqtgraph hook)
-        """Zoomed, panned or resized (the canvas, kept for one transform, is drawn
-        anew at the next paint)."""
-        super().viewTransformChanged()
-        self._fit_rect()
-
-    def _fit_rect(self) -> None:
-        """The item covers its view box's range (with room for markers on its
-        edge): what lies outside is clipped by the view box anyway, and a rectangle
-        that changes only with the view spares the full repaint that growing it
-        takes. (Qt repaints no more of an item than its bounds.)"""
-        vb = self.getViewBox()
-        if vb is None:
-            return
-        rect = QtCore.QRectF(vb.viewRect())  # the view's range, in this item's coordinates
-        dx, dy = rect.width() * 0.05, rect.height() * 0.05
-        rect.adjust(-dx, -dy, dx, dy)
-        if rect != self._rect:
-            self.prepareGeometryChange()
-            self._rect = rect
-
-    # -- QGraphicsItem ----------------------------------------------------------------
-    def boundingRect(self) -> QtCore.QRectF:
-        if self._rect.isEmpty():
-            self._fit_rect()
-        return QtCore.QRectF(self._rect)
-
-    def paint(self, p: QtGui.QPainter, *args) -> None:
-        view = self.getViewWidget()
-        device = p.device()
-        if view is None or device is not view.viewport():
-            self._paint_vectors(p)  # an exported picture: no pixels of another size
-            return
-        # the canvas is in the viewport's pixels, whatever the painter's origin (a
-        # grab of the widget paints it with an offset)
-        transform = QtWidgets.QGraphicsObject.deviceTransform(self, view.viewportTransform())
-        ratio = device.devicePixelRatioF()
-        key = (transform, device.width(), device.height(), ratio)
-        if self._canvas is None or key != self._canvas_key:
-            self._new_canvas(key)
-        self._draw_new_segments()
-        painter_transform = p.transform()
-        if painter_transform == transform:
-            p.resetTransform()
-        else:
-            p.setTransform(self._from_device * painter_transform)
-        p.drawImage(QtCore.QPointF(0, 0), self._canvas)
-        p.setTransform(painter_transform)
+    def _paint_live(self, p: QtGui.QPainter, option, ratio: float) -> None:
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         # a frame repaints small areas: what lies outside them is not drawn at all
-        exposed = self._exposed(args[0] if args else None)
+        exposed = self._exposed(option)
         for line in self._lines:  # the last segment, until its end point is settled
             pts = line.points
             if line.visible and pts is not None and len(pts) > 1:
@@ -244,22 +168,6 @@ class PlaybackLayer(pg.GraphicsObject):
         r = option.exposedRect
         mx, my = self._pad
         return r.left() - mx, r.top() - my, r.right() + mx, r.bottom() + my
-
-    def _new_canvas(self, key: tuple) -> None:
-        transform, width, height, ratio = key
-        size = QtCore.QSize(max(1, round(width * ratio)), max(1, round(height * ratio)))
-        if self._canvas is None or self._canvas.size() != size:
-            self._canvas = QtGui.QImage(size, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
-        self._canvas.setDevicePixelRatio(ratio)
-        self._canvas.fill(QtCore.Qt.GlobalColor.transparent)
-        self._canvas_key = key
-        self._from_device = transform.inverted()[0]
-        # the margin in this item's units (the view neither turns nor shears)
-        sx, sy = abs(transform.m11()), abs(transform.m22())
-        self._pad = (self._margin_px / sx, self._margin_px / sy) \
-            if sx > 0 and sy > 0 and transform.m12() == 0 and transform.m21() == 0 else None
-        for line in self._lines:
-            line.on_canvas = 0
 
     def _draw_new_segments(self) -> None:
         """Put every visible line's settled segments that are not there yet on the

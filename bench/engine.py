@@ -9,7 +9,8 @@ Not a test. Both sides do the same work per step.
 (b) 65,536 runs x 100 steps, positions kept on both sides: ``optsim.simulate``
     (which also evaluates every step's loss and checks every run for divergence
     after every step, and steps big batches in blocks of rows, shared out between
-    two threads when a CPU is free) against
+    two threads when a CPU is free; its history in memory kept from an earlier
+    result once that is gone, see optsim/history_memory.py) against
     torch.optim.Adam on a (65536, 2) tensor with the analytic gradient, each step's
     positions copied into a preallocated (101, 65536, 2) history, run with torch's
     default threads and with one thread: the faster of the two is the reference.

@@ -341,7 +341,7 @@ def _rosen_grad(p: Array) -> Array:
     t *= -2
     u = 400 * x
     u *= r
-    out = np.empty(p.shape)
+    out = np.empty_like(p, dtype=np.float64)  # (laid out as p: a sweep's are column-major)
     np.subtract(t, u, out=out[:, 0])
     np.multiply(200, r, out=out[:, 1])
     return out
@@ -361,7 +361,7 @@ def _rosen_value_and_grad(p: Array) -> tuple[Array, Array]:
     a *= -2
     np.multiply(400, x, out=t)
     t *= r
-    out = np.empty(p.shape)
+    out = np.empty_like(p, dtype=np.float64)
     np.subtract(a, t, out=out[:, 0])
     np.multiply(200, r, out=out[:, 1])
     return value, out

@@ -113,6 +113,37 @@ class Stability:
     formula: str
 
 
+def distinct_rows(values: list, n: int) -> tuple[list[list[float]], np.ndarray]:
+    """The distinct combinations of ``values`` (numbers, or arrays of N rows) over the
+    N rows, as lists of Python floats, and each row's index among them (N,). Equal
+    neighbouring rows are merged first (a sweep's rows come in runs of one setting),
+    so only the runs are sorted; one varying value is sorted as numbers, not as
+    table rows (NumPy compares those field by field: a block's first step took
+    longer than the step)."""
+    cols = [np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(-1), (n,))
+            if type(v) is np.ndarray else None for v in values]
+    varying = [c for c in cols if c is not None]
+    table = np.stack(varying, axis=1) if len(varying) > 1 else varying[0][:, None]
+    first = np.empty(n, dtype=bool)
+    first[:1] = True
+    np.any(table[1:] != table[:-1], axis=1, out=first[1:])
+    starts = np.flatnonzero(first)
+    runs = table[starts]
+    if runs.shape[1] == 1:
+        unique, inv = np.unique(runs[:, 0], return_inverse=True)
+        unique = unique[:, None]
+    else:
+        unique, inv = np.unique(runs, axis=0, return_inverse=True)
+    inverse = np.repeat(np.asarray(inv).reshape(-1), np.diff(np.append(starts, n)))
+    fixed = [None if c is not None else float(np.float64(v)) for c, v in zip(cols, values,
+                                                                             strict=True)]
+    rows = []
+    for u in unique.tolist():
+        it = iter(u)
+        rows.append([next(it) if f is None else f for f in fixed])
+    return rows, inverse
+
+
 def per_run(value: Any, n: int) -> np.ndarray:
     """A coefficient (a number or an (N, 1) column) as one float per run, (N,)."""
     if type(value) is np.ndarray and value.size == n:
@@ -384,10 +415,8 @@ class Optimizer:
                 for a, b in zip(cached[2], values, strict=True)):
             n = self.rows if self.rows is not None else next(
                 v.shape[0] for v in values if type(v) is np.ndarray)
-            table = np.column_stack([np.broadcast_to(np.asarray(v, dtype=np.float64).reshape(-1, 1),
-                                                     (n, 1))[:, 0] for v in values])
-            unique, inverse = np.unique(table, axis=0, return_inverse=True)
-            cached = (unique.tolist(), inverse.reshape(-1), tuple(values))
+            unique, inverse = distinct_rows(values, n)
+            cached = (unique, inverse, tuple(values))
             self._distinct[names] = cached
         unique, inverse = cached[0], cached[1]
         # np.take of each result's column: contiguous (N, 1) columns, several times

@@ -128,8 +128,14 @@ def bias_correction(beta: float, step: int) -> float:
 
 def bias_corrections(beta1: float, beta2: float, step: int) -> tuple[float, float, float]:
     """Adam's 1 − β₁ᵗ, 1 − β₂ᵗ and the root of the latter, as torch computes them."""
+    return (bias_correction(beta1, step), *second_bias_correction(beta2, step))
+
+
+def second_bias_correction(beta2: float, step: int) -> tuple[float, float]:
+    """Adam's 1 − β₂ᵗ and its root, as torch computes them (apart from 1 − β₁ᵗ: a
+    sweep over β₁ alone keeps these one number for all its rows)."""
     bc2 = 1 - beta2**step
-    return 1 - beta1**step, bc2, bc2**0.5
+    return bc2, bc2**0.5
 
 
 # ---------------------------------------------------------------------------
@@ -215,6 +221,7 @@ def decay_note(opt: Optimizer) -> list[str]:
 
 
 __all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "bias_corrections",
+           "second_bias_correction",
            "decay", "decay_note",
            "ema", "ema_of_squares", "everywhere", "full", "gradient_rule", "keep_rows", "l2",
            "lerp", "moments", "nowhere", "select", "set_direction"]

@@ -256,7 +256,10 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
             params, loss = new, new_loss
             np.minimum(best, loss, out=best)
             for j, target in enumerate(targets):  # (loss − f* < tol, as written)
-                np.less(np.subtract(loss, target, out=scratch), tol, out=reached)
+                if target == 0.0:  # (loss − 0.0 is loss, bit for bit: one pass less)
+                    np.less(loss, tol, out=reached)
+                else:
+                    np.less(np.subtract(loss, target, out=scratch), tol, out=reached)
                 reached &= unhit[j]
                 if reached.any():
                     hit[reached, j] = k

@@ -13,13 +13,14 @@ from ..registry import OptimizerKind
 from ..transforms import (
     AMSGRAD_NOTE,
     apply_rule,
-    bias_corrections,
+    bias_correction,
     decay_note,
     ema,
     full,
     gradient_rule,
     l2,
     moments,
+    second_bias_correction,
     set_direction,
 )
 
@@ -87,7 +88,9 @@ class Adam(Optimizer):
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.hp["amsgrad"] else ())
 
     def scalars(self, c: Coefs, step: int) -> Coefs:
-        bc1, bc2, bc2_sqrt = self.each(bias_corrections, step, c, "beta1", "beta2")
+        # (apart: a per-row beta1 leaves 1 − β₂ᵗ one number, not a column gathered per step)
+        bc1 = self.each(bias_correction, step, c, "beta1")
+        bc2, bc2_sqrt = self.each(second_bias_correction, step, c, "beta2")
         return {**c, "bias_correction1": bc1, "bias_correction2": bc2,
                 "bias_correction2_sqrt": bc2_sqrt}
 

@@ -68,7 +68,7 @@ def empty(shape: tuple[int, ...]) -> np.ndarray:
     region = _take(nbytes)
     lease = _Lease(region, shape)
     array = np.asarray(lease)
-    weakref.finalize(lease, _on_return, region)
+    weakref.finalize(lease, _on_return, region).atexit = False  # (at exit: nothing to keep)
     return array
 
 

@@ -174,6 +174,19 @@ class FormattedAxis(pg.AxisItem):
             return strings
         return tick_strings(vals, spacing * scale, plain=self._plain())
 
+    def boundingRect(self) -> QtCore.QRectF:  # noqa: N802 (pyqtgraph override)
+        """pyqtgraph's rectangle, which also decides which tick labels are drawn (a
+        label not inside it is left out), a vertical axis' grown by half a line of
+        text at both ends: a tick on the plot's top or bottom edge keeps its label.
+        (With a grid, pyqtgraph's rectangle is the axis and the view, without its
+        usual 15 px of room: a log axis' decade on the bottom edge lost its label.)"""
+        rect = super().boundingRect()
+        if self.orientation in ("left", "right"):
+            font = self.style.get("tickFont") or self.font()
+            half = math.ceil(QtGui.QFontMetricsF(font).height() / 2) + 1
+            rect = rect.adjusted(0, -half, 0, half)
+        return rect
+
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
         levels = super().tickSpacing(minVal, maxVal, size)
         px, need = self._label_room(size, maxVal - minVal)

@@ -223,8 +223,12 @@ def edge_of_stability(trajectory: Trajectory, steps: np.ndarray | None = None
 
 
 def _stability_at(t: Trajectory, k: int) -> Stability | None:
-    """The :class:`Stability` of step k + 1 of trajectory ``t``."""
-    lr = t.lr_at(k + 1) if t.schedule is not None else None
+    """The :class:`Stability` of step k + 1 of trajectory ``t`` (None when there is
+    no such step: the run's schedule ends at step k)."""
+    try:
+        lr = t.lr_at(k + 1) if t.schedule is not None else None
+    except ValueError:  # (the Geometry dock at a one-cycle schedule's last step)
+        return None
     try:
         state = t.state_at(k)
     except ValueError:  # states not recorded: a threshold that needs no state still holds

@@ -196,6 +196,17 @@ def test_edge_of_stability_follows_a_schedule_and_a_preconditioner():
     assert e.preconditioned and np.isnan(e.sharpness[0, 0]) and np.isfinite(e.sharpness[1:]).all()
 
 
+def test_edge_of_stability_at_the_last_step_of_a_one_cycle_schedule_has_no_threshold():
+    """The Geometry dock raised at schedules-valley's last step (step 201 of a
+    200-step one-cycle schedule asked for)."""
+    f = get_function("elongated-bowl")
+    t = Trajectory(f, "sgd:lr=0.1+onecyclelr:max_lr=0.1,total_steps=20", [[-1.0, 0.8]])
+    t.advance(20)
+    eos = edge_of_stability(t, np.array([19, 20]))
+    assert np.isfinite(eos.threshold[0, 0]) and np.isnan(eos.threshold[1, 0])
+    assert np.isfinite(eos.sharpness).all()
+
+
 def test_edge_of_stability_preset_tells_its_story():
     """GD at lr 0.2 on the narrowing valley: the sharpness rises from ~1.5 to 2/lr = 10
     and hovers there; at lr 0.1 it passes 10 on its way to the valley's narrow end."""

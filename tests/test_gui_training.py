@@ -54,7 +54,7 @@ def test_schedule_in_the_window(window, qtbot) -> None:
     m.step_forward(20)
     st = m.run_status(0)
     assert st.scheduled and st.lr == pytest.approx(float(m.runs[0].trajectory.lr_at(21)[0]))
-    status = window.status_table.item(0, 5).text()
+    status = window.status_table.cell_text(0, 5)
     assert status.startswith("lr ")
     curves = t.strip.curves()
     plan = next(c for c in curves if len(c[0]) == 50)  # the planned schedule
@@ -91,7 +91,7 @@ def test_clipped_steps_are_marked(window) -> None:
     k = int(np.argmax(flags)) + 1
     m.seek(k)
     assert m.run_status(0).clipped
-    assert "clipped" in window.status_table.item(0, 5).text()
+    assert "clipped" in window.status_table.cell_text(0, 5)
 
 
 def test_strip_sits_under_the_history_and_takes_no_room_from_it(window, qtbot) -> None:
@@ -178,7 +178,7 @@ def test_a_clipped_step_in_the_window_shows_both_gradients(window, qtbot) -> Non
     assert arrows.gradient.visible
     key = ins.overlay.legend_text()
     assert "before clipping" in key and "clipped gradient step" in key
-    assert "clipped" in window.status_table.item(1, 5).text()
+    assert "clipped" in window.status_table.cell_text(1, 5)
     rows = {row.key: row for row in ins.panel.explanation.rows}
     assert "unclipped_grad" in rows
     m.select(0)  # the run without clipping: one gradient arrow

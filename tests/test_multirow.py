@@ -126,7 +126,7 @@ def test_the_status_shows_the_rows_spread(fan_window):
     want = np.sqrt(((pos - pos.mean(axis=0)) ** 2).sum(axis=1).mean())
     assert m.run_status(0).spread == pytest.approx(want, rel=1e-12)
     w.status_table.refresh()
-    assert "±" in w.status_table.item(0, 5).text()
+    assert "±" in w.status_table.cell_text(0, 5)
     assert np.isnan(m.run_status(1).spread)
     m.set_run_row(0, 2)
     assert np.isnan(m.run_status(0).spread)

@@ -76,6 +76,8 @@ COMPACT_HEIGHT = 900
 #: the loss history's share of the height the plot and the history split
 HISTORY_FRACTION = 0.16
 HISTORY_FRACTION_TALL = 0.21
+#: the status panel grows to show every row, up to this share of the window's height
+STATUS_MOST = 0.4
 #: every dock's least width and height (the status table's least height is its
 #: header and two rows)
 MIN_DOCK_SIZE = (300, 90)
@@ -182,6 +184,8 @@ class StatusTable(QTableWidget):
     known minimum and a status (diverged / converged)."""
 
     HEADERS = ("run", "step", "loss", "‖∇f‖", "to min", "status")
+    #: a row became taller or shorter (a status on two lines): the panel may grow
+    rowsResized = Signal()
     #: the number columns, and a cell's text margin (both sides) in pixels
     NUMBER_COLUMNS = (1, 2, 3, 4)
     #: the columns whose text is never elided: the numbers and the status
@@ -205,21 +209,29 @@ class StatusTable(QTableWidget):
         self.horizontalHeaderItem(4).setToolTip("distance to the nearest known minimum")
         self.horizontalHeaderItem(3).setToolTip("gradient norm at the current point")
         self.horizontalHeaderItem(5).setToolTip(
-            "diverged, converged or hidden; the schedule's lr; clipped: clipping changed "
-            "this step's gradient; ±s: a fan's or ensemble's spread (the RMS distance of "
-            "its rows from their mean position)")
+            "diverged (✗), converged (✓) or hidden; the schedule's lr; clipped: clipping "
+            "changed this step's gradient; ±s: a fan's or ensemble's spread (the RMS "
+            "distance of its rows from their mean position). In a narrow panel the marks "
+            "stand for the words and a long status takes two lines; a cell's tooltip "
+            "says it whole")
         # long run names are elided at their end ("momentum (PyT…") so that the
         # numbers keep their room; numbers are never elided (their columns always fit
         # them, with a scroll bar rather than a cut when the dock is too narrow); the
         # full name is the cell's tooltip
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.setWordWrap(False)
+        # (only a status too long for a narrow column wraps, at its spaces: names are
+        # elided to their column and numbers always fit theirs)
+        self.setWordWrap(True)
         # rows as tall as their text needs (the style's default was half again as tall)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.setMinimumHeight(self.fitting_height(2))
         #: per row: (its name item, the texts shown, the run's colour)
         self._shown: dict[int, tuple] = {}
+        #: the status column shows its short forms (a narrow panel: see fit_columns)
+        self.compact = False
+        #: rows made taller for a status on two lines
+        self._tall_rows: set[int] = set()
 
     def fitting_height(self, rows: int | None = None) -> int:
         """The height that shows ``rows`` rows (default: every run's, at least four)
@@ -227,6 +239,12 @@ class StatusTable(QTableWidget):
         n = max(len(self.model.runs), 4) if rows is None else rows
         return (self.horizontalHeader().sizeHint().height()
                 + n * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth() + 2)
+
+    def needed_height(self) -> int:
+        """The height that shows every row as it is now (two-line ones too) and the
+        header without a scroll bar."""
+        rows = sum(self.rowHeight(r) for r in range(self.rowCount()))
+        return self.horizontalHeader().sizeHint().height() + rows + 2 * self.frameWidth() + 2
 
     def refresh(self, fit: bool = True) -> None:
         """Show the shown step; ``fit`` also fits the column widths to the text."""
@@ -273,6 +291,10 @@ class StatusTable(QTableWidget):
                 if c in self.NUMBER_COLUMNS:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(i, c, item)
+            if c == 5:  # the whole status kept (see cell_text); its short form shown
+                item.setData(Qt.ItemDataRole.UserRole, text)
+                item.setToolTip(text)
+                text = status_shown(text, self.compact)
             item.setText(text)
         name_item = self.item(i, 0)
         if shown is None or shown[1][0] != r.name:
@@ -288,34 +310,81 @@ class StatusTable(QTableWidget):
 
     def _text_cut(self, cells: list[tuple[int, str]]) -> bool:
         """Whether a new number or status (``cells``: (column, text)) has outgrown
-        its column (it would show as "..."): while playing, columns are refitted
-        only then, not on every refresh."""
+        its column (it would show as "..."; a status: a word of it, or its one line
+        where it has one): while playing, columns are refitted only then, not on
+        every refresh."""
         metrics = self.fontMetrics()
         rooms = {c: self.columnWidth(c) - self.CELL_MARGIN for c in self.FITTED_COLUMNS}
-        return any(metrics.horizontalAdvance(text) > rooms[c]
-                   for c, text in set(cells) if c in rooms)
+        for c, text in set(cells):
+            if c not in rooms:
+                continue
+            if c == 5:
+                shown = status_shown(text, self.compact)
+                parts = shown.split(" ") if self._tall_rows else [shown]
+                if any(metrics.horizontalAdvance(p) > rooms[c] for p in parts):
+                    return True
+            elif metrics.horizontalAdvance(text) > rooms[c]:
+                return True
+        return False
+
+    def _column_need(self, texts: list[str], header: str) -> int:
+        """The width that shows ``texts`` and ``header`` each on one line."""
+        metrics = self.fontMetrics()
+        text = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+        head = self.horizontalHeader()
+        return max(text + self.CELL_MARGIN + 2,
+                   metrics.horizontalAdvance(header) + 2 * head.style().pixelMetric(
+                       head.style().PixelMetric.PM_HeaderMargin) + 6)
 
     def fit_columns(self) -> None:
-        """Size the columns to their text, then narrow the name column (elided at its end) so that every number column
-        stays visible in the table's width; below the name's least width a scroll
-        bar appears instead."""
+        """Size the number columns to their text (numbers are never cut), then give
+        the name column (elided at its end) and the status column the rest of the
+        table's width, so that no scroll bar is needed: a name is narrowed to its
+        least width ("momen…") first; then the status shows its short forms (✓,
+        ✗) and, if still too long, takes two lines (split at its spaces only); then
+        the name narrows to "mo…". Only when even that does not fit (a very narrow
+        panel) a scroll bar shows."""
         last = self.columnCount() - 1
         metrics = self.fontMetrics()
-        for c in range(1, last + 1):
-            self.resizeColumnToContents(c)
-        names = [self.cell_text(r, 0) for r in range(self.rowCount())] + [self.HEADERS[0]]
-        self.setColumnWidth(0, max(metrics.horizontalAdvance(n) for n in names)
-                            + 2 * self.CELL_MARGIN + 2)
-        others = sum(self.columnWidth(c) for c in range(1, last + 1))
-        room = self.viewport().width() - others
-        name_min = metrics.horizontalAdvance("momen…") + 2 * self.CELL_MARGIN
-        name = self.columnWidth(0)
-        if name > room:
-            name = max(room, name_min)
-            self.setColumnWidth(0, name)
-        spare = self.viewport().width() - name - others
-        if spare > 0:  # the status column takes what is left, as a stretched last one
-            self.setColumnWidth(last, self.columnWidth(last) + spare)
+        rows = range(self.rowCount())
+        for c in range(1, last):  # (Qt's own fit, resizeColumnToContents, left 4 px more)
+            self.setColumnWidth(c, self._column_need([self.cell_text(r, c) for r in rows],
+                                                     self.HEADERS[c]))
+        names = [self.cell_text(r, 0) for r in rows] + [self.HEADERS[0]]
+        name_need = max(metrics.horizontalAdvance(n) for n in names) + 2 * self.CELL_MARGIN + 2
+        name_min = min(metrics.horizontalAdvance("momen…") + 2 * self.CELL_MARGIN, name_need)
+        name_floor = metrics.horizontalAdvance("mo…") + 2 * self.CELL_MARGIN
+        numbers = sum(self.columnWidth(c) for c in range(1, last))
+        width = self.viewport().width()
+        statuses = [self.cell_text(r, last) for r in rows]
+        compact = name_min + numbers + self._column_need(statuses, self.HEADERS[last]) > width
+        if compact != self.compact:
+            self.compact = compact
+            for r in rows:
+                item = self.item(r, last)
+                if item is not None:
+                    item.setText(status_shown(statuses[r], compact))
+        shown = [status_shown(t, compact) for t in statuses]
+        status_need = self._column_need(shown, self.HEADERS[last])
+        words = [w for t in shown for w in t.split(" ")]
+        status_least = self._column_need(words, self.HEADERS[last])
+        name = min(name_need, max(width - numbers - status_need, name_min))
+        if name + numbers + status_least > width:  # (the name's colour still tells it)
+            name = max(width - numbers - status_least, min(name_floor, name_need))
+        status = max(width - numbers - name, status_least)
+        self.setColumnWidth(0, name)
+        self.setColumnWidth(last, status)
+        # a status longer than its column: on two lines (its row made taller)
+        tall = {r for r, t in enumerate(shown)
+                if metrics.horizontalAdvance(t) > status - self.CELL_MARGIN - 2}
+        if tall != self._tall_rows:
+            for r in self._tall_rows - tall:
+                if r < self.rowCount():
+                    self.setRowHeight(r, self.verticalHeader().defaultSectionSize())
+            for r in tall:
+                self.setRowHeight(r, 2 * metrics.height() + 8)
+            self._tall_rows = tall
+            self.rowsResized.emit()
         self._show_names()
 
     def _show_names(self) -> None:
@@ -332,14 +401,34 @@ class StatusTable(QTableWidget):
         self.fit_columns()
 
     def cell_text(self, row: int, column: int) -> str:
-        """A cell's text (the run's whole name in the name column)."""
+        """A cell's text (the run's whole name in the name column, the whole status
+        in the status column, whatever their shown forms)."""
         item = self.item(row, column)
         if item is None:
             return ""
-        if column == 0:
-            name = item.data(Qt.ItemDataRole.UserRole)
-            return name if isinstance(name, str) else item.text()
+        if column in (0, 5):
+            text = item.data(Qt.ItemDataRole.UserRole)
+            return text if isinstance(text, str) else item.text()
         return item.text()
+
+
+#: a status's words and their short forms (a narrow status column)
+STATUS_MARKS = {"converged": "✓", "diverged": "✗"}
+
+
+def status_shown(status: str, compact: bool) -> str:
+    """A status as the table shows it: whole, or (``compact``) with its long words as
+    marks; a number stays with its label ("lr 0.01" is never split over two lines)."""
+    words = status.split(" ")
+    if compact:
+        words = [STATUS_MARKS.get(w, w) for w in words]
+    out: list[str] = []
+    for w in words:
+        if out and out[-1] == "lr":
+            out[-1] = f"lr\u00a0{w}"
+        else:
+            out.append(w)
+    return " ".join(out)
 
 
 def distinct_elided(names: list[str], metrics, room: int) -> list[str]:
@@ -377,7 +466,10 @@ def _num(v: float) -> str:
     if v == 0:
         return "0"
     a = abs(v)
-    return f"{v:.4g}" if 1e-3 <= a < 1e5 else f"{v:.2e}"
+    if 1e-2 <= a < 9999.5:  # (.4g: at most 4 digits, never "1.234e+04")
+        return f"{v:.4g}"
+    mantissa, exponent = f"{v:.2e}".split("e")
+    return f"{mantissa}e{int(exponent)}"  # "1.23e-5", not "1.23e-05": a narrow column
 
 
 class ShortcutsDialog(QDialog):
@@ -607,6 +699,7 @@ class MainWindow(QMainWindow):
         self.runs_dock = self.add_dock("Optimizers", self.runs_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea, "runs_dock")
         self.status_table = StatusTable(self.model)
+        self.status_table.rowsResized.connect(lambda: QTimer.singleShot(0, self, self._fit_status_dock))
         self.status_dock = self.add_dock("Status", self.status_table,
                                          Qt.DockWidgetArea.RightDockWidgetArea, "status_dock")
         self.toolbar = PlaybackToolBar(self.playback, self)
@@ -1013,8 +1106,28 @@ class MainWindow(QMainWindow):
 
     def _refresh_readouts_now(self) -> None:
         self.status_table.refresh(fit=not self.playback.playing)
+        if self.status_table.verticalScrollBar().maximum() > 0:
+            self._fit_status_dock()
         self.toolbar.show_step(self.model.shown_step, self.model.computed_steps)
         self.readoutsRefreshed.emit()
+
+    def _fit_status_dock(self) -> None:
+        """More rows than the status panel shows (a preset with five runs, a status
+        on two lines): the panel grows, taking from the panel above it, up to
+        STATUS_MOST of the window's height (its vertical scroll bar also took the
+        width the columns were fitted to)."""
+        dock, table = self.status_dock, self.status_table
+        if dock.isFloating() or not dock.isVisible() or self.presenting:
+            return
+        for _ in range(3):  # (a scroll bar going away frees room: measured again)
+            bars = table.horizontalScrollBar()
+            want = min(table.needed_height() + (dock.height() - table.height())
+                       + (bars.height() if bars.isVisible() else 0),
+                       round(STATUS_MOST * self.height()))
+            if want <= dock.height():
+                return
+            self.resizeDocks([dock], [want], Qt.Orientation.Vertical)
+            self.layout().activate()
 
     # -- widgets -> model ----------------------------------------------------------
     def _plot_clicked(self, x: float, y: float) -> None:

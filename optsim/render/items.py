@@ -321,6 +321,10 @@ LEGEND_PAD = 12.0
 
 #: legends go outside the plot area only if it keeps this share of its width or height
 OUTSIDE_KEEPS = 0.6
+#: ... or, beside a plot drawn to one scale (x and y locked), if the shown range keeps
+#: this share of its scale: a wide plot's sides show nothing the range asks for
+#: (presentation mode at 1280x720), so a band there costs the picture little
+OUTSIDE_KEEPS_SCALE = 0.85
 
 #: what a source gives the placer: (points (K, 2) in view units, joined as a line?)
 Drawn = tuple[np.ndarray, bool]
@@ -514,7 +518,10 @@ class LegendPlacer:
         wide = self.vb.width() > self.vb.height() * 1.15
         if wide:
             band = max(b[1] for b in boxes) + 2 * gap
-            if band < (1 - OUTSIDE_KEEPS) * self.plot.width():
+            stacked = sum(b[2] for b in boxes) + gap * (len(boxes) - 1)
+            fits = stacked <= float(self.vb.height())
+            if fits and (band < (1 - OUTSIDE_KEEPS) * self.plot.width()
+                         or self._keeps_scale(band)):
                 self._set_band(band, "left")
                 self.outside = True
                 y = float(self.vb.pos().y()) + gap
@@ -553,6 +560,22 @@ class LegendPlacer:
             y += h + gap
         self.rects = []  # (nothing in the view to check against)
         return True
+
+    def _keeps_scale(self, band: float) -> bool:
+        """Whether a band ``band`` pixels wide left of an aspect-locked plot area
+        leaves the range it was asked to show (its target) at least
+        OUTSIDE_KEEPS_SCALE of its present scale (the height limits the scale of a
+        wide plot: its sides show only what the 1:1 scale adds)."""
+        vb = self.vb
+        if not vb.state.get("aspectLocked"):
+            return False
+        target = vb.targetRect()
+        tw, th = abs(target.width()), abs(target.height())
+        w, h = float(vb.width()), float(vb.height())
+        after = w - (band - float(self.plot.layout.getContentsMargins()[0]))
+        if tw <= 0 or th <= 0 or after <= 0.25 * float(self.plot.width()):
+            return False
+        return min(after / tw, h / th) >= OUTSIDE_KEEPS_SCALE * min(w / tw, h / th)
 
     @staticmethod
     def _move(item, x: float, y: float) -> None:

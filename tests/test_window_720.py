@@ -1,0 +1,182 @@
+"""What a new user still saw in the window at a projector's 1280x720 (issue 12): the
+runs legend left out of presentation mode, the status table's last column behind a
+horizontal scroll bar with several docks open, the loss history's "loss (lo" label,
+the Sweep tab raised by a preset, the Sweep map small and its empty axes' ticks on
+top of each other. Measured from the widgets and items, not from timings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtWidgets import QApplication
+
+from optsim.gui.main_window import MainWindow
+from optsim.render.compute import densify
+from optsim.render.theme import FONT_PT
+from optsim.scenarios import load_preset
+
+
+def window_at(qtbot, tmp_path, size=(1280, 720), preset=None, docks=()) -> MainWindow:
+    """A fresh window of ``size`` with its default layout (a first start on a screen
+    of that size), the File menus, ``preset`` opened and ``docks`` shown
+    ("geometry", "sweep")."""
+    from optsim.gui import file_actions
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.apply_default_layout()
+    w.show()
+    qtbot.waitExposed(w)
+    file_actions.install(w)
+    for d in docks:
+        if d == "geometry":
+            w.geometry_view.action.setChecked(True)
+        elif d == "sweep":
+            w.sweep_dock.show()
+            w.sweep_dock.raise_()
+    if preset:
+        assert file_actions.open_from_command_line(w, None, preset)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert (w.width(), w.height()) == size
+    return w
+
+
+def settle() -> None:
+    for _ in range(4):
+        QApplication.processEvents()
+
+
+def scene_points(plot, pts) -> np.ndarray:
+    vb = plot.getPlotItem().getViewBox()
+    out = []
+    for x, y in np.asarray(pts, dtype=float).reshape(-1, 2):
+        if np.isfinite([x, y]).all():
+            p = vb.mapViewToScene(QPointF(x, y))
+            out.append((p.x(), p.y()))
+    return np.array(out).reshape(-1, 2)
+
+
+def drawn_in_scene(window) -> np.ndarray:
+    """Every visible run's path to the shown step (every 2 px), the minima and the
+    start marker, in scene pixels, where the view box shows them."""
+    plot, m = window.plot, window.model
+    view = plot.getPlotItem().getViewBox().sceneBoundingRect()
+    lo, hi = (view.left(), view.top()), (view.right(), view.bottom())
+    pts = [np.empty((0, 2))]
+    for r in m.runs:
+        if r.visible:
+            k = r.displayed_step(m.shown_step)
+            path = scene_points(plot, r.trajectory.positions[: k + 1, 0])
+            pts.append(densify(path, 2.0, lo, hi) if len(path) > 1 else path)
+    for item in (plot.minima, plot.start_marker):
+        d = item.data
+        pts.append(scene_points(plot, np.column_stack([d["x"], d["y"]])))
+    pts = np.concatenate(pts)
+    inside = ((pts[:, 0] >= lo[0]) & (pts[:, 0] <= hi[0]) & (pts[:, 1] >= lo[1])
+              & (pts[:, 1] <= hi[1]))
+    return pts[inside]
+
+
+def covered(rect: QRectF, pts: np.ndarray) -> int:
+    return int(((pts[:, 0] > rect.left()) & (pts[:, 0] < rect.right())
+                & (pts[:, 1] > rect.top()) & (pts[:, 1] < rect.bottom())).sum())
+
+
+# -- 1. presentation mode keeps the runs legend ----------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["adam", "himmelblau", "schedulefree", "elongated-valley"])
+def test_presentation_mode_shows_the_runs_legend_readable_and_covering_nothing(
+        qtbot, tmp_path, preset):
+    w = window_at(qtbot, tmp_path, preset=preset)
+    w.model.step_forward(40)
+    w.set_presentation(True)
+    # (the test screen is 800x800: a 1280x720 projector's full screen, emulated)
+    w.setWindowState(Qt.WindowState.WindowNoState)
+    w.resize(1280, 720)
+    settle()
+    plot = w.plot
+    legend = plot.legend
+    assert legend.isVisible() and legend.opacity() == 1.0, "the runs legend is shown"
+    assert len(legend.items) >= len(w.model.runs)
+    rect = legend.sceneBoundingRect()
+    # whole inside the plot (not cut by its edges) and in large print
+    assert plot.getPlotItem().sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(rect)
+    for _sample, label in legend.items:
+        assert float(label.opts["size"].rstrip("pt")) >= 1.5 * FONT_PT
+    # it covers no path, start or minimum, nor the arrows' key
+    assert covered(rect, drawn_in_scene(w)) == 0
+    for other in plot.legend_rects():
+        if other != rect:
+            assert not other.intersects(rect)
+    # the picture keeps most of its size: the default range is still shown whole, at
+    # least 0.85 of the scale it has without the legend
+    vb = plot.getPlotItem().getViewBox()
+    (x0, x1), (y0, y1) = plot.default_range()
+    (vx0, vx1), (vy0, vy1) = vb.viewRange()
+    assert vx0 <= x0 + 1e-9 and vx1 >= x1 - 1e-9 and vy0 <= y0 + 1e-9 and vy1 >= y1 - 1e-9
+    with_legend = vb.viewPixelSize()[0]
+    legend.hide()
+    plot.place_legend()
+    settle()
+    assert with_legend <= vb.viewPixelSize()[0] / 0.85  # (data units per pixel)
+    legend.show()
+    # leaving puts the legend back in the plot area, the band gone
+    w.set_presentation(False)
+    settle()
+    assert legend.isVisible()
+
+
+# -- 2. the status table fits its panel --------------------------------------------------
+
+
+@pytest.mark.parametrize("preset", ["newton-saddle", "himmelblau", "schedules-valley",
+                                    "noise-floor", "adam", "beale"])
+def test_status_columns_fit_without_a_horizontal_scroll_bar_at_720p(qtbot, tmp_path, preset):
+    w = window_at(qtbot, tmp_path, preset=preset, docks=("geometry", "sweep"))
+    t = w.status_table
+    fm = t.fontMetrics()
+    for k in (5, load_preset(preset).steps):
+        w.model.step_forward(k - w.model.shown_step)
+        settle()
+        assert t.horizontalScrollBar().maximum() == 0, (preset, k)
+        assert t.verticalScrollBar().maximum() == 0, (preset, k)  # every row in view
+        last = t.columnCount() - 1
+        assert t.columnViewportPosition(last) + t.columnWidth(last) <= t.viewport().width() + 1
+        for c in t.NUMBER_COLUMNS:  # numbers whole
+            for r in range(t.rowCount()):
+                assert fm.horizontalAdvance(t.item(r, c).text()) <= t.columnWidth(c) - t.CELL_MARGIN
+        for r in range(t.rowCount()):
+            # names elided to their column, whole in the tooltip
+            assert fm.horizontalAdvance(t.item(r, 0).text()) <= t.columnWidth(0) - 2 * t.CELL_MARGIN
+            assert t.cell_text(r, 0) == w.model.runs[r].name
+            # a status: every word whole, on as many lines as its row has
+            shown = t.item(r, last).text()
+            lines = round(t.rowHeight(r) / t.verticalHeader().defaultSectionSize())
+            for word in shown.split(" "):
+                assert fm.horizontalAdvance(word) <= t.columnWidth(last) - t.CELL_MARGIN, word
+            if lines < 2:
+                assert fm.horizontalAdvance(shown) <= t.columnWidth(last) - t.CELL_MARGIN
+            assert t.item(r, last).toolTip() == t.cell_text(r, last)
+
+
+def test_a_narrow_status_column_shows_marks_and_keeps_numbers_with_their_labels():
+    from optsim.gui.main_window import status_shown
+
+    assert status_shown("converged", False) == "converged"
+    assert status_shown("converged", True) == "✓"
+    assert status_shown("diverged", True) == "✗"
+    assert status_shown("converged lr 0.01 ±0.05", True) == "✓ lr\u00a00.01 ±0.05"
+    assert status_shown("hidden", True) == "hidden"
+
+
+def test_status_numbers_are_short_and_exact_to_their_digits():
+    from optsim.gui.main_window import _num
+
+    assert _num(1.234e-5) == "1.23e-5" and _num(-4.56e12) == "-4.56e12"
+    assert _num(0.04193) == "0.04193" and _num(12345.0) == "1.23e4"
+    assert _num(0.001759) == "1.76e-3"
+    assert float(_num(2.5e-7)) == 2.5e-7

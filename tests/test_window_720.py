@@ -180,3 +180,97 @@ def test_status_numbers_are_short_and_exact_to_their_digits():
     assert _num(0.04193) == "0.04193" and _num(12345.0) == "1.23e4"
     assert _num(0.001759) == "1.76e-3"
     assert float(_num(2.5e-7)) == 2.5e-7
+
+
+# -- 3. the loss history's axis name reads whole --------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_loss_axis_name_fits_its_space_whole(qtbot, tmp_path, size):
+    from PySide6.QtGui import QFontMetricsF
+
+    w = window_at(qtbot, tmp_path, size, preset="schedulefree")  # a log scale
+    w.model.step_forward(40)
+    settle()
+    history = w.history_plot
+    for presenting in (False, True):
+        if presenting:
+            w.set_presentation(True)
+            w.setWindowState(Qt.WindowState.WindowNoState)
+            w.resize(*size)
+            settle()
+        axis = history.getPlotItem().getAxis("left")
+        assert axis.logMode
+        text = axis.labelText
+        assert text in ("loss (log)", "loss")
+        label = axis.label
+        # the text's whole length (rotated: along the axis) lies inside the plot widget
+        font = label.font()
+        length = QFontMetricsF(font).horizontalAdvance(text)
+        rect = label.sceneBoundingRect()
+        margin = label.document().documentMargin()
+        assert rect.height() - 2 * margin >= length - 1
+        assert rect.top() + margin >= -0.5 and rect.bottom() - margin <= history.height() + 0.5, \
+            (text, rect, history.height())
+        if size[1] >= 1080 and not presenting:
+            assert text == "loss (log)"  # (room for the whole name: it says the scale)
+
+
+# -- 4. opening a scenario raises what the user expects ---------------------------------
+
+
+def _front_tabs(w) -> set[str]:
+    """The titles of the docks in front of their groups in the right column."""
+    return {d.windowTitle() for d in w.dock_widgets()
+            if d.isVisible() and not d.visibleRegion().isEmpty()}
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_scenario_without_notes_does_not_bring_the_sweep_view_to_the_front(
+        qtbot, tmp_path, size):
+    import json
+
+    from optsim.gui.app import finish_start
+    from optsim.scenarios import preset_path
+
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False, defer_parts=True)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.apply_default_layout()
+    w.show()
+    qtbot.waitExposed(w)
+    settle()
+    finish_start(w)  # (the Sweep dock, tabbed with the inspector, and the menus)
+    settle()
+    fa = w.file_actions
+    before = _front_tabs(w)
+    assert "Sweep" not in before
+    data = json.loads(preset_path("adam").read_text())
+    data.pop("name")
+    data.pop("description")
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(data))
+    # notes: in front; then a scenario without notes: what was in front before them
+    assert fa.open_preset("adam")
+    settle()
+    assert "Scenario" in _front_tabs(w)
+    assert fa.open_file(str(plain))
+    settle()
+    assert _front_tabs(w) == before
+    # the user's own choice of tab comes back the same way
+    w.function_dock.raise_()
+    settle()
+    chosen = _front_tabs(w)
+    assert fa.open_preset("himmelblau")
+    settle()
+    assert "Scenario" in _front_tabs(w)
+    assert fa.open_file(str(plain))
+    settle()
+    assert _front_tabs(w) == chosen and "Sweep" not in chosen
+    # new notes come to the front even when the notes' tab was already open behind
+    assert fa.open_preset("adam")
+    w.sweep_dock.raise_()
+    settle()
+    assert fa.open_preset("himmelblau")
+    settle()
+    assert "Scenario" in _front_tabs(w) and "Sweep" not in _front_tabs(w)

@@ -200,12 +200,41 @@ class FileActions(QObject):
         self.window.statusBar().showMessage(message, 8000)
 
     def _show_story(self) -> None:
+        """The scenario's notes in front of their tab group; a scenario without notes
+        hides them and puts back in front the tab that was there before the notes
+        came (or the Inspector), not whichever tab Qt shows next (the Sweep view)."""
+        dock = self.story_dock
         if self.description or self.name:
             self.story.setText(f"<b>{html.escape(self.name)}</b><p>{html.escape(self.description)}</p>")
-            self.story_dock.show()
+            if dock.isHidden():  # (shown, it comes to the front: see MainWindow.add_dock)
+                self._front_before_story = self._front_of_group()
+                dock.show()
+            else:  # new notes, in front again (the user may have looked at another tab)
+                dock.raise_()
         else:
             self.story.setText("")
-            self.story_dock.hide()
+            in_front = dock.isVisible() and not dock.visibleRegion().isEmpty()
+            group = self.window.tabifiedDockWidgets(dock)
+            dock.hide()
+            if in_front:
+                insight = getattr(self.window, "step_insight", None)
+                for d in (getattr(self, "_front_before_story", None),
+                          getattr(insight, "dock", None)):
+                    if d is not None and d in group and not d.isHidden():
+                        d.raise_()
+                        break
+
+    def _front_of_group(self):
+        """The dock in front of the tab group the notes join, the inspector's (None
+        if unknown; a hidden dock has no group in Qt's eyes)."""
+        insight = getattr(self.window, "step_insight", None)
+        anchor = getattr(insight, "dock", None)
+        if anchor is None:
+            return None
+        for d in [anchor, *self.window.tabifiedDockWidgets(anchor)]:
+            if d.isVisible() and not d.visibleRegion().isEmpty():
+                return d
+        return None
 
     def _update_title(self) -> None:
         from .main_window import TITLE

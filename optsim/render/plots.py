@@ -1033,8 +1033,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
 
     def _style_axes(self) -> None:
         plot = self.getPlotItem()
-        style_axes(plot, "step", "loss (log)" if getattr(self, "_log", False) else "loss",
-                   self.scale)
+        style_axes(plot, "step", self._loss_label(), self.scale)
+        if not getattr(self, "_label_watched", False):  # (the axis' length: a new label?)
+            plot.getAxis("left").geometryChanged.connect(self._fit_loss_label)
+            self._label_watched = True
         # a short plot (the window at 1280x720: ~94 px) gives the step axis' name's
         # line to the plot (its numbers say steps; the timeline below is "step"):
         # with it the plot area was ~35 px, room for one readable tick label
@@ -1047,6 +1049,27 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         font = axis.style.get("tickFont") or axis.font()
         wide = QtGui.QFontMetricsF(font).horizontalAdvance(WIDEST_LOSS_LABEL) + 2
         axis.setStyle(autoExpandTextSpace=False, tickTextWidth=int(wide))
+
+    def _loss_label(self) -> str:
+        """The loss axis' name: "loss (log)" on a log scale when it fits the axis'
+        length whole, else "loss" (the 10ⁿ tick labels say the scale): the window's
+        short history at 1280x720 cut it to "loss (lo"."""
+        if not getattr(self, "_log", False):
+            return "loss"
+        axis = self.getPlotItem().getAxis("left")
+        font = QtGui.QFont(axis.label.font())
+        font.setPointSizeF(LABEL_PT * self.scale)
+        # (the label's text item keeps its document margin on both ends)
+        need = QtGui.QFontMetricsF(font).horizontalAdvance("loss (log)") \
+            + 2 * axis.label.document().documentMargin()
+        return "loss (log)" if need <= axis.height() else "loss"
+
+    def _fit_loss_label(self) -> None:
+        axis = self.getPlotItem().getAxis("left")
+        text = self._loss_label()
+        if axis.labelText != text:
+            axis.setLabel(text, **{"font-size": f"{LABEL_PT * self.scale:g}pt",
+                                   "color": TEXT_COLOUR})
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -1371,7 +1394,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
             # (re-laid out every frame) instead of _fit_steps
             plot.disableAutoRange()
             plot.setXRange(0.0, self._x_max, padding=0.02)
-            plot.getAxis("left").setLabel("loss (log)" if log else "loss")
+            self._fit_loss_label()
         if self._reference is not None:
             rlo, rhi = self._reference
             span = rhi - rlo

@@ -270,6 +270,7 @@ class Optimizer:
         self._coef: Coefs = {k: v.reshape(-1, 1) if isinstance(v, np.ndarray) else v
                              for k, v in self.hp.items()}
         self._distinct: dict[tuple[str, ...], tuple[list, np.ndarray, tuple]] = {}
+        self._kept: dict[str, tuple[Any, Any]] = {}
         self.check()
         self._arrays: tuple[str, ...] = tuple(self.State._fields[1:])
         #: some state arrays are not (N, D) (``widths``): fresh arrays are shaped as they are
@@ -425,6 +426,18 @@ class Optimizer:
         if results.ndim == 1:
             return np.take(results, inverse)[:, None]
         return tuple(np.take(col, inverse)[:, None] for col in results.T)
+
+    def kept(self, key: str, f: Callable[[Any], Any], value: Any) -> Any:
+        """``f(value)``, kept under ``key`` while ``value`` is the same array (what a
+        rule derives from a per-row hyperparameter, e.g. 1 − β₁: made once, not in
+        every step of a sweep); computed each time for a number."""
+        if type(value) is not np.ndarray:
+            return f(value)
+        hit = self._kept.get(key)
+        if hit is None or hit[0] is not value:
+            hit = (value, f(value))
+            self._kept[key] = hit
+        return hit[1]
 
     def row(self, i: int) -> Optimizer:
         """The optimizer of run ``i`` alone (itself when every hyperparameter is one

@@ -13,7 +13,7 @@ scalar-tensor operations map to NumPy as: ``a.add(b, alpha=c)`` = a + c·b;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -63,11 +63,33 @@ def full(like: np.ndarray, value: Any) -> np.ndarray:
 # moving averages
 
 
+class Weight(NamedTuple):
+    """A per-row lerp weight with what :func:`lerp` derives from it, made once by
+    :func:`lerp_weight` (kept by the optimizer: ``Optimizer.kept``)."""
+
+    weight: np.ndarray      # (N, 1)
+    complement: np.ndarray  # 1.0 − weight
+    low: np.ndarray         # weight < 0.5
+    #: True: low in every row, False: in none, None: mixed
+    branch: bool | None
+
+
+def lerp_weight(weight: Any) -> Any:
+    """``weight`` as :func:`lerp` takes it fastest: a :class:`Weight` for a column,
+    the number itself otherwise."""
+    if type(weight) is not np.ndarray:
+        return weight
+    low = weight < 0.5
+    branch = True if everywhere(low) else False if nowhere(low) else None
+    return Weight(weight, 1.0 - weight, low, branch)
+
+
 def lerp(start: np.ndarray, end: np.ndarray, weight: Any, out: np.ndarray) -> np.ndarray:
     """torch.lerp into ``out``: ``start + w (end − start)`` for w < 0.5, else
-    ``end − (end − start)(1 − w)`` (as torch computes it), per row."""
+    ``end − (end − start)(1 − w)`` (as torch computes it), per row. ``weight``: a
+    number, an (N, 1) column, or a :class:`Weight`."""
     np.subtract(end, start, out=out)
-    if type(weight) is not np.ndarray:  # one weight (quick for a single run)
+    if type(weight) is not np.ndarray and type(weight) is not Weight:  # one weight
         if weight < 0.5:
             out *= weight
             out += start
@@ -75,19 +97,20 @@ def lerp(start: np.ndarray, end: np.ndarray, weight: Any, out: np.ndarray) -> np
             out *= 1.0 - weight
             np.subtract(end, out, out=out)
         return out
-    low = weight < 0.5
-    if everywhere(low):
-        out *= weight
+    if type(weight) is not Weight:
+        weight = lerp_weight(weight)
+    if weight.branch:
+        out *= weight.weight
         out += start
-    elif nowhere(low):
-        out *= 1.0 - weight
+    elif weight.branch is not None:
+        out *= weight.complement
         np.subtract(end, out, out=out)
     else:
-        near_start = out * weight
+        near_start = out * weight.weight
         near_start += start
-        out *= 1.0 - weight
+        out *= weight.complement
         np.subtract(end, out, out=out)
-        np.copyto(out, near_start, where=low)
+        np.copyto(out, near_start, where=weight.low)
     return out
 
 
@@ -103,17 +126,25 @@ def ema_of_squares(previous: np.ndarray, grad: np.ndarray, beta: Any,
 
 
 def moments(state: Any, grad: np.ndarray, beta1: Any, beta2: Any,
-            out: Out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            out: Out, weight: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adam's two running moments, as torch updates them:
     ``exp_avg.lerp_(grad, 1 - beta1)`` and
     ``exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)``.
+    ``weight``: 1 − β₁ made beforehand (see :func:`first_weight`), or None.
     Returns them and a spare (N, D) temporary for the caller to reuse."""
-    exp_avg = lerp(state.exp_avg, grad, 1 - beta1, out["exp_avg"])
+    exp_avg = lerp(state.exp_avg, grad, 1 - beta1 if weight is None else weight,
+                   out["exp_avg"])
     exp_avg_sq = np.multiply(state.exp_avg_sq, beta2, out=out["exp_avg_sq"])  # (as ema_of_squares)
     t = grad * (1 - beta2)
     t *= grad
     exp_avg_sq += t
     return exp_avg, exp_avg_sq, t
+
+
+def first_weight(beta1: Any) -> Any:
+    """The lerp weight 1 − β₁ of Adam's first moment (a :class:`Weight` for a column):
+    ``opt.kept("1-beta1", first_weight, c["beta1"])`` makes it once per sweep block."""
+    return lerp_weight(1 - beta1)
 
 
 def ema(previous: str, new: Expr, beta: str) -> Expr:
@@ -221,7 +252,7 @@ def decay_note(opt: Optimizer) -> list[str]:
 
 
 __all__ = ["AMSGRAD_NOTE", "L2_NOTE", "apply_rule", "bias_correction", "bias_corrections",
-           "second_bias_correction",
+           "second_bias_correction", "first_weight", "lerp_weight", "Weight",
            "decay", "decay_note",
            "ema", "ema_of_squares", "everywhere", "full", "gradient_rule", "keep_rows", "l2",
            "lerp", "moments", "nowhere", "select", "set_direction"]

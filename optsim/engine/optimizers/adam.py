@@ -2,6 +2,7 @@ r"""Adam (torch.optim.Adam), with optional AMSGrad and L2 weight decay."""
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +17,7 @@ from ..transforms import (
     bias_correction,
     decay_note,
     ema,
+    first_weight,
     full,
     gradient_rule,
     l2,
@@ -99,9 +101,12 @@ class Adam(Optimizer):
         lr, wd = c["lr"], c["weight_decay"]
         decoupled = self.decoupled_weight_decay
         grad = grads if decoupled else l2(params, grads, wd)
-        exp_avg, exp_avg_sq, t = moments(state, grad, c["beta1"], c["beta2"], out)
+        # per-row constants (1 − β₁, −lr) made once, not in every step of a sweep
+        exp_avg, exp_avg_sq, t = moments(state, grad, c["beta1"], c["beta2"], out,
+                                         self.kept("1-beta1", first_weight, c["beta1"]))
         bias_correction1 = c["bias_correction1"]
-        step_size = lr / bias_correction1
+        # −(lr / bc1) as torch's value=-step_size: (−lr) / bc1 is the same number
+        neg_step_size = self.kept("-lr", operator.neg, lr) / bias_correction1
         if c["amsgrad"]:
             second = np.maximum(state.max_exp_avg_sq, exp_avg_sq, out=out["max_exp_avg_sq"])
         else:
@@ -109,7 +114,7 @@ class Adam(Optimizer):
         denom = np.sqrt(second)
         denom /= c["bias_correction2_sqrt"]
         denom += c["eps"]
-        np.multiply(exp_avg, -step_size, out=t)
+        np.multiply(exp_avg, neg_step_size, out=t)
         t /= denom
         if decoupled:  # param.mul_(1 - lr * weight_decay) comes first in torch
             np.multiply(params, 1 - lr * wd, out=out_params)

@@ -19,7 +19,11 @@ Each contender runs in a fresh subprocess, which reports its time (after a warm-
 that compiles numba) and its peak memory above the interpreter with its imports
 (ru_maxrss). The contenders take turns, one run each per round (``--repeats``
 rounds), so that a machine shared with other work slows them alike; the ratios are
-taken within each round. The last line prints their medians: optsim's time over
+taken within each round. Each contender's CPU time (user + system, all threads),
+system time and page faults in the timed run are printed too, and the load average
+at each round's start: on a busy machine the wall-clock ratio is noisy, CPU time
+less so (but the goal is wall time on a quiet machine: CPU time says how well the
+two threads could do). The last line prints the medians: optsim's time over
 numba's (goal <= 1.5), torch's time over optsim's (goal >= 1), and optsim's peak
 memory (goal <= 300 MB).
 
@@ -53,6 +57,25 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _clock() -> tuple[float, resource.struct_rusage]:
+    return time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+
+
+def _since(start: tuple[float, resource.struct_rusage]) -> dict:
+    """Wall time, CPU time (user + system, all threads), system time and page faults
+    since ``start`` (a :func:`_clock`)."""
+    t1, r1 = _clock()
+    t0, r0 = start
+    return {"time": t1 - t0, "cpu": r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime,
+            "sys": r1.ru_stime - r0.ru_stime, "faults": r1.ru_minflt - r0.ru_minflt}
+
+
+def _summary(runs: list[dict]) -> dict:
+    """The run with the median time of ``runs`` (each from :func:`_since`), with all times."""
+    best = sorted(runs, key=lambda r: r["time"])[len(runs) // 2]
+    return {**best, "times": [r["time"] for r in runs]}
+
+
 def _grid(cells: int):
     import numpy as np
 
@@ -72,15 +95,15 @@ def run_optsim(cells: int, repeats: int) -> dict:
     keep_freed_memory()  # as the optsim programs do
     base = _peak_mb()
     side = int(round(math.sqrt(cells)))
-    times = []
+    runs = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = _clock()
         result = optsim.sweep("rosenbrock", "adam", x=("lr", *LR_RANGE, side, "log"),
                               y=("beta1", *B1_RANGE, side), start=START, steps=STEPS,
                               metric="final-loss", tol=TOL)
-        times.append(time.perf_counter() - t0)
+        runs.append(_since(t0))
     values = result.values
-    return {"time": statistics.median(times), "times": times, "peak_mb": _peak_mb() - base,
+    return {**_summary(runs), "peak_mb": _peak_mb() - base,
             "sample": np.asarray(values).ravel()[:: max(1, cells // 997)].tolist()}
 
 
@@ -147,12 +170,12 @@ def run_numba(cells: int, repeats: int) -> dict:
     n = side * side
     outs = [np.empty(n) for _ in range(4)] + [np.empty(n, dtype=np.bool_)]
     kernel(lrs[:64], b1s[:64], START[0], START[1], STEPS, TOL, lo, hi, *[o[:64] for o in outs])
-    times = []
+    runs = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = _clock()
         kernel(lrs, b1s, START[0], START[1], STEPS, TOL, lo, hi, *outs)
-        times.append(time.perf_counter() - t0)
-    return {"time": statistics.median(times), "times": times, "peak_mb": _peak_mb() - base,
+        runs.append(_since(t0))
+    return {**_summary(runs), "peak_mb": _peak_mb() - base,
             "sample": outs[0][:: max(1, cells // 997)].tolist()}
 
 
@@ -181,11 +204,11 @@ def _torch_once(cells: int, repeats: int) -> dict:
     warm = torch.optim.Adam([w], lr=1e-2)  # the first step pays torch's one-off set-up
     w.grad = torch.ones_like(w)
     warm.step()
-    times = []
+    runs = []
     for _ in range(repeats):
         p = torch.tensor(START, dtype=torch.float64).repeat(n, 1).requires_grad_(False)
         opt = torch.optim.Adam([p], lr=1e-2)
-        t0 = time.perf_counter()
+        t0 = _clock()
         with torch.no_grad():
             x, y = p[:, 0], p[:, 1]
             best = (1 - x) ** 2 + 100 * (y - x * x) ** 2
@@ -201,8 +224,8 @@ def _torch_once(cells: int, repeats: int) -> dict:
                 hit = torch.where((loss < TOL) & torch.isinf(hit), float(k), hit)
                 if k == STEPS // 2:
                     half = p.clone()  # noqa: F841 (the rate needs it)
-        times.append(time.perf_counter() - t0)
-    return {"time": statistics.median(times), "times": times, "peak_mb": _peak_mb() - base}
+        runs.append(_since(t0))
+    return {**_summary(runs), "peak_mb": _peak_mb() - base}
 
 
 def _child(which: str, cells: int, repeats: int) -> dict:
@@ -231,18 +254,25 @@ def main() -> None:
     # rounds: every contender once per round, in turn, so that a machine whose load
     # changes slows them alike; the ratios are taken within each round
     rounds: list[dict] = []
+    loads = []
     for _ in range(args.repeats):
+        loads.append(os.getloadavg()[0])
         rounds.append({which: _child(which, args.cells, 1)
                        for which in ("optsim", "numba", "torch")})
+    print("  load average at each round's start: " + ", ".join(f"{x:.2f}" for x in loads))
     res = {}
     for which in ("optsim", "numba", "torch"):
         times = [r[which]["time"] for r in rounds]
         res[which] = {**rounds[-1][which], "time": statistics.median(times), "times": times,
                       "peak_mb": max(r[which]["peak_mb"] for r in rounds)}
         r = res[which]
+        cpu = statistics.median(x[which]["cpu"] for x in rounds)
+        sys_t = statistics.median(x[which]["sys"] for x in rounds)
+        faults = statistics.median(x[which]["faults"] for x in rounds)
         extra = f", {r['threads']} thread(s)" if "threads" in r else ""
         print(f"  {which:<7} {r['time']:7.2f} s (rounds: {', '.join(f'{t:.2f}' for t in times)}"
-              f"{extra}), peak memory +{r['peak_mb']:.0f} MB")
+              f"{extra}), peak memory +{r['peak_mb']:.0f} MB; CPU {cpu:.2f} s (system "
+              f"{sys_t:.2f} s, {faults:.0f} page faults)")
     import numpy as np
 
     a, b = np.array(res["optsim"]["sample"]), np.array(res["numba"]["sample"])
@@ -255,6 +285,13 @@ def main() -> None:
     to = [r["torch"]["time"] / r["optsim"]["time"] for r in rounds]
     print("  per round: optsim/numba " + ", ".join(f"{x:.2f}" for x in on)
           + "; torch/optsim " + ", ".join(f"{x:.2f}" for x in to))
+    # CPU time is what a busy machine disturbs least (not the goal: wall time on a quiet one)
+    cpu_on = statistics.median(r["optsim"]["cpu"] / r["numba"]["cpu"] for r in rounds)
+    print(f"  CPU time (all threads) optsim/numba {cpu_on:.2f}; per run-step: optsim "
+          f"{1e9 * statistics.median(r['optsim']['cpu'] for r in rounds) / (args.cells * STEPS):.1f}"
+          f" ns, numba "
+          f"{1e9 * statistics.median(r['numba']['cpu'] for r in rounds) / (args.cells * STEPS):.1f}"
+          f" ns")
     print(f"ratios: optsim/numba = {statistics.median(on):.2f} (goal <= 1.5), torch/optsim = "
           f"{statistics.median(to):.2f} (goal >= 1), optsim peak = "
           f"{res['optsim']['peak_mb']:.0f} MB (goal <= 300)")

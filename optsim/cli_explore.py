@@ -31,6 +31,7 @@ from .explore import METRICS, SweepInputError
 from .explore.axes import Axis
 from .explore.basins import MAX_GRID, BasinsResult, basins
 from .explore.cluster import check_cluster
+from .explore.noise import DEFAULT_SEEDS, MAX_SEED, MAX_SEEDS, noise_text
 from .explore.runner import DEFAULT_TOL, METRIC_LABELS, keep_freed_memory
 from .explore.sweep import SweepPlan, SweepResult, plan_sweep, run_sweep_plan, split_optimizer
 from .explore.tune import CRITERIA, DEFAULT_CRITERION, TuneResult, describe, tune
@@ -117,6 +118,27 @@ def _clip(args: argparse.Namespace) -> Any:
         raise CliError(f"--clip: {one_line(exc)}") from None
 
 
+def _noise(args: argparse.Namespace, fn: LossFunction) -> dict[str, Any]:
+    """``--noise SPEC --seed N --seeds K`` as keyword arguments of sweep, basins and
+    tune, the noise checked against the function ``fn``."""
+    out: dict[str, Any] = {}
+    text = getattr(args, "noise", None)
+    if text is not None:
+        from .gradients import parse_noise
+
+        try:
+            out["noise"] = parse_noise(text)
+            if out["noise"] is not None:
+                out["noise"].check_function(fn)
+        except ValueError as exc:
+            raise CliError(f"--noise: {one_line(exc)}") from None
+    if getattr(args, "seed", None) is not None:
+        out["seed"] = _whole(args.seed, "--seed", 0, MAX_SEED)
+    if getattr(args, "seeds", None) is not None:
+        out["seeds"] = _whole(args.seeds, "--seeds", 1, MAX_SEEDS)
+    return out
+
+
 def _whole(text: str, what: str, lo: int, hi: int) -> int:
     v = parse_number(text, what)
     if v != int(v) or not lo <= v <= hi:
@@ -135,11 +157,12 @@ def build_sweep(args: argparse.Namespace) -> SweepPlan:
     tol = _tol(args.tol)
     if args.metric not in METRICS:
         raise CliError(f"--metric must be one of {', '.join(METRICS)}, got {args.metric!r}")
+    noise = _noise(args, fn)
     try:
         x = Axis.parse(args.x)
         y = Axis.parse(args.y) if args.y else None
         return plan_sweep(fn, args.optimizer, x, y, start=starts, steps=steps,
-                          metric=args.metric, tol=tol, clip=_clip(args))
+                          metric=args.metric, tol=tol, clip=_clip(args), **noise)
     except SweepInputError as exc:
         raise CliError(f"{one_line(exc)}") from None
     except ValueError as exc:
@@ -236,6 +259,9 @@ def print_basins_summary(result: BasinsResult) -> None:
     total = result.labels.size
     print(f"{result.function.name}: {basins_spec(result)}, {result.steps} steps from "
           f"{total} starts")
+    if result.noise is not None:
+        print(f"  {noise_text(result.noise, result.seed, result.seeds)}: each start labelled "
+              "by the minimum most of its seeds reach")
     counts = result.counts()
     for i, m in enumerate(result.function.minima):
         n = counts.get(i, 0)
@@ -251,11 +277,12 @@ def cmd_basins(args: argparse.Namespace) -> int:
     fn = _function(args.function)
     grid = _whole(args.grid, "--grid", 2, MAX_GRID)
     steps = parse_steps(args.steps)
+    noise = _noise(args, fn)
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)
     try:
         result = basins(fn, args.optimizer, grid=grid, steps=steps, clip=_clip(args),
-                        cluster=cluster)
+                        cluster=cluster, **noise)
     except SweepInputError as exc:
         raise CliError(one_line(exc)) from None
     print_basins_summary(result)
@@ -311,12 +338,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
             raise CliError(f"--optimizer {spec!r}: {one_line(exc)}") from None
         optimizers.append(opt if schedule is None else f"{opt.spec}+{schedule.spec}")
     clip = _clip(args)
+    noise = _noise(args, fn)
     _check_paths(args, ("--csv", "--png", "--svg"))
     cluster = _cluster(args)
     try:
         results = tune(fn, optimizers, steps=steps, start=start, starts=k, lr=lr,
                        criterion=args.criterion, tol=_tol(args.tol), clip=clip,
-                       cluster=cluster)
+                       cluster=cluster, **noise)
     except SweepInputError as exc:
         raise CliError(one_line(exc)) from None
     labels = unique_labels([s.strip().replace(" ", "").rstrip(":") for s in specs])
@@ -353,6 +381,17 @@ def _common(p: argparse.ArgumentParser, pictures: bool = True) -> None:
     p.add_argument("--clip", metavar="norm=C|value=C",
                    help="clip every gradient before the step, as torch.nn.utils."
                         "clip_grad_norm_ (norm=C) or clip_grad_value_ (value=C); default: none")
+    p.add_argument("--noise", metavar="SPEC",
+                   help="gradient noise of every run, as optsim run --noise: a Gaussian sigma "
+                        "(0.5) or a model (gaussian:sigma=S, multiplicative:sigma=S, "
+                        "student:nu=N,sigma=S, minibatch:batch=B); default: exact gradients")
+    p.add_argument("--seed", metavar="N",
+                   help="first seed of the noise (default: 0); run k of each start has the "
+                        "noise of optsim run --seed N+k")
+    p.add_argument("--seeds", metavar="K",
+                   help=f"with --noise: runs per start, seeds N..N+K-1 (default: "
+                        f"{DEFAULT_SEEDS}); the result is the median over starts × seeds, "
+                        "as over several starts")
     p.add_argument("--cluster", metavar="local:K|tcp://HOST:PORT",
                    help="compute the blocks on a Dask cluster (needs optsim[cluster])")
 
@@ -412,10 +451,11 @@ def add_commands(parser: argparse.ArgumentParser, sub: Any) -> None:
 
 #: options whose value may start with '-' (``--x lr=...`` never does, but ``--tol -1`` is
 #: reported as a bad tolerance, not as a missing value)
-VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts", "--clip"}
+VALUE_OPTIONS = {"--x", "--y", "--tol", "--lr", "--grid", "--starts", "--clip", "--noise",
+                 "--seed", "--seeds"}
 #: every option these commands add (a value is never mistaken for one of them)
 OPTION_STRINGS = {"--x", "--y", "--metric", "-m", "--tol", "--npy", "--grid", "--starts", "--lr",
-                  "--criterion", "--cluster", "--clip"}
+                  "--criterion", "--cluster", "--clip", "--noise", "--seed", "--seeds"}
 
 __all__ = ["add_commands", "sweep_csv", "basins_csv", "tune_csv", "VALUE_OPTIONS",
            "OPTION_STRINGS"]

@@ -169,9 +169,12 @@ class Cancelled(Exception):
     """The computation was cancelled (``cancel.is_set()`` became true)."""
 
 
-def _gradient(function: LossFunction, params: np.ndarray, clip: Any) -> np.ndarray:
-    """The (clipped) gradient at ``params``, column-major (N, D)."""
+def _gradient(function: LossFunction, params: np.ndarray, clip: Any,
+              noise: Any = None) -> np.ndarray:
+    """The (noisy, clipped) gradient at ``params``, column-major (N, D)."""
     g = np.asarray(function.gradient(params), dtype=np.float64).reshape(params.shape)
+    if noise is not None:
+        g = noise(g, params)
     if clip is not None:
         g = clip.apply(g)[0]
     return np.asfortranarray(g)
@@ -179,13 +182,16 @@ def _gradient(function: LossFunction, params: np.ndarray, clip: Any) -> np.ndarr
 
 def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: int,
              targets: np.ndarray, tol: float, cancel: Any = None,
-             schedule: ScheduledRows | None = None, clip: Any = None) -> RowResults:
+             schedule: ScheduledRows | None = None, clip: Any = None,
+             noise: Any = None) -> RowResults:
     """Step N runs ``steps`` steps from ``starts`` (N, D) and return their
     :class:`RowResults`. ``targets`` (K,) are the loss values f* whose first
     ``loss − f* < tol`` step is recorded (K may be 0). ``cancel``: an object whose
     ``is_set()`` is checked every step (a ``threading.Event``); raises Cancelled.
     ``schedule``: each step's learning rate (and cycled momentum) per row.
-    ``clip``: gradient clipping (an ``optsim.gradients.Clip``, or None)."""
+    ``clip``: gradient clipping (an ``optsim.gradients.Clip``, or None). ``noise``:
+    gradient noise, ``noise(grads, params)`` -> noisy grads, applied before clipping
+    at every gradient taken (an ``optsim.explore.noise.SeededNoise``, or None)."""
     # column-major arrays throughout (see the module docstring)
     params = np.array(starts, dtype=np.float64, copy=True, order="F")
     n, dim = params.shape
@@ -208,7 +214,7 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
         diverged_step = np.where(diverged, 0, -1).astype(np.int64)
         any_frozen = bool(diverged.any())
         half = params.copy() if half_step == 0 else None
-        grads = _gradient(function, params, clip)
+        grads = _gradient(function, params, clip, noise)
         # an optimizer that evaluates the loss itself (L-BFGS, Newton) is handed it
         closure = function_closure(function) if optimizer.needs_closure else None
         # an engine optimizer steps into two sets of arrays in turn, shaped and laid
@@ -268,9 +274,11 @@ def run_rows(function: LossFunction, optimizer: Any, starts: np.ndarray, steps: 
                 half = params.copy()
             if k < steps:
                 if fused is None:
-                    grads = _gradient(function, params, clip)
+                    grads = _gradient(function, params, clip, noise)
                 else:
                     g_new = np.asarray(g_new, dtype=np.float64).reshape(n, dim)
+                    if noise is not None:
+                        g_new = noise(g_new, params)
                     g_new = np.asfortranarray(g_new if clip is None else clip.apply(g_new)[0])
                     if any_frozen:  # a frozen run stays where it was: its gradient too
                         np.copyto(g_new, grads, where=diverged[:, None])

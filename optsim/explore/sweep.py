@@ -24,6 +24,7 @@ from ..engine import Optimizer, as_optimizer
 from ..functions import FUNCTIONS, LossFunction, as_function
 from ..simulation import MAX_STEPS
 from .axes import Axis, SweepInputError, as_axis, check_axis
+from .noise import SeededNoise, as_noise, check_seed, check_seeds, members
 from .runner import (
     DEFAULT_TOL,
     METRICS,
@@ -68,6 +69,11 @@ class SweepResult:
     schedule: Any = None
     #: the gradient clipping of every run (an ``optsim.gradients.Clip``; None: none)
     clip: Any = None
+    #: the gradient noise of every run (an ``optsim.gradients.Noise``; None: exact
+    #: gradients), the first seed and the seeds per cell (member k: seed + k)
+    noise: Any = None
+    seed: int = 0
+    seeds: int = 1
 
     @property
     def spec(self) -> str:
@@ -86,11 +92,11 @@ class SweepResult:
     def theory(self) -> Any:
         """The quadratic theory of this map (``optsim.explore.theory.MapTheory``:
         stability boundary, optimal point), or None when it does not apply: not a
-        quadratic, not GD/heavy ball over lr (and momentum), or a schedule or
-        clipping (the theory is for a constant lr on the exact gradient)."""
+        quadratic, not GD/heavy ball over lr (and momentum), or a schedule, clipping
+        or noise (the theory is for a constant lr on the exact gradient)."""
         from .theory import map_theory
 
-        if self.schedule is not None or self.clip is not None:
+        if self.schedule is not None or self.clip is not None or self.noise is not None:
             return None
         names = [self.x_axis.name] + ([self.y_axis.name] if self.y_axis else [])
         return map_theory(self.function, self.optimizer, names)
@@ -139,6 +145,16 @@ class SweepPlan:
     schedule: Any = None
     #: the gradient clipping of every run (``optsim.gradients.Clip``), or None
     clip: Any = None
+    #: the gradient noise of every run (``optsim.gradients.Noise``; None: none), the
+    #: first seed and K, the seeds per cell
+    noise: Any = None
+    seed: int = 0
+    seeds: int = 1
+
+    @property
+    def rows_per_cell(self) -> int:
+        """Runs per cell: starts × seeds."""
+        return len(self.starts) * self.seeds
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -234,6 +250,19 @@ def split_optimizer(optimizer: str | Optimizer, schedule: Any = None) -> tuple[O
     return as_optimizer(optimizer), given
 
 
+def check_noise(fn: LossFunction, opt: Optimizer, noise: Any, seed: Any,
+                seeds: Any) -> tuple[Any, int, int]:
+    """(the noise model or None, the first seed, K seeds per cell), checked: an
+    optimizer that evaluates the loss itself takes no noise (as in the simulation)."""
+    model = as_noise(noise, fn)
+    seed = check_seed(seed)
+    seeds = check_seeds(seeds, model, seed)
+    if model is not None and opt.needs_closure:
+        raise SweepInputError(f"{opt.name} evaluates the loss itself (a closure): gradient "
+                              "noise does not apply to it")
+    return model, seed, seeds
+
+
 def as_clip(clip: Any) -> Any:
     """An ``optsim.gradients.Clip`` from ``"norm=C"`` / ``"value=C"`` / a Clip, or
     None (no clipping) from None or ""."""
@@ -286,7 +315,8 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
                x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
                start: Any = None, steps: int = 100, metric: str = "final-loss",
                tol: float = DEFAULT_TOL, memory: int | None = None, schedule: Any = None,
-               clip: Any = None) -> SweepPlan:
+               clip: Any = None, noise: Any = None, seed: int = 0,
+               seeds: int | None = None) -> SweepPlan:
     """Validate a sweep's inputs (raises SweepInputError with a one-line message)."""
     try:
         fn = as_function(function)
@@ -296,6 +326,7 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
     except (ValueError, TypeError, SyntaxError) as exc:
         raise SweepInputError(str(exc)) from None
     clip = as_clip(clip)
+    noise, seed, seeds = check_noise(fn, opt, noise, seed, seeds)
     axes = [as_axis(x)] + ([] if y is None else [as_axis(y)])
     if len(axes) == 2 and axes[0].name == axes[1].name:
         raise SweepInputError(f"both axes vary {axes[0].name}; choose two different hyperparameters")
@@ -329,7 +360,7 @@ def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
     except ValueError as exc:
         raise SweepInputError(str(exc)) from None
     plan = SweepPlan(fn, opt, axes, starts, steps, metric, float(tol), schedule=schedule,
-                     clip=clip)
+                     clip=clip, noise=noise, seed=seed, seeds=seeds)
     need = plan.cells * BYTES_PER_CELL
     have = available_memory() if memory is None else memory
     if need > have / 2:
@@ -370,32 +401,41 @@ def _prepare(opt: Optimizer, schedule: Any, rows: dict[str, np.ndarray],
 
 def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
                   cell_values: dict[str, np.ndarray], starts: np.ndarray, steps: int,
-                  tol: float, fstar: float | None, clip: Any = None, cancel: Any = None
+                  tol: float, fstar: float | None, clip: Any = None, noise: Any = None,
+                  seed: int = 0, seeds: int = 1, cancel: Any = None
                   ) -> tuple[dict[str, np.ndarray], float]:
     """The aggregated metrics of a block of cells (each cell: its hyperparameter
-    values, run from every start), and the lowest loss any of its runs saw.
-    ``optimizer``: an Optimizer, or a spec with an optional ``+schedule``; ``clip``:
-    gradient clipping (a spec or Clip; None: none)."""
+    values, run from every start with every seed), and the lowest loss any of its
+    runs saw. ``optimizer``: an Optimizer, or a spec with an optional ``+schedule``;
+    ``clip``: gradient clipping (a spec or Clip; None: none); ``noise``: gradient
+    noise (a spec or Noise; None: none), member k of each start with the noise of
+    ``seed + k`` (``optsim.explore.noise``), k < ``seeds``."""
     fn = as_function(function)
     opt, schedule = split_optimizer(optimizer)
     clip = as_clip(clip)
+    model = as_noise(noise, fn)
+    k = seeds if model is not None else 1
     n_cells = len(next(iter(cell_values.values())))
-    s = len(starts)
-    rows = {k: np.repeat(np.asarray(v, dtype=np.float64), s) for k, v in cell_values.items()}
-    batch_starts = np.tile(starts, (n_cells, 1))
+    s = len(starts) * k  # rows per cell: each start, each member (member fastest)
+    rows = {name: np.repeat(np.asarray(v, dtype=np.float64), s)
+            for name, v in cell_values.items()}
+    batch_starts = np.tile(np.repeat(starts, k, axis=0), (n_cells, 1))
+    seeded = None if model is None else SeededNoise(model, seed, members(len(batch_starts), k),
+                                                    fn)
     if fstar is not None:
         targets = np.array([fstar])
     else:
         targets = np.asarray(fn.minimum_values, dtype=np.float64)
     rows_opt, scheduled = _prepare(opt, schedule, rows, len(batch_starts))
-    res = run_rows(fn, rows_opt, batch_starts, steps, targets, tol, cancel, scheduled, clip)
+    res = run_rows(fn, rows_opt, batch_starts, steps, targets, tol, cancel, scheduled, clip,
+                   seeded)
     metrics = row_metrics(fn, res, steps, fstar)
     lowest = float(np.nanmin(res.best_loss)) if np.isfinite(res.best_loss).any() else math.inf
     return aggregate(metrics, s), lowest
 
 
 def _blocks(plan: SweepPlan, block_rows: int) -> list[tuple[int, int]]:
-    per = max(1, block_rows // len(plan.starts))
+    per = max(1, block_rows // plan.rows_per_cell)
     return [(lo, min(lo + per, plan.cells)) for lo in range(0, plan.cells, per)]
 
 
@@ -410,8 +450,9 @@ def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None
     blocks = _blocks(plan, block_rows)
     fref, oref = function_ref(plan.function), plan.spec
     clip = None if plan.clip is None else plan.clip.spec
-    args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar, clip)
-            for lo, hi in blocks]
+    noise = None if plan.noise is None else plan.noise.spec
+    args = [(plan.cell_values(lo, hi), plan.starts, plan.steps, plan.tol, fstar, clip, noise,
+             plan.seed, plan.seeds) for lo, hi in blocks]
     if cluster is not None:
         from .cluster import map_blocks
 
@@ -485,7 +526,7 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
           x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
           start: Any = None, steps: int = 100, metric: str = "final-loss",
           tol: float = DEFAULT_TOL, schedule: Any = None, clip: Any = None,
-          cluster: Any = None, workers: int | None = None,
+          noise: Any = None, seed: int = 0, seeds: int | None = None, cluster: Any = None, workers: int | None = None,
           progress: Progress | None = None, cancel: Any = None,
           block_rows: int = BLOCK_ROWS) -> SweepResult:
     """Map ``metric`` over one or two hyperparameters of ``optimizer`` on ``function``.
@@ -507,6 +548,15 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
     (``max_lr``, ``gamma``, ...). ``clip``: gradient clipping of every run,
     ``"norm=C"`` or ``"value=C"`` (default: none).
 
+    ``noise``: gradient noise of every run, a spec as in :func:`optsim.simulate`
+    (``"gaussian:sigma=0.5"``, ``"multiplicative:sigma=0.3"``,
+    ``"student:nu=3,sigma=0.5"``, ``"minibatch:batch=8"``, or a bare Gaussian σ;
+    default: exact gradients). With noise every cell is run ``seeds`` times (default
+    5) from each start, run k with the noise of ``optsim.simulate(...,
+    noise=noise, seed=seed + k)``, and its metric is the median over starts × seeds
+    (``diverged``: the fraction that diverged); the same ``seed`` gives the same map.
+    Every cell sees the same K noise sequences.
+
     ``cluster``: None (in this process, ``workers`` threads), ``"local:K"`` (a
     local Dask cluster of K workers), ``"tcp://HOST:PORT"`` (a running Dask
     scheduler) or a ``distributed.Client``; needs ``optsim[cluster]``.
@@ -516,7 +566,7 @@ def sweep(function: str | LossFunction, optimizer: str | Optimizer,
     one task; the result does not depend on it).
     """
     plan = plan_sweep(function, optimizer, x, y, start=start, steps=steps, metric=metric, tol=tol,
-                      schedule=schedule, clip=clip)
+                      schedule=schedule, clip=clip, noise=noise, seed=seed, seeds=seeds)
     return run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress, cancel=cancel,
                           block_rows=block_rows)
 
@@ -541,7 +591,8 @@ def run_sweep_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None 
     return SweepResult(plan.function, plan.optimizer, plan.axes[0],
                        plan.axes[1] if len(plan.axes) > 1 else None, plan.metric, maps,
                        plan.starts, plan.steps, plan.tol, fstar,
-                       [v.copy() for v in plan.values], plan.schedule, plan.clip)
+                       [v.copy() for v in plan.values], plan.schedule, plan.clip,
+                       plan.noise, plan.seed, plan.seeds)
 
 
 def sweep_values(result: SweepResult) -> Sequence[np.ndarray]:

@@ -53,6 +53,12 @@ class TuneResult:
     clip: Any = None
     #: the learning-rate schedule the runs follow (None: a constant lr)
     schedule: Any = None
+    #: the gradient noise of every run (an ``optsim.gradients.Noise``; None: exact
+    #: gradients), the first seed and the seeds per start (the criterion's median is
+    #: over starts × seeds)
+    noise: Any = None
+    seed: int = 0
+    seeds: int = 1
 
     @property
     def at_edge(self) -> bool:
@@ -98,7 +104,7 @@ def tune_starts(function: LossFunction, start: Any, k: int) -> np.ndarray:
 def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | str | Optimizer, *,
          steps: int = 100, start: Any = None, starts: int = 1, lr: Any = None,
          criterion: str = DEFAULT_CRITERION, tol: float = DEFAULT_TOL, clip: Any = None,
-         cluster: Any = None, workers: int | None = None,
+         noise: Any = None, seed: int = 0, seeds: int | None = None, cluster: Any = None, workers: int | None = None,
          progress: Callable[[int, int], None] | None = None,
          cancel: Any = None) -> list[TuneResult]:
     """Tune the learning rate of each optimizer (every other setting kept) on
@@ -109,7 +115,10 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
     lr). An optimizer written ``"spec+schedule"`` follows that learning-rate
     schedule (its base lr is tuned). No gradient clipping unless ``clip`` asks for it (``"norm=C"`` or
     ``"value=C"``), and then every optimizer is tuned with it (and
-    :func:`describe` says so)."""
+    :func:`describe` says so). ``noise``, ``seed``, ``seeds``: gradient noise as in
+    :func:`optsim.sweep`: each lr is run from every start with ``seeds`` seeds
+    (default 5), the criterion's median is over starts × seeds, and every optimizer
+    sees the same noise sequences."""
     try:
         fn = as_function(function)
         if isinstance(optimizers, (str, Optimizer)):
@@ -133,7 +142,8 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         if axis.name != "lr":
             raise SweepInputError(f"the tuning axis must be lr, got {axis.name}")
         plan = plan_sweep(fn, opt, axis, start=points, steps=steps, metric=CRITERIA[criterion],
-                          tol=tol, schedule=schedule, clip=clip)
+                          tol=tol, schedule=schedule, clip=clip, noise=noise, seed=seed,
+                          seeds=seeds)
         res = run_sweep_plan(plan, cluster=cluster, workers=workers, progress=progress,
                              cancel=cancel)
         curve = res.values
@@ -144,7 +154,8 @@ def tune(function: str | LossFunction, optimizers: Sequence[str | Optimizer] | s
         values = {p.name: opt.hp[p.name] for p in opt.declared}
         values["lr"] = best_lr
         out.append(TuneResult(opt, kind.create(**values), best_lr, float(curve[i]), criterion,
-                              res.x.copy(), curve.copy(), points, int(steps), clip, schedule))
+                              res.x.copy(), curve.copy(), points, int(steps), clip, schedule,
+                              plan.noise, plan.seed, plan.seeds))
     return out
 
 
@@ -154,11 +165,25 @@ def describe(results: Sequence[TuneResult]) -> str:
         return ""
     r = results[0]
     k = len(r.starts)
-    text = CRITERION_TEXT[r.criterion]
-    if k == 1:  # a median over one start is its value
-        text = text.replace("median ", "").replace(" over the starts", " from the start")
-    else:
-        text = text.replace("the starts", f"{k} starts")
+    text = criterion_text(r.criterion, k, r.seeds if r.noise is not None else 1)
     grid = f"{len(r.lrs)} log-spaced lr"
     clipping = "no clipping" if r.clip is None else f"gradients clipped ({r.clip.spec})"
-    return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}, {clipping}"
+    noise = "" if r.noise is None else f", {r.noise.spec} noise (seeds {seed_range(r)})"
+    return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}, {clipping}{noise}"
+
+
+def criterion_text(criterion: str, starts: int, seeds: int = 1) -> str:
+    """The criterion in words for ``starts`` starts and ``seeds`` noise seeds each:
+    "final loss from the start", "median final loss over 5 starts", "median final
+    loss over 3 starts × 5 seeds"."""
+    text = CRITERION_TEXT[criterion]
+    if starts * seeds == 1:  # a median over one run is its value
+        return text.replace("median ", "").replace(" over the starts", " from the start")
+    over = {(True, False): f"{starts} starts", (False, True): f"{seeds} seeds"}.get(
+        (starts > 1, seeds > 1), f"{starts} starts × {seeds} seeds")
+    return text.replace("the starts", over)
+
+
+def seed_range(r: Any) -> str:
+    """The seeds of a result with noise: "0" or "0–4"."""
+    return str(r.seed) if r.seeds == 1 else f"{r.seed}–{r.seed + r.seeds - 1}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..explore.basins import BasinsResult
 from ..explore.sweep import SweepResult
-from ..explore.tune import TuneResult, describe
+from ..explore.tune import TuneResult, describe, seed_range
 from ..files import write_bytes
 from ..functions import LossFunction
 from ..style import run_colour
@@ -22,10 +22,21 @@ SWEEP_SIZE = (1000, 800)
 
 def sweep_title(result: SweepResult, spec: bool = True) -> str:
     """The map's title: function, optimizer (``spec``: with its schedule and
-    clipping), steps and starts."""
+    clipping), steps, starts, and the gradient noise with its seeds."""
     k = len(result.starts)
-    where = (f"from ({', '.join(f'{c:g}' for c in result.starts[0])})" if k == 1
-             else f"median over {k} starts")
+    seeds = result.seeds if result.noise is not None else 1
+    start = f"from ({', '.join(f'{c:g}' for c in result.starts[0])})"
+    if k * seeds == 1:
+        where = start
+    elif seeds == 1:
+        where = f"median over {k} starts"
+    elif k == 1:
+        where = f"{start}, median over {seeds} seeds"
+    else:
+        where = f"median over {k} starts × {seeds} seeds"
+    if result.noise is not None:
+        where += f", {result.noise.spec} noise (seed{'s' if seeds > 1 else ''} " \
+                 f"{seed_range(result)})"
     if not spec:
         return f"{result.steps} steps, {where}"
     clip = "" if result.clip is None else f", clipped {result.clip.spec}"
@@ -69,11 +80,16 @@ def apply_theory(widget: Any, result: SweepResult) -> str:
 
 
 def basins_spec(result: BasinsResult) -> str:
-    """The basin map's optimizer, with its ``+schedule`` and clipping if any."""
+    """The basin map's optimizer, with its ``+schedule``, clipping and noise if any."""
     text = result.optimizer.spec
     if result.schedule is not None:
         text += "+" + result.schedule.spec
-    return text + ("" if result.clip is None else f", clipped {result.clip.spec}")
+    text += "" if result.clip is None else f", clipped {result.clip.spec}"
+    if result.noise is not None:
+        text += f", {result.noise.spec} noise (" + (
+            f"seed {result.seed})" if result.seeds == 1 else
+            f"the minimum most of seeds {seed_range(result)} reach)")
+    return text
 
 
 def basins_figure(result: BasinsResult, size: tuple[int, int]):
@@ -109,15 +125,19 @@ def add_basins(plot: Any, result: BasinsResult) -> Any:
 
 def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneResult],
                 size: tuple[int, int]):
-    """The tuned runs raced from the first start, titled with the tuned values and
-    the criterion."""
+    """The tuned runs raced from the first start (with noise: the first seed's),
+    titled with the criterion; each run's legend entry ends with its tuned lr (its
+    name is shortened, never the value)."""
+    from ..render.compute import LEGEND_CHARS, short_name
     from ..simulation import run
 
     start = results[0].starts[0]
     runs = []
     for i, (label, r) in enumerate(zip(labels, results, strict=True)):
-        res = run(fn, r.tuned, start, r.steps, schedule=r.schedule, clip=r.clip)
-        name = f"{label} → lr {r.lr:.3g}"
+        res = run(fn, r.tuned, start, r.steps, schedule=r.schedule, clip=r.clip,
+                  noise=r.noise, seed=r.seed)
+        tuned = f" → lr {r.lr:.3g}"
+        name = short_name(label, LEGEND_CHARS - len(tuned)) + tuned
         if bool(res.diverged):
             name += f" (diverged at step {int(res.diverged_step)})"
         runs.append((name, run_colour(i), res.positions, res.losses))
@@ -125,6 +145,8 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
     # (the clipping is one phrase: it is never split over two lines)
     text = describe(results).replace("no clipping", "no\u00a0clipping").replace(
         "gradients clipped", "gradients\u00a0clipped")
+    if results[0].noise is not None:
+        text += f"; raced with seed {results[0].seed}"
     fig.title.setText(f"{fn.name}: tuned race. {text}")
     from ..render.qt_app import ensure_app
 

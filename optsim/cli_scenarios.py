@@ -123,6 +123,21 @@ def _noise_arg(text: str) -> float | str:
     return noise.sigma if noise.name == "gaussian" else noise.spec
 
 
+def check_scenario_sweep(runs: RunSet, source: str) -> None:
+    """The scenario's Sweep view settings checked as the window uses them, against its
+    first run (the one the window sweeps on opening): a CliError naming the field."""
+    from .explore.axes import SweepInputError
+    from .explore.sweep import check_sweep_settings
+
+    try:
+        if not runs.runs:
+            raise SweepInputError("sweep: the scenario has no run to sweep")
+        run = runs.runs[0]
+        check_sweep_settings(runs.sweep, run.make_optimizer(), run.schedule or None)
+    except (SweepInputError, ValueError) as exc:
+        raise CliError(f"{source}: {one_line(exc)}") from None
+
+
 def run_set_from_args(args: argparse.Namespace) -> RunSet:
     """The run set a ``run`` command describes: the preset or file, then the flags.
 
@@ -138,6 +153,8 @@ def run_set_from_args(args: argparse.Namespace) -> RunSet:
         base = load_scenario(args.scenario)
     else:
         base = None
+    if base is not None and base.sweep:
+        check_scenario_sweep(base, getattr(args, "scenario", None) or args.preset)
     function = args.function if args.function is not None else (
         base.function if base is not None else DEFAULT_FUNCTION)
     try:

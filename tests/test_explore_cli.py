@@ -174,3 +174,47 @@ def test_tune_with_clipping_on_the_command_line(tmp_path, capsys):
     assert "no clipping" in capsys.readouterr().out
     # from x = 3 in 6 steps, clipping the gradient to 0.5 changes the best lr from 0.5
     assert _rows(out)[1][1] == "0.5" and float(clipped[1]) != 0.5
+
+
+@pytest.mark.parametrize("sweep_field, message", [
+    ({"x": "speed=0:1:5"}, "sweep.x: momentum: unknown hyperparameter 'speed'"),
+    ({"x": "lr=0.1:1:4", "y": "nesterov=0:1:2"}, "sweep.y: "),
+    ({"x": "lr=0.1:1:4", "y": "lr=0.2:1:3"}, "sweep.y: both axes vary lr"),
+    ({"x": "lr=1:0.1:4"}, "sweep.x: "),
+    ({"x": "momentum=0:2:4"}, "sweep.x: "),
+    ({"x": "lr=0:1:4:log"}, "sweep.x: "),
+    ({"x": "lr=0.1:1:4", "metric": "speed"}, "sweep.metric: unknown metric 'speed'"),
+    ({"x": "gamma=0.1:0.9:4"}, "sweep.x: momentum: unknown hyperparameter 'gamma'"),
+])
+def test_run_scenario_checks_the_sweep_settings(tmp_path, capsys, sweep_field, message):
+    """`optsim run --scenario FILE` checks the Sweep view's settings as the window uses
+    them (against the first run): one line naming the field, exit 2, nothing written."""
+    import json
+
+    path = tmp_path / "s.json"
+    base = {"version": 1, "function": "bowl", "steps": 5,
+            "runs": [{"optimizer": "momentum", "hyperparams": {"lr": 0.1, "momentum": 0.9}}]}
+    path.write_text(json.dumps({**base, "sweep": sweep_field}))
+    out = tmp_path / "never.csv"
+    assert main(["run", "--scenario", str(path), "--csv", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("optsim: error: ") and f"{path}: {message}" in err, err
+    assert err.count("\n") == 1 and not out.exists()
+    # the same settings that fit the run pass (here: a schedule's parameter)
+    good = {**base, "runs": [{"optimizer": "sgd", "hyperparams": {"lr": 0.1},
+                              "schedule": "steplr:step_size=2"}],
+            "sweep": {"x": "gamma=0.1:0.9:4", "y": "lr=0.01:1:3:log", "metric": "rate",
+                      "steps": 5}}
+    path.write_text(json.dumps(good))
+    assert main(["run", "--scenario", str(path), "--csv", str(out)]) == 0
+    assert out.exists()
+
+
+def test_the_presets_sweep_settings_fit_their_runs():
+    from optsim.cli_scenarios import check_scenario_sweep
+    from optsim.scenarios import list_presets, load_preset
+
+    for name in list_presets():
+        runs = load_preset(name)
+        if runs.sweep:
+            check_scenario_sweep(runs, name)

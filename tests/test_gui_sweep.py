@@ -307,10 +307,14 @@ def test_scenario_keeps_the_basins_overlay_and_the_sweep_view(qtbot, panel, wind
 def test_a_scenario_sweep_that_does_not_fit_is_a_message(qtbot, panel, window):
     with qtbot.waitSignal(panel.message) as sig:
         assert not panel.apply_state({"x": "gamma=0.1:0.9:5"}, compute=False)
-    assert "has no parameter 'gamma'" in sig.args[0]
+    assert "sweep.x: momentum: unknown hyperparameter 'gamma'" in sig.args[0]
     with qtbot.waitSignal(panel.message) as sig:
         assert not panel.apply_state({"x": "lr=0.1:0.2:5", "metric": "speed"}, compute=False)
-    assert "unknown metric" in sig.args[0]
+    assert "sweep.metric: unknown metric" in sig.args[0]
+    # the checks `optsim run --scenario` makes too: an axis over a true/false setting
+    with qtbot.waitSignal(panel.message) as sig:
+        assert not panel.apply_state({"x": "nesterov=0:1:2"}, compute=False)
+    assert "sweep.x: " in sig.args[0]
 
 
 def test_basins_overlay_follows_the_runs_clipping(qtbot, window):

@@ -311,6 +311,52 @@ def _check_any_axis(axis: Axis, opt: Optimizer, schedule: Any) -> None:
                               f"{axis.spec} has fractional values")
 
 
+def check_sweep_settings(settings: Any, optimizer: str | Optimizer,
+                         schedule: Any = None) -> None:
+    """A scenario's ``"sweep"`` object (axes ``x``/``y``, ``metric``, ``steps``,
+    ``starts``; its form already checked by :mod:`optsim.runset`) checked against the
+    run it sweeps (the window sweeps the selected run, the first when a file opens):
+    each axis a numeric hyperparameter of ``optimizer`` or of its ``schedule`` with
+    its values in range, two different axes, a known metric, the steps within the
+    schedule. Raises SweepInputError naming the field (``sweep.x: ...``)."""
+    try:
+        opt, sch = split_optimizer(optimizer, schedule)
+    except SweepInputError:
+        raise
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise SweepInputError(str(exc)) from None
+    names = []
+    for key in ("x", "y"):
+        text = settings.get(key)
+        if not text:
+            if key == "x":
+                raise SweepInputError("sweep.x: is missing")
+            continue
+        try:
+            axis = as_axis(text)
+            _check_any_axis(axis, opt, sch)
+        except SweepInputError as exc:
+            raise SweepInputError(f"sweep.{key}: {exc}") from None
+        if axis.name in names:
+            raise SweepInputError(f"sweep.y: both axes vary {axis.name}; choose two different "
+                                  "hyperparameters")
+        names.append(axis.name)
+    metric = settings.get("metric", "final-loss")
+    if metric not in METRICS:
+        raise SweepInputError(f"sweep.metric: unknown metric {metric!r}; known: "
+                              f"{', '.join(METRICS)}")
+    steps = settings.get("steps")
+    if steps is not None:
+        try:
+            check_steps(steps)
+        except SweepInputError as exc:
+            raise SweepInputError(f"sweep.steps: {exc}") from None
+        end = sch.max_steps if sch is not None else None
+        if end is not None and int(steps) > end:
+            raise SweepInputError(f"sweep.steps: {sch.name} ends at step {end}, but the sweep "
+                                  f"takes {steps} steps")
+
+
 def plan_sweep(function: str | LossFunction, optimizer: str | Optimizer,
                x: Axis | str | tuple, y: Axis | str | tuple | None = None, *,
                start: Any = None, steps: int = 100, metric: str = "final-loss",

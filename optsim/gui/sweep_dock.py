@@ -50,7 +50,7 @@ from ..engine.hyperparams import HyperParam
 from ..explore import METRICS, Cancelled, SweepInputError
 from ..explore.axes import Axis
 from ..explore.basins import basins
-from ..explore.sweep import as_clip, plan_sweep, run_sweep_plan
+from ..explore.sweep import as_clip, check_sweep_settings, plan_sweep, run_sweep_plan
 from ..explore.tune import CRITERION_TEXT, DEFAULT_CRITERION, tune, tune_starts
 from ..export.explore import basins_spec, sweep_title
 from ..render.explore import BasinsOverlay, MapAxis, SweepPlot
@@ -511,13 +511,10 @@ class SweepPanel(QWidget):
         try:
             if run is None:
                 raise SweepInputError("no run to sweep")
+            # (the checks `optsim run --scenario` makes too)
+            check_sweep_settings(state, run.optimizer, run.schedule)
             axes = [Axis.parse(state["x"])] + ([Axis.parse(state["y"])] if state.get("y") else [])
-            for a in axes:
-                if self._setting(run, a.name) is None:
-                    raise SweepInputError(f"{run.name} has no parameter {a.name!r} to sweep")
             metric = state.get("metric", self.metric_box.currentText())
-            if metric not in METRICS:
-                raise SweepInputError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
         except SweepInputError as exc:
             self.message.emit(f"the scenario's sweep settings were not used: {exc}")
             return False

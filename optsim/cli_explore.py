@@ -215,7 +215,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def print_sweep_summary(result: SweepResult) -> None:
     cells = result.values.size
     dims = " x ".join(str(a.n) for a in ([result.x_axis] + ([result.y_axis] if result.y_axis else [])))
-    print(f"{sweep_title(result)}: {dims} = {cells} cells")
+    print(f"{sweep_title(result).replace(chr(10), ', ')}: {dims} = {cells} cells")
     best = result.best_cell()
     label = METRIC_LABELS[result.metric]
     if best is None:

@@ -146,7 +146,7 @@ def test_cli_noise_equals_the_api(tmp_path, capsys):
                  "--steps", "30", "--noise", "student:nu=3,sigma=0.5", "--seed", "9",
                  "--seeds", "3", "--csv", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "median over 3 seeds, student:nu=3,sigma=0.5 noise (seeds 9–11)" in text
+    assert "from (-1.5, 2), student:nu=3,sigma=0.5 noise, median over 3 seeds (9–11)" in text
     with open(out, newline="") as f:
         rows = list(csv.reader(f))[1:]
     api = sweep("rosenbrock", "adam", x="lr=0.001:0.3:5:log", steps=30,
@@ -204,3 +204,19 @@ def test_race_picture_states_every_tuned_lr_and_the_criterion():
     plain = title.replace("\u00a0", " ")
     assert describe(results) in plain and "raced with seed 2" in plain
     assert "median final loss over 3 seeds" in plain
+
+
+def test_sweep_titles_state_the_noise_and_its_seeds():
+    from optsim.export.explore import sweep_title
+
+    one = sweep("bowl", "sgd", x="lr=0.01:0.1:3", steps=5, noise=0.5, seeds=4, seed=2)
+    assert sweep_title(one) == ("bowl: sgd, 5 steps, from (-1.5, 1.5)\n"
+                                "gaussian:sigma=0.5 noise, median over 4 seeds (2–5)")
+    assert sweep_title(one, spec=False, narrow=True).split("\n") == [
+        "5 steps, from (-1.5, 1.5)", "gaussian:sigma=0.5 noise", "median over 4 seeds (2–5)"]
+    two = sweep("bowl", "sgd", x="lr=0.01:0.1:3", steps=5, noise=0.5, seeds=1,
+                start=[(1, 1), (0, 1)])
+    assert sweep_title(two).endswith("5 steps, 2 starts\ngaussian:sigma=0.5 noise, "
+                                     "median over 2 starts (seed 0)")
+    exact = sweep("bowl", "sgd", x="lr=0.01:0.1:3", steps=5, start=[(1, 1), (0, 1)])
+    assert sweep_title(exact) == "bowl: sgd, 5 steps, median over 2 starts"

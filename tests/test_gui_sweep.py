@@ -333,3 +333,96 @@ def test_basins_overlay_follows_the_runs_clipping(qtbot, window):
     assert toggle.result.clip.spec == "value=1"
     assert "clipped value=1" in window.statusBar().currentMessage()
     toggle.action.setChecked(False)
+
+
+def test_sweep_follows_the_windows_noise(qtbot, panel, window):
+    """The Function dock's gradient noise (model and seed) is the sweep's: each cell the
+    median over the seeds box's K seeds, as optsim.sweep(noise=, seed=, seeds=); the
+    map's title and the Run line say so; a run's own noise comes first."""
+    assert not panel.seeds.isEnabled()  # exact gradients: no seeds to choose
+    window.model.set_noise("student:nu=3,sigma=0.5", seed=3)
+    assert panel.seeds.isEnabled()
+    assert "student:nu=3,sigma=0.5 noise (seed 3)" in panel.run_label.text()
+    panel.seeds.setValue(3)
+    panel.compute()
+    _wait_map(qtbot, panel)
+    api = sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                y="momentum=0:0.9:4", start=(-1, 1), steps=30, metric="rate",
+                noise="student:nu=3,sigma=0.5", seed=3, seeds=3)
+    np.testing.assert_array_equal(panel.plot.values, api.values)
+    # (on lines of their own: the dock is narrow)
+    assert panel.plot.title.text.split("<br>")[1:] == ["student:nu=3,sigma=0.5 noise",
+                                                       "median over 3 seeds (3–5)"]
+    assert panel.plot.note.text == "" or "theory" not in panel.plot.note.text  # (not exact)
+    # the run's own noise
+    window.model.set_run_noise(0, "gaussian:sigma=0.2")
+    panel.compute()
+    qtbot.waitUntil(lambda: panel.job is None and panel._result is not None
+                    and panel._result.noise.spec == "gaussian:sigma=0.2", timeout=30000)
+    own = sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                y="momentum=0:0.9:4", start=(-1, 1), steps=30, metric="rate",
+                noise="gaussian:sigma=0.2", seed=3, seeds=3)
+    np.testing.assert_array_equal(panel.plot.values, own.values)
+    window.model.set_run_noise(0, "")
+    window.model.set_noise(0.0, 0)
+    assert not panel.seeds.isEnabled()
+
+
+def _legend_texts(window):
+    return [label.text for _sample, label in window.plot.legend.items]
+
+
+def test_tuned_race_states_the_tuned_values_and_the_criterion(qtbot, window, panel):
+    """After Tune learning rates (here with noise): the legend shows each run's tuned
+    lr whole (a long name is shortened instead), and the landscape's title states the
+    criterion, the budget, the clipping and the noise, until a run is changed."""
+    from optsim.explore import tune
+
+    window.model.set_function("quadratic")
+    long_name = "heavy ball with a very long descriptive name"
+    window.model.replace_runs([(optsim.parse_spec("sgd"), "gd", "#E69F00", True),
+                               (optsim.parse_spec("momentum"), long_name, "#56B4E9", True)])
+    window.model.set_noise("gaussian:sigma=0.5", seed=4)
+    panel.steps.setValue(12)
+    panel.seeds.setValue(3)
+    start = window.model.start.copy()
+    with qtbot.waitSignal(panel.message, timeout=60000,
+                          check_params_cb=lambda m: m.startswith("tuned")) as sig:
+        panel.tune_runs()
+    window.playback.set_playing(False)
+    expected = tune("quadratic", ["sgd", "momentum"], steps=12, start=start,
+                    noise="gaussian:sigma=0.5", seed=4, seeds=3)
+    assert [r.optimizer.hp["lr"] for r in window.model.runs] == [e.lr for e in expected]
+    legend = _legend_texts(window)
+    for e, text in zip(expected, legend, strict=True):
+        assert text.endswith(f"(tuned lr={e.lr:.3g})"), text
+    assert legend[1].startswith("heavy ball") and "…" in legend[1]
+    title = window.figure.title.text().replace("\n", " ")
+    assert title.startswith("quadratic")  # (under the function's title)
+    for words in ("lr tuned for the lowest median final loss over 3 seeds in 12 steps",
+                  "no clipping", "gaussian:sigma=0.5 noise (seeds 4–6)"):
+        assert words in title, title
+    assert "median final loss over 3 seeds" in sig.args[0]
+    # a run changed afterwards: the statement no longer holds, and goes
+    window.model.set_run_optimizer(0, optsim.parse_spec("sgd:lr=0.3"))
+    assert "lr tuned" not in window.figure.title.text()
+    assert window.figure.title.text() == "quadratic:  x²"
+    window.model.set_noise(0.0, 0)
+
+
+def test_basins_overlay_follows_the_noise(qtbot, window):
+    window.model.set_function("himmelblau")
+    window.model.replace_runs([(optsim.parse_spec("sgd:lr=0.01"), "gd", "#E69F00", True)])
+    window.model.set_noise(2.0, seed=1)
+    window.sweep_panel.seeds.setValue(3)
+    toggle = window.basins
+    toggle.action.setChecked(True)
+    qtbot.waitUntil(lambda: toggle.result is not None and toggle.result.noise is not None,
+                    timeout=60000)
+    api = basins("himmelblau", "sgd:lr=0.01", grid=toggle.result.labels.shape[0],
+                 steps=toggle.result.steps, view=window.model.view, noise=2.0, seed=1, seeds=3)
+    np.testing.assert_array_equal(toggle.result.labels, api.labels)
+    qtbot.waitUntil(lambda: "gaussian:sigma=2 noise (the minimum most of seeds 1–3 reach)"
+                    in window.statusBar().currentMessage(), timeout=5000)
+    toggle.action.setChecked(False)
+    window.model.set_noise(0.0, 0)

@@ -20,27 +20,30 @@ from . import image
 SWEEP_SIZE = (1000, 800)
 
 
-def sweep_title(result: SweepResult, spec: bool = True) -> str:
+def sweep_title(result: SweepResult, spec: bool = True, narrow: bool = False) -> str:
     """The map's title: function, optimizer (``spec``: with its schedule and
-    clipping), steps, starts, and the gradient noise with its seeds."""
+    clipping), steps, starts; with noise, a second line: the noise model and the
+    median over its seeds. ``narrow`` (a dock): the noise line split in two."""
     k = len(result.starts)
-    seeds = result.seeds if result.noise is not None else 1
     start = f"from ({', '.join(f'{c:g}' for c in result.starts[0])})"
-    if k * seeds == 1:
-        where = start
-    elif seeds == 1:
-        where = f"median over {k} starts"
-    elif k == 1:
-        where = f"{start}, median over {seeds} seeds"
+    tail: list[str] = []
+    if result.noise is None:
+        head = start if k == 1 else f"median over {k} starts"
     else:
-        where = f"median over {k} starts × {seeds} seeds"
-    if result.noise is not None:
-        where += f", {result.noise.spec} noise (seed{'s' if seeds > 1 else ''} " \
-                 f"{seed_range(result)})"
-    if not spec:
-        return f"{result.steps} steps, {where}"
-    clip = "" if result.clip is None else f", clipped {result.clip.spec}"
-    return f"{result.function.name}: {result.spec}{clip}, {result.steps} steps, {where}"
+        head = start if k == 1 else f"{k} starts"
+        seeds = result.seeds
+        over = f"{k} starts × {seeds} seeds" if k > 1 else f"{seeds} seeds"
+        tail = [f"{result.noise.spec} noise",
+                f"seed {result.seed}" if k * seeds == 1 else
+                f"median over {over} ({seed_range(result)})" if seeds > 1 else
+                f"median over {k} starts (seed {result.seed})"]
+    line = f"{result.steps} steps, {head}"
+    if spec:
+        clip = "" if result.clip is None else f", clipped {result.clip.spec}"
+        line = f"{result.function.name}: {result.spec}{clip}, {line}"
+    if not tail:
+        return line
+    return "\n".join([line, *tail]) if narrow else f"{line}\n{', '.join(tail)}"
 
 
 def sweep_widget(result: SweepResult, size: tuple[int, int]):

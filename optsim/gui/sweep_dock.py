@@ -2,18 +2,21 @@
 
 - **Sweep** (a dock): the selected run's optimizer swept over one or two of its
   hyperparameters or of its learning-rate schedule's parameters (other settings as
-  the run has them: its schedule and clipping; exact gradients), from the run's
-  start, or the median over several starts (the run's fan, or its start and more
-  scattered around it). The map appears coarse first and is refined; it is
+  the run has them: its schedule, clipping and gradient noise, its own or the
+  Function dock's, with that seed), from the run's start, or the median over several
+  starts (the run's fan, or its start and more scattered around it) and, with noise,
+  over K seeds. The map appears coarse first and is refined; it is
   computed off the GUI thread with a progress bar and Cancel. Hover reads a cell
   out, a click adds that configuration as a run, a double-click gives it to the
   selected run. On a quadratic, the theory (stability boundary, optimal point) is
   drawn over it.
   "Tune learning rates" searches every run's lr (same steps, same starts, median
-  final loss; each run with its schedule and clipping, or every run clipped when
-  "clip" is ticked) and gives each run its tuned lr.
+  final loss; each run with its schedule, clipping and noise, or every run clipped
+  when "clip" is ticked), gives each run its tuned lr (in its name, so in the
+  legend) and states the criterion under the landscape's title while the race lasts.
 - **Basins of attraction** (View menu, a toggle): every start point of a grid over
-  the view coloured by the minimum the selected run's optimizer reaches from it.
+  the view coloured by the minimum the selected run's optimizer reaches from it
+  (with noise: the minimum most of K seeds reach).
 """
 
 from __future__ import annotations
@@ -50,9 +53,17 @@ from ..engine.hyperparams import HyperParam
 from ..explore import METRICS, Cancelled, SweepInputError
 from ..explore.axes import Axis
 from ..explore.basins import basins
+from ..explore.noise import DEFAULT_SEEDS, MAX_SEEDS, as_noise
 from ..explore.sweep import as_clip, check_sweep_settings, plan_sweep, run_sweep_plan
-from ..explore.tune import CRITERION_TEXT, DEFAULT_CRITERION, tune, tune_starts
+from ..explore.tune import (
+    DEFAULT_CRITERION,
+    criterion_text,
+    seed_range,
+    tune,
+    tune_starts,
+)
 from ..export.explore import basins_spec, sweep_title
+from ..render.compute import LEGEND_CHARS, short_name
 from ..render.explore import BasinsOverlay, MapAxis, SweepPlot
 from ..schedules import Schedule
 
@@ -68,6 +79,14 @@ BASIN_STEPS = 500
 MAX_SWEEP_STARTS = 256
 #: what the tune row's clipping field suggests
 DEFAULT_TUNE_CLIP = "norm=1"
+#: the most seeds per start the window's median takes
+MAX_WINDOW_SEEDS = min(MAX_SEEDS, 256)
+
+
+def run_noise(model: Any, run: Any) -> Any:
+    """The gradient noise ``run`` steps with in the window: its own, else every run's
+    (the Function dock's); a spec, a Gaussian σ, or 0 / "" for none."""
+    return run.spec.noise or model.noise
 
 
 def default_range(optimizer: Optimizer, name: str) -> tuple[float, float, bool]:
@@ -263,10 +282,20 @@ class SweepPanel(QWidget):
                                "K starts (a fan's own starts, else the run's start and K − 1 "
                                "more scattered around it, the same for every cell)")
         form.addRow("Metric:", self.metric_box)
+        self.seeds = QSpinBox()
+        self.seeds.setRange(1, MAX_WINDOW_SEEDS)
+        self.seeds.setValue(DEFAULT_SEEDS)
+        self.seeds.setToolTip("With gradient noise (the Function dock's, or the run's own): "
+                              "each start is run K times, with the noise of seeds S, S+1, …, "
+                              "S+K−1 (S: the noise's seed), and each cell is the median over "
+                              "starts × seeds; without noise, unused")
+        self.seeds_label = QLabel("seeds")
         row = QHBoxLayout()
         row.addWidget(self.steps)
         row.addWidget(QLabel("starts"))
         row.addWidget(self.starts)
+        row.addWidget(self.seeds_label)
+        row.addWidget(self.seeds)
         row.addStretch(1)
         form.addRow("Steps:", row)
         lay.addLayout(form)
@@ -279,9 +308,10 @@ class SweepPanel(QWidget):
         tune_row = QHBoxLayout()
         self.tune_button = QPushButton("Tune learning rates")
         self.tune_button.setToolTip("For every run: the lr with the lowest "
-                                    f"{CRITERION_TEXT[DEFAULT_CRITERION]} (41 values over 6 "
-                                    "decades, the same steps and starts, each run with its "
-                                    "schedule and clipping), then race them")
+                                    f"{criterion_text(DEFAULT_CRITERION, 2)} (41 values over "
+                                    "6 decades, the same steps and starts, each run with its "
+                                    "schedule, clipping and noise, over the seeds with "
+                                    "noise), then race them")
         self.tune_clip = QCheckBox("clip")
         self.tune_clip.setToolTip("Tune and race every run with its gradients clipped as "
                                   "written on the right (norm=C: clip_grad_norm_, value=C: "
@@ -352,6 +382,13 @@ class SweepPanel(QWidget):
         self.model.selectionChanged.connect(lambda _i: self._run_changed())
         self.model.runChanged.connect(lambda _i: self._run_changed(keep_axes=True))
         self.model.runsChanged.connect(lambda: self._run_changed(keep_axes=True))
+        self.model.noiseChanged.connect(lambda _why: self._run_changed(keep_axes=True))
+        # the tuned race's criterion, under the landscape's title, goes when the runs,
+        # the function or the noise change (not while the tuned values are set)
+        self._tuned: tuple | None = None  # (the runs' state the statement is about)
+        for sig in (self.model.runChanged, self.model.runsChanged, self.model.functionChanged,
+                    self.model.noiseChanged):
+            sig.connect(self._runs_edited)
         self._optimizer_name: Any = ""
         self._fan: tuple[int, int] = (0, 0)
         self._run_changed()
@@ -405,7 +442,10 @@ class SweepPanel(QWidget):
             self.compute_button.setEnabled(False)
             return
         self.compute_button.setEnabled(self.job is None)
-        self.run_label.setText(self.run_text(run))
+        self.run_label.setText(self.run_text(run, run_noise(self.model, run), self.model.seed))
+        noisy = self.noise_of(run) is not None
+        self.seeds.setEnabled(noisy)
+        self.seeds_label.setEnabled(noisy)
         key = self._run_key(run)
         if not keep_axes or key != self._optimizer_name:
             self._optimizer_name = key
@@ -428,14 +468,27 @@ class SweepPanel(QWidget):
         self._mark_current()
 
     @staticmethod
-    def run_text(run: Any) -> str:
-        """The run as the sweep takes it: optimizer, schedule, clipping."""
+    def run_text(run: Any, noise: Any = None, seed: int = 0) -> str:
+        """The run as the sweep takes it: optimizer, schedule, clipping, noise."""
         text = f"{run.name}: {run.optimizer.spec}"
         if run.schedule is not None:
             text += f"+{run.schedule.spec}"
         if run.clip is not None:
             text += f", clipped {run.clip.spec}"
+        try:
+            model = as_noise(noise)
+        except SweepInputError:
+            model = None
+        if model is not None:
+            text += f", {model.spec} noise (seed {seed})"
         return text
+
+    def noise_of(self, run: Any) -> Any:
+        """The noise model ``run`` steps with (None: exact gradients)."""
+        try:
+            return as_noise(run_noise(self.model, run))
+        except SweepInputError:
+            return None
 
     def _setting(self, run: Any, name: str) -> tuple[HyperParam, float] | None:
         """The declaration and the run's value of parameter ``name`` (None: unknown)."""
@@ -550,7 +603,9 @@ class SweepPanel(QWidget):
             raise SweepInputError("choose a hyperparameter for the x axis")
         return plan_sweep(self.model.function, run.optimizer, x, y, start=self.sweep_starts(run),
                           steps=self.steps.value(), metric=self.metric_box.currentText(),
-                          schedule=run.schedule, clip=run.clip)
+                          schedule=run.schedule, clip=run.clip,
+                          noise=run_noise(self.model, run), seed=self.model.seed,
+                          seeds=self.seeds.value())
 
     def compute(self) -> None:
         """Compute the map: a coarse preview first, then finer, then every cell."""
@@ -635,7 +690,8 @@ class SweepPanel(QWidget):
         if r.y_axis is not None:
             axes.append(MapAxis(r.y_axis.name, r.y, r.y_axis.log))
         # (the optimizer is on the Run line above: a title a narrow dock can show)
-        self.plot.set_map(r.values, axes, r.metric, r.steps, sweep_title(r, spec=False))
+        title = sweep_title(r, spec=False, narrow=True)
+        self.plot.set_map(r.values, axes, r.metric, r.steps, title)
         self.plot.setToolTip(sweep_title(r))
         mt = r.theory()
         if mt is None:
@@ -750,26 +806,67 @@ class SweepPanel(QWidget):
         fn, steps = self.model.function, self.steps.value()
         selected = self.current_run()
         starts = self.sweep_starts(selected if selected is not None else runs[0])
-        jobs = [(r.optimizer, r.schedule, forced if forced is not None else r.clip)
-                for r in runs]
+        jobs = [(r.optimizer, r.schedule, forced if forced is not None else r.clip,
+                 run_noise(self.model, r)) for r in runs]
+        seed, seeds = self.model.seed, self.seeds.value()
 
         def work(progress, cancel) -> None:
             results = []
-            for k, (opt, sch, clip) in enumerate(jobs):
+            for k, (opt, sch, clip, noise) in enumerate(jobs):
                 spec = opt if sch is None else f"{opt.spec}+{sch.spec}"
                 (res,) = tune(fn, spec, steps=steps, start=starts, starts=len(starts), clip=clip,
-                              cancel=cancel)
+                              noise=noise, seed=seed, seeds=seeds, cancel=cancel)
                 results.append(res)
                 progress(k + 1, len(jobs))
             self.bridge.result.emit((generation, (runs, results, forced), True))
 
         self._start(work)
 
+    def _tuned_state(self) -> tuple:
+        """What the tuned race's statement is about: the function, the noise, and
+        every run's settings (a restart keeps them; an edit, a new run do not)."""
+        m = self.model
+        return (m.function.name, m.function.formula, repr(m.noise), m.seed,
+                tuple((id(r), r.optimizer.spec, getattr(r.schedule, "spec", None),
+                       getattr(r.clip, "spec", None), r.spec.noise) for r in m.runs))
+
+    def _runs_edited(self, *_args) -> None:
+        if self._tuned is not None and self._tuned_state() != self._tuned:
+            self._tuned = None
+            self.main_window.figure.set_caption("")
+
+    @staticmethod
+    def tuned_name(base: str, lr: float) -> str:
+        """A tuned run's name: ``base (tuned lr=…)``, ``base`` shortened so that the
+        legend shows the whole tuned value."""
+        tuned = f" (tuned lr={lr:.3g})"
+        return short_name(base, LEGEND_CHARS - len(tuned)) + tuned
+
+    @staticmethod
+    def tune_caption(results: list) -> str:
+        """The criterion the runs were tuned by (with the budget, clipping and noise),
+        for a line under the landscape's title."""
+        if not results:
+            return ""
+        r = results[0]
+        noisy = [x for x in results if x.noise is not None]
+        text = criterion_text(r.criterion, len(r.starts), r.seeds if noisy else 1)
+        clipped = sorted({x.clip.spec for x in results if x.clip is not None})
+        clip = "no clipping" if not clipped else "clipped " + " / ".join(clipped)
+        if clipped and any(x.clip is None for x in results):
+            clip += " (some runs)"
+        noise = ""
+        if noisy:
+            specs = sorted({x.noise.spec for x in noisy})
+            noise = f", {' / '.join(specs)} noise (seeds {seed_range(noisy[0])})"
+        return f"lr tuned for the lowest {text} in {r.steps} steps, {clip}{noise}"
+
     def _apply_tuning(self, payload: tuple) -> None:
         runs, results, forced = payload
         self.progress.setMaximum(1)
         self.progress.setValue(1)
         parts = []
+        self._tuned = None
         for run, r in zip(runs, results, strict=True):
             if run not in self.model.runs:
                 continue
@@ -778,17 +875,13 @@ class SweepPanel(QWidget):
             self.model.set_run_optimizer(i, r.tuned)
             if forced is not None and run.clip != forced:
                 self.model.set_run_training(i, run.schedule, forced)
-            self.model.rename_run(i, f"{base} (tuned lr={r.lr:.3g})")
+            self.model.rename_run(i, self.tuned_name(base, r.lr))
             clip = f", clipped {r.clip.spec}" if r.clip is not None else ""
             parts.append(f"{base}: lr={r.lr:.3g}{clip}" + (" (grid edge)" if r.at_edge else ""))
-        k = len(results[0].starts) if results else 1
-        text = CRITERION_TEXT[DEFAULT_CRITERION]
-        text = text.replace("median ", "").replace(" over the starts", " from the start") \
-            if k == 1 else text.replace("the starts", f"{k} starts")
-        if not any(r.clip is not None for r in results):
-            text += ", no clipping"
-        self.message.emit(f"tuned for the lowest {text} in {self.steps.value()} steps: "
-                          + "; ".join(parts) + "; racing them")
+        caption = self.tune_caption(results)
+        self.main_window.figure.set_caption(caption)
+        self._tuned = self._tuned_state()
+        self.message.emit("tuned " + "; ".join(parts) + f" ({caption}); racing them")
         playback = getattr(self.main_window, "playback", None)
         if playback is not None:  # race the tuned runs from the start
             playback.reset()
@@ -823,6 +916,7 @@ class BasinsToggle(QObject):
         self._again.timeout.connect(self.compute)
         for sig in (self.model.functionChanged, self.model.viewChanged, self.model.runsChanged):
             sig.connect(self._changed)
+        self.model.noiseChanged.connect(lambda _why: self._changed())
         self.model.runChanged.connect(lambda _i: self._changed())
         self.model.selectionChanged.connect(lambda _i: self._changed())
         app = QApplication.instance()
@@ -854,8 +948,11 @@ class BasinsToggle(QObject):
         i = self.model.selected if 0 <= self.model.selected < len(runs) else 0
         run = runs[i]
         opt, fn, view = run.optimizer, self.model.function, self.model.view
-        # the run as it is configured: its schedule (up to its end) and clipping
+        # the run as it is configured: its schedule (up to its end), clipping and noise
         schedule, clip = run.schedule, run.clip
+        noise, seed = run_noise(self.model, run), self.model.seed
+        panel = getattr(self.main_window, "sweep_panel", None)
+        seeds = panel.seeds.value() if panel is not None else DEFAULT_SEEDS
         end = schedule.max_steps if schedule is not None else None
         steps = BASIN_STEPS if end is None else min(BASIN_STEPS, end)
         if self.job is not None:
@@ -865,7 +962,8 @@ class BasinsToggle(QObject):
 
         def work(progress, cancel) -> None:
             res = basins(fn, opt, grid=BASIN_GRID if fn.dim == 2 else 4 * BASIN_GRID,
-                         steps=steps, view=view, schedule=schedule, clip=clip, cancel=cancel)
+                         steps=steps, view=view, schedule=schedule, clip=clip, noise=noise,
+                         seed=seed, seeds=seeds, cancel=cancel)
             self.bridge.result.emit((generation, res, True))
 
         self.main_window.statusBar().showMessage(f"computing the basins of {opt.spec}…", 4000)

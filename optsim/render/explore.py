@@ -207,9 +207,10 @@ class SweepPlot(pg.GraphicsLayoutWidget):
     # -- data ------------------------------------------------------------------
     def set_map(self, values: np.ndarray, axes: list[MapAxis], metric: str,
                 steps: int | None = None, title: str = "") -> None:
-        """Show ``values`` ((ny, nx) for two axes, (nx,) for one) over ``axes``."""
+        """Show ``values`` ((ny, nx) for two axes, (nx,) for one) over ``axes``
+        (``title``: lines split at newlines)."""
         self.axes, self.values, self.metric_name = list(axes), np.asarray(values), metric
-        self.title.setText(html.escape(title))
+        self.title.setText("<br>".join(html.escape(line) for line in title.split("\n")))
         self._update_note()
         shown, levels, log = metric_display(self.values, metric, steps)
         self.log_colours = log

@@ -73,9 +73,20 @@ class Figure(QtWidgets.QWidget):
         if self.history is not None:
             self.history.set_scale(scale)
 
+    #: a line under the function's title (the window's tuned race states its
+    #: criterion there); "": none
+    caption: str = ""
+
+    def set_caption(self, text: str) -> None:
+        """Show ``text`` on a line under the function's title ("": none)."""
+        self.caption = text
+        fn = self.loss_plot.function
+        if fn is not None:
+            self.title.setText(title_text(fn) + (f"\n{text}" if text else ""))
+
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         self.loss_plot.set_function(fn, view)
-        self.title.setText(title_text(fn))
+        self.title.setText(title_text(fn) + (f"\n{self.caption}" if self.caption else ""))
         self.title.setToolTip(fn.formula)
         self.title.show()
         if self.history is not None and self.loss_plot.loss_range is not None:

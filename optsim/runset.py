@@ -77,9 +77,12 @@ _TOP_KEYS = ("version", "name", "description", "function", "view", "start", "ste
 #: what the optional ``overlays`` list may turn on in the window
 OVERLAYS = ("basins",)
 #: the fields of the optional ``sweep`` object: the window's Sweep view settings
-#: (axes ``NAME=LO:HI:N[:log]``, the metric, steps and starts per cell); the
-#: window checks them against the selected run when it opens the file
-SWEEP_FIELDS = ("x", "y", "metric", "steps", "starts")
+#: (axes ``NAME=LO:HI:N[:log]``, the metric, steps, starts and, with gradient noise,
+#: seeds per cell); the window (and ``optsim run --scenario``) checks them against
+#: the first run when it opens the file
+SWEEP_FIELDS = ("x", "y", "metric", "steps", "starts", "seeds")
+#: the most noise seeds per cell of a scenario's sweep
+MAX_SWEEP_SEEDS = 10_000
 _AXIS = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=[^:=]+:[^:=]+:[^:=]+(:\s*(log|lin)\s*)?$")
 _METRIC = re.compile(r"^[a-z][a-z-]{0,39}$")
 #: the optional ``aspect``: x and y at one scale (the default, left out of files) or
@@ -676,6 +679,8 @@ def _sweep(v: Any) -> dict[str, Any]:
         out["steps"] = _integer(d["steps"], "sweep.steps", 1, MAX_STEPS)
     if "starts" in d:
         out["starts"] = _integer(d["starts"], "sweep.starts", 1, MAX_ROWS)
+    if "seeds" in d:
+        out["seeds"] = _integer(d["seeds"], "sweep.seeds", 1, MAX_SWEEP_SEEDS)
     return out
 
 

@@ -291,6 +291,7 @@ def test_the_readme_example_runs(capsys):
     ({"x": "lr"}, "sweep.x: must be NAME=LO:HI:N[:log]"),
     ({"x": "lr=0.1:1:4", "steps": 0}, "sweep.steps: 0 is out of range"),
     ({"x": "lr=0.1:1:4", "starts": 1.5}, "sweep.starts: must be a whole number"),
+    ({"x": "lr=0.1:1:4", "seeds": 0}, "sweep.seeds: 0 is out of range"),
     ({"x": "lr=0.1:1:4", "colour": "red"}, "sweep: unknown field 'colour'"),
     ({"x": "lr=0.1:1:4", "metric": "Fast!"}, "sweep.metric: must be a metric's name"),
 ])

@@ -144,6 +144,14 @@ def test_sweep_on_a_dask_cluster_equals_in_process():
         b_there = basins("himmelblau", "sgd:lr=0.01", grid=12, steps=100, cluster=client)
         np.testing.assert_array_equal(b_there.labels, b_here.labels)
         np.testing.assert_array_equal(b_there.ends, b_here.ends)
+        # with gradient noise: the workers draw the same seeded noise
+        noisy = dict(kw, noise="student:nu=3,sigma=0.5", seed=4, seeds=3)
+        np.testing.assert_array_equal(
+            sweep("rosenbrock", "adam", cluster=client, block_rows=16, **noisy).values,
+            sweep("rosenbrock", "adam", **noisy).values)
+        nb = dict(grid=8, steps=60, noise=2.0, seeds=3)
+        np.testing.assert_array_equal(basins("himmelblau", "sgd:lr=0.01", cluster=client, **nb).labels,
+                                      basins("himmelblau", "sgd:lr=0.01", **nb).labels)
 
 
 def test_sweep_over_a_schedule_on_the_command_line(tmp_path):

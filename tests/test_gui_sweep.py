@@ -426,3 +426,17 @@ def test_basins_overlay_follows_the_noise(qtbot, window):
                     in window.statusBar().currentMessage(), timeout=5000)
     toggle.action.setChecked(False)
     window.model.set_noise(0.0, 0)
+
+
+def test_a_scenario_keeps_the_seeds_of_a_noisy_sweep(qtbot, panel, window):
+    """With noise the Sweep view's settings keep the seeds box (and opening restores
+    it); without noise they are left out (files stay as they were)."""
+    panel._restored = True  # (as after a map: the settings are kept)
+    assert "seeds" not in panel.state()
+    window.model.set_noise(0.5, seed=2)
+    panel.seeds.setValue(7)
+    assert panel.state()["seeds"] == 7
+    panel.seeds.setValue(3)
+    assert panel.apply_state({"x": "lr=0.01:0.3:6:log", "seeds": 9}, compute=False)
+    assert panel.seeds.value() == 9
+    window.model.set_noise(0.0, 0)

@@ -550,6 +550,9 @@ class SweepPanel(QWidget):
             out["y"] = y.spec
         out.update(metric=self.metric_box.currentText(), steps=self.steps.value(),
                    starts=self.starts.value())
+        run = self.current_run()
+        if run is not None and self.noise_of(run) is not None:  # (seeds matter with noise)
+            out["seeds"] = self.seeds.value()
         return out
 
     def apply_state(self, state: dict[str, Any] | None, compute: bool = True) -> bool:
@@ -582,6 +585,7 @@ class SweepPanel(QWidget):
         self.metric_box.setCurrentText(metric)
         self.steps.setValue(int(state.get("steps", self.steps.value())))
         self.starts.setValue(int(state.get("starts", self.starts.value())))
+        self.seeds.setValue(int(state.get("seeds", self.seeds.value())))
         self._restored = True
         dock = getattr(self.main_window, "sweep_dock", None)
         if dock is not None:  # the settings were saved from a Sweep view in use: show it

@@ -220,3 +220,19 @@ def test_sweep_titles_state_the_noise_and_its_seeds():
                                      "median over 2 starts (seed 0)")
     exact = sweep("bowl", "sgd", x="lr=0.01:0.1:3", steps=5, start=[(1, 1), (0, 1)])
     assert sweep_title(exact) == "bowl: sgd, 5 steps, median over 2 starts"
+
+
+def test_a_race_picture_without_room_for_the_legend_states_the_values_in_its_title():
+    from optsim.export.explore import race_figure
+    from optsim.functions import as_function
+
+    labels = ["sgd", "momentum", "adam"]
+    results = tune("rosenbrock", labels, steps=300, lr="lr=1e-5:3:41:log")
+    big = race_figure(as_function("rosenbrock"), labels, results, (1000, 800))
+    assert big.loss_plot.legend.opacity() == 1 and "lr 0" not in big.title.text()
+    small = race_figure(as_function("rosenbrock"), labels, results, (480, 360))
+    title = small.title.text()
+    if small.loss_plot.legend.opacity() == 0:  # (the legend left out: no room for it)
+        for label, r in zip(labels, results, strict=True):
+            assert f"{label} lr {r.lr:.3g}" in title
+    assert "lr tuned for the lowest final loss from the start" in title.replace("\u00a0", " ")

@@ -372,7 +372,7 @@ def _legend_texts(window):
     return [label.text for _sample, label in window.plot.legend.items]
 
 
-def test_tuned_race_states_the_tuned_values_and_the_criterion(qtbot, window, panel):
+def test_tuned_race_states_the_tuned_values_and_the_criterion(qtbot, window, panel, tmp_path):
     """After Tune learning rates (here with noise): the legend shows each run's tuned
     lr whole (a long name is shortened instead), and the landscape's title states the
     criterion, the budget, the clipping and the noise, until a run is changed."""
@@ -399,10 +399,20 @@ def test_tuned_race_states_the_tuned_values_and_the_criterion(qtbot, window, pan
     assert legend[1].startswith("heavy ball") and "…" in legend[1]
     title = window.figure.title.text().replace("\n", " ")
     assert title.startswith("quadratic")  # (under the function's title)
-    for words in ("lr tuned for the lowest median final loss over 3 seeds in 12 steps",
+    values = f"Tuned lr: gd {expected[0].lr:.3g}, heavy ball with… {expected[1].lr:.3g}; "
+    for words in (values + "lr tuned for the lowest median final loss over 3 seeds in 12 steps",
                   "no clipping", "gaussian:sigma=0.5 noise (seeds 4–6)"):
         assert words in title, title
     assert "median final loss over 3 seeds" in sig.args[0]
+    # File > Export > Image keeps the statement (under the title, as in the window)
+    from optsim.gui import file_actions
+    from optsim.gui.export_dialog import ImageOptions
+
+    actions = file_actions.install(window)
+    out = tmp_path / "race.svg"
+    assert actions.export_image(str(out), ImageOptions("svg", (960, 720), 1, True))
+    svg = out.read_text()
+    assert "lr tuned for the lowest median final loss" in svg and "Tuned lr: gd" in svg
     # a run changed afterwards: the statement no longer holds, and goes
     window.model.set_run_optimizer(0, optsim.parse_spec("sgd:lr=0.3"))
     assert "lr tuned" not in window.figure.title.text()

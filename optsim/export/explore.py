@@ -130,7 +130,8 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
                 size: tuple[int, int]):
     """The tuned runs raced from the first start (with noise: the first seed's),
     titled with the criterion; each run's legend entry ends with its tuned lr (its
-    name is shortened, never the value)."""
+    name is shortened, never the value), and when the picture leaves no room for the
+    legend, the title states the tuned values."""
     from ..render.compute import LEGEND_CHARS, short_name
     from ..simulation import run
 
@@ -153,8 +154,16 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
     fig.title.setText(f"{fn.name}: tuned race. {text}")
     from ..render.qt_app import ensure_app
 
-    ensure_app().processEvents()
+    app = ensure_app()
+    app.processEvents()
     fig.grab()
+    if fig.loss_plot.legend.opacity() == 0:  # no room for the legend: the values in the title
+        values = ", ".join(f"{label} lr {r.lr:.3g}" for label, r in zip(labels, results,
+                                                                          strict=True))
+        fig.title.setText(f"{fn.name}: tuned race ({values}). {text}")
+        app.processEvents()
+        fig.place_legend()
+        fig.grab()
     return fig
 
 

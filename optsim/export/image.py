@@ -112,7 +112,8 @@ def bundle_runs(fn: LossFunction, runs: Sequence[RunData],
 def build_figure(function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = (1280, 960), with_history: bool = True,
                  view=None, current: int | None = None, *, overlay=None,
-                 aspect_locked: bool | None = None, scale: float | None = None):
+                 aspect_locked: bool | None = None, scale: float | None = None,
+                 caption: str = ""):
     """A laid-out, offscreen :class:`Figure` of ``runs`` on ``function``, to be
     painted at ``size`` pixels (see :func:`paint_figure`).
 
@@ -122,6 +123,7 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     the step shown. ``overlay`` (an :class:`~optsim.render.overlays.OverlayState`)
     draws the window's step arrows and field. ``aspect_locked`` (default: True in
     2D) draws x and y at one scale, the view padded rather than stretched.
+    ``caption``: a line under the title (the window's tuned race states its criterion).
     """
     from ..render.qt_app import ensure_app
 
@@ -142,6 +144,7 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     fig.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     fig.prepare_export()
     fig.resize(lw, lh)
+    fig.caption = caption
     fig.set_function(fn, view)
     fig.loss_plot.set_aspect_locked(fn.dim == 2 if aspect_locked is None else aspect_locked)
     bundles = bundle_runs(fn, runs)
@@ -234,7 +237,7 @@ def _release(fig) -> None:
 def render_image(function: str | LossFunction, runs: Sequence[RunData],
                  size: tuple[int, int] = (1280, 960), with_history: bool = True,
                  view=None, current: int | None = None, *, extra: int = 1, overlay=None,
-                 aspect_locked: bool | None = None):
+                 aspect_locked: bool | None = None, caption: str = ""):
     """The figure as a QImage of exactly ``size`` × ``extra`` pixels (see
     :func:`build_figure` and :func:`paint_figure`)."""
     w, h = _check_size(size)
@@ -242,7 +245,7 @@ def render_image(function: str | LossFunction, runs: Sequence[RunData],
         raise ValueError(f"{w * extra}×{h * extra} pixels is too large "
                          f"(at most {MAX_SIZE} a side)")
     fig = build_figure(function, runs, (w, h), with_history, view, current, overlay=overlay,
-                       aspect_locked=aspect_locked)
+                       aspect_locked=aspect_locked, caption=caption)
     try:
         return paint_figure(fig, (w, h), extra)
     finally:
@@ -396,13 +399,13 @@ def figure_svg(fig, size: tuple[int, int] | None = None) -> bytes:
 def render_svg(path: str | os.PathLike, function: str | LossFunction, runs: Sequence[RunData],
                size: tuple[int, int] = (1280, 960), with_history: bool = True,
                view=None, current: int | None = None, *, overlay=None,
-               aspect_locked: bool | None = None) -> str:
+               aspect_locked: bool | None = None, caption: str = "") -> str:
     """Save an SVG of ``runs`` on ``function`` at ``path`` (atomically); lines, markers
     and text are vectors, the heat map an embedded image."""
     check_writable(path)
     size = _check_size(size)
     fig = build_figure(function, runs, size, with_history, view, current, overlay=overlay,
-                       aspect_locked=aspect_locked)
+                       aspect_locked=aspect_locked, caption=caption)
     fig.thicken_lines(1.0)  # strokes scale with the document instead (see figure_svg)
     fig.loss_plot.crop_to_view()
     try:

@@ -56,14 +56,14 @@ class AnimationOptions:
 
 def render_scaled(function: LossFunction, runs: Sequence[RunData], size: tuple[int, int],
                   scale: int = 1, with_history: bool = True, view=None, *, overlay=None,
-                  aspect_locked: bool | None = None) -> QImage:
+                  aspect_locked: bool | None = None, caption: str = "") -> QImage:
     """The picture at ``size``, painted ``scale`` times larger (more pixels, the same
-    picture); ``overlay`` and ``aspect_locked`` as for
+    picture); ``overlay``, ``aspect_locked`` and ``caption`` as for
     :func:`optsim.export.image.build_figure`."""
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(map(str, SCALES))}, got {scale!r}")
     return render_image(function, runs, size, with_history, view, extra=scale,
-                        overlay=overlay, aspect_locked=aspect_locked)
+                        overlay=overlay, aspect_locked=aspect_locked, caption=caption)
 
 
 def save_png(path: str | os.PathLike, image: QImage) -> str:

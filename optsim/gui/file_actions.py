@@ -481,7 +481,9 @@ class FileActions(QObject):
         options, path = chosen
         runs = self._picture_runs()
         fn, view = self.window.model.function, self._shown_view()
-        shown = {"overlay": self._overlay_state(), "aspect_locked": self.window.plot.aspect_locked}
+        shown = {"overlay": self._overlay_state(), "aspect_locked": self.window.plot.aspect_locked,
+                 # (a line under the title the window shows, e.g. a tuned race's criterion)
+                 "caption": getattr(self.window.figure, "caption", "")}
         try:
             if options.format == "svg":
                 from ..export.image import render_svg

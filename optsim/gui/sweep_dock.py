@@ -847,9 +847,10 @@ class SweepPanel(QWidget):
         return short_name(base, LEGEND_CHARS - len(tuned)) + tuned
 
     @staticmethod
-    def tune_caption(results: list) -> str:
-        """The criterion the runs were tuned by (with the budget, clipping and noise),
-        for a line under the landscape's title."""
+    def tune_caption(results: list, names: list[str] | None = None) -> str:
+        """The tuned values (``names``: the runs', shortened) and the criterion they
+        were tuned by, with the budget, clipping and noise, for a line under the
+        landscape's title (the legend may leave a crowded picture)."""
         if not results:
             return ""
         r = results[0]
@@ -863,13 +864,18 @@ class SweepPanel(QWidget):
         if noisy:
             specs = sorted({x.noise.spec for x in noisy})
             noise = f", {' / '.join(specs)} noise (seeds {seed_range(noisy[0])})"
-        return f"lr tuned for the lowest {text} in {r.steps} steps, {clip}{noise}"
+        values = ""
+        if names:
+            values = "Tuned lr: " + ", ".join(
+                f"{short_name(n, 16)} {x.lr:.3g}" for n, x in zip(names, results, strict=True)
+            ) + "; "
+        return f"{values}lr tuned for the lowest {text} in {r.steps} steps, {clip}{noise}"
 
     def _apply_tuning(self, payload: tuple) -> None:
         runs, results, forced = payload
         self.progress.setMaximum(1)
         self.progress.setValue(1)
-        parts = []
+        parts, names, tuned = [], [], []
         self._tuned = None
         for run, r in zip(runs, results, strict=True):
             if run not in self.model.runs:
@@ -882,10 +888,13 @@ class SweepPanel(QWidget):
             self.model.rename_run(i, self.tuned_name(base, r.lr))
             clip = f", clipped {r.clip.spec}" if r.clip is not None else ""
             parts.append(f"{base}: lr={r.lr:.3g}{clip}" + (" (grid edge)" if r.at_edge else ""))
-        caption = self.tune_caption(results)
+            names.append(base)
+            tuned.append(r)
+        caption = self.tune_caption(tuned, names)
         self.main_window.figure.set_caption(caption)
         self._tuned = self._tuned_state()
-        self.message.emit("tuned " + "; ".join(parts) + f" ({caption}); racing them")
+        self.message.emit("tuned " + "; ".join(parts) + f" ({self.tune_caption(tuned)}); "
+                          "racing them")
         playback = getattr(self.main_window, "playback", None)
         if playback is not None:  # race the tuned runs from the start
             playback.reset()

@@ -14,7 +14,7 @@ import numpy as np
 from ..engine import Optimizer
 from ..functions import LossFunction, as_function
 from .axes import SweepInputError
-from .noise import SeededNoise, members
+from .noise import SeededNoise, as_noise, members
 from .runner import ScheduledRows
 from .sweep import (
     BLOCK_ROWS,
@@ -45,7 +45,7 @@ class BasinsResult:
     k with the noise of ``seed + k``, as in :func:`optsim.sweep`); its label is the
     one most of them reached (a tie: the tied label of the lowest seed), its end and
     ``diverged`` those of the lowest seed that reached it, and ``agreement`` the
-    fraction of seeds that reached it (1 without noise)."""
+    fraction of seeds that reached it (None without noise)."""
 
     function: LossFunction
     optimizer: Optimizer
@@ -109,7 +109,6 @@ def _basin_block(function: Any, optimizer: Any, starts: np.ndarray, steps: int,
                  cancel: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """The ends and divergence flags of the runs from ``starts``: with noise, each
     start's ``seeds`` members in turn (member fastest)."""
-    from .noise import as_noise
     from .runner import ScheduledRows, run_rows
 
     fn = as_function(function)

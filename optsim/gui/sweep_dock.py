@@ -56,6 +56,7 @@ from ..explore.basins import basins
 from ..explore.noise import DEFAULT_SEEDS, MAX_SEEDS, as_noise
 from ..explore.sweep import as_clip, check_sweep_settings, plan_sweep, run_sweep_plan
 from ..explore.tune import (
+    CRITERION_TEXT,
     DEFAULT_CRITERION,
     criterion_text,
     seed_range,
@@ -308,10 +309,10 @@ class SweepPanel(QWidget):
         tune_row = QHBoxLayout()
         self.tune_button = QPushButton("Tune learning rates")
         self.tune_button.setToolTip("For every run: the lr with the lowest "
-                                    f"{criterion_text(DEFAULT_CRITERION, 2)} (41 values over "
-                                    "6 decades, the same steps and starts, each run with its "
-                                    "schedule, clipping and noise, over the seeds with "
-                                    "noise), then race them")
+                                    f"{CRITERION_TEXT[DEFAULT_CRITERION]} (× seeds with "
+                                    "noise; 41 values over 6 decades, the same steps and "
+                                    "starts, each run with its schedule, clipping and noise), "
+                                    "then race them")
         self.tune_clip = QCheckBox("clip")
         self.tune_clip.setToolTip("Tune and race every run with its gradients clipped as "
                                   "written on the right (norm=C: clip_grad_norm_, value=C: "

@@ -9,8 +9,9 @@ where the run diverged. Memory is a few (N, D) arrays, whatever the number of st
 A run diverges as in :class:`optsim.simulation.Trajectory`: a non-finite loss or
 position, or leaving the view enlarged ``BOUND_SCALE`` times. It is then frozen
 where it was (its position and loss stop changing). A step is taken as in the
-simulation's training loop (:mod:`optsim.dynamics`): the gradient, clipped if asked
-(``optsim.gradients.Clip``), then the optimizer's step with the schedule's lr.
+simulation's training loop (:mod:`optsim.dynamics`): the gradient, noisy if asked
+(``optsim.explore.noise.SeededNoise``), clipped if asked (``optsim.gradients.Clip``),
+then the optimizer's step with the schedule's lr.
 
 Why not :func:`optsim.simulation.advance_together` (the simulation's stepping
 path)? It keeps every position and loss (a history this does not need), and its

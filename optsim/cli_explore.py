@@ -227,7 +227,8 @@ def print_sweep_summary(result: SweepResult) -> None:
         print(f"  lowest {label}: {result.values[best]:.6g} at {', '.join(at)}")
     div = result.metrics["diverged"]
     if div.any():
-        print(f"  {int(np.count_nonzero(div > 0))} of {cells} cells diverged (from some start)")
+        some = "some start or seed" if result.noise is not None else "some start"
+        print(f"  {int(np.count_nonzero(div > 0))} of {cells} cells diverged (from {some})")
     mt = result.theory()
     if mt is not None:
         print(f"  theory: {mt.text}")

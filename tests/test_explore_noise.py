@@ -236,3 +236,14 @@ def test_a_race_picture_without_room_for_the_legend_states_the_values_in_its_tit
         for label, r in zip(labels, results, strict=True):
             assert f"{label} lr {r.lr:.3g}" in title
     assert "lr tuned for the lowest final loss from the start" in title.replace("\u00a0", " ")
+
+
+def test_describe_states_the_seeds_and_the_grid_as_they_were():
+    from optsim.explore.tune import describe
+
+    one = tune("bowl", "sgd", steps=5, noise=1, seeds=1, seed=3, lr="lr=0.01:0.1:3")
+    assert describe(one) == ("lr tuned for the lowest final loss from the start, 5 steps each, "
+                             "3 evenly spaced lr, no clipping, gaussian:sigma=1 noise (seed 3)")
+    two = tune("bowl", "sgd", steps=5, noise=1, seeds=2, seed=3, lr="lr=0.01:0.1:3:log")
+    assert describe(two).endswith("median final loss over 2 seeds, 5 steps each, 3 log-spaced "
+                                  "lr, no clipping, gaussian:sigma=1 noise (seeds 3–4)")

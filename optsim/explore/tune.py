@@ -166,9 +166,11 @@ def describe(results: Sequence[TuneResult]) -> str:
     r = results[0]
     k = len(r.starts)
     text = criterion_text(r.criterion, k, r.seeds if r.noise is not None else 1)
-    grid = f"{len(r.lrs)} log-spaced lr"
+    lrs = np.asarray(r.lrs, dtype=np.float64)
+    even = len(lrs) > 2 and np.allclose(np.diff(lrs), lrs[1] - lrs[0], rtol=1e-9, atol=0)
+    grid = f"{len(lrs)} {'evenly spaced' if even else 'log-spaced'} lr"
     clipping = "no clipping" if r.clip is None else f"gradients clipped ({r.clip.spec})"
-    noise = "" if r.noise is None else f", {r.noise.spec} noise (seeds {seed_range(r)})"
+    noise = "" if r.noise is None else f", {r.noise.spec} noise ({seed_range(r)})"
     return f"lr tuned for the lowest {text}, {r.steps} steps each, {grid}, {clipping}{noise}"
 
 
@@ -184,6 +186,9 @@ def criterion_text(criterion: str, starts: int, seeds: int = 1) -> str:
     return text.replace("the starts", over)
 
 
-def seed_range(r: Any) -> str:
-    """The seeds of a result with noise: "0" or "0–4"."""
-    return str(r.seed) if r.seeds == 1 else f"{r.seed}–{r.seed + r.seeds - 1}"
+def seed_range(r: Any, word: bool = True) -> str:
+    """The seeds of a result with noise: "seed 0" or "seeds 0–4" (``word``: False,
+    "0" or "0–4")."""
+    if r.seeds == 1:
+        return f"seed {r.seed}" if word else str(r.seed)
+    return ("seeds " if word else "") + f"{r.seed}–{r.seed + r.seeds - 1}"

@@ -35,7 +35,7 @@ def sweep_title(result: SweepResult, spec: bool = True, narrow: bool = False) ->
         over = f"{k} starts × {seeds} seeds" if k > 1 else f"{seeds} seeds"
         tail = [f"{result.noise.spec} noise",
                 f"seed {result.seed}" if k * seeds == 1 else
-                f"median over {over} ({seed_range(result)})" if seeds > 1 else
+                f"median over {over} ({seed_range(result, False)})" if seeds > 1 else
                 f"median over {k} starts (seed {result.seed})"]
     line = f"{result.steps} steps, {head}"
     if spec:
@@ -91,7 +91,7 @@ def basins_spec(result: BasinsResult) -> str:
     if result.noise is not None:
         text += f", {result.noise.spec} noise (" + (
             f"seed {result.seed})" if result.seeds == 1 else
-            f"the minimum most of seeds {seed_range(result)} reach)")
+            f"the minimum most of seeds {seed_range(result, False)} reach)")
     return text
 
 

@@ -864,7 +864,7 @@ class SweepPanel(QWidget):
         noise = ""
         if noisy:
             specs = sorted({x.noise.spec for x in noisy})
-            noise = f", {' / '.join(specs)} noise (seeds {seed_range(noisy[0])})"
+            noise = f", {' / '.join(specs)} noise ({seed_range(noisy[0])})"
         values = ""
         if names:
             values = "Tuned lr: " + ", ".join(

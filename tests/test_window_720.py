@@ -274,3 +274,68 @@ def test_a_scenario_without_notes_does_not_bring_the_sweep_view_to_the_front(
     assert fa.open_preset("himmelblau")
     settle()
     assert "Scenario" in _front_tabs(w) and "Sweep" not in _front_tabs(w)
+
+
+# -- 5. the Sweep map at 1280x720 -------------------------------------------------------
+
+
+def tick_label_rects(axis) -> list[tuple[QRectF, str]]:
+    """The tick labels an axis draws, as pyqtgraph plans them: (rect, text)."""
+    from PySide6.QtGui import QImage, QPainter
+
+    image = QImage(8, 8, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return [] if specs is None else [(rect, text) for rect, _flags, text in specs[2] if text]
+
+
+def assert_apart(labels: list[tuple[QRectF, str]]) -> None:
+    for i, (a, ta) in enumerate(labels):
+        for b, tb in labels[i + 1:]:
+            assert not a.intersects(b), (ta, tb, a, b)
+
+
+def test_the_sweep_map_is_usable_at_720p_and_its_tick_labels_never_overlap(qtbot, tmp_path):
+    w = window_at(qtbot, tmp_path, preset="adam", docks=("sweep",))
+    panel = w.sweep_panel
+    sweep = panel.plot
+    w.sweep_dock.raise_()  # (over the preset's notes)
+    settle()
+    assert not w.sweep_dock.visibleRegion().isEmpty()
+    # before Compute: the axes the map will have, named, their labels apart
+    bottom, left = sweep.plot.getAxis("bottom"), sweep.plot.getAxis("left")
+    assert "lr" in bottom.labelText and "momentum" in left.labelText
+    for axis in (bottom, left):
+        labels = tick_label_rects(axis)
+        assert len(labels) >= 2, [t for _r, t in labels]
+        assert_apart(labels)
+    # an empty map in a narrow range (as pyqtgraph shows a plot with nothing in it)
+    sweep.plot.getViewBox().setRange(xRange=(-0.5, 0.5), yRange=(-0.5, 0.5), padding=0)
+    settle()
+    for axis in (bottom, left):
+        assert_apart(tick_label_rects(axis))
+    # the panel never scrolls sideways
+    assert panel.width() <= w.sweep_dock.width()
+    # computed: the settings fold away and the map takes the panel
+    panel.steps.setValue(20)
+    panel.x_row.n.setValue(16)
+    panel.y_row.n.setValue(12)
+    panel.compute()
+    qtbot.waitUntil(lambda: panel.job is None, timeout=60000)
+    settle()
+    assert panel._result is not None
+    assert not panel.settings_scroll.isVisible() and not panel.settings_button.isChecked()
+    vb = sweep.plot.getViewBox()
+    assert vb.width() >= 0.6 * panel.width() and vb.height() >= 0.35 * panel.height(), \
+        (vb.width(), vb.height(), panel.size())
+    for axis in (bottom, left, sweep.colorbar.getAxis(sweep.bar_side)):
+        labels = tick_label_rects(axis)
+        assert len(labels) >= 2
+        assert_apart(labels)
+    # "Settings" brings them back
+    panel.settings_button.click()
+    settle()
+    assert panel.settings_scroll.isVisible() and panel.settings_scroll.height() > 60

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -70,6 +71,9 @@ from ..schedules import Schedule
 
 #: the first preview has at most this many values per axis; then 4x finer, then all
 PREVIEW_CELLS = 32
+#: a panel shorter than this folds its settings when a map is computed (the map
+#: takes their room; "Settings" unfolds them)
+SHORT_PANEL_PX = 640
 DEFAULT_CELLS = (64, 48)
 MAX_CELLS = 1024
 BASIN_GRID = 121
@@ -330,7 +334,20 @@ class SweepPanel(QWidget):
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(60)
         buttons.addWidget(self.progress, 1)
+        # the settings fold away (the map takes the panel: at 1280x720 it was ~170 x
+        # 110 px below them); a map computed in a short panel folds them itself
+        self.settings_button = QToolButton()
+        self.settings_button.setText("Settings")
+        self.settings_button.setCheckable(True)
+        self.settings_button.setChecked(True)
+        self.settings_button.setArrowType(Qt.ArrowType.DownArrow)
+        self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_button.setToolTip("Show or hide the sweep's settings (the map takes "
+                                        "their room when they are hidden)")
+        self.settings_button.toggled.connect(self.set_settings_shown)
+        self.settings_button.setAutoRaise(True)
         scroll = QScrollArea()
+        self.settings_scroll = scroll
         scroll.setWidget(settings)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -339,12 +356,13 @@ class SweepPanel(QWidget):
         top = QWidget()  # the settings (scrolling), then Compute, Cancel and the progress
         top_lay = QVBoxLayout(top)
         top_lay.setContentsMargins(0, 0, 0, 0)
+        top_lay.addWidget(self.settings_button)
         top_lay.addWidget(scroll, 1)
         strip = QHBoxLayout()
         strip.setContentsMargins(9, 0, 9, 0)
         strip.addLayout(buttons)
         top_lay.addLayout(strip)
-        self.plot = SweepPlot()
+        self.plot = SweepPlot(bar="horizontal")  # (the bar beside took a third of the width)
         self.plot.setMinimumSize(240, 240)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -376,6 +394,12 @@ class SweepPanel(QWidget):
         self.tune_button.clicked.connect(self.tune_runs)
         self.x_row.changed.connect(lambda: self._axis_changed(self.x_row))
         self.y_row.changed.connect(lambda: self._axis_changed(self.y_row))
+        for axis_row in (self.x_row, self.y_row):
+            axis_row.changed.connect(self.show_planned_axes)
+            axis_row.lo.editingFinished.connect(self.show_planned_axes)
+            axis_row.hi.editingFinished.connect(self.show_planned_axes)
+            axis_row.n.valueChanged.connect(lambda _n: self.show_planned_axes())
+            axis_row.log.toggled.connect(lambda _on: self.show_planned_axes())
         self.metric_box.currentTextChanged.connect(self._metric_changed)
         self.plot.cellClicked.connect(self._clicked)
         self.plot.cellDoubleClicked.connect(self._double_clicked)
@@ -404,12 +428,37 @@ class SweepPanel(QWidget):
 
     def _fit_split(self) -> None:
         """The settings as tall as they need, up to 45% of the height; the map the
-        rest (until the user moves the splitter between them)."""
+        rest (until the user moves the splitter between them). Folded, the settings
+        leave only the Compute row above the map."""
         total = sum(self.splitter.sizes())
-        if total <= 0 or self._user_split:
+        if total <= 0 or (self._user_split and self.settings_scroll.isVisible()):
             return
         top = min(self.settings_pane.sizeHint().height(), int(0.45 * total))
         self.splitter.setSizes([top, total - top])
+
+    def set_settings_shown(self, on: bool) -> None:
+        """Unfold (``on``) or fold the settings above the map."""
+        on = bool(on)
+        if self.settings_button.isChecked() != on:
+            self.settings_button.setChecked(on)  # (comes back here)
+            return
+        self.settings_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.settings_scroll.setVisible(on)
+        self.settings_pane.updateGeometry()
+        self._fit_split()
+        QTimer.singleShot(0, self._fit_split)  # (once the pane's new size hint holds)
+
+    def show_planned_axes(self) -> None:
+        """No map yet: show the axes the controls describe, empty."""
+        if self._result is not None:
+            return
+        try:
+            axes = [a for a in (self.x_row.axis(), self.y_row.axis()) if a is not None]
+        except SweepInputError:
+            return
+        if axes:
+            self.plot.set_axes([MapAxis(a.name, a.values, a.log) for a in axes])
+            self._mark_current()
 
     # -- the run whose optimizer is swept ----------------------------------------
     def current_run(self) -> Any:
@@ -467,6 +516,7 @@ class SweepPanel(QWidget):
             self._fan = fan
             self.starts.setValue(max(1, len(run.spec.starts)))
         self._mark_current()
+        self.show_planned_axes()
 
     @staticmethod
     def run_text(run: Any, noise: Any = None, seed: int = 0) -> str:
@@ -563,6 +613,7 @@ class SweepPanel(QWidget):
         self._restored = False
         if not state:  # another scenario: a map computed before is not its own
             self._result = None
+            self.show_planned_axes()
             return False
         run = self.current_run()
         try:
@@ -620,6 +671,8 @@ class SweepPanel(QWidget):
             self.message.emit(f"sweep not computed: {exc}")
             return
         self.cancel()
+        if self.height() < SHORT_PANEL_PX:  # (a 720-pixel-high window: the map its room)
+            self.set_settings_shown(False)
         self._generation += 1
         generation = self._generation
         longest = max(len(v) for v in plan.values)

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..explore.runner import METRIC_LABELS
 from .compute import loss_label
-from .items import fit_axis_width, no_si_prefix, plain_axes, style_axes
+from .items import fit_axis_width, labels_apart, no_si_prefix, plain_axes, style_axes
 from .theme import FONT_PT, LABEL_PT, TEXT_COLOUR
 
 #: cells the map cannot colour (a diverged run, a tolerance never reached) show this
@@ -137,9 +137,13 @@ class SweepPlot(pg.GraphicsLayoutWidget):
     cellDoubleClicked = QtCore.Signal(dict)
     hovered = QtCore.Signal(str)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, parent: QtWidgets.QWidget | None = None,
+                 bar: str = "vertical") -> None:
+        """``bar``: the colour bar right of the map ("vertical") or under it
+        ("horizontal": a narrow dock, where a bar beside took a third of the width)."""
         super().__init__(parent)
         self.setBackground("w")
+        self.bar_side = "bottom" if bar == "horizontal" else "right"
         self.title = self._label(0, LABEL_PT)
         self.plot = self.addPlot(row=1, col=0, axisItems=plain_axes())
         self.plot.setMenuEnabled(False)
@@ -183,11 +187,11 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             self.plot.addItem(line, ignoreBounds=True)
         self.theory_label = ""
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False,
-                                        width=18)
+                                        width=18, orientation=bar)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         for entry in self.colorbar.axes.values():
             no_si_prefix(entry["item"])
-        bar_axis = self.colorbar.getAxis("right")
+        bar_axis = labels_apart(self.colorbar.getAxis(self.bar_side))
         font = QtGui.QFont()
         font.setPointSize(FONT_PT - 1)
         bar_axis.setStyle(tickFont=font)
@@ -252,6 +256,27 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             pad = 0.05 * (hi - lo)
             self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
 
+    def set_axes(self, axes: list[MapAxis]) -> None:
+        """Before a map is computed: its axes as they will be (names, scales, ranges),
+        the map itself empty (a blank plot showed −0.5..0.5 under no name)."""
+        self.axes, self.values, self.metric_name = list(axes), None, ""
+        for item in (self.image, self.background, self.colorbar, self.curve):
+            item.setVisible(False)
+        style = {"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}
+        x0, x1 = axes[0].edges()
+        bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
+        self._axis_ticks(bottom, axes[0])
+        bottom.setLabel(axes[0].name + (" (log scale)" if axes[0].log else ""), **style)
+        if len(axes) == 2:
+            y0, y1 = axes[1].edges()
+            self._axis_ticks(left, axes[1])
+            left.setLabel(axes[1].name + (" (log scale)" if axes[1].log else ""), **style)
+        else:
+            y0, y1 = 0.0, 1.0
+            self._axis_ticks(left, None)
+            left.setLabel("", **style)
+        self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
     @staticmethod
     def _axis_ticks(axis: pg.AxisItem, map_axis: MapAxis | None) -> None:
         """Decade ticks on a log axis (plot coordinates are log10 there); automatic
@@ -264,7 +289,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                                 float(c.max()) + 0.5 * (c.max() - c.min()) / max(len(c) - 1, 1)))
 
     def _colorbar_ticks(self, levels: tuple[float, float], log: bool, label: str) -> None:
-        axis = self.colorbar.getAxis("right")
+        axis = self.colorbar.getAxis(self.bar_side)
         lo, hi = levels
         if log:
             ticks = [(float(t), loss_label(10.0 ** t))
@@ -279,7 +304,8 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             labels = [text for spacing, values in axis.tickValues(lo, hi, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
         axis.setLabel(label, **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
-        fit_axis_width(axis, labels)
+        if self.bar_side == "right":
+            fit_axis_width(axis, labels)
 
     def set_current(self, values: dict[str, float] | None) -> None:
         """Mark the current run's settings (its values of the axes' hyperparameters)."""

@@ -115,6 +115,9 @@ def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) ->
 
 #: tick labels along a vertical axis keep this many lines of text apart (centre to centre)
 LABEL_GAP = 1.1
+#: no two tick labels of an axis come closer than this (pixels): a label that would
+#: is left out
+TICK_LABEL_GAP_PX = 4.0
 
 
 def top_label_room(font: QtGui.QFont) -> int:
@@ -152,11 +155,27 @@ class FormattedAxis(pg.AxisItem):
 
     def _label_room(self, size: float, span: float) -> tuple[float, float]:
         """(pixels per unit, pixels a label needs) along a vertical axis; (0, 0)
-        along a horizontal one (its labels are spaced by pyqtgraph)."""
+        along a horizontal one (see :meth:`_label_width`)."""
         if self.orientation not in ("left", "right") or span <= 0 or size <= 0:
             return 0.0, 0.0
         font = self.style.get("tickFont") or self.font()
         return size / span, QtGui.QFontMetricsF(font).height() * LABEL_GAP
+
+    def _label_width(self, lo: float, hi: float, spacing: float) -> float:
+        """Pixels a tick label needs along a horizontal axis, ticks ``spacing``
+        apart over ``lo``..``hi`` (its widest label and a gap; 0 on a log axis)."""
+        if self.orientation not in ("top", "bottom") or self.logMode or spacing <= 0 \
+                or not (math.isfinite(lo) and math.isfinite(hi)):
+            return 0.0
+        first = math.ceil(lo / spacing)
+        count = min(int(math.floor(hi / spacing)) - first + 1, 50)
+        values = [(first + k) * spacing for k in range(max(count, 0))] or [lo, hi]
+        metrics = QtGui.QFontMetricsF(self.style.get("tickFont") or self.font())
+        box = QtCore.QRectF(0, 0, 100, 100)  # (measured as pyqtgraph places them)
+        centre = QtCore.Qt.AlignmentFlag.AlignCenter
+        widest = max(metrics.boundingRect(box, centre, t).width()
+                     for t in self.tickStrings(values, 1.0, spacing))
+        return widest + TICK_LABEL_GAP_PX
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
         vals = [v * scale for v in values]
@@ -187,9 +206,22 @@ class FormattedAxis(pg.AxisItem):
             rect = rect.adjusted(0, -half, 0, half)
         return rect
 
+    def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph override)
+        """pyqtgraph's drawing plan, less every tick label that would touch one kept
+        before it (pyqtgraph always draws its first level whole: in a narrow dock the
+        Sweep map's empty axis printed "−0.20.0"; explicit ticks are not spaced)."""
+        specs = super().generateDrawSpecs(p)
+        if specs is None:
+            return None
+        return specs[0], specs[1], apart(self.orientation, specs[2])
+
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
         levels = super().tickSpacing(minVal, maxVal, size)
         px, need = self._label_room(size, maxVal - minVal)
+        if levels and not need and size > 0 and maxVal > minVal:
+            # along a horizontal axis: the major ticks' labels apart by their width
+            px = size / (maxVal - minVal)
+            need = self._label_width(minVal, maxVal, levels[0][0])
         if need and levels:
             # the major ticks' labels a line of text apart, however short the axis
             # (pyqtgraph labels the finer levels only where they have room)
@@ -200,6 +232,37 @@ class FormattedAxis(pg.AxisItem):
             return levels
         whole = [(s, o) for s, o in levels if s >= 1 and float(s).is_integer()]
         return whole or [(1.0, 0.0)]
+
+
+def apart(orientation: str, text_specs: list) -> list:
+    """pyqtgraph's tick label specs (rect, flags, text), less every label that comes
+    within TICK_LABEL_GAP_PX of one kept before it (in pyqtgraph's order: the major
+    level first)."""
+    along_x = orientation in ("top", "bottom")
+    gap = TICK_LABEL_GAP_PX / 2
+    kept: list[QtCore.QRectF] = []
+    out = []
+    for spec in text_specs:
+        rect = spec[0]
+        room = rect.adjusted(-gap, 0, gap, 0) if along_x else rect.adjusted(0, -gap, 0, gap)
+        if any(room.intersects(k) for k in kept):
+            continue
+        kept.append(room)
+        out.append(spec)
+    return out
+
+
+def labels_apart(axis: pg.AxisItem) -> pg.AxisItem:
+    """An axis made elsewhere (a colour bar's) that leaves out tick labels that
+    would touch (see :func:`apart`)."""
+    draw_specs = axis.generateDrawSpecs
+
+    def specs(p):
+        found = draw_specs(p)
+        return None if found is None else (found[0], found[1], apart(axis.orientation, found[2]))
+
+    axis.generateDrawSpecs = specs
+    return axis
 
 
 def one_format(axis: pg.AxisItem) -> pg.AxisItem:

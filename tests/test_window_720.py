@@ -180,6 +180,25 @@ def test_status_numbers_are_short_and_exact_to_their_digits():
     assert _num(0.04193) == "0.04193" and _num(12345.0) == "1.23e4"
     assert _num(0.001759) == "1.76e-3"
     assert float(_num(2.5e-7)) == 2.5e-7
+    # a narrow table's short forms
+    assert _num(1.34e-15, True) == "1.3e-15" and _num(0.04193, True) == "0.0419"
+    assert _num(999.4, True) == "999" and _num(1234.0, True) == "1.2e3"
+
+
+def test_a_fans_names_show_the_start_they_differ_in(qapp):
+    """Four runs "GD from (±1, ±1)" in a 60-80 px name column read "…(−1, 1)", not
+    "…1, 1)" twice."""
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from optsim.gui.main_window import distinct_elided
+
+    names = ["GD from (1, 1)", "GD from (−1, 1)", "GD from (−1, −1)", "GD from (1, −1)"]
+    metrics = QFontMetrics(QFont())
+    for room in (60, 67, 80):
+        out = distinct_elided(names, metrics, room)
+        assert len(set(out)) == 4, out
+        starts = [n[n.index("("):] for n in names]
+        assert sum(o.endswith(st) for o, st in zip(out, starts, strict=True)) >= 3, (room, out)
 
 
 # -- 3. the loss history's axis name reads whole --------------------------------------

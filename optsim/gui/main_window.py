@@ -277,7 +277,9 @@ class StatusTable(QTableWidget):
             status = f"{status} clipped".strip()
         if st.spread > 0:  # the rows' spread (a fan or an ensemble, as its mean; nan: one row)
             status = f"{status} ±{st.spread:.2g}".strip()  # (two digits: the column is narrow)
-        cells = (r.name, str(st.step), _num(st.loss), _num(st.grad_norm), _num(st.distance), status)
+        short = self.compact
+        cells = (r.name, str(st.step), _num(st.loss, short), _num(st.grad_norm, short),
+                 _num(st.distance, short), status)
         shown = self._shown.get(i)
         if shown is not None and shown[0] is not self.item(i, 0):
             shown = None  # the row's items were made anew
@@ -344,27 +346,42 @@ class StatusTable(QTableWidget):
         ✗) and, if still too long, takes two lines (split at its spaces only); then
         the name narrows to "mo…". Only when even that does not fit (a very narrow
         panel) a scroll bar shows."""
+        for compact in (False, True):  # the whole forms if they fit, else the short ones
+            self._set_compact(compact)
+            if self._fit(compact):
+                return
+
+    def _set_compact(self, compact: bool) -> None:
+        """Show the numbers (3 digits, 2 in a power of ten) and the statuses (marks)
+        short, or whole."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self._shown.clear()
+        for i in range(min(self.rowCount(), len(self.model.runs))):
+            self._show_row(i)
+
+    def _fit(self, last_try: bool) -> bool:
+        """Fit the columns to the shown texts (see :meth:`fit_columns`); returns False,
+        changing nothing, if the name would be narrower than "momen…" (unless
+        ``last_try``)."""
         last = self.columnCount() - 1
         metrics = self.fontMetrics()
         rows = range(self.rowCount())
-        for c in range(1, last):  # (Qt's own fit, resizeColumnToContents, left 4 px more)
-            self.setColumnWidth(c, self._column_need([self.cell_text(r, c) for r in rows],
-                                                     self.HEADERS[c]))
+        texts = [[self.cell_text(r, c) for r in rows] for c in range(1, last)]
+        numbers = sum(self._column_need(t, self.HEADERS[c + 1]) for c, t in enumerate(texts))
         names = [self.cell_text(r, 0) for r in rows] + [self.HEADERS[0]]
         name_need = max(metrics.horizontalAdvance(n) for n in names) + 2 * self.CELL_MARGIN + 2
         name_min = min(metrics.horizontalAdvance("momen…") + 2 * self.CELL_MARGIN, name_need)
         name_floor = metrics.horizontalAdvance("mo…") + 2 * self.CELL_MARGIN
-        numbers = sum(self.columnWidth(c) for c in range(1, last))
         width = self.viewport().width()
         statuses = [self.cell_text(r, last) for r in rows]
-        compact = name_min + numbers + self._column_need(statuses, self.HEADERS[last]) > width
-        if compact != self.compact:
-            self.compact = compact
-            for r in rows:
-                item = self.item(r, last)
-                if item is not None:
-                    item.setText(status_shown(statuses[r], compact))
+        compact = self.compact
         shown = [status_shown(t, compact) for t in statuses]
+        if not last_try and name_min + numbers + self._column_need(shown, self.HEADERS[last]) > width:
+            return False
+        for c, t in enumerate(texts):  # (Qt's own fit, resizeColumnToContents, left 4 px more)
+            self.setColumnWidth(c + 1, self._column_need(t, self.HEADERS[c + 1]))
         status_need = self._column_need(shown, self.HEADERS[last])
         words = [w for t in shown for w in t.split(" ")]
         status_least = self._column_need(words, self.HEADERS[last])
@@ -386,6 +403,7 @@ class StatusTable(QTableWidget):
             self._tall_rows = tall
             self.rowsResized.emit()
         self._show_names()
+        return True
 
     def _show_names(self) -> None:
         """Shorten the run names to the name column (see :func:`distinct_elided`)."""
@@ -444,7 +462,14 @@ def distinct_elided(names: list[str], metrics, room: int) -> list[str]:
             continue
         common = len(os.path.commonprefix([names[i], *same]))
         head = names[i][: min(3, common)]
-        out[i] = metrics.elidedText(f"{head}…{names[i][common:].lstrip()}", right, room)
+        # (from the bracket they differ in: "(−1, 1)", not "1)")
+        opened = names[i].rfind("(", 0, common)
+        start = opened if opened >= 0 and ")" not in names[i][opened:common] else common
+        rest = names[i][start:].lstrip()
+        text = metrics.elidedText(f"{head}…{rest}", right, room)
+        if not text.endswith(rest) and metrics.horizontalAdvance(f"…{rest}") <= room:
+            text = f"…{rest}"  # the part they differ in, whole
+        out[i] = text
     # too narrow for even that ("GD from (1, 1)" and "GD from (1, −1)" both "GD …1,…"):
     # keep the ends, where such names differ, elided in the middle, else the end alone
     for mode in (Qt.TextElideMode.ElideMiddle, Qt.TextElideMode.ElideLeft):
@@ -458,7 +483,9 @@ def _brush(colour: str) -> QBrush:
     return QBrush(QColor(colour))
 
 
-def _num(v: float) -> str:
+def _num(v: float, short: bool = False) -> str:
+    """A status-table number: 4 significant digits (``short``: 3, and 2 in a power
+    of ten), "1.23e-5" rather than "1.23e-05" (a narrow column)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     if math.isinf(v):
@@ -466,10 +493,10 @@ def _num(v: float) -> str:
     if v == 0:
         return "0"
     a = abs(v)
-    if 1e-2 <= a < 9999.5:  # (.4g: at most 4 digits, never "1.234e+04")
-        return f"{v:.4g}"
-    mantissa, exponent = f"{v:.2e}".split("e")
-    return f"{mantissa}e{int(exponent)}"  # "1.23e-5", not "1.23e-05": a narrow column
+    if 1e-2 <= a < (999.5 if short else 9999.5):  # (never "1.234e+04")
+        return f"{v:.3g}" if short else f"{v:.4g}"
+    mantissa, exponent = (f"{v:.1e}" if short else f"{v:.2e}").split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 class ShortcutsDialog(QDialog):

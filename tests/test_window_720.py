@@ -358,3 +358,18 @@ def test_the_sweep_map_is_usable_at_720p_and_its_tick_labels_never_overlap(qtbot
     panel.settings_button.click()
     settle()
     assert panel.settings_scroll.isVisible() and panel.settings_scroll.height() > 60
+
+
+# -- what the walk through the window at 1280x720 also found ----------------------------
+
+
+def test_a_long_optimizer_spec_wraps_in_the_inspector(qtbot, tmp_path):
+    """lbfgs-rosenbrock's "lbfgs:max_iter=4,line_search_fn=strong_wolfe" ran past the
+    inspector's width, behind a sideways scroll bar."""
+    w = window_at(qtbot, tmp_path, preset="lbfgs-rosenbrock")
+    w.model.step_forward(12)
+    w.step_insight.dock.raise_()
+    settle()
+    browser = w.step_insight.panel.browser
+    assert "line_search_fn" in browser.toPlainText()
+    assert browser.horizontalScrollBar().maximum() == 0

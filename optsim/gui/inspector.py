@@ -49,6 +49,13 @@ def _vec(v: np.ndarray, scalar: bool = False, digits: int | None = DIGITS) -> st
                        for i, x in enumerate(a))
 
 
+def breakable(spec: str) -> str:
+    """An optimizer's spec as HTML that may wrap after its ":" and "," (a zero-width
+    space): "lbfgs:max_iter=4,line_search_fn=strong_wolfe" ran past a 300-px
+    inspector, behind a sideways scroll bar."""
+    return html.escape(spec).replace(",", ",\u200b").replace(":", ":\u200b")
+
+
 def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000000") -> str:
     """The inspector's page for one explained step, as Qt rich text: the update
     rule, the rule with this step's numbers (one coordinate at a time), and every
@@ -57,7 +64,7 @@ def explanation_html(e: StepExplanation, run_name: str = "", colour: str = "#000
     out = [
         "<html><body style='font-size:11pt'>",
         f"<p style='margin:0'><span style='color:{colour}; font-size:14pt'>\u25cf</span> "
-        f"<b>{html.escape(run_name or opt.name)}</b> &nbsp;<code>{html.escape(opt.spec)}</code>"
+        f"<b>{html.escape(run_name or opt.name)}</b> &nbsp;<code>{breakable(opt.spec)}</code>"
         f" &nbsp; step <b>{e.step}</b></p>",
     ]
     if e.frozen:

@@ -373,3 +373,23 @@ def test_a_long_optimizer_spec_wraps_in_the_inspector(qtbot, tmp_path):
     browser = w.step_insight.panel.browser
     assert "line_search_fn" in browser.toPlainText()
     assert browser.horizontalScrollBar().maximum() == 0
+
+
+def test_tick_labels_of_a_narrow_range_tell_their_ticks_apart(qtbot, tmp_path):
+    """The Geometry dock's loss along adam's next step (3.860..3.870 at 1280x720)
+    read "3.86×10⁰" at every tick."""
+    from optsim.render.compute import tick_strings
+
+    labels = tick_strings([3.860, 3.862, 3.864, 3.866], 0.002, plain=False)
+    assert len(set(labels)) == 4
+    assert tick_strings([1000, 2000, 3000], 1000, plain=False) == ["10³", "2×10³", "3×10³"]
+    w = window_at(qtbot, tmp_path, preset="adam", docks=("geometry",))
+    w.model.step_forward(40)
+    w.geometry_view.dock.raise_()
+    settle()
+    qtbot.wait(300)  # (the dock refreshes on a short timer)
+    settle()
+    for plot in (w.geometry_view.panel.slice_plot, w.geometry_view.panel.stability_plot):
+        texts = [t for _r, t in tick_label_rects(plot.getPlotItem().getAxis("left"))]
+        assert len(texts) >= 2 and len(set(texts)) == len(texts), texts
+        assert_apart(tick_label_rects(plot.getPlotItem().getAxis("left")))

@@ -610,12 +610,12 @@ def _power(e: int) -> str:
     return "10" + str(e).translate(_SUPER)
 
 
-def _sci(v: float) -> str:
-    """``v`` as a×10ⁿ (10ⁿ when a is 1), at most three significant digits."""
+def _sci(v: float, digits: int = 3) -> str:
+    """``v`` as a×10ⁿ (10ⁿ when a is 1), at most ``digits`` significant digits."""
     if v == 0:
         return "0"
     e = int(math.floor(math.log10(abs(v))))
-    m = float(f"{v / 10.0 ** e:.3g}")
+    m = float(f"{v / 10.0 ** e:.{digits}g}")
     if abs(m) >= 10:  # rounding carried into the next power
         m, e = m / 10, e + 1
     sign = "−" if m < 0 else ""
@@ -650,7 +650,13 @@ def tick_strings(values, spacing: float | None = None, plain: bool | None = None
         if places and spacing is not None and all(t.endswith("0" * places) for t in out):
             out = [t[: -(places + 1)] for t in out]
         return out
-    return [_sci(v) if math.isfinite(v) else str(v) for v in vals]
+    digits = 3
+    if spacing is not None and spacing > 0 and math.isfinite(spacing) and finite:
+        # as many digits as tell ticks ``spacing`` apart (a step's loss slice over
+        # 3.860..3.870 read "3.86×10⁰" at every tick)
+        digits = min(max(3, int(math.floor(math.log10(max(finite))))
+                         - int(math.floor(math.log10(spacing))) + 1), 8)
+    return [_sci(v, digits) if math.isfinite(v) else str(v) for v in vals]
 
 
 def plain_format(magnitudes) -> bool:

@@ -1062,7 +1062,10 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         # (the label's text item keeps its document margin on both ends)
         need = QtGui.QFontMetricsF(font).horizontalAdvance("loss (log)") \
             + 2 * axis.label.document().documentMargin()
-        return "loss (log)" if need <= axis.height() else "loss"
+        # (the rotated name is centred on the axis and may reach the widget's edges)
+        centre = axis.mapRectToScene(QtCore.QRectF(0, 0, axis.width(), axis.height())).center().y()
+        room = 2 * min(centre, self.height() - centre)
+        return "loss (log)" if need <= room else "loss"
 
     def _fit_loss_label(self) -> None:
         axis = self.getPlotItem().getAxis("left")

@@ -393,3 +393,12 @@ def test_tick_labels_of_a_narrow_range_tell_their_ticks_apart(qtbot, tmp_path):
         texts = [t for _r, t in tick_label_rects(plot.getPlotItem().getAxis("left"))]
         assert len(texts) >= 2 and len(set(texts)) == len(texts), texts
         assert_apart(tick_label_rects(plot.getPlotItem().getAxis("left")))
+
+
+def test_a_presets_formula_shows_its_start_in_the_function_panel(qtbot, tmp_path):
+    w = window_at(qtbot, tmp_path, preset="edge-of-stability")
+    w.function_dock.raise_()
+    settle()
+    edit = w.function_panel.formula_edit
+    assert edit.text().startswith("0.02")
+    assert edit.cursorPosition() == 0  # (the field shows its first characters)

@@ -232,6 +232,8 @@ class FunctionPanel(QWidget):
                     self.formula_edit.clear()
                 elif _normalised(self.formula_edit.text()) != _normalised(fn.formula):
                     self.formula_edit.setText(fn.formula)
+                    # its start in view (a long formula showed "4)**2 + 0.5*(1 + x**2)*y**2")
+                    self.formula_edit.setCursorPosition(0)
         text = fn.description or (f"f = {fn.formula}" if fn.formula else "")
         if fn.formula and not fn.is_custom:
             text = f"f = {fn.formula}. {text}"

@@ -450,3 +450,20 @@ def test_a_scenario_keeps_the_seeds_of_a_noisy_sweep(qtbot, panel, window):
     assert panel.apply_state({"x": "lr=0.01:0.3:6:log", "seeds": 9}, compute=False)
     assert panel.seeds.value() == 9
     window.model.set_noise(0.0, 0)
+
+
+def test_the_seeds_box_is_whole_in_a_1280_wide_window(qtbot, window):
+    """At 1280x720 the docked Sweep view's settings show the steps, starts and seeds
+    boxes whole (the seeds box beside starts had been cut off at the dock's edge)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window.resize(1280, 720)
+    window.sweep_dock.show()
+    window.sweep_dock.raise_()
+    qtbot.wait(100)
+    panel = window.sweep_panel
+    area = next(a for a in panel.findChildren(QScrollArea) if a.widget().isAncestorOf(panel.seeds))
+    width = area.viewport().width()
+    for box in (panel.steps, panel.starts, panel.seeds):
+        right = box.mapTo(area.viewport(), box.rect().topRight()).x()
+        assert right < width, (box, right, width)

@@ -434,6 +434,8 @@ def test_basins_overlay_follows_the_noise(qtbot, window):
     np.testing.assert_array_equal(toggle.result.labels, api.labels)
     qtbot.waitUntil(lambda: "gaussian:sigma=2 noise (the minimum most of seeds 1–3 reach)"
                     in window.statusBar().currentMessage(), timeout=5000)
+    window.sweep_panel.seeds.setValue(2)  # the overlay follows the seeds box
+    qtbot.waitUntil(lambda: toggle.result.seeds == 2, timeout=60000)
     toggle.action.setChecked(False)
     window.model.set_noise(0.0, 0)
 

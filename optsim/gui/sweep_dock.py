@@ -1079,6 +1079,9 @@ def install(window: Any) -> SweepPanel:
     panel.message.connect(lambda m: window.statusBar().showMessage(m, 10000))
     window.sweep_panel, window.sweep_dock = panel, dock
     window.basins = BasinsToggle(window)
+    # (with noise the overlay takes the seeds box's K: computed again when it changes)
+    panel.seeds.valueChanged.connect(
+        lambda _k: window.basins._changed() if panel.seeds.isEnabled() else None)
     window.view_menu.addSeparator()
     window.view_menu.addAction(window.basins.action)
     window.view_menu.addAction(dock.toggleViewAction())

@@ -35,7 +35,6 @@ import contextlib
 import errno
 import os
 import re
-import secrets
 import socket
 import stat
 import sys
@@ -233,6 +232,8 @@ def _umask() -> int:
 def _temporary(directory: str, suffix: str) -> tuple[int, str]:
     """A new file in ``directory`` with a short name of fixed length (about 20
     characters, whatever the target's name), open for writing."""
+    import secrets  # (here: with hashlib and OpenSSL, ~4 ms of the window's start-up)
+
     suffix = suffix if len(suffix) <= 8 and "\0" not in suffix else ""
     for _ in range(100):
         name = os.path.join(directory, f".optsim-{secrets.token_hex(4)}.tmp{suffix}")

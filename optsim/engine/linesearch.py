@@ -20,8 +20,6 @@ the same NaN behaviour. 234 runs of tools/make_golden_closure.py's configuration
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
 import sys
 from collections.abc import Callable
@@ -51,6 +49,11 @@ def _libm_fma() -> Callable[[float, float, float], float] | None:
     """The C library's ``fma`` (correctly rounded, in hardware where there is one),
     if it is there and gives the exact results of a few cases that a multiply and an
     add round differently."""
+    # imported here, on first use: ctypes and the library search cost the window's
+    # start-up ~5 ms, and only L-BFGS and BFGS need them
+    import ctypes
+    import ctypes.util
+
     try:
         name = ctypes.util.find_library("m") or ("ucrtbase" if sys.platform == "win32"
                                                   else None)
@@ -67,15 +70,29 @@ def _libm_fma() -> Callable[[float, float, float], float] | None:
     return None  # pragma: no cover - a C library without a correct fma
 
 
-#: a·b + c rounded once (a fused multiply-add)
-fma: Callable[[float, float, float], float] = _libm_fma() or exact_fma
+#: the fused multiply-add in use (found on first use: see :func:`fused`)
+_FMA: Callable[[float, float, float], float] | None = None
+
+
+def fused() -> Callable[[float, float, float], float]:
+    """The fused multiply-add in use: the C library's, else :func:`exact_fma`."""
+    global _FMA
+    if _FMA is None:
+        _FMA = _libm_fma() or exact_fma
+    return _FMA
+
+
+def fma(a: float, b: float, c: float) -> float:
+    """a·b + c rounded once (a fused multiply-add)."""
+    return (_FMA or fused())(a, b, c)
 
 
 def add(a: Vector, b: Vector, alpha: float) -> Vector:
     """torch's ``a.add(b, alpha=alpha)`` on the CPU: a + alpha·b, each element rounded
     once."""
     alpha = float(alpha)
-    return [fma(alpha, y, x) for x, y in zip(a, b, strict=True)]
+    f = _FMA or fused()
+    return [f(alpha, y, x) for x, y in zip(a, b, strict=True)]
 
 
 def dot(a: Vector, b: Vector) -> float:

@@ -40,6 +40,9 @@ def app_icon():
                 return icon
     return QIcon.fromTheme("optsim")
 
+#: whether :func:`main` paused the garbage collector (:func:`finish_start` resumes it)
+_GC_PAUSED = False
+
 NO_DISPLAY = ("optsim: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the "
               "window cannot open; use 'optsim run --png out.png ...' to draw pictures "
               "without a screen")
@@ -79,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         print(NO_DISPLAY, file=sys.stderr)
         return 2
 
+    # no garbage collection until just after the first paint (finish_start): the
+    # imports and the window make objects that live on (see main_window.pause_gc)
+    global _GC_PAUSED
+    if gc.isenabled():
+        gc.disable()
+        _GC_PAUSED = True
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -152,13 +161,21 @@ def finish_start(window) -> None:
     editors), the File and Presets menus, then every object made so
     far (modules, widgets, pyqtgraph's items) is moved out of the garbage
     collector's sight. A full collection scanned all ~70,000 of them, 37 ms here:
-    a visible hitch in playback whenever one came due. Idempotent."""
+    a visible hitch in playback whenever one came due. The collector, paused for
+    the start-up, runs again from here. Idempotent."""
     from shiboken6 import isValid
 
     if isValid(window):
         window.install_later_parts()  # the Sweep dock, the training editors
     install_file_menus(window)
     gc.freeze()
+    from .main_window import resume_gc
+
+    resume_gc()  # (paused for the start-up by the window, or by main)
+    global _GC_PAUSED
+    if _GC_PAUSED:
+        _GC_PAUSED = False
+        gc.enable()
 
 
 def call_after_first_paint(target, callback) -> None:

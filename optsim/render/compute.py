@@ -337,42 +337,57 @@ def contour_segments(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, levels) -> t
     """Contour lines of ``z[j, i]`` (at ``xs[i], ys[j]``) by vectorised marching squares,
     as point pairs (for ``connect='pairs'``): x and y arrays of even length.
 
-    Per level, only the cells the level crosses are looked at (a few hundred of a
-    grid's tens of thousands: at start-up this took 60 ms on the whole grid)."""
+    The grid is looked at once: each point's rank among the levels (how many it is
+    at or above), and the cells whose corners' ranks differ, the only ones a level
+    crosses (a few thousand of a grid's tens of thousands); then, per level, only
+    those cells (at start-up, ten levels on the whole grid each took 5 ms of 7)."""
     out_x, out_y = [], []
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    levels = np.asarray(levels, dtype=np.float64).reshape(-1)
+    if not len(levels):
+        return np.empty(0), np.empty(0)
+    z = np.asarray(z)
+    # z >= the level at sorted position m  <=>  rank > m (NaN: below every level)
+    order = np.argsort(levels, kind="stable")
+    position = np.empty(len(levels), dtype=np.intp)
+    position[order] = np.arange(len(levels))
+    rank = np.searchsorted(levels[order], z, side="right")
+    with np.errstate(invalid="ignore"):
+        rank[np.isnan(z)] = 0
+    corners = (rank[:-1, :-1], rank[:-1, 1:], rank[1:, 1:], rank[1:, :-1])  # a, b, c, d
+    lo = np.minimum(np.minimum(corners[0], corners[1]), np.minimum(corners[2], corners[3]))
+    hi = np.maximum(np.maximum(corners[0], corners[1]), np.maximum(corners[2], corners[3]))
+    cj, ci = np.nonzero(lo != hi)
+    lo, hi = lo[cj, ci], hi[cj, ci]
+    ka, kb, kc, kd = (k[cj, ci] for k in corners)
 
     def cross(level, p, q, cp, cq):  # the point where the level crosses p..q
         with np.errstate(all="ignore"):
             t = (level - p) / (q - p)
         return cp + t * (cq - cp)
 
-    for level in levels:
-        above = z >= level
-        a, b, c, d = above[:-1, :-1], above[:-1, 1:], above[1:, 1:], above[1:, :-1]
-        # cell edges in order around the cell: bottom (a-b), right (b-c), top (d-c), left (a-d)
-        crossed = (a != b, b != c, d != c, a != d)
-        count = crossed[0].astype(np.int8)
-        for e in crossed[1:]:
-            count += e
-        jj, ii = np.nonzero(count)
-        if len(jj) == 0:
+    for level, m in zip(levels, position, strict=True):
+        sel = (lo <= m) & (m < hi)  # the cells the level crosses, in row-major order
+        if not sel.any():
             continue
-        hit = np.stack([e[jj, ii] for e in crossed])
+        jj, ii = cj[sel], ci[sel]
+        a, b, c, d = ka[sel] > m, kb[sel] > m, kc[sel] > m, kd[sel] > m
+        # cell edges in order around the cell: bottom (a-b), right (b-c), top (d-c), left (a-d)
+        hit = np.stack([a != b, b != c, d != c, a != d])
         za, zb, zc, zd = z[jj, ii], z[jj, ii + 1], z[jj + 1, ii + 1], z[jj + 1, ii]
         x0, x1, y0, y1 = xs[ii], xs[ii + 1], ys[jj], ys[jj + 1]
         px = np.stack([cross(level, za, zb, x0, x1), x1, cross(level, zd, zc, x0, x1), x0])
         py = np.stack([y0, cross(level, zb, zc, y0, y1), y1, cross(level, za, zd, y0, y1)])
-        n = count[jj, ii]
+        n = hit.sum(axis=0)
         two = n == 2
         if two.any():
-            order = np.argsort(~hit[:, two], axis=0, kind="stable")[:2]
-            out_x.append(np.take_along_axis(px[:, two], order, axis=0).T.ravel())
-            out_y.append(np.take_along_axis(py[:, two], order, axis=0).T.ravel())
+            order2 = np.argsort(~hit[:, two], axis=0, kind="stable")[:2]
+            out_x.append(np.take_along_axis(px[:, two], order2, axis=0).T.ravel())
+            out_y.append(np.take_along_axis(py[:, two], order2, axis=0).T.ravel())
         four = n == 4
         if four.any():
             centre = (za + zb + zd + zc)[four] / 4 >= level
-            same = centre == a[jj, ii][four]
+            same = centre == a[four]
             # centre joins corner a (bottom-left): cut off b and d, else cut off a and c
             pairs = np.where(same[None, :], np.array([[0], [1], [2], [3]]),
                              np.array([[3], [0], [1], [2]]))

@@ -428,6 +428,10 @@ class LegendPlacer:
         self._view_boxes: list | None = None
         #: the items ``rects`` belong to, in order
         self.boxes_placed: list = []
+        #: while True (a window not shown yet, whose plot changes size at least once
+        #: more before its first paint), placing is only noted as due: see :meth:`hold`
+        self.held = False
+        self._due = False
         self.vb.sigResized.connect(self.place)
         self.vb.sigResized.connect(self._forget_boxes)
         self.vb.sigTransformChanged.connect(self._forget_boxes)
@@ -490,8 +494,25 @@ class LegendPlacer:
         extra = getattr(item, "reserve", (0.0, 0.0))
         return rect.width() + extra[0], rect.height() + extra[1]
 
+    def hold(self) -> None:
+        """Place nothing until :meth:`release` (each placing before it would be
+        undone by the next: a window being built places its legends several times
+        before its plot has its size, ~25 ms of the start-up)."""
+        self.held = True
+
+    def release(self) -> None:
+        """Stop holding, and place now if anything asked for a placing meanwhile."""
+        self.held = False
+        if self._due:
+            self._due = False
+            self.place()
+
     def place(self, *_args) -> bool:
-        """Place every visible box; returns whether all are clear of the data."""
+        """Place every visible box; returns whether all are clear of the data (while
+        held: as at the last placing)."""
+        if self.held:
+            self._due = True
+            return self.clear
         if self._placing:
             return self.clear
         frame = self._frame()

@@ -123,3 +123,27 @@ def test_legends_placed_once_shown_are_where_an_at_once_window_puts_them(qtbot, 
         rects.append([r.getRect() for r in w.plot.legend_rects()])
         assert rects[-1] and w.plot.placer.rects
     assert rects[0] == rects[1]
+
+
+def test_an_inspector_behind_a_tab_builds_its_page_when_it_comes_to_the_front(qtbot, tmp_path):
+    """In a low window the inspector is a tab behind the optimizers: Qt keeps it
+    "visible", off screen, so it built a page no one saw at every start (and step);
+    now its page is built when its tab comes to the front, up to date."""
+    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False, defer_parts=True)
+    qtbot.addWidget(w)
+    w.resize(1280, 720)
+    w.apply_default_layout()  # (compact: the inspector a tab behind the optimizers)
+    w.show()
+    qtbot.waitExposed(w)
+    for _ in range(3):
+        QApplication.processEvents()
+    panel = w.step_insight.panel
+    assert panel.isVisible() and not panel.on_screen
+    assert panel.page_step is None and panel.browser.toPlainText() == ""
+    w.playback.step(3)
+    QApplication.processEvents()
+    assert panel.page_step is None
+    w.step_insight.dock.raise_()
+    qtbot.waitUntil(lambda: panel.on_screen, timeout=5000)
+    assert panel.page_step == w.model.shown_step == 3
+    assert "step 3" in panel.browser.toPlainText()

@@ -130,6 +130,10 @@ class InspectorPanel(QWidget):
         self._playing = False
         #: while playing, rebuilt on the window's read-out ticks (see ``tick``)
         self._ticked = False
+        #: False while its dock is a tab behind another one: Qt keeps such a dock
+        #: "visible" (moved off screen), so isVisible() alone would build pages no one
+        #: sees (one at every start-up in a low window, ~15 ms): see set_on_screen
+        self.on_screen = True
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -257,7 +261,7 @@ class InspectorPanel(QWidget):
         self._playing = bool(playing)
         if not self._playing and self._pending:
             self._timer.stop()
-            if self.isVisible():
+            if self.seen():
                 self.flush()
         self._show_lag()
 
@@ -274,7 +278,7 @@ class InspectorPanel(QWidget):
         """The model changed: rebuild the page now, or soon (see ``MIN_INTERVAL_MS``
         and ``PLAYING_INTERVAL_MS``)."""
         self._pending = True
-        if not self.isVisible() or (self._playing and self._ticked):
+        if not self.seen() or (self._playing and self._ticked):
             return  # built when shown or read; while playing, on a tick
         interval = self.PLAYING_INTERVAL_MS if self._playing else self.MIN_INTERVAL_MS
         if self._clock.isValid() and self._clock.elapsed() < interval:
@@ -293,7 +297,7 @@ class InspectorPanel(QWidget):
         have passed since the last rebuild. The window calls this as it refreshes
         the status table, so the two costly text layouts land in one frame instead
         of making two frames slow."""
-        if self._playing and self._pending and self.isVisible() and (
+        if self._playing and self._pending and self.seen() and (
                 not self._clock.isValid() or self._clock.elapsed() >= self.PLAYING_INTERVAL_MS):
             self.flush()
         self._show_lag()
@@ -307,9 +311,26 @@ class InspectorPanel(QWidget):
         self._clock.restart()
         self._rebuild()
 
+    def seen(self) -> bool:
+        """Whether the page can be seen (shown, and not in a tab behind another)."""
+        return self.isVisible() and self.on_screen
+
+    def set_on_screen(self, on: bool) -> None:
+        """Its dock's tab came to the front (``on``) or went behind another one; in
+        front, the page is brought up to date (while playing: at the next tick)."""
+        self.on_screen = bool(on)
+        if self.on_screen and self._pending and not self._playing:
+            self.flush()
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        self.flush()
+        # (from the event loop, before the window's first paint: a dock tabbed behind
+        # another is told so just after it is shown)
+        QTimer.singleShot(0, self, self._flush_if_seen)
+
+    def _flush_if_seen(self) -> None:
+        if self.seen():
+            self.flush()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
@@ -388,6 +409,7 @@ class StepInsight(QObject):
         # (placed by the window's layout: MainWindow.apply_default_layout; at least a
         # heading, the rule and a few values in view)
         self.panel.setMinimumHeight(180)
+        self.dock.visibilityChanged.connect(self.panel.set_on_screen)
         self.panel.set_model(model)
         playback = getattr(window, "playback", None)
         if playback is not None:

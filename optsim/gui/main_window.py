@@ -729,7 +729,7 @@ class MainWindow(QMainWindow):
         self.plot = self.figure.loss_plot
         self.history_plot = self.figure.history
         if defer_parts:  # the legends are placed once the window shows (see showEvent)
-            self.plot.placer.hold()
+            self.plot.hold_placing()
         # the landscape only changes with the function or the view: paint it from a
         # cache instead of on every frame that moves a run over it
         for item in (self.plot.image, self.plot.contours):
@@ -1337,7 +1337,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        self.plot.placer.release()  # (held while the window was built: see __init__)
+        self.plot.release_placing()  # (held while the window was built: see __init__)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         self.playback.set_playing(False)

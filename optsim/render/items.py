@@ -432,6 +432,9 @@ class LegendPlacer:
         #: more before its first paint), placing is only noted as due: see :meth:`hold`
         self.held = False
         self._due = False
+        #: how many times the boxes were placed (a placing asked for before the
+        #: last one need not be done again: see LossPlot.request_placing)
+        self.placings = 0
         self.vb.sigResized.connect(self.place)
         self.vb.sigResized.connect(self._forget_boxes)
         self.vb.sigTransformChanged.connect(self._forget_boxes)
@@ -500,12 +503,14 @@ class LegendPlacer:
         before its plot has its size, ~25 ms of the start-up)."""
         self.held = True
 
-    def release(self) -> None:
-        """Stop holding, and place now if anything asked for a placing meanwhile."""
+    def release(self, place: bool = True) -> bool:
+        """Stop holding; returns whether anything asked for a placing meanwhile, and
+        then places now (``place``; else the caller sees to it)."""
         self.held = False
-        if self._due:
-            self._due = False
+        due, self._due = self._due, False
+        if due and place:
             self.place()
+        return due
 
     def place(self, *_args) -> bool:
         """Place every visible box; returns whether all are clear of the data (while
@@ -515,6 +520,7 @@ class LegendPlacer:
             return self.clear
         if self._placing:
             return self.clear
+        self.placings += 1
         frame = self._frame()
         if frame is None:
             return self.clear

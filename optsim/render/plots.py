@@ -182,6 +182,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._place_timer.setSingleShot(True)
         self._place_timer.setInterval(0)
         self._place_timer.timeout.connect(self._place_later)
+        #: the placer's count of placings when one was last asked for (see request_placing)
+        self._placing_asked = 0
         self.scene().sigMouseClicked.connect(self._on_click)
 
     # -- the function ---------------------------------------------------------
@@ -359,7 +361,24 @@ class LossPlot(PixelSize, pg.PlotWidget):
         if self.playing:
             self.placer.check(newest, joined=True)
         else:
-            self._place_timer.start()
+            self.request_placing()
+
+    def request_placing(self) -> None:
+        """Place the legends from the event loop, unless they are placed before (by
+        a reset of the view, a resize: with what is drawn now)."""
+        self._placing_asked = self.placer.placings
+        self._place_timer.start()
+
+    def hold_placing(self) -> None:
+        """Place no legend until :meth:`release_placing` (a window not shown yet:
+        see :meth:`LegendPlacer.hold`)."""
+        self.placer.hold()
+
+    def release_placing(self) -> None:
+        """Stop holding; legends asked to move meanwhile are placed from the event
+        loop, after the view's pending updates (which may place them first)."""
+        if self.placer.release(place=False):
+            self.request_placing()
 
     def _follow_starts(self) -> None:
         """Starts changed while the view is the default one: show the new default
@@ -487,7 +506,8 @@ class LossPlot(PixelSize, pg.PlotWidget):
         return out
 
     def _place_later(self) -> None:
-        if self.getPlotItem() is not None:  # (not closed since)
+        # (not closed since, and not placed since it was asked for)
+        if self.getPlotItem() is not None and self.placer.placings == self._placing_asked:
             self.place_legend()
 
     def place_legend(self) -> bool:

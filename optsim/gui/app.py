@@ -65,9 +65,6 @@ def no_display() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Open the window and run the event loop until it closes (exit status 2, one
     line, when there is no display)."""
-    from ..explore.runner import keep_freed_memory
-
-    keep_freed_memory()  # the program's choice for its sweeps (see the function)
     parser = argparse.ArgumentParser(prog="optsim-gui", description="optsim — optimizer visualizer")
     parser.add_argument("--settings", metavar="FILE.ini",
                         help="keep the window's settings in this INI file")
@@ -158,7 +155,8 @@ def install_file_menus(window) -> None:
 
 def finish_start(window) -> None:
     """After the first paint: the parts not seen yet (the Sweep dock, the training
-    editors), the File and Presets menus, then every object made so
+    editors), the File and Presets menus, the allocator's setting for sweeps
+    (keep_freed_memory), then every object made so
     far (modules, widgets, pyqtgraph's items) is moved out of the garbage
     collector's sight. A full collection scanned all ~70,000 of them, 37 ms here:
     a visible hitch in playback whenever one came due. The collector, paused for
@@ -168,6 +166,11 @@ def finish_start(window) -> None:
     if isValid(window):
         window.install_later_parts()  # the Sweep dock, the training editors
     install_file_menus(window)
+    # the program's choice for its sweeps (see the function; here, not at the start:
+    # importing optsim.explore cost the first paint ~10 ms)
+    from ..explore.runner import keep_freed_memory
+
+    keep_freed_memory()
     gc.freeze()
     from .main_window import resume_gc
 

@@ -7,18 +7,23 @@ stability threshold (the edge of stability). Both observe the model and compute 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from ..geometry import EdgeOfStability, edge_of_stability, local_model, step_slice
 from ..render.compute import landscape
-from ..render.geometry_items import SlicePlot, StabilityPlot, TaylorOverlay
 from .lazy_dock import LazyDock
 from .throttle import Throttle
+
+if TYPE_CHECKING:
+    from ..geometry import EdgeOfStability
+    from ..render.geometry_items import TaylorOverlay
+
+# (optsim.geometry and the geometry items are imported on first use, in the
+# functions below: the window's first paint shows neither, ~5 ms of its start-up)
 
 #: the edge-of-stability plot computes at most this many steps per run (every k-th)
 MAX_EOS_POINTS = 1500
@@ -74,9 +79,7 @@ class TaylorToggle(QObject):
         super().__init__(window)
         self.window = window
         self.model = window.model
-        self.overlay = TaylorOverlay()
-        self.overlay.setVisible(False)
-        window.plot.getPlotItem().addItem(self.overlay, ignoreBounds=True)
+        self._overlay: TaylorOverlay | None = None
         self.action = QAction("&Taylor model at the shown step", window)
         self.action.setCheckable(True)
         self.action.setShortcut(QKeySequence("Ctrl+T"))
@@ -90,12 +93,26 @@ class TaylorToggle(QObject):
                     m.functionChanged, m.viewChanged):
             sig.connect(self._refresh)
 
+    @property
+    def overlay(self) -> TaylorOverlay:
+        """The overlay on the window's plot (made on first use)."""
+        if self._overlay is None:
+            from ..render.geometry_items import TaylorOverlay
+
+            self._overlay = TaylorOverlay()
+            self._overlay.setVisible(False)
+            self.window.plot.getPlotItem().addItem(self._overlay, ignoreBounds=True)
+        return self._overlay
+
     def refresh(self, *_: object) -> None:
         if not self.action.isChecked():
-            if self.overlay.isVisible():
-                self.window.statusBar().clearMessage()
-            self.overlay.setVisible(False)
+            if self._overlay is not None:
+                if self._overlay.isVisible():
+                    self.window.statusBar().clearMessage()
+                self._overlay.setVisible(False)
             return
+        from ..geometry import local_model
+
         i = _selected(self.model)
         if i is None:
             self.overlay.setVisible(False)
@@ -129,6 +146,8 @@ class GeometryPanel(QWidget):
     visible run's sharpness against its stability threshold."""
 
     def __init__(self, window: Any) -> None:
+        from ..render.geometry_items import SlicePlot, StabilityPlot
+
         super().__init__()
         self.window = window
         self.model = window.model
@@ -165,6 +184,8 @@ class GeometryPanel(QWidget):
 
     # -- the slice along the next step ---------------------------------------------------
     def _refresh_slice(self) -> None:
+        from ..geometry import local_model, step_slice
+
         i = _selected(self.model)
         if i is None:
             self.slice_plot.show_slice(None)
@@ -212,6 +233,8 @@ class GeometryPanel(QWidget):
     def _edge(self, t: Any, k: int) -> EdgeOfStability | None:
         """Sharpness and threshold at steps 0..k (every stride-th), grown from the last
         computation rather than computed again."""
+        from ..geometry import EdgeOfStability, edge_of_stability
+
         stride = max(1, math.ceil((k + 1) / MAX_EOS_POINTS))
         want = np.arange(0, k + 1, stride)
         cached = self._eos.get(id(t))

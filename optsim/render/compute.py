@@ -298,9 +298,30 @@ def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
     a tenth of the grid lies in the lowest tenth of the range (a bowl's floor, a
     valley), where evenly spaced levels would draw one or two lines. Non-finite
     values are replaced by the largest finite one. Returns (values, log_used, zmin)."""
+    finite, zmax, log, zmin = _colour_scale(z, log, floor)
+    if zmax is None:
+        return np.zeros_like(z), False, 0.0
+    z = np.where(finite, z, zmax)
+    if not log:
+        return z, False, zmin
+    eps = (zmax - zmin) * 1e-6 + 1e-300
+    return np.log10(z - zmin + eps), True, zmin
+
+
+def colour_scale(z: np.ndarray, log: bool | None, floor: float | None = None
+                 ) -> tuple[bool, float]:
+    """:func:`colour_values`' choice alone, (log_used, zmin), without the values (a
+    logarithm of the whole grid)."""
+    _, _, log, zmin = _colour_scale(z, log, floor)
+    return log, zmin
+
+
+def _colour_scale(z: np.ndarray, log: bool | None, floor: float | None
+                  ) -> tuple[np.ndarray, float | None, bool, float]:
+    """(finite mask, largest finite value or None if none, log_used, zmin)."""
     finite = np.isfinite(z)
     if not finite.any():
-        return np.zeros_like(z), False, 0.0
+        return finite, None, False, 0.0
     zf = z[finite]
     zmin = float(zf.min()) if floor is None else min(float(zf.min()), floor)
     zmax = float(zf.max())
@@ -310,11 +331,7 @@ def colour_values(z: np.ndarray, log: bool | None, floor: float | None = None
         k = len(zf) // 10
         low = float(np.partition(zf, k)[k])
         log = span > 0 and low - zmin < LOG_DECADE_SHARE * span
-    z = np.where(finite, z, zmax)
-    if not log or span <= 0:
-        return z, False, zmin
-    eps = span * 1e-6 + 1e-300
-    return np.log10(z - zmin + eps), True, zmin
+    return finite, zmax, bool(log and span > 0), zmin
 
 
 def log_levels(lo: float, hi: float, target: int = CONTOUR_LEVELS) -> np.ndarray:
@@ -539,8 +556,8 @@ def _make_landscape(fn: LossFunction, view: View, size: int, extent: View) -> La
     loss_range = (float(finite.min()), float(finite.max())) if finite.size else None
     known = [v for v, m in zip(fn.minimum_values, fn.minima, strict=False)
              if nx0 <= m[0] <= nx1 and ny0 <= m[1] <= ny1 and np.isfinite(v)]
-    _, log, zmin = colour_values(zin, True if fn.log_scale else None,
-                                 min(known) if known else None)
+    log, zmin = colour_scale(zin, True if fn.log_scale else None,
+                             min(known) if known else None)
     every = z[np.isfinite(z)]
     if every.size:
         zmin = min(zmin, float(every.min()))  # the log's base: below every grid value

@@ -171,3 +171,15 @@ def test_an_inspector_behind_a_tab_builds_its_page_when_it_comes_to_the_front(qt
     qtbot.waitUntil(lambda: panel.on_screen, timeout=5000)
     assert panel.page_step == w.model.shown_step == 3
     assert "step 3" in panel.browser.toPlainText()
+    # while playing too: a tab brought to the front shows the shown step at once
+    w.runs_dock.raise_()
+    qtbot.waitUntil(lambda: not panel.on_screen, timeout=5000)
+    w.playback.set_playing(True)
+    w.playback.timer.stop()
+    w.playback.step(2)
+    QApplication.processEvents()
+    assert panel.page_step == 3
+    w.step_insight.dock.raise_()
+    qtbot.waitUntil(lambda: panel.on_screen, timeout=5000)
+    assert panel.page_step == w.model.shown_step == 5
+    w.playback.set_playing(False)

@@ -71,12 +71,20 @@ def test_while_playing_every_status_row_shows_the_same_step(window):
         assert len(steps) == 1
 
 
+def _inspector_in_front(w, qtbot) -> None:
+    """The inspector's tab to the front (in the fixture's low window it is a tab behind
+    the optimizers, whose page is not built until it can be seen)."""
+    w.step_insight.dock.raise_()
+    qtbot.waitUntil(lambda: w.step_insight.panel.on_screen, timeout=5000)
+
+
 def test_while_playing_the_inspector_page_is_rebuilt_only_with_the_read_outs(window, qtbot):
     """The page and the status table are the two costly text layouts of a frame:
     while playing, the page is rebuilt only in a frame that refreshes the table,
     about once a second, so no second frame is slowed."""
     w = window
     panel = w.step_insight.panel
+    _inspector_in_front(w, qtbot)
     frames, current = [], {"page": 0, "readouts": 0}
     rebuild, readouts = panel._rebuild, w._refresh_readouts_now
 
@@ -115,6 +123,7 @@ def test_while_playing_the_inspector_shows_the_toolbars_step_or_says_it_is_catch
 
     w = window
     panel = w.step_insight.panel
+    _inspector_in_front(w, qtbot)
     c = w.playback
     c.set_playing(True)
     c.timer.stop()

@@ -317,10 +317,11 @@ class InspectorPanel(QWidget):
 
     def set_on_screen(self, on: bool) -> None:
         """Its dock's tab came to the front (``on``) or went behind another one; in
-        front, the page is brought up to date (while playing: at the next tick)."""
+        front, the page is brought up to date at once (also while playing)."""
         self.on_screen = bool(on)
-        if self.on_screen and self._pending and not self._playing:
+        if self.on_screen and self._pending and self.isVisible():
             self.flush()
+            self._show_lag()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

@@ -481,8 +481,15 @@ def compute_block(function: str | LossFunction, optimizer: str | Optimizer,
 
 
 def _blocks(plan: SweepPlan, block_rows: int) -> list[tuple[int, int]]:
+    """Cell ranges of at most ``block_rows`` rows each, of equal sizes (within a cell),
+    an even number of them when more than one: two threads end together (1M cells:
+    32 blocks of 31,250, not 30 of 32,768 and a half-sized one left to one thread)."""
     per = max(1, block_rows // plan.rows_per_cell)
-    return [(lo, min(lo + per, plan.cells)) for lo in range(0, plan.cells, per)]
+    count = -(-plan.cells // per)
+    if count > 1:
+        count += count % 2
+    count = min(count, plan.cells)
+    return [(plan.cells * i // count, plan.cells * (i + 1) // count) for i in range(count)]
 
 
 def run_plan(plan: SweepPlan, *, cluster: Any = None, workers: int | None = None,

@@ -196,3 +196,30 @@ def test_taylor_labels_sit_inside_the_view_towards_its_centre(qapp):
             assert -2 < x < 2 and -1 < y < 1                         # inside the view
             ax, ay = label.anchor.x(), label.anchor.y()
             assert (ax == 0.0) == (x < 0) and (ay == 1.0) == (y < 0)  # text runs inwards
+
+
+def test_edge_of_stability_follows_a_run_changed_to_an_ensemble(bowl):
+    """The dock keeps each trajectory's edge of stability only while it lives: a run
+    changed to 64 noisy members (a new trajectory, maybe at a dead one's address) gets
+    its own curves, one per member, never a dead 1-row trajectory's."""
+    import gc
+
+    w = bowl
+    w.geometry_view.action.setChecked(True)
+    panel = w.geometry_view.panel
+    w.model.step_forward(4)
+    _settle()
+    panel.refresh()
+    before = panel._edge(w.model.runs[0].trajectory, 4)
+    assert before.sharpness.shape[1] == 1
+    w.model.set_run_noise(0, "gaussian:sigma=1", ensemble=64)
+    w.model.step_forward(4)
+    _settle()
+    gc.collect()
+    panel.refresh()  # (raised ValueError from np.vstack: 1 row against 64)
+    live = {id(r.trajectory) for r in w.model.runs}
+    assert {id(t) for t in panel._eos.keys()} <= live
+    eos = panel._edge(w.model.runs[0].trajectory, w.model.runs[0].displayed_step(w.model.shown_step))
+    assert eos.sharpness.shape[1] == 64
+    # the sharpness of x² + 9y² is 18 for every member at every step
+    np.testing.assert_allclose(eos.sharpness[np.isfinite(eos.sharpness)], 18.0, rtol=1e-6)

@@ -7,6 +7,7 @@ stability threshold (the edge of stability). Both observe the model and compute 
 from __future__ import annotations
 
 import math
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -163,8 +164,10 @@ class GeometryPanel(QWidget):
         split.addWidget(self.stability_plot)
         layout.addWidget(self.numbers)
         layout.addWidget(split, 1)
-        #: per trajectory (by id): (stride, steps computed, EdgeOfStability)
-        self._eos: dict[int, tuple[int, EdgeOfStability]] = {}
+        #: per trajectory: (stride, EdgeOfStability); weak, so that a trajectory made
+        #: later at the same address (a run changed to 64 rows) never finds another's
+        self._eos: weakref.WeakKeyDictionary[Any, tuple[int, EdgeOfStability]] = \
+            weakref.WeakKeyDictionary()
         self._refresh = _Coalesced(self.refresh, window)
         m = self.model
         for sig in (m.stepChanged, m.runChanged, m.runsChanged, m.selectionChanged,
@@ -220,15 +223,9 @@ class GeometryPanel(QWidget):
             eos = self._edge(run.trajectory, k)
             self.stability_plot.update_run(j, eos, _shown_row(run))
         self.stability_plot.set_step(self.model.shown_step)
-        formulas = {e[1].formula for e in self._eos.values() if e[1].formula}
         self.stability_plot.getPlotItem().setTitle(
             "edge of stability: sharpness (solid) vs threshold (dashed)" if self.width() > 420
             else "sharpness vs threshold (dashed)")
-        del formulas
-        alive = {id(r.trajectory) for r in self.model.runs}
-        for key in list(self._eos):
-            if key not in alive:
-                del self._eos[key]
 
     def _edge(self, t: Any, k: int) -> EdgeOfStability | None:
         """Sharpness and threshold at steps 0..k (every stride-th), grown from the last
@@ -237,7 +234,7 @@ class GeometryPanel(QWidget):
 
         stride = max(1, math.ceil((k + 1) / MAX_EOS_POINTS))
         want = np.arange(0, k + 1, stride)
-        cached = self._eos.get(id(t))
+        cached = self._eos.get(t)
         if cached is not None and cached[0] == stride:
             old = cached[1]
             have = old.steps
@@ -251,11 +248,11 @@ class GeometryPanel(QWidget):
                                       np.vstack([old.threshold, more.threshold]),
                                       old.preconditioned or more.preconditioned,
                                       more.formula or old.formula)
-                self._eos[id(t)] = (stride, eos)
+                self._eos[t] = (stride, eos)
                 return eos
         with np.errstate(all="ignore"):
             eos = edge_of_stability(t, want)
-        self._eos[id(t)] = (stride, eos)
+        self._eos[t] = (stride, eos)
         return eos
 
 

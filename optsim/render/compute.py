@@ -651,8 +651,10 @@ def _sci(v: float, digits: int = 3) -> str:
     if abs(m) >= 10:  # rounding carried into the next power
         m, e = m / 10, e + 1
     sign = "−" if m < 0 else ""
-    if abs(m) == 1:
+    if abs(m) == 1 and digits <= 3:
         return sign + _power(e)
+    if digits > 3:  # (ticks told apart by their 4th digit: every one shows it, "3.860")
+        return f"{sign}{abs(m):.{digits - 1}f}×{_power(e)}"
     return f"{sign}{abs(m):g}×{_power(e)}"
 
 

@@ -402,3 +402,27 @@ def test_a_presets_formula_shows_its_start_in_the_function_panel(qtbot, tmp_path
     edit = w.function_panel.formula_edit
     assert edit.text().startswith("0.02")
     assert edit.cursorPosition() == 0  # (the field shows its first characters)
+
+
+def test_the_sweep_maps_colour_bar_goes_where_the_panel_has_room(qtbot, tmp_path):
+    """Under the map in a panel taller than wide (1280x720), beside it in a wide,
+    low one (the inspector's place at 1920x1080: under it the map kept ~20 px)."""
+    for size, side in (((1280, 720), "bottom"), ((1920, 1080), "right")):
+        w = window_at(qtbot, tmp_path, size, preset="schedules-valley", docks=("sweep",))
+        panel, sweep = w.sweep_panel, w.sweep_panel.plot
+        w.sweep_dock.raise_()
+        settle()
+        panel.steps.setValue(10)
+        panel.x_row.n.setValue(8)
+        panel.y_row.n.setValue(6)
+        panel.compute()
+        qtbot.waitUntil(lambda p=panel: p.job is None, timeout=60000)
+        settle()
+        qtbot.wait(50)
+        settle()
+        assert sweep.bar_side == side, size
+        assert sweep.colorbar.isVisible()
+        vb = sweep.plot.getViewBox()
+        assert vb.height() >= 80 and vb.width() >= 150, (size, vb.width(), vb.height())
+        assert_apart(tick_label_rects(sweep.colorbar.getAxis(sweep.bar_side)))
+        w.close()

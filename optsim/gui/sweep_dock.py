@@ -367,6 +367,7 @@ class SweepPanel(QWidget):
         strip.addLayout(buttons)
         top_lay.addLayout(strip)
         self.plot = SweepPlot(bar="horizontal")  # (the bar beside took a third of the width)
+        self.plot.bar_follows_shape = True
         self.plot.setMinimumSize(240, 240)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)

@@ -186,22 +186,72 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             line.setVisible(False)
             self.plot.addItem(line, ignoreBounds=True)
         self.theory_label = ""
-        self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False,
-                                        width=18, orientation=bar)
-        self.colorbar.setImageItem(self.image, insert_in=self.plot)
-        for entry in self.colorbar.axes.values():
-            no_si_prefix(entry["item"])
-        bar_axis = labels_apart(self.colorbar.getAxis(self.bar_side))
-        font = QtGui.QFont()
-        font.setPointSize(FONT_PT - 1)
-        bar_axis.setStyle(tickFont=font)
-        bar_axis.setTextPen(pg.mkPen(TEXT_COLOUR))
+        self.colorbar = self._make_bar(bar)
         self.axes: list[MapAxis] = []
         self.values: np.ndarray | None = None
+        #: the last set_map's arguments (a new colour bar shows them again)
+        self._shown_map: tuple | None = None
+        #: the colour bar goes under a plot taller than wide and beside one wider
+        #: than tall, as it is resized (the window's Sweep dock; a picture keeps its bar)
+        self.bar_follows_shape = False
+        self._bar_timer = QtCore.QTimer(self)
+        self._bar_timer.setSingleShot(True)
+        self._bar_timer.setInterval(0)
+        self._bar_timer.timeout.connect(self._bar_to_shape)
         self.metric_name = ""
         self.log_colours = False
         self.scene().sigMouseMoved.connect(self._on_move)
         self.scene().sigMouseClicked.connect(self._on_click)
+
+    def _make_bar(self, bar: str) -> pg.ColorBarItem:
+        """A colour bar for the image, beside the map ("vertical") or under it."""
+        self.bar_side = "bottom" if bar == "horizontal" else "right"
+        colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.cmap, interactive=False,
+                                   width=18, orientation=bar)
+        colorbar.setImageItem(self.image, insert_in=self.plot)
+        for entry in colorbar.axes.values():
+            no_si_prefix(entry["item"])
+        bar_axis = labels_apart(colorbar.getAxis(self.bar_side))
+        font = QtGui.QFont()
+        font.setPointSize(FONT_PT - 1)
+        bar_axis.setStyle(tickFont=font)
+        bar_axis.setTextPen(pg.mkPen(TEXT_COLOUR))
+        return colorbar
+
+    def set_bar(self, bar: str) -> None:
+        """Put the colour bar beside the map ("vertical") or under it ("horizontal":
+        a panel taller than wide, where a bar beside took a third of the width)."""
+        if ("bottom" if bar == "horizontal" else "right") == self.bar_side:
+            return
+        old = self.colorbar
+        layout = self.plot.layout
+        layout.removeItem(old)
+        self.scene().removeItem(old)
+        # (the room pyqtgraph fixed between the map and the old bar, given back)
+        layout.setRowMinimumHeight(4, 0)
+        layout.setRowMaximumHeight(4, 1e6)
+        layout.setColumnMinimumWidth(4, 0)
+        layout.setColumnMaximumWidth(4, 1e6)
+        self.colorbar = self._make_bar(bar)
+        if self._shown_map is not None:
+            self.set_map(*self._shown_map)
+        else:
+            self.colorbar.setVisible(False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if getattr(self, "bar_follows_shape", False):  # (pyqtgraph resizes while built)
+            self._bar_timer.start()
+
+    def _bar_to_shape(self) -> None:
+        """Under a plot taller than wide (a 300-px-wide dock at 1280x720: beside, the
+        bar took a third of the width), beside one a tenth wider than tall (the
+        inspector's place at 1920x1080, ~300 px high: under, the map kept ~20 px)."""
+        w, h = self.width(), self.height()
+        if w < h:
+            self.set_bar("horizontal")
+        elif w > 1.1 * h:
+            self.set_bar("vertical")
 
     def _label(self, row: int, points: int, justify: str = "center") -> _Label:
         label = _Label("&nbsp;", size=f"{points}pt", color=TEXT_COLOUR, justify=justify)
@@ -214,6 +264,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         """Show ``values`` ((ny, nx) for two axes, (nx,) for one) over ``axes``
         (``title``: lines split at newlines)."""
         self.axes, self.values, self.metric_name = list(axes), np.asarray(values), metric
+        self._shown_map = (values, axes, metric, steps, title)
         self.title.setText("<br>".join(html.escape(line) for line in title.split("\n")))
         self._update_note()
         shown, levels, log = metric_display(self.values, metric, steps)
@@ -260,6 +311,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         """Before a map is computed: its axes as they will be (names, scales, ranges),
         the map itself empty (a blank plot showed −0.5..0.5 under no name)."""
         self.axes, self.values, self.metric_name = list(axes), None, ""
+        self._shown_map = None
         for item in (self.image, self.background, self.colorbar, self.curve):
             item.setVisible(False)
         style = {"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}

@@ -175,7 +175,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs = cli_scenarios.run_set_from_args(args)
     check_outputs(args)
     cli_scenarios.print_story(runs, args)
-    results = run_set(runs)
+    pictures = any(getattr(args, a, None) for a in ("png", "svg", "gif", "mp4"))
+    # the runs whose pictures draw extra points keep their optimizer states
+    results = run_set(runs, record_state=cli_scenarios.point_runs(runs) if pictures else False)
     if isinstance(runs.noise, str):
         print(f"gradient noise: {runs.noise}, seed {runs.seed}")
     elif runs.noise > 0:

@@ -21,9 +21,7 @@ import argparse
 import dataclasses
 import sys
 import textwrap
-from typing import TextIO
-
-import numpy as np
+from typing import TYPE_CHECKING, TextIO
 
 from .cli_args import (
     DEFAULT_FUNCTION,
@@ -42,6 +40,9 @@ from .runset import Run, RunSet, unique_labels
 from .scenarios import list_presets, load_preset, load_scenario, save_results_json, save_scenario
 from .simulation import MAX_ENSEMBLE, SimulationResult, Trajectory
 from .style import run_colour
+
+if TYPE_CHECKING:
+    from .export.image import PictureRun
 
 ANIMATION_SIZE = (960, 720)
 DEFAULT_FPS = 20.0
@@ -286,11 +287,22 @@ class ProgressBar:
         return True
 
 
-def picture_runs(runs: RunSet, results: list[Trajectory]
-                 ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+def point_runs(runs: RunSet) -> list[int]:
+    """The runs a picture draws extra points of (Schedule-Free's averaged x,
+    Lookahead's slow weights: :func:`optsim.export.image.trajectory_points`): visible
+    runs of one row whose optimizer keeps some. Simulate them with their states
+    recorded (``run_set(..., record_state=point_runs(runs))``)."""
+    return [i for i, r in enumerate(runs.runs)
+            if r.visible and r.rows == 1 and r.make_optimizer().extra_points]
+
+
+def picture_runs(runs: RunSet, results: list[Trajectory]) -> list[PictureRun]:
     """The (name, colour, positions, losses) lines of a picture: one per row of each
     visible run (a run a scenario hides is left out), named ``"<run> from (x, y)"``
-    when the run has several rows, and ``"... (diverged at step k)"``."""
+    when the run has several rows, and ``"... (diverged at step k)"``; with a run's
+    extra points where its states were recorded (see :func:`point_runs`)."""
+    from .export.image import PictureRun, trajectory_points
+
     out = []
     for i, (label, r) in enumerate(zip(runs.labels(), results, strict=True)):
         if not runs.runs[i].visible:
@@ -304,7 +316,8 @@ def picture_runs(runs: RunSet, results: list[Trajectory]
                 name += " from (" + ", ".join(f"{c:g}" for c in starts[j // k]) + ")"
             if bool(r.diverged[j]):
                 name += f" (diverged at step {int(r.diverged_step[j])})"
-            out.append((name, runs.run_colour(i), r.positions[:, j], r.losses[:, j]))
+            out.append(PictureRun(name, runs.run_colour(i), r.positions[:, j], r.losses[:, j],
+                                  trajectory_points(r)))
     return out
 
 

@@ -27,7 +27,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -326,17 +326,20 @@ def make_trajectory(runs: RunSet, index: int, *, function: LossFunction | None =
                          record_state=record_state, capacity=capacity)
 
 
-def start_runs(runs: RunSet, *, record_state: bool = False,
+def start_runs(runs: RunSet, *, record_state: bool | Collection[int] = False,
                capacity: int = 64) -> list[Trajectory]:
     """One trajectory per run, at step 0, in run order (one function object for all,
-    so that runs of a few rows are stepped side by side)."""
+    so that runs of a few rows are stepped side by side). ``record_state``: every
+    run's optimizer states are kept (True), or those of the runs of these indices."""
     fn = runs.loss_function()
-    return [make_trajectory(runs, i, function=fn, record_state=record_state, capacity=capacity)
+    keep = (lambda i: record_state) if isinstance(record_state, bool) \
+        else (lambda i: i in record_state)
+    return [make_trajectory(runs, i, function=fn, record_state=keep(i), capacity=capacity)
             for i in range(len(runs.runs))]
 
 
 def run_set(runs: RunSet, steps: int | None = None, *,
-            record_state: bool = False) -> list[Trajectory]:
+            record_state: bool | Collection[int] = False) -> list[Trajectory]:
     """Simulate every run (hidden ones too) for ``steps`` steps (default: the set's).
     Returns one trajectory per run, in run order: positions (steps+1, K, D).
 

@@ -29,7 +29,16 @@ import numpy as np
 
 from ..files import ExportError, atomic_write, check_writable
 from ..functions import LossFunction, as_function
-from .image import RunData, _check_size, build_figure, bundle_runs, paint_figure
+from .image import (
+    PictureRun,
+    RunData,
+    _check_size,
+    build_figure,
+    bundle_runs,
+    draw_points,
+    paint_figure,
+    run_points,
+)
 
 Progress = Callable[[int, int], "bool | None"]
 
@@ -97,7 +106,8 @@ def checked_runs(function: LossFunction, runs: Sequence[RunData]) -> list[RunDat
     """``runs`` with positions as (K, D) float arrays and losses as (K,) (computed where
     None); a run with no positions or a loss count that differs is a ValueError."""
     out = []
-    for i, (name, colour, pos, loss) in enumerate(runs):
+    for i, run in enumerate(runs):
+        name, colour, pos, loss = run
         pos = np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)
         if loss is None:
             with np.errstate(all="ignore"):
@@ -105,7 +115,7 @@ def checked_runs(function: LossFunction, runs: Sequence[RunData]) -> list[RunDat
         loss = np.asarray(loss, dtype=np.float64).reshape(-1)
         if len(loss) != len(pos) or len(pos) == 0:
             raise ValueError(f"run {i}: {len(pos)} positions but {len(loss)} losses")
-        out.append((name, colour, pos, loss))
+        out.append(PictureRun(name, colour, pos, loss, run_points(run)))
     return out
 
 
@@ -155,9 +165,11 @@ class FrameRenderer:
                 xs, ys, connect = self._bundle_curves([self._clip_losses(y[: k + 1])
                                                        for y in b.losses])
                 fig.history.line(i).setData(xs, ys, connect=connect)
-        for i, (_, _, pos, loss) in enumerate(self.runs if self.bundles is None else ()):
+        for i, run in enumerate(self.runs if self.bundles is None else ()):
+            _, _, pos, loss = run
             kk = min(k, len(pos) - 1)
             fig.loss_plot.update_run(i, pos, kk, loss)
+            draw_points(fig, i, run, kk)
             if fig.history is not None:
                 y = np.clip(np.nan_to_num(loss[: kk + 1], nan=np.inf), -1e150, 1e150)
                 idx = self._decimate(len(y), len(y) - 1)

@@ -18,6 +18,49 @@ from ..functions import LossFunction, as_function
 #: (name, colour "#rrggbb", positions (K, D), losses (K,) or None)
 RunData = tuple[str, str, Any, Any]
 
+#: a run's extra points (Schedule-Free's averaged x, Lookahead's slow weights):
+#: key -> (what the legend calls it, positions (K, D) along the run's)
+RunPoints = dict[str, tuple[str, Any]]
+
+
+class PictureRun(tuple):
+    """A :data:`RunData` (it unpacks as the 4-tuple) that also carries the run's
+    extra points (``points``, :data:`RunPoints`): pictures draw them as the window
+    does, a hollow marker on a dashed path in the run's colour."""
+
+    points: RunPoints
+
+    def __new__(cls, name: str, colour: str, positions, losses,
+                points: RunPoints | None = None) -> PictureRun:
+        run = super().__new__(cls, (name, colour, positions, losses))
+        run.points = dict(points or {})
+        return run
+
+
+def run_points(run) -> RunPoints:
+    """``run``'s extra points ({} for a plain RunData)."""
+    return getattr(run, "points", None) or {}
+
+
+def trajectory_points(trajectory, k: int | None = None) -> RunPoints:
+    """The extra points of a trajectory of one row (its optimizer's
+    ``extra_points``, from the recorded states) up to step ``k`` (default: all),
+    named as the window's legend names them; {} when it has none, several rows or
+    no recorded states."""
+    opt = trajectory.optimizer
+    if not opt.extra_points or trajectory.n != 1 or not trajectory.record_state:
+        return {}
+    paths = trajectory.extra_paths()
+    end = None if k is None else int(k) + 1
+    return {p.key: (point_label(p.name), paths[p.key][:end, 0])
+            for p in opt.extra_points if p.key in paths}
+
+
+def point_label(name: str) -> str:
+    """An extra point's legend name: its description up to a colon or parenthesis
+    ("averaged point x: what you evaluate (...)" -> "averaged point x")."""
+    return name.split(":")[0].split(" (")[0]
+
 MIN_SIZE, MAX_SIZE = 64, 8192
 
 
@@ -158,10 +201,11 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
                     current)
     else:
         fig.set_runs([RunStyle(str(name), str(colour), True) for name, colour, _, _ in runs])
-    for i, (_, _, pos, loss) in enumerate(runs if bundles is None else ()):
-        pos, loss = run_arrays(fn, i, pos, loss)
+    for i, run in enumerate(runs if bundles is None else ()):
+        pos, loss = run_arrays(fn, i, run[2], run[3])
         k = len(pos) - 1 if current is None else min(int(current), len(pos) - 1)
         fig.update_run(i, pos, k, loss)
+        draw_points(fig, i, run, k)
     starts = [np.asarray(pos, dtype=np.float64).reshape(len(pos), -1)[0]
               for _, _, pos, _ in runs if len(pos)]
     if starts:  # every run's start (runs of a comparison may start apart)
@@ -204,6 +248,16 @@ def build_figure(function: str | LossFunction, runs: Sequence[RunData],
     for item in quiet:
         item.setOpacity(1.0)
     return fig
+
+
+def draw_points(fig, i: int, run, k: int) -> None:
+    """Run ``i``'s extra points (see :class:`PictureRun`) up to step ``k``, as the
+    window draws them."""
+    points = run_points(run)
+    if points:
+        fig.update_points(i, {key: np.asarray(p, dtype=np.float64).reshape(len(p), -1)
+                              for key, (_, p) in points.items()}, k,
+                          {key: label for key, (label, _) in points.items()})
 
 
 def paint_figure(fig, size: tuple[int, int], extra: float = 1.0):

@@ -14,9 +14,8 @@ import dataclasses
 import html
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -52,6 +51,9 @@ from .export_dialog import (
     render_scaled,
     save_png,
 )
+
+if TYPE_CHECKING:
+    from ..export.image import PictureRun
 
 KEY_RECENT = "files/recent"
 KEY_DIR = "files/last_dir"
@@ -424,15 +426,19 @@ class FileActions(QObject):
         return True
 
     # -- exports ---------------------------------------------------------------------------
-    def _picture_runs(self) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-        """Visible runs up to the step each shows: the plot as shown."""
+    def _picture_runs(self) -> list[PictureRun]:
+        """Visible runs up to the step each shows, with their extra points (Schedule-
+        Free's x, Lookahead's slow weights): the plot as shown."""
+        from ..export.image import PictureRun, trajectory_points
+
         m = self.window.model
         out = []
         for r in m.runs:
             if r.visible:
                 k = r.displayed_step(m.shown_step)
                 t = r.trajectory
-                out.append((r.name, r.colour, t.positions[: k + 1, 0], t.losses[: k + 1, 0]))
+                out.append(PictureRun(r.name, r.colour, t.positions[: k + 1, 0],
+                                      t.losses[: k + 1, 0], trajectory_points(t, k)))
         return out
 
     def _overlay_state(self):

@@ -589,9 +589,76 @@ TITLE_CHARS = 64
 LEGEND_CHARS = 30
 
 
+#: a legend entry takes at most this many lines (a longer name is elided)
+LEGEND_LINES = 2
+
+#: where a run's name may break: after ", " or ": ", before " (" (its meaningful parts:
+#: "momentum (PyTorch SGD, momentum = 0.9)", "Schedule-Free SGD, lr 0.1, β 0.5")
+_NAME_PARTS = re.compile(r"(?<=, )|(?<=: )|(?= \()")
+
+
 def short_name(name: str, limit: int = LEGEND_CHARS) -> str:
-    """``name`` cut to ``limit`` characters with an ellipsis (a run's legend entry)."""
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    """``name`` on one line of at most ``limit`` characters: whole, or its leading
+    parts that fit followed by an ellipsis, never cut inside a part (a part longer
+    than ``limit`` is cut after a whole word)."""
+    lines = legend_lines(name, limit, 1)
+    return lines[0] if lines else name
+
+
+def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES) -> list[str]:
+    """``name`` wrapped into at most ``lines`` lines of about ``limit`` characters,
+    broken between its parts (see ``_NAME_PARTS``; inside a part only between words
+    when the part alone is longer). What does not fit is left out after the last
+    whole part (or word) and the last line ends with "…": a name is never cut to a
+    symbol and an ellipsis ("Schedule-Free SGD, lr 0.1, β…")."""
+    name = " ".join(str(name).split())
+    if len(name) <= limit:
+        return [name]
+    pieces: list[str] = []
+    for part in (p for p in _NAME_PARTS.split(name) if p):
+        if len(part.strip()) <= limit:
+            pieces.append(part)
+        else:  # one long part: its words (a long word after its commas, else cut)
+            words = part.split(" ")
+            for j, word in enumerate(words):
+                bits = [b for b in re.split(r"(?<=,)", word) if b]
+                bits = [b[k: k + limit] for b in bits for k in range(0, len(b), limit)]
+                pieces.extend(bits[:-1])
+                pieces.append(bits[-1] + (" " if j < len(words) - 1 else ""))
+    out: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and len((line + piece).strip()) > limit:
+            out.append(line.strip())
+            line = piece.lstrip()
+        else:
+            line += piece
+    if line.strip():
+        out.append(line.strip())
+    if len(out) <= lines:
+        return out
+    kept = out[:lines]
+    last = kept[-1]
+    while len(last) + 1 > limit and " " in last:  # room for the ellipsis
+        last = last.rsplit(" ", 1)[0]
+    kept[-1] = last.rstrip(" ,:") + "…"
+    return kept
+
+
+def legend_labels(names: list[str], limit: int = LEGEND_CHARS) -> list[list[str]]:
+    """Each name's legend lines (:func:`legend_lines`); names that differ but would
+    read the same once elided are given more lines, until they read apart."""
+    out = [legend_lines(n, limit) for n in names]
+    for extra in range(1, 4):
+        seen: dict[tuple[str, ...], set[str]] = {}
+        for n, lines in zip(names, out, strict=True):
+            seen.setdefault(tuple(lines), set()).add(n)
+        alike = {k for k, v in seen.items() if len(v) > 1}
+        if not alike:
+            break
+        out = [legend_lines(n, limit, LEGEND_LINES + extra) if tuple(lines) in alike else lines
+               for n, lines in zip(names, out, strict=True)]
+    return out
 
 
 def title_text(fn: LossFunction, limit: int | None = None) -> str:

@@ -38,9 +38,10 @@ from .compute import (
     fit_range,
     grid_extent,
     landscape,
+    legend_labels,
+    legend_lines,
     new_pixel_mask,
     resample,
-    short_name,
     tick_strings,
     title_text,
 )
@@ -560,12 +561,14 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._runs = []
         self._shown = {}
         dim = self._dim or 2
-        for style in styles:
+        # each name whole, wrapped between its parts (or elided after one), apart
+        labels = legend_labels([s.name for s in styles])
+        for style, lines in zip(styles, labels, strict=True):
             run = RunItems(style, dim, self.scale)
             for item in run.items():
                 plot.addItem(item)
             self.legend.addItem(run.marker if dim == 1 else run.trail,
-                                html.escape(short_name(style.name)))
+                                "<br>".join(html.escape(line) for line in lines))
             for item in self.legend.items[-1]:  # its own clip (see the legend's flag above)
                 item.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemClipsToShape)
                 if self._cache_static:
@@ -809,6 +812,24 @@ class LossPlot(PixelSize, pg.PlotWidget):
             marker.setData(pos=pts[-1:])
             marker.disc.setData(pos=pts[-1:])
 
+    def _name_points(self) -> None:
+        """The legend's entries of extra points: "averaged point x" alone when one
+        run has that point, else each followed by its run's name (wrapped)."""
+        runs_of: dict[str, int] = {}
+        for _i, key in self._points:
+            runs_of[key] = runs_of.get(key, 0) + 1
+        samples = {id(marker): (i, key, marker) for (i, key), (_p, marker) in self._points.items()}
+        for sample, label_item in self.legend.items:
+            found = samples.get(id(sample.item))
+            if found is None:
+                continue
+            i, key, marker = found
+            text = marker.point_label
+            if runs_of[key] > 1:
+                text = f"{text}: {self._runs[i].style.name}"
+            label_item.setText("<br>".join(html.escape(line) for line in legend_lines(text)))
+        self.legend.updateSize()
+
     def point_items(self, i: int, key: str) -> tuple[pg.PlotDataItem, pg.ScatterPlotItem] | None:
         """Run ``i``'s items of its extra point ``key`` (path, marker), if drawn."""
         return self._points.get((i, key))
@@ -849,8 +870,10 @@ class LossPlot(PixelSize, pg.PlotWidget):
                 item.setVisible(run.style.visible)
                 plot.addItem(item)
             pair = self._points[(i, key)] = (path, marker)
-            # the legend says what the hollow marker is, under its run
-            self.legend.addItem(marker, html.escape(f"{short_name(run.style.name)}: {label}"))
+            # the legend says what the hollow marker is (its ring in its run's colour)
+            marker.point_label = label
+            self.legend.addItem(marker, label)
+            self._name_points()
             if self.view is not None:
                 self.place_legend()
         return pair

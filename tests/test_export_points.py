@@ -154,3 +154,42 @@ def test_the_window_export_draws_x(window, tmp_path, monkeypatch):
     assert window.file_actions.export_image(str(path), ImageOptions(size=(960, 720)))
     px = np.asarray(Image.open(path).convert("RGB"))
     assert _near(px, SF_COLOUR).sum() > 50
+
+
+@pytest.mark.parametrize("which", ["image", "animation"])
+def test_playback_pauses_while_an_export_dialog_is_open(window, monkeypatch, which):
+    """Seen under a window manager (openbox): playing, File > Export > Animation's
+    dialog said "steps 0-65" while the runs went on to step 100 under it. An export
+    pauses first: the dialog and the picture are of the step shown."""
+    from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+
+    from optsim.gui import file_actions
+    from optsim.gui.file_actions import install
+
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a: None))
+    install(window)
+    window.file_actions.open_preset("elongated-valley")
+    window.playback.step(3)
+    window.playback.set_playing(True)
+    for _ in range(3):
+        window.playback.step(1)
+    seen = {}
+
+    def exec_(dialog):
+        start = window.model.shown_step
+        for _ in range(20):  # the dialog stays open a while: the timer would step on
+            QApplication.processEvents()
+            if window.playback.playing:
+                window.playback.timer.timeout.emit()
+        seen["steps"] = (start, window.model.shown_step)
+        seen["playing"] = window.playback.playing
+        return QDialog.DialogCode.Rejected
+
+    cls = file_actions.ImageExportDialog if which == "image" \
+        else file_actions.AnimationExportDialog
+    monkeypatch.setattr(cls, "exec", exec_)
+    call = window.file_actions.export_image if which == "image" \
+        else window.file_actions.export_animation
+    assert call() is False  # cancelled
+    assert seen["playing"] is False
+    assert seen["steps"][0] == seen["steps"][1] >= 3

@@ -478,7 +478,10 @@ class FileActions(QObject):
         return None if path is None else (options, path)
 
     def export_image(self, path: str | None = None, options: ImageOptions | None = None) -> bool:
-        """File > Export > Image: PNG (size × scale) or SVG of the plot as shown."""
+        """File > Export > Image: PNG (size × scale) or SVG of the plot as shown
+        (playback pauses first: the picture is the step shown when Export was chosen,
+        not one the runs reached while its dialogs were open)."""
+        self.window.playback.set_playing(False)
         chosen = self._options_and_path(
             options, lambda: ImageExportDialog(self.window, self.image_options), "image_options",
             path, "Export image", {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)"})
@@ -514,8 +517,10 @@ class FileActions(QObject):
     def export_animation(self, path: str | None = None,
                          options: AnimationOptions | None = None) -> bool:
         """File > Export > Animation: GIF or MP4 of steps 0 to the shown step, with a
-        progress dialog that can cancel (then no file is written)."""
+        progress dialog that can cancel (then no file is written). Playback pauses
+        first: the dialog's steps are those the window shows."""
         m = self.window.model
+        self.window.playback.set_playing(False)
         runs = self._picture_runs()
         steps = max((len(r[2]) - 1 for r in runs), default=0)
         if steps == 0:
@@ -546,7 +551,6 @@ class FileActions(QObject):
             QApplication.processEvents()
             return not progress.wasCanceled()
 
-        self.window.playback.set_playing(False)
         try:
             done = write_animation(path, m.function, runs, stride=options.stride,
                                    fps=options.fps, size=options.size,

@@ -11,8 +11,9 @@ import re
 import pytest
 
 from optsim.cli import picture_runs
-from optsim.export.image import build_figure
-from optsim.render.compute import LEGEND_CHARS, legend_labels, legend_lines
+from optsim.cli_scenarios import point_runs
+from optsim.export.image import build_figure, bundle_runs
+from optsim.render.compute import LEGEND_CHARS, LEGEND_LINES, legend_labels, legend_lines
 from optsim.runset import run_set
 from optsim.scenarios import load_preset, preset_dir
 
@@ -43,9 +44,9 @@ def test_preset_names_are_kept_whole_on_two_lines(name):
 
 def test_a_name_too_long_for_two_lines_is_elided_after_a_whole_part():
     name = ("Schedule-Free AdamW, lr 0.05, β₁ 0.9, β₂ 0.999, weight decay 0.01, "
-            "warm-up 20 steps, r 0.5")
+            "warm-up 20 steps, r 0.5, weight_lr_power 2, seed 7")
     lines = legend_lines(name)
-    assert len(lines) == 2 and lines[-1].endswith("…")
+    assert len(lines) == LEGEND_LINES and lines[-1].endswith("…")
     kept = _plain(lines)[:-1]
     assert name.startswith(kept)
     assert name[len(kept):].startswith(", "), kept  # ends where a part ends
@@ -53,10 +54,16 @@ def test_a_name_too_long_for_two_lines_is_elided_after_a_whole_part():
     assert len(lines[-1].rstrip("…").split(",")[-1].strip()) >= 3
 
 
+def test_a_diverged_run_keeps_its_note():
+    lines = legend_lines("momentum (course: moving average, β = 0.9) (diverged at step 43)")
+    assert lines[-1] == "(diverged at step 43)"
+
+
 def test_a_long_word_without_spaces_is_broken_after_commas():
-    lines = legend_lines("adam:lr=0.01,beta1=0.8,beta2=0.95,eps=1e-8,weight_decay=0.1")
-    assert len(lines) == 2 and all(len(line) <= LEGEND_CHARS for line in lines)
-    assert lines[0].endswith(",")
+    name = "adam:lr=0.01,beta1=0.8,beta2=0.95,eps=1e-8,weight_decay=0.1"
+    lines = legend_lines(name)
+    assert 2 <= len(lines) <= LEGEND_LINES and all(len(line) <= LEGEND_CHARS for line in lines)
+    assert "".join(lines) == name and all(line.endswith(",") for line in lines[:-1])
 
 
 def test_names_that_differ_stay_distinguishable():
@@ -69,8 +76,8 @@ def test_names_that_differ_stay_distinguishable():
 
 def _figure(preset: str, size):
     runs = load_preset(preset)
-    return build_figure(runs.loss_function(), picture_runs(runs, run_set(runs)), size,
-                        view=runs.view), runs
+    pictures = picture_runs(runs, run_set(runs, record_state=point_runs(runs)))
+    return build_figure(runs.loss_function(), pictures, size, view=runs.view), runs, pictures
 
 
 def _legend_texts(fig) -> list[str]:
@@ -78,14 +85,15 @@ def _legend_texts(fig) -> list[str]:
             for _s, label in fig.loss_plot.legend.items]
 
 
-def _check_picture(fig, runs) -> None:
+def _check_picture(fig, runs, pictures) -> None:
     """The legend names every shown run readably and lies whole inside its plot;
     the title is on at most two lines inside the picture."""
     from PySide6 import QtCore
 
     plot = fig.loss_plot
     texts = _legend_texts(fig)
-    names = [r[0] for r in picture_runs(runs, run_set(runs))] if len(texts) <= 16 else []
+    bundles = bundle_runs(runs.loss_function(), pictures)
+    names = [b.name for b in bundles] if bundles is not None else [r[0] for r in pictures]
     for name in names:
         assert name in texts or any(t.endswith("…") and name.startswith(t[:-1]) for t in texts), \
             (name, texts)
@@ -106,11 +114,12 @@ def _check_picture(fig, runs) -> None:
 
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["720p", "1080p"])
 def test_schedulefree_picture_names_both_runs_whole(size):
-    fig, runs = _figure("schedulefree", size)
+    fig, runs, pictures = _figure("schedulefree", size)
     try:
         texts = _legend_texts(fig)
         assert "Schedule-Free SGD, lr 0.1, β 0.5" in texts, texts
-        _check_picture(fig, runs)
+        assert "averaged point x" in texts, texts
+        _check_picture(fig, runs, pictures)
     finally:
         fig.deleteLater()
 
@@ -119,8 +128,8 @@ def test_schedulefree_picture_names_both_runs_whole(size):
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["720p", "1080p"])
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_preset_picture_has_its_legend_and_title_whole(preset, size):
-    fig, runs = _figure(preset, size)
+    fig, runs, pictures = _figure(preset, size)
     try:
-        _check_picture(fig, runs)
+        _check_picture(fig, runs, pictures)
     finally:
         fig.deleteLater()

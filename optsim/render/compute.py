@@ -590,7 +590,7 @@ LEGEND_CHARS = 30
 
 
 #: a legend entry takes at most this many lines (a longer name is elided)
-LEGEND_LINES = 2
+LEGEND_LINES = 3
 
 #: where a run's name may break: after ", " or ": ", before " (" (its meaningful parts:
 #: "momentum (PyTorch SGD, momentum = 0.9)", "Schedule-Free SGD, lr 0.1, β 0.5")

@@ -62,6 +62,7 @@ def test_every_decade_of_the_log_history_is_labelled_whole(adam_pictures, size):
             assert text in drawn, (text, sorted(drawn), (lo, hi))
             assert plot.viewport().rect().contains(drawn[text]), (text, drawn[text])
     finally:
+        fig.hide()  # (a shown idle figure may keep relaying out)
         fig.deleteLater()
 
 
@@ -87,4 +88,5 @@ def test_a_decade_right_on_the_edge_keeps_its_label(adam_pictures, edge):
         assert _decade(n) in drawn, (n, sorted(drawn))
         assert plot.viewport().rect().contains(drawn[_decade(n)])
     finally:
+        fig.hide()  # (a shown idle figure may keep relaying out)
         fig.deleteLater()

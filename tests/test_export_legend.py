@@ -121,6 +121,7 @@ def test_schedulefree_picture_names_both_runs_whole(size):
         assert "averaged point x" in texts, texts
         _check_picture(fig, runs, pictures)
     finally:
+        fig.hide()  # (a shown idle figure may keep relaying out)
         fig.deleteLater()
 
 
@@ -132,4 +133,5 @@ def test_every_preset_picture_has_its_legend_and_title_whole(preset, size):
     try:
         _check_picture(fig, runs, pictures)
     finally:
+        fig.hide()  # (a shown idle figure may keep relaying out)
         fig.deleteLater()

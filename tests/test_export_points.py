@@ -94,6 +94,7 @@ def test_the_picture_draws_x_where_the_window_draws_it(schedulefree, size):
             px = _pixels(paint_figure(fig, size))
             found.append(_ring(px, _at(fig, x_end), round(6 * fig.picture_scale)))
         finally:
+            fig.hide()  # (a shown idle figure may keep relaying out)
             fig.deleteLater()
     (colour, white), (colour0, white0) = found
     assert colour > 10 and white > 5, found

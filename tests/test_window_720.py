@@ -426,3 +426,14 @@ def test_the_sweep_maps_colour_bar_goes_where_the_panel_has_room(qtbot, tmp_path
         assert vb.height() >= 80 and vb.width() >= 150, (size, vb.width(), vb.height())
         assert_apart(tick_label_rects(sweep.colorbar.getAxis(sweep.bar_side)))
         w.close()
+
+
+def test_the_sweep_maps_log_axes_and_colour_bar_use_one_format_each():
+    """The map's colour bar read "1e-5  0.001  0.1  1  10" and its lr axis "0.0001"
+    beside "1e-5" (issue 12, defect 11: one format per axis)."""
+    from optsim.render.explore import log_ticks
+
+    major, _minor = log_ticks(-5.03, -0.97)
+    assert [t for _c, t in major] == ["10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹"]
+    major, minor = log_ticks(-2.1, -0.5)  # (under three decades: 2 and 5 labelled too)
+    assert [t for _c, t in major + minor] == ["0.01", "0.1", "0.02", "0.05", "0.2"]

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..explore.runner import METRIC_LABELS
-from .compute import loss_label
+from .compute import log_tick_strings, tick_strings
 from .items import fit_axis_width, labels_apart, no_si_prefix, plain_axes, style_axes
 from .theme import FONT_PT, LABEL_PT, TEXT_COLOUR
 
@@ -94,12 +94,13 @@ def log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
     and 2 and 5 between them (labelled too when the axis spans under three decades)."""
     major, minor = [], []
     few = hi - lo < 3
-    for k in range(int(math.floor(lo)), int(math.ceil(hi)) + 1):
-        for m in (1, 2, 5):
-            c = k + math.log10(m)
-            if lo <= c <= hi:
-                text = loss_label(m * 10.0 ** k)
-                (major if m == 1 else minor).append((c, text if m == 1 or few else ""))
+    ticks = [(k + math.log10(m), m, k) for k in range(int(math.floor(lo)), int(math.ceil(hi)) + 1)
+             for m in (1, 2, 5) if lo <= k + math.log10(m) <= hi]
+    labelled = [m * 10.0 ** k for _c, m, k in ticks if m == 1 or few]
+    texts = iter(tick_strings(labelled))  # (one format for the whole axis: issue 12, 11)
+    for c, m, _k in ticks:
+        text = next(texts) if m == 1 or few else ""
+        (major if m == 1 else minor).append((c, text))
     if len(major) > 8:
         major = major[:: int(math.ceil(len(major) / 8))]
     return [major, minor]
@@ -344,8 +345,8 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         axis = self.colorbar.getAxis(self.bar_side)
         lo, hi = levels
         if log:
-            ticks = [(float(t), loss_label(10.0 ** t))
-                     for t in range(int(np.ceil(lo)), int(np.floor(hi)) + 1)]
+            decades = list(range(int(np.ceil(lo)), int(np.floor(hi)) + 1))
+            ticks = list(zip([float(t) for t in decades], log_tick_strings(decades), strict=True))
             if len(ticks) > 7:
                 ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
             axis.setTicks([ticks] if ticks else None)

@@ -13,7 +13,13 @@ import pytest
 from optsim.cli import picture_runs
 from optsim.cli_scenarios import point_runs
 from optsim.export.image import build_figure, bundle_runs
-from optsim.render.compute import LEGEND_CHARS, LEGEND_LINES, legend_labels, legend_lines
+from optsim.render.compute import (
+    LEGEND_CHARS,
+    LEGEND_LINES,
+    legend_labels,
+    legend_lines,
+    short_name,
+)
 from optsim.runset import run_set
 from optsim.scenarios import load_preset, preset_dir
 
@@ -135,3 +141,18 @@ def test_every_preset_picture_has_its_legend_and_title_whole(preset, size):
     finally:
         fig.hide()  # (a shown idle figure may keep relaying out)
         fig.deleteLater()
+
+
+@pytest.mark.parametrize("limit", [14, 16, 24])
+def test_narrow_limits_keep_every_word_and_space(limit):
+    """A part longer than the limit is broken between its words, spaces kept (a part
+    ending in ", " gave an IndexError; "SGD,lr" lost its space)."""
+    for name in ("Schedule-Free SGD, lr 0.1, β 0.5", "momentum (PyTorch SGD, momentum = 0.9)"):
+        lines = legend_lines(name, limit, 10)
+        assert " ".join(lines) == name, lines
+
+
+def test_short_name_still_cuts_one_line_to_its_limit():
+    """(the sweep's tuned names put it before their value)"""
+    assert short_name("momentum (PyTorch SGD, momentum = 0.9)", 16) == "momentum (PyTor…"
+    assert short_name("gradient descent", 16) == "gradient descent"

@@ -598,11 +598,9 @@ _NAME_PARTS = re.compile(r"(?<=, )|(?<=: )|(?= \()")
 
 
 def short_name(name: str, limit: int = LEGEND_CHARS) -> str:
-    """``name`` on one line of at most ``limit`` characters: whole, or its leading
-    parts that fit followed by an ellipsis, never cut inside a part (a part longer
-    than ``limit`` is cut after a whole word)."""
-    lines = legend_lines(name, limit, 1)
-    return lines[0] if lines else name
+    """``name`` cut to ``limit`` characters with an ellipsis (one line, e.g. beside a
+    tuned value; the run legend wraps names instead: :func:`legend_lines`)."""
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
 def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES) -> list[str]:
@@ -619,12 +617,13 @@ def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES
         if len(part.strip()) <= limit:
             pieces.append(part)
         else:  # one long part: its words (a long word after its commas, else cut)
-            words = part.split(" ")
+            words = [w for w in part.split(" ") if w]
             for j, word in enumerate(words):
                 bits = [b for b in re.split(r"(?<=,)", word) if b]
                 bits = [b[k: k + limit] for b in bits for k in range(0, len(b), limit)]
                 pieces.extend(bits[:-1])
-                pieces.append(bits[-1] + (" " if j < len(words) - 1 else ""))
+                last = j == len(words) - 1
+                pieces.append(bits[-1] + (" " if not last or part.endswith(" ") else ""))
     out: list[str] = []
     line = ""
     for piece in pieces:

@@ -7,26 +7,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from axis_labels import drawn_tick_labels
 
 from optsim.cli import picture_runs
 from optsim.export.image import build_figure
 from optsim.runset import run_set
 from optsim.scenarios import load_preset
-
-
-def _labels(widget, side: str = "left") -> list:
-    """A PlotWidget's drawn tick labels on one axis: (text, rect in its viewport)."""
-    from PySide6 import QtGui
-
-    axis = widget.getPlotItem().getAxis(side)
-    image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [(text, widget.mapFromScene(axis.mapRectToScene(rect)).boundingRect())
-            for rect, _flags, text in specs[2]]
 
 
 def _decade(n: int) -> str:
@@ -53,7 +39,7 @@ def test_every_decade_of_the_log_history_is_labelled_whole(adam_pictures, size):
         axis = plot.getPlotItem().getAxis("left")
         assert axis.logMode
         lo, hi = (float(v) for v in axis.range)
-        drawn = dict(_labels(plot))
+        drawn = dict(drawn_tick_labels(plot))
         # the axis' labelled decades (every one, or every other on a short axis)
         major = axis.tickValues(lo, hi, plot.getPlotItem().getViewBox().height())[0][1]
         decades = [_decade(round(v)) for v in major if lo <= v <= hi]
@@ -83,7 +69,7 @@ def test_a_decade_right_on_the_edge_keeps_its_label(adam_pictures, edge):
         for _ in range(3):
             QApplication.processEvents()
         plot.grab()
-        drawn = dict(_labels(plot))
+        drawn = dict(drawn_tick_labels(plot))
         n = new[0] if edge == "bottom" else new[1]
         assert _decade(n) in drawn, (n, sorted(drawn))
         assert plot.viewport().rect().contains(drawn[_decade(n)])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from axis_labels import drawn_tick_labels
 from PIL import Image
 
 from optsim.cli import main
@@ -347,21 +348,6 @@ def test_every_runs_start_is_marked():
         fig.deleteLater()
 
 
-def _tick_labels(widget, side: str = "left") -> list:
-    """A PlotWidget's tick labels on one axis: (value text, rect in its viewport)."""
-    from PySide6 import QtGui
-
-    axis = widget.getPlotItem().getAxis(side)
-    image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [(text, widget.mapFromScene(axis.mapRectToScene(rect)).boundingRect())
-            for rect, _flags, text in specs[2]]
-
-
 @pytest.mark.parametrize("scale", [1.0, 1.6], ids=["window", "presentation"])
 def test_a_tick_label_on_the_top_edge_stays_whole(scale):
     """A tick at the plot's top edge has its label centred on the edge: its upper
@@ -382,7 +368,7 @@ def test_a_tick_label_on_the_top_edge_stays_whole(scale):
         for _ in range(3):
             QApplication.processEvents()
         plot.grab()  # (pyqtgraph lays the axes out as it paints)
-        labels = _tick_labels(plot)
+        labels = drawn_tick_labels(plot)
         highest = min(labels, key=lambda t: t[1].top())
         assert highest[1].top() >= 0, (highest[0], highest[1].top())
         assert plot.viewport().rect().contains(highest[1]), highest
@@ -435,7 +421,7 @@ def test_the_top_tick_label_stays_whole_in_presentation_mode(window):
         for _ in range(3):
             QApplication.processEvents()
         plot.grab()
-        highest = min(_tick_labels(plot), key=lambda t: t[1].top())
+        highest = min(drawn_tick_labels(plot), key=lambda t: t[1].top())
         assert highest[1].top() >= 0, highest
     finally:
         window.set_presentation(False)

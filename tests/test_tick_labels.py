@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from axis_labels import drawn_tick_labels
 
 from optsim.render.compute import readable_spacing, spaced_log_labels
 
@@ -40,19 +41,6 @@ def test_log_labels_keep_the_decades_and_a_line_between_the_others():
     assert keep[minors.index(-5.0)] is False  # (its major tick has the label)
 
 
-def _tick_labels(widget, side: str = "left") -> list:
-    from PySide6 import QtGui
-
-    axis = widget.getPlotItem().getAxis(side)
-    image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_RGB32)
-    painter = QtGui.QPainter(image)
-    try:
-        specs = axis.generateDrawSpecs(painter)
-    finally:
-        painter.end()
-    return [(text, axis.mapRectToScene(rect)) for rect, _flags, text in specs[2]]
-
-
 @pytest.mark.parametrize("steps", [0, 3, 40])
 def test_the_short_loss_history_at_1280x720_prints_no_label_over_another(qtbot, tmp_path, steps):
     """At step 0 the losses are one value (a range of ±2 % around it: 3.8, 4.0 and
@@ -74,7 +62,7 @@ def test_the_short_loss_history_at_1280x720_prints_no_label_over_another(qtbot, 
     hist = w.history_plot
     assert hist.height() < 160  # (the short plot this is about)
     hist.grab()
-    labels = [(t, r) for t, r in _tick_labels(hist) if t]
+    labels = [(t, r) for t, r in drawn_tick_labels(hist, in_viewport=False) if t]
     assert labels
     rects = sorted((r for _, r in labels), key=lambda r: r.top())
     for a, b in zip(rects, rects[1:], strict=False):

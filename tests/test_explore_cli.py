@@ -113,6 +113,16 @@ def test_pictures(tmp_path):
     (["tune", "--clip", "norm=-1"], "--clip:"),
     (["sweep", "--x", "lr=0.1:0.5:5", "--clip", "max=1"], "--clip: clip must be"),
     (["basins", "--clip", "value"], "--clip: clip must be"),
+    # gradient noise
+    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "foo"], "--noise: unknown noise 'foo'"),
+    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "-1"], "--noise: "),
+    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "minibatch:batch=4"],
+     "--noise: minibatch noise needs a data-fitting function"),
+    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "1", "--seed", "-1"], "--seed must be"),
+    (["basins", "--noise", "1", "--seed", "1.5"], "--seed must be"),
+    (["tune", "--noise", "1", "--seeds", "0"], "--seeds must be"),
+    (["tune", "--noise", "gaussian:sigma=x"], "--noise: "),
+    (["sweep", "-o", "lbfgs", "--x", "lr=0.1:0.5:5", "--noise", "1"], "closure"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     out = tmp_path / "never.csv"

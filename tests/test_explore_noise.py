@@ -162,26 +162,6 @@ def test_cli_noise_equals_the_api(tmp_path, capsys):
                             seeds=3).minimum.ravel().tolist()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "foo"], "--noise: unknown noise 'foo'"),
-    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "-1"], "--noise: "),
-    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "minibatch:batch=4"],
-     "--noise: minibatch noise needs a data-fitting function"),
-    (["sweep", "--x", "lr=0.1:0.5:5", "--noise", "1", "--seed", "-1"], "--seed must be"),
-    (["basins", "--noise", "1", "--seed", "1.5"], "--seed must be"),
-    (["tune", "--noise", "1", "--seeds", "0"], "--seeds must be"),
-    (["tune", "--noise", "gaussian:sigma=x"], "--noise: "),
-    (["sweep", "-o", "lbfgs", "--x", "lr=0.1:0.5:5", "--noise", "1"], "closure"),
-])
-def test_cli_bad_noise_is_one_line_and_exit_2(tmp_path, capsys, args, message):
-    out = tmp_path / "never.csv"
-    assert main(args + ["--csv", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("optsim: error: ") and message in err
-    assert err.count("\n") == 1
-    assert not out.exists()
-
-
 def _texts(fig) -> tuple[str, list[str]]:
     return fig.title.text(), [label.text for _sample, label in fig.loss_plot.legend.items]
 

@@ -7,30 +7,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolButton
+from windows import window_at
 
 from optsim.gui.main_window import MainWindow
 
 SIZES = [(1280, 720), (1920, 1080)]
-
-
-def window_at(qtbot, tmp_path, size, preset=None) -> MainWindow:
-    """A fresh window of exactly ``size`` with the default layout for that size (as
-    a first start on a screen of that size lays it out), with the File menus."""
-    from optsim.gui import file_actions
-
-    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.apply_default_layout()
-    w.show()
-    qtbot.waitExposed(w)
-    file_actions.install(w)
-    if preset:
-        assert file_actions.open_from_command_line(w, None, preset)
-    for _ in range(3):
-        QApplication.processEvents()
-    assert (w.width(), w.height()) == size
-    return w
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -10,38 +10,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
+from windows import window_at
 
 from optsim.gui.main_window import MainWindow
 from optsim.render.compute import densify
 from optsim.render.theme import FONT_PT
 from optsim.scenarios import load_preset
-
-
-def window_at(qtbot, tmp_path, size=(1280, 720), preset=None, docks=()) -> MainWindow:
-    """A fresh window of ``size`` with its default layout (a first start on a screen
-    of that size), the File menus, ``preset`` opened and ``docks`` shown
-    ("geometry", "sweep")."""
-    from optsim.gui import file_actions
-
-    w = MainWindow(settings=str(tmp_path / "s.ini"), restore=False)
-    qtbot.addWidget(w)
-    w.resize(*size)
-    w.apply_default_layout()
-    w.show()
-    qtbot.waitExposed(w)
-    file_actions.install(w)
-    for d in docks:
-        if d == "geometry":
-            w.geometry_view.action.setChecked(True)
-        elif d == "sweep":
-            w.sweep_dock.show()
-            w.sweep_dock.raise_()
-    if preset:
-        assert file_actions.open_from_command_line(w, None, preset)
-    for _ in range(3):
-        QApplication.processEvents()
-    assert (w.width(), w.height()) == size
-    return w
 
 
 def settle() -> None:

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from .gc_pause import pause_gc, resume_gc
+
 #: the app icon's file in a clone of the repository (``resources/``: not Python data)
 REPO_ICON = Path(__file__).resolve().parents[2] / "resources" / "optsim.svg"
 
@@ -39,9 +41,6 @@ def app_icon():
             if not icon.isNull():
                 return icon
     return QIcon.fromTheme("optsim")
-
-#: whether :func:`main` paused the garbage collector (:func:`finish_start` resumes it)
-_GC_PAUSED = False
 
 NO_DISPLAY = ("optsim: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the "
               "window cannot open; use 'optsim run --png out.png ...' to draw pictures "
@@ -80,11 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # no garbage collection until just after the first paint (finish_start): the
-    # imports and the window make objects that live on (see main_window.pause_gc)
-    global _GC_PAUSED
-    if gc.isenabled():
-        gc.disable()
-        _GC_PAUSED = True
+    # imports and the window make objects that live on (see gc_pause)
+    pause_gc()
     import pyqtgraph as pg
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -172,13 +168,7 @@ def finish_start(window) -> None:
 
     keep_freed_memory()
     gc.freeze()
-    from .main_window import resume_gc
-
-    resume_gc()  # (paused for the start-up by the window, or by main)
-    global _GC_PAUSED
-    if _GC_PAUSED:
-        _GC_PAUSED = False
-        gc.enable()
+    resume_gc()  # (paused for the start-up by main, or by the window)
 
 
 def call_after_first_paint(target, callback) -> None:

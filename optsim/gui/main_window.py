@@ -10,7 +10,6 @@ parts (inspector, export, presets) plug in without touching the rest.
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
@@ -44,6 +43,7 @@ from PySide6.QtWidgets import (
 from ..render.compute import RunStyle
 from ..render.figure import Figure
 from .function_panel import FunctionPanel
+from .gc_pause import pause_gc, resume_gc
 from .model import SimulationModel
 from .playback import PlaybackController, PlaybackToolBar
 from .runs_panel import RunsPanel
@@ -664,29 +664,6 @@ class FirstRunHint(QLabel):
         self.hide()
         self.deleteLater()
         w.first_run_hint = None
-
-
-#: whether :func:`pause_gc` stopped the garbage collector (and nobody else had)
-_GC_PAUSED = False
-
-
-def pause_gc() -> None:
-    """Stop the garbage collector while the window is built and first painted: the
-    window's objects live on, and the collections they set off (9 of the 167 up to
-    the first paint; most come with the imports, as in a bare pyqtgraph window) found
-    nothing to free. :func:`resume_gc` starts it again."""
-    global _GC_PAUSED
-    if gc.isenabled():
-        gc.disable()
-        _GC_PAUSED = True
-
-
-def resume_gc() -> None:
-    """Start the garbage collector again if :func:`pause_gc` stopped it (idempotent)."""
-    global _GC_PAUSED
-    if _GC_PAUSED:
-        _GC_PAUSED = False
-        gc.enable()
 
 
 class MainWindow(QMainWindow):

@@ -427,7 +427,6 @@ def test_the_landscape_is_drawn_where_it_is_after_presentation_mode_places_its_l
     for _ in range(10):
         settle()
         qtbot.wait(20)
-    qtbot.waitUntil(lambda: not w._landscape_timer.isActive())
     qtbot.wait(200)  # (the landscape's grid grows 150 ms after a range change)
     settle()
     plot = w.plot

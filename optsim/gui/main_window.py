@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDockWidget,
-    QGraphicsItem,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -708,21 +707,6 @@ class MainWindow(QMainWindow):
         self.history_plot = self.figure.history
         if defer_parts:  # the legends are placed once the window shows (see showEvent)
             self.plot.hold_placing()
-        # the landscape only changes with the function or the view: paint it from a
-        # cache instead of on every frame that moves a run over it
-        for item in (self.plot.image, self.plot.contours):
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        # ... painted anew when the plot area is resized or the view moves: at one
-        # scale (x and y locked, the height deciding) Qt only moved the cached part,
-        # and a band for the legends (presentation mode) taken away again left the
-        # landscape drawn 1.6 units off (schedulefree at 1280x720)
-        landscape_box = self.plot.getPlotItem().getViewBox()
-        self._landscape_timer = QTimer(self)  # (once the plot's layout has settled)
-        self._landscape_timer.setSingleShot(True)
-        self._landscape_timer.setInterval(0)
-        self._landscape_timer.timeout.connect(self._repaint_landscape)
-        landscape_box.sigResized.connect(self._landscape_timer.start)
-        landscape_box.sigTransformChanged.connect(self._landscape_timer.start)
         # the plots paint their whole background: nothing behind them needs repainting
         for view in (self.plot, self.history_plot):
             view.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -1048,12 +1032,6 @@ class MainWindow(QMainWindow):
             self.figure.set_function(self.model.function, self.model.view)
             self.figure.set_start_marker(self.model.start)
             self.redraw()
-
-    def _repaint_landscape(self, *_args) -> None:
-        """Drop the landscape's cached pictures (see ``__init__``)."""
-        for item in (self.plot.image, self.plot.contours):
-            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
-            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def _start_changed(self) -> None:
         self.figure.set_start_marker(self.model.start)

@@ -21,6 +21,7 @@ from .compute import (
     spaced_log_labels,
     tick_strings,
 )
+from .device_cache import DeviceCached
 from .theme import FONT_PT, LABEL_PT, LINE_PX, MARKER_PX, TEXT_COLOUR
 
 #: how far the landscape's colours are lightened towards white (0: pyqtgraph's
@@ -322,6 +323,15 @@ class FixedScatter(pg.ScatterPlotItem):
             self._rect = super().boundingRect()  # (fills self.bounds)
             self._rect_key = self._bounds_key()
         return QtCore.QRectF(self._rect)
+
+
+class LandscapeImage(DeviceCached, pg.ImageItem):
+    """The landscape's heat map: it changes only with the function or the view, so
+    the window paints it from a kept picture (:meth:`keep_picture`)."""
+
+
+class LandscapeContours(DeviceCached, pg.PlotCurveItem):
+    """The landscape's contour lines, kept as a picture like :class:`LandscapeImage`."""
 
 
 class RunItems:

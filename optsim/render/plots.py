@@ -48,6 +48,8 @@ from .compute import (
 from .fans import BandItem, FanLayer, GrowingBand
 from .items import (
     FixedScatter,
+    LandscapeContours,
+    LandscapeImage,
     LegendPlacer,
     PixelSize,
     RunItems,
@@ -116,12 +118,12 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._watch_pixel_size()
         style_axes(plot, "x", "y")
         self.cmap = landscape_colormap()
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = LandscapeImage(axisOrder="row-major")
         self.image.setColorMap(self.cmap)
         self.image.setZValue(-20)
         # a 1 px cosmetic pen: wider antialiased contours cost ~50 ms a frame
-        self.contours = pg.PlotCurveItem(connect="pairs", pen=cosmetic_pen((40, 40, 40, 120), 1.0),
-                                         antialias=True)
+        self.contours = LandscapeContours(connect="pairs", antialias=True,
+                                          pen=cosmetic_pen((40, 40, 40, 120), 1.0))
         self.contours.setZValue(-10)
         self.curve = pg.PlotDataItem(pen=cosmetic_pen("#333333", 3.0), antialias=True)
         self.curve.curve.setSegmentedLineMode("on")
@@ -592,10 +594,14 @@ class LossPlot(PixelSize, pg.PlotWidget):
         return self._runs[i]
 
     def cache_static_items(self) -> None:
-        """Paint the minima, the start marker and the legend from pixmaps kept until
-        they change: the playback layer's lines span the plot, so every frame repaints
-        whatever lies under them (for the window: exports draw them as vectors)."""
+        """Paint the landscape, the minima, the start marker and the legend from
+        pixmaps kept until they change: the playback layer's lines span the plot, so
+        every frame repaints whatever lies under them (for the window: exports draw
+        them as vectors). The landscape keeps its own picture for one transform
+        (:mod:`optsim.render.device_cache` says why not Qt's cache)."""
         self._cache_static = True
+        self.image.keep_picture()
+        self.contours.keep_picture()
         items = [self.minima, self.start_marker, self.legend]
         items += [part for row in self.legend.items for part in row]
         for item in items:

@@ -306,6 +306,24 @@ class PixelSize:
         return self._pixel
 
 
+class WholeRepaint:
+    """A plot repainted whole when its layout moves a part of it (fonts of
+    presentation mode, a legend band, the colour bar's height): a part painting a
+    little beyond its bounds (the colour bar's frame) left a piece of itself behind
+    where it had been, seen under the colour bar in a real window. Layout changes
+    are rare; frames repaint only what changed."""
+
+    def _repaint_whole_on_relayout(self) -> None:
+        plot = self.getPlotItem()
+        for axis in plot.axes.values():
+            axis["item"].geometryChanged.connect(self._repaint_after_relayout)
+        plot.getViewBox().sigResized.connect(self._repaint_after_relayout)
+
+    def _repaint_after_relayout(self, *_args) -> None:
+        """Repaint the whole plot (see the class)."""
+        self.viewport().update()
+
+
 class FixedScatter(pg.ScatterPlotItem):
     """A ScatterPlotItem for points that rarely move (the minima, the start point):
     its bounds are kept until its points, their sizes or the view change (each of

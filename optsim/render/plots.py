@@ -53,6 +53,7 @@ from .items import (
     LegendPlacer,
     PixelSize,
     RunItems,
+    WholeRepaint,
     cosmetic_pen,
     fit_axis_width,
     landscape_colormap,
@@ -68,7 +69,7 @@ from .playback_layer import PlaybackLayer
 from .theme import FONT_PT, LABEL_PT, LINE_PX, MARKER_PX, TEXT_COLOUR
 
 
-class LossPlot(PixelSize, pg.PlotWidget):
+class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
     """The loss landscape (2D: heat map with contours; 1D: the curve) with the runs on it.
 
     ``clicked(x, y)`` is emitted, in plot coordinates, on a left click in the plot
@@ -169,6 +170,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
         self._auto_view = True
         vb = plot.getViewBox()
         vb.sigRangeChangedManually.connect(self._view_moved_by_user)
+        self._repaint_whole_on_relayout()
         # the landscape grid grows (after a pause) when more than it covers is shown
         self._extent_timer = QtCore.QTimer(self)
         self._extent_timer.setSingleShot(True)
@@ -271,6 +273,7 @@ class LossPlot(PixelSize, pg.PlotWidget):
             self.colorbar = pg.ColorBarItem(values=(vmin, vmax), colorMap=self.cmap,
                                             interactive=False, width=18)
             self.colorbar.setImageItem(self.image, insert_in=plot)
+            self.colorbar.geometryChanged.connect(self._repaint_after_relayout)
             axis = self.colorbar.getAxis("right")
             axis.setTextPen(pg.mkPen(TEXT_COLOUR))
             axis.setPen(pg.mkPen(TEXT_COLOUR))
@@ -1025,7 +1028,7 @@ def bundle_curves(losses: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.
     return xs, ys, connect
 
 
-class LossHistoryPlot(PixelSize, pg.PlotWidget):
+class LossHistoryPlot(PixelSize, WholeRepaint, pg.PlotWidget):
     """Loss against step, one line per run, with a vertical line at the shown step.
 
     The y axis is logarithmic when every loss is positive and they span more than
@@ -1042,6 +1045,7 @@ class LossHistoryPlot(PixelSize, pg.PlotWidget):
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         self._watch_pixel_size()
+        self._repaint_whole_on_relayout()
         #: fonts and lines are this many times their theme size (see set_scale)
         self.scale = 1.0
         self._style_axes()

@@ -1,8 +1,9 @@
-"""The landscape's kept picture (optsim.render.device_cache) against painting it
-directly: after the moves that left Qt's own cache drawing a stale picture 1.6
-units off (presentation mode's legend band at 1280x720, resizes, pans, zooms), the
-window shows what painting anew shows; the picture is reused while nothing
-changed and painted anew when the content changes."""
+"""What the window's plots show after they move: the landscape's kept picture
+(optsim.render.device_cache) against painting it directly, after the moves that left
+Qt's own cache drawing a stale picture 1.6 units off (presentation mode's legend
+band at 1280x720, resizes, pans, zooms); the picture is reused while nothing changed
+and painted anew when the content changes; a part moved by the layout (the colour
+bar) leaves nothing of itself behind."""
 
 from __future__ import annotations
 
@@ -80,3 +81,51 @@ def test_the_picture_is_reused_until_the_landscape_or_its_place_changes(qtbot, t
     plot.getPlotItem().getViewBox().translateBy(x=0.2)  # the same, moved
     plot.grab()
     assert image.pictures_painted >= painted + 2
+
+
+class PaintedRegions:
+    """The areas of a widget's paint events."""
+
+    def __init__(self, widget) -> None:
+        from PySide6.QtCore import QEvent, QObject
+
+        outer = self
+
+        class Filter(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+                if event.type() == QEvent.Type.Paint:
+                    outer.rects.append(event.region().boundingRect())
+                return False
+
+        self.rects: list = []
+        self.filter = Filter()
+        widget.installEventFilter(self.filter)
+
+    def whole(self, widget) -> bool:
+        return any(r.contains(widget.rect()) for r in self.rects)
+
+
+def test_the_plot_is_repainted_whole_when_its_layout_moves_a_part(qtbot, tmp_path):
+    """The colour bar's frame paints a little beyond its bounds: moved by the layout
+    (presentation mode's fonts) it left a piece of itself under its new place in a
+    real window (xcb). Every move of a part of the plot repaints all of it."""
+    w = window_at(qtbot, tmp_path, preset="schedulefree")
+    settle(qtbot)
+    for view in (w.plot, w.history_plot):
+        painted = PaintedRegions(view.viewport())
+        qtbot.wait(50)
+        settle(qtbot)
+        painted.rects.clear()
+        view.viewport().repaint(view.viewport().rect().adjusted(10, 10, -10, -10))  # (a part)
+        assert painted.rects and not painted.whole(view.viewport())
+        painted.rects.clear()
+        view.set_scale(1.6)  # the axes and the colour bar move
+        settle(qtbot)
+        assert painted.whole(view.viewport())
+        if view is w.plot:  # the colour bar alone
+            painted.rects.clear()
+            bar = view.colorbar
+            bar.setGeometry(bar.geometry().adjusted(0, 0, 0, -7))
+            settle(qtbot)
+            assert painted.whole(view.viewport())
+        view.set_scale(1.0)

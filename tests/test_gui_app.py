@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QRectF, QSettings, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -182,3 +182,27 @@ def test_the_sweep_and_training_parts_are_built_after_the_first_paint(qtbot, tmp
     w3 = MainWindow(settings=str(tmp_path / "s3.ini"), restore=False)
     qtbot.addWidget(w3)
     assert w3.has_part("sweep") and w3.has_part("training")
+
+
+@pytest.mark.parametrize("preset", ["schedulefree", "adam", "elongated-valley", "himmelblau"])
+def test_the_first_run_hint_covers_no_legend_or_key_at_a_projector_size(qtbot, tmp_path, preset):
+    """At 1280x720 with Schedule-Free's preset the note lay over the arrows' key."""
+    from windows import window_at
+
+    w = window_at(qtbot, tmp_path, preset=preset)
+    for _ in range(3):
+        qtbot.wait(20)
+        QApplication.processEvents()
+    hint = w.first_run_hint
+    assert hint is not None and hint.isVisible()
+    plot = w.plot
+    top_left = plot.mapFromGlobal(hint.mapToGlobal(hint.rect().topLeft()))
+    hint_rect = QRectF(top_left.x(), top_left.y(), hint.width(), hint.height())
+    boxes = [item for item in plot.placer.boxes if item.isVisible() and item.opacity() > 0]
+    assert len(boxes) >= 2  # the runs' legend and the arrows' key
+    for item in boxes:
+        box = plot.mapFromScene(item.mapRectToScene(item.boundingRect())).boundingRect()
+        assert not hint_rect.intersects(QRectF(box)), (preset, hint_rect, box)
+    vb = plot.getPlotItem().getViewBox()
+    area = QRectF(plot.mapFromScene(vb.sceneBoundingRect()).boundingRect())
+    assert area.contains(hint_rect)

@@ -14,7 +14,8 @@ import json
 import math
 import os
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSettings, Qt, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QRect, QRectF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -595,6 +596,32 @@ KEY_HINT_DONE = "hints/first_run_done"
 KEY_ASPECT = "view/equal_aspect"
 
 
+def hint_height(placer, x: float, width: float, height: float, area_height: float) -> float:
+    """Where a note ``width`` x ``height`` at ``x`` goes in a view box
+    ``area_height`` pixels tall (its top, in the view box's pixels): the lowest
+    place, from a sixth of the height above the bottom up, covering no placed box
+    (legend, key) and the fewest drawn points; the lowest of those if each covers a
+    box."""
+    pad = 6.0
+    boxes = [item.mapRectToScene(item.boundingRect()) for item in placer.boxes
+             if item.isVisible() and item.opacity() > 0]
+    boxes = [placer.vb.mapRectFromScene(r) for r in boxes]  # (the view box's pixels)
+    pts = placer.drawn_pixels()
+    lowest = area_height - height - max(70.0, area_height / 6)
+    best = None
+    for y in np.arange(lowest, pad - 1, -8.0):
+        covers_box = any(r.intersects(QRectF(x - pad, y - pad, width + 2 * pad, height + 2 * pad))
+                         for r in boxes)
+        inside = ((pts[:, 0] > x - pad) & (pts[:, 0] < x + width + pad)
+                  & (pts[:, 1] > y - pad) & (pts[:, 1] < y + height + pad)).sum() if len(pts) else 0
+        cost = (covers_box, int(inside))
+        if best is None or cost < best[0]:
+            best = (cost, float(y))
+        if cost == (False, 0):
+            break
+    return best[1] if best is not None else max(lowest, 0.0)
+
+
 class FirstRunHint(QLabel):
     """A note over the bottom of the plot on a first start: how to step, run and
     move the start. It goes at the first step, run or click on the plot, and the
@@ -622,9 +649,13 @@ class FirstRunHint(QLabel):
         m.stepChanged.connect(self._stepped)
         window.playback.playingChanged.connect(self._played)
         window.plot.clicked.connect(self.dismiss)
+        window.plot.placer.listeners.append(self._boxes_placed)
         self.place()
         self.show()
         self.raise_()
+
+    def _boxes_placed(self) -> None:
+        QTimer.singleShot(0, self, self.place)  # (after the move of the boxes)
 
     def _stepped(self, k: int) -> None:
         if k > 0:
@@ -635,17 +666,17 @@ class FirstRunHint(QLabel):
             self.dismiss()
 
     def place(self) -> None:
-        """Centred over the lower part of the plot's data area, clear of the arrows'
-        key in its bottom corner."""
+        """Centred across the plot's data area, as low as it covers none of the
+        legends and keys and the fewest drawn points (the start, the arrows)."""
         plot = self.window_.plot
         vb = plot.getPlotItem().getViewBox()
         area = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
         corner = plot.mapTo(self.parentWidget(), area.topLeft())
         width = max(min(self._natural, area.width() - 24), 120)
         self.resize(width, self.heightForWidth(width))
-        x = corner.x() + (area.width() - self.width()) // 2
-        y = corner.y() + area.height() - self.height() - max(70, area.height() // 6)
-        self.move(max(x, 0), max(y, 0))
+        x = (area.width() - self.width()) // 2
+        y = hint_height(plot.placer, x, self.width(), self.height(), area.height())
+        self.move(max(corner.x() + x, 0), max(corner.y() + y, 0))
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if event.type() in (QEvent.Type.Resize, QEvent.Type.LayoutRequest):
@@ -659,6 +690,7 @@ class FirstRunHint(QLabel):
         w.model.stepChanged.disconnect(self._stepped)
         w.playback.playingChanged.disconnect(self._played)
         w.plot.clicked.disconnect(self.dismiss)
+        w.plot.placer.listeners.remove(self._boxes_placed)
         self.parentWidget().removeEventFilter(self)
         self.hide()
         self.deleteLater()

@@ -463,6 +463,8 @@ class LegendPlacer:
         #: how many times the boxes were placed (a placing asked for before the
         #: last one need not be done again: see LossPlot.request_placing)
         self.placings = 0
+        #: called after every placing (the window's first-run note keeps off the boxes)
+        self.listeners: list = []
         self.vb.sigResized.connect(self.place)
         self.vb.sigResized.connect(self._forget_boxes)
         self.vb.sigTransformChanged.connect(self._forget_boxes)
@@ -589,6 +591,8 @@ class LegendPlacer:
             return self.clear
         finally:
             self._placing = False
+            for listener in self.listeners:
+                listener()
 
     def _inside(self, boxes, frame, best: bool = False):
         """Places in the view for ``boxes`` covering nothing (None if one has none),

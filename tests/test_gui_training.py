@@ -145,8 +145,9 @@ def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: all(e.height() >= e.minimumSizeHint().height() for e in editors))
     bar = panel.scroll.verticalScrollBar()
     assert bar.maximum() > 0  # the rest is a scroll away
-    t.toggle.setChecked(False)
-    t.toggle.setChecked(True)
+    bar.setValue(0)
+    t.toggle.click()  # closed and opened again by the user
+    t.toggle.click()
     kind = t.schedule_editor.kind_combo  # opened: scrolled to
     view = panel.scroll.viewport()
 
@@ -157,6 +158,25 @@ def test_schedule_editor_scrolls_in_a_short_dock(qtbot, tmp_path) -> None:
     qtbot.waitUntil(kind_in_view)
     sizes = w.figure.splitter.sizes()
     assert len(sizes) == 3 and sizes[1] >= 0.18 * sum(sizes) and sizes[2] > 0
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1824, 1026)])
+def test_a_preset_with_schedules_leaves_the_runs_list_in_view(qtbot, tmp_path, size) -> None:
+    """The schedules-valley preset opens the schedule section by itself: the
+    Optimizers panel stays at its top, with the runs list in view (scrolled to the
+    section, it hid the runs at 1920x1080)."""
+    from windows import window_at
+
+    w = window_at(qtbot, tmp_path, size=size, preset="schedules-valley")
+    t = w.training
+    qtbot.waitUntil(lambda: t.group.isVisible())
+    for _ in range(5):
+        qtbot.wait(10)
+    panel = w.runs_panel
+    assert panel.scroll.verticalScrollBar().value() == 0
+    runs = panel.tree
+    top = runs.mapTo(panel.scroll.viewport(), runs.rect().topLeft()).y()
+    assert 0 <= top < panel.scroll.viewport().height()
 
 
 def test_a_clipped_step_in_the_window_shows_both_gradients(window, qtbot) -> None:

@@ -70,6 +70,7 @@ class Training(QObject):
         lay.addWidget(self.run_noise)
         self.group.setVisible(False)
         self.toggle.toggled.connect(self._open)
+        self.toggle.clicked.connect(self._clicked)
         # (the panel scrolls as a whole in a short dock: the rows keep their height)
         outer = getattr(panel, "content_layout", None) or panel.layout()
         at = outer.indexOf(panel.error_label)
@@ -116,7 +117,12 @@ class Training(QObject):
     def _open(self, on: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.group.setVisible(on)
-        if on:  # shown in a short dock: scrolled into view (up and down only)
+
+    def _clicked(self, on: bool) -> None:
+        """Opened by the user in a short dock: scrolled into view (up and down only).
+        Opened by a preset or a selected run's schedule, the panel stays where it is
+        (at its top, the runs list: scrolled down, it hid the runs at 1920x1080)."""
+        if on:
             QTimer.singleShot(0, self._scroll_to_group)
 
     def _scroll_to_group(self) -> None:

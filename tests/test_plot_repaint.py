@@ -129,3 +129,39 @@ def test_the_plot_is_repainted_whole_when_its_layout_moves_a_part(qtbot, tmp_pat
             settle(qtbot)
             assert painted.whole(view.viewport())
         view.set_scale(1.0)
+
+
+def test_a_trail_keeps_its_dark_casing_on_both_sides(qtbot):
+    """The casing (opaque, square-capped since a translucent round-capped one took
+    20-32 ms a repaint on a zig-zag) still rings the trail: just beside the line it
+    is dark, a few pixels further the landscape shows."""
+    from PySide6.QtCore import QPointF
+
+    from optsim.functions import get_function
+    from optsim.render.compute import RunStyle
+    from optsim.render.plots import LossPlot
+    from optsim.style import run_colour
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(640, 480)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.set_function(get_function("elongated-bowl"))
+    plot.set_runs([RunStyle("sgd", run_colour(0))])
+    path = np.array([[-1.5, 0.5], [1.5, 0.5], [1.5, -0.5]])  # across, then down
+    plot.update_run(0, path)
+    settle(qtbot)
+    image = plot.grab().toImage()
+    ratio = image.devicePixelRatio()
+    vb = plot.getPlotItem().getViewBox()
+
+    def grey(x: float, y: float, dy_px: float) -> float:
+        q = plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
+        c = image.pixelColor(int(q.x() * ratio), int((q.y() + dy_px) * ratio))
+        return (c.red() + c.green() + c.blue()) / 3
+
+    for x in (-0.8, -0.2, 0.6):  # along the first segment, away from the dots
+        for side in (-1, 1):
+            assert grey(x, 0.5, side * 2.0) < 100, (x, side)  # the casing
+            assert grey(x, 0.5, side * 8.0) > 110, (x, side)  # the landscape beyond it

@@ -157,8 +157,10 @@ def test_a_trail_keeps_its_dark_casing_on_both_sides(qtbot):
     vb = plot.getPlotItem().getViewBox()
 
     def grey(x: float, y: float, dy_px: float) -> float:
+        """``dy_px`` device pixels below the point (cosmetic pens are drawn in
+        device pixels)."""
         q = plot.mapFromScene(vb.mapViewToScene(QPointF(x, y)))
-        c = image.pixelColor(int(q.x() * ratio), int((q.y() + dy_px) * ratio))
+        c = image.pixelColor(int(q.x() * ratio), round(q.y() * ratio + dy_px))
         return (c.red() + c.green() + c.blue()) / 3
 
     for x in (-0.8, -0.2, 0.6):  # along the first segment, away from the dots

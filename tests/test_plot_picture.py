@@ -400,4 +400,5 @@ def test_a_scenario_with_free_aspect_exports_stretched(tmp_path):
     assert main(["run", "--scenario", str(path), "--png", str(out_equal), "--size", "960x720"]) == 0
     a = np.asarray(Image.open(out_free).convert("RGB"))
     b = np.asarray(Image.open(out_equal).convert("RGB"))
-    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() > 5
+    # (the same picture twice differs by 0; the stretched landscape by about 5)
+    assert a.shape == b.shape and np.abs(a.astype(int) - b.astype(int)).mean() > 3

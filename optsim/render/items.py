@@ -120,8 +120,11 @@ def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) ->
     # a tick at the plot's top edge has its label centred on that edge: the upper
     # half lay outside the plot's widget and was cut off (window and pictures)
     plot.top_label_room = top_label_room(font)
-    left, _top, right, bottom = plot.layout.getContentsMargins()
-    plot.layout.setContentsMargins(left, plot.top_label_room, right, bottom)
+    # and a tick at its right edge has half its label right of the plot: room for
+    # a label of four digits (a wider one is left out, never drawn cut)
+    plot.right_label_room = right_label_room(font)
+    left, _top, _right, bottom = plot.layout.getContentsMargins()
+    plot.layout.setContentsMargins(left, plot.top_label_room, plot.right_label_room, bottom)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
 
 
@@ -135,6 +138,12 @@ TICK_LABEL_GAP_PX = 4.0
 def top_label_room(font: QtGui.QFont) -> int:
     """Pixels above a plot that keep a tick label centred on its top edge whole."""
     return int(math.ceil(QtGui.QFontMetricsF(font).height() / 2)) + 1
+
+
+def right_label_room(font: QtGui.QFont) -> int:
+    """Pixels right of a plot that keep a tick label of up to four digits centred
+    on its right edge whole."""
+    return int(math.ceil(QtGui.QFontMetricsF(font).horizontalAdvance("0000") / 2)) + 1
 
 
 def no_si_prefix(axis: pg.AxisItem) -> pg.AxisItem:
@@ -212,10 +221,13 @@ class FormattedAxis(pg.AxisItem):
         (With a grid, pyqtgraph's rectangle is the axis and the view, without its
         usual 15 px of room: a log axis' decade on the bottom edge lost its label.)"""
         rect = super().boundingRect()
+        font = self.style.get("tickFont") or self.font()
         if self.orientation in ("left", "right"):
-            font = self.style.get("tickFont") or self.font()
             half = math.ceil(QtGui.QFontMetricsF(font).height() / 2) + 1
             rect = rect.adjusted(0, -half, 0, half)
+        else:  # a horizontal axis' end labels stick out sideways: see generateDrawSpecs
+            half = math.ceil(QtGui.QFontMetricsF(font).horizontalAdvance("−00000.00") / 2)
+            rect = rect.adjusted(-half, 0, half, 0)
         return rect
 
     def generateDrawSpecs(self, p):  # noqa: N802 (pyqtgraph override)
@@ -225,7 +237,40 @@ class FormattedAxis(pg.AxisItem):
         specs = super().generateDrawSpecs(p)
         if specs is None:
             return None
-        return specs[0], specs[1], apart(self.orientation, specs[2])
+        texts = apart(self.orientation, specs[2])
+        if self.orientation in ("top", "bottom"):
+            texts = self._ends_kept(p, texts)
+        return specs[0], specs[1], texts
+
+    def _ends_kept(self, p, texts: list) -> list:
+        """A horizontal axis' labels less those at its ends that do not fit.
+
+        pyqtgraph left out a label sticking out of the axis' own rectangle: a tick
+        right at the range's end (rosenbrock's x = ±2, the history's last hundred)
+        had none, silently. The rectangle is grown (:meth:`boundingRect`); here a
+        label is kept when it lies inside the plot's widget (else it would be drawn
+        cut) and, at the corner by the vertical axis, clear of that axis' labels."""
+        plot = self.parentItem()
+        if plot is None or not texts:
+            return texts
+        room = self.mapRectFromItem(plot, plot.boundingRect())
+        texts = [t for t in texts if room.contains(t[0])]
+        own = self.mapRectFromParent(self.geometry())
+        corner = [t for t in texts if t[0].left() < own.left() or t[0].right() > own.right()]
+        if not corner or not hasattr(plot, "getAxis"):
+            return texts
+        others = []
+        for side in ("left", "right"):
+            axis = plot.getAxis(side)
+            if axis is None or not axis.isVisible() or not axis.style["showValues"]:
+                continue
+            found = axis.generateDrawSpecs(p)
+            if found is not None:
+                others += [self.mapRectFromItem(axis, r) for r, _flags, _text in found[2]]
+        gap = TICK_LABEL_GAP_PX / 2
+        clash = [t for t in corner
+                 if any(t[0].adjusted(-gap, -gap, gap, gap).intersects(o) for o in others)]
+        return [t for t in texts if t not in clash]
 
     def tickSpacing(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph override)
         levels = super().tickSpacing(minVal, maxVal, size)
@@ -628,7 +673,7 @@ class LegendPlacer:
         layout = self.plot.layout
         # (above the plot, room for half of a tick label on its top edge: style_axes)
         room = float(getattr(self.plot, "top_label_room", 0))
-        margins = [0.0, room, 0.0, 0.0]
+        margins = [0.0, room, float(getattr(self.plot, "right_label_room", 0)), 0.0]
         if size:
             if side == "left":
                 margins[0] = size

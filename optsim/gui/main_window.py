@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..render.compute import RunStyle
+from ..render.compute import RunStyle, distinct_short
 from ..render.figure import Figure
 from .function_panel import FunctionPanel
 from .gc_pause import pause_gc, resume_gc
@@ -451,33 +451,12 @@ def status_shown(status: str, compact: bool) -> str:
 
 
 def distinct_elided(names: list[str], metrics, room: int) -> list[str]:
-    """The names elided at their end to ``room`` pixels; where two would then read
-    the same ("momentum (…" twice), the part they share is elided instead, after its
-    first letters: "mom…PyTorch SGD, m…" and "mom…course, β = 0.…"."""
-    right = Qt.TextElideMode.ElideRight
-    short = [metrics.elidedText(n, right, room) for n in names]
-    out = list(short)
-    for i, text in enumerate(short):
-        same = [names[j] for j, t in enumerate(short) if t == text and names[j] != names[i]]
-        if not same:
-            continue
-        common = len(os.path.commonprefix([names[i], *same]))
-        head = names[i][: min(3, common)]
-        # (from the bracket they differ in: "(−1, 1)", not "1)")
-        opened = names[i].rfind("(", 0, common)
-        start = opened if opened >= 0 and ")" not in names[i][opened:common] else common
-        rest = names[i][start:].lstrip()
-        text = metrics.elidedText(f"{head}…{rest}", right, room)
-        if not text.endswith(rest) and metrics.horizontalAdvance(f"…{rest}") <= room:
-            text = f"…{rest}"  # the part they differ in, whole
-        out[i] = text
-    # too narrow for even that ("GD from (1, 1)" and "GD from (1, −1)" both "GD …1,…"):
-    # keep the ends, where such names differ, elided in the middle, else the end alone
-    for mode in (Qt.TextElideMode.ElideMiddle, Qt.TextElideMode.ElideLeft):
-        for i, text in enumerate(out):
-            if any(t == text and names[j] != names[i] for j, t in enumerate(out)):
-                out[i] = metrics.elidedText(names[i], mode, room)
-    return out
+    """The names shortened to ``room`` pixels of ``metrics``' font, each reading as
+    no other (the part it differs in kept: "GD…(−1, −1)", never "GD from (−1, …"
+    beside "GD from (−1, 1)") and never cut inside a number (see
+    :func:`~optsim.render.compute.distinct_short`)."""
+    # (Qt elides a text exactly as wide as its room: it must be narrower)
+    return distinct_short(names, metrics.horizontalAdvance, room - 1)
 
 
 def _brush(colour: str) -> QBrush:

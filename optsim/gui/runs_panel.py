@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QSpinBox,
+    QStyle,
+    QStyledItemDelegate,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 from ..engine import OPTIMIZERS, WRAPPERS, HyperParam, Optimizer
 from ..engine.registry import optimizer_kind
 from ..plugins import PluginError, load_plugin
+from ..render.compute import distinct_short
 from .model import SimulationModel
 
 ERROR_STYLE = "color: #B00020;"
@@ -311,6 +314,38 @@ class VerticalScroll(QScrollArea):
         return base if w is None else QSize(self._width(w.sizeHint()), base.height())
 
 
+class DistinctNames(QStyledItemDelegate):
+    """Draws the runs' names (column 0 of a tree) shortened so that none reads as
+    another (:func:`~optsim.render.compute.distinct_short`): Qt's own elision cut
+    "GD from (−1, −1)" to "GD from (−1, …" beside "GD from (−1, 1)" in a narrow dock.
+    Editing (a double-click) still gets the whole name."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+        self._shown: dict[tuple, list[str]] = {}
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 (Qt override)
+        super().initStyleOption(option, index)
+        if index.column() != 0 or index.parent().isValid():
+            return
+        tree = self.tree
+        style = tree.style()
+        # (as Qt's style lays the text out: its rectangle, less a margin each side)
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, tree) + 1
+        room = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, tree).width()
+        room -= 2 * margin + 1  # (Qt elides a text exactly as wide as its room)
+        names = tuple(tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount()))
+        key = (names, room, option.font.key())
+        if key not in self._shown:
+            if len(self._shown) > 64:
+                self._shown.clear()
+            self._shown[key] = distinct_short(names, option.fontMetrics.horizontalAdvance, room)
+        shown = self._shown[key]
+        if index.row() < len(shown):
+            option.text = shown[index.row()]
+
+
 class RunsPanel(QWidget):
     """The runs list and the selected run's optimizer editor."""
 
@@ -342,6 +377,7 @@ class RunsPanel(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.tree.setToolTip("Tick to show a run; double-click a name to rename it.")
+        self.tree.setItemDelegateForColumn(0, DistinctNames(self.tree))
         self.tree.setMinimumHeight(120)
         palette = self.tree.palette()
         for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):

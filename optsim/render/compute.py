@@ -9,6 +9,7 @@ The pyqtgraph items that draw these live in :mod:`optsim.render.items`,
 from __future__ import annotations
 
 import math
+import os
 import re
 import weakref
 from collections import OrderedDict
@@ -601,6 +602,123 @@ def short_name(name: str, limit: int = LEGEND_CHARS) -> str:
     """``name`` cut to ``limit`` characters with an ellipsis (one line, e.g. beside a
     tuned value; the run legend wraps names instead: :func:`legend_lines`)."""
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+#: a number in a name (with its sign, decimals, exponent): never cut inside or right after
+_NUMBER = re.compile(r"[−+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][−+-]?\d+)?(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?")
+
+
+def _cut_points(text: str) -> list[int]:
+    """Where ``text`` may be cut (0..len): anywhere but inside a number or right
+    after one ("lr 0.0…" would read as a number; "(1…" as a cut one)."""
+    barred: set[int] = set()
+    for m in _NUMBER.finditer(text):
+        barred.update(range(m.start() + 1, m.end() + 1))
+    barred.discard(len(text))
+    return [k for k in range(len(text) + 1) if k not in barred]
+
+
+def _head_cut(text: str, fits: Callable[[str], bool], end: str = "…") -> str | None:
+    """The longest start of ``text`` cut at a :func:`_cut_points` point, followed by
+    ``end``, that ``fits`` (``text`` itself if it fits); None if none does."""
+    if fits(text):
+        return text
+    points = _cut_points(text)
+    allowed = set(points)
+    for k in reversed(points[:-1]):
+        head = text[:k].rstrip()
+        if head and len(head) in allowed and fits(head + end):
+            return head + end
+    return None
+
+
+def _tail_cut(text: str, fits: Callable[[str], bool]) -> str | None:
+    """The longest end of ``text`` from a cut point (a word's or a number's start),
+    after "…", that fits; None if none does."""
+    for k in _cut_points(text)[1:-1]:
+        tail = text[k:].lstrip()
+        if tail and fits("…" + tail):
+            return "…" + tail
+    return None
+
+
+def reads_as(short: str, name: str) -> bool:
+    """Whether ``short`` could be ``name`` shortened: equal, or its pieces between
+    ellipses found in ``name`` in order, the first at its start, the last at its end."""
+    if short == name:
+        return True
+    if "…" not in short:
+        return False
+    pieces = short.split("…")
+    first, last = pieces[0], pieces[-1]
+    if not name.startswith(first) or not name.endswith(last) \
+            or len(first) + len(last) > len(name):
+        return False
+    at = len(first)
+    for piece in pieces[1:-1]:
+        found = name.find(piece, at, len(name) - len(last))
+        if found < 0:
+            return False
+        at = found + len(piece)
+    return True
+
+
+def _differing_start(name: str, others: Sequence[str]) -> int:
+    """Where ``name``'s part that tells it from ``others`` begins: after the longest
+    start it shares with one of them, moved back to the bracket that part is in
+    ("(1, −1)" of "GD from (1, −1)", not "−1)") or else to its word's start."""
+    shared = max((len(os.path.commonprefix([name, o])) for o in others if o != name), default=0)
+    shared = min(shared, len(name))
+    opened = name.rfind("(", 0, shared)
+    if opened >= 0 and ")" not in name[opened:shared]:
+        return opened
+    cut = max(name.rfind(" ", 0, shared) + 1, 0)
+    for m in _NUMBER.finditer(name):  # (not after a number's sign)
+        if m.start() < cut < m.end():
+            cut = m.start()
+    return cut
+
+
+def distinct_short(names: Sequence[str], width: Callable[[str], float], room: float) -> list[str]:
+    """Each name shortened to ``room`` (measured by ``width``: pixels, or ``len``)
+    so that it reads as no other name of ``names`` (:func:`reads_as`) and is never
+    cut inside a number.
+
+    A name that fits stays whole. Else, first choice: its end elided ("momentum
+    (PyT…"). Where that would fit another name as well ("GD from (1, …" is "GD from
+    (1, 1)" or "GD from (1, −1)"), the shared middle is elided and the part it
+    differs in is kept: "GD from…(1, −1)", "GD…(1, −1)", "…(1, −1)", then that part
+    elided at its end ("Adam…lr 0.1 (cl…"), then its end alone ("…−1)"). When nothing
+    that fits tells it apart (a very narrow column), the one that reads as the
+    fewest other names."""
+    names = [" ".join(str(n).split()) for n in names]
+
+    def fits(text: str) -> bool:
+        return width(text) <= room
+
+    out = []
+    for i, name in enumerate(names):
+        if fits(name):
+            out.append(name)
+            continue
+        others = [n for j, n in enumerate(names) if j != i and n != name]
+        start = _differing_start(name, others)
+        tail = name[start:].strip()
+        words = name[:start].split()
+        candidates = [_head_cut(name, fits)]
+        candidates += ["…".join((" ".join(words[:k]), tail)) for k in range(len(words), 0, -1)]
+        candidates.append("…" + tail)
+        if words:
+            cut = _head_cut(tail, lambda t, w=words[0]: fits(f"{w}…{t}"))
+            candidates.append(f"{words[0]}…{cut}" if cut else None)
+        cut = _head_cut(tail, lambda t: fits("…" + t))
+        candidates.append("…" + cut if cut else None)
+        candidates.append(_tail_cut(name, fits))
+        shown = [c for c in candidates if c and fits(c)]
+        # the first that reads as no other name, else as the fewest
+        alike = [sum(reads_as(c, o) for o in others) for c in shown]
+        out.append(shown[alike.index(min(alike))] if shown else "…")
+    return out
 
 
 def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES) -> list[str]:

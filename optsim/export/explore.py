@@ -132,16 +132,16 @@ def race_figure(fn: LossFunction, labels: Sequence[str], results: Sequence[TuneR
     titled with the criterion; each run's legend entry ends with its tuned lr (its
     name is shortened, never the value), and when the picture leaves no room for the
     legend, the title states the tuned values."""
-    from ..render.compute import LEGEND_CHARS, short_name
+    from ..render.compute import suffixed_names
     from ..simulation import run
 
     start = results[0].starts[0]
     runs = []
-    for i, (label, r) in enumerate(zip(labels, results, strict=True)):
+    # (the labels shortened part-wise, apart and never in a number: the value whole)
+    names = suffixed_names(labels, [f" → lr {r.lr:.3g}" for r in results])
+    for i, (name, r) in enumerate(zip(names, results, strict=True)):
         res = run(fn, r.tuned, start, r.steps, schedule=r.schedule, clip=r.clip,
                   noise=r.noise, seed=r.seed)
-        tuned = f" → lr {r.lr:.3g}"
-        name = short_name(label, LEGEND_CHARS - len(tuned)) + tuned
         if bool(res.diverged):
             name += f" (diverged at step {int(res.diverged_step)})"
         runs.append((name, run_colour(i), res.positions, res.losses))

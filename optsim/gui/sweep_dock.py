@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,7 @@ from ..explore.tune import (
     tune_starts,
 )
 from ..export.explore import basins_spec, sweep_title
-from ..render.compute import LEGEND_CHARS, short_name
+from ..render.compute import distinct_short, suffixed_names
 from ..render.explore import BasinsOverlay, MapAxis, SweepPlot
 from ..schedules import Schedule
 
@@ -899,11 +899,18 @@ class SweepPanel(QWidget):
             self.main_window.figure.set_caption("")
 
     @staticmethod
-    def tuned_name(base: str, lr: float) -> str:
-        """A tuned run's name: ``base (tuned lr=…)``, ``base`` shortened so that the
-        legend shows the whole tuned value."""
-        tuned = f" (tuned lr={lr:.3g})"
-        return short_name(base, LEGEND_CHARS - len(tuned)) + tuned
+    def tuned_name(base: str, lr: float, others: Sequence[tuple[str, float]] = ()) -> str:
+        """A tuned run's name: ``base (tuned lr=…)``, ``base`` shortened part-wise
+        (never in a number) so that the legend shows the whole tuned value, and
+        apart from the ``others`` tuned with it ((base, lr) pairs; see
+        :meth:`tuned_names`)."""
+        return SweepPanel.tuned_names([(base, lr), *others])[0]
+
+    @staticmethod
+    def tuned_names(runs: Sequence[tuple[str, float]]) -> list[str]:
+        """The names of runs tuned together, each ``base (tuned lr=…)`` (see
+        :func:`~optsim.render.compute.suffixed_names`)."""
+        return suffixed_names([b for b, _ in runs], [f" (tuned lr={lr:.3g})" for _, lr in runs])
 
     @staticmethod
     def tune_caption(results: list, names: list[str] | None = None) -> str:
@@ -925,8 +932,9 @@ class SweepPanel(QWidget):
             noise = f", {' / '.join(specs)} noise ({seed_range(noisy[0])})"
         values = ""
         if names:
+            short = distinct_short(names, len, 16)  # (apart, never cut in a number)
             values = "Tuned lr: " + ", ".join(
-                f"{short_name(n, 16)} {x.lr:.3g}" for n, x in zip(names, results, strict=True)
+                f"{n} {x.lr:.3g}" for n, x in zip(short, results, strict=True)
             ) + "; "
         return f"{values}lr tuned for the lowest {text} in {r.steps} steps, {clip}{noise}"
 
@@ -936,15 +944,15 @@ class SweepPanel(QWidget):
         self.progress.setValue(1)
         parts, names, tuned = [], [], []
         self._tuned = None
-        for run, r in zip(runs, results, strict=True):
-            if run not in self.model.runs:
-                continue
+        kept = [(run, r) for run, r in zip(runs, results, strict=True) if run in self.model.runs]
+        new_names = self.tuned_names([(run.name.split(" (tuned")[0], r.lr) for run, r in kept])
+        for (run, r), new_name in zip(kept, new_names, strict=True):
             i = self.model.runs.index(run)
             base = run.name.split(" (tuned")[0]
             self.model.set_run_optimizer(i, r.tuned)
             if forced is not None and run.clip != forced:
                 self.model.set_run_training(i, run.schedule, forced)
-            self.model.rename_run(i, self.tuned_name(base, r.lr))
+            self.model.rename_run(i, new_name)
             clip = f", clipped {r.clip.spec}" if r.clip is not None else ""
             parts.append(f"{base}: lr={r.lr:.3g}{clip}" + (" (grid edge)" if r.at_edge else ""))
             names.append(base)

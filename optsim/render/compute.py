@@ -762,6 +762,25 @@ def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES
     return kept
 
 
+def suffixed_names(bases: Sequence[str], suffixes: Sequence[str], limit: int = LEGEND_CHARS,
+                   lines: int = LEGEND_LINES) -> list[str]:
+    """Each base name followed by its suffix (" (tuned lr=0.05)"), the bases
+    shortened just enough that the legend (:func:`legend_lines`) shows every suffix
+    whole: by :func:`distinct_short`, so a base is never cut in a number and no two
+    read alike ("GD…(−1, −1) (tuned lr=0.1)", not "GD from (−1, … (tuned lr=0.1)")."""
+    bases = [" ".join(str(b).split()) for b in bases]
+
+    def shown(name: str, suffix: str) -> bool:
+        return legend_lines(name, limit, lines)[-1].endswith(suffix.strip())
+
+    for room in range(max((len(b) for b in bases), default=0), 0, -1):
+        short = distinct_short(bases, len, room)
+        names = [b + x for b, x in zip(short, suffixes, strict=True)]
+        if all(shown(n, x) for n, x in zip(names, suffixes, strict=True)):
+            return names
+    return ["…" + x for x in suffixes]
+
+
 def legend_labels(names: list[str], limit: int = LEGEND_CHARS) -> list[list[str]]:
     """Each name's legend lines (:func:`legend_lines`); names that differ but would
     read the same once elided are given more lines, until they read apart."""

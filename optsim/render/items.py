@@ -146,6 +146,18 @@ def right_label_room(font: QtGui.QFont) -> int:
     return int(math.ceil(QtGui.QFontMetricsF(font).horizontalAdvance("0000") / 2)) + 1
 
 
+def set_right_label_room(plot: pg.PlotItem, on: bool) -> None:
+    """Give ``plot`` the room right of it for half a tick label (:func:`style_axes`),
+    or none (``on`` False: a colour bar right of the view already leaves it)."""
+    font = plot.getAxis("bottom").style.get("tickFont") or QtGui.QFont()
+    room = right_label_room(font) if on else 0
+    if getattr(plot, "right_label_room", None) == room:
+        return
+    plot.right_label_room = room
+    left, top, _right, bottom = plot.layout.getContentsMargins()
+    plot.layout.setContentsMargins(left, top, room, bottom)
+
+
 def no_si_prefix(axis: pg.AxisItem) -> pg.AxisItem:
     """``axis`` without SI scaling: pyqtgraph scales unitless values under 1, so
     losses of 0.3..0.5 read "300, 400" under "loss (x0.001)"; and on every range

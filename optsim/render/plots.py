@@ -62,6 +62,7 @@ from .items import (
     one_format,
     plain_axes,
     set_antialias,
+    set_right_label_room,
     style_axes,
 )
 from .lines import StepLine
@@ -225,6 +226,7 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
         self.scale = scale
         plot = self.getPlotItem()
         style_axes(plot, "x", "loss" if self._dim == 1 else "y", scale)
+        self._fit_right_room()
         self._show_title()
         self.legend.opts["labelTextSize"] = f"{FONT_PT * scale:g}pt"
         self.minima.setSize(22 * scale)
@@ -245,6 +247,12 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
             if i < len(self._runs):
                 self.update_fan(i, *args)
 
+    def _fit_right_room(self) -> None:
+        """Room right of the plot for an x label on its right edge only without a
+        colour bar there (1D), which leaves that room already."""
+        bar = self.colorbar is not None and self.colorbar.isVisibleTo(self.getPlotItem())
+        set_right_label_room(self.getPlotItem(), not bar)
+
     def _set_dim(self, dim: int) -> None:
         self._dim = dim
         self.getPlotItem().getViewBox().setAspectLocked(self.aspect_locked and dim == 2, 1.0)
@@ -254,6 +262,7 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
         self.getPlotItem().getAxis("left").setLabel("y" if dim == 2 else "loss")
         if self.colorbar is not None:
             self.colorbar.setVisible(dim == 2)
+        self._fit_right_room()
         if self._runs:  # run items differ between 1D and 2D
             self.set_runs([r.style for r in self._runs])
 
@@ -283,6 +292,7 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
+        self._fit_right_room()
         self.colorbar.setLevels((vmin, vmax))
         axis = self.colorbar.getAxis("right")
         font = QtGui.QFont()

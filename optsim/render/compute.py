@@ -688,7 +688,8 @@ def distinct_short(names: Sequence[str], width: Callable[[str], float], room: fl
     (PyT…"). Where that would fit another name as well ("GD from (1, …" is "GD from
     (1, 1)" or "GD from (1, −1)"), the shared middle is elided and the part it
     differs in is kept: "GD from…(1, −1)", "GD…(1, −1)", "…(1, −1)", then that part
-    elided at its end ("Adam…lr 0.1 (cl…"), then its end alone ("…−1)"). When nothing
+    elided at its end ("momentum…(PyTorch…", "mom…(PyTorch S…"), then its end alone
+    ("…−1)"). When nothing
     that fits tells it apart (a very narrow column), the one that reads as the
     fewest other names."""
     names = [" ".join(str(n).split()) for n in names]
@@ -708,9 +709,10 @@ def distinct_short(names: Sequence[str], width: Callable[[str], float], room: fl
         candidates = [_head_cut(name, fits)]
         candidates += ["…".join((" ".join(words[:k]), tail)) for k in range(len(words), 0, -1)]
         candidates.append("…" + tail)
-        if words:
-            cut = _head_cut(tail, lambda t, w=words[0]: fits(f"{w}…{t}"))
-            candidates.append(f"{words[0]}…{cut}" if cut else None)
+        # (its first word, or that word's first letters, and the part it differs in, cut)
+        for head in ([words[0], words[0][:3]] if words and len(words[0]) > 3 else words[:1]):
+            cut = _head_cut(tail, lambda t, h=head: fits(f"{h}…{t}"))
+            candidates.append(f"{head}…{cut}" if cut else None)
         cut = _head_cut(tail, lambda t: fits("…" + t))
         candidates.append("…" + cut if cut else None)
         candidates.append(_tail_cut(name, fits))

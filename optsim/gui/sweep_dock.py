@@ -27,12 +27,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDockWidget,
     QFormLayout,
     QFrame,
     QGridLayout,
@@ -44,6 +45,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSpinBox,
     QSplitter,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -55,6 +57,7 @@ from ..explore import METRICS, Cancelled, SweepInputError
 from ..explore.axes import Axis
 from ..explore.basins import basins
 from ..explore.noise import DEFAULT_SEEDS, MAX_SEEDS, as_noise
+from ..explore.runner import METRIC_LABELS
 from ..explore.sweep import as_clip, check_sweep_settings, plan_sweep, run_sweep_plan
 from ..explore.tune import (
     CRITERION_TEXT,
@@ -75,6 +78,10 @@ PREVIEW_CELLS = 32
 #: takes their room; "Settings" unfolds them)
 SHORT_PANEL_PX = 640
 DEFAULT_CELLS = (64, 48)
+#: Pop out's window: this share of the main window's width and height, at least
+#: LARGE_MIN pixels (within the screen)
+LARGE_SHARE = (0.62, 0.85)
+LARGE_MIN = (640, 560)
 MAX_CELLS = 1024
 BASIN_GRID = 121
 BASIN_STEPS = 500
@@ -86,6 +93,18 @@ MAX_SWEEP_STARTS = 256
 DEFAULT_TUNE_CLIP = "norm=1"
 #: the most seeds per start the window's median takes
 MAX_WINDOW_SEEDS = min(MAX_SEEDS, 256)
+
+
+def theory_key(mt: Any) -> list[tuple[str, ...]]:
+    """The key to a map's theory as items, each from its full form (``mt.label``'s
+    lines) to the shortest a docked map shows: the heavy ball's star "★ fastest:
+    lr …, momentum …" (its rate in the tooltip), GD's lines by colour first."""
+    first, *rest = mt.label.split("\n")
+    if np.size(mt.boundary_momentum) > 1:  # the (lr, momentum) map: the star, the edge
+        at = f"lr {mt.best_lr:.3g}, momentum {mt.best_momentum:.3g}"
+        return [(first, f"★ fastest in theory: {at}", f"★ fastest: {at}"), *((r,) for r in rest)]
+    return [(first, f"green dashed: fastest lr {mt.best_lr:.3g}"),
+            *((r, f"grey dotted: unstable above {float(mt.boundary_lr[0]):.3g}") for r in rest)]
 
 
 def run_noise(model: Any, run: Any) -> Any:
@@ -308,12 +327,12 @@ class SweepPanel(QWidget):
         seeds_row.addStretch(1)
         form.addRow(self.seeds_label, seeds_row)
         lay.addLayout(form)
+        # one row above the settings: Settings, Compute (Cancel and the progress while
+        # computing) and Pop out; the map gets the rest of the panel
         buttons = QHBoxLayout()
         self.compute_button = QPushButton("Compute map")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
-        for b in (self.compute_button, self.cancel_button):
-            buttons.addWidget(b)
         tune_row = QHBoxLayout()
         self.tune_button = QPushButton("Tune learning rates")
         self.tune_button.setToolTip("For every run: the lr with the lowest "
@@ -337,7 +356,18 @@ class SweepPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setMinimumWidth(60)
-        buttons.addWidget(self.progress, 1)
+        # (Cancel and the progress only while computing: "100%" told nothing after)
+        self.cancel_button.setVisible(False)
+        self.progress.setVisible(False)
+        self.pop_button = QToolButton()
+        self.pop_button.setText("Pop out")
+        self.pop_button.setCheckable(True)
+        self.pop_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_TitleBarNormalButton))
+        self.pop_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.pop_button.setToolTip("Show the map large, in a window of its own over the "
+                                   "main window (again: back in its dock)")
+        self.pop_button.toggled.connect(self.show_large)
         # the settings fold away (the map takes the panel: at 1280x720 it was ~170 x
         # 110 px below them); a map computed in a short panel folds them itself
         self.settings_button = QToolButton()
@@ -357,17 +387,23 @@ class SweepPanel(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumHeight(60)
-        top = QWidget()  # the settings (scrolling), then Compute, Cancel and the progress
+        top = QWidget()  # Settings, Compute, Pop out; then the settings (scrolling)
         top_lay = QVBoxLayout(top)
         top_lay.setContentsMargins(0, 0, 0, 0)
-        top_lay.addWidget(self.settings_button)
+        top_lay.setSpacing(2)
+        buttons.setContentsMargins(2, 2, 4, 0)
+        buttons.setSpacing(4)
+        for w in (self.settings_button, self.compute_button, self.cancel_button):
+            buttons.addWidget(w)
+        buttons.addWidget(self.progress, 1)
+        buttons.addStretch(0)
+        buttons.addWidget(self.pop_button)
+        top_lay.addLayout(buttons)
         top_lay.addWidget(scroll, 1)
-        strip = QHBoxLayout()
-        strip.setContentsMargins(9, 0, 9, 0)
-        strip.addLayout(buttons)
-        top_lay.addLayout(strip)
         self.plot = SweepPlot(bar="horizontal")  # (the bar beside took a third of the width)
         self.plot.bar_follows_shape = True
+        self.plot.compact_when_small = True  # (labels fitted to a dock; a large map in full)
+        self.plot.markers_whole = True
         self.plot.setMinimumSize(240, 240)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
@@ -452,6 +488,49 @@ class SweepPanel(QWidget):
         self.settings_pane.updateGeometry()
         self._fit_split()
         QTimer.singleShot(0, self._fit_split)  # (once the pane's new size hint holds)
+
+    def attach_dock(self, dock: QDockWidget) -> None:
+        """The dock this panel is in: Pop out floats it (and follows its float button)."""
+        self.dock = dock
+        dock.topLevelChanged.connect(self._dock_floated)
+
+    def _dock_floated(self, floating: bool) -> None:
+        self.pop_button.blockSignals(True)
+        self.pop_button.setChecked(floating)
+        self.pop_button.blockSignals(False)
+        self.pop_button.setText("Dock" if floating else "Pop out")
+
+    def large_geometry(self) -> QRect:
+        """Where Pop out shows the map: most of the main window (the map's whole
+        layout, not the dock's shortened one), inside the screen, over its centre."""
+        window = self.main_window
+        frame = window.frameGeometry()
+        screen = window.screen().availableGeometry() if window.screen() is not None else frame
+        w = min(max(int(LARGE_SHARE[0] * frame.width()), LARGE_MIN[0]), screen.width())
+        h = min(max(int(LARGE_SHARE[1] * frame.height()), LARGE_MIN[1]), screen.height())
+        rect = QRect(0, 0, w, h)
+        rect.moveCenter(frame.center())
+        rect.moveLeft(max(screen.left(), min(rect.left(), screen.right() - w + 1)))
+        rect.moveTop(max(screen.top(), min(rect.top(), screen.bottom() - h + 1)))
+        return rect
+
+    def show_large(self, on: bool = True) -> None:
+        """Pop out (``on``): the Sweep dock floats, large, over the main window; else
+        it goes back among its tabs."""
+        dock = getattr(self, "dock", None)
+        if dock is None:
+            return
+        if on and not dock.isFloating():
+            dock.setFloating(True)
+            dock.setGeometry(self.large_geometry())
+            dock.show()
+            dock.raise_()
+            dock.activateWindow()
+        elif not on and dock.isFloating():
+            dock.setFloating(False)
+            dock.show()
+            dock.raise_()
+        self._dock_floated(dock.isFloating())
 
     def show_planned_axes(self) -> None:
         """No map yet: show the axes the controls describe, empty."""
@@ -705,7 +784,14 @@ class SweepPanel(QWidget):
         self.compute_button.setEnabled(False)
         self.tune_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
+        self._show_running(True)
         self.job = _Job(work, self.bridge)
+
+    def _show_running(self, on: bool) -> None:
+        """Cancel and the progress in Compute's place while computing."""
+        self.compute_button.setVisible(not on)
+        self.cancel_button.setVisible(on)
+        self.progress.setVisible(on)
 
     def cancel(self) -> None:
         if self.job is not None:
@@ -726,6 +812,7 @@ class SweepPanel(QWidget):
         self.compute_button.setEnabled(self.current_run() is not None)
         self.tune_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
+        self._show_running(False)
 
     def _show_result(self, payload: tuple) -> None:
         generation, result, final = payload
@@ -755,13 +842,16 @@ class SweepPanel(QWidget):
         # (the optimizer is on the Run line above: a title a narrow dock can show)
         title = sweep_title(r, spec=False, narrow=True)
         self.plot.set_map(r.values, axes, r.metric, r.steps, title)
-        self.plot.setToolTip(sweep_title(r))
         mt = r.theory()
         if mt is None:
             self.plot.set_theory(None, None)
         else:
             self.plot.set_theory((mt.boundary_momentum, mt.boundary_lr),
-                                 {"lr": mt.best_lr, "momentum": mt.best_momentum}, mt.label)
+                                 {"lr": mt.best_lr, "momentum": mt.best_momentum}, mt.label,
+                                 theory_key(mt))
+        # (the full texts: a docked map shows them shortened)
+        tip = [sweep_title(r), f"colour: {METRIC_LABELS.get(r.metric, r.metric)}"]
+        self.plot.setToolTip("\n".join(tip + ([mt.text] if mt is not None else [])))
         self._mark_current()
 
     def _metric_changed(self, _text: str) -> None:
@@ -1086,6 +1176,7 @@ def install(window: Any) -> SweepPanel:
         window.tabifyDockWidget(insight.dock, dock)
         insight.dock.raise_()
     panel.message.connect(lambda m: window.statusBar().showMessage(m, 10000))
+    panel.attach_dock(dock)
     window.sweep_panel, window.sweep_dock = panel, dock
     window.basins = BasinsToggle(window)
     # (with noise the overlay takes the seeds box's K: computed again when it changes)

@@ -112,6 +112,108 @@ def format_value(v: float) -> str:
     return f"{v:.4g}"
 
 
+#: a colour bar's short label where its full one (METRIC_LABELS) is longer than the bar
+METRIC_SHORT = {"final-loss": "final loss", "best-loss": "best loss",
+                "steps-to-tol": "steps to tol", "rate": "rate per step",
+                "diverged": "diverged"}
+#: a map widget narrower or lower than this (pixels) is laid out compactly when it
+#: allows it (a docked Sweep view): shorter labels fitted to the room, small margins,
+#: the hover read-out left to the status bar
+COMPACT_SIZE = (520, 440)
+#: margins round a compact map (pyqtgraph's 9 px a side took a tenth of a docked one)
+COMPACT_MARGIN = 3
+#: the most lines of a compact title and of a compact note
+COMPACT_LINES = 2
+#: pixels kept round the run's marker and the star at the map's edge (half a marker)
+MARKER_ROOM_PX = 13
+
+
+def text_font(points: float) -> QtGui.QFont:
+    """The application's font at ``points`` (what a :class:`_Label` draws with)."""
+    font = QtGui.QFont()
+    font.setPointSizeF(points)
+    return font
+
+
+def elide_parts(line: str, font: QtGui.QFont, width: float) -> str:
+    """``line`` within ``width`` px: whole trailing parts (after ", " or " · ") left
+    out and "…" put after the last kept one; a lone part too long cut at its end."""
+    fm = QtGui.QFontMetricsF(font)
+    if fm.horizontalAdvance(line) <= width:
+        return line
+    cut = line
+    while True:
+        k = max(cut.rfind(", "), cut.rfind(" · "))
+        if k <= 0:
+            break
+        cut = cut[:k]
+        if fm.horizontalAdvance(cut + " …") <= width:
+            return cut + " …"
+    return fm.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, int(width))
+
+
+def pack_lines(items: list[str], font: QtGui.QFont, width: float, joiner: str) -> list[str]:
+    """``items`` in order on lines of at most ``width`` px: an item goes on the line
+    before it (after ``joiner``) when the whole item fits there; an item longer than a
+    line is broken after its commas."""
+    fm = QtGui.QFontMetricsF(font)
+    lines: list[str] = []
+    for item in items:
+        if lines and fm.horizontalAdvance(lines[-1] + joiner + item) <= width:
+            lines[-1] += joiner + item
+            continue
+        pieces = item.split(", ")
+        line = pieces[0]
+        for piece in pieces[1:]:
+            if fm.horizontalAdvance(f"{line}, {piece}") <= width:
+                line += ", " + piece
+            else:
+                lines.append(line + ",")
+                line = piece
+        lines.append(line)
+    return lines
+
+
+def fit_lines(items: list[tuple[str, ...]], font: QtGui.QFont, width: float,
+              joiner: str = " · ", max_lines: int = COMPACT_LINES) -> list[str]:
+    """Lines of at most ``width`` px for ``items``, each given as its forms from the
+    most detailed to the shortest: the most detailed forms that fit on ``max_lines``
+    lines (every item at its k-th form, k as small as can be); failing that the
+    shortest forms, the lines beyond ``max_lines`` left out after "…"."""
+    if not items:
+        return []
+    lines: list[str] = []
+    for level in range(max(len(forms) for forms in items)):
+        lines = pack_lines([forms[min(level, len(forms) - 1)] for forms in items], font,
+                           width, joiner)
+        fm = QtGui.QFontMetricsF(font)
+        if len(lines) <= max_lines and all(fm.horizontalAdvance(t) <= width for t in lines):
+            return lines
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [lines[max_lines - 1].rstrip(",") + " …"]
+    return [elide_parts(t, font, width) for t in lines]
+
+
+def first_fitting(forms: list[str], font: QtGui.QFont, length: float) -> str:
+    """The first of ``forms`` at most ``length`` px long (else the last, elided)."""
+    fm = QtGui.QFontMetricsF(font)
+    for form in forms:
+        if fm.horizontalAdvance(form) <= length:
+            return form
+    return elide_parts(forms[-1], font, length)
+
+
+def set_axis_label(axis: pg.AxisItem, text: str, points: float) -> None:
+    """Name ``axis`` in the theme's colour at ``points``, the name centred on the
+    axis (pyqtgraph centres it only when the axis is resized: a shorter name set
+    later stayed where the longer one began)."""
+    style = {"font-size": f"{points:g}pt", "color": TEXT_COLOUR}
+    if axis.labelText == text and axis.labelStyle == style:
+        return
+    axis.setLabel(text, **style)
+    axis.resizeEvent()
+
+
 class _Label(pg.LabelItem):
     """A text line that never widens the layout past its widget (a narrow dock
     would otherwise scroll the plot out of sight): long text is cut instead."""
@@ -187,13 +289,31 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             line.setVisible(False)
             self.plot.addItem(line, ignoreBounds=True)
         self.theory_label = ""
+        #: the theory's key as items, each its forms from the longest to the shortest
+        #: (a compact map shows the longest that fit); None: the label's lines
+        self.theory_key: list[tuple[str, ...]] | None = None
+        #: what the labels say in full: the title's lines, each axis' name forms and
+        #: log scale (the colour bar's: "bar"); a compact map shows them fitted
+        self._title_lines: list[str] = []
+        self._names: dict[str, tuple[tuple[str, ...], bool]] = {}
+        #: a small widget lays out compactly (see COMPACT_SIZE; the window's dock sets
+        #: it, a picture keeps the full layout) and whether it does now
+        self.compact_when_small = False
+        self.compact = False
+        #: a marker on the map's edge is shown whole (the range widened there; the
+        #: window's view; a picture keeps its range flush with the cells)
+        self.markers_whole = False
+        self._range: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self.plot.getViewBox().sigResized.connect(self._fit_range)
+        self._margins = self.ci.layout.getContentsMargins()
+        self._text_margin = self.title.item.document().documentMargin()
         self.colorbar = self._make_bar(bar)
         self.axes: list[MapAxis] = []
         self.values: np.ndarray | None = None
         #: the last set_map's arguments (a new colour bar shows them again)
         self._shown_map: tuple | None = None
-        #: the colour bar goes under a plot taller than wide and beside one wider
-        #: than tall, as it is resized (the window's Sweep dock; a picture keeps its bar)
+        #: the colour bar goes under the map or beside it, where the map is larger,
+        #: as it is resized (the window's Sweep dock; a picture keeps its bar)
         self.bar_follows_shape = False
         self._bar_timer = QtCore.QTimer(self)
         self._bar_timer.setSingleShot(True)
@@ -241,18 +361,58 @@ class SweepPlot(pg.GraphicsLayoutWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        if getattr(self, "bar_follows_shape", False):  # (pyqtgraph resizes while built)
-            self._bar_timer.start()
+        if getattr(self, "bar_follows_shape", False) or getattr(self, "compact_when_small", False):
+            self._bar_timer.start()  # (pyqtgraph resizes while the widget is built)
 
     def _bar_to_shape(self) -> None:
-        """Under a plot taller than wide (a 300-px-wide dock at 1280x720: beside, the
-        bar took a third of the width), beside one a tenth wider than tall (the
-        inspector's place at 1920x1080, ~300 px high: under, the map kept ~20 px)."""
+        """Lay the map out for the widget's size: compact or not, the colour bar
+        where the map is larger, the labels fitted."""
         w, h = self.width(), self.height()
-        if w < h:
-            self.set_bar("horizontal")
-        elif w > 1.1 * h:
-            self.set_bar("vertical")
+        compact = self.compact_when_small and (w < COMPACT_SIZE[0] or h < COMPACT_SIZE[1])
+        if compact != self.compact:
+            self.compact = compact
+            m = COMPACT_MARGIN
+            self.ci.layout.setContentsMargins(*((m, m, m, m) if compact else self._margins))
+            self.readout.setVisible(not compact)  # (hover read-outs go to the status bar)
+            for label in (self.title, self.note):  # (Qt's 4 px round each text: 16 px)
+                label.item.document().setDocumentMargin(1 if compact else self._text_margin)
+            self._fit_texts()
+        if self.bar_follows_shape and self.colorbar.isVisible():
+            self.ci.layout.activate()
+            side = self._better_bar_side()
+            if side != self.bar_side:
+                self.set_bar("horizontal" if side == "bottom" else "vertical")
+        self.ci.layout.activate()
+        self._fit_texts()
+
+    def _bar_room(self, side: str) -> float:
+        """Pixels the colour bar takes across the map's side: measured where it is,
+        else as its ticks and label need."""
+        spacing = self.plot.layout.horizontalSpacing() if side == "right" else \
+            self.plot.layout.verticalSpacing()
+        if side == self.bar_side:
+            rect = self.colorbar.geometry()
+            return (rect.width() if side == "right" else rect.height()) + max(spacing, 0)
+        tick = QtGui.QFontMetricsF(text_font(FONT_PT - 1))
+        label = QtGui.QFontMetricsF(text_font(FONT_PT)).height()
+        across = tick.horizontalAdvance("10⁻⁴⁴") if side == "right" else tick.height()
+        return 18 + 2 * 5 + across + label + max(spacing, 0)
+
+    def _better_bar_side(self) -> str:
+        """Where the colour bar leaves the map's shorter side longer: under a panel
+        taller than wide (a 300-px-wide dock at 1280x720: beside, the bar took a third
+        of the width), beside a low one (the dock at 1824x1026: under, the map kept
+        ~115 px of height). A side must win by a few pixels to move the bar."""
+        vb = self.plot.getViewBox()
+        w, h = vb.width(), vb.height()
+        if self.bar_side == "right":
+            w += self._bar_room("right")
+        else:
+            h += self._bar_room("bottom")
+        sides = {"right": min(w - self._bar_room("right"), h),
+                 "bottom": min(w, h - self._bar_room("bottom"))}
+        other = "bottom" if self.bar_side == "right" else "right"
+        return other if sides[other] > sides[self.bar_side] + 8 else self.bar_side
 
     def _label(self, row: int, points: int, justify: str = "center") -> _Label:
         label = _Label("&nbsp;", size=f"{points}pt", color=TEXT_COLOUR, justify=justify)
@@ -266,8 +426,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         (``title``: lines split at newlines)."""
         self.axes, self.values, self.metric_name = list(axes), np.asarray(values), metric
         self._shown_map = (values, axes, metric, steps, title)
-        self.title.setText("<br>".join(html.escape(line) for line in title.split("\n")))
-        self._update_note()
+        self._title_lines = title.split("\n") if title else []
         shown, levels, log = metric_display(self.values, metric, steps)
         self.log_colours = log
         label = METRIC_LABELS.get(metric, metric)
@@ -279,34 +438,39 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         ax_x = axes[0]
         bottom = self.plot.getAxis("bottom")
         self._axis_ticks(bottom, ax_x)
-        bottom.setLabel(ax_x.name + (" (log scale)" if ax_x.log else ""),
-                        **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+        self._names = {"bottom": ((ax_x.name,), ax_x.log)}
         left = self.plot.getAxis("left")
         x0, x1 = ax_x.edges()
         if two:
             ax_y = axes[1]
             self._axis_ticks(left, ax_y)
-            left.setLabel(ax_y.name + (" (log scale)" if ax_y.log else ""),
-                          **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+            self._names["left"] = ((ax_y.name,), ax_y.log)
             y0, y1 = ax_y.edges()
             self.image.setImage(shown, levels=levels, autoLevels=False)
             rect = QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
             self.image.setRect(rect)
             self.background.setRect(rect)
             self.colorbar.setLevels(levels)
-            self._colorbar_ticks(levels, log, label)
-            self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+            self._names["bar"] = ((label, METRIC_SHORT.get(metric, label)), log)
+            self._colorbar_ticks(levels, log)
+            self._set_range((x0, x1), (y0, y1))
         else:
             finite = shown[np.isfinite(shown)]
             self._axis_ticks(left, MapAxis(label, 10.0 ** finite if log and finite.size
                                            else np.array([1.0, 10.0]), log) if log else None)
-            left.setLabel(label + (" (log scale)" if log else ""),
-                          **{"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR})
+            self._names["left"] = ((label, METRIC_SHORT.get(metric, label)), log)
             xs = np.asarray(ax_x.coords(ax_x.values), dtype=np.float64)
             self.curve.setData(xs, shown)
             lo, hi = levels
             pad = 0.05 * (hi - lo)
-            self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(lo - pad, hi + pad), padding=0)
+            self._set_range((x0, x1), (lo - pad, hi + pad))
+        self._update_note()  # (and every label, fitted)
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Lay the map out again soon (a bar shown or hidden, labels changed)."""
+        if self.bar_follows_shape or self.compact_when_small:
+            self._bar_timer.start()
 
     def set_axes(self, axes: list[MapAxis]) -> None:
         """Before a map is computed: its axes as they will be (names, scales, ranges),
@@ -315,20 +479,20 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         self._shown_map = None
         for item in (self.image, self.background, self.colorbar, self.curve):
             item.setVisible(False)
-        style = {"font-size": f"{LABEL_PT}pt", "color": TEXT_COLOUR}
         x0, x1 = axes[0].edges()
         bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
         self._axis_ticks(bottom, axes[0])
-        bottom.setLabel(axes[0].name + (" (log scale)" if axes[0].log else ""), **style)
+        self._names = {"bottom": ((axes[0].name,), axes[0].log)}
         if len(axes) == 2:
             y0, y1 = axes[1].edges()
             self._axis_ticks(left, axes[1])
-            left.setLabel(axes[1].name + (" (log scale)" if axes[1].log else ""), **style)
+            self._names["left"] = ((axes[1].name,), axes[1].log)
         else:
             y0, y1 = 0.0, 1.0
             self._axis_ticks(left, None)
-            left.setLabel("", **style)
-        self.plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        self._set_range((x0, x1), (y0, y1))
+        self._fit_texts()
+        self._relayout()
 
     @staticmethod
     def _axis_ticks(axis: pg.AxisItem, map_axis: MapAxis | None) -> None:
@@ -341,7 +505,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         axis.setTicks(log_ticks(float(c.min()) - 0.5 * (c.max() - c.min()) / max(len(c) - 1, 1),
                                 float(c.max()) + 0.5 * (c.max() - c.min()) / max(len(c) - 1, 1)))
 
-    def _colorbar_ticks(self, levels: tuple[float, float], log: bool, label: str) -> None:
+    def _colorbar_ticks(self, levels: tuple[float, float], log: bool) -> None:
         axis = self.colorbar.getAxis(self.bar_side)
         lo, hi = levels
         if log:
@@ -351,14 +515,12 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                 ticks = ticks[:: int(np.ceil(len(ticks) / 7))]
             axis.setTicks([ticks] if ticks else None)
             labels = [t for _, t in ticks]
-            label += " (log scale)"
         else:
             axis.setTicks(None)
             labels = [text for spacing, values in axis.tickValues(lo, hi, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
-        axis.setLabel(label, **{"font-size": f"{FONT_PT}pt", "color": TEXT_COLOUR})
-        if self.bar_side == "right":
-            fit_axis_width(axis, labels)
+        self._bar_tick_labels = labels
+        self._fit_texts()
 
     def set_current(self, values: dict[str, float] | None) -> None:
         """Mark the current run's settings (its values of the axes' hyperparameters)."""
@@ -375,16 +537,20 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             self.marker.setData([])
             self.vlines[0].setPos(cx)
             self.vlines[0].setVisible(True)
+        self._fit_range()
 
     def set_theory(self, boundary: tuple[np.ndarray, np.ndarray] | None,
-                   optimum: dict[str, float] | None, text: str = "") -> None:
+                   optimum: dict[str, float] | None, text: str = "",
+                   key: list[tuple[str, ...]] | None = None) -> None:
         """Draw the stability boundary (a curve of {axis name: values}) and the
-        optimal point, with a sentence; None hides them."""
+        optimal point, with a sentence (``key``: its items, each as forms from the
+        longest to the shortest, for a compact map); None hides them."""
         self.boundary.setData([], [])
         self.optimum.setData([])
         for line in self.vlines[1:]:
             line.setVisible(False)
         self.theory_label = text
+        self.theory_key = key
         self._update_note()
         if not self.axes or (boundary is None and optimum is None):
             return
@@ -399,6 +565,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             if len(self.axes) == 2:
                 self.optimum.setData([float(self.axes[0].coords(optimum[names[0]]))],
                                      [float(self.axes[1].coords(optimum[names[1]]))])
+                self._fit_range()
             else:
                 self.vlines[1].setPos(float(self.axes[0].coords(optimum[names[0]])))
                 self.vlines[1].setVisible(True)
@@ -406,16 +573,96 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                     self.vlines[2].setPos(float(self.axes[0].coords(float(boundary[1][0]))))
                     self.vlines[2].setVisible(True)
 
+    def _grey_text(self) -> str:
+        """What grey cells mean ("" when the map has none)."""
+        if self.values is None or len(self.axes) != 2 or np.isfinite(self.values).all():
+            return ""
+        return "grey: diverged" + ("" if self.metric_name in ("final-loss", "rate")
+                                   else " or not reached")
+
+    def _set_range(self, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """Show the map's range ``x`` × ``y`` (plot coordinates), flush with the axes."""
+        self._range = (x, y)
+        self.plot.getViewBox().setRange(xRange=x, yRange=y, padding=0)
+        self._fit_range()
+
+    def _fit_range(self, *_args) -> None:
+        """With ``markers_whole``: the range widened on a side where the run's marker
+        or the star lies within half a marker of it (SGD's momentum 0 is the map's
+        bottom edge: the view cut its marker in half)."""
+        rng = getattr(self, "_range", None)
+        if not self.markers_whole or rng is None:
+            return
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = rng
+        w, h = vb.width(), vb.height()
+        if w <= 2 * MARKER_ROOM_PX or h <= 2 * MARKER_ROOM_PX:
+            return
+        pts = [np.column_stack(item.getData()) for item in (self.marker, self.optimum)
+               if len(item.data)]
+        pts = np.concatenate(pts) if pts else np.empty((0, 2))
+        # (data units per pixel with both sides widened: a near-edge marker then fits)
+        sx = (x1 - x0) / (w - 2 * MARKER_ROOM_PX)
+        sy = (y1 - y0) / (h - 2 * MARKER_ROOM_PX)
+        rx, ry = MARKER_ROOM_PX * sx, MARKER_ROOM_PX * sy
+        near = lambda v, edge, r: bool(np.any(np.abs(v - edge) < r))  # noqa: E731
+        xs, ys = pts[:, 0], pts[:, 1]
+        x_range = (x0 - rx * near(xs, x0, rx), x1 + rx * near(xs, x1, rx))
+        y_range = (y0 - ry * near(ys, y0, ry), y1 + ry * near(ys, y1, ry))
+        vb.setRange(xRange=x_range, yRange=y_range, padding=0)
+
     def _update_note(self) -> None:
-        lines = self.theory_label.split("\n") if self.theory_label else []
-        if self.values is not None and len(self.axes) == 2 and not np.isfinite(self.values).all():
-            grey = "grey: diverged" + ("" if self.metric_name in ("final-loss", "rate")
-                                       else " or not reached")
-            if lines:
-                lines[-1] += " · " + grey
-            else:
-                lines.append(grey)
-        self.note.setText("<br>".join(html.escape(line) for line in lines))
+        self._fit_texts()
+
+    def _fit_texts(self) -> None:
+        """Set the title, the axes' and the colour bar's names and the note: in full
+        (a picture, a large view), or fitted to their room in a compact map (shorter
+        forms, two lines at most; the full text is the widget's tooltip)."""
+        if not hasattr(self, "_names"):  # (pyqtgraph resizes while the widget is built)
+            return
+        compact = self.compact
+        width = self.width() - 2 * COMPACT_MARGIN - 4
+        grey = self._grey_text()
+        if compact:
+            font = text_font(FONT_PT)
+            title = fit_lines([(t,) for t in self._title_lines], font, width, ", ")
+            key = self.theory_key if self.theory_key is not None else \
+                [(t,) for t in self.theory_label.split("\n") if t]
+            note = fit_lines(key + ([(grey,)] if grey else []), text_font(FONT_PT - 1), width)
+            self.title.setText("<br>".join(html.escape(t) for t in title), size=f"{FONT_PT}pt")
+        else:
+            note = self.theory_label.split("\n") if self.theory_label else []
+            if grey:
+                if note:
+                    note[-1] += " · " + grey
+                else:
+                    note.append(grey)
+            self.title.setText("<br>".join(html.escape(t) for t in self._title_lines),
+                               size=f"{LABEL_PT}pt")
+        self.note.setText("<br>".join(html.escape(t) for t in note))
+        vb = self.plot.getViewBox()
+        rooms = {"bottom": vb.width(), "left": vb.height()}
+        for side in ("bottom", "left"):
+            forms, log = self._names.get(side, (("",), False))
+            points = FONT_PT if compact else LABEL_PT
+            text = self._name(forms, log, text_font(points), rooms[side])
+            set_axis_label(self.plot.getAxis(side), text, points)
+        if "bar" in self._names:
+            axis = self.colorbar.getAxis(self.bar_side)
+            room = axis.height() if self.bar_side == "right" else axis.width()
+            forms, log = self._names["bar"]
+            set_axis_label(axis, self._name(forms, log, text_font(FONT_PT), room), FONT_PT)
+            if self.bar_side == "right":
+                fit_axis_width(axis, getattr(self, "_bar_tick_labels", []))
+
+    def _name(self, forms: tuple[str, ...], log: bool, font: QtGui.QFont, room: float) -> str:
+        """An axis' name: in full ("NAME (log scale)"), or in a compact map the
+        longest form that fits ``room`` px ("NAME (log)", a short name)."""
+        full = [f"{f} (log scale)" if log else f for f in forms]
+        if not self.compact:
+            return full[0]
+        every = [g for f in forms for g in ((f"{f} (log scale)", f"{f} (log)") if log else (f,))]
+        return first_fitting(every, font, room - 4)
 
     # -- interaction -----------------------------------------------------------
     def cell_at(self, scene_pos: QtCore.QPointF) -> tuple[tuple[int, ...], dict[str, float]] | None:

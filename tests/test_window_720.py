@@ -443,3 +443,192 @@ def test_the_landscape_is_drawn_where_it_is_after_presentation_mode_places_its_l
     diffs = [np.abs(colour(x, y) - colour(-x, y)).mean()
              for y in (-0.8, -1.1) for x in np.linspace(1.2, 3.6, 120)]
     assert np.mean(diffs) <= 2.0, np.mean(diffs)  # (1.1 drawn right; 2.8 drawn 1.6 off)
+
+
+# -- the Sweep map is the dock's main part (1280x720 and the 1824x1026 a 1080p screen opens) --
+
+
+def sweep_texts(sweep) -> list[tuple[QRectF, str]]:
+    """Every text the map draws, as (rect in the widget, what): the title's and the
+    note's lines, the axes' and the colour bar's names (their text, without Qt's
+    margin round it) and every tick label."""
+    out = []
+    for name, label in (("title", sweep.title), ("note", sweep.note)):
+        if label.isVisible() and label.item.toPlainText().strip():
+            m = label.item.document().documentMargin()
+            rect = label.item.boundingRect().adjusted(m, m, -m, -m)
+            out.append((sweep.mapFromScene(label.item.mapRectToScene(rect)).boundingRect(), name))
+    axes = [sweep.plot.getAxis("bottom"), sweep.plot.getAxis("left")]
+    if sweep.colorbar.isVisible():
+        axes.append(sweep.colorbar.getAxis(sweep.bar_side))
+    for axis in axes:
+        label = axis.label
+        if label.isVisible() and label.toPlainText():
+            m = label.document().documentMargin()
+            rect = label.boundingRect().adjusted(m, m, -m, -m)
+            out.append((sweep.mapFromScene(label.mapRectToScene(rect)).boundingRect(),
+                        label.toPlainText()))
+        out += [(sweep.mapFromScene(axis.mapRectToScene(r)).boundingRect(), t)
+                for r, t in tick_label_rects(axis)]
+    return out
+
+
+def _computed(qtbot, tmp_path, size, metric="final-loss"):
+    w = window_at(qtbot, tmp_path, size, docks=("sweep",))
+    panel = w.sweep_panel
+    w.sweep_dock.raise_()
+    settle()
+    panel.metric_box.setCurrentText(metric)
+    panel.steps.setValue(30)
+    panel.x_row.n.setValue(24)
+    panel.y_row.n.setValue(16)
+    panel.compute()
+    qtbot.waitUntil(lambda: panel.job is None and panel._result is not None, timeout=60000)
+    for _ in range(3):
+        settle()
+        qtbot.wait(20)
+    return w, panel, panel.plot
+
+
+# the map's data area, docked: at least this many pixels a side and this share of the
+# dock's area (before: 186x115 px, 0.16 of the dock at 1824x1026; 222x166, 0.25 at 1280x720)
+MAP_SIDE_PX = {(1280, 720): 220, (1824, 1026): 180}
+MAP_SHARE = {(1280, 720): 0.35, (1824, 1026): 0.27}
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1824, 1026)])
+@pytest.mark.parametrize("metric", ["final-loss", "steps-to-tol"])
+def test_the_docked_sweep_map_is_the_docks_main_part_and_its_texts_are_whole_and_apart(
+        qtbot, tmp_path, size, metric):
+    w, panel, sweep = _computed(qtbot, tmp_path, size, metric)
+    dock = w.sweep_dock
+    assert not dock.isFloating() and not dock.visibleRegion().isEmpty()
+    assert not panel.settings_scroll.isVisible()  # folded: the map has their room
+    assert panel.plot.height() >= dock.height() - 60  # the plot takes the dock's height
+    vb = sweep.plot.getViewBox()
+    w_px, h_px = vb.width(), vb.height()
+    assert min(w_px, h_px) >= MAP_SIDE_PX[size], (w_px, h_px)
+    assert w_px * h_px >= MAP_SHARE[size] * dock.width() * dock.height(), \
+        (w_px, h_px, dock.size())
+    # every text whole inside the widget and apart from every other
+    texts = sweep_texts(sweep)
+    names = [t for _r, t in texts]
+    assert "title" in names and "note" in names and sweep.colorbar.isVisible()
+    inside = QRectF(sweep.rect()).adjusted(-1, -1, 1, 1)
+    for rect, text in texts:
+        assert inside.contains(rect), (text, rect, sweep.size())
+    assert_apart(texts)
+    # names fitted to their room, the full ones in the tooltip
+    bar = sweep.colorbar.getAxis(sweep.bar_side)
+    assert bar.label.toPlainText().strip().split(" (")[0] in ("final loss f(w_T)", "final loss",
+                                                       "steps until f − f* < tol", "steps to tol")
+    assert "100" in sweep.title.item.toPlainText() or "30 steps" in sweep.title.item.toPlainText()
+    assert "30 steps" in sweep.toolTip() and "colour: " in sweep.toolTip()
+    # the key: the star, the dashed edge, the grey cells (the bowl is a quadratic)
+    note = sweep.note.item.toPlainText()
+    assert "★" in note and "dashed" in note and "grey" in note and "…" not in note
+    assert len(note.splitlines()) <= 3
+    # the run's marker (SGD: momentum 0, the map's bottom edge) and the star whole
+    view = vb.sceneBoundingRect().adjusted(-0.5, -0.5, 0.5, 0.5)
+    for item in (sweep.marker, sweep.optimum):
+        assert len(item.data) == 1
+        assert view.contains(item.mapRectToScene(item.boundingRect())), item
+    # the header: one row, nothing cut; Cancel and the progress gone once done
+    assert not panel.cancel_button.isVisible() and not panel.progress.isVisible()
+    for b in (panel.settings_button, panel.compute_button, panel.pop_button):
+        assert b.isVisible() and b.width() >= b.minimumSizeHint().width()
+        assert b.geometry().right() <= panel.width()
+    w.close()
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1824, 1026)])
+def test_pop_out_shows_the_sweep_map_large_and_docks_it_back(qtbot, tmp_path, size):
+    w, panel, sweep = _computed(qtbot, tmp_path, size)
+    dock = w.sweep_dock
+    vb = sweep.plot.getViewBox()
+    docked = (vb.width(), vb.height())
+    assert sweep.compact and not sweep.readout.isVisible()
+    panel.pop_button.click()
+    qtbot.waitUntil(lambda: dock.isFloating(), timeout=3000)
+    for _ in range(3):
+        settle()
+        qtbot.wait(20)
+    assert panel.pop_button.text() == "Dock" and panel.pop_button.isChecked()
+    # (the test screen is 800x800: the window's 62% x 85%, within the screen)
+    assert vb.width() * vb.height() >= 3 * docked[0] * docked[1], (vb.width(), vb.height(), docked)
+    assert min(vb.width(), vb.height()) >= 1.5 * min(docked)
+    # large: the whole layout, in full words, the hover read-out under the map
+    assert not sweep.compact and sweep.readout.isVisible()
+    assert sweep.colorbar.getAxis(sweep.bar_side).label.toPlainText().strip() == \
+        "final loss f(w_T) (log scale)"
+    assert "rate" in sweep.note.item.toPlainText()  # (the heavy ball's rate, in full)
+    inside = QRectF(sweep.rect()).adjusted(-1, -1, 1, 1)
+    texts = sweep_texts(sweep)
+    assert all(inside.contains(r) for r, _t in texts)
+    assert_apart(texts)
+    # again: back in its dock, among its tabs, compact
+    panel.pop_button.click()
+    qtbot.waitUntil(lambda: not dock.isFloating(), timeout=3000)
+    for _ in range(3):
+        settle()
+        qtbot.wait(20)
+    assert panel.pop_button.text() == "Pop out" and not panel.pop_button.isChecked()
+    assert w.tabifiedDockWidgets(dock), "back among its tabs"
+    assert sweep.compact
+    assert (vb.width(), vb.height()) == pytest.approx(docked, abs=2)
+    # the dock's own float button is followed too
+    dock.setFloating(True)
+    settle()
+    assert panel.pop_button.isChecked() and panel.pop_button.text() == "Dock"
+    dock.setFloating(False)
+    settle()
+    assert not panel.pop_button.isChecked()
+    w.close()
+
+
+def test_a_sweep_picture_keeps_its_whole_layout_whatever_its_size(qtbot):
+    """The command line's pictures are not laid out as the dock: full names, the
+    read-out's row, the range flush with the cells; "< tol" is text, not a tag."""
+    import optsim
+    from optsim.export.explore import sweep_widget
+
+    res = optsim.sweep("elongated-bowl", "momentum:lr=0.02", x="lr=0.01:0.3:6:log",
+                       y="momentum=0:0.9:4", start=(-1, 1), steps=30, metric="steps-to-tol")
+    small = sweep_widget(res, (360, 330))
+    try:
+        assert not small.compact
+        bar = small.colorbar.getAxis(small.bar_side)
+        assert bar.label.toPlainText().strip() == "steps until f − f* < tol"
+        assert small.plot.getAxis("bottom").label.toPlainText().strip() == "lr (log scale)"
+        assert "rate" in small.note.item.toPlainText()
+        (x0, x1), (y0, y1) = small.plot.getViewBox().viewRange()
+        assert (x0, x1) == pytest.approx(res.x_axis and small.axes[0].edges())
+        assert (y0, y1) == pytest.approx(small.axes[1].edges())
+    finally:
+        small.close()
+
+
+def test_compact_lines_prefer_fewer_lines_and_whole_parts(qtbot):
+    from PySide6.QtGui import QFontMetricsF
+
+    from optsim.render.explore import fit_lines, text_font
+
+    font = text_font(11)
+    fm = QFontMetricsF(font)
+    star = ("★ fastest in theory: lr 0.125, momentum 0.25, rate 0.5 (κ = 9)",
+            "★ fastest in theory: lr 0.125, momentum 0.25", "★ fastest: lr 0.125, momentum 0.25")
+    items = [star, ("dashed: stability edge",), ("grey: diverged",)]
+    wide = fit_lines(items, font, 2000)
+    assert wide == [" · ".join([star[0], "dashed: stability edge", "grey: diverged"])]
+    for width in (360, 320, 285):  # (the docks at 1824x1026 and 1280x720: ~347, ~290)
+        lines = fit_lines(items, font, width)
+        assert 1 <= len(lines) <= 3 and all(fm.horizontalAdvance(t) <= width for t in lines)
+        text = " ".join(lines)
+        assert "momentum 0.25" in text and "dashed" in text and "grey" in text, lines
+        assert any(t.startswith("★") and "lr 0.125, momentum 0.25" in t for t in lines), lines
+    # too little room: whole parts left out after "…", never a number cut
+    lines = fit_lines(items, font, 120)
+    assert len(lines) <= 3
+    for t in lines:
+        assert fm.horizontalAdvance(t) <= 120
+        assert "0.1…" not in t and "0.12…" not in t

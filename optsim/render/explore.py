@@ -122,8 +122,9 @@ METRIC_SHORT = {"final-loss": "final loss", "best-loss": "best loss",
 COMPACT_SIZE = (520, 440)
 #: margins round a compact map (pyqtgraph's 9 px a side took a tenth of a docked one)
 COMPACT_MARGIN = 3
-#: the most lines of a compact title and of a compact note
-COMPACT_LINES = 2
+#: the most lines of a compact title and of a compact note (fewer when shorter
+#: forms of their parts allow: each line is the map's height)
+COMPACT_LINES = 3
 #: pixels kept round the run's marker and the star at the map's edge (half a marker)
 MARKER_ROOM_PX = 13
 
@@ -152,12 +153,15 @@ def elide_parts(line: str, font: QtGui.QFont, width: float) -> str:
     return fm.elidedText(line, QtCore.Qt.TextElideMode.ElideRight, int(width))
 
 
-def pack_lines(items: list[str], font: QtGui.QFont, width: float, joiner: str) -> list[str]:
+def pack_lines(items: list[str], font: QtGui.QFont, width: float, joiner: str
+               ) -> tuple[list[str], bool]:
     """``items`` in order on lines of at most ``width`` px: an item goes on the line
     before it (after ``joiner``) when the whole item fits there; an item longer than a
-    line is broken after its commas."""
+    line is broken after its commas. Returns the lines and whether every item is
+    whole on one line."""
     fm = QtGui.QFontMetricsF(font)
     lines: list[str] = []
+    whole = True
     for item in items:
         if lines and fm.horizontalAdvance(lines[-1] + joiner + item) <= width:
             lines[-1] += joiner + item
@@ -170,25 +174,30 @@ def pack_lines(items: list[str], font: QtGui.QFont, width: float, joiner: str) -
             else:
                 lines.append(line + ",")
                 line = piece
+                whole = False
         lines.append(line)
-    return lines
+    return lines, whole
 
 
 def fit_lines(items: list[tuple[str, ...]], font: QtGui.QFont, width: float,
               joiner: str = " · ", max_lines: int = COMPACT_LINES) -> list[str]:
     """Lines of at most ``width`` px for ``items``, each given as its forms from the
-    most detailed to the shortest: the most detailed forms that fit on ``max_lines``
-    lines (every item at its k-th form, k as small as can be); failing that the
-    shortest forms, the lines beyond ``max_lines`` left out after "…"."""
+    most detailed to the shortest: as few lines as any forms allow (at most
+    ``max_lines``; every item whole on a line if it can be), with the most detailed
+    forms that fit on them (every item at its k-th form, k as small as can be);
+    failing that the shortest forms, the lines beyond ``max_lines`` left out after "…"."""
     if not items:
         return []
-    lines: list[str] = []
-    for level in range(max(len(forms) for forms in items)):
-        lines = pack_lines([forms[min(level, len(forms) - 1)] for forms in items], font,
-                           width, joiner)
-        fm = QtGui.QFontMetricsF(font)
-        if len(lines) <= max_lines and all(fm.horizontalAdvance(t) <= width for t in lines):
-            return lines
+    fm = QtGui.QFontMetricsF(font)
+    levels = [pack_lines([forms[min(k, len(forms) - 1)] for forms in items], font, width, joiner)
+              for k in range(max(len(forms) for forms in items))]
+    for need_whole in (True, False):
+        for n in range(1, max_lines + 1):
+            for lines, whole in levels:
+                if (whole or not need_whole) and len(lines) <= n \
+                        and all(fm.horizontalAdvance(t) <= width for t in lines):
+                    return lines
+    lines = levels[-1][0]
     if len(lines) > max_lines:
         lines = lines[: max_lines - 1] + [lines[max_lines - 1].rstrip(",") + " …"]
     return [elide_parts(t, font, width) for t in lines]
@@ -204,10 +213,12 @@ def first_fitting(forms: list[str], font: QtGui.QFont, length: float) -> str:
 
 
 def set_axis_label(axis: pg.AxisItem, text: str, points: float) -> None:
-    """Name ``axis`` in the theme's colour at ``points``, the name centred on the
-    axis (pyqtgraph centres it only when the axis is resized: a shorter name set
+    """Name ``axis`` in the theme's colour at ``points``, as plain text (the colour
+    bar read "steps until f − f*": "< tol" was taken for a tag), the name centred on
+    the axis (pyqtgraph centres it only when the axis is resized: a shorter name set
     later stayed where the longer one began)."""
     style = {"font-size": f"{points:g}pt", "color": TEXT_COLOUR}
+    text = html.escape(text, quote=False)
     if axis.labelText == text and axis.labelStyle == style:
         return
     axis.setLabel(text, **style)

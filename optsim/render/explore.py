@@ -15,7 +15,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..explore.runner import METRIC_LABELS
 from .compute import log_tick_strings, tick_strings
-from .items import fit_axis_width, labels_apart, no_si_prefix, plain_axes, style_axes
+from .items import (
+    fit_axis_width,
+    labels_apart,
+    no_si_prefix,
+    plain_axes,
+    set_right_label_room,
+    style_axes,
+)
 from .theme import FONT_PT, LABEL_PT, TEXT_COLOUR
 
 #: cells the map cannot colour (a diverged run, a tolerance never reached) show this
@@ -632,6 +639,11 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         if not hasattr(self, "_names"):  # (pyqtgraph resizes while the widget is built)
             return
         compact = self.compact
+        # room right of the map for half an end tick label: none where the colour bar
+        # stands there (it leaves that room), nor in a compact map (a label that would
+        # not fit is left out, never cut: the map keeps the pixels)
+        bar_right = self.bar_side == "right" and self.colorbar.isVisible()
+        set_right_label_room(self.plot, not (bar_right or compact))
         width = self.width() - 2 * COMPACT_MARGIN - 4
         grey = self._grey_text()
         if compact:

@@ -580,8 +580,19 @@ def test_pop_out_shows_the_sweep_map_large_and_docks_it_back(qtbot, tmp_path, si
     dock.setFloating(True)
     settle()
     assert panel.pop_button.isChecked() and panel.pop_button.text() == "Dock"
+    assert panel.large_action.isChecked()
     dock.setFloating(False)
     settle()
+    assert not panel.pop_button.isChecked() and not panel.large_action.isChecked()
+    # and View > Sweep map large (Ctrl+M, from the floating dock too) does the same
+    action = panel.large_action
+    assert action in w.view_menu.actions() and action.shortcut().toString() == "Ctrl+M"
+    assert action.shortcutContext() == Qt.ShortcutContext.ApplicationShortcut
+    action.trigger()
+    qtbot.waitUntil(lambda: dock.isFloating(), timeout=3000)
+    assert panel.pop_button.isChecked()
+    action.trigger()
+    qtbot.waitUntil(lambda: not dock.isFloating(), timeout=3000)
     assert not panel.pop_button.isChecked()
     w.close()
 

@@ -105,6 +105,7 @@ SHORTCUTS = (
     ("F3", "the 3D view (the surface with the runs on it)"),
     ("Ctrl+T", "the Taylor model of the selected run at the shown step"),
     ("Ctrl+G", "the Geometry dock: the loss along the next step, the edge of stability"),
+    ("Ctrl+M", "the Sweep map large, in a window of its own (again: back in its dock)"),
     ("Ctrl+Q", "quit (the set-up is remembered)"),
     ("click on the plot", "set the start point (in 1D: x)"),
     ("drag / wheel on the plot", "pan / zoom"),

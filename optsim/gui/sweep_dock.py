@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -82,6 +82,8 @@ DEFAULT_CELLS = (64, 48)
 #: LARGE_MIN pixels (within the screen)
 LARGE_SHARE = (0.62, 0.85)
 LARGE_MIN = (640, 560)
+#: View > Sweep map large
+LARGE_SHORTCUT = "Ctrl+M"
 MAX_CELLS = 1024
 BASIN_GRID = 121
 BASIN_STEPS = 500
@@ -495,9 +497,11 @@ class SweepPanel(QWidget):
         dock.topLevelChanged.connect(self._dock_floated)
 
     def _dock_floated(self, floating: bool) -> None:
-        self.pop_button.blockSignals(True)
-        self.pop_button.setChecked(floating)
-        self.pop_button.blockSignals(False)
+        for control in (self.pop_button, getattr(self, "large_action", None)):
+            if control is not None:
+                control.blockSignals(True)
+                control.setChecked(floating)
+                control.blockSignals(False)
         self.pop_button.setText("Dock" if floating else "Pop out")
 
     def large_geometry(self) -> QRect:
@@ -1185,6 +1189,16 @@ def install(window: Any) -> SweepPanel:
     window.view_menu.addSeparator()
     window.view_menu.addAction(window.basins.action)
     window.view_menu.addAction(dock.toggleViewAction())
+    # the map large: the same as the dock's Pop out (from the floating dock too)
+    large = QAction("Sweep map large", window)
+    large.setCheckable(True)
+    large.setShortcut(QKeySequence(LARGE_SHORTCUT))
+    large.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+    large.setToolTip(panel.pop_button.toolTip())
+    large.toggled.connect(panel.show_large)
+    panel.large_action = large
+    window.view_menu.addAction(large)
+    panel.pop_button.setToolTip(f"{panel.pop_button.toolTip()} ({LARGE_SHORTCUT})")
     return panel
 
 

@@ -267,20 +267,25 @@ class FormattedAxis(pg.AxisItem):
             return texts
         room = self.mapRectFromItem(plot, plot.boundingRect())
         texts = [t for t in texts if room.contains(t[0])]
-        own = self.mapRectFromParent(self.geometry())
-        corner = [t for t in texts if t[0].left() < own.left() or t[0].right() > own.right()]
-        if not corner or not hasattr(plot, "getAxis"):
+        if not hasattr(plot, "getAxis"):
             return texts
+        own = self.mapRectFromParent(self.geometry())
+        gap = TICK_LABEL_GAP_PX / 2
         others = []
-        for side in ("left", "right"):
+        for side, sign in (("left", -1), ("right", 1)):
             axis = plot.getAxis(side)
             if axis is None or not axis.isVisible() or not axis.style["showValues"]:
+                continue
+            # (its labels keep this far off the corner: only a label reaching further
+            # in can meet them, and only then are they laid out, ~1 ms)
+            keep_off = axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"]) - gap
+            edge = own.left() - keep_off if sign < 0 else own.right() + keep_off
+            if not any((t[0].left() < edge) if sign < 0 else (t[0].right() > edge) for t in texts):
                 continue
             found = axis.generateDrawSpecs(p)
             if found is not None:
                 others += [self.mapRectFromItem(axis, r) for r, _flags, _text in found[2]]
-        gap = TICK_LABEL_GAP_PX / 2
-        clash = [t for t in corner
+        clash = [t for t in texts
                  if any(t[0].adjusted(-gap, -gap, gap, gap).intersects(o) for o in others)]
         return [t for t in texts if t not in clash]
 

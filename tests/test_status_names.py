@@ -104,7 +104,9 @@ def test_himmelblau_names_keep_the_start_they_differ_in():
 def test_a_name_alone_is_elided_at_its_end_between_numbers():
     assert distinct_short(["Adam lr 0.001 (clip 1)"], len, 12) == ["Adam lr…"]
     assert distinct_short(["Adam lr 0.001 (clip 1)"], len, 15) == ["Adam lr…"]  # not "0.001…"
-    assert distinct_short(["Adam lr 0.001 (clip 1)"], len, 16) == ["Adam lr 0.001 (…"]
+    # nor in a bracket just opened ("0.001 (…")
+    assert distinct_short(["Adam lr 0.001 (clip 1)"], len, 16) == ["Adam lr…"]
+    assert distinct_short(["Adam lr 0.001 (clip 1)"], len, 18) == ["Adam lr 0.001 (cl…"]
     assert reads_as("GD from (1, …", "GD from (1, −1)") and reads_as("GD from (1, …", "GD from (1, 1)")
     assert not reads_as("GD…(1, 1)", "GD from (−1, 1)")
 

@@ -626,7 +626,7 @@ def _head_cut(text: str, fits: Callable[[str], bool], end: str = "…") -> str |
     points = _cut_points(text)
     allowed = set(points)
     for k in reversed(points[:-1]):
-        head = text[:k].rstrip()
+        head = text[:k].rstrip(" ([{")  # (not "(1, 1) (…": an opened bracket says nothing)
         if head and len(head) in allowed and fits(head + end):
             return head + end
     return None

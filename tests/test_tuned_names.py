@@ -82,7 +82,7 @@ def test_tune_learning_rates_names_runs_apart(qtbot, window):
     shown = [window.status_table.item(r, 0).text() for r in range(len(LONG))]
     for short, name in zip(shown, names, strict=True):
         assert not short.rstrip("…").endswith("("), short
-        assert [reads_as(short, n) for n in names].count(True) == 1, (short, shown)
+        assert [n for n in names if reads_as(short, n)] == [name], (short, shown)
     legend = [label.text for _sample, label in window.plot.legend.items]
     for text, lr in zip(legend, lrs, strict=True):
         assert text.endswith(f"(tuned lr={lr:.3g})"), text

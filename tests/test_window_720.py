@@ -473,8 +473,8 @@ def sweep_texts(sweep) -> list[tuple[QRectF, str]]:
     return out
 
 
-def _computed(qtbot, tmp_path, size, metric="final-loss"):
-    w = window_at(qtbot, tmp_path, size, docks=("sweep",))
+def _computed(qtbot, tmp_path, size, metric="final-loss", preset=None):
+    w = window_at(qtbot, tmp_path, size, preset=preset, docks=("sweep",))
     panel = w.sweep_panel
     w.sweep_dock.raise_()
     settle()
@@ -520,6 +520,7 @@ def test_the_docked_sweep_map_is_the_docks_main_part_and_its_texts_are_whole_and
     assert_apart(texts)
     # names fitted to their room, the full ones in the tooltip
     bar = sweep.colorbar.getAxis(sweep.bar_side)
+    assert len(tick_label_rects(bar)) >= 3
     assert bar.label.toPlainText().strip().split(" (")[0] in ("final loss f(w_T)", "final loss",
                                                        "steps until f − f* < tol", "steps to tol")
     assert "100" in sweep.title.item.toPlainText() or "30 steps" in sweep.title.item.toPlainText()
@@ -643,3 +644,26 @@ def test_compact_lines_prefer_fewer_lines_and_whole_parts(qtbot):
     for t in lines:
         assert fm.horizontalAdvance(t) <= 120
         assert "0.1…" not in t and "0.12…" not in t
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1824, 1026)])
+def test_a_docked_map_of_negative_losses_keeps_its_colour_bar_labelled(qtbot, tmp_path, size):
+    """The saddle's losses run to −3×10⁶ (a linear bar, labels "-3e+06"): the bar
+    is made as wide as the labels it draws, not as the widest of every level
+    ("-3.5e+06": 30 px of the map's width), and draws several."""
+    w, panel, sweep = _computed(qtbot, tmp_path, size, preset="saddle")
+    vb = sweep.plot.getViewBox()
+    assert min(vb.width(), vb.height()) >= 0.9 * MAP_SIDE_PX[size], (vb.width(), vb.height())
+    bar = sweep.colorbar.getAxis(sweep.bar_side)
+    labels = tick_label_rects(bar)
+    assert len(labels) >= 3, [t for _r, t in labels]
+    if sweep.bar_side == "right":  # as wide as its drawn labels and its name need
+        widest = max(r.width() for r, _t in labels)
+        need = widest + bar.style["tickTextOffset"][0] + max(0, bar.style["tickLength"]) \
+            + bar.label.boundingRect().height()
+        assert bar.width() <= need + 4, (bar.width(), need)
+    texts = sweep_texts(sweep)
+    inside = QRectF(sweep.rect()).adjusted(-1, -1, 1, 1)
+    assert all(inside.contains(r) for r, _t in texts), [t for r, t in texts if not inside.contains(r)]
+    assert_apart(texts)
+    w.close()

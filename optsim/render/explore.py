@@ -219,6 +219,23 @@ def first_fitting(forms: list[str], font: QtGui.QFont, length: float) -> str:
     return elide_parts(forms[-1], font, length)
 
 
+def level_labels(axis: pg.AxisItem, lo: float, hi: float, length: float) -> list[str]:
+    """The tick labels a vertical ``axis`` from ``lo`` to ``hi``, ``length`` px long,
+    may draw when it is wide enough: those of the levels pyqtgraph's crowding limits
+    (``textFillLimits``) let it draw at that length."""
+    font = axis.style["tickFont"] or axis.font()
+    height = 0.8 * QtGui.QFontMetricsF(font).height()  # (as pyqtgraph counts a label)
+    drawn: list[str] = []
+    for i, (spacing, values) in enumerate(axis.tickValues(lo, hi, length)):
+        strings = [t for t in axis.tickStrings(values, 1.0, spacing) if t]
+        ratio = (len(drawn) + len(strings)) * height / length
+        if i > 0 and any(len(drawn) >= n and ratio >= limit
+                         for n, limit in axis.style["textFillLimits"]):
+            break
+        drawn += strings
+    return drawn
+
+
 def set_axis_label(axis: pg.AxisItem, text: str, points: float) -> None:
     """Name ``axis`` in the theme's colour at ``points``, as plain text (the colour
     bar read "steps until f − f*": "< tol" was taken for a tag), the name centred on
@@ -396,12 +413,18 @@ class SweepPlot(pg.GraphicsLayoutWidget):
                 label.item.document().setDocumentMargin(1 if compact else self._text_margin)
             self._fit_texts()
         if self.bar_follows_shape and self.colorbar.isVisible():
-            self.ci.layout.activate()
+            self._activate()
             side = self._better_bar_side()
             if side != self.bar_side:
                 self.set_bar("horizontal" if side == "bottom" else "vertical")
-        self.ci.layout.activate()
+        self._activate()
         self._fit_texts()
+
+    def _activate(self) -> None:
+        """Lay out now, the widget's grid and the plot's within it (the map and its
+        colour bar), to measure them."""
+        self.ci.layout.activate()
+        self.plot.layout.activate()
 
     def _bar_room(self, side: str) -> float:
         """Pixels the colour bar takes across the map's side: measured where it is,
@@ -413,7 +436,8 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             return (rect.width() if side == "right" else rect.height()) + max(spacing, 0)
         tick = QtGui.QFontMetricsF(text_font(FONT_PT - 1))
         label = QtGui.QFontMetricsF(text_font(FONT_PT)).height()
-        across = tick.horizontalAdvance("10⁻⁴⁴") if side == "right" else tick.height()
+        widest = max((tick.horizontalAdvance(t) for t in self._bar_labels()), default=0.0)
+        across = max(widest, tick.horizontalAdvance("10⁻⁴⁴")) if side == "right" else tick.height()
         return 18 + 2 * 5 + across + label + max(spacing, 0)
 
     def _better_bar_side(self) -> str:
@@ -538,7 +562,20 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             labels = [text for spacing, values in axis.tickValues(lo, hi, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
         self._bar_tick_labels = labels
+        self._bar_levels = (lo, hi, log)
         self._fit_texts()
+
+    def _bar_labels(self) -> list[str]:
+        """The colour bar's tick labels its width is made for: in a compact map those
+        it draws at its length (the labels of every level at 400 px, "-3.5e+06"
+        among them, took 30 px more than the drawn "-3e+06")."""
+        labels = getattr(self, "_bar_tick_labels", [])
+        lo, hi, log = getattr(self, "_bar_levels", (0.0, 1.0, True))
+        if not self.compact or log:
+            return labels
+        axis = self.colorbar.getAxis(self.bar_side)
+        length = axis.height() if self.bar_side == "right" else axis.width()
+        return level_labels(axis, lo, hi, max(length, 40.0))
 
     def set_current(self, values: dict[str, float] | None) -> None:
         """Mark the current run's settings (its values of the axes' hyperparameters)."""
@@ -676,7 +713,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             forms, log = self._names["bar"]
             set_axis_label(axis, self._name(forms, log, text_font(FONT_PT), room), FONT_PT)
             if self.bar_side == "right":
-                fit_axis_width(axis, getattr(self, "_bar_tick_labels", []))
+                fit_axis_width(axis, self._bar_labels())
 
     def _name(self, forms: tuple[str, ...], log: bool, font: QtGui.QFont, room: float) -> str:
         """An axis' name: in full ("NAME (log scale)"), or in a compact map the

@@ -305,6 +305,8 @@ def test_the_sweep_map_is_usable_at_720p_and_its_tick_labels_never_overlap(qtbot
         labels = tick_label_rects(axis)
         assert len(labels) >= 2, [t for _r, t in labels]
         assert_apart(labels)
+    # (no empty title or key lines above and below it: 138 of 265 px before)
+    assert sweep.plot.getViewBox().height() >= 0.65 * sweep.height()
     # an empty map in a narrow range (as pyqtgraph shows a plot with nothing in it)
     sweep.plot.getViewBox().setRange(xRange=(-0.5, 0.5), yRange=(-0.5, 0.5), padding=0)
     settle()

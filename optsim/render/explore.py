@@ -700,6 +700,9 @@ class SweepPlot(pg.GraphicsLayoutWidget):
             self.title.setText("<br>".join(html.escape(t) for t in self._title_lines),
                                size=f"{LABEL_PT}pt")
         self.note.setText("<br>".join(html.escape(t) for t in note))
+        # (a compact map without a title or a key gives their lines to the map)
+        self.title.setVisible(bool(self._title_lines) or not compact)
+        self.note.setVisible(bool(note) or not compact)
         vb = self.plot.getViewBox()
         rooms = {"bottom": vb.width(), "left": vb.height()}
         for side in ("bottom", "left"):

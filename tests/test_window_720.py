@@ -669,3 +669,36 @@ def test_a_docked_map_of_negative_losses_keeps_its_colour_bar_labelled(qtbot, tm
     assert all(inside.contains(r) for r, _t in texts), [t for r, t in texts if not inside.contains(r)]
     assert_apart(texts)
     w.close()
+
+
+@pytest.mark.parametrize("preset", ["zigzag-bowl", "adam", "schedulefree"])
+@pytest.mark.parametrize("presentation", [False, True])
+def test_every_axis_name_is_whole_inside_its_plot(qtbot, tmp_path, preset, presentation):
+    """pyqtgraph places an axis' name only when the axis is resized: in presentation
+    mode the history's name changed to "loss (log)" after its last resize and
+    reached 31 px above the plot ("loss (log" cut, zigzag-bowl at 1280x720)."""
+    w = window_at(qtbot, tmp_path, preset=preset)
+    if presentation:
+        w.set_presentation(True)
+        w.setWindowState(Qt.WindowState.WindowNoState)
+        w.resize(1280, 720)
+    for _ in range(8):
+        settle()
+        qtbot.wait(20)
+    w.model.step_forward(12)
+    settle()
+    for view in (w.plot, w.history_plot):
+        plot = view.getPlotItem()
+        axes = [a["item"] for a in plot.axes.values()]
+        if getattr(view, "colorbar", None) is not None and view.colorbar.isVisible():
+            axes.append(view.colorbar.getAxis("right"))
+        for axis in axes:
+            if not (axis.isVisible() and axis.label.isVisible() and axis.labelText):
+                continue
+            label = axis.label
+            m = label.document().documentMargin()  # (the text's box, less its margin)
+            text = label.boundingRect().adjusted(m, m, -m, -m)
+            rect = view.mapFromScene(label.mapRectToScene(text)).boundingRect()
+            # (3 px: a line's descent below an "x" is part of the text's box)
+            assert view.rect().adjusted(-3, -3, 3, 3).contains(rect), \
+                (type(view).__name__, axis.orientation, axis.labelText, rect, view.rect())

@@ -178,6 +178,14 @@ class FormattedAxis(pg.AxisItem):
         #: on a log axis, the labelled major ticks of the drawing under way
         self._major_exponents: list[float] = []
 
+    def _updateLabel(self) -> None:  # noqa: N802 (pyqtgraph override)
+        """The name's new text, placed anew: pyqtgraph places it only when the axis
+        is resized, so a longer name stayed where the shorter one had been centred
+        (the history's "loss (log)" reached 31 px above its plot in presentation
+        mode at 1280x720)."""
+        super()._updateLabel()
+        self.resizeEvent()
+
     def _plain(self) -> bool:
         lo, hi = (float(v) for v in self.range)
         if self.logMode:

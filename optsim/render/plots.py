@@ -315,6 +315,7 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
             axis.setLabel("loss", **{"font-size": label_pt, "color": TEXT_COLOUR})
             labels = [text for spacing, values in axis.tickValues(vmin, vmax, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
+        axis.resizeEvent()  # (pyqtgraph places a new name only when the axis is resized)
         fit_axis_width(axis, labels)
 
     def _draw_curve(self, fn: LossFunction, view: View) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QApplication
-from windows import window_at
+from windows import present_at, window_at
 
 from optsim.gui.main_window import MainWindow
 from optsim.render.compute import densify
@@ -67,10 +67,7 @@ def test_presentation_mode_shows_the_runs_legend_readable_and_covering_nothing(
         qtbot, tmp_path, preset):
     w = window_at(qtbot, tmp_path, preset=preset)
     w.model.step_forward(40)
-    w.set_presentation(True)
-    # (the test screen is 800x800: a 1280x720 projector's full screen, emulated)
-    w.setWindowState(Qt.WindowState.WindowNoState)
-    w.resize(1280, 720)
+    present_at(w)  # (a 1280x720 projector's full screen, emulated)
     settle()
     plot = w.plot
     legend = plot.legend
@@ -188,9 +185,7 @@ def test_the_loss_axis_name_fits_its_space_whole(qtbot, tmp_path, size):
     history = w.history_plot
     for presenting in (False, True):
         if presenting:
-            w.set_presentation(True)
-            w.setWindowState(Qt.WindowState.WindowNoState)
-            w.resize(*size)
+            present_at(w, size)
             settle()
         axis = history.getPlotItem().getAxis("left")
         assert axis.logMode
@@ -423,9 +418,7 @@ def test_the_landscape_is_drawn_where_it_is_after_presentation_mode_places_its_l
     colours are symmetric in x."""
     w = window_at(qtbot, tmp_path, preset="schedulefree")
     w.model.step_forward(60)
-    w.set_presentation(True)
-    w.setWindowState(Qt.WindowState.WindowNoState)
-    w.resize(1280, 720)
+    present_at(w)
     for _ in range(10):
         settle()
         qtbot.wait(20)
@@ -679,9 +672,7 @@ def test_every_axis_name_is_whole_inside_its_plot(qtbot, tmp_path, preset, prese
     reached 31 px above the plot ("loss (log" cut, zigzag-bowl at 1280x720)."""
     w = window_at(qtbot, tmp_path, preset=preset)
     if presentation:
-        w.set_presentation(True)
-        w.setWindowState(Qt.WindowState.WindowNoState)
-        w.resize(1280, 720)
+        present_at(w)
     for _ in range(8):
         settle()
         qtbot.wait(20)

@@ -32,3 +32,13 @@ def window_at(qtbot, tmp_path, size=(1280, 720), preset=None, docks=()) -> MainW
         QApplication.processEvents()
     assert (w.width(), w.height()) == size
     return w
+
+
+def present_at(window: MainWindow, size=(1280, 720)) -> None:
+    """Presentation mode on a full screen of ``size`` (emulated: the test screen is
+    800x800, so the window is taken out of full screen and given that size)."""
+    from PySide6.QtCore import Qt
+
+    window.set_presentation(True)
+    window.setWindowState(Qt.WindowState.WindowNoState)
+    window.resize(*size)

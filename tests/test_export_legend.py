@@ -146,10 +146,13 @@ def test_every_preset_picture_has_its_legend_and_title_whole(preset, size):
 @pytest.mark.parametrize("limit", [14, 16, 24])
 def test_narrow_limits_keep_every_word_and_space(limit):
     """A part longer than the limit is broken between its words, spaces kept (a part
-    ending in ", " gave an IndexError; "SGD,lr" lost its space)."""
-    for name in ("Schedule-Free SGD, lr 0.1, β 0.5", "momentum (PyTorch SGD, momentum = 0.9)"):
-        lines = legend_lines(name, limit, 10)
-        assert " ".join(lines) == name, lines
+    ending in ", " gave an IndexError; "SGD,lr" lost its space; a long bracket
+    lost the space before it: "AdamW(tuned lr=0.0123) with a")."""
+    for name in ("Schedule-Free SGD, lr 0.1, β 0.5", "momentum (PyTorch SGD, momentum = 0.9)",
+                 "AdamW (tuned lr=0.0123) with a very long name"):
+        for lim in (limit, 30):
+            lines = legend_lines(name, lim, 10)
+            assert " ".join(lines) == name, lines
 
 
 def test_short_name_still_cuts_one_line_to_its_limit():

@@ -741,6 +741,8 @@ def legend_lines(name: str, limit: int = LEGEND_CHARS, lines: int = LEGEND_LINES
             for j, word in enumerate(words):
                 bits = [b for b in re.split(r"(?<=,)", word) if b]
                 bits = [b[k: k + limit] for b in bits for k in range(0, len(b), limit)]
+                if j == 0 and part.startswith(" "):  # (" (tuned ..." keeps its space)
+                    bits[0] = " " + bits[0]
                 pieces.extend(bits[:-1])
                 last = j == len(words) - 1
                 pieces.append(bits[-1] + (" " if not last or part.endswith(" ") else ""))

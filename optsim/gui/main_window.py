@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from ..render.compute import RunStyle, distinct_short
 from ..render.figure import Figure
+from ..render.items import LegendPlacer
 from .function_panel import FunctionPanel
 from .gc_pause import pause_gc, resume_gc
 from .model import SimulationModel
@@ -576,7 +577,7 @@ KEY_HINT_DONE = "hints/first_run_done"
 KEY_ASPECT = "view/equal_aspect"
 
 
-def hint_height(placer, x: float, width: float, height: float, area_height: float) -> float:
+def hint_height(placer: LegendPlacer, x: float, width: float, height: float, area_height: float) -> float:
     """Where a note ``width`` x ``height`` at ``x`` goes in a view box
     ``area_height`` pixels tall (its top, in the view box's pixels): the lowest
     place, from a sixth of the height above the bottom up, covering no placed box

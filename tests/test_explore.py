@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from sweep_cells import assert_adam_cells_are_separate_runs
 
 import optsim
 from optsim.explore import Cancelled, SweepInputError, basins, sweep, tune
@@ -80,12 +81,7 @@ def test_quadratics_are_detected_from_a_constant_hessian():
 def test_every_cell_equals_a_separate_run():
     res = sweep("rosenbrock", "adam", x="lr=0.001:0.3:5:log", y="beta1=0.5:0.95:4",
                 start=(-1.5, 2.0), steps=60)
-    for j, b1 in enumerate(res.y):
-        for i, lr in enumerate(res.x):
-            alone = run("rosenbrock", optsim.make_optimizer("adam", lr=float(lr), beta1=float(b1)),
-                        (-1.5, 2.0), 60)
-            assert res.metrics["final-loss"][j, i] == alone.losses[-1]
-            assert res.metrics["best-loss"][j, i] == alone.losses.min()
+    assert_adam_cells_are_separate_runs(res, "rosenbrock", (-1.5, 2.0), 60)
 
 
 def test_divergence_and_median_over_starts():

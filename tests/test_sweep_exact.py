@@ -4,11 +4,11 @@ place by their worker threads (issue #14, scale and speed)."""
 
 import numpy as np
 import pytest
+from sweep_cells import assert_adam_cells_are_separate_runs
 
 import optsim
 from optsim.engine.base import distinct_rows
 from optsim.explore import sweep
-from optsim.simulation import run
 
 
 def _by_table_rows(values: list, n: int) -> tuple[list, np.ndarray]:
@@ -67,11 +67,4 @@ def test_blocks_on_either_branch_of_the_first_moment_equal_separate_runs(block_r
     whole = sweep("rosenbrock", "adam", block_rows=10**6, workers=1, **kw)
     for name, values in whole.metrics.items():
         assert res.metrics[name].tobytes() == values.tobytes(), name
-    for j, b1 in enumerate(res.y):
-        for i, lr in enumerate(res.x):
-            alone = run("rosenbrock", optsim.make_optimizer("adam", lr=float(lr), beta1=float(b1)),
-                        (-1.5, 2.0), 40)
-            assert res.metrics["final-loss"][j, i] == alone.losses[-1]
-            assert res.metrics["best-loss"][j, i] == alone.losses.min()
-            below = np.flatnonzero(alone.losses < 1e-6)
-            assert res.metrics["steps-to-tol"][j, i] == (below[0] if below.size else np.inf)
+    assert_adam_cells_are_separate_runs(res, "rosenbrock", (-1.5, 2.0), 40, steps_to_tol=True)

@@ -17,6 +17,7 @@ from ..explore.runner import METRIC_LABELS
 from .compute import log_tick_strings, tick_strings
 from .items import (
     fit_axis_width,
+    label_placed_anew,
     labels_apart,
     no_si_prefix,
     plain_axes,
@@ -238,15 +239,13 @@ def level_labels(axis: pg.AxisItem, lo: float, hi: float, length: float) -> list
 
 def set_axis_label(axis: pg.AxisItem, text: str, points: float) -> None:
     """Name ``axis`` in the theme's colour at ``points``, as plain text (the colour
-    bar read "steps until f − f*": "< tol" was taken for a tag), the name centred on
-    the axis (pyqtgraph centres it only when the axis is resized: a shorter name set
-    later stayed where the longer one began)."""
+    bar read "steps until f − f*": "< tol" was taken for a tag); the axis places it
+    anew (:class:`~optsim.render.items.FormattedAxis`, :func:`label_placed_anew`)."""
     style = {"font-size": f"{points:g}pt", "color": TEXT_COLOUR}
     text = html.escape(text, quote=False)
     if axis.labelText == text and axis.labelStyle == style:
         return
     axis.setLabel(text, **style)
-    axis.resizeEvent()
 
 
 class _Label(pg.LabelItem):
@@ -367,7 +366,7 @@ class SweepPlot(pg.GraphicsLayoutWidget):
         colorbar.setImageItem(self.image, insert_in=self.plot)
         for entry in colorbar.axes.values():
             no_si_prefix(entry["item"])
-        bar_axis = labels_apart(colorbar.getAxis(self.bar_side))
+        bar_axis = label_placed_anew(labels_apart(colorbar.getAxis(self.bar_side)))
         font = QtGui.QFont()
         font.setPointSize(FONT_PT - 1)
         bar_axis.setStyle(tickFont=font)

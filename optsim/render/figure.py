@@ -80,13 +80,16 @@ class Figure(QtWidgets.QWidget):
     def set_caption(self, text: str) -> None:
         """Show ``text`` on a line under the function's title ("": none)."""
         self.caption = text
+        self._show_title()
+
+    def _show_title(self) -> None:
         fn = self.loss_plot.function
         if fn is not None:
-            self.title.setText(title_text(fn) + (f"\n{text}" if text else ""))
+            self.title.setText(title_text(fn) + (f"\n{self.caption}" if self.caption else ""))
 
     def set_function(self, fn: LossFunction, view: View | None = None) -> None:
         self.loss_plot.set_function(fn, view)
-        self.title.setText(title_text(fn) + (f"\n{self.caption}" if self.caption else ""))
+        self._show_title()
         self.title.setToolTip(fn.formula)
         self.title.show()
         if self.history is not None and self.loss_plot.loss_range is not None:

@@ -120,11 +120,10 @@ def style_axes(plot: pg.PlotItem, bottom: str, left: str, scale: float = 1.0) ->
     # a tick at the plot's top edge has its label centred on that edge: the upper
     # half lay outside the plot's widget and was cut off (window and pictures)
     plot.top_label_room = top_label_room(font)
-    # and a tick at its right edge has half its label right of the plot: room for
-    # a label of four digits (a wider one is left out, never drawn cut)
-    plot.right_label_room = right_label_room(font)
-    left, _top, _right, bottom = plot.layout.getContentsMargins()
-    plot.layout.setContentsMargins(left, plot.top_label_room, plot.right_label_room, bottom)
+    left, _top, right, bottom = plot.layout.getContentsMargins()
+    plot.layout.setContentsMargins(left, plot.top_label_room, right, bottom)
+    # and one at its right edge has half its label right of the plot
+    set_right_label_room(plot, True)
     plot.hideButtons()  # the "A" (auto-range) button would follow diverged runs
 
 
@@ -147,8 +146,9 @@ def right_label_room(font: QtGui.QFont) -> int:
 
 
 def set_right_label_room(plot: pg.PlotItem, on: bool) -> None:
-    """Give ``plot`` the room right of it for half a tick label (:func:`style_axes`),
-    or none (``on`` False: a colour bar right of the view already leaves it)."""
+    """Give ``plot`` the room right of it for half a tick label of four digits (a
+    wider one is left out, never drawn cut), or none (``on`` False: a colour bar
+    right of the view already leaves it)."""
     font = plot.getAxis("bottom").style.get("tickFont") or QtGui.QFont()
     room = right_label_room(font) if on else 0
     if getattr(plot, "right_label_room", None) == room:
@@ -179,10 +179,7 @@ class FormattedAxis(pg.AxisItem):
         self._major_exponents: list[float] = []
 
     def _updateLabel(self) -> None:  # noqa: N802 (pyqtgraph override)
-        """The name's new text, placed anew: pyqtgraph places it only when the axis
-        is resized, so a longer name stayed where the shorter one had been centred
-        (the history's "loss (log)" reached 31 px above its plot in presentation
-        mode at 1280x720)."""
+        """The name's new text, placed anew (see :func:`label_placed_anew`)."""
         super()._updateLabel()
         self.resizeEvent()
 
@@ -344,6 +341,22 @@ def labels_apart(axis: pg.AxisItem) -> pg.AxisItem:
         return None if found is None else (found[0], found[1], apart(axis.orientation, found[2]))
 
     axis.generateDrawSpecs = specs
+    return axis
+
+
+def label_placed_anew(axis: pg.AxisItem) -> pg.AxisItem:
+    """An axis made elsewhere (a colour bar's) whose name is placed anew when its
+    text changes, as :class:`FormattedAxis`' is: pyqtgraph places it only when the
+    axis is resized, so a longer name stayed where the shorter one had been centred
+    (the history's "loss (log)" reached 31 px above its plot in presentation mode at
+    1280x720; the Sweep map's bar name began where a longer one had)."""
+    update = axis._updateLabel
+
+    def placed() -> None:
+        update()
+        axis.resizeEvent()
+
+    axis._updateLabel = placed
     return axis
 
 

@@ -56,6 +56,7 @@ from .items import (
     WholeRepaint,
     cosmetic_pen,
     fit_axis_width,
+    label_placed_anew,
     landscape_colormap,
     move_marker,
     no_si_prefix,
@@ -289,6 +290,7 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
             for entry in self.colorbar.axes.values():
                 no_si_prefix(entry["item"])
             one_format(axis)
+            label_placed_anew(axis)
             if self.cached_axes:
                 self.colorbar.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.colorbar.setVisible(True)
@@ -315,7 +317,6 @@ class LossPlot(PixelSize, WholeRepaint, pg.PlotWidget):
             axis.setLabel("loss", **{"font-size": label_pt, "color": TEXT_COLOUR})
             labels = [text for spacing, values in axis.tickValues(vmin, vmax, 400)
                       for text in axis.tickStrings(values, 1.0, spacing)]
-        axis.resizeEvent()  # (pyqtgraph places a new name only when the axis is resized)
         fit_axis_width(axis, labels)
 
     def _draw_curve(self, fn: LossFunction, view: View) -> None:
